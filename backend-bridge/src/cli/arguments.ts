@@ -1,0 +1,40 @@
+import { InvalidArgumentError } from 'commander';
+import { LEVELS, parseLimit, type Level, type Limit, type LimitOverride } from '../core/limits.js';
+import type { CountingUnit } from '../core/settings.js';
+
+/** Parsers for command-line values: each throws InvalidArgumentError with the text the user sees. */
+
+export function hostPort(raw: string): { host: string; port: number } {
+  const match = /^(.+):(\d{1,5})$/.exec(raw.trim());
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || !match[1] || port > 65535) throw new InvalidArgumentError(`expected HOST:PORT such as 127.0.0.1:10040, got "${raw}"`);
+  return { host: match[1].replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+export function onOff(raw: string): boolean {
+  if (raw === 'on' || raw === 'true' || raw === 'yes') return true;
+  if (raw === 'off' || raw === 'false' || raw === 'no') return false;
+  throw new InvalidArgumentError(`expected on or off, got "${raw}"`);
+}
+
+export function serverLimit(raw: string): Limit {
+  const parsed = parseLimit(raw, { allowDefault: false });
+  if (!parsed.ok || parsed.value === null) throw new InvalidArgumentError(parsed.ok ? 'expected a limit' : parsed.error);
+  return parsed.value;
+}
+
+export function objectLimit(raw: string): LimitOverride {
+  const parsed = parseLimit(raw, { allowDefault: true });
+  if (!parsed.ok) throw new InvalidArgumentError(parsed.error);
+  return parsed.value;
+}
+
+export function level(raw: string): Level {
+  if ((LEVELS as readonly string[]).includes(raw)) return raw as Level;
+  throw new InvalidArgumentError(`expected one of ${LEVELS.join(', ')}, got "${raw}"`);
+}
+
+export function countingUnit(raw: string): CountingUnit {
+  if (raw === 'messages' || raw === 'recipients') return raw;
+  throw new InvalidArgumentError(`expected messages or recipients, got "${raw}"`);
+}

@@ -1,0 +1,235 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { DirectoryIndex } from '../core/directory.js';
+import { parseDirectoryFile } from '../core/directory-file.js';
+import { LEVELS, type Level, type Limit } from '../core/limits.js';
+import { usageOf } from '../core/usage.js';
+import { CounterJournal } from '../counters/journal.js';
+import { RollingWindowCounters } from '../counters/rolling-window.js';
+import { Daemon } from '../daemon.js';
+import { Enforcer, HOUR_SECONDS } from '../enforcement/enforcer.js';
+import { unwirePostfix, wirePostfix } from '../postfix/wiring.js';
+import { openDatabase } from '../store/database.js';
+import { readDirectory, replaceDirectory, setObjectLimit } from '../store/directory-store.js';
+import { readSettings, updateSettings, type SettingsChange } from '../store/settings-store.js';
+import * as parse from './arguments.js';
+import { createLogger } from './logger.js';
+import { describeSettings, usageTable } from './presentation.js';
+
+export const DEFAULT_DATA_DIR = '/var/lib/outgoing-limits';
+const DEFAULT_POLICY = '127.0.0.1:10040';
+
+/** A failure the user can fix: printed as one line, exit code 1, no stack trace. */
+class UserError extends Error {}
+
+function dataDirOption(): Option {
+  return new Option('--data-dir <dir>', 'where the store lives').env('OUTGOING_LIMITS_DATA_DIR').default(DEFAULT_DATA_DIR);
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('outgoing-limits')
+    .description('Hourly limits on outgoing mail per mailbox, domain and subscription, enforced in Postfix.')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+
+  program
+    .command('daemon')
+    .description('run the policy service (foreground; stop with SIGTERM)')
+    .addOption(dataDirOption())
+    .option('--policy <host:port>', 'where Postfix sends policy requests', parse.hostPort, parse.hostPort(DEFAULT_POLICY))
+    .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
+    .action(async (options: { dataDir: string; policy: { host: string; port: number }; logLevel: string }) => {
+      const log = createLogger(options.logLevel);
+      const daemon = await Daemon.start({ dataDir: options.dataDir, policy: options.policy }, log);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          log.info({ signal }, 'stopping');
+          void daemon.stop().then(resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+    });
+
+  const directory = program.command('directory').description('the subscriptions, domains and mailboxes whose mail is limited');
+  directory
+    .command('import <file>')
+    .description('replace the whole directory with a JSON file (objects that remain keep their counts)')
+    .addOption(dataDirOption())
+    .action(async (file: string, options: { dataDir: string }) => {
+      let content: unknown;
+      try {
+        content = JSON.parse(await readFile(file, 'utf8'));
+      } catch (error) {
+        throw new UserError(`cannot read ${file}: ${(error as Error).message}`);
+      }
+      const parsed = parseDirectoryFile(content);
+      if (!parsed.ok) {
+        const lines = parsed.errors.slice(0, 20).map((e) => `  ${e.field}: ${e.message}`);
+        const more = parsed.errors.length > 20 ? [`  ... and ${parsed.errors.length - 20} more`] : [];
+        throw new UserError([`${file} was not imported; nothing changed:`, ...lines, ...more].join('\n'));
+      }
+      const db = openDatabase(options.dataDir);
+      try {
+        const summary = replaceDirectory(db, parsed.directory);
+        process.stdout.write(
+          `Imported ${summary.subscriptions} subscriptions, ${summary.domains} domains, ${summary.mailboxes} mailboxes; removed ${summary.removed} objects no longer listed.\n`,
+        );
+      } finally {
+        db.close();
+      }
+    });
+
+  const settings = program.command('settings').description('server-wide settings');
+  settings
+    .command('show')
+    .description('print the server settings')
+    .addOption(dataDirOption())
+    .option('--json', 'machine-readable output')
+    .action((options: { dataDir: string; json?: boolean }) => {
+      const db = openDatabase(options.dataDir);
+      try {
+        const current = readSettings(db);
+        if (options.json) printJson(current);
+        else process.stdout.write(`${describeSettings(current)}\n`);
+      } finally {
+        db.close();
+      }
+    });
+  settings
+    .command('set')
+    .description('change server settings (only the options given)')
+    .addOption(dataDirOption())
+    .option('--enabled <on|off>', 'switch limitations on outgoing email messages on or off', parse.onOff)
+    .option('--mailbox-limit <n|unlimited>', 'default limit on outgoing messages from a mailbox per hour', parse.serverLimit)
+    .option('--domain-limit <n|unlimited>', 'default limit on outgoing messages from a domain per hour', parse.serverLimit)
+    .option('--subscription-limit <n|unlimited>', 'default limit on outgoing messages from a subscription per hour', parse.serverLimit)
+    .option('--count <messages|recipients>', 'what one unit of the limit is', parse.countingUnit)
+    .action(
+      (options: {
+        dataDir: string;
+        enabled?: boolean;
+        mailboxLimit?: Limit;
+        domainLimit?: Limit;
+        subscriptionLimit?: Limit;
+        count?: SettingsChange['countingUnit'];
+      }) => {
+        const defaults: Partial<Record<Level, Limit>> = {};
+        if (options.mailboxLimit !== undefined) defaults.mailbox = options.mailboxLimit;
+        if (options.domainLimit !== undefined) defaults.domain = options.domainLimit;
+        if (options.subscriptionLimit !== undefined) defaults.subscription = options.subscriptionLimit;
+        const change: SettingsChange = { defaults };
+        if (options.enabled !== undefined) change.enabled = options.enabled;
+        if (options.count !== undefined) change.countingUnit = options.count;
+        if (options.enabled === undefined && options.count === undefined && Object.keys(defaults).length === 0) {
+          throw new UserError('nothing to change: give at least one of --enabled, --mailbox-limit, --domain-limit, --subscription-limit, --count');
+        }
+        const db = openDatabase(options.dataDir);
+        try {
+          process.stdout.write(`${describeSettings(updateSettings(db, change))}\n`);
+        } finally {
+          db.close();
+        }
+      },
+    );
+
+  program
+    .command('limit')
+    .description('limits of single objects')
+    .command('set <level> <name> <value>')
+    .description(`set the hourly limit of one ${LEVELS.join('/')}: a number, "unlimited" or "default"`)
+    .addOption(dataDirOption())
+    .action((levelArg: string, name: string, valueArg: string, options: { dataDir: string }) => {
+      const level = parse.level(levelArg);
+      const value = parse.objectLimit(valueArg);
+      const db = openDatabase(options.dataDir);
+      try {
+        if (!setObjectLimit(db, level, name, value)) throw new UserError(`no ${level} named ${name}`);
+        process.stdout.write(`Limit of ${level} ${name.toLowerCase()} set to ${value === null ? 'the server default' : value === 'unlimited' ? 'Unlimited' : `${value} per hour`}.\n`);
+      } finally {
+        db.close();
+      }
+    });
+
+  program
+    .command('usage')
+    .description('what each object sent in the last hour, its limit and when it frees')
+    .addOption(dataDirOption())
+    .option('--all', 'list every object, also those that sent nothing')
+    .option('--json', 'machine-readable output')
+    .action((options: { dataDir: string; all?: boolean; json?: boolean }) => {
+      const db = openDatabase(options.dataDir);
+      try {
+        const now = Math.floor(Date.now() / 1000);
+        const counters = new RollingWindowCounters(HOUR_SECONDS);
+        new CounterJournal(db).restoreInto(counters, now);
+        const enforcer = new Enforcer(counters, null, null);
+        enforcer.load(readSettings(db), readDirectory(db));
+        const index: DirectoryIndex = enforcer.directory;
+        const window = enforcer.windowAt(now);
+        const rows = [...index.byCounterKey.values()]
+          .map((object) => usageOf(object, window))
+          .filter((row) => options.all || row.used > 0 || row.blocked)
+          .sort((a, b) => LEVELS.indexOf(a.level) - LEVELS.indexOf(b.level) || b.used - a.used || a.name.localeCompare(b.name));
+        if (options.json) printJson(rows);
+        else process.stdout.write(`${usageTable(rows)}\n`);
+      } finally {
+        db.close();
+      }
+    });
+
+  const postfix = program.command('postfix').description("connect Postfix to the policy service, or undo it");
+  postfix
+    .command('wire')
+    .description('add the policy service to main.cf (idempotent; reloads a running Postfix)')
+    .option('--config-dir <dir>', 'Postfix configuration directory', '/etc/postfix')
+    .option('--policy <host:port>', 'where the daemon listens', parse.hostPort, parse.hostPort(DEFAULT_POLICY))
+    .option('--fail-closed', 'defer all mail while the daemon is down (default: mail flows, fail-open)')
+    .action(async (options: { configDir: string; policy: { host: string; port: number }; failClosed?: boolean }) => {
+      const result = await wirePostfix({ configDir: options.configDir, policy: options.policy, failOpen: !options.failClosed });
+      reportWiring(result, 'wired to the policy service', 'already wired');
+    });
+  postfix
+    .command('unwire')
+    .description('undo exactly what wire changed in main.cf')
+    .option('--config-dir <dir>', 'Postfix configuration directory', '/etc/postfix')
+    .action(async (options: { configDir: string }) => {
+      reportWiring(await unwirePostfix(options.configDir), 'unwired', 'not wired; nothing to do');
+    });
+
+  return program;
+}
+
+function reportWiring(result: Awaited<ReturnType<typeof unwirePostfix>>, done: string, unchanged: string): void {
+  process.stdout.write(`${result.mainCf}: ${result.changed ? done : unchanged}${result.reloaded ? '; Postfix reloaded' : ''}.\n`);
+  if (result.leftAlone.length > 0) {
+    process.stderr.write(`Changed by someone else since wiring, left as they are: ${result.leftAlone.join(', ')}\n`);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    process.stderr.write(`outgoing-limits: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`outgoing-limits: ${String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,39 @@
+import { formatWait } from '../core/decision.js';
+import type { Limit } from '../core/limits.js';
+import type { ServerSettings } from '../core/settings.js';
+import type { UsageRow } from '../core/usage.js';
+
+/** How the command prints things for people; --json prints the same data unformatted. */
+
+export function describeLimit(limit: Limit, unit: string): string {
+  return limit === 'unlimited' ? 'Unlimited' : `${limit} ${unit} per hour`;
+}
+
+export function describeSettings(settings: ServerSettings): string {
+  const unit = settings.countingUnit;
+  return [
+    `Limitations on outgoing email messages: ${settings.enabled ? 'on' : 'off'}`,
+    `Default limit on outgoing messages from a mailbox:      ${describeLimit(settings.defaults.mailbox, unit)}`,
+    `Default limit on outgoing messages from a domain:       ${describeLimit(settings.defaults.domain, unit)}`,
+    `Default limit on outgoing messages from a subscription: ${describeLimit(settings.defaults.subscription, unit)}`,
+    `Counting unit: ${unit}`,
+  ].join('\n');
+}
+
+export function usageTable(rows: readonly UsageRow[]): string {
+  if (rows.length === 0) return 'No messages sent in the last hour.';
+  const table = [['LEVEL', 'NAME', 'USED', 'LIMIT', 'FROM', 'STATUS', 'FREES IN']];
+  for (const row of rows) {
+    table.push([
+      row.level,
+      row.name,
+      String(row.used),
+      row.limit === 'unlimited' ? 'Unlimited' : String(row.limit),
+      row.source === 'own' ? 'own value' : 'server default',
+      row.blocked ? 'Not sending' : 'Sending',
+      row.freesInSeconds === null ? '-' : formatWait(row.freesInSeconds),
+    ]);
+  }
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => (line[column] ?? '').length)));
+  return table.map((line) => line.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { parseDirectoryFile } from './directory-file.js';
+
+const valid = {
+  subscriptions: [
+    {
+      name: 'Example.com',
+      owner: 'jdoe',
+      reseller: 'res1',
+      systemUser: 'examplecom',
+      limit: null,
+      domains: [{ name: 'Example.com', limit: 'unlimited', mailboxes: [{ address: 'Alice@Example.com', limit: 5 }] }],
+    },
+  ],
+};
+
+describe('parseDirectoryFile', () => {
+  it('accepts the documented format and lower-cases names', () => {
+    const result = parseDirectoryFile(valid);
+    expect(result).toEqual({
+      ok: true,
+      directory: {
+        subscriptions: [
+          {
+            name: 'example.com',
+            owner: 'jdoe',
+            reseller: 'res1',
+            systemUser: 'examplecom',
+            limit: null,
+            domains: [{ name: 'example.com', limit: 'unlimited', mailboxes: [{ address: 'alice@example.com', limit: 5 }] }],
+          },
+        ],
+      },
+    });
+  });
+
+  it('names the field of a bad limit', () => {
+    const bad = structuredClone(valid);
+    (bad.subscriptions[0]!.domains[0]!.mailboxes[0] as { limit: unknown }).limit = -5;
+    const result = parseDirectoryFile(bad);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors).toEqual([
+      { field: 'subscriptions[0].domains[0].mailboxes[0].limit', message: 'expected a whole number from 0 to 1000000000, "unlimited" or "default", got -5' },
+    ]);
+  });
+
+  it('rejects unknown fields, missing owners and addresses outside their domain', () => {
+    const bad = structuredClone(valid) as unknown as { subscriptions: Array<Record<string, unknown>> };
+    delete bad.subscriptions[0]!.owner;
+    bad.subscriptions[0]!.colour = 'blue';
+    const result = parseDirectoryFile(bad);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      const fields = result.errors.map((e) => e.field);
+      expect(fields).toContain('subscriptions[0].owner');
+      expect(fields).toContain('subscriptions[0]');
+      expect(result.errors.find((e) => e.field === 'subscriptions[0]')?.message).toMatch(/colour/);
+    }
+    const outside = structuredClone(valid);
+    outside.subscriptions[0]!.domains[0]!.mailboxes[0]!.address = 'alice@other.org';
+    const second = parseDirectoryFile(outside);
+    expect(second).toEqual({
+      ok: false,
+      errors: [{ field: 'subscriptions[0].domains[0].mailboxes[0].address', message: 'alice@other.org is not an address of domain example.com' }],
+    });
+  });
+
+  it('rejects duplicates across the whole file', () => {
+    const dup = structuredClone(valid);
+    dup.subscriptions.push({ ...structuredClone(valid.subscriptions[0]!), name: 'other' });
+    const result = parseDirectoryFile(dup);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors.map((e) => e.message)).toEqual(['duplicate domain example.com', 'duplicate mailbox alice@example.com']);
+  });
+
+  it('rejects things that are not a directory at all', () => {
+    for (const input of [null, [], 'text', { subscriptions: 'x' }]) expect(parseDirectoryFile(input).ok).toBe(false);
+  });
+});

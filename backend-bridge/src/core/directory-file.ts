@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { parseLimit, type LimitOverride } from './limits.js';
+
+/**
+ * The directory file that `outgoing-limits directory import` reads (and that the Plesk sync produces):
+ * subscriptions → domains → mailboxes, each with `limit`: null (use the default), "unlimited" or a number.
+ */
+const limitField = z.unknown().transform((raw, ctx): LimitOverride => {
+  const parsed = parseLimit(raw ?? null, { allowDefault: true });
+  if (parsed.ok) return parsed.value;
+  ctx.addIssue({ code: 'custom', message: parsed.error });
+  return z.NEVER;
+});
+
+const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z0-9-]{2,63}$/i;
+const ADDRESS = /^[^\s@]{1,64}@[^\s@]{1,253}$/;
+
+const mailboxSchema = z.strictObject({
+  address: z.string().regex(ADDRESS, 'must be an email address like alice@example.com'),
+  limit: limitField,
+});
+
+const domainSchema = z.strictObject({
+  name: z.string().regex(DOMAIN_NAME, 'must be a domain name like example.com'),
+  limit: limitField,
+  mailboxes: z.array(mailboxSchema).default([]),
+});
+
+const loginField = z.string().min(1, 'must not be empty').max(255);
+
+const subscriptionSchema = z.strictObject({
+  name: z.string().min(1, 'must not be empty').max(253),
+  owner: loginField,
+  reseller: loginField.nullable().default(null),
+  systemUser: loginField.nullable().default(null),
+  limit: limitField,
+  domains: z.array(domainSchema).default([]),
+});
+
+const directoryFileSchema = z.strictObject({ subscriptions: z.array(subscriptionSchema) });
+
+export interface DirectoryFile {
+  subscriptions: Array<{
+    name: string;
+    owner: string;
+    reseller: string | null;
+    systemUser: string | null;
+    limit: LimitOverride;
+    domains: Array<{ name: string; limit: LimitOverride; mailboxes: Array<{ address: string; limit: LimitOverride }> }>;
+  }>;
+}
+
+export interface FieldError {
+  /** Where in the file, e.g. `subscriptions[0].domains[1].mailboxes[2].address`. */
+  field: string;
+  message: string;
+}
+
+export type DirectoryFileResult = { ok: true; directory: DirectoryFile } | { ok: false; errors: FieldError[] };
+
+function fieldPath(path: ReadonlyArray<PropertyKey>): string {
+  let text = '';
+  for (const part of path) text += typeof part === 'number' ? `[${part}]` : text ? `.${String(part)}` : String(part);
+  return text || '(file)';
+}
+
+/**
+ * Checks a parsed directory file completely before anything is imported: shape, value ranges, and the rules
+ * that make the hierarchy unambiguous (names unique, each mailbox inside its own domain). Names are stored
+ * lower-case, as mail addresses and domain names compare case-insensitively.
+ */
+export function parseDirectoryFile(input: unknown): DirectoryFileResult {
+  const parsed = directoryFileSchema.safeParse(input);
+  if (!parsed.success) {
+    return { ok: false, errors: parsed.error.issues.map((issue) => ({ field: fieldPath(issue.path), message: issue.message })) };
+  }
+  const errors: FieldError[] = [];
+  const subscriptionNames = new Set<string>();
+  const domainNames = new Set<string>();
+  const addresses = new Set<string>();
+  const directory: DirectoryFile = { subscriptions: [] };
+  parsed.data.subscriptions.forEach((s, si) => {
+    const name = s.name.toLowerCase();
+    if (subscriptionNames.has(name)) errors.push({ field: `subscriptions[${si}].name`, message: `duplicate subscription ${name}` });
+    subscriptionNames.add(name);
+    const domains = s.domains.map((d, di) => {
+      const domainName = d.name.toLowerCase();
+      const at = `subscriptions[${si}].domains[${di}]`;
+      if (domainNames.has(domainName)) errors.push({ field: `${at}.name`, message: `duplicate domain ${domainName}` });
+      domainNames.add(domainName);
+      const mailboxes = d.mailboxes.map((m, mi) => {
+        const address = m.address.toLowerCase();
+        const field = `${at}.mailboxes[${mi}].address`;
+        if (!address.endsWith(`@${domainName}`)) errors.push({ field, message: `${address} is not an address of domain ${domainName}` });
+        if (addresses.has(address)) errors.push({ field, message: `duplicate mailbox ${address}` });
+        addresses.add(address);
+        return { address, limit: m.limit };
+      });
+      return { name: domainName, limit: d.limit, mailboxes };
+    });
+    directory.subscriptions.push({ name, owner: s.owner, reseller: s.reseller, systemUser: s.systemUser, limit: s.limit, domains });
+  });
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, directory };
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { RollingWindowCounters } from './rolling-window.js';
+
+describe('RollingWindowCounters', () => {
+  it('counts an amount for exactly one window length, not until the top of the clock hour', () => {
+    const c = new RollingWindowCounters(3600);
+    c.add(1, 1000, 1);
+    expect(c.used(1, 1000)).toBe(1);
+    expect(c.used(1, 4599)).toBe(1);
+    expect(c.used(1, 4600)).toBe(0);
+  });
+
+  it('has no burst at the hour boundary: messages at :59 still count at :01', () => {
+    const c = new RollingWindowCounters(3600);
+    const hourStart = 36_000;
+    c.add(1, hourStart - 60, 100);
+    expect(c.used(1, hourStart + 60)).toBe(100);
+  });
+
+  it('keeps objects apart and sums steps within the window', () => {
+    const c = new RollingWindowCounters(60);
+    c.add(1, 10, 2);
+    c.add(1, 10, 3);
+    c.add(1, 20, 1);
+    c.add(2, 20, 7);
+    expect(c.used(1, 20)).toBe(6);
+    expect(c.used(2, 20)).toBe(7);
+    expect(c.used(1, 70)).toBe(1);
+    expect(c.used(3, 70)).toBe(0);
+  });
+
+  it('tells when enough budget frees', () => {
+    const c = new RollingWindowCounters(3600);
+    c.add(1, 100, 1);
+    c.add(1, 200, 1);
+    c.add(1, 300, 2);
+    expect(c.secondsUntilFreed(1, 1000, 1)).toBe(100 + 3600 - 1000);
+    expect(c.secondsUntilFreed(1, 1000, 2)).toBe(200 + 3600 - 1000);
+    expect(c.secondsUntilFreed(1, 1000, 3)).toBe(300 + 3600 - 1000);
+    expect(c.secondsUntilFreed(1, 1000, 5)).toBeNull();
+    expect(c.secondsUntilFreed(9, 1000, 1)).toBeNull();
+  });
+
+  it('accepts steps out of order (restored journal) and still expires them correctly', () => {
+    const c = new RollingWindowCounters(100);
+    c.add(1, 50, 1);
+    c.add(1, 30, 1);
+    c.add(1, 40, 1);
+    c.add(1, 30, 1);
+    expect(c.used(1, 50)).toBe(4);
+    expect(c.used(1, 130)).toBe(2);
+    expect(c.used(1, 140)).toBe(1);
+    expect(c.secondsUntilFreed(1, 140, 1)).toBe(10);
+  });
+
+  it('stays exact across compaction of long histories', () => {
+    const c = new RollingWindowCounters(1000);
+    for (let second = 0; second < 5000; second++) c.add(1, second, 1);
+    expect(c.used(1, 4999)).toBe(1000);
+    for (let second = 5000; second < 5100; second++) c.add(1, second, 2);
+    expect(c.used(1, 5099)).toBe(900 + 200);
+  });
+
+  it('forgets idle objects once their window is empty, and on request', () => {
+    const c = new RollingWindowCounters(10);
+    c.add(1, 0, 1);
+    c.add(2, 5, 1);
+    c.sweep(12);
+    expect(c.size).toBe(1);
+    c.forget(2);
+    expect(c.size).toBe(0);
+  });
+});

@@ -1,0 +1,69 @@
+import { StringDecoder } from 'node:string_decoder';
+
+/**
+ * Postfix's SMTP access policy delegation protocol: a request is `name=value` lines ended by an empty line;
+ * the answer is `action=...` and an empty line. One connection carries many requests, one at a time.
+ * Real smtpd requests are 1-2 kB; anything far larger is not Postfix talking.
+ */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+
+export type PolicyAttributes = Map<string, string>;
+
+export type ParsedRequest = { ok: true; attributes: PolicyAttributes } | { ok: false; error: string };
+
+export class RequestTooLargeError extends Error {
+  constructor(bytes: number) {
+    super(`policy request exceeds ${MAX_REQUEST_BYTES} bytes without its terminating empty line (${bytes} bytes buffered)`);
+  }
+}
+
+/** Splits a byte stream into policy requests; keeps the unfinished tail for the next chunk. */
+export class PolicyRequestParser {
+  private readonly decoder = new StringDecoder('utf8');
+  private buffer = '';
+
+  /** Returns every request completed by this chunk; throws RequestTooLargeError when the sender floods. */
+  feed(chunk: Buffer): ParsedRequest[] {
+    this.buffer += this.decoder.write(chunk);
+    const requests: ParsedRequest[] = [];
+    for (;;) {
+      const end = this.buffer.startsWith('\n') ? 0 : this.buffer.indexOf('\n\n');
+      if (end < 0) break;
+      const text = this.buffer.slice(0, end);
+      this.buffer = this.buffer.slice(end === 0 ? 1 : end + 2);
+      requests.push(parseRequestText(text));
+    }
+    if (this.buffer.length > MAX_REQUEST_BYTES) throw new RequestTooLargeError(this.buffer.length);
+    return requests;
+  }
+
+  /** Bytes of a request that was started but never finished (at connection close). */
+  get pendingBytes(): number {
+    return this.buffer.length;
+  }
+}
+
+export function parseRequestText(text: string): ParsedRequest {
+  if (text.length === 0) return { ok: false, error: 'empty request (a blank line with no attributes)' };
+  const attributes: PolicyAttributes = new Map();
+  let lineStart = 0;
+  while (lineStart <= text.length) {
+    let lineEnd = text.indexOf('\n', lineStart);
+    if (lineEnd < 0) lineEnd = text.length;
+    let line = text.slice(lineStart, lineEnd);
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    const eq = line.indexOf('=');
+    if (eq <= 0) return { ok: false, error: `malformed line ${JSON.stringify(line.slice(0, 80))}: expected name=value` };
+    attributes.set(line.slice(0, eq), line.slice(eq + 1));
+    lineStart = lineEnd + 1;
+  }
+  if (attributes.get('request') !== 'smtpd_access_policy') {
+    return { ok: false, error: `unsupported request ${JSON.stringify(attributes.get('request') ?? '(missing)')}: expected request=smtpd_access_policy` };
+  }
+  return { ok: true, attributes };
+}
+
+/** The answer lines; the text must stay on one line, or Postfix would read the rest as a new attribute. */
+export function formatAction(action: string): string {
+  return `action=${action.replace(/[\r\n]+/g, ' ')}\n\n`;
+}

@@ -1,0 +1,145 @@
+import type { DirectoryRecords, DomainRecord, MailboxRecord, SubscriptionRecord } from '../core/directory.js';
+import { counterKey } from '../core/directory.js';
+import type { DirectoryFile } from '../core/directory-file.js';
+import type { Level, LimitOverride } from '../core/limits.js';
+import { bumpRevision, type Db } from './database.js';
+
+/** Column encoding of a limit: NULL = use the default, -1 = unlimited, n = n per hour. */
+export function toLimitColumn(limit: LimitOverride): number | null {
+  return limit === null ? null : limit === 'unlimited' ? -1 : limit;
+}
+
+export function fromLimitColumn(value: number | null): LimitOverride {
+  return value === null ? null : value === -1 ? 'unlimited' : value;
+}
+
+export function readDirectory(db: Db): DirectoryRecords {
+  const subscriptions = (
+    db.prepare('SELECT id, name, owner, reseller, system_user, limit_value FROM subscriptions').all() as Array<{
+      id: number;
+      name: string;
+      owner: string;
+      reseller: string | null;
+      system_user: string | null;
+      limit_value: number | null;
+    }>
+  ).map(
+    (r): SubscriptionRecord => ({
+      id: r.id,
+      name: r.name,
+      owner: r.owner,
+      reseller: r.reseller,
+      systemUser: r.system_user,
+      limit: fromLimitColumn(r.limit_value),
+    }),
+  );
+  const domains = (
+    db.prepare('SELECT id, subscription_id, name, limit_value FROM domains').all() as Array<{
+      id: number;
+      subscription_id: number;
+      name: string;
+      limit_value: number | null;
+    }>
+  ).map((r): DomainRecord => ({ id: r.id, subscriptionId: r.subscription_id, name: r.name, limit: fromLimitColumn(r.limit_value) }));
+  const mailboxes = (
+    db.prepare('SELECT id, domain_id, address, limit_value FROM mailboxes').all() as Array<{
+      id: number;
+      domain_id: number;
+      address: string;
+      limit_value: number | null;
+    }>
+  ).map((r): MailboxRecord => ({ id: r.id, domainId: r.domain_id, address: r.address, limit: fromLimitColumn(r.limit_value) }));
+  return { subscriptions, domains, mailboxes };
+}
+
+export interface ImportSummary {
+  subscriptions: number;
+  domains: number;
+  mailboxes: number;
+  removed: number;
+}
+
+/**
+ * Replaces the whole directory with the file's content in one transaction. Objects are matched by name, so
+ * those that remain keep their ids, and with them their counters and journal; removed objects lose both.
+ */
+export function replaceDirectory(db: Db, file: DirectoryFile): ImportSummary {
+  return db
+    .transaction((): ImportSummary => {
+      const upsertSubscription = db.prepare(
+        `INSERT INTO subscriptions (name, owner, reseller, system_user, limit_value) VALUES (@name, @owner, @reseller, @systemUser, @limit)
+         ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, reseller = excluded.reseller,
+           system_user = excluded.system_user, limit_value = excluded.limit_value
+         RETURNING id`,
+      );
+      const upsertDomain = db.prepare(
+        `INSERT INTO domains (subscription_id, name, limit_value) VALUES (?, ?, ?)
+         ON CONFLICT(name) DO UPDATE SET subscription_id = excluded.subscription_id, limit_value = excluded.limit_value
+         RETURNING id`,
+      );
+      const upsertMailbox = db.prepare(
+        `INSERT INTO mailboxes (domain_id, address, limit_value) VALUES (?, ?, ?)
+         ON CONFLICT(address) DO UPDATE SET domain_id = excluded.domain_id, limit_value = excluded.limit_value
+         RETURNING id`,
+      );
+      const keep = { subscription: new Set<number>(), domain: new Set<number>(), mailbox: new Set<number>() };
+      let domainCount = 0;
+      let mailboxCount = 0;
+      for (const s of file.subscriptions) {
+        const { id: subscriptionId } = upsertSubscription.get({
+          name: s.name,
+          owner: s.owner,
+          reseller: s.reseller,
+          systemUser: s.systemUser,
+          limit: toLimitColumn(s.limit),
+        }) as { id: number };
+        keep.subscription.add(subscriptionId);
+        for (const d of s.domains) {
+          const { id: domainId } = upsertDomain.get(subscriptionId, d.name, toLimitColumn(d.limit)) as { id: number };
+          keep.domain.add(domainId);
+          domainCount++;
+          for (const m of d.mailboxes) {
+            const { id: mailboxId } = upsertMailbox.get(domainId, m.address, toLimitColumn(m.limit)) as { id: number };
+            keep.mailbox.add(mailboxId);
+            mailboxCount++;
+          }
+        }
+      }
+      const removed =
+        removeAllExcept(db, 'mailboxes', 'mailbox', keep.mailbox) +
+        removeAllExcept(db, 'domains', 'domain', keep.domain) +
+        removeAllExcept(db, 'subscriptions', 'subscription', keep.subscription);
+      bumpRevision(db, 'directory');
+      return { subscriptions: file.subscriptions.length, domains: domainCount, mailboxes: mailboxCount, removed };
+    })
+    .immediate();
+}
+
+function removeAllExcept(db: Db, table: 'mailboxes' | 'domains' | 'subscriptions', level: Level, keep: Set<number>): number {
+  const ids = (db.prepare(`SELECT id FROM ${table}`).pluck().all() as number[]).filter((id) => !keep.has(id));
+  const removeObject = db.prepare(`DELETE FROM ${table} WHERE id = ?`);
+  const removeJournal = db.prepare('DELETE FROM counter_journal WHERE counter_key = ?');
+  for (const id of ids) {
+    removeObject.run(id);
+    removeJournal.run(counterKey(level, id));
+  }
+  return ids.length;
+}
+
+const TABLE_OF: Record<Level, { table: string; nameColumn: string }> = {
+  mailbox: { table: 'mailboxes', nameColumn: 'address' },
+  domain: { table: 'domains', nameColumn: 'name' },
+  subscription: { table: 'subscriptions', nameColumn: 'name' },
+};
+
+/** Sets one object's own limit (null = back to the default). Returns false when no such object exists. */
+export function setObjectLimit(db: Db, level: Level, name: string, limit: LimitOverride): boolean {
+  const { table, nameColumn } = TABLE_OF[level];
+  return db
+    .transaction(() => {
+      const result = db.prepare(`UPDATE ${table} SET limit_value = ? WHERE ${nameColumn} = ?`).run(toLimitColumn(limit), name.toLowerCase());
+      if (result.changes > 0) bumpRevision(db, 'directory');
+      return result.changes > 0;
+    })
+    .immediate();
+}

@@ -1,0 +1,72 @@
+/**
+ * Schema versions, applied in order inside one transaction each; never edit a released step, add a new one.
+ * Limits are stored as: NULL = use the server default, -1 = unlimited, n >= 0 = n per hour.
+ */
+export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; sql: string }> = [
+  {
+    version: 1,
+    description: 'settings, directory, counter journal, over-limit events',
+    sql: `
+      CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+      -- Bumped on every change of settings or directory, so a running daemon notices changes made elsewhere.
+      CREATE TABLE revisions (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      );
+      INSERT INTO revisions (name, value) VALUES ('settings', 0), ('directory', 0);
+
+      CREATE TABLE subscriptions (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        owner       TEXT NOT NULL,
+        reseller    TEXT,
+        system_user TEXT,
+        limit_value INTEGER CHECK (limit_value IS NULL OR limit_value >= -1)
+      );
+      CREATE TABLE domains (
+        id              INTEGER PRIMARY KEY,
+        subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+        name            TEXT NOT NULL UNIQUE,
+        limit_value     INTEGER CHECK (limit_value IS NULL OR limit_value >= -1)
+      );
+      CREATE INDEX domains_subscription ON domains(subscription_id);
+      CREATE TABLE mailboxes (
+        id          INTEGER PRIMARY KEY,
+        domain_id   INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+        address     TEXT NOT NULL UNIQUE,
+        limit_value INTEGER CHECK (limit_value IS NULL OR limit_value >= -1)
+      );
+      CREATE INDEX mailboxes_domain ON mailboxes(domain_id);
+
+      -- Accepted budget per object and second; the daemon's counters are rebuilt from it after a restart.
+      -- level: 0 mailbox, 1 domain, 2 subscription (see counterKey).
+      CREATE TABLE counter_journal (
+        counter_key INTEGER NOT NULL,
+        second      INTEGER NOT NULL,
+        amount      INTEGER NOT NULL,
+        PRIMARY KEY (counter_key, second)
+      ) WITHOUT ROWID;
+      CREATE INDEX counter_journal_second ON counter_journal(second);
+
+      CREATE TABLE over_limit_events (
+        id              INTEGER PRIMARY KEY,
+        at_ms           INTEGER NOT NULL,
+        level           TEXT NOT NULL,
+        object_id       INTEGER NOT NULL,
+        object_name     TEXT NOT NULL,
+        sender          TEXT,
+        sasl_username   TEXT,
+        recipient_count INTEGER NOT NULL,
+        queue_id        TEXT,
+        client_address  TEXT,
+        action          TEXT NOT NULL,
+        reason          TEXT NOT NULL
+      );
+      CREATE INDEX over_limit_events_at ON over_limit_events(at_ms);
+      CREATE INDEX over_limit_events_object ON over_limit_events(level, object_id);
+    `,
+  },
+];

@@ -1,0 +1,57 @@
+import type { Db } from './database.js';
+
+export interface OverLimitEvent {
+  atMs: number;
+  level: string;
+  objectId: number;
+  objectName: string;
+  sender: string | null;
+  saslUsername: string | null;
+  recipientCount: number;
+  queueId: string | null;
+  clientAddress: string | null;
+  action: string;
+  reason: string;
+}
+
+/** Keeps this many days of events; a flood from a hijacked mailbox must not grow the file without end. */
+const KEEP_DAYS = 30;
+
+/** Over-limit attempts, buffered like the counter journal so a flood of refusals costs one write per flush. */
+export class OverLimitEventLog {
+  private pending: OverLimitEvent[] = [];
+  private readonly insert;
+
+  constructor(private readonly db: Db) {
+    this.insert = db.prepare(
+      `INSERT INTO over_limit_events (at_ms, level, object_id, object_name, sender, sasl_username, recipient_count, queue_id, client_address, action, reason)
+       VALUES (@atMs, @level, @objectId, @objectName, @sender, @saslUsername, @recipientCount, @queueId, @clientAddress, @action, @reason)`,
+    );
+  }
+
+  record(event: OverLimitEvent): void {
+    this.pending.push(event);
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    this.db.transaction(() => {
+      for (const event of this.pending) this.insert.run(event);
+    })();
+    this.pending = [];
+  }
+
+  prune(nowMs: number): void {
+    this.db.prepare('DELETE FROM over_limit_events WHERE at_ms < ?').run(nowMs - KEEP_DAYS * 86_400_000);
+  }
+}
+
+export function recentOverLimitEvents(db: Db, limit: number): OverLimitEvent[] {
+  return db
+    .prepare(
+      `SELECT at_ms AS atMs, level, object_id AS objectId, object_name AS objectName, sender, sasl_username AS saslUsername,
+              recipient_count AS recipientCount, queue_id AS queueId, client_address AS clientAddress, action, reason
+       FROM over_limit_events ORDER BY at_ms DESC, id DESC LIMIT ?`,
+    )
+    .all(limit) as OverLimitEvent[];
+}
