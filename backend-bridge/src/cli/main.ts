@@ -190,16 +190,18 @@ export function buildProgram(): Command {
     .option('--config-dir <dir>', 'Postfix configuration directory', '/etc/postfix')
     .option('--policy <host:port>', 'where the daemon listens', parse.hostPort, parse.hostPort(DEFAULT_POLICY))
     .option('--fail-closed', 'defer all mail while the daemon is down (default: mail flows, fail-open)')
-    .action(async (options: { configDir: string; policy: { host: string; port: number }; failClosed?: boolean }) => {
-      const result = await wirePostfix({ configDir: options.configDir, policy: options.policy, failOpen: !options.failClosed });
+    .option('--no-reload', 'do not reload a running Postfix')
+    .action(async (options: { configDir: string; policy: { host: string; port: number }; failClosed?: boolean; reload: boolean }) => {
+      const result = await wirePostfix({ configDir: options.configDir, policy: options.policy, failOpen: !options.failClosed, reload: options.reload });
       reportWiring(result, 'wired to the policy service', 'already wired');
     });
   postfix
     .command('unwire')
     .description('undo exactly what wire changed in main.cf')
     .option('--config-dir <dir>', 'Postfix configuration directory', '/etc/postfix')
-    .action(async (options: { configDir: string }) => {
-      reportWiring(await unwirePostfix(options.configDir), 'unwired', 'not wired; nothing to do');
+    .option('--no-reload', 'do not reload a running Postfix')
+    .action(async (options: { configDir: string; reload: boolean }) => {
+      reportWiring(await unwirePostfix(options.configDir, { reload: options.reload }), 'unwired', 'not wired; nothing to do');
     });
 
   return program;

@@ -1,0 +1,106 @@
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { findParameter } from './main-cf.js';
+import { BACKUP_FILE, isWired, unwirePostfix, wirePostfix } from './wiring.js';
+
+const POLICY = { host: '127.0.0.1', port: 10040 };
+
+function configDirWith(mainCf: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'oml-wiring-'));
+  writeFileSync(path.join(dir, 'main.cf'), mainCf);
+  return dir;
+}
+
+const mainCfOf = (dir: string) => readFileSync(path.join(dir, 'main.cf'), 'utf8');
+
+const DEBIAN_LIKE = `# See /usr/share/postfix/main.cf.dist for a commented, more complete version
+smtpd_banner = $myhostname ESMTP $mail_name (Debian/GNU)
+biff = no
+
+smtpd_relay_restrictions = permit_mynetworks
+    permit_sasl_authenticated
+    defer_unauth_destination
+myhostname = mail.example.com
+`;
+
+describe('findParameter', () => {
+  it('reads a logical line with continuations, and the last of repeated names', () => {
+    const span = findParameter(DEBIAN_LIKE, 'smtpd_relay_restrictions');
+    expect(span?.value).toBe('permit_mynetworks permit_sasl_authenticated defer_unauth_destination');
+    expect(span?.text.endsWith('defer_unauth_destination\n')).toBe(true);
+    expect(findParameter('a = 1\nb = 2\na = 3\n', 'a')?.value).toBe('3');
+    expect(findParameter('#smtpd_end_of_data_restrictions = x\n', 'smtpd_end_of_data_restrictions')).toBeNull();
+  });
+});
+
+describe('postfix wire / unwire', () => {
+  it('adds the policy service fail-open, and unwire restores main.cf byte for byte', async () => {
+    const dir = configDirWith(DEBIAN_LIKE);
+    const wired = await wirePostfix({ configDir: dir, policy: POLICY, failOpen: true, reload: false });
+    expect(wired.changed).toBe(true);
+    const text = mainCfOf(dir);
+    expect(findParameter(text, 'smtpd_end_of_data_restrictions')?.value).toBe('check_policy_service inet:127.0.0.1:10040');
+    expect(findParameter(text, 'smtpd_policy_service_default_action')?.value).toBe('DUNNO');
+    expect(readFileSync(path.join(dir, BACKUP_FILE), 'utf8')).toBe(DEBIAN_LIKE);
+    expect(await isWired(dir)).toBe(true);
+    const unwired = await unwirePostfix(dir, { reload: false });
+    expect(unwired.changed).toBe(true);
+    expect(mainCfOf(dir)).toBe(DEBIAN_LIKE);
+    expect(await isWired(dir)).toBe(false);
+  });
+
+  it('keeps existing end-of-data restrictions first and restores their exact original text', async () => {
+    const original = `${DEBIAN_LIKE}smtpd_end_of_data_restrictions =\n    check_client_access hash:/etc/postfix/eod\n# trailing comment\n`;
+    const dir = configDirWith(original);
+    await wirePostfix({ configDir: dir, policy: POLICY, failOpen: true, reload: false });
+    expect(findParameter(mainCfOf(dir), 'smtpd_end_of_data_restrictions')?.value).toBe(
+      'check_client_access hash:/etc/postfix/eod, check_policy_service inet:127.0.0.1:10040',
+    );
+    await unwirePostfix(dir, { reload: false });
+    expect(mainCfOf(dir)).toBe(original);
+  });
+
+  it('is idempotent and follows a changed address without stacking entries', async () => {
+    const dir = configDirWith(DEBIAN_LIKE);
+    await wirePostfix({ configDir: dir, policy: POLICY, failOpen: true, reload: false });
+    const once = mainCfOf(dir);
+    expect((await wirePostfix({ configDir: dir, policy: POLICY, failOpen: true, reload: false })).changed).toBe(false);
+    expect(mainCfOf(dir)).toBe(once);
+    await wirePostfix({ configDir: dir, policy: { host: '127.0.0.1', port: 10999 }, failOpen: true, reload: false });
+    expect(findParameter(mainCfOf(dir), 'smtpd_end_of_data_restrictions')?.value).toBe('check_policy_service inet:127.0.0.1:10999');
+    await unwirePostfix(dir, { reload: false });
+    expect(mainCfOf(dir)).toBe(DEBIAN_LIKE);
+  });
+
+  it('fail-closed leaves Postfix default action alone; a file without final newline comes back exactly', async () => {
+    const original = 'myhostname = mx.example.com';
+    const dir = configDirWith(original);
+    await wirePostfix({ configDir: dir, policy: POLICY, failOpen: false, reload: false });
+    expect(findParameter(mainCfOf(dir), 'smtpd_policy_service_default_action')).toBeNull();
+    expect(mainCfOf(dir)).toBe('myhostname = mx.example.com\nsmtpd_end_of_data_restrictions = check_policy_service inet:127.0.0.1:10040\n');
+    await unwirePostfix(dir, { reload: false });
+    expect(mainCfOf(dir)).toBe(original);
+  });
+
+  it('leaves a parameter alone when someone changed it after wiring, and keeps their other edits', async () => {
+    const dir = configDirWith(DEBIAN_LIKE);
+    await wirePostfix({ configDir: dir, policy: POLICY, failOpen: true, reload: false });
+    const edited = mainCfOf(dir).replace('smtpd_policy_service_default_action = DUNNO', 'smtpd_policy_service_default_action = 451 4.3.5 busy') + 'message_size_limit = 1000\n';
+    writeFileSync(path.join(dir, 'main.cf'), edited);
+    const result = await unwirePostfix(dir, { reload: false });
+    expect(result.leftAlone).toEqual(['smtpd_policy_service_default_action']);
+    const text = mainCfOf(dir);
+    expect(findParameter(text, 'smtpd_end_of_data_restrictions')).toBeNull();
+    expect(text).toContain('smtpd_policy_service_default_action = 451 4.3.5 busy\n');
+    expect(text).toContain('message_size_limit = 1000\n');
+  });
+
+  it('unwire of a main.cf that was never wired touches nothing', async () => {
+    const dir = configDirWith(DEBIAN_LIKE);
+    expect((await unwirePostfix(dir, { reload: false })).changed).toBe(false);
+    expect(mainCfOf(dir)).toBe(DEBIAN_LIKE);
+    expect(existsSync(path.join(dir, BACKUP_FILE))).toBe(false);
+  });
+});
