@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { DirectoryIndex } from '../core/directory.js';
 import { parseDirectoryFile } from '../core/directory-file.js';
-import { LEVELS, type Level, type Limit } from '../core/limits.js';
+import { LEVELS, type Level, type Limit, type LimitOverride } from '../core/limits.js';
 import { usageOf } from '../core/usage.js';
 import { CounterJournal } from '../counters/journal.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
@@ -141,12 +141,13 @@ export function buildProgram(): Command {
   program
     .command('limit')
     .description('limits of single objects')
-    .command('set <level> <name> <value>')
+    .command('set')
     .description(`set the hourly limit of one ${LEVELS.join('/')}: a number, "unlimited" or "default"`)
+    .argument('<level>', LEVELS.join(', '), parse.level)
+    .argument('<name>', 'mailbox address, domain name or subscription name')
+    .argument('<value>', 'a number, "unlimited" or "default"', parse.objectLimit)
     .addOption(dataDirOption())
-    .action((levelArg: string, name: string, valueArg: string, options: { dataDir: string }) => {
-      const level = parse.level(levelArg);
-      const value = parse.objectLimit(valueArg);
+    .action((level: Level, name: string, value: LimitOverride, options: { dataDir: string }) => {
       const db = openDatabase(options.dataDir);
       try {
         if (!setObjectLimit(db, level, name, value)) throw new UserError(`no ${level} named ${name}`);

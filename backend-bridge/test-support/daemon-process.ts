@@ -1,0 +1,110 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+/** The built command: tests exercise exactly what `npm run build` ships. */
+export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/backend-bridge/src/cli/main.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+/** Like runCli, but a non-zero exit is a test failure with the command's own words. */
+export async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const result = await runCli(args, env);
+  if (result.code !== 0) throw new Error(`outgoing-limits ${args.join(' ')} exited ${result.code}: ${result.stderr || result.stdout}`);
+  return result.stdout;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDataDir(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'oml-data-'));
+}
+
+/** A daemon child process, started from the built command, with its log kept for assertions and failures. */
+export class DaemonProcess {
+  log = '';
+  private exited: Promise<number | null>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly dataDir: string,
+    readonly policyPort: number,
+  ) {
+    child.stdout?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  static async start(dataDir: string, policyPort?: number, extraArgs: string[] = []): Promise<DaemonProcess> {
+    const port = policyPort ?? (await freePort());
+    const child = spawn(process.execPath, [CLI, 'daemon', '--data-dir', dataDir, '--policy', `127.0.0.1:${port}`, '--log-level', 'debug', ...extraArgs], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const daemon = new DaemonProcess(child, dataDir, port);
+    await daemon.waitForLog('policy service listening', 15_000);
+    return daemon;
+  }
+
+  async waitForLog(text: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.log.includes(text)) {
+      if (this.child.exitCode !== null) throw new Error(`daemon exited (${this.child.exitCode}) before logging "${text}":\n${this.log}`);
+      if (Date.now() > deadline) throw new Error(`daemon did not log "${text}" within ${timeoutMs} ms:\n${this.log}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  /** SIGTERM: the daemon flushes and exits cleanly. */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    return this.exited;
+  }
+
+  /** SIGKILL: what a crash looks like. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+/** Retries `probe` until it returns true; for effects that arrive asynchronously (reloads, deliveries). */
+export async function eventually(probe: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

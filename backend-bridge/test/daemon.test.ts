@@ -1,0 +1,154 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cli, DaemonProcess, eventually, runCli, tempDataDir } from '../test-support/daemon-process.js';
+import { exampleDirectory } from '../test-support/directory-fixture.js';
+import { endOfMessage, PolicyClient } from '../test-support/policy-client.js';
+
+const running: DaemonProcess[] = [];
+afterEach(async () => {
+  for (const daemon of running.splice(0)) await daemon.kill();
+});
+
+async function preparedDataDir(): Promise<string> {
+  const dataDir = tempDataDir();
+  const file = path.join(dataDir, 'directory.json');
+  writeFileSync(file, JSON.stringify(exampleDirectory()));
+  await cli(['directory', 'import', file, '--data-dir', dataDir]);
+  await cli(['settings', 'set', '--data-dir', dataDir, '--mailbox-limit', '3', '--domain-limit', '5', '--subscription-limit', '8']);
+  return dataDir;
+}
+
+async function start(dataDir: string, port?: number): Promise<DaemonProcess> {
+  const daemon = await DaemonProcess.start(dataDir, port);
+  running.push(daemon);
+  return daemon;
+}
+
+async function send(daemon: DaemonProcess, sender: string, count: number): Promise<string[]> {
+  const client = await PolicyClient.connect(daemon.policyPort);
+  const answers: string[] = [];
+  for (let i = 0; i < count; i++) answers.push(await client.request(endOfMessage({ sender })));
+  client.end();
+  return answers;
+}
+
+interface UsageRow {
+  level: string;
+  name: string;
+  used: number;
+  limit: number | 'unlimited';
+  blocked: boolean;
+  freesInSeconds: number | null;
+}
+
+async function usage(dataDir: string): Promise<UsageRow[]> {
+  return JSON.parse(await cli(['usage', '--json', '--data-dir', dataDir])) as UsageRow[];
+}
+
+describe('daemon', () => {
+  it('keeps its counts across a clean restart', async () => {
+    const dataDir = await preparedDataDir();
+    const first = await start(dataDir);
+    expect(await send(first, 'alice@example.com', 3)).toEqual(['action=DUNNO', 'action=DUNNO', 'action=DUNNO']);
+    await first.stop();
+    const second = await start(dataDir);
+    const [answer] = await send(second, 'alice@example.com', 1);
+    expect(answer).toMatch(/^action=DEFER_IF_PERMIT 4\.7\.1 Outgoing limit of 3 messages\/hour for mailbox alice@example.com reached; try again in \d+ minutes$/);
+  });
+
+  it('after kill -9, counts older than the flush interval survive', async () => {
+    const dataDir = await preparedDataDir();
+    const first = await start(dataDir);
+    await send(first, 'bob@example.com', 2);
+    // The daemon promises at most one second of loss; wait for its journal to show both, then crash it.
+    await eventually(async () => (await usage(dataDir)).some((r) => r.name === 'bob@example.com' && r.used === 2), 'the journal to hold 2 messages of bob');
+    await first.kill();
+    const second = await start(dataDir);
+    expect(await send(second, 'bob@example.com', 2)).toEqual(['action=DUNNO', expect.stringMatching(/^action=DEFER_IF_PERMIT 4\.7\.1 /)]);
+  });
+
+  it('shows usage per object with limit and when it frees', async () => {
+    const dataDir = await preparedDataDir();
+    const daemon = await start(dataDir);
+    await send(daemon, 'carol@example.com', 4);
+    await daemon.stop();
+    const rows = await usage(dataDir);
+    expect(rows.find((r) => r.name === 'carol@example.com')).toMatchObject({ level: 'mailbox', used: 3, limit: 3, blocked: true });
+    expect(rows.find((r) => r.name === 'carol@example.com')?.freesInSeconds).toBeGreaterThan(3500);
+    expect(rows.find((r) => r.level === 'domain' && r.name === 'example.com')).toMatchObject({ used: 3, limit: 5, blocked: false, freesInSeconds: null });
+    const table = await cli(['usage', '--data-dir', dataDir]);
+    expect(table).toMatch(/mailbox\s+carol@example.com\s+3\s+3\s+server default\s+Not sending\s+60 minutes/);
+  });
+
+  it('a change made with the command while the daemon runs governs the next messages', async () => {
+    const dataDir = await preparedDataDir();
+    const daemon = await start(dataDir);
+    expect(await send(daemon, 'dave@example.com', 1)).toEqual(['action=DUNNO']);
+    await cli(['limit', 'set', 'mailbox', 'dave@example.com', '0', '--data-dir', dataDir]);
+    await eventually(async () => (await send(daemon, 'dave@example.com', 1))[0]!.startsWith('action=DEFER_IF_PERMIT 4.7.1 Sending is not allowed'), 'limit 0 to apply');
+    await cli(['settings', 'set', '--enabled', 'off', '--data-dir', dataDir]);
+    await eventually(async () => (await send(daemon, 'dave@example.com', 1))[0] === 'action=DUNNO', 'switching limits off to apply');
+  });
+
+  it('a re-import keeps counts of objects that remain', async () => {
+    const dataDir = await preparedDataDir();
+    const daemon = await start(dataDir);
+    await send(daemon, 'erin@example.net', 3);
+    const smaller = exampleDirectory();
+    smaller.subscriptions[0]!.domains[0]!.mailboxes = [];
+    const file = path.join(dataDir, 'smaller.json');
+    writeFileSync(file, JSON.stringify(smaller));
+    expect(await cli(['directory', 'import', file, '--data-dir', dataDir])).toMatch(/removed 4 objects/);
+    await daemon.waitForLog('"mailboxes":2');
+    expect((await send(daemon, 'erin@example.net', 1))[0]).toMatch(/^action=DEFER_IF_PERMIT 4\.7\.1 .*mailbox erin@example.net/);
+  });
+
+  it('says clearly when it cannot listen', async () => {
+    const dataDir = await preparedDataDir();
+    const daemon = await start(dataDir);
+    const clash = await runCli(['daemon', '--data-dir', dataDir, '--policy', `127.0.0.1:${daemon.policyPort}`]);
+    expect(clash.code).toBe(1);
+    expect(clash.stderr).toContain(`cannot listen for policy requests on 127.0.0.1:${daemon.policyPort}`);
+  });
+});
+
+describe('command-line input', () => {
+  it('rejects a bad directory file whole, naming the field, with nothing imported', async () => {
+    const dataDir = await preparedDataDir();
+    const bad = exampleDirectory();
+    (bad.subscriptions[1]!.domains[0]!.mailboxes[0] as { limit: unknown }).limit = 'lots';
+    bad.subscriptions[0]!.domains[0]!.mailboxes.push({ address: 'new@example.com', limit: null });
+    const file = path.join(dataDir, 'bad.json');
+    writeFileSync(file, JSON.stringify(bad));
+    const result = await runCli(['directory', 'import', file, '--data-dir', dataDir]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('was not imported; nothing changed');
+    expect(result.stderr).toContain('subscriptions[1].domains[0].mailboxes[0].limit: expected a whole number');
+    const rows = JSON.parse(await cli(['usage', '--all', '--json', '--data-dir', dataDir])) as UsageRow[];
+    expect(rows.some((r) => r.name === 'new@example.com')).toBe(false);
+
+    writeFileSync(file, '{"subscriptions": [');
+    const broken = await runCli(['directory', 'import', file, '--data-dir', dataDir]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/cannot read .*bad\.json/);
+  });
+
+  it.each([
+    [['settings', 'set', '--mailbox-limit', '-1'], /argument '-1' is invalid\. expected a whole number/],
+    [['settings', 'set', '--mailbox-limit', '2.5'], /argument '2\.5' is invalid/],
+    [['settings', 'set', '--enabled', 'maybe'], /expected on or off/],
+    [['settings', 'set', '--count', 'bytes'], /expected messages or recipients/],
+    [['settings', 'set'], /nothing to change/],
+    [['limit', 'set', 'planet', 'x', '3'], /expected one of mailbox, domain, subscription/],
+    [['limit', 'set', 'mailbox', 'ghost@example.com', '3'], /no mailbox named ghost@example.com/],
+    [['limit', 'set', 'mailbox', 'alice@example.com', 'many'], /expected a whole number from 0 to 1000000000, "unlimited" or "default"/],
+    [['daemon', '--policy', 'localhost'], /expected HOST:PORT/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ])('outgoing-limits %j exits non-zero and says why', async (args, message) => {
+    const dataDir = await preparedDataDir();
+    const result = await runCli([...args, '--data-dir', dataDir]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(message);
+  });
+});
