@@ -49,6 +49,8 @@ export function tempDataDir(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'oml-data-'));
 }
 
+const RELOADED = 'settings and directory loaded';
+
 /** A daemon child process, started from the built command, with its log kept for assertions and failures. */
 export class DaemonProcess {
   log = '';
@@ -81,6 +83,22 @@ export class DaemonProcess {
       if (Date.now() > deadline) throw new Error(`daemon did not log "${text}" within ${timeoutMs} ms:\n${this.log}`);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
+  }
+
+  /** How often a line appeared so far; with waitForLogCount, waits for the next reload after a change. */
+  countLog(text: string): number {
+    return this.log.split(text).length - 1;
+  }
+
+  async waitForLogCount(text: string, count: number, timeoutMs = 10_000): Promise<void> {
+    await eventually(() => this.countLog(text) >= count, `${count}× "${text}" in the daemon log:\n${this.log}`, timeoutMs);
+  }
+
+  /** Runs a command that changes the store and waits until this daemon has loaded the change. */
+  async change(args: string[]): Promise<void> {
+    const before = this.countLog(RELOADED);
+    await cli([...args, '--data-dir', this.dataDir]);
+    await this.waitForLogCount(RELOADED, before + 1);
   }
 
   get pid(): number {
