@@ -22,12 +22,12 @@ export function identifySender(
 ): SenderIdentity | null {
   if (saslUsername) {
     const mailbox = directory.mailboxesByAddress.get(saslUsername.toLowerCase());
-    if (mailbox) return { source: 'sasl-login', chain: directory.chainForMailbox(mailbox) };
+    if (mailbox) return { source: 'sasl-login', chain: directory.chainFrom(mailbox) };
   }
   if (!sender) return null;
   const mailbox = directory.mailboxesByAddress.get(sender.toLowerCase());
-  if (mailbox) return { source: 'sender-mailbox', chain: directory.chainForMailbox(mailbox) };
+  if (mailbox) return { source: 'sender-mailbox', chain: directory.chainFrom(mailbox) };
   const domain = directory.domainsByName.get(domainOf(sender));
-  if (domain) return { source: 'sender-domain', chain: directory.chainForDomain(domain) };
+  if (domain) return { source: 'sender-domain', chain: directory.chainFrom(domain) };
   return null;
 }

@@ -8,12 +8,15 @@ export interface ServerSettings {
   enabled: boolean;
   defaults: Record<Level, Limit>;
   countingUnit: CountingUnit;
+  /** Whether customers may set the limits of their own domains and mailboxes (below their parent's). */
+  customersMayChangeLimits: boolean;
 }
 
 export const INITIAL_SETTINGS: ServerSettings = {
   enabled: true,
   defaults: { mailbox: 100, domain: 1000, subscription: 5000 },
   countingUnit: 'messages',
+  customersMayChangeLimits: true,
 };
 
 /** The budget one message uses: at least 1, so a request without a recipient count still counts. */

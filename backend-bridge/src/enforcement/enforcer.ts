@@ -13,6 +13,7 @@ const NOTHING_LIMITED: ServerSettings = {
   enabled: false,
   defaults: { mailbox: 'unlimited', domain: 'unlimited', subscription: 'unlimited' },
   countingUnit: 'messages',
+  customersMayChangeLimits: false,
 };
 
 /** What a mail server tells us about one message at the end of its submission. */
@@ -67,6 +68,12 @@ export class Enforcer {
     for (const key of [...this.counters.activeKeys(this.nowSeconds())]) {
       if (!this.index.byCounterKey.has(key)) this.counters.forget(key);
     }
+  }
+
+  /** New server settings without a directory rebuild: effective limits are resolved again in place. */
+  applySettings(settings: ServerSettings): void {
+    this.settings = settings;
+    this.index.applySettings(settings);
   }
 
   check(facts: MessageFacts): Verdict {

@@ -27,7 +27,7 @@ beforeEach(async () => {
   const db = openDatabase(mkdtempSync(path.join(os.tmpdir(), 'oml-policy-')));
   replaceDirectory(db, exampleDirectory({ 'dave@example.com': 'unlimited', 'example.com': 'unlimited', 'sub:example.com': 'unlimited' }));
   const enforcer = new Enforcer(new RollingWindowCounters(HOUR_SECONDS), null, null);
-  enforcer.load({ enabled: true, defaults: { mailbox: 3, domain: 5, subscription: 8 }, countingUnit: 'messages' }, readDirectory(db));
+  enforcer.load({ enabled: true, defaults: { mailbox: 3, domain: 5, subscription: 8 }, countingUnit: 'messages', customersMayChangeLimits: true }, readDirectory(db));
   db.close();
   logLines = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => logLines.push(JSON.parse(line) as LogLine) });

@@ -69,4 +69,33 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
       CREATE INDEX over_limit_events_object ON over_limit_events(level, object_id);
     `,
   },
+  {
+    version: 2,
+    description: 'standalone logins, audit log, customer permission',
+    sql: `
+      -- Logins of the standalone UI (inside Plesk, Plesk itself authenticates people).
+      CREATE TABLE users (
+        id            INTEGER PRIMARY KEY,
+        login         TEXT NOT NULL UNIQUE,
+        role          TEXT NOT NULL CHECK (role IN ('admin', 'reseller', 'customer')),
+        password_hash TEXT NOT NULL,
+        created_ms    INTEGER NOT NULL
+      );
+
+      -- Who changed what and when; old and new values as JSON text.
+      CREATE TABLE audit_log (
+        id          INTEGER PRIMARY KEY,
+        at_ms       INTEGER NOT NULL,
+        actor_login TEXT NOT NULL,
+        actor_role  TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        level       TEXT,
+        object_name TEXT,
+        old_value   TEXT,
+        new_value   TEXT
+      );
+      CREATE INDEX audit_log_object ON audit_log(level, object_name, at_ms);
+      CREATE INDEX audit_log_at ON audit_log(at_ms);
+    `,
+  },
 ];

@@ -15,10 +15,12 @@ export function readSettings(db: Db): ServerSettings {
   }
   const enabled = stored.get('enabled');
   const unit = stored.get('countingUnit');
+  const customersMay = stored.get('customersMayChangeLimits');
   return {
     enabled: typeof enabled === 'boolean' ? enabled : INITIAL_SETTINGS.enabled,
     defaults,
     countingUnit: COUNTING_UNITS.includes(unit as CountingUnit) ? (unit as CountingUnit) : INITIAL_SETTINGS.countingUnit,
+    customersMayChangeLimits: typeof customersMay === 'boolean' ? customersMay : INITIAL_SETTINGS.customersMayChangeLimits,
   };
 }
 
@@ -26,6 +28,7 @@ export interface SettingsChange {
   enabled?: boolean;
   defaults?: Partial<Record<(typeof LEVELS)[number], Limit>>;
   countingUnit?: CountingUnit;
+  customersMayChangeLimits?: boolean;
 }
 
 /** Applies a validated change in one transaction and returns the settings as they are afterwards. */
@@ -34,6 +37,7 @@ export function updateSettings(db: Db, change: SettingsChange): ServerSettings {
   db.transaction(() => {
     if (change.enabled !== undefined) put.run('enabled', JSON.stringify(change.enabled));
     if (change.countingUnit !== undefined) put.run('countingUnit', JSON.stringify(change.countingUnit));
+    if (change.customersMayChangeLimits !== undefined) put.run('customersMayChangeLimits', JSON.stringify(change.customersMayChangeLimits));
     for (const level of LEVELS) {
       const value = change.defaults?.[level];
       if (value !== undefined) put.run(`${level}Limit`, JSON.stringify(value));

@@ -1,0 +1,12 @@
+/** Plesk's roles, which the API enforces on every endpoint. */
+export const ROLES = ['admin', 'reseller', 'customer'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who is asking: from Plesk's signed headers, from a standalone login session, or the local command. */
+export interface Identity {
+  login: string;
+  role: Role;
+  /** Plesk's client id, or the standalone user's id; null for the local command. */
+  userId: string | null;
+  via: 'plesk' | 'session' | 'local';
+}
