@@ -1,13 +1,18 @@
+import type { FastifyInstance } from 'fastify';
+import type http from 'node:http';
 import type { Logger } from 'pino';
+import { loadOrCreateBridgeSecret } from './api/auth/bridge-secret.js';
+import type { ApiContext } from './api/context.js';
+import { apiSocketPath, buildApi, listenApi } from './api/server.js';
+import { VERSION } from './version.js';
 import { CounterJournal } from './counters/journal.js';
 import { RollingWindowCounters } from './counters/rolling-window.js';
 import { Enforcer, HOUR_SECONDS } from './enforcement/enforcer.js';
+import { StoreSync } from './enforcement/store-sync.js';
 import { smtpdPolicyHandler } from './postfix/policy-handler.js';
 import { PolicyServer } from './postfix/policy-server.js';
-import { openDatabase, readRevisions, type Db } from './store/database.js';
-import { readDirectory } from './store/directory-store.js';
+import { openDatabase, type Db } from './store/database.js';
 import { OverLimitEventLog } from './store/over-limit-events.js';
-import { readSettings } from './store/settings-store.js';
 
 export interface ListenAddress {
   host: string;
@@ -17,6 +22,8 @@ export interface ListenAddress {
 export interface DaemonOptions {
   dataDir: string;
   policy: ListenAddress;
+  /** Also serve the API on this loopback TCP address (the unix socket is always there). */
+  http?: ListenAddress | null;
 }
 
 /** Counts reach the disk this often: a kill -9 loses at most this much of them. */
@@ -28,7 +35,9 @@ const HOUSEKEEPING_INTERVAL_MS = 60_000;
 /** The one long-running process: store, counters and the Postfix-facing services. */
 export class Daemon {
   private timers: NodeJS.Timeout[] = [];
-  private revisions = { settings: -1, directory: -1 };
+  private api: FastifyInstance | null = null;
+  private apiTcp: http.Server | null = null;
+  apiAddress: { socketPath: string; tcpPort: number | null } | null = null;
   private stopped = false;
 
   private constructor(
@@ -39,7 +48,11 @@ export class Daemon {
     private readonly policyServer: PolicyServer,
     readonly policyAddress: ListenAddress,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.sync = new StoreSync(db, enforcer, log);
+  }
+
+  readonly sync: StoreSync;
 
   static async start(options: DaemonOptions, log: Logger): Promise<Daemon> {
     const db = openDatabase(options.dataDir);
@@ -57,33 +70,35 @@ export class Daemon {
       throw new Error(`cannot listen for policy requests on ${options.policy.host}:${options.policy.port}: ${(error as Error).message}`);
     }
     const daemon = new Daemon(db, enforcer, journal, events, policyServer, { host: bound.address, port: bound.port }, log);
-    daemon.reloadIfChanged();
+    daemon.sync.reloadIfChanged();
+    try {
+      await daemon.startApi(options);
+    } catch (error) {
+      await daemon.stop();
+      throw error;
+    }
     daemon.timers.push(
       setInterval(() => daemon.flush(), FLUSH_INTERVAL_MS),
-      setInterval(() => daemon.reloadIfChanged(), WATCH_INTERVAL_MS),
+      setInterval(() => daemon.sync.reloadIfChanged(), WATCH_INTERVAL_MS),
       setInterval(() => daemon.housekeeping(), HOUSEKEEPING_INTERVAL_MS),
     );
     log.info({ dataDir: options.dataDir, restoredSteps: restored, ...daemon.policyAddress }, 'policy service listening');
     return daemon;
   }
 
-  /** Re-reads settings and directory when another process changed them. */
-  reloadIfChanged(): void {
+  private async startApi(options: DaemonOptions): Promise<void> {
+    const context: ApiContext = { db: this.db, enforcer: this.enforcer, sync: this.sync, log: this.log, nowMs: Date.now, flushCounts: () => this.flush() };
+    this.api = buildApi(context, { secret: loadOrCreateBridgeSecret(options.dataDir), version: VERSION });
+    const socketPath = apiSocketPath(options.dataDir);
+    let listening;
     try {
-      const current = readRevisions(this.db);
-      if (current.settings === this.revisions.settings && current.directory === this.revisions.directory) return;
-      const settings = readSettings(this.db);
-      const directory = readDirectory(this.db);
-      this.enforcer.load(settings, directory);
-      this.revisions = current;
-      this.log.info(
-        { enabled: settings.enabled, defaults: settings.defaults, countingUnit: settings.countingUnit, mailboxes: directory.mailboxes.length },
-        'settings and directory loaded',
-      );
+      listening = await listenApi(this.api, socketPath, options.http ?? null);
     } catch (error) {
-      // A locked or briefly unreadable store is retried on the next tick; the old state keeps serving.
-      this.log.error({ err: error }, 'reloading settings and directory failed');
+      throw new Error(`cannot serve the API on ${socketPath}${options.http ? ` and ${options.http.host}:${options.http.port}` : ''}: ${(error as Error).message}`);
     }
+    this.apiTcp = listening.tcpServer;
+    this.apiAddress = { socketPath, tcpPort: listening.tcpPort };
+    this.log.info({ socketPath, tcpPort: listening.tcpPort }, 'API listening');
   }
 
   flush(): void {
@@ -110,6 +125,8 @@ export class Daemon {
     if (this.stopped) return;
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
+    if (this.apiTcp) await new Promise((resolve) => this.apiTcp?.close(resolve));
+    await this.api?.close();
     await this.policyServer.close();
     this.flush();
     this.db.close();

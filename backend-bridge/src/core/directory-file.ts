@@ -12,8 +12,8 @@ const limitField = z.unknown().transform((raw, ctx): LimitOverride => {
   return z.NEVER;
 });
 
-const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z0-9-]{2,63}$/i;
-const ADDRESS = /^[^\s@]{1,64}@[^\s@]{1,253}$/;
+export const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z0-9-]{2,63}$/i;
+export const ADDRESS = /^[^\s@]{1,64}@[^\s@]{1,253}$/;
 
 const mailboxSchema = z.strictObject({
   address: z.string().regex(ADDRESS, 'must be an email address like alice@example.com'),

@@ -138,6 +138,13 @@ export class DirectoryIndex {
     return (level === 'mailbox' ? this.mailboxesByAddress : level === 'domain' ? this.domainsByName : this.subscriptionsByName).values();
   }
 
+  private sorted: Partial<Record<Level, ChargedObject[]>> = {};
+
+  /** Objects of a level in name order; computed once per index, since lists page through it often. */
+  sortedByName(level: Level): readonly ChargedObject[] {
+    return (this.sorted[level] ??= [...this.objectsOf(level)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
+  }
+
   /**
    * Changes one object's own limit in place: the per-message path sees it at once, without a rebuild of
    * the whole index (which takes a noticeable moment with 100,000 mailboxes).

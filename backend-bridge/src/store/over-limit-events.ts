@@ -46,12 +46,23 @@ export class OverLimitEventLog {
   }
 }
 
-export function recentOverLimitEvents(db: Db, limit: number): OverLimitEvent[] {
+/** Newest first, optionally of one level and/or one object name. */
+export function recentOverLimitEvents(db: Db, limit: number, level?: string, objectName?: string): OverLimitEvent[] {
+  const where: string[] = [];
+  const args: Array<string | number> = [];
+  if (level) {
+    where.push('level = ?');
+    args.push(level);
+  }
+  if (objectName) {
+    where.push('object_name = ?');
+    args.push(objectName);
+  }
   return db
     .prepare(
       `SELECT at_ms AS atMs, level, object_id AS objectId, object_name AS objectName, sender, sasl_username AS saslUsername,
               recipient_count AS recipientCount, queue_id AS queueId, client_address AS clientAddress, action, reason
-       FROM over_limit_events ORDER BY at_ms DESC, id DESC LIMIT ?`,
+       FROM over_limit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at_ms DESC, id DESC LIMIT ?`,
     )
-    .all(limit) as OverLimitEvent[];
+    .all(...args, limit) as OverLimitEvent[];
 }

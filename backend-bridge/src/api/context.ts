@@ -1,0 +1,20 @@
+import type { Logger } from 'pino';
+import type { WindowView } from '../core/decision.js';
+import type { Enforcer } from '../enforcement/enforcer.js';
+import type { StoreSync } from '../enforcement/store-sync.js';
+import type { Db } from '../store/database.js';
+
+/** What the routes work with: the store, the live state it mirrors, and the clock. */
+export interface ApiContext {
+  db: Db;
+  enforcer: Enforcer;
+  sync: StoreSync;
+  log: Logger;
+  nowMs: () => number;
+  /** Writes buffered counts and events, so what the API reads from the store is current. */
+  flushCounts: () => void;
+}
+
+export function currentWindow(context: ApiContext): WindowView {
+  return context.enforcer.windowAt(Math.floor(context.nowMs() / 1000));
+}

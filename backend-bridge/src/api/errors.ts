@@ -1,0 +1,13 @@
+/** An answer other than success: status, a sentence for people, and per-field messages for forms. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly fields?: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what: string) => new ApiError(404, `${what} not found`);
+export const forbidden = (why: string) => new ApiError(403, why);

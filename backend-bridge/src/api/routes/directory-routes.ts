@@ -1,0 +1,117 @@
+import type { Level } from '../../core/limits.js';
+import { recordAudit } from '../../store/audit-store.js';
+import { deleteObject, DirectoryConflict, upsertDomain, upsertMailbox, upsertSubscription } from '../../store/directory-sync.js';
+import type { ApiContext } from '../context.js';
+import { ApiError, forbidden } from '../errors.js';
+import type { Identity } from '../identity.js';
+import type { RouteTable } from '../route-table.js';
+import { addressParam, directorySyncBody, domainNameParam, domainSyncBody, mailboxSyncBody, subscriptionSyncBody } from '../schemas.js';
+import type { z } from 'zod';
+
+const ADMIN_ONLY = 'Only the administrator (the Plesk integration) keeps the directory in sync.';
+
+/** Runs directory changes as one audited transaction; a conflict (missing parent, rename clash) is a 409. */
+function directoryWrite<T>(context: ApiContext, identity: Identity, change: () => T): T {
+  if (identity.role !== 'admin') throw forbidden(ADMIN_ONLY);
+  try {
+    // Structure changes rebuild the index: rare (Plesk events), and they move objects between parents.
+    return context.sync.write(change, 'reload');
+  } catch (error) {
+    if (error instanceof DirectoryConflict) throw new ApiError(409, error.message);
+    throw error;
+  }
+}
+
+function checkParam(schema: z.ZodType<string>, value: string, field: string): string {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ApiError(400, `invalid ${field}`, { [field]: parsed.error.issues[0]?.message ?? 'invalid' });
+  return parsed.data.toLowerCase();
+}
+
+export function directoryRoutes(routes: RouteTable, context: ApiContext): void {
+  const audit = (identity: Identity, action: string, level: Level, name: string, value?: unknown) =>
+    recordAudit(context.db, identity, { action, level, objectName: name, newValue: value }, context.nowMs());
+
+  routes.add<z.infer<typeof subscriptionSyncBody>, unknown, { name: string }>({
+    method: 'PUT',
+    path: '/directory/subscriptions/:name',
+    summary: 'Create or update a subscription (previousName renames it, keeping counts and limits)',
+    tag: 'directory',
+    body: subscriptionSyncBody,
+    handler: ({ identity, params, body }) =>
+      directoryWrite(context, identity, () => {
+        const name = params.name.toLowerCase();
+        const change = upsertSubscription(context.db, { name, ...body });
+        if (change !== 'unchanged') audit(identity, `directory.${change}`, 'subscription', name, body);
+        return { change };
+      }),
+  });
+
+  routes.add<z.infer<typeof domainSyncBody>, unknown, { name: string }>({
+    method: 'PUT',
+    path: '/directory/domains/:name',
+    summary: 'Create or update a domain of a subscription (previousName renames it and its mailboxes)',
+    tag: 'directory',
+    body: domainSyncBody,
+    handler: ({ identity, params, body }) =>
+      directoryWrite(context, identity, () => {
+        const name = checkParam(domainNameParam, params.name, 'name');
+        const change = upsertDomain(context.db, { name, ...body });
+        if (change !== 'unchanged') audit(identity, `directory.${change}`, 'domain', name, body);
+        return { change };
+      }),
+  });
+
+  routes.add<z.infer<typeof mailboxSyncBody>, unknown, { address: string }>({
+    method: 'PUT',
+    path: '/directory/mailboxes/:address',
+    summary: 'Create a mailbox in its domain (previousAddress renames it, keeping counts and limit)',
+    tag: 'directory',
+    body: mailboxSyncBody,
+    handler: ({ identity, params, body }) =>
+      directoryWrite(context, identity, () => {
+        const address = checkParam(addressParam, params.address, 'address');
+        const change = upsertMailbox(context.db, { address, ...body });
+        if (change !== 'unchanged') audit(identity, `directory.${change}`, 'mailbox', address, body);
+        return { change };
+      }),
+  });
+
+  for (const [level, path] of [
+    ['subscription', 'subscriptions'],
+    ['domain', 'domains'],
+    ['mailbox', 'mailboxes'],
+  ] as const) {
+    routes.add<unknown, unknown, { name: string }>({
+      method: 'DELETE',
+      path: `/directory/${path}/:name`,
+      summary: `Delete a ${level} with everything below it (succeeds when already gone)`,
+      tag: 'directory',
+      status: 204,
+      handler: ({ identity, params }) =>
+        directoryWrite(context, identity, () => {
+          if (deleteObject(context.db, level, params.name)) audit(identity, 'directory.deleted', level, params.name.toLowerCase());
+        }),
+    });
+  }
+
+  routes.add({
+    method: 'POST',
+    path: '/directory/sync',
+    summary: 'Many upserts and deletes in one transaction (subscriptions, then domains, then mailboxes; deletes last)',
+    tag: 'directory',
+    body: directorySyncBody,
+    handler: ({ identity, body }) =>
+      directoryWrite(context, identity, () => {
+        const counts = { created: 0, updated: 0, renamed: 0, unchanged: 0, deleted: 0 };
+        for (const s of body.subscriptions) counts[upsertSubscription(context.db, s)]++;
+        for (const d of body.domains) counts[upsertDomain(context.db, d)]++;
+        for (const m of body.mailboxes) counts[upsertMailbox(context.db, m)]++;
+        for (const address of body.delete.mailboxes) if (deleteObject(context.db, 'mailbox', address)) counts.deleted++;
+        for (const name of body.delete.domains) if (deleteObject(context.db, 'domain', name)) counts.deleted++;
+        for (const name of body.delete.subscriptions) if (deleteObject(context.db, 'subscription', name)) counts.deleted++;
+        recordAudit(context.db, identity, { action: 'directory.sync', newValue: counts }, context.nowMs());
+        return counts;
+      }),
+  });
+}

@@ -1,0 +1,43 @@
+import { canChangeSettings } from '../../core/access.js';
+import type { ServerSettings } from '../../core/settings.js';
+import { recordAudit } from '../../store/audit-store.js';
+import { readSettings, updateSettings } from '../../store/settings-store.js';
+import type { ApiContext } from '../context.js';
+import { forbidden } from '../errors.js';
+import type { RouteTable } from '../route-table.js';
+import { settingsPatchBody } from '../schemas.js';
+
+const ADMIN_ONLY = 'Only the administrator can see or change the server settings.';
+
+export function settingsRoutes(routes: RouteTable, context: ApiContext): void {
+  routes.add({
+    method: 'GET',
+    path: '/settings',
+    summary: 'Server settings: switch, default limits per level, counting unit, customer permission',
+    tag: 'settings',
+    handler: ({ identity }): ServerSettings => {
+      if (!canChangeSettings(identity)) throw forbidden(ADMIN_ONLY);
+      return context.enforcer.currentSettings;
+    },
+  });
+
+  routes.add({
+    method: 'PATCH',
+    path: '/settings',
+    summary: 'Change some server settings (only the fields given)',
+    tag: 'settings',
+    body: settingsPatchBody,
+    handler: ({ identity, body }): ServerSettings => {
+      if (!canChangeSettings(identity)) throw forbidden(ADMIN_ONLY);
+      return context.sync.write(
+        () => {
+          const before = readSettings(context.db);
+          const after = updateSettings(context.db, body);
+          recordAudit(context.db, identity, { action: 'settings.update', oldValue: before, newValue: after }, context.nowMs());
+          return after;
+        },
+        (after) => context.enforcer.applySettings(after),
+      );
+    },
+  });
+}

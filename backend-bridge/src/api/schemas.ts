@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { ADDRESS, DOMAIN_NAME } from '../core/directory-file.js';
+import { LEVELS, MAX_LIMIT } from '../core/limits.js';
+
+/** Request shapes of the API. Objects are strict: an unknown field is an error, not silently ignored. */
+
+const limitMessage = `must be a whole number from 0 to ${MAX_LIMIT}, "unlimited" or "default"`;
+
+/** Every way a number can be wrong gets the same sentence, which says what is right. */
+const limitNumber = (message: string) => z.number(message).int(message).min(0, message).max(MAX_LIMIT, message);
+export const limitValue = z.union([z.literal('unlimited'), z.literal('default'), limitNumber(limitMessage)], { error: limitMessage });
+const serverLimitMessage = `must be a whole number from 0 to ${MAX_LIMIT} or "unlimited"`;
+export const serverLimitValue = z.union([z.literal('unlimited'), limitNumber(serverLimitMessage)], { error: serverLimitMessage });
+
+export const levelValue = z.enum(LEVELS);
+
+export const setLimitBody = z.strictObject({ limit: limitValue });
+
+export const bulkLimitBody = z.strictObject({
+  level: levelValue,
+  names: z.array(z.string().min(1).max(320)).min(1).max(1000),
+  limit: limitValue,
+});
+
+export const settingsPatchBody = z.strictObject({
+  enabled: z.boolean().optional(),
+  defaults: z.strictObject({ mailbox: serverLimitValue.optional(), domain: serverLimitValue.optional(), subscription: serverLimitValue.optional() }).optional(),
+  countingUnit: z.enum(['messages', 'recipients']).optional(),
+  customersMayChangeLimits: z.boolean().optional(),
+});
+
+const pageNumber = z.coerce.number().int().min(1).max(1_000_000);
+
+export const listQuery = z.strictObject({
+  search: z.string().max(255).optional(),
+  subscription: z.string().max(253).optional(),
+  domain: z.string().max(253).optional(),
+  blocked: z.enum(['true', 'false']).optional(),
+  sort: z.enum(['name', 'used', 'limit']).default('name'),
+  order: z.enum(['asc', 'desc']).default('asc'),
+  page: pageNumber.default(1),
+  pageSize: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const eventsQuery = z.strictObject({
+  level: levelValue.optional(),
+  name: z.string().max(320).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const auditQuery = z.strictObject({
+  level: levelValue.optional(),
+  name: z.string().max(320).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  before: z.coerce.number().int().min(1).optional(),
+});
+
+const login = z.string().min(1).max(255);
+const domainName = z.string().regex(DOMAIN_NAME, 'must be a domain name like example.com');
+const address = z.string().regex(ADDRESS, 'must be an email address like alice@example.com');
+
+export const subscriptionSyncBody = z.strictObject({
+  owner: login,
+  reseller: login.nullable().default(null),
+  systemUser: login.nullable().default(null),
+  previousName: z.string().min(1).max(253).optional(),
+});
+
+export const domainSyncBody = z.strictObject({
+  subscription: z.string().min(1).max(253),
+  previousName: domainName.optional(),
+});
+
+export const mailboxSyncBody = z.strictObject({
+  previousAddress: address.optional(),
+});
+
+/** Path parameters of the directory sync routes, checked like the fields of a directory file. */
+export const domainNameParam = domainName;
+export const addressParam = address;
+
+export const directorySyncBody = z.strictObject({
+  subscriptions: z.array(subscriptionSyncBody.extend({ name: z.string().min(1).max(253) })).max(100_000).default([]),
+  domains: z.array(domainSyncBody.extend({ name: domainName })).max(100_000).default([]),
+  mailboxes: z.array(mailboxSyncBody.extend({ address })).max(200_000).default([]),
+  delete: z
+    .strictObject({
+      subscriptions: z.array(z.string()).default([]),
+      domains: z.array(z.string()).default([]),
+      mailboxes: z.array(z.string()).default([]),
+    })
+    .default({ subscriptions: [], domains: [], mailboxes: [] }),
+});

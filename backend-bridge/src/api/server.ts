@@ -1,0 +1,97 @@
+import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { chmod, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { registerAuthentication } from './auth/authenticate.js';
+import { registerSessionRoutes, sessionIdentityFromDb } from './auth/session-routes.js';
+import { LoginThrottle, SessionStore } from './auth/sessions.js';
+import type { ApiContext } from './context.js';
+import { ApiError } from './errors.js';
+import { API_PREFIX, fieldErrors, RouteTable } from './route-table.js';
+import { directoryRoutes } from './routes/directory-routes.js';
+import { eventRoutes } from './routes/event-routes.js';
+import { objectRoutes } from './routes/object-routes.js';
+import { settingsRoutes } from './routes/settings-routes.js';
+import { z } from 'zod';
+
+/** The unix socket the Plesk layer and the command talk to, inside the data directory. */
+export const API_SOCKET_FILE = 'api.sock';
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export function apiSocketPath(dataDir: string): string {
+  return path.join(dataDir, API_SOCKET_FILE);
+}
+
+/** Builds the HTTP JSON API: authentication, the resource routes, and their OpenAPI description. */
+export function buildApi(context: ApiContext, options: { secret: Buffer; version: string }): FastifyInstance {
+  const logger = context.log.child({ component: 'api' }) as FastifyBaseLogger;
+  const app: FastifyInstance = fastify({ loggerInstance: logger, bodyLimit: MAX_BODY_BYTES, disableRequestLogging: true });
+
+  // Keeps the exact bytes: a Plesk signature covers the body as sent, not as re-serialized.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
+    request.rawBody = body;
+    if (body.length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(body.toString('utf8')) as unknown);
+    } catch (error) {
+      done(new ApiError(400, `invalid JSON: ${(error as Error).message}`), undefined);
+    }
+  });
+  app.decorateRequest('rawBody', null as unknown as Buffer);
+  app.addHook('onRequest', async (request) => {
+    request.rawBody = Buffer.alloc(0);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof ApiError) {
+      return reply.code(error.status).send(error.fields ? { error: error.message, fields: error.fields } : { error: error.message });
+    }
+    if (error instanceof z.ZodError) return reply.code(400).send({ error: 'invalid request', fields: fieldErrors(error) });
+    const status = (error as { statusCode?: number }).statusCode ?? 500;
+    if (status === 413) return reply.code(413).send({ error: `request body larger than ${MAX_BODY_BYTES} bytes` });
+    if (status === 415) return reply.code(415).send({ error: 'send JSON (Content-Type: application/json)' });
+    if (status < 500) return reply.code(status).send({ error: (error as Error).message });
+    request.log.error({ err: error }, 'API request failed');
+    return reply.code(500).send({ error: 'internal error; see the daemon log' });
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no such endpoint: ${request.method} ${request.url.split('?')[0]}` }));
+
+  const sessions = new SessionStore();
+  registerAuthentication(app, { secret: options.secret, sessions, log: context.log, nowMs: context.nowMs, refreshSessionIdentity: sessionIdentityFromDb(context.db) });
+  registerSessionRoutes(app, { db: context.db, sessions, throttle: new LoginThrottle() });
+
+  const routes = new RouteTable();
+  settingsRoutes(routes, context);
+  objectRoutes(routes, context);
+  eventRoutes(routes, context);
+  directoryRoutes(routes, context);
+  routes.registerAll(app);
+
+  const document = routes.openApi({ title: 'Outgoing Mail Limits bridge API', version: options.version });
+  app.get(`${API_PREFIX}/openapi.json`, { config: { public: true } }, async () => document);
+  app.get(`${API_PREFIX}/health`, { config: { public: true } }, async () => ({ status: 'ok' }));
+  return app;
+}
+
+/**
+ * Listens on the unix socket (mode 0660: the owner and its group, which is how the Plesk layer gets in) and,
+ * when asked, on a loopback TCP address for the standalone UI.
+ */
+export async function listenApi(
+  app: FastifyInstance,
+  socketPath: string,
+  tcp: { host: string; port: number } | null,
+): Promise<{ tcpServer: http.Server | null; tcpPort: number | null }> {
+  await rm(socketPath, { force: true }); // a stale socket of a crashed daemon would make listen fail
+  await app.listen({ path: socketPath });
+  await chmod(socketPath, 0o660);
+  if (!tcp) return { tcpServer: null, tcpPort: null };
+  // fastify listens on one address per instance; a second server hands its requests to the same routes.
+  const tcpServer = http.createServer((request, response) => app.routing(request, response));
+  await new Promise<void>((resolve, reject) => {
+    tcpServer.once('error', reject);
+    tcpServer.listen(tcp.port, tcp.host, () => resolve());
+  });
+  return { tcpServer, tcpPort: (tcpServer.address() as AddressInfo).port };
+}

@@ -1,0 +1,69 @@
+import type { Logger } from 'pino';
+import { readRevisions, type Db } from '../store/database.js';
+import { readDirectory } from '../store/directory-store.js';
+import { readSettings } from '../store/settings-store.js';
+import type { Enforcer } from './enforcer.js';
+
+type Revisions = ReturnType<typeof readRevisions>;
+
+/**
+ * Keeps the enforcer's live state equal to the store. Changes made by other processes (the command while the
+ * daemon runs) are noticed through revision numbers and reloaded whole; changes made in this process are
+ * applied in place, so a limit set through the API governs the next message without a rebuild.
+ */
+export class StoreSync {
+  private known: Revisions = { settings: -1, directory: -1 };
+
+  constructor(
+    private readonly db: Db,
+    private readonly enforcer: Enforcer,
+    private readonly log: Logger,
+  ) {}
+
+  reloadIfChanged(): void {
+    try {
+      const current = readRevisions(this.db);
+      if (current.settings === this.known.settings && current.directory === this.known.directory) return;
+      this.reload(current);
+    } catch (error) {
+      // A locked or briefly unreadable store is retried on the next tick; the old state keeps serving.
+      this.log.error({ err: error }, 'reloading settings and directory failed');
+    }
+  }
+
+  private reload(current: Revisions): void {
+    const settings = readSettings(this.db);
+    const directory = readDirectory(this.db);
+    this.enforcer.load(settings, directory);
+    this.known = current;
+    this.log.info(
+      { enabled: settings.enabled, defaults: settings.defaults, countingUnit: settings.countingUnit, mailboxes: directory.mailboxes.length },
+      'settings and directory loaded',
+    );
+  }
+
+  /**
+   * Runs `change` in one IMMEDIATE transaction, then brings the live state up to date: with `applyInPlace` when
+   * nobody else wrote since our last look (the cheap path), else by a full reload that includes both.
+   */
+  write<T>(change: () => T, applyInPlace: ((result: T) => void) | 'reload'): T {
+    let othersWrote = false;
+    let after: Revisions = this.known;
+    const result = this.db
+      .transaction(() => {
+        const before = readRevisions(this.db);
+        othersWrote = before.settings !== this.known.settings || before.directory !== this.known.directory;
+        const value = change();
+        after = readRevisions(this.db);
+        return value;
+      })
+      .immediate();
+    if (othersWrote || applyInPlace === 'reload') {
+      this.reload(after);
+    } else {
+      applyInPlace(result);
+      this.known = after;
+    }
+    return result;
+  }
+}

@@ -1,0 +1,118 @@
+import { counterKey } from '../core/directory.js';
+import { domainOf } from '../core/directory.js';
+import type { Level } from '../core/limits.js';
+import { bumpRevision, type Db } from './database.js';
+
+/**
+ * Single-object changes of the directory, as Plesk's events deliver them. Each is idempotent (an upsert of what
+ * exists changes nothing; a delete of what is gone succeeds), and a rename keeps the object's id, so its counts
+ * and its own limit stay with it. Callers run them inside a transaction.
+ */
+
+export class DirectoryConflict extends Error {}
+
+export interface SubscriptionUpsert {
+  name: string;
+  owner: string;
+  reseller: string | null;
+  systemUser: string | null;
+  previousName?: string | undefined;
+}
+
+type Change = 'created' | 'updated' | 'renamed' | 'unchanged';
+
+function renameIfAsked(db: Db, table: string, column: string, name: string, previous: string | undefined): boolean {
+  if (!previous || previous === name) return false;
+  const old = db.prepare(`SELECT id FROM ${table} WHERE ${column} = ?`).get(previous) as { id: number } | undefined;
+  if (!old) return false;
+  if (db.prepare(`SELECT 1 FROM ${table} WHERE ${column} = ?`).get(name)) {
+    throw new DirectoryConflict(`cannot rename ${previous} to ${name}: ${name} exists already`);
+  }
+  db.prepare(`UPDATE ${table} SET ${column} = ? WHERE id = ?`).run(name, old.id);
+  return true;
+}
+
+export function upsertSubscription(db: Db, input: SubscriptionUpsert): Change {
+  const name = input.name.toLowerCase();
+  const renamed = renameIfAsked(db, 'subscriptions', 'name', name, input.previousName?.toLowerCase());
+  const existing = db.prepare('SELECT owner, reseller, system_user FROM subscriptions WHERE name = ?').get(name) as
+    | { owner: string; reseller: string | null; system_user: string | null }
+    | undefined;
+  let change: Change = renamed ? 'renamed' : 'unchanged';
+  if (!existing) {
+    db.prepare('INSERT INTO subscriptions (name, owner, reseller, system_user) VALUES (?, ?, ?, ?)').run(name, input.owner, input.reseller, input.systemUser);
+    change = 'created';
+  } else if (existing.owner !== input.owner || existing.reseller !== input.reseller || existing.system_user !== input.systemUser) {
+    db.prepare('UPDATE subscriptions SET owner = ?, reseller = ?, system_user = ? WHERE name = ?').run(input.owner, input.reseller, input.systemUser, name);
+    if (change === 'unchanged') change = 'updated';
+  }
+  if (change !== 'unchanged') bumpRevision(db, 'directory');
+  return change;
+}
+
+export function upsertDomain(db: Db, input: { name: string; subscription: string; previousName?: string | undefined }): Change {
+  const name = input.name.toLowerCase();
+  const subscription = db.prepare('SELECT id FROM subscriptions WHERE name = ?').get(input.subscription.toLowerCase()) as { id: number } | undefined;
+  if (!subscription) throw new DirectoryConflict(`no subscription named ${input.subscription.toLowerCase()}`);
+  const renamed = renameIfAsked(db, 'domains', 'name', name, input.previousName?.toLowerCase());
+  const existing = db.prepare('SELECT subscription_id FROM domains WHERE name = ?').get(name) as { subscription_id: number } | undefined;
+  let change: Change = renamed ? 'renamed' : 'unchanged';
+  if (!existing) {
+    db.prepare('INSERT INTO domains (subscription_id, name) VALUES (?, ?)').run(subscription.id, name);
+    change = 'created';
+  } else if (existing.subscription_id !== subscription.id) {
+    db.prepare('UPDATE domains SET subscription_id = ? WHERE name = ?').run(subscription.id, name);
+    if (change === 'unchanged') change = 'updated';
+  }
+  if (renamed) {
+    // Mailbox addresses follow their domain's new name.
+    const id = (db.prepare('SELECT id FROM domains WHERE name = ?').get(name) as { id: number }).id;
+    db.prepare(`UPDATE mailboxes SET address = substr(address, 1, instr(address, '@')) || ? WHERE domain_id = ?`).run(name, id);
+  }
+  if (change !== 'unchanged') bumpRevision(db, 'directory');
+  return change;
+}
+
+export function upsertMailbox(db: Db, input: { address: string; previousAddress?: string | undefined }): Change {
+  const address = input.address.toLowerCase();
+  const domain = db.prepare('SELECT id FROM domains WHERE name = ?').get(domainOf(address)) as { id: number } | undefined;
+  if (!domain) throw new DirectoryConflict(`no domain named ${domainOf(address) || '(none)'} for mailbox ${address}`);
+  const renamed = renameIfAsked(db, 'mailboxes', 'address', address, input.previousAddress?.toLowerCase());
+  const existing = db.prepare('SELECT domain_id FROM mailboxes WHERE address = ?').get(address) as { domain_id: number } | undefined;
+  let change: Change = renamed ? 'renamed' : 'unchanged';
+  if (!existing) {
+    db.prepare('INSERT INTO mailboxes (domain_id, address) VALUES (?, ?)').run(domain.id, address);
+    change = 'created';
+  } else if (existing.domain_id !== domain.id) {
+    db.prepare('UPDATE mailboxes SET domain_id = ? WHERE address = ?').run(domain.id, address);
+    if (change === 'unchanged') change = 'updated';
+  }
+  if (change !== 'unchanged') bumpRevision(db, 'directory');
+  return change;
+}
+
+const TABLES: Record<Level, { table: string; column: string }> = {
+  mailbox: { table: 'mailboxes', column: 'address' },
+  domain: { table: 'domains', column: 'name' },
+  subscription: { table: 'subscriptions', column: 'name' },
+};
+
+/** Deletes an object with everything below it, and their journal rows. Returns false when it did not exist. */
+export function deleteObject(db: Db, level: Level, name: string): boolean {
+  const { table, column } = TABLES[level];
+  const row = db.prepare(`SELECT id FROM ${table} WHERE ${column} = ?`).get(name.toLowerCase()) as { id: number } | undefined;
+  if (!row) return false;
+  const keys: number[] = [counterKey(level, row.id)];
+  if (level === 'subscription') {
+    for (const id of db.prepare('SELECT id FROM domains WHERE subscription_id = ?').pluck().all(row.id) as number[]) keys.push(counterKey('domain', id));
+    const mailboxIds = db.prepare('SELECT m.id FROM mailboxes m JOIN domains d ON d.id = m.domain_id WHERE d.subscription_id = ?').pluck().all(row.id) as number[];
+    for (const id of mailboxIds) keys.push(counterKey('mailbox', id));
+  } else if (level === 'domain') {
+    for (const id of db.prepare('SELECT id FROM mailboxes WHERE domain_id = ?').pluck().all(row.id) as number[]) keys.push(counterKey('mailbox', id));
+  }
+  const removeJournal = db.prepare('DELETE FROM counter_journal WHERE counter_key = ?');
+  for (const key of keys) removeJournal.run(key);
+  db.prepare(`DELETE FROM ${table} WHERE id = ?`).run(row.id);
+  bumpRevision(db, 'directory');
+  return true;
+}
