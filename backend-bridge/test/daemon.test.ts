@@ -1,6 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
+import { BridgeClient } from '../src/api/bridge-client.js';
+import { apiSocketPath } from '../src/api/server.js';
 import { cli, DaemonProcess, eventually, runCli, tempDataDir } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import { endOfMessage, PolicyClient } from '../test-support/policy-client.js';
@@ -102,6 +105,23 @@ describe('daemon', () => {
     expect(await cli(['directory', 'import', file, '--data-dir', dataDir])).toMatch(/removed 4 objects/);
     await daemon.waitForLog('"mailboxes":2');
     expect((await send(daemon, 'erin@example.net', 1))[0]).toMatch(/^action=DEFER_IF_PERMIT 4\.7\.1 .*mailbox erin@example.net/);
+  });
+
+  it('the command goes through the daemon API while it runs (audited), and says so when it writes the store itself', async () => {
+    const dataDir = await preparedDataDir();
+    const daemon = await start(dataDir);
+    const viaApi = await runCli(['limit', 'set', 'mailbox', 'bob@example.com', '7', '--data-dir', dataDir]);
+    expect(viaApi).toMatchObject({ code: 0, stderr: '' });
+    const unknown = await runCli(['limit', 'set', 'mailbox', 'ghost@example.com', '7', '--data-dir', dataDir]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('Mailbox ghost@example.com not found');
+    const secret = readBridgeSecret(dataDir)!;
+    const audit = await new BridgeClient(secret, { socketPath: apiSocketPath(dataDir) }).request('GET', '/api/v1/audit?level=mailbox&name=bob@example.com');
+    expect(audit.body).toMatchObject({ items: [{ actorLogin: 'root', action: 'limit.set', oldValue: 'default', newValue: 7 }] });
+    await daemon.stop();
+    const direct = await runCli(['limit', 'set', 'mailbox', 'bob@example.com', '8', '--data-dir', dataDir]);
+    expect(direct.code).toBe(0);
+    expect(direct.stderr).toContain('The daemon is not running: changed the store directly');
   });
 
   it('says clearly when it cannot listen', async () => {

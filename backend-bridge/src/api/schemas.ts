@@ -91,3 +91,6 @@ export const directorySyncBody = z.strictObject({
     })
     .default({ subscriptions: [], domains: [], mailboxes: [] }),
 });
+
+/** The directory file, checked in full (with field paths) by parseDirectoryFile; here only its outer shape. */
+export const directoryFileBody = z.looseObject({ subscriptions: z.array(z.unknown()) });

@@ -13,15 +13,18 @@ import { unwirePostfix, wirePostfix } from '../postfix/wiring.js';
 import { openDatabase } from '../store/database.js';
 import { readDirectory, replaceDirectory, setObjectLimit } from '../store/directory-store.js';
 import { readSettings, updateSettings, type SettingsChange } from '../store/settings-store.js';
+import type { ServerSettings } from '../core/settings.js';
+import type { ImportSummary } from '../store/directory-store.js';
 import * as parse from './arguments.js';
+import { expectOk, UserError, viaDaemonOrStore } from './daemon-or-store.js';
+import { registerUserCommands } from './user-command.js';
 import { createLogger } from './logger.js';
 import { describeSettings, usageTable } from './presentation.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/outgoing-limits';
 const DEFAULT_POLICY = '127.0.0.1:10040';
 
-/** A failure the user can fix: printed as one line, exit code 1, no stack trace. */
-class UserError extends Error {}
+const COLLECTION_OF: Record<Level, string> = { mailbox: 'mailboxes', domain: 'domains', subscription: 'subscriptions' };
 
 function dataDirOption(): Option {
   return new Option('--data-dir <dir>', 'where the store lives').env('OUTGOING_LIMITS_DATA_DIR').default(DEFAULT_DATA_DIR);
@@ -69,21 +72,27 @@ export function buildProgram(): Command {
       } catch (error) {
         throw new UserError(`cannot read ${file}: ${(error as Error).message}`);
       }
-      const parsed = parseDirectoryFile(content);
-      if (!parsed.ok) {
-        const lines = parsed.errors.slice(0, 20).map((e) => `  ${e.field}: ${e.message}`);
-        const more = parsed.errors.length > 20 ? [`  ... and ${parsed.errors.length - 20} more`] : [];
-        throw new UserError([`${file} was not imported; nothing changed:`, ...lines, ...more].join('\n'));
-      }
-      const db = openDatabase(options.dataDir);
-      try {
-        const summary = replaceDirectory(db, parsed.directory);
-        process.stdout.write(
-          `Imported ${summary.subscriptions} subscriptions, ${summary.domains} domains, ${summary.mailboxes} mailboxes; removed ${summary.removed} objects no longer listed.\n`,
-        );
-      } finally {
-        db.close();
-      }
+      const notImported = (lines: string[]) => new UserError([`${file} was not imported; nothing changed:`, ...lines.slice(0, 20), ...(lines.length > 20 ? [`  ... and ${lines.length - 20} more`] : [])].join('\n'));
+      const summary = await viaDaemonOrStore(
+        options.dataDir,
+        async (client) => {
+          const response = await client.request('PUT', '/api/v1/directory', content);
+          if (response.status === 400) {
+            const fields = (response.body as { fields?: Record<string, string> }).fields ?? {};
+            throw notImported(Object.entries(fields).map(([field, message]) => `  ${field}: ${message}`));
+          }
+          return expectOk(response) as ImportSummary;
+        },
+        (db) => {
+          const parsed = parseDirectoryFile(content);
+          if (!parsed.ok) throw notImported(parsed.errors.map((e) => `  ${e.field}: ${e.message}`));
+          return replaceDirectory(db, parsed.directory);
+        },
+        'write',
+      );
+      process.stdout.write(
+        `Imported ${summary.subscriptions} subscriptions, ${summary.domains} domains, ${summary.mailboxes} mailboxes; removed ${summary.removed} objects no longer listed.\n`,
+      );
     });
 
   const settings = program.command('settings').description('server-wide settings');
@@ -92,15 +101,15 @@ export function buildProgram(): Command {
     .description('print the server settings')
     .addOption(dataDirOption())
     .option('--json', 'machine-readable output')
-    .action((options: { dataDir: string; json?: boolean }) => {
-      const db = openDatabase(options.dataDir);
-      try {
-        const current = readSettings(db);
-        if (options.json) printJson(current);
-        else process.stdout.write(`${describeSettings(current)}\n`);
-      } finally {
-        db.close();
-      }
+    .action(async (options: { dataDir: string; json?: boolean }) => {
+      const current = await viaDaemonOrStore(
+        options.dataDir,
+        async (client) => expectOk(await client.request('GET', '/api/v1/settings')) as ServerSettings,
+        (db) => readSettings(db),
+        'read',
+      );
+      if (options.json) printJson(current);
+      else process.stdout.write(`${describeSettings(current)}\n`);
     });
   settings
     .command('set')
@@ -112,7 +121,7 @@ export function buildProgram(): Command {
     .option('--subscription-limit <n|unlimited>', 'default limit on outgoing messages from a subscription per hour', parse.serverLimit)
     .option('--count <messages|recipients>', 'what one unit of the limit is', parse.countingUnit)
     .action(
-      (options: {
+      async (options: {
         dataDir: string;
         enabled?: boolean;
         mailboxLimit?: Limit;
@@ -130,12 +139,13 @@ export function buildProgram(): Command {
         if (options.enabled === undefined && options.count === undefined && Object.keys(defaults).length === 0) {
           throw new UserError('nothing to change: give at least one of --enabled, --mailbox-limit, --domain-limit, --subscription-limit, --count');
         }
-        const db = openDatabase(options.dataDir);
-        try {
-          process.stdout.write(`${describeSettings(updateSettings(db, change))}\n`);
-        } finally {
-          db.close();
-        }
+        const after = await viaDaemonOrStore(
+          options.dataDir,
+          async (client) => expectOk(await client.request('PATCH', '/api/v1/settings', change)) as ServerSettings,
+          (db) => updateSettings(db, change),
+          'write',
+        );
+        process.stdout.write(`${describeSettings(after)}\n`);
       },
     );
 
@@ -148,14 +158,16 @@ export function buildProgram(): Command {
     .argument('<name>', 'mailbox address, domain name or subscription name')
     .argument('<value>', 'a number, "unlimited" or "default"', parse.objectLimit)
     .addOption(dataDirOption())
-    .action((level: Level, name: string, value: LimitOverride, options: { dataDir: string }) => {
-      const db = openDatabase(options.dataDir);
-      try {
-        if (!setObjectLimit(db, level, name, value)) throw new UserError(`no ${level} named ${name}`);
-        process.stdout.write(`Limit of ${level} ${name.toLowerCase()} set to ${value === null ? 'the server default' : value === 'unlimited' ? 'Unlimited' : `${value} per hour`}.\n`);
-      } finally {
-        db.close();
-      }
+    .action(async (level: Level, name: string, value: LimitOverride, options: { dataDir: string }) => {
+      await viaDaemonOrStore(
+        options.dataDir,
+        async (client) => expectOk(await client.request('PUT', `/api/v1/${COLLECTION_OF[level]}/${encodeURIComponent(name)}/limit`, { limit: value ?? 'default' })),
+        (db) => {
+          if (!setObjectLimit(db, level, name, value)) throw new UserError(`no ${level} named ${name.toLowerCase()}`);
+        },
+        'write',
+      );
+      process.stdout.write(`Limit of ${level} ${name.toLowerCase()} set to ${value === null ? 'the server default' : value === 'unlimited' ? 'Unlimited' : `${value} per hour`}.\n`);
     });
 
   program
@@ -206,6 +218,7 @@ export function buildProgram(): Command {
       reportWiring(await unwirePostfix(options.configDir, { reload: options.reload }), 'unwired', 'not wired; nothing to do');
     });
 
+  registerUserCommands(program, dataDirOption);
   return program;
 }
 

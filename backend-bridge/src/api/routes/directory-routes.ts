@@ -1,11 +1,13 @@
 import type { Level } from '../../core/limits.js';
+import { parseDirectoryFile } from '../../core/directory-file.js';
 import { recordAudit } from '../../store/audit-store.js';
+import { replaceDirectory } from '../../store/directory-store.js';
 import { deleteObject, DirectoryConflict, upsertDomain, upsertMailbox, upsertSubscription } from '../../store/directory-sync.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, forbidden } from '../errors.js';
 import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
-import { addressParam, directorySyncBody, domainNameParam, domainSyncBody, mailboxSyncBody, subscriptionSyncBody } from '../schemas.js';
+import { addressParam, directoryFileBody, directorySyncBody, domainNameParam, domainSyncBody, mailboxSyncBody, subscriptionSyncBody } from '../schemas.js';
 import type { z } from 'zod';
 
 const ADMIN_ONLY = 'Only the administrator (the Plesk integration) keeps the directory in sync.';
@@ -94,6 +96,23 @@ export function directoryRoutes(routes: RouteTable, context: ApiContext): void {
         }),
     });
   }
+
+  routes.add({
+    method: 'PUT',
+    path: '/directory',
+    summary: 'Replace the whole directory (the directory file format); objects that remain keep their counts',
+    tag: 'directory',
+    body: directoryFileBody,
+    handler: ({ identity, body }) => {
+      const parsed = parseDirectoryFile(body);
+      if (!parsed.ok) throw new ApiError(400, 'invalid directory file; nothing changed', Object.fromEntries(parsed.errors.map((e) => [e.field, e.message])));
+      return directoryWrite(context, identity, () => {
+        const summary = replaceDirectory(context.db, parsed.directory);
+        recordAudit(context.db, identity, { action: 'directory.import', newValue: summary }, context.nowMs());
+        return summary;
+      });
+    },
+  });
 
   routes.add({
     method: 'POST',

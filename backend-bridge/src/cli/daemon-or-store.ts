@@ -1,0 +1,47 @@
+import { existsSync } from 'node:fs';
+import { readBridgeSecret } from '../api/auth/bridge-secret.js';
+import { BridgeClient, BridgeUnavailableError, type ApiResponse } from '../api/bridge-client.js';
+import { apiSocketPath } from '../api/server.js';
+import { openDatabase, type Db } from '../store/database.js';
+
+/** A failure the user can fix: printed as one line, exit code 1, no stack trace. */
+export class UserError extends Error {}
+
+/**
+ * Runs a command through the daemon's API when the daemon runs (so the change is validated, audited and
+ * applied at once), else directly on the store, and says which, on stderr.
+ */
+export async function viaDaemonOrStore<T>(
+  dataDir: string,
+  viaApi: (client: BridgeClient) => Promise<T>,
+  direct: (db: Db) => T,
+  kind: 'read' | 'write',
+): Promise<T> {
+  const secret = existsSync(apiSocketPath(dataDir)) ? readBridgeSecret(dataDir) : null;
+  if (secret) {
+    try {
+      return await viaApi(new BridgeClient(secret, { socketPath: apiSocketPath(dataDir) }));
+    } catch (error) {
+      if (!(error instanceof BridgeUnavailableError)) throw error;
+    }
+  }
+  process.stderr.write(
+    kind === 'write'
+      ? 'The daemon is not running: changed the store directly; the daemon applies it when it starts.\n'
+      : 'The daemon is not running: read from the store.\n',
+  );
+  const db = openDatabase(dataDir);
+  try {
+    return direct(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** The API's answer as the command's result, or its error (with field messages) as a UserError. */
+export function expectOk(response: ApiResponse): unknown {
+  if (response.status >= 200 && response.status < 300) return response.body;
+  const body = response.body as { error?: string; fields?: Record<string, string> } | null;
+  const fields = Object.entries(body?.fields ?? {}).map(([field, message]) => `\n  ${field}: ${message}`);
+  throw new UserError(`${body?.error ?? `the daemon answered ${response.status}`}${fields.join('')}`);
+}
