@@ -56,7 +56,7 @@ export class Daemon {
 
   static async start(options: DaemonOptions, log: Logger): Promise<Daemon> {
     const db = openDatabase(options.dataDir);
-    const journal = new CounterJournal(db);
+    const journal = new CounterJournal(db, { background: true, onError: (message) => log.error({ error: message }, 'writing counters to the store failed') });
     const events = new OverLimitEventLog(db);
     const counters = new RollingWindowCounters(HOUR_SECONDS);
     const restored = journal.restoreInto(counters, Math.floor(Date.now() / 1000));
@@ -66,6 +66,7 @@ export class Daemon {
     try {
       bound = await policyServer.listen(options.policy.host, options.policy.port);
     } catch (error) {
+      await journal.close();
       db.close();
       throw new Error(`cannot listen for policy requests on ${options.policy.host}:${options.policy.port}: ${(error as Error).message}`);
     }
@@ -78,7 +79,7 @@ export class Daemon {
       throw error;
     }
     daemon.timers.push(
-      setInterval(() => daemon.flush(), FLUSH_INTERVAL_MS),
+      setInterval(() => void daemon.flush(), FLUSH_INTERVAL_MS),
       setInterval(() => daemon.sync.reloadIfChanged(), WATCH_INTERVAL_MS),
       setInterval(() => daemon.housekeeping(), HOUSEKEEPING_INTERVAL_MS),
     );
@@ -101,20 +102,21 @@ export class Daemon {
     this.log.info({ socketPath, tcpPort: listening.tcpPort }, 'API listening');
   }
 
-  flush(): void {
+  /** Hands buffered counts to the writer thread and writes buffered events; resolves when counts are stored. */
+  flush(): Promise<void> {
     try {
-      this.journal.flush();
       this.events.flush();
     } catch (error) {
-      this.log.error({ err: error }, 'writing counters to the store failed; will retry');
+      this.log.error({ err: error }, 'writing over-limit events to the store failed; will retry');
     }
+    return this.journal.flush().catch(() => undefined); // already logged by the journal's onError
   }
 
   private housekeeping(): void {
     const now = Math.floor(Date.now() / 1000);
     this.enforcer.counters.sweep(now);
+    void this.journal.pruneBefore(now - HOUR_SECONDS).catch(() => undefined);
     try {
-      this.journal.pruneBefore(now - HOUR_SECONDS);
       this.events.prune(Date.now());
     } catch (error) {
       this.log.error({ err: error }, 'pruning the store failed');
@@ -128,7 +130,8 @@ export class Daemon {
     if (this.apiTcp) await new Promise((resolve) => this.apiTcp?.close(resolve));
     await this.api?.close();
     await this.policyServer.close();
-    this.flush();
+    await this.flush();
+    await this.journal.close();
     this.db.close();
     this.log.info('stopped');
   }

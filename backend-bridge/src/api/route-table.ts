@@ -30,16 +30,18 @@ export const API_PREFIX = '/api/v1';
 
 /** Turns zod issues into the API's error shape: one message per field path. */
 export function fieldErrors(error: z.ZodError): Record<string, string> {
-  const fields: Record<string, string> = {};
+  // A Map, not an object literal: a field named "__proto__" must come back as a field, not as a prototype.
+  const fields = new Map<string, string>();
   for (const issue of error.issues) {
     const at = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) fields[[...at, key].join('.')] = 'unknown field';
+      for (const key of issue.keys) fields.set([...at, key].join('.'), 'unknown field');
       continue;
     }
-    fields[at.length ? at.join('.') : '(body)'] ??= issue.message;
+    const name = at.length ? at.join('.') : '(body)';
+    if (!fields.has(name)) fields.set(name, issue.message);
   }
-  return fields;
+  return Object.fromEntries(fields);
 }
 
 function validate<T>(schema: ZodType<T> | undefined, value: unknown, what: string): T {

@@ -1,4 +1,4 @@
-import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { chmod, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,7 +26,8 @@ export function apiSocketPath(dataDir: string): string {
 /** Builds the HTTP JSON API: authentication, the resource routes, and their OpenAPI description. */
 export function buildApi(context: ApiContext, options: { secret: Buffer; version: string }): FastifyInstance {
   const logger = context.log.child({ component: 'api' }) as FastifyBaseLogger;
-  const app: FastifyInstance = fastify({ loggerInstance: logger, bodyLimit: MAX_BODY_BYTES, disableRequestLogging: true });
+  // Every request would be a log line otherwise; refusals and failures are logged where they happen.
+  const app: FastifyInstance = fastify({ loggerInstance: logger, bodyLimit: MAX_BODY_BYTES, logController: new LogController({ disableRequestLogging: true }) });
 
   // Keeps the exact bytes: a Plesk signature covers the body as sent, not as re-serialized.
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {

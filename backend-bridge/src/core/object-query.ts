@@ -30,7 +30,8 @@ export interface ObjectQuery {
   search?: string | undefined;
   subscription?: string | undefined;
   domain?: string | undefined;
-  blockedOnly?: boolean | undefined;
+  /** true: only objects that cannot send now; false: only those that can; undefined: both. */
+  blocked?: boolean | undefined;
   sort: 'name' | 'used' | 'limit';
   order: 'asc' | 'desc';
   page: number;
@@ -89,7 +90,7 @@ export function queryObjects(index: DirectoryIndex, window: WindowView, settings
     if (!canSee(identity, object)) continue;
     if (domain && (query.level === 'mailbox' ? object.parent?.name : object.name) !== domain) continue;
     if (subscription && subscriptionOf(object).name !== subscription) continue;
-    if (query.blockedOnly && !usageOf(object, window).blocked) continue;
+    if (query.blocked !== undefined && usageOf(object, window).blocked !== query.blocked) continue;
     matches.push(object);
   }
   if (query.sort === 'used') {

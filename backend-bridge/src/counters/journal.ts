@@ -1,21 +1,50 @@
+import { Worker } from 'node:worker_threads';
 import type { Db } from '../store/database.js';
 import type { RollingWindowCounters } from './rolling-window.js';
+
+export const JOURNAL_UPSERT_SQL = `INSERT INTO counter_journal (counter_key, second, amount) VALUES (?, ?, ?)
+  ON CONFLICT(counter_key, second) DO UPDATE SET amount = amount + excluded.amount`;
+
+export type JournalWorkerMessage =
+  | { type: 'write'; id: number; rows: Float64Array }
+  | { type: 'prune'; id: number; oldestKeptSecond: number }
+  | { type: 'close'; id: number };
+
+type WorkerReply = { type: 'done'; id: number } | { type: 'failed'; id: number; error: string };
 
 /**
  * Makes counters survive restarts: every accepted amount is buffered and written to SQLite in one transaction
  * per flush. The daemon flushes several times a second, so a kill -9 loses at most the last flush interval.
+ * With `background`, batches are written by a worker thread (see journal-worker.ts); otherwise synchronously.
  */
 export class CounterJournal {
   private pending = new Map<number, Map<number, number>>();
   private readonly upsert;
   private readonly prune;
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
 
-  constructor(private readonly db: Db) {
-    this.upsert = db.prepare(
-      `INSERT INTO counter_journal (counter_key, second, amount) VALUES (?, ?, ?)
-       ON CONFLICT(counter_key, second) DO UPDATE SET amount = amount + excluded.amount`,
-    );
+  constructor(
+    private readonly db: Db,
+    options: { background?: boolean; onError?: (message: string) => void } = {},
+  ) {
+    this.upsert = db.prepare(JOURNAL_UPSERT_SQL);
     this.prune = db.prepare('DELETE FROM counter_journal WHERE second <= ?');
+    if (options.background) {
+      this.worker = new Worker(new URL('./journal-worker.js', import.meta.url), { workerData: { file: db.name } });
+      this.worker.on('message', (reply: WorkerReply) => {
+        const waiter = this.waiting.get(reply.id);
+        this.waiting.delete(reply.id);
+        if (reply.type === 'failed') {
+          options.onError?.(reply.error);
+          waiter?.reject(new Error(reply.error));
+        } else {
+          waiter?.resolve();
+        }
+      });
+      this.worker.on('error', (error) => options.onError?.(error.message));
+    }
   }
 
   record(key: number, second: number, amount: number): void {
@@ -27,24 +56,60 @@ export class CounterJournal {
     bySecond.set(second, (bySecond.get(second) ?? 0) + amount);
   }
 
+  /** Drops what is buffered for an object that no longer exists, so it is not written after its delete. */
+  discard(key: number): void {
+    this.pending.delete(key);
+  }
+
   get hasPending(): boolean {
     return this.pending.size > 0;
   }
 
-  flush(): void {
-    if (this.pending.size === 0) return;
-    // Synchronous, so nothing is recorded meanwhile; on failure the batch stays pending for the next flush.
-    this.db.transaction(() => {
-      for (const [key, bySecond] of this.pending) {
-        for (const [second, amount] of bySecond) this.upsert.run(key, second, amount);
-      }
-    })();
+  /** Hands the buffered amounts to SQLite (or to the writer thread); resolves once they are committed. */
+  flush(): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve();
+    if (!this.worker) {
+      // Synchronous, so nothing is recorded meanwhile; on failure the batch stays pending for the next flush.
+      this.db.transaction(() => {
+        for (const [key, bySecond] of this.pending) {
+          for (const [second, amount] of bySecond) this.upsert.run(key, second, amount);
+        }
+      })();
+      this.pending = new Map();
+      return Promise.resolve();
+    }
+    const rows: number[] = [];
+    for (const [key, bySecond] of this.pending) {
+      for (const [second, amount] of bySecond) rows.push(key, second, amount);
+    }
     this.pending = new Map();
+    const buffer = Float64Array.from(rows);
+    return this.send({ type: 'write', id: this.nextId++, rows: buffer }, [buffer.buffer]);
   }
 
   /** Rows that left the window are of no use any more. */
-  pruneBefore(oldestKeptSecond: number): void {
+  pruneBefore(oldestKeptSecond: number): Promise<void> {
+    if (this.worker) return this.send({ type: 'prune', id: this.nextId++, oldestKeptSecond });
     this.prune.run(oldestKeptSecond - 1);
+    return Promise.resolve();
+  }
+
+  /** Writes what is pending and stops the writer thread. */
+  async close(): Promise<void> {
+    await this.flush();
+    if (!this.worker) return;
+    const worker = this.worker;
+    this.worker = null;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ type: 'close', id: this.nextId++ } satisfies JournalWorkerMessage);
+    await exited;
+  }
+
+  private send(message: JournalWorkerMessage, transfer: ArrayBuffer[] = []): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.set(message.id, { resolve, reject });
+      this.worker?.postMessage(message, transfer);
+    });
   }
 
   /** Loads everything still inside the window ending at `now` into `counters`. */
@@ -61,4 +126,3 @@ export class CounterJournal {
     return count;
   }
 }
-

@@ -66,7 +66,9 @@ export class Enforcer {
     this.settings = settings;
     this.index = new DirectoryIndex(records, settings);
     for (const key of [...this.counters.activeKeys(this.nowSeconds())]) {
-      if (!this.index.byCounterKey.has(key)) this.counters.forget(key);
+      if (this.index.byCounterKey.has(key)) continue;
+      this.counters.forget(key);
+      this.journal?.discard(key);
     }
   }
 

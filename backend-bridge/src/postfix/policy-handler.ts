@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Enforcer } from '../enforcement/enforcer.js';
-import type { PolicyAttributes } from './policy-protocol.js';
+import type { PolicyRequest } from './policy-protocol.js';
 import type { PolicyHandler } from './policy-server.js';
 
 /**
@@ -8,15 +8,15 @@ import type { PolicyHandler } from './policy-server.js';
  * Requests from other stages (a wiring mistake) are let through uncounted, or each recipient would count.
  */
 export function smtpdPolicyHandler(enforcer: Enforcer, log: Logger): PolicyHandler {
-  return (attributes: PolicyAttributes): string => {
-    if (attributes.get('protocol_state') !== 'END-OF-MESSAGE') return 'DUNNO';
-    const recipientCount = Number.parseInt(attributes.get('recipient_count') ?? '', 10);
+  return (request: PolicyRequest): string => {
+    if (request.protocolState !== 'END-OF-MESSAGE') return 'DUNNO';
+    const recipientCount = Number.parseInt(request.recipientCount, 10);
     const facts = {
-      saslUsername: attributes.get('sasl_username') || undefined,
-      sender: attributes.get('sender') || undefined,
+      saslUsername: request.saslUsername || undefined,
+      sender: request.sender || undefined,
       recipientCount: Number.isFinite(recipientCount) ? recipientCount : 1,
-      queueId: attributes.get('queue_id') || undefined,
-      clientAddress: attributes.get('client_address') || undefined,
+      queueId: request.queueId || undefined,
+      clientAddress: request.clientAddress || undefined,
     };
     const { decision, identity } = enforcer.check(facts);
     if (decision.allowed) return 'DUNNO';

@@ -7,9 +7,20 @@ import { StringDecoder } from 'node:string_decoder';
  */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
-export type PolicyAttributes = Map<string, string>;
+/**
+ * The attributes we act on. Postfix sends about thirty; the rest are read past without being kept, which
+ * matters at tens of thousands of requests per second (less garbage, shorter GC pauses).
+ */
+export interface PolicyRequest {
+  protocolState: string;
+  sender: string;
+  saslUsername: string;
+  recipientCount: string;
+  queueId: string;
+  clientAddress: string;
+}
 
-export type ParsedRequest = { ok: true; attributes: PolicyAttributes } | { ok: false; error: string };
+export type ParsedRequest = { ok: true; attributes: PolicyRequest } | { ok: false; error: string };
 
 export class RequestTooLargeError extends Error {
   constructor(bytes: number) {
@@ -45,7 +56,8 @@ export class PolicyRequestParser {
 
 export function parseRequestText(text: string): ParsedRequest {
   if (text.length === 0) return { ok: false, error: 'empty request (a blank line with no attributes)' };
-  const attributes: PolicyAttributes = new Map();
+  const attributes: PolicyRequest = { protocolState: '', sender: '', saslUsername: '', recipientCount: '', queueId: '', clientAddress: '' };
+  let request: string | undefined;
   let lineStart = 0;
   while (lineStart <= text.length) {
     let lineEnd = text.indexOf('\n', lineStart);
@@ -54,11 +66,33 @@ export function parseRequestText(text: string): ParsedRequest {
     if (line.endsWith('\r')) line = line.slice(0, -1);
     const eq = line.indexOf('=');
     if (eq <= 0) return { ok: false, error: `malformed line ${JSON.stringify(line.slice(0, 80))}: expected name=value` };
-    attributes.set(line.slice(0, eq), line.slice(eq + 1));
+    switch (line.slice(0, eq)) {
+      case 'request':
+        request = line.slice(eq + 1);
+        break;
+      case 'protocol_state':
+        attributes.protocolState = line.slice(eq + 1);
+        break;
+      case 'sender':
+        attributes.sender = line.slice(eq + 1);
+        break;
+      case 'sasl_username':
+        attributes.saslUsername = line.slice(eq + 1);
+        break;
+      case 'recipient_count':
+        attributes.recipientCount = line.slice(eq + 1);
+        break;
+      case 'queue_id':
+        attributes.queueId = line.slice(eq + 1);
+        break;
+      case 'client_address':
+        attributes.clientAddress = line.slice(eq + 1);
+        break;
+    }
     lineStart = lineEnd + 1;
   }
-  if (attributes.get('request') !== 'smtpd_access_policy') {
-    return { ok: false, error: `unsupported request ${JSON.stringify(attributes.get('request') ?? '(missing)')}: expected request=smtpd_access_policy` };
+  if (request !== 'smtpd_access_policy') {
+    return { ok: false, error: `unsupported request ${JSON.stringify(request ?? '(missing)')}: expected request=smtpd_access_policy` };
   }
   return { ok: true, attributes };
 }

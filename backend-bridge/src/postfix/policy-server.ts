@@ -1,13 +1,13 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { formatAction, PolicyRequestParser, RequestTooLargeError, type PolicyAttributes } from './policy-protocol.js';
+import { formatAction, PolicyRequestParser, RequestTooLargeError, type PolicyRequest } from './policy-protocol.js';
 
 /** Postfix closes idle policy connections after smtpd_policy_service_max_idle (300 s); we wait a little longer. */
 const IDLE_TIMEOUT_MS = 330_000;
 const MAX_CONNECTIONS = 2000;
 
 /** Answers one well-formed request with an action such as `DUNNO` or `DEFER_IF_PERMIT 4.7.1 ...`. */
-export type PolicyHandler = (attributes: PolicyAttributes) => string;
+export type PolicyHandler = (attributes: PolicyRequest) => string;
 
 /** Fail-open answer for requests we cannot read: mail is never stopped because of our own parse problem. */
 const MALFORMED_ANSWER = formatAction('DUNNO');
@@ -77,7 +77,7 @@ export class PolicyServer {
     socket.on('close', () => this.sockets.delete(socket));
   }
 
-  private answer(attributes: PolicyAttributes, peer: string): string {
+  private answer(attributes: PolicyRequest, peer: string): string {
     try {
       return this.handler(attributes);
     } catch (error) {

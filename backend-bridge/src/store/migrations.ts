@@ -1,6 +1,8 @@
 /**
  * Schema versions, applied in order inside one transaction each; never edit a released step, add a new one.
  * Limits are stored as: NULL = use the server default, -1 = unlimited, n >= 0 = n per hour.
+ * Directory ids are AUTOINCREMENT: counters, journal rows and events refer to objects by id, and an id that
+ * came back after a delete would hand a new object the history of an old one.
  */
 export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; sql: string }> = [
   {
@@ -19,7 +21,7 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
       INSERT INTO revisions (name, value) VALUES ('settings', 0), ('directory', 0);
 
       CREATE TABLE subscriptions (
-        id          INTEGER PRIMARY KEY,
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
         name        TEXT NOT NULL UNIQUE,
         owner       TEXT NOT NULL,
         reseller    TEXT,
@@ -27,14 +29,14 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
         limit_value INTEGER CHECK (limit_value IS NULL OR limit_value >= -1)
       );
       CREATE TABLE domains (
-        id              INTEGER PRIMARY KEY,
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
         subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
         name            TEXT NOT NULL UNIQUE,
         limit_value     INTEGER CHECK (limit_value IS NULL OR limit_value >= -1)
       );
       CREATE INDEX domains_subscription ON domains(subscription_id);
       CREATE TABLE mailboxes (
-        id          INTEGER PRIMARY KEY,
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
         domain_id   INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
         address     TEXT NOT NULL UNIQUE,
         limit_value INTEGER CHECK (limit_value IS NULL OR limit_value >= -1)

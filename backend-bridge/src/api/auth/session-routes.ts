@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyRequest, FastifyTypeProvider } from 'fas
 import { z } from 'zod';
 import type { Db } from '../../store/database.js';
 import type { Identity } from '../identity.js';
+import { fieldErrors } from '../route-table.js';
 import { sendError, type ApiInstance } from './authenticate.js';
 import './fastify-augment.js';
 import { verifyAgainstDummy, verifyPassword } from './passwords.js';
@@ -39,16 +40,9 @@ function describe(identity: Identity, csrfToken: string | null) {
   return { login: identity.login, role: identity.role, csrfToken, via: identity.via };
 }
 
-function fieldErrors(error: z.ZodError): { error: string; fields?: Record<string, string> } {
-  const fields: Record<string, string> = {};
-  for (const issue of error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) fields[key] = 'unknown field';
-      continue;
-    }
-    const name = issue.path.map(String).join('.');
-    if (name && !(name in fields)) fields[name] = issue.message;
-  }
+function loginRequestError(error: z.ZodError): { error: string; fields?: Record<string, string> } {
+  const fields = fieldErrors(error);
+  delete fields['(body)'];
   return Object.keys(fields).length > 0
     ? { error: 'invalid login request', fields }
     : { error: 'expected a JSON object {"login": ..., "password": ...}' };
@@ -69,7 +63,7 @@ export function registerSessionRoutes<L extends FastifyBaseLogger, T extends Fas
 
   app.post(SESSION_PATH, { config: { public: true } }, async (request, reply) => {
     const parsed = LoginBody.safeParse(request.body);
-    if (!parsed.success) return reply.code(400).send(fieldErrors(parsed.error));
+    if (!parsed.success) return reply.code(400).send(loginRequestError(parsed.error));
     const { login, password } = parsed.data;
 
     const address = clientAddress(request);

@@ -79,20 +79,22 @@ export function directoryRoutes(routes: RouteTable, context: ApiContext): void {
       }),
   });
 
-  for (const [level, path] of [
-    ['subscription', 'subscriptions'],
-    ['domain', 'domains'],
-    ['mailbox', 'mailboxes'],
+  // The same parameter name as the PUT of each collection: OpenAPI treats /x/{a} and /x/{b} as one path.
+  for (const [level, path, param] of [
+    ['subscription', 'subscriptions', 'name'],
+    ['domain', 'domains', 'name'],
+    ['mailbox', 'mailboxes', 'address'],
   ] as const) {
-    routes.add<unknown, unknown, { name: string }>({
+    routes.add<unknown, unknown, Record<string, string>>({
       method: 'DELETE',
-      path: `/directory/${path}/:name`,
+      path: `/directory/${path}/:${param}`,
       summary: `Delete a ${level} with everything below it (succeeds when already gone)`,
       tag: 'directory',
       status: 204,
       handler: ({ identity, params }) =>
         directoryWrite(context, identity, () => {
-          if (deleteObject(context.db, level, params.name)) audit(identity, 'directory.deleted', level, params.name.toLowerCase());
+          const name = params[param] ?? '';
+          if (deleteObject(context.db, level, name)) audit(identity, 'directory.deleted', level, name.toLowerCase());
         }),
     });
   }

@@ -68,7 +68,7 @@ export function objectRoutes(routes: RouteTable, context: ApiContext): void {
           search: query.search,
           subscription: query.subscription,
           domain: query.domain,
-          blockedOnly: query.blocked === 'true',
+          blocked: query.blocked === undefined ? undefined : query.blocked === 'true',
           sort: query.sort,
           order: query.order,
           page: query.page,
