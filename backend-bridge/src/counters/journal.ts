@@ -18,6 +18,7 @@ type WorkerReply = { type: 'done'; id: number } | { type: 'failed'; id: number; 
  * With `background`, batches are written by a worker thread (see journal-worker.ts); otherwise synchronously.
  */
 export class CounterJournal {
+  /** Amounts by second, then by counter: a flush covers a second or two, so this stays at one or two maps. */
   private pending = new Map<number, Map<number, number>>();
   private readonly upsert;
   private readonly prune;
@@ -48,17 +49,17 @@ export class CounterJournal {
   }
 
   record(key: number, second: number, amount: number): void {
-    let bySecond = this.pending.get(key);
-    if (!bySecond) {
-      bySecond = new Map();
-      this.pending.set(key, bySecond);
+    let byKey = this.pending.get(second);
+    if (!byKey) {
+      byKey = new Map();
+      this.pending.set(second, byKey);
     }
-    bySecond.set(second, (bySecond.get(second) ?? 0) + amount);
+    byKey.set(key, (byKey.get(key) ?? 0) + amount);
   }
 
   /** Drops what is buffered for an object that no longer exists, so it is not written after its delete. */
   discard(key: number): void {
-    this.pending.delete(key);
+    for (const byKey of this.pending.values()) byKey.delete(key);
   }
 
   get hasPending(): boolean {
@@ -71,19 +72,25 @@ export class CounterJournal {
     if (!this.worker) {
       // Synchronous, so nothing is recorded meanwhile; on failure the batch stays pending for the next flush.
       this.db.transaction(() => {
-        for (const [key, bySecond] of this.pending) {
-          for (const [second, amount] of bySecond) this.upsert.run(key, second, amount);
+        for (const [second, byKey] of this.pending) {
+          for (const [key, amount] of byKey) this.upsert.run(key, second, amount);
         }
       })();
       this.pending = new Map();
       return Promise.resolve();
     }
-    const rows: number[] = [];
-    for (const [key, bySecond] of this.pending) {
-      for (const [second, amount] of bySecond) rows.push(key, second, amount);
+    let size = 0;
+    for (const byKey of this.pending.values()) size += byKey.size;
+    const buffer = new Float64Array(size * 3);
+    let i = 0;
+    for (const [second, byKey] of this.pending) {
+      for (const [key, amount] of byKey) {
+        buffer[i++] = key;
+        buffer[i++] = second;
+        buffer[i++] = amount;
+      }
     }
     this.pending = new Map();
-    const buffer = Float64Array.from(rows);
     return this.send({ type: 'write', id: this.nextId++, rows: buffer }, [buffer.buffer]);
   }
 

@@ -1,7 +1,10 @@
-/** Budget used by one object, as (second, amount) steps in arrival order; old steps fall off the front. */
+/**
+ * Budget used by one object: (second, amount) pairs interleaved in one array, in arrival order, old pairs
+ * falling off the front (`head` indexes the oldest second). One array per object keeps 100,000 busy mailboxes
+ * affordable.
+ */
 interface Steps {
-  seconds: number[];
-  amounts: number[];
+  pairs: number[];
   head: number;
   total: number;
 }
@@ -23,31 +26,31 @@ export class RollingWindowCounters {
   add(key: number, second: number, amount: number): void {
     let s = this.steps.get(key);
     if (!s) {
-      s = { seconds: [], amounts: [], head: 0, total: 0 };
-      this.steps.set(key, s);
+      this.steps.set(key, { pairs: [second, amount], head: 0, total: amount });
+      return;
     }
-    const last = s.seconds.length - 1;
-    if (last >= s.head && s.seconds[last] === second) {
-      s.amounts[last] = (s.amounts[last] ?? 0) + amount;
-    } else if (last >= s.head && (s.seconds[last] ?? 0) > second) {
-      // Restored journal rows may arrive out of order: keep the steps sorted so expiry stays a front pop.
+    const p = s.pairs;
+    const last = p.length - 2;
+    if (last >= s.head && p[last] === second) {
+      p[last + 1] = (p[last + 1] ?? 0) + amount;
+    } else if (last >= s.head && (p[last] ?? 0) > second) {
+      // Restored journal rows may arrive out of order: keep the pairs sorted so expiry stays a front pop.
       this.insertSorted(s, second, amount);
     } else {
-      s.seconds.push(second);
-      s.amounts.push(amount);
+      p.push(second, amount);
     }
     s.total += amount;
   }
 
   private insertSorted(s: Steps, second: number, amount: number): void {
-    let i = s.seconds.length;
-    while (i > s.head && (s.seconds[i - 1] ?? 0) > second) i--;
-    if (i > s.head && s.seconds[i - 1] === second) {
-      s.amounts[i - 1] = (s.amounts[i - 1] ?? 0) + amount;
+    const p = s.pairs;
+    let i = p.length;
+    while (i > s.head && (p[i - 2] ?? 0) > second) i -= 2;
+    if (i > s.head && p[i - 2] === second) {
+      p[i - 1] = (p[i - 1] ?? 0) + amount;
       return;
     }
-    s.seconds.splice(i, 0, second);
-    s.amounts.splice(i, 0, amount);
+    p.splice(i, 0, second, amount);
   }
 
   /** Budget used in the window that ends at `now` (seconds). */
@@ -67,9 +70,9 @@ export class RollingWindowCounters {
     if (!s) return null;
     this.expire(key, s, now);
     let freed = 0;
-    for (let i = s.head; i < s.seconds.length; i++) {
-      freed += s.amounts[i] ?? 0;
-      if (freed >= amount) return (s.seconds[i] ?? now) + this.windowSeconds - now;
+    for (let i = s.head; i < s.pairs.length; i += 2) {
+      freed += s.pairs[i + 1] ?? 0;
+      if (freed >= amount) return (s.pairs[i] ?? now) + this.windowSeconds - now;
     }
     return null;
   }
@@ -98,15 +101,15 @@ export class RollingWindowCounters {
 
   private expire(key: number, s: Steps, now: number): void {
     const oldestKept = now - this.windowSeconds;
-    while (s.head < s.seconds.length && (s.seconds[s.head] ?? 0) <= oldestKept) {
-      s.total -= s.amounts[s.head] ?? 0;
-      s.head++;
+    const p = s.pairs;
+    while (s.head < p.length && (p[s.head] ?? 0) <= oldestKept) {
+      s.total -= p[s.head + 1] ?? 0;
+      s.head += 2;
     }
-    if (s.head === s.seconds.length) {
+    if (s.head === p.length) {
       this.steps.delete(key);
-    } else if (s.head >= COMPACT_AFTER && s.head * 2 >= s.seconds.length) {
-      s.seconds = s.seconds.slice(s.head);
-      s.amounts = s.amounts.slice(s.head);
+    } else if (s.head >= COMPACT_AFTER * 2 && s.head * 2 >= p.length) {
+      s.pairs = p.slice(s.head);
       s.head = 0;
     }
   }

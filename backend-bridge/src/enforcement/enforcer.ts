@@ -83,7 +83,7 @@ export class Enforcer {
     const weight = messageWeight(this.settings.countingUnit, facts.recipientCount);
     if (!identity) return { identity, decision: { allowed: true }, weight };
     const now = this.nowSeconds();
-    const decision = this.settings.enabled ? decideMessage(identity.chain, weight, this.settings.countingUnit, this.windowAt(now)) : { allowed: true as const };
+    const decision = this.settings.enabled ? decideMessage(identity.chain, weight, this.settings.countingUnit, this.currentWindow(now)) : { allowed: true as const };
     if (decision.allowed) {
       this.charge(identity.chain, now, weight);
     } else if (this.onRefused) {
@@ -109,6 +109,14 @@ export class Enforcer {
       this.counters.add(object.counterKey, now, weight);
       this.journal?.record(object.counterKey, now, weight);
     }
+  }
+
+  private cachedWindow: { second: number; view: WindowView } | null = null;
+
+  /** The view for the current second, made once per second rather than once per message. */
+  private currentWindow(now: number): WindowView {
+    if (this.cachedWindow?.second !== now) this.cachedWindow = { second: now, view: this.windowAt(now) };
+    return this.cachedWindow.view;
   }
 
   windowAt(now: number): WindowView {

@@ -54,42 +54,46 @@ export class PolicyRequestParser {
   }
 }
 
+/**
+ * Reads one request. Lines are scanned in place and only the values we act on are cut out: this runs for every
+ * message the server accepts, so it avoids making a string per line.
+ */
 export function parseRequestText(text: string): ParsedRequest {
   if (text.length === 0) return { ok: false, error: 'empty request (a blank line with no attributes)' };
   const attributes: PolicyRequest = { protocolState: '', sender: '', saslUsername: '', recipientCount: '', queueId: '', clientAddress: '' };
   let request: string | undefined;
-  let lineStart = 0;
-  while (lineStart <= text.length) {
-    let lineEnd = text.indexOf('\n', lineStart);
-    if (lineEnd < 0) lineEnd = text.length;
-    let line = text.slice(lineStart, lineEnd);
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    const eq = line.indexOf('=');
-    if (eq <= 0) return { ok: false, error: `malformed line ${JSON.stringify(line.slice(0, 80))}: expected name=value` };
-    switch (line.slice(0, eq)) {
-      case 'request':
-        request = line.slice(eq + 1);
+  const length = text.length;
+  let position = 0;
+  while (position <= length) {
+    let next = text.indexOf('\n', position);
+    if (next < 0) next = length;
+    const lineEnd = next > position && text.charCodeAt(next - 1) === 13 ? next - 1 : next; // tolerate CRLF
+    const eq = text.indexOf('=', position);
+    if (eq <= position || eq >= lineEnd) {
+      return { ok: false, error: `malformed line ${JSON.stringify(text.slice(position, Math.min(lineEnd, position + 80)))}: expected name=value` };
+    }
+    switch (eq - position) {
+      case 6:
+        if (text.startsWith('sender', position)) attributes.sender = text.slice(eq + 1, lineEnd);
         break;
-      case 'protocol_state':
-        attributes.protocolState = line.slice(eq + 1);
+      case 7:
+        if (text.startsWith('request', position)) request = text.slice(eq + 1, lineEnd);
         break;
-      case 'sender':
-        attributes.sender = line.slice(eq + 1);
+      case 8:
+        if (text.startsWith('queue_id', position)) attributes.queueId = text.slice(eq + 1, lineEnd);
         break;
-      case 'sasl_username':
-        attributes.saslUsername = line.slice(eq + 1);
+      case 13:
+        if (text.startsWith('sasl_username', position)) attributes.saslUsername = text.slice(eq + 1, lineEnd);
         break;
-      case 'recipient_count':
-        attributes.recipientCount = line.slice(eq + 1);
+      case 14:
+        if (text.startsWith('protocol_state', position)) attributes.protocolState = text.slice(eq + 1, lineEnd);
+        else if (text.startsWith('client_address', position)) attributes.clientAddress = text.slice(eq + 1, lineEnd);
         break;
-      case 'queue_id':
-        attributes.queueId = line.slice(eq + 1);
-        break;
-      case 'client_address':
-        attributes.clientAddress = line.slice(eq + 1);
+      case 15:
+        if (text.startsWith('recipient_count', position)) attributes.recipientCount = text.slice(eq + 1, lineEnd);
         break;
     }
-    lineStart = lineEnd + 1;
+    position = next + 1;
   }
   if (request !== 'smtpd_access_policy') {
     return { ok: false, error: `unsupported request ${JSON.stringify(request ?? '(missing)')}: expected request=smtpd_access_policy` };
@@ -99,5 +103,7 @@ export function parseRequestText(text: string): ParsedRequest {
 
 /** The answer lines; the text must stay on one line, or Postfix would read the rest as a new attribute. */
 export function formatAction(action: string): string {
-  return `action=${action.replace(/[\r\n]+/g, ' ')}\n\n`;
+  return action === 'DUNNO' ? DUNNO_ANSWER : `action=${action.replace(/[\r\n]+/g, ' ')}\n\n`;
 }
+
+const DUNNO_ANSWER = 'action=DUNNO\n\n';
