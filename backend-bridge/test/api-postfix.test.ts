@@ -9,7 +9,8 @@ import type { AuditRow } from '../src/store/audit-store.js';
 import type { OverLimitEvent } from '../src/store/over-limit-events.js';
 import { cli, DaemonProcess, freePort, tempDataDir } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
-import { PostfixInstance, type SmtpResult } from '../test-support/postfix-instance.js';
+import type { PostfixInstance, SmtpResult } from '../test-support/postfix-instance.js';
+import { expectAccepted, expectDeferred, startWiredPostfix } from '../test-support/wired-postfix.js';
 
 /**
  * The API as the Plesk layer uses it, end to end: signed requests over the daemon's unix socket change limits
@@ -29,24 +30,9 @@ async function send(from: string): Promise<SmtpResult> {
   return postfix.sendMail({ from, to: ['someone@remote.test'], subject: `from ${from}` });
 }
 
-function expectAccepted(result: SmtpResult): void {
-  expect(result.accepted, result.transcript).toBe(true);
-  expect(result.code).toBe(250);
-}
-
-function expectDeferred(result: SmtpResult, text: RegExp): void {
-  expect(result.accepted, result.transcript).toBe(false);
-  expect(result.stage).toBe('END-OF-DATA');
-  expect(result.code).toBe(450);
-  expect(result.enhanced).toBe('4.7.1');
-  expect(result.text).toMatch(text);
-}
-
 beforeAll(async () => {
   const policyPort = await freePort();
-  postfix = await PostfixInstance.start();
-  await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--policy', `127.0.0.1:${policyPort}`]);
-  await postfix.reload();
+  postfix = await startWiredPostfix(policyPort);
 
   const dataDir = tempDataDir();
   const file = path.join(dataDir, 'directory.json');

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { cli, DaemonProcess, freePort, tempDataDir } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import { PostfixInstance, type SmtpResult } from '../test-support/postfix-instance.js';
+import { expectDeferred } from '../test-support/wired-postfix.js';
 
 /**
  * The product as a mail server sees it: a real Postfix on loopback, wired with `outgoing-limits postfix wire`
@@ -34,14 +35,6 @@ async function sendMany(from: string, count: number): Promise<SmtpResult[]> {
   const results: SmtpResult[] = [];
   for (let i = 0; i < count; i++) results.push(await send(from));
   return results;
-}
-
-function expectDeferred(result: SmtpResult, text: string | RegExp): void {
-  expect(result.accepted, result.transcript).toBe(false);
-  expect(result.stage).toBe('END-OF-DATA');
-  expect(result.code).toBe(450);
-  expect(result.enhanced).toBe('4.7.1');
-  expect(result.text).toMatch(text);
 }
 
 beforeAll(async () => {
