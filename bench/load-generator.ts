@@ -22,6 +22,8 @@ export interface LoadOptions {
   /** Called when the measured window opens and closes (server CPU accounting). */
   onMeasureStart?: () => void;
   onMeasureEnd?: () => void;
+  /** Ends the run early (warm-up or measured window) when aborted: load that runs until told to stop. */
+  stop?: AbortSignal;
 }
 
 export interface LoadResult {
@@ -297,6 +299,10 @@ export async function runLoad(workload: Workload, opts: LoadOptions): Promise<Lo
     checkDone();
   }, 1000);
 
+  const onStop = (): void => endMeasurement();
+  if (opts.stop?.aborted === true) onStop();
+  opts.stop?.addEventListener('abort', onStop, { once: true });
+
   for (const c of conns) send(c);
 
   // Warm-up, then the measured window. Timers fire between I/O callbacks of the busy loop.
@@ -315,6 +321,7 @@ export async function runLoad(workload: Workload, opts: LoadOptions): Promise<Lo
   checkDone();
   await Promise.race([done, sleep(opts.requestTimeoutMs + 1000)]);
   clearInterval(watchdog);
+  opts.stop?.removeEventListener('abort', onStop);
   for (const c of conns) c.sock.destroy();
 
   if (measureEnd === 0) measureEnd = performance.now();

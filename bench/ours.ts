@@ -21,6 +21,8 @@ export interface OursServer extends RunningServer {
   /** Wall time of `directory import` (ms), reported with the memory run. */
   readonly importMs: number;
   readonly pid: number;
+  /** The daemon's --data-dir (api.sock and bridge.secret live there): the API stage talks to it. */
+  readonly dataDir: string;
 }
 
 async function cli(cliPath: string, args: string[], timeoutMs: number): Promise<string> {
@@ -90,6 +92,7 @@ export async function startOurs(opts: OursOptions): Promise<OursServer> {
       probeAnswer,
       startupMs: Date.now() - t0,
       importMs,
+      dataDir,
       stop,
       logTail: (n) => log.tail(n),
       cleanup: () => removeDir(dir),

@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname } from 'node:path';
+import { API_TARGETS, type ApiResult, type ApiRow, type LatencyStats, type PropagationResult, type SearchBreakdown } from './api-bench.js';
 import type { LoadResult } from './load-generator.js';
 
 export interface ServerResult {
@@ -144,7 +145,94 @@ export function evaluateTargets(
   ];
 }
 
-export function renderReport(servers: ServerResult[], memory: MemoryResult | undefined, targets: Target[]): string {
+const disturbedRow = (row: ApiRow | undefined): boolean => (row?.otherCpuPercent ?? 0) > OTHER_CPU_WARN_PERCENT;
+
+/** The API stage's targets, judged on the quiet row. */
+export function evaluateApiTargets(api: ApiResult): Target[] {
+  const q = api.quiet;
+  const latency = (name: string, s: LatencyStats | undefined, errors: number, limitMs: number): Target => ({
+    name,
+    measured: s === undefined || s.samples === 0 ? '-' : `${fmt(s.p95, 1)} ms${errors > 0 ? ` (${fmt(errors)} wrong answers)` : ''}`,
+    required: `≤ ${limitMs} ms`,
+    verdict: s === undefined || s.samples === 0 ? 'N/A' : errors === 0 && s.p95 <= limitMs ? 'PASS' : 'FAIL',
+    disturbed: disturbedRow(q),
+  });
+  const propagation = (name: string, p: PropagationResult | undefined, disturbed: boolean): Target => {
+    const t = p?.msToDefer;
+    const missed = p === undefined ? 0 : p.trials - p.reached;
+    return {
+      name: `${name}${p === undefined ? '' : `, max of ${p.trials} trials`}`,
+      measured: t === undefined ? '-' : `${fmt(t.max, 1)} ms${missed > 0 ? ` (${missed} trials failed)` : ''}`,
+      required: `≤ ${API_TARGETS.propagationMaxMs} ms`,
+      verdict: t === undefined ? 'N/A' : missed === 0 && t.max <= API_TARGETS.propagationMaxMs ? 'PASS' : 'FAIL',
+      disturbed,
+    };
+  };
+  return [
+    latency(`API: page of 50 of ${fmt(api.mailboxes)} mailboxes with a search, p95`, q?.search, q?.searchErrors ?? 0, API_TARGETS.searchP95Ms),
+    latency('API: set-limit round trip, p95', q?.setLimit, q?.setLimitErrors ?? 0, API_TARGETS.setLimitP95Ms),
+    propagation('API change reaches the policy decision', q?.propagation, disturbedRow(q)),
+    propagation('`limit set` command reaches the policy decision (node start-up included)', api.command, false),
+  ];
+}
+
+function renderApi(api: ApiResult): string[] {
+  const out: string[] = [];
+  out.push(`api: ours with ${fmt(api.mailboxes)} mailboxes (${api.daemon}); ${api.identity}, over ${api.socketPath ?? 'api.sock'}` +
+    `; stage took ${fmt(api.stageSeconds, 1)} s`);
+  if (!api.ok) out.push(`  ERROR: ${api.error ?? 'no result'}`);
+  const rows: string[][] = [];
+  const latencyRow = (what: string, row: ApiRow | undefined, s: LatencyStats | undefined, errors: number): void => {
+    if (row === undefined || s === undefined) return;
+    rows.push([`${what} (${row.label})`, fmt(s.samples), fmt(s.p50, 2), fmt(s.p95, 2), fmt(s.p99, 2), fmt(s.max, 1), errors > 0 ? fmt(errors) : '']);
+  };
+  const propagationRow = (what: string, label: string, p: PropagationResult | undefined): void => {
+    if (p === undefined) return;
+    const t = p.msToDefer;
+    rows.push([`${what} (${label})`, `${fmt(p.reached)}/${fmt(p.trials)}`, fmt(t?.p50, 1), fmt(t?.p95, 1), fmt(t?.p99, 1), fmt(t?.max, 1),
+      p.failures.length > 0 ? fmt(p.trials - p.reached) : '']);
+  };
+  for (const row of [api.quiet, api.underLoad]) latencyRow('page of 50 with a search', row, row?.search, row?.searchErrors ?? 0);
+  for (const row of [api.quiet, api.underLoad]) latencyRow('set-limit round trip', row, row?.setLimit, row?.setLimitErrors ?? 0);
+  for (const row of [api.quiet, api.underLoad]) if (row !== undefined) propagationRow('API PUT limit 0 → first DEFER', row.label, row.propagation);
+  propagationRow('`limit set` command → first DEFER', 'quiet', api.command);
+  if (rows.length > 0) out.push(table(['measurement', 'samples', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'wrong'], rows));
+  const breakdown = (items: SearchBreakdown[] | undefined): string =>
+    (items ?? []).map((b) => `${b.key}${b.matches === undefined ? '' : ` [${fmt(b.matches)}]`} ${fmt(b.p50, 1)}/${fmt(b.p95, 1)}/${fmt(b.max, 1)}`).join(', ');
+  if (api.quiet?.searchByTerm !== undefined) {
+    out.push(`  search by term [matches] p50/p95/max ms (quiet): ${breakdown(api.quiet.searchByTerm)}`);
+    out.push(`  search by sort p50/p95/max ms (quiet): ${breakdown(api.quiet.searchBySort)}`);
+  }
+  const propagationNotes = (label: string, p: PropagationResult | undefined): void => {
+    if (p === undefined) return;
+    const back = p.msToReturn;
+    out.push(`  ${label}: the change answered after p50 ${fmt(back?.p50, 1)} ms / max ${fmt(back?.max, 1)} ms; ` +
+      `${fmt(p.policyRequests)} policy requests sent while waiting; DUNNO after the change had returned: ${fmt(p.dunnoAfterReturn)}`);
+    if (p.dunnoAfterReturn > 0) out.push('  ! the change was not in force when it returned (the API promises it is)');
+    for (const f of p.failures) out.push(`  ! ${f}`);
+  };
+  propagationNotes('API PUT (quiet)', api.quiet?.propagation);
+  propagationNotes('API PUT (under policy load)', api.underLoad?.propagation);
+  propagationNotes('`limit set` command', api.command);
+  for (const row of [api.quiet, api.underLoad]) {
+    if (row === undefined) continue;
+    const load = row.policyLoad;
+    const parts = [`daemon CPU ${fmt(row.daemonCpuPercent)}%`, `other CPU ${fmt(row.otherCpuPercent)}%`];
+    if (load !== undefined) {
+      const byPhase = (row.loadPhases ?? []).map((p) => `${p.name} ${fmt(p.policyRequestsPerSecond)}`).join(', ');
+      parts.unshift(`policy load meanwhile ${fmt(load.requestsPerSecond)} req/s on ${fmt(load.connections)} connections, ` +
+        `p99 ${fmt(load.latencyMs.p99, 2)} ms, max ${fmt(load.latencyMs.max, 1)} ms (req/s during ${byPhase})`);
+    }
+    out.push(`  ${row.label}: ${parts.join('; ')}`);
+    for (const n of row.notes) out.push(`  ! ${n}`);
+    for (const e of row.errorSamples) out.push(`  ! wrong answer: ${e}`);
+    if (disturbedRow(row)) out.push(`  ! other processes used ${fmt(row.otherCpuPercent)}% CPU meanwhile: numbers are disturbed`);
+  }
+  out.push(`  stop: ${api.stopOutcome ?? '-'}`);
+  return out;
+}
+
+export function renderReport(servers: ServerResult[], memory: MemoryResult | undefined, targets: Target[], api?: ApiResult): string {
   const out: string[] = [];
   const rows = servers.map((s) => {
     const l = s.load;
@@ -164,13 +252,15 @@ export function renderReport(servers: ServerResult[], memory: MemoryResult | und
       s.maxRssMb === undefined ? '-' : `${fmt(s.maxRssMb, 1)} / ${fmt(s.maxPssMb, 1)} (${s.processes ?? '?'})`,
     ];
   });
-  out.push(table(
-    ['server', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'req/s per 1 s min/med/max', 'server CPU', 'bench CPU', 'other CPU', 'RSS / PSS MB (procs)'],
-    rows,
-  ));
-  out.push(`CPU: % of one core over the measured window (${cpus().length} cores = ${cpus().length * 100}%); "other" is everything ` +
-    'else on the machine, kernel networking and other people\'s jobs included. RSS/PSS: peak sum over the server\'s processes.');
-  out.push('');
+  if (servers.length > 0) {
+    out.push(table(
+      ['server', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'req/s per 1 s min/med/max', 'server CPU', 'bench CPU', 'other CPU', 'RSS / PSS MB (procs)'],
+      rows,
+    ));
+    out.push(`CPU: % of one core over the measured window (${cpus().length} cores = ${cpus().length * 100}%); "other" is everything ` +
+      'else on the machine, kernel networking and other people\'s jobs included. RSS/PSS: peak sum over the server\'s processes.');
+    out.push('');
+  }
   for (const s of servers) {
     out.push(`${s.name}: ${s.role}`);
     if (!s.ok || s.load === undefined) {
@@ -213,6 +303,10 @@ export function renderReport(servers: ServerResult[], memory: MemoryResult | und
       }
       out.push(`  stop: ${memory.stopOutcome ?? '?'}`);
     }
+  }
+  if (api !== undefined) {
+    out.push('');
+    out.push(...renderApi(api));
   }
   out.push('');
   out.push('targets:');

@@ -7,11 +7,12 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runApiStage, type ApiResult } from './api-bench.js';
 import { runLoad, type LoadOptions } from './load-generator.js';
-import { startOurs } from './ours.js';
+import { startOurs, type OursServer } from './ours.js';
 import { startPolicydRateLimit, startPostfwd2 } from './peers.js';
 import { groupUsage, RssSampler, sleep, systemBusyTicks } from './proc.js';
-import { evaluateTargets, OTHER_CPU_WARN_PERCENT, renderReport, writeJson, type MemoryResult, type ServerResult } from './report.js';
+import { evaluateApiTargets, evaluateTargets, OTHER_CPU_WARN_PERCENT, renderReport, writeJson, type MemoryResult, type ServerResult, type Target } from './report.js';
 import type { RunningServer } from './server.js';
 import {
   buildDirectory,
@@ -24,18 +25,22 @@ import {
   type Workload,
 } from './workload.js';
 
-const SERVER_NAMES = ['ours', 'postfwd2', 'policyd-rate-limit'] as const;
+/** Policy servers, plus the API stage of our daemon ("api"). */
+const SERVER_NAMES = ['ours', 'postfwd2', 'policyd-rate-limit', 'api'] as const;
 type ServerName = (typeof SERVER_NAMES)[number];
 
-const USAGE = `usage: node dist/bench/run.js [--only ours|postfwd2|policyd-rate-limit]... [--duration S] [--warmup S]
-                                [--connections N] [--memory-duration S] [--skip-memory] [--quiet-wait S]
-                                [--retries N]
-  --only             run only these servers (repeat or comma-separate); default: all
+const USAGE = `usage: node dist/bench/run.js [--only ours|postfwd2|policyd-rate-limit|api]... [--duration S] [--warmup S]
+                                [--connections N] [--memory-duration S] [--skip-memory] [--skip-api]
+                                [--quiet-wait S] [--retries N]
+  --only             run only these servers / stages (repeat or comma-separate); default: all
+                     ("api" = the bridge API of ours with 100,000 mailboxes; it reuses the memory run's
+                     daemon when both run, else starts its own)
   --duration S       measured seconds per server (default 15)
   --warmup S         warm-up seconds before measuring (default 3, at most duration/2)
   --connections N    persistent connections (default 50, like 50 busy smtpd processes)
   --memory-duration  seconds of load in the 100,000-mailbox memory run (default 5)
   --skip-memory      skip the memory run
+  --skip-api         skip the API stage
   --quiet-wait S     before each run wait up to S s for other processes to go quiet (default 60, 0 = off)
   --retries N        re-measure a server up to N times when other processes disturbed its run (default 2)
 env BENCH_OURS_CLI=path  benchmark another build of the CLI (the report marks it)`;
@@ -47,6 +52,7 @@ interface Options {
   connections: number;
   memoryDuration: number;
   skipMemory: boolean;
+  skipApi: boolean;
   quietWait: number;
   retries: number;
 }
@@ -60,6 +66,7 @@ function parseOptions(): Options {
       connections: { type: 'string' },
       'memory-duration': { type: 'string' },
       'skip-memory': { type: 'boolean' },
+      'skip-api': { type: 'boolean' },
       'quiet-wait': { type: 'string' },
       retries: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -90,6 +97,7 @@ function parseOptions(): Options {
     connections: Math.round(num(values.connections, 50, 'connections')),
     memoryDuration: num(values['memory-duration'], 5, 'memory-duration'),
     skipMemory: values['skip-memory'] === true,
+    skipApi: values['skip-api'] === true,
     quietWait: values['quiet-wait'] === '0' ? 0 : num(values['quiet-wait'], 60, 'quiet-wait'),
     retries: values.retries === '0' ? 0 : Math.round(num(values.retries, 2, 'retries')),
   };
@@ -239,7 +247,16 @@ async function measureSteady(
   return best;
 }
 
-async function measureMemory(cli: string, label: string, opts: Options): Promise<MemoryResult> {
+/**
+ * `afterMeasured` runs on the same daemon once the memory numbers are taken (the API stage reuses the
+ * 100,000-mailbox daemon instead of importing again); it must not throw.
+ */
+async function measureMemory(
+  cli: string,
+  label: string,
+  opts: Options,
+  afterMeasured?: (server: OursServer) => Promise<void>,
+): Promise<MemoryResult> {
   const mailboxes = DOMAINS * MEMORY_MAILBOXES_PER_DOMAIN;
   const result: MemoryResult = { ok: false, mailboxes };
   log(`\n== memory: ${label} with ${mailboxes.toLocaleString('en-US')} mailboxes: importing`);
@@ -271,6 +288,7 @@ async function measureMemory(cli: string, label: string, opts: Options): Promise
     if (!result.ok) result.error = 'no request was answered';
     log(`   -> RSS max ${result.maxRssMb.toFixed(1)} MB, VmHWM ${result.hwmMb.toFixed(1)} MB ` +
       `(${Math.round(result.load.requestsPerSecond).toLocaleString('en-US')} req/s)`);
+    if (afterMeasured !== undefined) await afterMeasured(server);
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     log(`   ERROR: ${result.error}`);
@@ -280,6 +298,52 @@ async function measureMemory(cli: string, label: string, opts: Options): Promise
       server.cleanup();
       running.delete(server);
       log(`   stopped: ${result.stopOutcome}`);
+    }
+  }
+  return result;
+}
+
+function apiStage(cli: string, server: OursServer, opts: Options, daemonLabel: string): Promise<ApiResult> {
+  return runApiStage({
+    cli,
+    dataDir: server.dataDir,
+    policyPort: server.port,
+    daemonPgid: server.pgid,
+    daemonLabel,
+    mailboxesPerDomain: MEMORY_MAILBOXES_PER_DOMAIN,
+    loadConnections: opts.connections,
+    log,
+  });
+}
+
+/** The API stage on a daemon of its own (when the memory run does not run): import, a little load, measure. */
+async function measureApiAlone(cli: string, label: string, opts: Options): Promise<ApiResult> {
+  const mailboxes = DOMAINS * MEMORY_MAILBOXES_PER_DOMAIN;
+  log(`\n== api: ${label} with ${mailboxes.toLocaleString('en-US')} mailboxes: importing`);
+  await waitForQuiet(opts.quietWait);
+  let server: OursServer | undefined;
+  let result: ApiResult | undefined;
+  try {
+    server = await startOurs({ cli, label, directory: buildDirectory(MEMORY_MAILBOXES_PER_DOMAIN) });
+    running.add(server);
+    // Like the memory run's daemon: live counts for many mailboxes, so that "used" sorts and rows are not all 0.
+    log(`   ready after ${server.startupMs} ms; 2 s of policy load first so that mailboxes have live counts ...`);
+    await runLoad(memoryWorkload(), {
+      port: server.port, connections: opts.connections, warmupSeconds: 0.5, measureSeconds: 1.5, maxRequests: MAX_REQUESTS_PER_RUN,
+      requestTimeoutMs: 10_000, connectConcurrency: 10, connectRetries: 20,
+    });
+    result = await apiStage(cli, server, opts, `own daemon, imported in ${server.importMs} ms, after 2 s of policy load`);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    log(`   ERROR: ${message}`);
+    result = { ok: false, error: message, mailboxes, daemon: 'own daemon', identity: 'LOCAL_ADMIN' };
+  } finally {
+    if (server !== undefined) {
+      const outcome = await server.stop();
+      server.cleanup();
+      running.delete(server);
+      if (result !== undefined) result.stopOutcome = outcome;
+      log(`   stopped: ${outcome}`);
     }
   }
   return result;
@@ -327,16 +391,31 @@ async function main(): Promise<number> {
       'identical requests except protocol_state=RCPT (recipient_count=0), so it counts per sender in SQLite :memory: as it would in production',
       () => startPolicydRateLimit({ label: 'policyd-rate-limit (RCPT)' }), rcpt, loadOptions, opts.quietWait));
   }
+  const wantApi = wanted.has('api') && !opts.skipApi;
   let memory: MemoryResult | undefined;
-  if (wanted.has('ours') && !opts.skipMemory) memory = await measureMemory(cli, oursLabel, opts);
+  let api: ApiResult | undefined;
+  if (wanted.has('ours') && !opts.skipMemory) {
+    memory = await measureMemory(cli, oursLabel, opts, wantApi
+      ? async (server) => {
+        log(`\n== api: ${oursLabel}, the memory run's daemon (${server.dataDir}), after its load`);
+        api = await apiStage(cli, server, opts, 'the memory run\'s daemon, after its load');
+      }
+      : undefined);
+    if (api !== undefined && memory.stopOutcome !== undefined) api.stopOutcome = `${memory.stopOutcome} (with the memory run)`;
+  }
+  if (wantApi && api === undefined) api = await measureApiAlone(cli, oursLabel, opts);
 
   const byName = (n: string): ServerResult | undefined => servers.find((s) => s.name === n && s.ok);
   const ours = byName(oursLabel);
-  const targets = evaluateTargets(ours, byName('postfwd2'), byName('policyd-rate-limit (RCPT)'), byName('policyd-rate-limit (EOM)'),
-    memory, opts.connections);
+  const targets: Target[] = [];
+  if (servers.length > 0 || memory !== undefined) {
+    targets.push(...evaluateTargets(ours, byName('postfwd2'), byName('policyd-rate-limit (RCPT)'), byName('policyd-rate-limit (EOM)'),
+      memory, opts.connections));
+  }
+  if (api !== undefined) targets.push(...evaluateApiTargets(api));
 
   log('\n================ results ================');
-  log(renderReport(servers, memory, targets));
+  log(renderReport(servers, memory, targets, api));
   const jsonPath = join(root, 'test-output', 'bench.json');
   writeJson(jsonPath, {
     startedAt,
@@ -348,10 +427,11 @@ async function main(): Promise<number> {
     workload: eom.description,
     servers,
     memory,
+    api,
     targets,
   });
   log(`\nwrote ${jsonPath}`);
-  const failedRuns = servers.filter((s) => !s.ok).length + (memory !== undefined && !memory.ok ? 1 : 0);
+  const failedRuns = servers.filter((s) => !s.ok).length + (memory !== undefined && !memory.ok ? 1 : 0) + (api !== undefined && !api.ok ? 1 : 0);
   if (failedRuns > 0) log(`${failedRuns} run(s) could not be measured (see ERROR above)`);
   return failedRuns > 0 ? 1 : 0;
 }

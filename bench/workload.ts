@@ -82,7 +82,7 @@ export function buildDirectory(perDomain: number): DirectoryFile {
 }
 
 /** mulberry32: tiny deterministic PRNG, good enough for shuffling. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

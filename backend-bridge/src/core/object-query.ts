@@ -76,33 +76,66 @@ export function objectRow(object: ChargedObject, identity: Identity, window: Win
 const limitRank = (limit: Limit): number => (limit === 'unlimited' ? Number.POSITIVE_INFINITY : limit);
 
 /**
+ * The objects at positions [start, start + count) when ordered by a numeric key, name order (the input order)
+ * breaking ties, without sorting the whole list: for the first pages a bounded, ordered selection is kept while
+ * the list is read once. With 100,000 mailboxes a full sort would hold up the policy service for tens of ms.
+ */
+function pageByKey(objects: readonly ChargedObject[], key: (object: ChargedObject) => number, order: 'asc' | 'desc', start: number, count: number): ChargedObject[] {
+  const wanted = start + count;
+  const sign = order === 'asc' ? 1 : -1;
+  if (wanted > SELECTION_LIMIT) {
+    const keyed = objects.map((object, position) => ({ object, position, k: sign * key(object) }));
+    keyed.sort((a, b) => a.k - b.k || a.position - b.position);
+    return keyed.slice(start, wanted).map((entry) => entry.object);
+  }
+  // `best` stays ordered by (k, position); an entry enters only if it beats the current last one.
+  const best: Array<{ object: ChargedObject; k: number }> = [];
+  for (const object of objects) {
+    const k = sign * key(object);
+    if (best.length === wanted && k >= (best[wanted - 1]?.k ?? Number.POSITIVE_INFINITY)) continue;
+    let low = 0;
+    let high = best.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((best[middle]?.k ?? 0) <= k) low = middle + 1;
+      else high = middle;
+    }
+    best.splice(low, 0, { object, k });
+    if (best.length > wanted) best.pop();
+  }
+  return best.slice(start, wanted).map((entry) => entry.object);
+}
+
+/** Pages up to this deep are selected in one pass; deeper ones fall back to a full sort. */
+const SELECTION_LIMIT = 2000;
+
+/**
  * Search, filter, sort and page over the live directory. Only objects the identity may see are counted or
  * listed, so totals never reveal other customers' objects. Name order comes from the index's sorted view;
- * usage is looked up only for the page, unless sorting or filtering needs it.
+ * usage is looked up only where sorting or filtering needs it, and for the rows of the page.
  */
 export function queryObjects(index: DirectoryIndex, window: WindowView, settings: ServerSettings, identity: Identity, query: ObjectQuery): ObjectPage {
   const term = query.search?.trim().toLowerCase() ?? '';
   const subscription = query.subscription?.toLowerCase();
   const domain = query.domain?.toLowerCase();
-  const matches: ChargedObject[] = [];
-  for (const object of index.sortedByName(query.level)) {
-    if (term && !object.name.includes(term)) continue;
-    if (!canSee(identity, object)) continue;
-    if (domain && (query.level === 'mailbox' ? object.parent?.name : object.name) !== domain) continue;
-    if (subscription && subscriptionOf(object).name !== subscription) continue;
-    if (query.blocked !== undefined && usageOf(object, window).blocked !== query.blocked) continue;
-    matches.push(object);
-  }
-  if (query.sort === 'used') {
-    const used = new Map(matches.map((o) => [o, window.used(o)]));
-    matches.sort((a, b) => (used.get(a) ?? 0) - (used.get(b) ?? 0));
-  } else if (query.sort === 'limit') {
-    matches.sort((a, b) => limitRank(a.effective.limit) - limitRank(b.effective.limit));
-  }
-  if (query.order === 'desc') matches.reverse();
+  const everything = identity.role === 'admin';
+  const candidates = term ? (term.includes('\n') ? [] : index.searchByName(query.level, term)) : index.sortedByName(query.level);
+  const filtered = !everything || domain !== undefined || subscription !== undefined || query.blocked !== undefined;
+  // The admin's plain search needs no second pass (and no second 100,000-entry array).
+  const matches: readonly ChargedObject[] = filtered ? candidates.filter((object) => {
+    if (!everything && !canSee(identity, object)) return false;
+    if (domain && (query.level === 'mailbox' ? object.parent?.name : object.name) !== domain) return false;
+    if (subscription && subscriptionOf(object).name !== subscription) return false;
+    return query.blocked === undefined || usageOf(object, window).blocked === query.blocked;
+  }) : candidates;
   const start = (query.page - 1) * query.pageSize;
+  let page: ChargedObject[];
+  if (query.sort === 'used') page = pageByKey(matches, (o) => window.used(o), query.order, start, query.pageSize);
+  else if (query.sort === 'limit') page = pageByKey(matches, (o) => limitRank(o.effective.limit), query.order, start, query.pageSize);
+  else if (query.order === 'asc') page = matches.slice(start, start + query.pageSize);
+  else page = matches.slice(Math.max(0, matches.length - start - query.pageSize), Math.max(0, matches.length - start)).reverse();
   return {
-    items: matches.slice(start, start + query.pageSize).map((o) => objectRow(o, identity, window, settings)),
+    items: page.map((o) => objectRow(o, identity, window, settings)),
     total: matches.length,
     page: query.page,
     pageSize: query.pageSize,
