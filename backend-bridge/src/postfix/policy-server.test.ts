@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exampleDirectory } from '../../test-support/directory-fixture.js';
+import { eventually } from '../../test-support/daemon-process.js';
 import { endOfMessage, PolicyClient } from '../../test-support/policy-client.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
 import { Enforcer, HOUR_SECONDS } from '../enforcement/enforcer.js';
@@ -100,8 +101,7 @@ describe('policy service', () => {
     client.write('request=smtpd_access_policy\nprotocol_state=END-OF-MESSAGE\nsender=alice@example.com\n');
     client.end();
     await client.closed;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(logLines.some((l) => l.msg === 'policy connection ended inside an unfinished request')).toBe(true);
+    await eventually(() => logLines.some((l) => l.msg === 'policy connection ended inside an unfinished request'), 'the unfinished request to be logged');
     const next = await PolicyClient.connect(port);
     expect(await next.request(endOfMessage({ sender: 'alice@example.com' }))).toBe('action=DUNNO');
     next.end();
