@@ -129,6 +129,20 @@ const QUIET_PERCENT = 20;
 /** Servers currently running, stopped on Ctrl-C / SIGTERM so nothing is left behind. */
 const running = new Set<RunningServer>();
 
+function recordFailure(result: { error?: string }, err: unknown): void {
+  result.error = err instanceof Error ? err.message : String(err);
+  log(`   ERROR: ${result.error}`);
+}
+
+/** Stops a server whatever happened to its run, and notes how it stopped. */
+async function stopServer(server: RunningServer | undefined, result: { stopOutcome?: string }): Promise<void> {
+  if (server === undefined) return;
+  result.stopOutcome = await server.stop();
+  server.cleanup();
+  running.delete(server);
+  log(`   stopped: ${result.stopOutcome}`);
+}
+
 async function stopAll(): Promise<void> {
   for (const s of [...running]) {
     await s.stop();
@@ -207,15 +221,9 @@ async function measure(
     log(`   -> ${Math.round(res.requestsPerSecond).toLocaleString('en-US')} req/s, p50 ${res.latencyMs.p50.toFixed(2)} ms, ` +
       `p99 ${res.latencyMs.p99.toFixed(2)} ms; answers ${JSON.stringify(res.actions)}`);
   } catch (err) {
-    result.error = err instanceof Error ? err.message : String(err);
-    log(`   ERROR: ${result.error}`);
+    recordFailure(result, err);
   } finally {
-    if (server !== undefined) {
-      result.stopOutcome = await server.stop();
-      server.cleanup();
-      running.delete(server);
-      log(`   stopped: ${result.stopOutcome}`);
-    }
+    await stopServer(server, result);
   }
   return result;
 }
@@ -290,15 +298,9 @@ async function measureMemory(
       `(${Math.round(result.load.requestsPerSecond).toLocaleString('en-US')} req/s)`);
     if (afterMeasured !== undefined) await afterMeasured(server);
   } catch (err) {
-    result.error = err instanceof Error ? err.message : String(err);
-    log(`   ERROR: ${result.error}`);
+    recordFailure(result, err);
   } finally {
-    if (server !== undefined) {
-      result.stopOutcome = await server.stop();
-      server.cleanup();
-      running.delete(server);
-      log(`   stopped: ${result.stopOutcome}`);
-    }
+    await stopServer(server, result);
   }
   return result;
 }
