@@ -13,6 +13,7 @@ import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { readBridgeSecret } from '../backend-bridge/src/api/auth/bridge-secret.js';
+import { commandLine } from './proc.js';
 import { BridgeClient, BridgeUnavailableError, LOCAL_ADMIN, type ApiResponse } from '../backend-bridge/src/api/bridge-client.js';
 import { apiSocketPath } from '../backend-bridge/src/api/server.js';
 import { PolicyClient } from '../backend-bridge/test-support/policy-client.js';
@@ -344,7 +345,8 @@ async function measureSetLimit(stage: Stage, row: ApiRow, pool: string, seed: nu
 /** Runs the CLI and resolves with its outcome (never rejects). */
 function runCommand(cli: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+    const command = commandLine(cli, args);
+    execFile(command.file, command.args, { timeout: 30_000 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) || (err !== null && code === -1 ? err.message : '') });
     });

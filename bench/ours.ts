@@ -4,14 +4,14 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, sleep, stopGroup, waitUntilAnswering } from './proc.js';
+import { commandLine, freePort, sleep, stopGroup, waitUntilAnswering } from './proc.js';
 import { LogFile, makeTempDir, removeDir, type RunningServer } from './server.js';
 import { PER_SENDER_LIMIT, probeRequest, type DirectoryFile } from './workload.js';
 
 const execFileAsync = promisify(execFile);
 
 export interface OursOptions {
-  /** Path of the compiled CLI (dist/backend-bridge/src/cli/main.js). */
+  /** Our command: bin/outgoing-limits, or a compiled main.js (see commandLine). */
   cli: string;
   label: string;
   directory: DirectoryFile;
@@ -27,7 +27,8 @@ export interface OursServer extends RunningServer {
 
 async function cli(cliPath: string, args: string[], timeoutMs: number): Promise<string> {
   try {
-    const { stdout } = await execFileAsync(process.execPath, [cliPath, ...args], {
+    const command = commandLine(cliPath, args);
+    const { stdout } = await execFileAsync(command.file, command.args, {
       timeout: timeoutMs,
       maxBuffer: 16 * 1024 * 1024,
     });
@@ -64,8 +65,8 @@ export async function startOurs(opts: OursOptions): Promise<OursServer> {
     ];
     await cli(opts.cli, settingsArgs, 60_000);
     const port = await freePort();
-    const daemonArgs = [opts.cli, 'daemon', '--data-dir', dataDir, '--policy', `127.0.0.1:${port}`];
-    const child = spawn(process.execPath, daemonArgs, { detached: true, stdio: ['ignore', log.fd, log.fd] });
+    const daemon = commandLine(opts.cli, ['daemon', '--data-dir', dataDir, '--policy', `127.0.0.1:${port}`]);
+    const child = spawn(daemon.file, daemon.args, { detached: true, stdio: ['ignore', log.fd, log.fd] });
     let exited = false;
     child.once('exit', () => {
       exited = true;
@@ -87,7 +88,7 @@ export async function startOurs(opts: OursOptions): Promise<OursServer> {
       pgid: pid,
       pid,
       excludeComm: [],
-      command: `node ${daemonArgs.join(' ')}`,
+      command: [daemon.file, ...daemon.args].join(' '),
       config: `${imported}\nsettings: ${settingsArgs.slice(3).join(' ')}`,
       probeAnswer,
       startupMs: Date.now() - t0,

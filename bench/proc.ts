@@ -245,3 +245,11 @@ export function systemBusyTicks(): number {
   const at = (i: number): number => f[i] ?? 0;
   return at(0) + at(1) + at(2) + at(5) + at(6) + at(7);
 }
+
+/**
+ * How to run our command: the installed launcher (bin/outgoing-limits, which sets the daemon's V8 options) is
+ * executed directly; a bare .js build (BENCH_OURS_CLI) runs under this node.
+ */
+export function commandLine(cli: string, args: string[]): { file: string; args: string[] } {
+  return cli.endsWith('.js') ? { file: process.execPath, args: [cli, ...args] } : { file: cli, args };
+}

@@ -355,7 +355,7 @@ async function main(): Promise<number> {
   const opts = parseOptions();
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
   const override = process.env['BENCH_OURS_CLI'];
-  const cli = override !== undefined && override !== '' ? resolve(override) : join(root, 'dist/backend-bridge/src/cli/main.js');
+  const cli = override !== undefined && override !== '' ? resolve(override) : join(root, 'bin/outgoing-limits');
   const oursLabel = override ? `ours [BENCH_OURS_CLI=${override}]` : 'ours';
   if (override) log(`WARNING: "ours" is ${cli}, not the project's daemon`);
   const startedAt = new Date().toISOString();

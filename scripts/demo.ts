@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   await wirePostfix({ configDir: postfix.configDir, policy: POLICY, failOpen: true, reload: false });
   await postfix.reload();
 
-  const cli = `node ${path.relative(process.cwd(), path.join(root, 'dist/backend-bridge/src/cli/main.js')) || '.'}`;
+  const cli = path.relative(process.cwd(), path.join(root, 'bin/outgoing-limits'));
   process.stderr.write(`
 Outgoing Mail Limits demo is running.
   Postfix (throwaway, loopback only): 127.0.0.1:${SMTP_PORT}, config ${postfix.configDir}

@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
@@ -130,6 +133,15 @@ describe('daemon', () => {
     const clash = await runCli(['daemon', '--data-dir', dataDir, '--policy', `127.0.0.1:${daemon.policyPort}`]);
     expect(clash.code).toBe(1);
     expect(clash.stderr).toContain(`cannot listen for policy requests on 127.0.0.1:${daemon.policyPort}`);
+  });
+});
+
+describe('the installed command', () => {
+  it('bin/outgoing-limits runs the built command (with the daemon V8 options)', async () => {
+    const dataDir = await preparedDataDir();
+    const launcher = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/outgoing-limits');
+    const { stdout } = await promisify(execFile)(launcher, ['settings', 'show', '--json', '--data-dir', dataDir]);
+    expect(JSON.parse(stdout)).toMatchObject({ enabled: true, defaults: { mailbox: 3, domain: 5, subscription: 8 } });
   });
 });
 

@@ -34,6 +34,13 @@ export interface DirectoryRecords {
   mailboxes: MailboxRecord[];
 }
 
+/** The same, read once in order: lets the index be built straight from the store's rows. */
+export interface DirectoryRecordStreams {
+  subscriptions: Iterable<SubscriptionRecord>;
+  domains: Iterable<DomainRecord>;
+  mailboxes: Iterable<MailboxRecord>;
+}
+
 /** One object a message is charged to, with the limit that applies to it now. */
 export interface ChargedObject {
   level: Level;
@@ -76,7 +83,7 @@ export class DirectoryIndex {
   readonly subscriptionsBySystemUser = new Map<string, ChargedObject>();
   readonly byCounterKey = new Map<number, ChargedObject>();
 
-  constructor(records: DirectoryRecords, private settings: ServerSettings) {
+  constructor(records: DirectoryRecordStreams, private settings: ServerSettings) {
     const subscriptionsById = new Map<number, ChargedObject>();
     for (const s of records.subscriptions) {
       const object = this.charged('subscription', s.id, s.name, s.limit, null, { customer: s.owner, reseller: s.reseller });
@@ -114,7 +121,7 @@ export class DirectoryIndex {
       name,
       counterKey: counterKey(level, id),
       own,
-      effective: effectiveLimit(own, this.settings.defaults[level]),
+      effective: this.effectiveOf(level, own),
       parent,
       owner,
     };
@@ -188,13 +195,22 @@ export class DirectoryIndex {
    */
   setOwnLimit(object: ChargedObject, own: LimitOverride): void {
     object.own = own;
-    object.effective = effectiveLimit(own, this.settings.defaults[object.level]);
+    object.effective = this.effectiveOf(object.level, own);
   }
 
   /** New server defaults: every object's effective limit is resolved again, in place. */
   applySettings(settings: ServerSettings): void {
     this.settings = settings;
-    for (const object of this.byCounterKey.values()) object.effective = effectiveLimit(object.own, settings.defaults[object.level]);
+    this.defaultEffective = {};
+    for (const object of this.byCounterKey.values()) object.effective = this.effectiveOf(object.level, object.own);
+  }
+
+  /** Most objects follow the default: they share one (immutable) EffectiveLimit per level. */
+  private defaultEffective: Partial<Record<Level, EffectiveLimit>> = {};
+
+  private effectiveOf(level: Level, own: LimitOverride): EffectiveLimit {
+    if (own !== null) return effectiveLimit(own, this.settings.defaults[level]);
+    return (this.defaultEffective[level] ??= Object.freeze(effectiveLimit(null, this.settings.defaults[level])));
   }
 }
 

@@ -33,7 +33,11 @@ export class CounterJournal {
     this.upsert = db.prepare(JOURNAL_UPSERT_SQL);
     this.prune = db.prepare('DELETE FROM counter_journal WHERE second <= ?');
     if (options.background) {
-      this.worker = new Worker(new URL('./journal-worker.js', import.meta.url), { workerData: { file: db.name } });
+      // The writer only turns batches into statements: a small heap is plenty, and a large one is resident memory.
+      this.worker = new Worker(new URL('./journal-worker.js', import.meta.url), {
+        workerData: { file: db.name },
+        resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 32 },
+      });
       this.worker.on('message', (reply: WorkerReply) => {
         const waiter = this.waiting.get(reply.id);
         this.waiting.delete(reply.id);

@@ -1,5 +1,5 @@
 import { decideMessage, type Decision, type WindowView } from '../core/decision.js';
-import { DirectoryIndex, type ChargedObject, type DirectoryRecords } from '../core/directory.js';
+import { DirectoryIndex, type ChargedObject, type DirectoryRecordStreams } from '../core/directory.js';
 import { identifySender, type SenderIdentity } from '../core/identity.js';
 import { messageWeight, type ServerSettings } from '../core/settings.js';
 import type { CounterJournal } from '../counters/journal.js';
@@ -62,7 +62,7 @@ export class Enforcer {
   }
 
   /** Takes a new directory and/or settings; counters of objects that no longer exist are dropped. */
-  load(settings: ServerSettings, records: DirectoryRecords): void {
+  load(settings: ServerSettings, records: DirectoryRecordStreams): void {
     this.settings = settings;
     this.index = new DirectoryIndex(records, settings);
     for (const key of [...this.counters.activeKeys(this.nowSeconds())]) {

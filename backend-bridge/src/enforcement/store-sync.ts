@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { readRevisions, type Db } from '../store/database.js';
-import { readDirectory } from '../store/directory-store.js';
+import { streamDirectory } from '../store/directory-store.js';
 import { readSettings } from '../store/settings-store.js';
 import type { Enforcer } from './enforcer.js';
 
@@ -33,11 +33,10 @@ export class StoreSync {
 
   private reload(current: Revisions): void {
     const settings = readSettings(this.db);
-    const directory = readDirectory(this.db);
-    this.enforcer.load(settings, directory);
+    this.enforcer.load(settings, streamDirectory(this.db));
     this.known = current;
     this.log.info(
-      { enabled: settings.enabled, defaults: settings.defaults, countingUnit: settings.countingUnit, mailboxes: directory.mailboxes.length },
+      { enabled: settings.enabled, defaults: settings.defaults, countingUnit: settings.countingUnit, mailboxes: this.enforcer.directory.mailboxesByAddress.size },
       'settings and directory loaded',
     );
   }

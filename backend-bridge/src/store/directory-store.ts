@@ -1,4 +1,4 @@
-import type { DirectoryRecords, DomainRecord, MailboxRecord, SubscriptionRecord } from '../core/directory.js';
+import type { DirectoryRecords, DirectoryRecordStreams, DomainRecord, MailboxRecord, SubscriptionRecord } from '../core/directory.js';
 import { counterKey } from '../core/directory.js';
 import type { DirectoryFile } from '../core/directory-file.js';
 import type { Level, LimitOverride } from '../core/limits.js';
@@ -13,43 +13,47 @@ export function fromLimitColumn(value: number | null): LimitOverride {
   return value === null ? null : value === -1 ? 'unlimited' : value;
 }
 
-export function readDirectory(db: Db): DirectoryRecords {
-  const subscriptions = (
-    db.prepare('SELECT id, name, owner, reseller, system_user, limit_value FROM subscriptions').all() as Array<{
-      id: number;
-      name: string;
-      owner: string;
-      reseller: string | null;
-      system_user: string | null;
-      limit_value: number | null;
-    }>
-  ).map(
-    (r): SubscriptionRecord => ({
+type SubscriptionRow = { id: number; name: string; owner: string; reseller: string | null; system_user: string | null; limit_value: number | null };
+type DomainRow = { id: number; subscription_id: number; name: string; limit_value: number | null };
+type MailboxRow = { id: number; domain_id: number; address: string; limit_value: number | null };
+
+/** Starts the query only when reading begins: one open cursor at a time on the connection. */
+function* mapRows<Row, T>(rows: () => Iterable<unknown>, map: (row: Row) => T): Generator<T> {
+  for (const row of rows()) yield map(row as Row);
+}
+
+/**
+ * The directory as streams of records straight from the store: building the daemon's index from these never
+ * holds 100,000 row objects and 100,000 records at once.
+ */
+export function streamDirectory(db: Db): DirectoryRecordStreams {
+  return {
+    subscriptions: mapRows(() => db.prepare('SELECT id, name, owner, reseller, system_user, limit_value FROM subscriptions').iterate(), (r: SubscriptionRow): SubscriptionRecord => ({
       id: r.id,
       name: r.name,
       owner: r.owner,
       reseller: r.reseller,
       systemUser: r.system_user,
       limit: fromLimitColumn(r.limit_value),
-    }),
-  );
-  const domains = (
-    db.prepare('SELECT id, subscription_id, name, limit_value FROM domains').all() as Array<{
-      id: number;
-      subscription_id: number;
-      name: string;
-      limit_value: number | null;
-    }>
-  ).map((r): DomainRecord => ({ id: r.id, subscriptionId: r.subscription_id, name: r.name, limit: fromLimitColumn(r.limit_value) }));
-  const mailboxes = (
-    db.prepare('SELECT id, domain_id, address, limit_value FROM mailboxes').all() as Array<{
-      id: number;
-      domain_id: number;
-      address: string;
-      limit_value: number | null;
-    }>
-  ).map((r): MailboxRecord => ({ id: r.id, domainId: r.domain_id, address: r.address, limit: fromLimitColumn(r.limit_value) }));
-  return { subscriptions, domains, mailboxes };
+    })),
+    domains: mapRows(() => db.prepare('SELECT id, subscription_id, name, limit_value FROM domains').iterate(), (r: DomainRow): DomainRecord => ({
+      id: r.id,
+      subscriptionId: r.subscription_id,
+      name: r.name,
+      limit: fromLimitColumn(r.limit_value),
+    })),
+    mailboxes: mapRows(() => db.prepare('SELECT id, domain_id, address, limit_value FROM mailboxes').iterate(), (r: MailboxRow): MailboxRecord => ({
+      id: r.id,
+      domainId: r.domain_id,
+      address: r.address,
+      limit: fromLimitColumn(r.limit_value),
+    })),
+  };
+}
+
+export function readDirectory(db: Db): DirectoryRecords {
+  const streams = streamDirectory(db);
+  return { subscriptions: [...streams.subscriptions], domains: [...streams.domains], mailboxes: [...streams.mailboxes] };
 }
 
 export interface ImportSummary {
