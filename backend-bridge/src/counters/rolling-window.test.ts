@@ -61,6 +61,18 @@ describe('RollingWindowCounters', () => {
     expect(c.used(1, 5099)).toBe(900 + 200);
   });
 
+  it('keeps counting right when a short history drops expired steps while growing', () => {
+    const c = new RollingWindowCounters(10);
+    c.add(1, 0, 1);
+    c.add(1, 5, 2);
+    expect(c.used(1, 12)).toBe(2); // second 0 expired, second 5 still counts
+    c.add(1, 12, 3);
+    c.add(1, 13, 4);
+    expect(c.used(1, 13)).toBe(9);
+    expect(c.secondsUntilFreed(1, 13, 3)).toBe(9); // 2 leave at second 15, the next 3 at second 22
+    expect(c.used(1, 15)).toBe(7);
+  });
+
   it('forgets idle objects once their window is empty, and on request', () => {
     const c = new RollingWindowCounters(10);
     c.add(1, 0, 1);
