@@ -11,7 +11,7 @@ import { Daemon } from '../daemon.js';
 import { Enforcer, HOUR_SECONDS } from '../enforcement/enforcer.js';
 import { unwirePostfix, wirePostfix } from '../postfix/wiring.js';
 import { openDatabase } from '../store/database.js';
-import { readDirectory, replaceDirectory, setObjectLimit } from '../store/directory-store.js';
+import { replaceDirectory, setObjectLimit, streamDirectory } from '../store/directory-store.js';
 import { readSettings, updateSettings, type SettingsChange } from '../store/settings-store.js';
 import type { ServerSettings } from '../core/settings.js';
 import type { ImportSummary } from '../store/directory-store.js';
@@ -183,7 +183,7 @@ export function buildProgram(): Command {
         const counters = new RollingWindowCounters(HOUR_SECONDS);
         new CounterJournal(db).restoreInto(counters, now);
         const enforcer = new Enforcer(counters, null, null);
-        enforcer.load(readSettings(db), readDirectory(db));
+        enforcer.load(readSettings(db), streamDirectory(db));
         const index: DirectoryIndex = enforcer.directory;
         const window = enforcer.windowAt(now);
         const rows = [...index.byCounterKey.values()]
