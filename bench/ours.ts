@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { commandLine, freePort, sleep, stopGroup, waitUntilAnswering } from './proc.js';
-import { LogFile, makeTempDir, removeDir, type RunningServer } from './server.js';
+import { abandonStart, LogFile, makeTempDir, removeDir, type RunningServer } from './server.js';
 import { PER_SENDER_LIMIT, probeRequest, type DirectoryFile } from './workload.js';
 
 const execFileAsync = promisify(execFile);
@@ -99,9 +99,6 @@ export async function startOurs(opts: OursOptions): Promise<OursServer> {
       cleanup: () => removeDir(dir),
     };
   } catch (err) {
-    const tail = log.tail();
-    await stop();
-    removeDir(dir);
-    throw new Error(`${err instanceof Error ? err.message : String(err)}${tail ? `\n${tail}` : ''}`);
+    return abandonStart(err, stop, dir, log);
   }
 }

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, groupMembers, listProcesses, sleep, stopGroup, waitUntilAnswering } from './proc.js';
-import { LogFile, lookupId, makeTempDir, removeDir, type RunningServer } from './server.js';
+import { abandonStart, LogFile, lookupId, makeTempDir, removeDir, type RunningServer } from './server.js';
 import { PER_SENDER_LIMIT, probeRequest } from './workload.js';
 
 export const POSTFWD2_RULE =
@@ -94,9 +94,7 @@ export async function startPostfwd2(opts: { connections: number }): Promise<Runn
       cleanup: () => removeDir(dir),
     };
   } catch (err) {
-    await stop();
-    removeDir(dir);
-    throw err;
+    return abandonStart(err, stop, dir, log);
   }
 }
 
@@ -172,9 +170,6 @@ export async function startPolicydRateLimit(opts: { label: string }): Promise<Ru
       cleanup: () => removeDir(dir),
     };
   } catch (err) {
-    const tail = log.tail();
-    await stop();
-    removeDir(dir);
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${tail}`);
+    return abandonStart(err, stop, dir, log);
   }
 }

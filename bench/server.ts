@@ -73,3 +73,11 @@ export function lookupId(file: '/etc/passwd' | '/etc/group', name: string): numb
   }
   throw new Error(`${name} not found in ${file}`);
 }
+
+/** A server that failed to start: stop what did start, remove its files, and rethrow with its log tail. */
+export async function abandonStart(err: unknown, stop: () => Promise<unknown>, dir: string, log: LogFile): Promise<never> {
+  const tail = log.tail();
+  await stop();
+  removeDir(dir);
+  throw new Error(`${err instanceof Error ? err.message : String(err)}${tail ? `\n${tail}` : ''}`);
+}
