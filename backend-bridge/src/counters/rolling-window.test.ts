@@ -82,4 +82,62 @@ describe('RollingWindowCounters', () => {
     c.forget(2);
     expect(c.size).toBe(0);
   });
+
+  it('moves an object from its slot to a long history and back to a fresh slot, keeping other objects intact', () => {
+    const c = new RollingWindowCounters(100);
+    c.add(1, 10, 1);
+    c.add(2, 10, 5);
+    c.add(1, 30, 2);
+    c.add(1, 20, 4); // a third second, out of order: the object no longer fits its slot
+    expect(c.used(1, 30)).toBe(7);
+    expect(c.secondsUntilFreed(1, 30, 5)).toBe(20 + 100 - 30);
+    expect(c.used(1, 125)).toBe(2);
+    expect(c.used(1, 130)).toBe(0);
+    expect(c.size).toBe(1);
+    c.add(3, 131, 9); // reuses the freed slot: nothing of object 1 may show through
+    expect(c.used(3, 131)).toBe(9);
+    expect(c.secondsUntilFreed(3, 131, 10)).toBeNull();
+    expect(c.used(2, 109)).toBe(5);
+  });
+
+  it('grows past its first thousand slots without losing counts', () => {
+    const c = new RollingWindowCounters(3600);
+    for (let key = 0; key < 5000; key++) c.add(key, 1000 + (key % 3), key);
+    for (let key = 0; key < 5000; key += 499) expect(c.used(key, 2000)).toBe(key);
+    expect(c.size).toBe(5000);
+  });
+
+  it('agrees with a plain list of steps under random adds, expiries and forgets', () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const window = 50;
+    const c = new RollingWindowCounters(window);
+    const model = new Map<number, Array<[number, number]>>();
+    let now = 1000;
+    for (let step = 0; step < 20_000; step++) {
+      now += random(3);
+      const key = random(40);
+      const action = random(10);
+      if (action < 6) {
+        const second = now - random(5); // sometimes out of order, as restored journal rows are
+        const amount = 1 + random(4);
+        c.add(key, second, amount);
+        model.set(key, [...(model.get(key) ?? []), [second, amount]]);
+      } else if (action === 6) {
+        c.forget(key);
+        model.delete(key);
+      } else {
+        const live = (model.get(key) ?? []).filter(([s]) => s > now - window).sort((a, b) => a[0] - b[0]);
+        const used = live.reduce((sum, [, a]) => sum + a, 0);
+        expect(c.used(key, now)).toBe(used);
+        const want = 1 + random(8);
+        let freed = 0;
+        const frees = live.find(([, a]) => (freed += a) >= want);
+        expect(c.secondsUntilFreed(key, now, want)).toBe(frees ? frees[0] + window - now : null);
+      }
+    }
+  });
 });
