@@ -76,7 +76,9 @@ class Modules_OutgoingMailLimits_MailboxLimitSubForm extends pm_Form_SubForm
         }
         $answer = $this->bridge()->json('PUT', '/mailboxes/' . rawurlencode($this->address) . '/limit', ['limit' => $limit]);
         if ($answer['status'] !== 200) {
-            $message = is_array($answer['data']) && isset($answer['data']['error']) ? $answer['data']['error'] : pm_Locale::lmsg('serviceDown');
+            $data = is_array($answer['data']) ? $answer['data'] : [];
+            // The field's own message says what is allowed ("must be a whole number ..."); else the general one.
+            $message = isset($data['fields']['limit']) ? $data['fields']['limit'] : (isset($data['error']) ? $data['error'] : "HTTP {$answer['status']}");
             throw new pm_Exception($message);
         }
     }
