@@ -6,7 +6,7 @@ require __DIR__ . '/hooks.php';
 require __DIR__ . '/controller.php';
 
 spl_autoload_register(function ($class) {
-    $plib = dirname(__DIR__, 2) . '/plib';
+    $plib = rtrim(pm_Context::getPlibDir(), '/');
     $prefix = 'Modules_OutgoingMailLimits_';
     if (strpos($class, $prefix) === 0) {
         $name = substr($class, strlen($prefix));

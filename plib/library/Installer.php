@@ -8,7 +8,8 @@
  * unwires first, then gives Plesk its own settings back.
  *
  * Locations can be moved with environment variables (tests and unusual layouts): OML_SYSTEMD_UNIT_DIR,
- * OML_POSTFIX_CONFIG_DIR, OML_KEPT_DATA_DIR, OML_NODE, OML_API_WAIT_SECONDS.
+ * OML_POSTFIX_CONFIG_DIR, OML_KEPT_DATA_DIR, OML_NODE, OML_API_GROUP (default psaadm), OML_POLICY (the policy
+ * service's HOST:PORT, default the daemon's 127.0.0.1:10040), OML_API_WAIT_SECONDS.
  */
 class Modules_OutgoingMailLimits_Installer
 {
@@ -84,7 +85,7 @@ class Modules_OutgoingMailLimits_Installer
         $native = $this->nativeSettings();
         $this->importNativeSettings($bridge, $native);
 
-        $this->run([$node['path'], $this->cliScript(), 'postfix', 'wire', '--config-dir', $this->postfixConfigDir()], 'wiring Postfix');
+        $this->run(array_merge([$node['path'], $this->cliScript(), 'postfix', 'wire', '--config-dir', $this->postfixConfigDir()], $this->policyArguments()), 'wiring Postfix');
         if ($native['server']['outgoing_antispam'] === 'true') {
             // Only now: our limits are in force, so switching Plesk's off leaves no gap and no double limits.
             $this->plesk(['bin', 'mailserver', '--disable-outgoing-antispam']);
@@ -153,17 +154,26 @@ class Modules_OutgoingMailLimits_Installer
         );
     }
 
+    private function policyArguments()
+    {
+        $policy = self::env('OML_POLICY', '');
+        return $policy === '' ? [] : ['--policy', $policy];
+    }
+
     private function cliScript()
     {
         return $this->bridgeDir() . '/dist/backend-bridge/src/cli/main.js';
     }
 
-    /** npm ci of the service's runtime packages, skipped when the installed tree is as new as the lock file. */
+    /**
+     * npm ci of the service's runtime packages, unless each of them is already installed in exactly the pinned
+     * version where Node will find it (node_modules of the bridge or of a directory above it).
+     */
     private function installDependencies($node)
     {
         $dir = $this->bridgeDir();
-        $installed = $dir . '/node_modules/.package-lock.json';
-        if (is_file($installed) && filemtime($installed) >= filemtime($dir . '/package-lock.json')) {
+        $missing = $this->missingDependencies($dir);
+        if (!$missing) {
             $this->say('Runtime packages are installed.');
             return;
         }
@@ -171,8 +181,31 @@ class Modules_OutgoingMailLimits_Installer
         if (!is_executable($npm)) {
             $npm = 'npm';
         }
-        $this->say('Installing runtime packages (npm ci)...');
+        $this->say('Installing runtime packages (npm ci; missing: ' . implode(', ', $missing) . ')...');
         $this->run([$npm, 'ci', '--omit=dev', '--no-audit', '--no-fund', '--prefix', $dir], 'installing runtime packages');
+    }
+
+    /** Runtime dependencies that Node would not find in their pinned version from $dir. */
+    public function missingDependencies($dir)
+    {
+        $package = json_decode((string) file_get_contents($dir . '/package.json'), true);
+        $missing = [];
+        foreach ((array) $package['dependencies'] as $name => $version) {
+            $found = null;
+            for ($at = $dir; $found === null; $at = dirname($at)) {
+                $manifest = $at . '/node_modules/' . $name . '/package.json';
+                if (is_file($manifest)) {
+                    $found = (string) json_decode((string) file_get_contents($manifest), true)['version'];
+                }
+                if ($at === dirname($at)) {
+                    break;
+                }
+            }
+            if ($found !== $version) {
+                $missing[] = "{$name}@{$version}";
+            }
+        }
+        return $missing;
     }
 
     private function writeUnit($node)
@@ -183,7 +216,7 @@ class Modules_OutgoingMailLimits_Installer
             . "After=network.target\n\n"
             . "[Service]\n"
             // The panel (user psaadm) reaches the API socket and the secret through the group: see --api-group.
-            . 'ExecStart=' . $node . ' --max-semi-space-size=1 ' . $this->cliScript() . ' daemon --data-dir ' . $this->varDir . ' --api-group ' . self::API_GROUP . "\n"
+            . 'ExecStart=' . implode(' ', array_merge([$node, '--max-semi-space-size=1', $this->cliScript(), 'daemon', '--data-dir', $this->varDir, '--api-group', self::env('OML_API_GROUP', self::API_GROUP)], $this->policyArguments())) . "\n"
             . "Restart=always\n"
             . "RestartSec=2\n\n"
             . "[Install]\n"
