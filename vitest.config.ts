@@ -19,6 +19,16 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        test: {
+          name: 'plesk',
+          include: ['packaging/test/**/*.test.ts'],
+          // The package and install tests run the built command, a real Postfix and a daemon each: one at a time.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });

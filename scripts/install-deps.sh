@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what Outgoing Mail Limits needs on Debian 12, skipping what is already there.
-#   scripts/install-deps.sh           Postfix, swaks and SASL tools for the throwaway test instance, npm packages
+#   scripts/install-deps.sh           Postfix, swaks and SASL tools for the throwaway test instance, PHP (CLI, cURL,
+#                                     PHPUnit) for the Plesk layer's tests, zip/unzip for the package, npm packages
 #   scripts/install-deps.sh --bench   the same plus the benchmark peers (postfwd, policyd-rate-limit)
 # Never touches the machine's own Postfix configuration: tests and the demo run their own instance.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(postfix swaks sasl2-bin libsasl2-modules)
+packages=(postfix swaks sasl2-bin libsasl2-modules php-cli php-curl phpunit zip unzip)
 [[ "${1:-}" == "--bench" ]] && packages+=(postfwd policyd-rate-limit)
 
 if ! command -v node >/dev/null || (( $(node -p 'process.versions.node.split(".")[0]') < 20 )); then

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { chmodSync, chownSync } from 'node:fs';
 import type http from 'node:http';
 import type { Logger } from 'pino';
 import { loadOrCreateBridgeSecret } from './api/auth/bridge-secret.js';
@@ -24,6 +25,8 @@ export interface DaemonOptions {
   policy: ListenAddress;
   /** Also serve the API on this loopback TCP address (the unix socket is always there). */
   http?: ListenAddress | null;
+  /** A group (id) that may use the API: gets the socket, the secret (read-only) and entry to the data dir. */
+  apiGroup?: number | null;
 }
 
 /** Counts reach the disk this often: a kill -9 loses at most this much of them. */
@@ -89,11 +92,17 @@ export class Daemon {
 
   private async startApi(options: DaemonOptions): Promise<void> {
     const context: ApiContext = { db: this.db, enforcer: this.enforcer, sync: this.sync, log: this.log, nowMs: Date.now, flushCounts: () => this.flush() };
-    this.api = buildApi(context, { secret: loadOrCreateBridgeSecret(options.dataDir), version: VERSION });
+    const apiGroup = options.apiGroup ?? null;
+    if (apiGroup !== null) {
+      // The group must pass through the data directory to reach the socket; it lists and reads nothing else.
+      chownSync(options.dataDir, -1, apiGroup);
+      chmodSync(options.dataDir, 0o710);
+    }
+    this.api = buildApi(context, { secret: loadOrCreateBridgeSecret(options.dataDir, { group: apiGroup }), version: VERSION });
     const socketPath = apiSocketPath(options.dataDir);
     let listening;
     try {
-      listening = await listenApi(this.api, socketPath, options.http ?? null);
+      listening = await listenApi(this.api, socketPath, options.http ?? null, apiGroup);
     } catch (error) {
       throw new Error(`cannot serve the API on ${socketPath}${options.http ? ` and ${options.http.host}:${options.http.port}` : ''}: ${(error as Error).message}`);
     }

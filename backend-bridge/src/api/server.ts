@@ -1,5 +1,5 @@
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, chown, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -76,17 +76,19 @@ export function buildApi(context: ApiContext, options: { secret: Buffer; version
 }
 
 /**
- * Listens on the unix socket (mode 0660: the owner and its group, which is how the Plesk layer gets in) and,
- * when asked, on a loopback TCP address for the standalone UI.
+ * Listens on the unix socket (mode 0660: the owner and its group — `group` when given, which is how the Plesk
+ * layer, user psaadm, gets in) and, when asked, on a loopback TCP address for the standalone UI.
  */
 export async function listenApi(
   app: FastifyInstance,
   socketPath: string,
   tcp: { host: string; port: number } | null,
+  group: number | null = null,
 ): Promise<{ tcpServer: http.Server | null; tcpPort: number | null }> {
   await rm(socketPath, { force: true }); // a stale socket of a crashed daemon would make listen fail
   await app.listen({ path: socketPath });
   await chmod(socketPath, 0o660);
+  if (group !== null) await chown(socketPath, -1, group);
   if (!tcp) return { tcpServer: null, tcpPort: null };
   // fastify listens on one address per instance; a second server hands its requests to the same routes.
   const tcpServer = http.createServer((request, response) => app.routing(request, response));

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { execFileSync } from 'node:child_process';
 import { LEVELS, parseLimit, type Level, type Limit, type LimitOverride } from '../core/limits.js';
 import type { CountingUnit } from '../core/settings.js';
 
@@ -37,4 +38,20 @@ export function level(raw: string): Level {
 export function countingUnit(raw: string): CountingUnit {
   if (raw === 'messages' || raw === 'recipients') return raw;
   throw new InvalidArgumentError(`expected messages or recipients, got "${raw}"`);
+}
+
+/** A group name (looked up with getent, so NSS groups work too) or a numeric id. */
+export function groupId(raw: string): number {
+  const name = raw.trim();
+  if (/^\d{1,10}$/.test(name)) return Number(name);
+  if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(name)) throw new InvalidArgumentError(`expected a group name or id, got "${raw}"`);
+  let entry = '';
+  try {
+    entry = execFileSync('getent', ['group', name], { encoding: 'utf8' });
+  } catch {
+    throw new InvalidArgumentError(`there is no group "${name}" on this system`);
+  }
+  const gid = Number(entry.split(':')[2]);
+  if (!Number.isInteger(gid)) throw new InvalidArgumentError(`cannot read the id of group "${name}"`);
+  return gid;
 }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readBridgeSecret } from '../api/auth/bridge-secret.js';
 import { BridgeClient, BridgeUnavailableError, type ApiResponse } from '../api/bridge-client.js';
 import { apiSocketPath } from '../api/server.js';
@@ -17,7 +17,10 @@ export async function viaDaemonOrStore<T>(
   direct: (db: Db) => T,
   kind: 'read' | 'write',
 ): Promise<T> {
-  const secret = existsSync(apiSocketPath(dataDir)) ? readBridgeSecret(dataDir) : null;
+  const socketPath = apiSocketPath(dataDir);
+  // A daemon started with --api-group gives the socket and the secret to the same group: that is the sharing
+  // it chose, so the secret may then be group-readable.
+  const secret = existsSync(socketPath) ? readBridgeSecret(dataDir, { group: statSync(socketPath).gid }) : null;
   if (secret) {
     try {
       return await viaApi(new BridgeClient(secret, { socketPath: apiSocketPath(dataDir) }));

@@ -46,10 +46,11 @@ export function buildProgram(): Command {
     .addOption(dataDirOption())
     .option('--policy <host:port>', 'where Postfix sends policy requests', parse.hostPort, parse.hostPort(DEFAULT_POLICY))
     .option('--http <host:port>', 'also serve the API (and the standalone UI) on this loopback address', parse.hostPort)
+    .option('--api-group <group>', 'let this group (name or id) use the API socket and read the secret, e.g. psaadm for the Plesk panel', parse.groupId)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
-    .action(async (options: { dataDir: string; policy: { host: string; port: number }; http?: { host: string; port: number }; logLevel: string }) => {
+    .action(async (options: { dataDir: string; policy: { host: string; port: number }; http?: { host: string; port: number }; apiGroup?: number; logLevel: string }) => {
       const log = createLogger(options.logLevel);
-      const daemon = await Daemon.start({ dataDir: options.dataDir, policy: options.policy, http: options.http ?? null }, log);
+      const daemon = await Daemon.start({ dataDir: options.dataDir, policy: options.policy, http: options.http ?? null, apiGroup: options.apiGroup ?? null }, log);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log.info({ signal }, 'stopping');

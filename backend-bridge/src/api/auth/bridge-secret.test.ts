@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -66,5 +66,44 @@ describe('bridge secret', () => {
     }
     expect(readdirSync(dir)).toEqual(['bridge.secret']);
     expect(readFileSync(bridgeSecretPath(dir), 'utf8')).toBe(`${theirs}\n`);
+  });
+
+  describe('shared with the API group (--api-group)', () => {
+    // Root may give a file to any group; anyone else only to a group of its own.
+    const group = process.getuid?.() === 0 ? 65534 : process.getgid!();
+    const otherGroup = group === 65534 ? 65533 : group + 1;
+
+    it('becomes 0640 owned by the group, and is read back only with that group named', () => {
+      const dir = tempDir();
+      const secret = loadOrCreateBridgeSecret(dir, { group });
+      const stat = statSync(bridgeSecretPath(dir));
+      expect(stat.mode & 0o777).toBe(0o640);
+      expect(stat.gid).toBe(group);
+      expect(readBridgeSecret(dir, { group })?.equals(secret)).toBe(true);
+      expect(loadOrCreateBridgeSecret(dir, { group }).equals(secret)).toBe(true);
+      expect(() => readBridgeSecret(dir)).toThrow(/accessible to other users \(mode 0640\)/);
+    });
+
+    it('an existing private secret is handed to the group unchanged', () => {
+      const dir = tempDir();
+      const secret = loadOrCreateBridgeSecret(dir);
+      expect(loadOrCreateBridgeSecret(dir, { group }).equals(secret)).toBe(true);
+      expect(statSync(bridgeSecretPath(dir)).mode & 0o777).toBe(0o640);
+    });
+
+    it('still refuses a group-writable, world-readable or other-group file', () => {
+      const dir = tempDir();
+      loadOrCreateBridgeSecret(dir, { group });
+      const file = bridgeSecretPath(dir);
+      chmodSync(file, 0o660);
+      expect(() => readBridgeSecret(dir, { group })).toThrow(/mode 0660/);
+      chmodSync(file, 0o644);
+      expect(() => readBridgeSecret(dir, { group })).toThrow(/mode 0644/);
+      chmodSync(file, 0o640);
+      if (process.getuid?.() === 0) {
+        chownSync(file, -1, otherGroup);
+        expect(() => readBridgeSecret(dir, { group })).toThrow(/mode 0640/);
+      }
+    });
   });
 });

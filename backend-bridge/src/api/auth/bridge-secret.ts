@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, fchmodSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 /** The key the PHP layer (and the local command) sign API requests with; 32 random bytes as hex text. */
@@ -11,7 +11,16 @@ export function bridgeSecretPath(dataDir: string): string {
 }
 
 /**
- * Reads `<dataDir>/bridge.secret`, creating it on first start.
+ * Who else may read the secret: nobody (mode 0600), or the members of one group (mode 0640, that group) when
+ * the daemon runs with `--api-group` — on Plesk, the panel's user psaadm, which signs the panel's requests.
+ */
+export interface SecretSharing {
+  group?: number | null;
+}
+
+/**
+ * Reads `<dataDir>/bridge.secret`, creating it on first start; with `sharing.group`, hands it to that group
+ * (0640) so that only the daemon's owner and that group can read it.
  *
  * Creation is race-free: the secret is written to a private temporary file (O_EXCL, mode 0600, fsynced) and
  * published with link(2), which fails with EEXIST when another process got there first; the loser then reads the
@@ -21,8 +30,18 @@ export function bridgeSecretPath(dataDir: string): string {
  * A secret file that group or others may read or write is refused, not silently tightened: it may already have
  * been copied, so the administrator must decide (chmod 600 to keep it, or delete it to make a new one).
  */
-export function loadOrCreateBridgeSecret(dataDir: string): Buffer {
-  const existing = readBridgeSecret(dataDir);
+export function loadOrCreateBridgeSecret(dataDir: string, sharing: SecretSharing = {}): Buffer {
+  const secret = loadOrCreatePrivateSecret(dataDir, sharing);
+  if (sharing.group !== undefined && sharing.group !== null) {
+    const file = bridgeSecretPath(dataDir);
+    chownSync(file, -1, sharing.group);
+    chmodSync(file, 0o640);
+  }
+  return secret;
+}
+
+function loadOrCreatePrivateSecret(dataDir: string, sharing: SecretSharing): Buffer {
+  const existing = readBridgeSecret(dataDir, sharing);
   if (existing) return existing;
   mkdirSync(dataDir, { recursive: true, mode: 0o750 });
   const target = bridgeSecretPath(dataDir);
@@ -42,7 +61,7 @@ export function loadOrCreateBridgeSecret(dataDir: string): Buffer {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     // Another process created it between our read and our link: use theirs.
-    const theirs = readBridgeSecret(dataDir);
+    const theirs = readBridgeSecret(dataDir, sharing);
     if (!theirs) throw new Error(`${target} vanished while being created; start again`);
     return theirs;
   } finally {
@@ -50,8 +69,11 @@ export function loadOrCreateBridgeSecret(dataDir: string): Buffer {
   }
 }
 
-/** The secret, or null when it was never created (the daemon has not started yet). Throws on a bad file. */
-export function readBridgeSecret(dataDir: string): Buffer | null {
+/**
+ * The secret, or null when it was never created (the daemon has not started yet). Throws on a bad file.
+ * Mode 0600 is always accepted; 0640 only when the file belongs to `sharing.group`.
+ */
+export function readBridgeSecret(dataDir: string, sharing: SecretSharing = {}): Buffer | null {
   const file = bridgeSecretPath(dataDir);
   let fd: number;
   try {
@@ -67,7 +89,8 @@ export function readBridgeSecret(dataDir: string): Buffer | null {
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw new Error(`${file} is not a regular file`);
     const mode = stat.mode & 0o777;
-    if ((mode & 0o077) !== 0) {
+    const sharedAsAsked = sharing.group !== undefined && sharing.group !== null && stat.gid === sharing.group && (mode & 0o037) === 0;
+    if ((mode & 0o077) !== 0 && !sharedAsAsked) {
       throw new Error(
         `${file} is accessible to other users (mode ${mode.toString(8).padStart(4, '0')}); run "chmod 600 ${file}" to keep it, or delete it to create a new secret`,
       );

@@ -1,0 +1,90 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * `npm run pack`: dist/outgoing-mail-limits-VERSION-RELEASE.zip with exactly what Plesk installs —
+ *   meta.xml, _meta/ (icons, screenshots, DESCRIPTION.md, CHANGES.md), htdocs/ (index.php, images, dist/ = the
+ *   frontend's Plesk build), plib/ (controllers, hooks, library, scripts, resources) and plib/bridge/ (the
+ *   bridge's built JavaScript, its launcher, package.json and the lock file; post-install runs npm ci there).
+ * No TypeScript sources, tests, source maps or node_modules.
+ */
+
+/** The checkout: the nearest directory above this file with meta.xml (source and dist/ differ in depth). */
+function findRoot(): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'meta.xml'))) return dir;
+  }
+  throw new Error('meta.xml not found above the packaging script');
+}
+
+const ROOT = findRoot();
+const PLIB_PARTS = ['controllers', 'hooks', 'library', 'scripts', 'resources'];
+
+export interface PackResult {
+  zip: string;
+  version: string;
+}
+
+function metaVersion(): string {
+  const meta = readFileSync(path.join(ROOT, 'meta.xml'), 'utf8');
+  const version = /<version>([^<]+)<\/version>/.exec(meta)?.[1];
+  const release = /<release>([^<]+)<\/release>/.exec(meta)?.[1];
+  if (!version || !release) throw new Error('meta.xml has no <version> or <release>');
+  const packageVersion = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  if (packageVersion !== version) throw new Error(`meta.xml version ${version} differs from package.json version ${packageVersion}`);
+  return `${version}-${release}`;
+}
+
+/** Copies the built bridge: every .js file of dist/backend-bridge/src except tests. */
+function copyBridgeCode(target: string): void {
+  const source = path.join(ROOT, 'dist/backend-bridge/src');
+  if (!existsSync(path.join(source, 'cli/main.js'))) throw new Error('dist/backend-bridge is missing: run npm run build first');
+  cpSync(source, path.join(target, 'dist/backend-bridge/src'), {
+    recursive: true,
+    filter: (file) => statSync(file).isDirectory() || (file.endsWith('.js') && !file.endsWith('.test.js')),
+  });
+}
+
+export function pack(options: { outDir?: string } = {}): PackResult {
+  const version = metaVersion();
+  const frontend = path.join(ROOT, 'htdocs/dist/main.js');
+  if (!existsSync(frontend) && process.env.OML_PACK_WITHOUT_FRONTEND !== '1') {
+    throw new Error('htdocs/dist/main.js is missing: build the frontend for Plesk first (the screens need it)');
+  }
+  const stage = mkdtempSync(path.join(os.tmpdir(), 'oml-pack-'));
+  try {
+    cpSync(path.join(ROOT, 'meta.xml'), path.join(stage, 'meta.xml'));
+    cpSync(path.join(ROOT, '_meta'), path.join(stage, '_meta'), { recursive: true });
+    mkdirSync(path.join(stage, '_meta/screenshots'), { recursive: true });
+    cpSync(path.join(ROOT, 'htdocs'), path.join(stage, 'htdocs'), { recursive: true, filter: (file) => !file.endsWith('.map') });
+    for (const part of PLIB_PARTS) cpSync(path.join(ROOT, 'plib', part), path.join(stage, 'plib', part), { recursive: true });
+    const bridge = path.join(stage, 'plib/bridge');
+    copyBridgeCode(bridge);
+    cpSync(path.join(ROOT, 'bin/outgoing-limits'), path.join(bridge, 'bin/outgoing-limits'));
+    // The lock file lists the development packages too; npm ci --omit=dev installs only the runtime ones.
+    cpSync(path.join(ROOT, 'package.json'), path.join(bridge, 'package.json'));
+    cpSync(path.join(ROOT, 'package-lock.json'), path.join(bridge, 'package-lock.json'));
+
+    const outDir = options.outDir ?? path.join(ROOT, 'dist');
+    mkdirSync(outDir, { recursive: true });
+    const zip = path.join(outDir, `outgoing-mail-limits-${version}.zip`);
+    rmSync(zip, { force: true });
+    execFileSync('zip', ['-q', '-r', '-X', zip, ...readdirSync(stage).sort()], { cwd: stage });
+    return { zip, version };
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && path.basename(process.argv[1]) === 'pack.js') {
+  try {
+    const { zip } = pack();
+    process.stdout.write(`${zip}\n`);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,137 @@
+<?php
+use PHPUnit\Framework\TestCase;
+
+final class ApiControllerTest extends TestCase
+{
+    protected function setUp(): void
+    {
+        PleskWorld::reset();
+        PleskWorld::resync();
+        $_SESSION = [];
+    }
+
+    private function call($method, $path, $body = '', array $headers = [], $query = '')
+    {
+        $controller = new ApiController(new Zend_Controller_Request_Http($method, $path, [], $headers, $body, $query), new Zend_Controller_Response_Http());
+        $segments = explode('/', trim($path, '/'));
+        return $controller->dispatch(isset($segments[1]) ? $segments[1] : 'index');
+    }
+
+    private function writeHeaders()
+    {
+        return ['X-Requested-With' => 'XMLHttpRequest', 'X-OML-Forgery-Token' => Modules_OutgoingMailLimits_ForgeryToken::current(), 'Content-Type' => 'application/json'];
+    }
+
+    private function aliceLimit()
+    {
+        return PleskWorld::integration()->json('GET', '/mailboxes/alice%40jdoe.example')['data']['ownLimit'];
+    }
+
+    public function testForwardsAReadAndReturnsTheBridgesStatusAndBodyUnchanged(): void
+    {
+        pm_Session::$client = PleskWorld::$jdoe;
+        $response = $this->call('GET', '/api/mailboxes', '', [], 'search=ali&pageSize=10');
+        $direct = PleskWorld::as(PleskWorld::$jdoe)->request('GET', '/mailboxes?search=ali&pageSize=10');
+        $this->assertSame(200, $response->status);
+        $this->assertSame($direct['body'], $response->body);
+        $this->assertStringStartsWith('application/json', $response->headers['Content-Type']);
+        $this->assertSame(['alice@jdoe.example'], array_column(json_decode($response->body, true)['items'], 'name'));
+    }
+
+    public function testTheIdentityComesFromTheSessionNotFromTheRequest(): void
+    {
+        pm_Session::$client = PleskWorld::$jdoe;
+        $response = $this->call('GET', '/api/mailboxes/mary%40mary.example', '', ['X-OML-Login' => 'admin', 'X-OML-Role' => 'admin']);
+        $this->assertSame(404, $response->status);
+        $this->assertSame('Mailbox mary@mary.example not found', json_decode($response->body, true)['error']);
+    }
+
+    public function testAWriteWithTheTokenIsForwardedAndApplied(): void
+    {
+        pm_Session::$client = PleskWorld::$jdoe;
+        $response = $this->call('PUT', '/api/mailboxes/alice%40jdoe.example/limit', '{"limit":40}', $this->writeHeaders());
+        $this->assertSame(200, $response->status, $response->body);
+        $this->assertSame(40, json_decode($response->body, true)['ownLimit']);
+        $this->assertSame(40, $this->aliceLimit());
+        $audit = PleskWorld::integration()->json('GET', '/audit?level=mailbox&name=alice%40jdoe.example')['data'];
+        $this->assertSame('jdoe', $audit['items'][0]['actorLogin']);
+    }
+
+    public function testEveryWriteWithoutTheRightTokenIsRefusedAndChangesNothing(): void
+    {
+        pm_Session::$client = PleskWorld::$jdoe;
+        Modules_OutgoingMailLimits_ForgeryToken::current();
+        $cases = [
+            'no token' => ['X-Requested-With' => 'XMLHttpRequest'],
+            'wrong token' => ['X-Requested-With' => 'XMLHttpRequest', 'X-OML-Forgery-Token' => str_repeat('0', 64)],
+            'not XMLHttpRequest' => ['X-OML-Forgery-Token' => Modules_OutgoingMailLimits_ForgeryToken::current()],
+        ];
+        foreach ($cases as $case => $headers) {
+            foreach (['PUT' => '/api/mailboxes/alice%40jdoe.example/limit', 'POST' => '/api/limits/bulk', 'PATCH' => '/api/settings', 'DELETE' => '/api/directory/mailboxes/alice%40jdoe.example'] as $method => $path) {
+                $response = $this->call($method, $path, '{"limit":1}', $headers);
+                $this->assertSame(403, $response->status, "{$case}, {$method}");
+                $this->assertStringContainsString('forgery-protection token', json_decode($response->body, true)['error']);
+            }
+        }
+        $this->assertSame('default', $this->aliceLimit());
+        $this->assertContains('alice@jdoe.example', PleskWorld::names('mailboxes'));
+    }
+
+    public function testATokenOfAnotherSessionIsRefused(): void
+    {
+        pm_Session::$client = PleskWorld::$jdoe;
+        $mine = Modules_OutgoingMailLimits_ForgeryToken::current();
+        $_SESSION = []; // a new session
+        Modules_OutgoingMailLimits_ForgeryToken::current();
+        $response = $this->call('PUT', '/api/mailboxes/alice%40jdoe.example/limit', '{"limit":40}', ['X-Requested-With' => 'XMLHttpRequest', 'X-OML-Forgery-Token' => $mine]);
+        $this->assertSame(403, $response->status);
+    }
+
+    public function testTheBridgesRefusalsComeBackAsTheyAre(): void
+    {
+        PleskWorld::integration()->json('PUT', '/domains/jdoe.example/limit', ['limit' => 25]);
+        pm_Session::$client = PleskWorld::$jdoe;
+        $response = $this->call('PUT', '/api/mailboxes/alice%40jdoe.example/limit', '{"limit":30}', $this->writeHeaders());
+        $this->assertSame(400, $response->status);
+        $this->assertSame('The value must be in the range 0...25. Only the administrator can raise it.', json_decode($response->body, true)['error']);
+
+        $forbidden = $this->call('PATCH', '/api/settings', '{"enabled":false}', $this->writeHeaders());
+        $this->assertSame(403, $forbidden->status);
+        $invalid = $this->call('PUT', '/api/mailboxes/alice%40jdoe.example/limit', '{"limit":', $this->writeHeaders());
+        $this->assertSame(400, $invalid->status);
+        $this->assertStringContainsString('invalid JSON', json_decode($invalid->body, true)['error']);
+    }
+
+    public function testPathsThatCouldLeaveTheApiAreRefused(): void
+    {
+        pm_Session::$client = PleskWorld::$admin;
+        foreach (['/api/../health', '/api/mailboxes/../../x', '/api/./settings', '/api/a b', "/api/x\nX-OML-Role: admin"] as $path) {
+            $this->assertSame(400, $this->call('GET', $path)->status, $path);
+        }
+        $this->assertSame(400, $this->call('GET', '/api/mailboxes', '', [], "search=a b")->status);
+        $this->assertSame(405, $this->call('OPTIONS', '/api/settings')->status);
+    }
+
+    public function testSaysPlainlyWhenTheServiceIsNotRunning(): void
+    {
+        pm_Session::$client = PleskWorld::$admin;
+        $running = pm_Context::$varDir;
+        pm_Context::$varDir = sys_get_temp_dir() . '/oml-nothing';
+        try {
+            $response = $this->call('GET', '/api/settings');
+        } finally {
+            pm_Context::$varDir = $running;
+        }
+        $this->assertSame(503, $response->status);
+        $this->assertStringStartsWith('The outgoing mail limits service is not running', json_decode($response->body, true)['error']);
+    }
+
+    public function testNoLayoutAndNoViewAroundTheJson(): void
+    {
+        pm_Session::$client = PleskWorld::$admin;
+        $controller = new ApiController(new Zend_Controller_Request_Http('GET', '/api/settings'), new Zend_Controller_Response_Http());
+        $controller->dispatch('settings');
+        $this->assertFalse($controller->helpers()->layout()->enabled);
+        $this->assertTrue($controller->helpers()->viewRenderer->noRender);
+    }
+}

@@ -1,0 +1,138 @@
+<?php
+use PHPUnit\Framework\TestCase;
+
+final class EventListenerTest extends TestCase
+{
+    /** @var Modules_OutgoingMailLimits_EventListener */
+    private static $fromFile;
+
+    public static function setUpBeforeClass(): void
+    {
+        // Plesk loads the file and uses the instance it returns.
+        self::$fromFile = require dirname(__DIR__) . '/plib/library/EventListener.php';
+    }
+
+    protected function setUp(): void
+    {
+        PleskWorld::reset();
+        PleskWorld::resync();
+    }
+
+    private function event($objectType, $objectId, $action, array $old, array $new)
+    {
+        self::$fromFile->handleEvent($objectType, $objectId, $action, $old, $new);
+        $this->assertSame([], pm_Log::$lines, 'no event may fail here');
+    }
+
+    public function testTheFileReturnsTheListenerForTheEventsItHandles(): void
+    {
+        $this->assertInstanceOf(Modules_OutgoingMailLimits_EventListener::class, self::$fromFile);
+        $this->assertSame('outgoing-mail-limits', pm_Context::$id);
+        $this->assertSame([
+            'domain_create', 'domain_update', 'domain_delete', 'domain_owner_change',
+            'site_create', 'site_update', 'site_delete',
+            'mailname_create', 'mailname_update', 'mailname_delete',
+        ], self::$fromFile->filterActions());
+    }
+
+    public function testMailAccountsCreatedRenamedAndDeleted(): void
+    {
+        pm_Bootstrap::$mail[5] = ['name' => 'carol', 'domainId' => 101];
+        $this->event('mailname', 5, 'mailname_create', [], ['Mailname' => 'carol', 'Domain Name' => 'jdoe-shop.example']);
+        $this->event('mailname', 5, 'mailname_create', [], ['Mailname' => 'carol', 'Domain Name' => 'jdoe-shop.example']); // repeated: no harm
+        $this->assertContains('carol@jdoe-shop.example', PleskWorld::names('mailboxes'));
+
+        PleskWorld::integration()->json('PUT', '/mailboxes/carol%40jdoe-shop.example/limit', ['limit' => 7]);
+        $this->event('mailname', 5, 'mailname_update', ['Mailname' => 'carol', 'Domain Name' => 'jdoe-shop.example'], ['Mailname' => 'caroline', 'Domain Name' => 'jdoe-shop.example']);
+        $names = PleskWorld::names('mailboxes');
+        $this->assertContains('caroline@jdoe-shop.example', $names);
+        $this->assertNotContains('carol@jdoe-shop.example', $names);
+        $renamed = PleskWorld::integration()->json('GET', '/mailboxes/caroline%40jdoe-shop.example')['data'];
+        $this->assertSame(7, $renamed['ownLimit'], 'a rename keeps the limit');
+
+        $this->event('mailname', 5, 'mailname_delete', ['Mailname' => 'caroline', 'Domain Name' => 'jdoe-shop.example'], []);
+        $this->event('mailname', 5, 'mailname_delete', ['Mailname' => 'caroline', 'Domain Name' => 'jdoe-shop.example'], []);
+        $this->assertNotContains('caroline@jdoe-shop.example', PleskWorld::names('mailboxes'));
+    }
+
+    public function testSubscriptionsAndDomainsCreatedRenamedAndDeleted(): void
+    {
+        new pm_Domain(300, 'new.example', 21, 0, 'new_ftp');
+        $this->event('domain', 300, 'domain_create', [], ['Domain Name' => 'new.example']);
+        new pm_Domain(301, 'addon.example', 21, 300);
+        $this->event('site', 301, 'site_create', [], ['Domain Name' => 'addon.example']);
+        $subscription = PleskWorld::as(PleskWorld::$mary)->json('GET', '/subscriptions/new.example');
+        $this->assertSame(200, $subscription['status'], 'the owner sees the new subscription');
+        $this->assertSame('new.example', PleskWorld::integration()->json('GET', '/domains/addon.example')['data']['subscription']);
+
+        PleskWorld::integration()->json('PUT', '/subscriptions/new.example/limit', ['limit' => 9]);
+        new pm_Domain(300, 'renamed.example', 21, 0, 'new_ftp');
+        $this->event('domain', 300, 'domain_update', ['Domain Name' => 'new.example'], ['Domain Name' => 'renamed.example']);
+        $this->assertSame(9, PleskWorld::integration()->json('GET', '/subscriptions/renamed.example')['data']['ownLimit']);
+        $this->assertSame('renamed.example', PleskWorld::integration()->json('GET', '/domains/addon.example')['data']['subscription']);
+        $this->assertNotContains('new.example', PleskWorld::names('subscriptions'));
+
+        $this->event('site', 301, 'site_delete', ['Domain Name' => 'addon.example'], []);
+        $this->assertNotContains('addon.example', PleskWorld::names('domains'));
+        $this->event('domain', 300, 'domain_delete', ['Domain Name' => 'renamed.example'], []);
+        $this->assertNotContains('renamed.example', PleskWorld::names('subscriptions'));
+        $this->assertNotContains('renamed.example', PleskWorld::names('domains'));
+    }
+
+    public function testAnOwnerChangeMovesTheSubscriptionToTheNewOwner(): void
+    {
+        new pm_Domain(200, 'mary.example', 20, 0, 'mary_ftp'); // now jdoe's, under reseller res1
+        $this->event('domain', 200, 'domain_owner_change', [], []);
+        $this->assertSame(200, PleskWorld::as(PleskWorld::$jdoe)->json('GET', '/subscriptions/mary.example')['status']);
+        $this->assertSame(200, PleskWorld::as(PleskWorld::$res1)->json('GET', '/subscriptions/mary.example')['status']);
+        $this->assertSame(404, PleskWorld::as(PleskWorld::$mary)->json('GET', '/subscriptions/mary.example')['status']);
+    }
+
+    public function testAFailureNeverBreaksPleskAndAsksForAResync(): void
+    {
+        $running = pm_Context::$varDir;
+        pm_Context::$varDir = sys_get_temp_dir() . '/oml-nothing';
+        try {
+            self::$fromFile->handleEvent('mailname', 9, 'mailname_create', [], ['Mailname' => 'x', 'Domain Name' => 'jdoe.example']);
+        } finally {
+            pm_Context::$varDir = $running;
+        }
+        $this->assertCount(1, pm_Log::$lines);
+        $this->assertStringContainsString('mailname_create of mailname 9 was not passed on: The outgoing mail limits service is not running', pm_Log::$lines[0]);
+        $this->assertNotEmpty(pm_Settings::get(Modules_OutgoingMailLimits_DirectorySync::RESYNC_NEEDED_SETTING));
+
+        pm_Log::$lines = [];
+        self::$fromFile->handleEvent('mailname', 9, 'mailname_create', [], ['Domain Name' => 'jdoe.example']);
+        $this->assertStringContainsString('the event carries no "Mailname"', pm_Log::$lines[0]);
+    }
+
+    public function testTheFullResyncAddsWhatIsNewDeletesWhatIsGoneAndKeepsLimits(): void
+    {
+        PleskWorld::integration()->json('PUT', '/mailboxes/alice%40jdoe.example/limit', ['limit' => 11]);
+        unset(pm_Bootstrap::$mail[2]); // bob deleted while events were lost
+        unset(pm_Domain::$all[101]); // so was the add-on domain, with sales@
+        unset(pm_Bootstrap::$mail[3]);
+        new pm_Domain(400, 'late.example', 1);
+        pm_Bootstrap::$mail[6] = ['name' => 'info', 'domainId' => 400];
+
+        $counts = PleskWorld::resync();
+        $this->assertSame(3, $counts['deleted']);
+        $this->assertSame(['alice@jdoe.example', 'info@late.example', 'mary@mary.example'], PleskWorld::names('mailboxes'));
+        $this->assertSame(['jdoe.example', 'late.example', 'mary.example'], PleskWorld::names('subscriptions'));
+        $this->assertSame(11, PleskWorld::integration()->json('GET', '/mailboxes/alice%40jdoe.example')['data']['ownLimit']);
+        $this->assertSame(0, PleskWorld::resync()['deleted'], 'a second resync changes nothing');
+    }
+
+    public function testTheResyncPagesThroughLargeDirectories(): void
+    {
+        for ($i = 0; $i < 450; $i++) {
+            pm_Bootstrap::$mail[1000 + $i] = ['name' => "user{$i}", 'domainId' => 200];
+        }
+        PleskWorld::resync();
+        foreach (range(0, 449) as $i) {
+            unset(pm_Bootstrap::$mail[1000 + $i]);
+        }
+        $this->assertSame(450, PleskWorld::resync()['deleted']);
+        $this->assertSame(['alice@jdoe.example', 'bob@jdoe.example', 'mary@mary.example', 'sales@jdoe-shop.example'], PleskWorld::names('mailboxes'));
+    }
+}

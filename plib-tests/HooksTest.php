@@ -1,0 +1,153 @@
+<?php
+use PHPUnit\Framework\TestCase;
+
+final class HooksTest extends TestCase
+{
+    protected function setUp(): void
+    {
+        PleskWorld::reset();
+        PleskWorld::resync();
+    }
+
+    public function testButtonsOpenTheScreensFromPlesksOwnPlaces(): void
+    {
+        $buttons = (new Modules_OutgoingMailLimits_CustomButtons())->getButtons();
+        $where = array_map(function ($b) {
+            return [$b['place'], isset($b['section']) ? $b['section'] : null, $b['link'], !empty($b['contextParams'])];
+        }, $buttons);
+        $this->assertSame([
+            ['admin.tools-and-settings', 'mailButtons', '/modules/outgoing-mail-limits/index.php/index/settings', false],
+            ['admin.tools-and-settings', 'mailButtons', '/modules/outgoing-mail-limits/index.php/index/overview', false],
+            ['reseller.tools-and-settings', null, '/modules/outgoing-mail-limits/index.php/index/overview', false],
+            ['domain-properties-dynamic', 'mail', '/modules/outgoing-mail-limits/index.php/index/subscription', true],
+            ['domain-properties-dynamic', 'mail', '/modules/outgoing-mail-limits/index.php/index/mailboxes', true],
+        ], $where);
+        $this->assertSame('Limit Outgoing Messages', $buttons[3]['title']);
+    }
+
+    public function testDomainButtonsShowOnlyWhereThePersonMayManageLimits(): void
+    {
+        $hook = new Modules_OutgoingMailLimits_CustomButtons();
+        pm_Session::$client = PleskWorld::$jdoe;
+        $this->assertTrue($hook->isVisibleForDomain(['dom_id' => 100]));
+        $this->assertTrue($hook->isVisibleForDomain(['site_id' => 101]));
+        $this->assertFalse($hook->isVisibleForDomain(['dom_id' => 200]));
+        $this->assertFalse($hook->isVisibleForDomain(['dom_id' => 100, 'alias_id' => 5]));
+        $this->assertFalse($hook->isVisibleForDomain([]));
+        PleskWorld::$jdoe->permissions[Modules_OutgoingMailLimits_PleskObjects::PERMISSION] = false;
+        $this->assertFalse($hook->isVisibleForDomain(['dom_id' => 100]));
+        pm_Session::$client = PleskWorld::$res1;
+        $this->assertTrue($hook->isVisibleForDomain(['dom_id' => 100]));
+        $this->assertFalse($hook->isVisibleForDomain(['dom_id' => 200]));
+    }
+
+    public function testPlanLimitsAndThePermissionHaveValidIds(): void
+    {
+        $limits = (new Modules_OutgoingMailLimits_Limits())->getLimits();
+        $this->assertSame(['outgoing_messages_subscription_per_hour', 'outgoing_messages_domain_per_hour', 'outgoing_messages_mbox_per_hour'], array_keys($limits));
+        foreach ($limits as $id => $limit) {
+            $this->assertMatchesRegularExpression('/^[a-z0-9_]+$/', $id);
+            $this->assertSame(-1, $limit['default']);
+            $this->assertStringContainsString('per hour', $limit['name']);
+        }
+        $permissions = (new Modules_OutgoingMailLimits_Permissions())->getPermissions();
+        $this->assertSame(['manage_outgoing_mail_limits'], array_keys($permissions));
+        $this->assertSame('Manage outgoing mail limits', $permissions['manage_outgoing_mail_limits']['name']);
+    }
+
+    public function testTheSubFormIsAddedToTheMailboxSettingsFormOnly(): void
+    {
+        $hook = new Modules_OutgoingMailLimits_Form();
+        $this->assertSame([], $hook->getSubForms('domain', 'create', pm_Hook_Form::FORM_CREATE_DOMAIN));
+        $this->openMailboxForm(1);
+        $forms = $hook->getSubForms('email-address', 'edit', pm_Hook_Form::FORM_EMAIL_ADDRESS_SETTINGS);
+        $this->assertCount(1, $forms);
+        $this->assertInstanceOf(Modules_OutgoingMailLimits_MailboxLimitSubForm::class, $forms[0]);
+    }
+
+    public function testTheSubFormShowsAndSavesTheMailboxLimit(): void
+    {
+        pm_Session::$client = PleskWorld::$jdoe;
+        $form = $this->openMailboxForm(1);
+        $this->assertSame('Limit Outgoing Messages', $form->legend);
+        $this->assertSame('default', $form->getValue('outgoingLimitMode'));
+        $this->assertSame(
+            ['default' => 'Use the default (100 per hour)', 'unlimited' => 'Unlimited', 'custom' => 'Limit to'],
+            $form->elements['outgoingLimitMode']['options']['multiOptions']
+        );
+        $form->populate(['outgoingLimitMode' => 'custom', 'outgoingLimitValue' => '30']);
+        $form->process();
+        $this->assertSame(30, $this->ownLimit('alice@jdoe.example'));
+
+        $again = $this->openMailboxForm(1);
+        $this->assertSame('custom', $again->getValue('outgoingLimitMode'));
+        $this->assertSame('30', $again->getValue('outgoingLimitValue'));
+        $back = $this->openMailboxForm(1);
+        $back->populate(['outgoingLimitMode' => 'default']);
+        $back->process();
+        $this->assertSame('default', $this->ownLimit('alice@jdoe.example'));
+    }
+
+    public function testTheAdminMayChooseUnlimited(): void
+    {
+        $form = $this->openMailboxForm(1);
+        $form->populate(['outgoingLimitMode' => 'unlimited']);
+        $form->process();
+        $this->assertSame('unlimited', $this->ownLimit('alice@jdoe.example'));
+        $this->assertSame('unlimited', $this->openMailboxForm(1)->getValue('outgoingLimitMode'));
+    }
+
+    public function testTheBridgesRefusalIsTheFormsError(): void
+    {
+        PleskWorld::integration()->json('PUT', '/domains/jdoe.example/limit', ['limit' => 25]);
+        pm_Session::$client = PleskWorld::$jdoe;
+        $form = $this->openMailboxForm(1);
+        $this->assertSame('The domain jdoe.example may send at most 25 per hour.', $form->elements['outgoingLimitValue']['options']['description']);
+        $refusals = ['30' => 'The value must be in the range 0...25. Only the administrator can raise it.', '2.5' => 'must be a whole number', 'ten' => 'must be a whole number'];
+        foreach ($refusals as $typed => $message) {
+            $form->populate(['outgoingLimitMode' => 'custom', 'outgoingLimitValue' => $typed]);
+            try {
+                $form->process();
+                $this->fail("{$typed} should have been refused");
+            } catch (pm_Exception $refused) {
+                $this->assertStringContainsString($message, $refused->getMessage());
+            }
+        }
+        $this->assertSame('default', $this->ownLimit('alice@jdoe.example'));
+    }
+
+    public function testNoSubFormForOthersMailboxesOrWithoutPermission(): void
+    {
+        pm_Session::$client = PleskWorld::$mary;
+        $this->assertSame([], $this->openMailboxForm(1)->elements);
+        pm_Session::$client = PleskWorld::$jdoe;
+        PleskWorld::$jdoe->permissions[Modules_OutgoingMailLimits_PleskObjects::PERMISSION] = false;
+        $this->assertSame([], $this->openMailboxForm(1)->elements);
+        $this->assertSame([], $this->openMailboxForm(99)->elements);
+    }
+
+    public function testTheMailboxFormStillOpensWhenTheServiceIsDown(): void
+    {
+        $running = pm_Context::$varDir;
+        pm_Context::$varDir = sys_get_temp_dir() . '/oml-nothing';
+        try {
+            $form = $this->openMailboxForm(1);
+        } finally {
+            pm_Context::$varDir = $running;
+        }
+        $this->assertStringStartsWith('The outgoing mail limits service is not running', $form->elements['outgoingLimitUnavailable']['options']['description']);
+        $form->process(); // saves nothing, breaks nothing
+        $this->assertSame('default', $this->ownLimit('alice@jdoe.example'));
+    }
+
+    private function openMailboxForm($mailId)
+    {
+        Zend_Controller_Front::getInstance()->request = new Zend_Controller_Request_Http('GET', '/smb/email-address/edit', ['id' => (string) $mailId]);
+        return new Modules_OutgoingMailLimits_MailboxLimitSubForm();
+    }
+
+    private function ownLimit($address)
+    {
+        return PleskWorld::integration()->json('GET', '/mailboxes/' . rawurlencode($address))['data']['ownLimit'];
+    }
+}

@@ -1,0 +1,67 @@
+<?php
+/**
+ * The Plesk server the tests run against: the admin, reseller res1 with customer jdoe, customer mary of the
+ * admin; subscriptions with add-on domains and mail accounts. Each test resets it and the bridge's directory.
+ */
+final class PleskWorld
+{
+    public static $admin;
+    public static $res1;
+    public static $jdoe;
+    public static $mary;
+
+    public static function reset()
+    {
+        pm_Client::$all = [];
+        pm_Domain::$all = [];
+        pm_Bootstrap::$mail = [];
+        pm_Settings::$values = [];
+        pm_Log::$lines = [];
+        self::$admin = new pm_Client(1, 'admin', 'admin');
+        self::$res1 = new pm_Client(10, 'res1', 'reseller');
+        self::$jdoe = new pm_Client(20, 'jdoe', 'client', 10);
+        self::$mary = new pm_Client(21, 'mary', 'client', 1);
+        new pm_Domain(100, 'jdoe.example', 20, 0, 'jdoe_ftp');
+        new pm_Domain(101, 'jdoe-shop.example', 20, 100);
+        new pm_Domain(200, 'mary.example', 21, 0, 'mary_ftp');
+        pm_Bootstrap::$mail = [
+            1 => ['name' => 'alice', 'domainId' => 100],
+            2 => ['name' => 'bob', 'domainId' => 100],
+            3 => ['name' => 'sales', 'domainId' => 101],
+            4 => ['name' => 'mary', 'domainId' => 200],
+        ];
+        pm_Session::$client = self::$admin;
+        // An empty bridge directory, then Plesk's, through the code under test's own full resync.
+        $bridge = self::integration();
+        $emptied = $bridge->json('PUT', '/directory', ['subscriptions' => []]);
+        if ($emptied['status'] !== 200) {
+            throw new RuntimeException('Cannot empty the directory: ' . json_encode($emptied));
+        }
+        $reset = $bridge->json('PATCH', '/settings', ['enabled' => true, 'defaults' => ['mailbox' => 100, 'domain' => 500, 'subscription' => 1000], 'customersMayChangeLimits' => true]);
+        if ($reset['status'] !== 200) {
+            throw new RuntimeException('Cannot reset settings: ' . json_encode($reset));
+        }
+    }
+
+    public static function integration()
+    {
+        return Modules_OutgoingMailLimits_BridgeClient::inDataDir(Modules_OutgoingMailLimits_Identity::integration());
+    }
+
+    public static function as(pm_Client $client)
+    {
+        return Modules_OutgoingMailLimits_BridgeClient::inDataDir(Modules_OutgoingMailLimits_Identity::fromClient($client));
+    }
+
+    public static function resync()
+    {
+        return (new Modules_OutgoingMailLimits_DirectorySync(self::integration()))->fullResync();
+    }
+
+    /** Names in one collection as the admin sees them. */
+    public static function names($collection)
+    {
+        $answer = self::integration()->json('GET', "/{$collection}?pageSize=200");
+        return array_column($answer['data']['items'], 'name');
+    }
+}

@@ -1,0 +1,301 @@
+<?php
+// Stand-ins for the parts of Plesk's extension SDK (pm_*) and Zend that the extension uses. Only their
+// behaviour as the extension relies on it; tests set the state (who is signed in, which domains exist).
+
+class pm_Exception extends Exception
+{
+}
+
+class pm_Context
+{
+    public static $id = null;
+    public static $varDir = '/tmp/oml-var';
+    public static $plibDir = null;
+
+    public static function init($id)
+    {
+        self::$id = $id;
+    }
+
+    public static function getVarDir()
+    {
+        return rtrim(self::$varDir, '/') . '/';
+    }
+
+    public static function getPlibDir()
+    {
+        return rtrim(self::$plibDir ?: dirname(__DIR__, 2) . '/plib', '/') . '/';
+    }
+
+    public static function getBaseUrl()
+    {
+        return '/modules/outgoing-mail-limits/';
+    }
+
+    public static function getActionUrl($controller, $action = 'index')
+    {
+        return self::getBaseUrl() . 'index.php/' . $controller . '/' . $action;
+    }
+}
+
+class pm_Locale
+{
+    private static $messages = null;
+
+    public static function getCode()
+    {
+        return 'en-US';
+    }
+
+    public static function lmsg($key, array $params = [])
+    {
+        if (self::$messages === null) {
+            $messages = [];
+            include pm_Context::getPlibDir() . 'resources/locales/en-US.php';
+            self::$messages = $messages;
+        }
+        if (!isset(self::$messages[$key])) {
+            throw new LogicException("No locale message \"{$key}\".");
+        }
+        $text = self::$messages[$key];
+        foreach ($params as $name => $value) {
+            $text = str_replace("%%{$name}%%", $value, $text);
+        }
+        return $text;
+    }
+}
+
+class pm_Log
+{
+    public static $lines = [];
+
+    public static function err($message)
+    {
+        self::$lines[] = $message;
+    }
+}
+
+class pm_Settings
+{
+    public static $values = [];
+
+    public static function get($name, $default = null)
+    {
+        return array_key_exists($name, self::$values) ? self::$values[$name] : $default;
+    }
+
+    public static function set($name, $value)
+    {
+        self::$values[$name] = $value;
+    }
+}
+
+/** Plesk's users: admin, resellers and customers, with the domains each may reach. */
+class pm_Client
+{
+    /** @var pm_Client[] */
+    public static $all = [];
+
+    private $id;
+    private $login;
+    private $type;
+    private $parentId;
+    /** @var array<string, bool> */
+    public $permissions = [];
+
+    public function __construct($id, $login, $type, $parentId = 0)
+    {
+        $this->id = $id;
+        $this->login = $login;
+        $this->type = $type;
+        $this->parentId = $parentId;
+        self::$all[$id] = $this;
+    }
+
+    public static function getByClientId($id)
+    {
+        if (!isset(self::$all[$id])) {
+            throw new pm_Exception("Client {$id} does not exist.");
+        }
+        return self::$all[$id];
+    }
+
+    public function getId()
+    {
+        return $this->id;
+    }
+
+    public function getLogin()
+    {
+        return $this->login;
+    }
+
+    public function isAdmin()
+    {
+        return $this->type === 'admin';
+    }
+
+    public function isReseller()
+    {
+        return $this->type === 'reseller';
+    }
+
+    public function isClient()
+    {
+        return $this->type === 'client';
+    }
+
+    public function getProperty($name)
+    {
+        return $name === 'parent_id' ? $this->parentId : null;
+    }
+
+    /** As in Plesk: the admin reaches every domain, a reseller its customers' and its own, a customer its own. */
+    public function hasAccessToDomain($domainId)
+    {
+        if (!isset(pm_Domain::$all[$domainId])) {
+            return false;
+        }
+        $owner = pm_Domain::$all[$domainId]->getClient();
+        if ($this->isAdmin()) {
+            return true;
+        }
+        if ($this->isReseller()) {
+            return $owner->getId() === $this->id || $owner->getProperty('parent_id') === $this->id;
+        }
+        return $owner->getId() === $this->id;
+    }
+
+    public function hasPermission($permission, pm_Domain $domain)
+    {
+        return isset($this->permissions[$permission]) ? $this->permissions[$permission] : true;
+    }
+}
+
+class pm_Session
+{
+    /** @var pm_Client|null */
+    public static $client = null;
+
+    public static function getClient()
+    {
+        if (self::$client === null) {
+            throw new pm_Exception('Nobody is signed in.');
+        }
+        return self::$client;
+    }
+}
+
+/** Domains: a subscription's main domain has webspace id 0, its add-on domains the main domain's id. */
+class pm_Domain
+{
+    /** @var pm_Domain[] */
+    public static $all = [];
+
+    private $id;
+    private $name;
+    private $clientId;
+    private $webspaceId;
+    private $sysUser;
+
+    public function __construct($id, $name, $clientId, $webspaceId = 0, $sysUser = null)
+    {
+        $this->id = $id;
+        $this->name = $name;
+        $this->clientId = $clientId;
+        $this->webspaceId = $webspaceId;
+        $this->sysUser = $sysUser;
+        self::$all[$id] = $this;
+    }
+
+    public static function getByDomainId($id)
+    {
+        if (!isset(self::$all[$id])) {
+            throw new pm_Exception("Domain {$id} does not exist.");
+        }
+        return self::$all[$id];
+    }
+
+    public static function getByName($name)
+    {
+        foreach (self::$all as $domain) {
+            if ($domain->name === $name) {
+                return $domain;
+            }
+        }
+        throw new pm_Exception("Domain {$name} does not exist.");
+    }
+
+    public static function getAllDomains($mainDomainsOnly = false)
+    {
+        return array_values(array_filter(self::$all, function ($d) use ($mainDomainsOnly) {
+            return !$mainDomainsOnly || $d->webspaceId === 0;
+        }));
+    }
+
+    public function getId()
+    {
+        return $this->id;
+    }
+
+    public function getName()
+    {
+        return $this->name;
+    }
+
+    public function getClient()
+    {
+        return pm_Client::getByClientId($this->clientId);
+    }
+
+    public function getWebspaceId()
+    {
+        return $this->webspaceId;
+    }
+
+    public function hasHosting()
+    {
+        return $this->sysUser !== null;
+    }
+
+    public function getSysUserLogin()
+    {
+        return $this->sysUser;
+    }
+}
+
+/** Plesk's database, as far as the extension reads it: mail accounts (psa.mail joined with psa.domains). */
+class pm_Bootstrap
+{
+    public static $mail = [];
+
+    public static function getDbAdapter()
+    {
+        return new pm_Bootstrap_StandInDb();
+    }
+}
+
+class pm_Bootstrap_StandInDb
+{
+    public function fetchAll($sql, array $bind = [])
+    {
+        if ($sql !== Modules_OutgoingMailLimits_PleskDirectory::ALL_MAIL_ACCOUNTS_SQL) {
+            throw new LogicException("The stand-in database does not know: {$sql}");
+        }
+        return array_values(array_map([$this, 'row'], array_keys(pm_Bootstrap::$mail), pm_Bootstrap::$mail));
+    }
+
+    public function fetchRow($sql, array $bind = [])
+    {
+        if ($sql !== Modules_OutgoingMailLimits_PleskDirectory::MAIL_ACCOUNT_BY_ID_SQL) {
+            throw new LogicException("The stand-in database does not know: {$sql}");
+        }
+        $id = (int) $bind[0];
+        return isset(pm_Bootstrap::$mail[$id]) ? $this->row($id, pm_Bootstrap::$mail[$id]) : false;
+    }
+
+    private function row($id, array $mail)
+    {
+        return ['id' => $id, 'mail_name' => $mail['name'], 'domain_name' => pm_Domain::getByDomainId($mail['domainId'])->getName()];
+    }
+}

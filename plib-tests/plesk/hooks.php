@@ -1,0 +1,96 @@
+<?php
+// Hook base classes with the constants Plesk defines for them.
+
+interface pm_Hook_Interface
+{
+}
+
+interface EventListener
+{
+    public function filterActions();
+
+    public function handleEvent($objectType, $objectId, $action, $oldValues, $newValues);
+}
+
+abstract class pm_Hook_CustomButtons implements pm_Hook_Interface
+{
+    const PLACE_ADMIN_TOOLS_AND_SETTINGS = 'admin.tools-and-settings';
+    const PLACE_RESELLER_TOOLS_AND_SETTINGS = 'reseller.tools-and-settings';
+    const PLACE_DOMAIN_PROPERTIES_DYNAMIC = 'domain-properties-dynamic';
+    const SECTION_ADMIN_TOOLS_MAIL = 'mailButtons';
+    const SECTION_DOMAIN_PROPS_DYNAMIC_MAIL = 'mail';
+
+    abstract public function getButtons();
+}
+
+abstract class pm_Hook_Form implements pm_Hook_Interface
+{
+    const FORM_EMAIL_ADDRESS_SETTINGS = 'smb-form-final-emailaddress';
+    const FORM_CREATE_DOMAIN = 'smb-form-final-web-adddomain';
+
+    public function getSubForms($controller, $action, $formId)
+    {
+        return [];
+    }
+}
+
+abstract class pm_Hook_Limits implements pm_Hook_Interface
+{
+    const PLACE_MAIN = 'main';
+    const PLACE_ADDITIONAL = 'additional';
+
+    abstract public function getLimits();
+}
+
+abstract class pm_Hook_Permissions implements pm_Hook_Interface
+{
+    const PLACE_MAIN = 'main';
+    const PLACE_ADDITIONAL = 'additional';
+
+    abstract public function getPermissions();
+}
+
+/** A Zend_Form_SubForm as far as sub-forms use it: elements with options and values. */
+class pm_Form_SubForm
+{
+    /** @var array<string, array{type: string, options: array}> */
+    public $elements = [];
+    public $legend = null;
+
+    public function __construct($options = null)
+    {
+        $this->init();
+    }
+
+    public function init()
+    {
+    }
+
+    public function setLegend($legend)
+    {
+        $this->legend = $legend;
+        return $this;
+    }
+
+    public function addElement($type, $name, array $options = [])
+    {
+        $this->elements[$name] = ['type' => $type, 'options' => $options];
+        return $this;
+    }
+
+    public function getValue($name)
+    {
+        return isset($this->elements[$name]['options']['value']) ? $this->elements[$name]['options']['value'] : null;
+    }
+
+    /** What Zend does when the posted form is bound to the sub-form. */
+    public function populate(array $values)
+    {
+        foreach ($values as $name => $value) {
+            if (isset($this->elements[$name])) {
+                $this->elements[$name]['options']['value'] = $value;
+            }
+        }
+        return $this;
+    }
+}

@@ -1,0 +1,96 @@
+<?php
+/**
+ * Every JSON call of the screens: /modules/outgoing-mail-limits/index.php/api/<path below /api/v1>?<query>.
+ * The call goes to the bridge unchanged (method, path, query, body) with the signed identity of the person
+ * signed in to Plesk, and the bridge's status and body come back unchanged. Roles and limits are the bridge's
+ * business; this controller only authenticates, checks the forgery token on writes, and forwards.
+ *
+ * Zend_Controller_Action::dispatch() hands an action without its own method to __call(), so every path below
+ * /api reaches forward().
+ */
+class ApiController extends pm_Controller_Action
+{
+    protected $_accessLevel = ['admin', 'reseller', 'client'];
+
+    const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+    const SAFE_METHODS = ['GET'];
+    // Path segments and query strings are passed on as written (the signature covers them): only characters
+    // that need no re-encoding, and no "." or ".." segments.
+    const PATH_PATTERN = '#^(/[A-Za-z0-9_~@%+=:,!$\'()*-][A-Za-z0-9._~@%+=:,!$\'()*-]*)*/?$#';
+    const QUERY_PATTERN = '#^[A-Za-z0-9._~%&=+,:@-]*$#';
+
+    public function init()
+    {
+        parent::init();
+        $this->_helper->layout()->disableLayout();
+        $this->_helper->viewRenderer->setNoRender(true);
+    }
+
+    public function indexAction()
+    {
+        $this->forward();
+    }
+
+    public function __call($methodName, $arguments)
+    {
+        if (substr($methodName, -6) !== 'Action') {
+            throw new BadMethodCallException("Method {$methodName} does not exist.");
+        }
+        $this->forward();
+    }
+
+    private function forward()
+    {
+        $request = $this->getRequest();
+        $method = strtoupper($request->getMethod());
+        if (!in_array($method, self::METHODS, true)) {
+            return $this->answerError(405, "Method {$method} is not supported.");
+        }
+        $path = $this->pathBelowApi($request->getPathInfo());
+        $query = (string) $request->getServer('QUERY_STRING');
+        if ($path === null || !preg_match(self::PATH_PATTERN, $path) || !preg_match(self::QUERY_PATTERN, $query)) {
+            return $this->answerError(400, 'Invalid API path.');
+        }
+        if (!in_array($method, self::SAFE_METHODS, true)) {
+            $requestedWith = (string) $request->getHeader('X-Requested-With');
+            $token = $request->getHeader(Modules_OutgoingMailLimits_ForgeryToken::HEADER);
+            if ($requestedWith !== 'XMLHttpRequest' || !Modules_OutgoingMailLimits_ForgeryToken::matches($token)) {
+                return $this->answerError(403, 'The forgery-protection token is missing or wrong. Reload the page and try again.');
+            }
+        }
+        $body = (string) $request->getRawBody();
+        try {
+            $answer = Modules_OutgoingMailLimits_BridgeClient::forSession()
+                ->request($method, $path . ($query === '' ? '' : '?' . $query), $body === '' ? null : $body);
+        } catch (Modules_OutgoingMailLimits_BridgeUnavailableException $error) {
+            return $this->answerError(503, $error->getMessage());
+        }
+        $this->getResponse()
+            ->setHttpResponseCode($answer['status'])
+            ->setHeader('Content-Type', $answer['contentType'] !== '' ? $answer['contentType'] : 'application/json; charset=utf-8', true)
+            ->setBody($answer['body']);
+    }
+
+    /** "/api/mailboxes/x/limit" (or "/outgoing-mail-limits/api/...") → "/mailboxes/x/limit"; null if not below /api. */
+    private function pathBelowApi($pathInfo)
+    {
+        $pathInfo = (string) $pathInfo;
+        $at = strpos($pathInfo, '/api');
+        if ($at === false) {
+            return null;
+        }
+        $rest = substr($pathInfo, $at + 4);
+        if ($rest !== '' && $rest[0] !== '/') {
+            return null;
+        }
+        return $rest === '' ? '/' : $rest;
+    }
+
+    private function answerError($status, $message)
+    {
+        $this->getResponse()
+            ->setHttpResponseCode($status)
+            ->setHeader('Content-Type', 'application/json; charset=utf-8', true)
+            ->setBody(json_encode(['error' => $message], JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE));
+    }
+}

@@ -1,0 +1,117 @@
+<?php
+/**
+ * The "Limit outgoing messages" part of Plesk's mailbox settings form: the same three choices as the screens'
+ * dialog (the default, Unlimited, or a number per hour). The bridge decides what this person may set; its
+ * refusal ("The value must be in the range 0...25. ...") is shown on the form as it is.
+ */
+class Modules_OutgoingMailLimits_MailboxLimitSubForm extends pm_Form_SubForm
+{
+    /** @var string|null the mailbox this form edits, or null when the sub-form is not shown */
+    private $address;
+    /** @var Modules_OutgoingMailLimits_BridgeClient|null */
+    private $bridge;
+
+    public function __construct($options = null, Modules_OutgoingMailLimits_BridgeClient $bridge = null)
+    {
+        $this->bridge = $bridge;
+        parent::__construct($options);
+    }
+
+    public function init()
+    {
+        parent::init();
+        $this->setLegend(pm_Locale::lmsg('limitOutgoingMessages'));
+        $mailId = $this->requestParam('id');
+        $this->address = $mailId === null ? null : Modules_OutgoingMailLimits_PleskDirectory::mailboxAddressById($mailId);
+        if ($this->address === null || !$this->mayManage($this->address)) {
+            $this->address = null;
+            return;
+        }
+        try {
+            $answer = $this->bridge()->json('GET', '/mailboxes/' . rawurlencode($this->address));
+        } catch (Modules_OutgoingMailLimits_BridgeUnavailableException $down) {
+            $this->address = null;
+            $this->addElement('description', 'outgoingLimitUnavailable', ['description' => $down->getMessage()]);
+            return;
+        }
+        if ($answer['status'] !== 200) {
+            // Not in the directory yet, or not this person's: Plesk's form goes on without our part.
+            $this->address = null;
+            return;
+        }
+        $row = $answer['data'];
+        $own = $row['ownLimit'];
+        $mode = $own === 'default' || $own === 'unlimited' ? $own : 'custom';
+        $this->addElement('radio', 'outgoingLimitMode', [
+            'label' => pm_Locale::lmsg('limitOutgoingMessages'),
+            'multiOptions' => [
+                'default' => pm_Locale::lmsg('useDefault', ['value' => self::describe($row['defaultLimit'])]),
+                'unlimited' => pm_Locale::lmsg('unlimited'),
+                'custom' => pm_Locale::lmsg('customLimit'),
+            ],
+            'value' => $mode,
+        ]);
+        $this->addElement('text', 'outgoingLimitValue', [
+            'label' => pm_Locale::lmsg('perHour'),
+            'value' => is_int($own) ? (string) $own : '',
+            'description' => isset($row['ceiling']['reason']) ? $row['ceiling']['reason'] : '',
+        ]);
+    }
+
+    /** Saves the choice through the bridge; a refusal becomes the form's error with the bridge's words. */
+    public function process()
+    {
+        if ($this->address === null) {
+            return;
+        }
+        $mode = $this->getValue('outgoingLimitMode');
+        if ($mode === 'default') {
+            $limit = 'default';
+        } elseif ($mode === 'unlimited') {
+            $limit = 'unlimited';
+        } else {
+            $text = trim((string) $this->getValue('outgoingLimitValue'));
+            // Sent as a number when it is one; anything else goes as typed so the bridge explains what is allowed.
+            $limit = preg_match('/^\d{1,10}$/', $text) ? (int) $text : $text;
+        }
+        $answer = $this->bridge()->json('PUT', '/mailboxes/' . rawurlencode($this->address) . '/limit', ['limit' => $limit]);
+        if ($answer['status'] !== 200) {
+            $data = is_array($answer['data']) ? $answer['data'] : [];
+            // The field's own message says what is allowed ("must be a whole number ..."); else the general one.
+            $message = isset($data['fields']['limit']) ? $data['fields']['limit'] : (isset($data['error']) ? $data['error'] : "HTTP {$answer['status']}");
+            throw new pm_Exception($message);
+        }
+    }
+
+    /** Customers see this part only with the "Manage outgoing mail limits" permission on the domain. */
+    private function mayManage($address)
+    {
+        $client = pm_Session::getClient();
+        if (!$client->isClient()) {
+            return true;
+        }
+        $domain = pm_Domain::getByName(substr($address, strpos($address, '@') + 1));
+        return $client->hasPermission(Modules_OutgoingMailLimits_PleskObjects::PERMISSION, $domain);
+    }
+
+    private function bridge()
+    {
+        if ($this->bridge === null) {
+            $this->bridge = Modules_OutgoingMailLimits_BridgeClient::forSession();
+        }
+        return $this->bridge;
+    }
+
+    /** The mailbox form's own request: Plesk edits a mail account at .../id/<mail id>. */
+    private function requestParam($name)
+    {
+        $request = Zend_Controller_Front::getInstance()->getRequest();
+        $value = $request === null ? null : $request->getParam($name);
+        return $value === null || $value === '' ? null : $value;
+    }
+
+    private static function describe($limit)
+    {
+        return $limit === 'unlimited' ? pm_Locale::lmsg('unlimited') : (string) $limit;
+    }
+}
