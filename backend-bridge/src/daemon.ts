@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { loadOrCreateBridgeSecret } from './api/auth/bridge-secret.js';
 import type { ApiContext } from './api/context.js';
 import { apiSocketPath, buildApi, listenApi } from './api/server.js';
+import { findStandaloneUi } from './api/standalone-ui.js';
 import { VERSION } from './version.js';
 import { CounterJournal } from './counters/journal.js';
 import { RollingWindowCounters } from './counters/rolling-window.js';
@@ -22,8 +23,10 @@ export interface ListenAddress {
 export interface DaemonOptions {
   dataDir: string;
   policy: ListenAddress;
-  /** Also serve the API on this loopback TCP address (the unix socket is always there). */
+  /** Also serve the API on this loopback TCP address (the unix socket is always there), and the standalone UI. */
   http?: ListenAddress | null;
+  /** The built standalone UI served at / with --http; default: the package's frontend/dist when built. */
+  uiDir?: string | null;
 }
 
 /** Counts reach the disk this often: a kill -9 loses at most this much of them. */
@@ -89,7 +92,9 @@ export class Daemon {
 
   private async startApi(options: DaemonOptions): Promise<void> {
     const context: ApiContext = { db: this.db, enforcer: this.enforcer, sync: this.sync, log: this.log, nowMs: Date.now, flushCounts: () => this.flush() };
-    this.api = buildApi(context, { secret: loadOrCreateBridgeSecret(options.dataDir), version: VERSION });
+    const uiDir = options.http ? (options.uiDir === undefined ? findStandaloneUi() : options.uiDir) : null;
+    if (options.http && !uiDir) this.log.warn('the standalone UI is not built (npm run build:ui): serving the API only');
+    this.api = buildApi(context, { secret: loadOrCreateBridgeSecret(options.dataDir), version: VERSION, uiDir });
     const socketPath = apiSocketPath(options.dataDir);
     let listening;
     try {
@@ -99,7 +104,7 @@ export class Daemon {
     }
     this.apiTcp = listening.tcpServer;
     this.apiAddress = { socketPath, tcpPort: listening.tcpPort };
-    this.log.info({ socketPath, tcpPort: listening.tcpPort }, 'API listening');
+    this.log.info({ socketPath, tcpPort: listening.tcpPort, ui: uiDir }, 'API listening');
   }
 
   /** Hands buffered counts to the writer thread and writes buffered events; resolves when counts are stored. */
