@@ -95,7 +95,7 @@ export class ApiHarness {
       sync: this.sync,
       log,
       nowMs: () => this.nowMs,
-      flushCounts: () => this.flush(),
+      flushCounts: async () => this.flush(),
     };
     this.app = buildApi(this.context, { secret: this.secret, version: '0.0.0-test' });
     const onResponse = options.onResponse;

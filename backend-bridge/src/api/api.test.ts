@@ -10,6 +10,7 @@ import type { ServerSettings } from '../core/settings.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
 import { HOUR_SECONDS } from '../enforcement/enforcer.js';
 import type { AuditRow } from '../store/audit-store.js';
+import type { HourBucket } from '../store/hourly-stats.js';
 import type { OverLimitEvent } from '../store/over-limit-events.js';
 import { newNonce } from './auth/signature.js';
 import { addUser } from './auth/users-store.js';
@@ -327,6 +328,21 @@ describe('contract: every endpoint answers with its documented status and shape'
     expect(rows[0]).toMatchObject({ actorLogin: 'admin', actorRole: 'admin', action: 'limit.set', level: 'mailbox', objectName: 'alice@example.com', oldValue: 'default', newValue: 9, atMs: h().nowMs });
   });
 
+  it('GET /stats answers one bucket per clock hour of the last day, oldest first', async () => {
+    h().sendMany('alice@example.com', 2);
+    const response = await h().get(ADMIN, '/api/v1/stats?level=mailbox&name=Alice@example.com');
+    expectStatus(response, 200);
+    const body = json<{ level: string; name: string; buckets: HourBucket[] }>(response);
+    expect(Object.keys(body)).toEqual(['level', 'name', 'buckets']);
+    expect(body.level).toBe('mailbox');
+    expect(body.name).toBe('alice@example.com');
+    expect(body.buckets).toHaveLength(24);
+    expect(body.buckets.at(-1)).toEqual({ start: new Date(h().nowMs).toISOString(), sent: 2, blocked: 0 });
+    expect(body.buckets[0]?.start).toBe(new Date(h().nowMs - 23 * 3_600_000).toISOString());
+    const server = json<{ level: null; name: null; buckets: HourBucket[] }>(await h().get(ADMIN, '/api/v1/stats?hours=2'));
+    expect(server).toEqual({ level: null, name: null, buckets: [{ start: new Date(h().nowMs - 3_600_000).toISOString(), sent: 0, blocked: 0 }, { start: new Date(h().nowMs).toISOString(), sent: 2, blocked: 0 }] });
+  });
+
   it('PUT /directory/subscriptions|domains|mailboxes/:name creates, then reports unchanged', async () => {
     const sub = await h().request(ADMIN, 'PUT', '/api/v1/directory/subscriptions/shop.test', { owner: 'jdoe', reseller: 'res1', systemUser: 'shop' });
     expectStatus(sub, 200);
@@ -425,6 +441,10 @@ const MATRIX: MatrixCase[] = [
     },
   ]),
   { what: 'GET /events', targeted: false, request: () => ({ method: 'GET', url: '/api/v1/events' }), expected: everyone('200') },
+  { what: 'GET /stats (whole server)', targeted: false, request: () => ({ method: 'GET', url: '/api/v1/stats' }), expected: adminOnly('200') },
+  ...(['subscription', 'domain', 'mailbox'] as const).map(
+    (level): MatrixCase => ({ what: `GET /stats (${level})`, targeted: true, request: (o) => ({ method: 'GET', url: `/api/v1/stats?level=${level}&name=${o[level]}` }), expected: READ }),
+  ),
   { what: 'GET /audit', targeted: false, request: () => ({ method: 'GET', url: '/api/v1/audit' }), expected: everyone('200') },
   {
     what: 'PUT /directory/subscriptions/:name',
@@ -730,6 +750,11 @@ describe('bad input', () => {
     }
     expectError(await h().get(ADMIN, '/api/v1/events?limit=0'), 400, { limit: ANY });
     expectError(await h().get(ADMIN, '/api/v1/events?level=planet'), 400, { level: ANY });
+    expectError(await h().get(ADMIN, '/api/v1/stats?hours=0'), 400, { hours: ANY });
+    expectError(await h().get(ADMIN, '/api/v1/stats?hours=49'), 400, { hours: ANY });
+    expectError(await h().get(ADMIN, '/api/v1/stats?level=mailbox'), 400, { name: ANY });
+    expectError(await h().get(ADMIN, '/api/v1/stats?level=planet&name=x'), 400, { level: ANY });
+    expectError(await h().get(ADMIN, '/api/v1/stats?level=mailbox&name=nobody@example.com'), 404);
     expectError(await h().get(ADMIN, '/api/v1/audit?before=abc'), 400, { before: ANY });
     expectError(await h().get(ADMIN, '/api/v1/audit?limit=1001'), 400, { limit: ANY });
   });

@@ -12,7 +12,7 @@ export interface ApiContext {
   log: Logger;
   nowMs: () => number;
   /** Writes buffered counts and events, so what the API reads from the store is current. */
-  flushCounts: () => void;
+  flushCounts: () => Promise<void>;
 }
 
 export function currentWindow(context: ApiContext): WindowView {

@@ -48,6 +48,14 @@ export const eventsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+export const statsQuery = z
+  .strictObject({
+    level: levelValue.optional(),
+    name: z.string().max(320).optional(),
+    hours: z.coerce.number().int().min(1).max(48).default(24),
+  })
+  .refine((q) => (q.level === undefined) === (q.name === undefined), { message: 'give both level and name, or neither', path: ['name'] });
+
 export const auditQuery = z.strictObject({
   level: levelValue.optional(),
   name: z.string().max(320).optional(),

@@ -4,6 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
+import { prepareJournalRollUp } from '../store/hourly-stats.js';
 import { JOURNAL_UPSERT_SQL, type JournalWorkerMessage } from './journal.js';
 
 const port = parentPort;
@@ -14,7 +15,7 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = 5000');
 const upsert = db.prepare(JOURNAL_UPSERT_SQL);
-const prune = db.prepare('DELETE FROM counter_journal WHERE second <= ?');
+const prune = prepareJournalRollUp(db);
 const writeRows = db.transaction((rows: Float64Array) => {
   for (let i = 0; i + 2 < rows.length; i += 3) upsert.run(rows[i], rows[i + 1], rows[i + 2]);
 });
@@ -22,7 +23,7 @@ const writeRows = db.transaction((rows: Float64Array) => {
 port.on('message', (message: JournalWorkerMessage) => {
   try {
     if (message.type === 'write') writeRows(message.rows);
-    else if (message.type === 'prune') prune.run(message.oldestKeptSecond - 1);
+    else if (message.type === 'prune') prune(message.oldestKeptSecond);
     else {
       db.close();
       port.close();

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Db } from '../store/database.js';
+import { prepareJournalRollUp } from '../store/hourly-stats.js';
 import type { RollingWindowCounters } from './rolling-window.js';
 
 export const JOURNAL_UPSERT_SQL = `INSERT INTO counter_journal (counter_key, second, amount) VALUES (?, ?, ?)
@@ -31,7 +32,7 @@ export class CounterJournal {
     options: { background?: boolean; onError?: (message: string) => void } = {},
   ) {
     this.upsert = db.prepare(JOURNAL_UPSERT_SQL);
-    this.prune = db.prepare('DELETE FROM counter_journal WHERE second <= ?');
+    this.prune = prepareJournalRollUp(db);
     if (options.background) {
       // The writer only turns batches into statements: a small heap is plenty, and a large one is resident memory.
       this.worker = new Worker(new URL('./journal-worker.js', import.meta.url), {
@@ -98,10 +99,10 @@ export class CounterJournal {
     return this.send({ type: 'write', id: this.nextId++, rows: buffer }, [buffer.buffer]);
   }
 
-  /** Rows that left the window are of no use any more. */
+  /** Rows that left the window no longer count: they are rolled up into hourly statistics. */
   pruneBefore(oldestKeptSecond: number): Promise<void> {
     if (this.worker) return this.send({ type: 'prune', id: this.nextId++, oldestKeptSecond });
-    this.prune.run(oldestKeptSecond - 1);
+    this.prune(oldestKeptSecond);
     return Promise.resolve();
   }
 

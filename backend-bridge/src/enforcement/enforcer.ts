@@ -1,12 +1,18 @@
 import { decideMessage, type Decision, type WindowView } from '../core/decision.js';
 import { DirectoryIndex, type ChargedObject, type DirectoryRecordStreams } from '../core/directory.js';
+import type { Level } from '../core/limits.js';
 import { identifySender, type SenderIdentity } from '../core/identity.js';
 import { messageWeight, type ServerSettings } from '../core/settings.js';
 import type { CounterJournal } from '../counters/journal.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
-import type { OverLimitEvent } from '../store/over-limit-events.js';
+import type { RecordedOverLimitEvent } from '../store/over-limit-events.js';
 
 export const HOUR_SECONDS = 3600;
+
+function idAt(chain: readonly ChargedObject[], level: Level): number | null {
+  for (const object of chain) if (object.level === level) return object.id;
+  return null;
+}
 
 /** Until the store is loaded, nothing is known and nothing is limited. */
 const NOTHING_LIMITED: ServerSettings = {
@@ -45,7 +51,7 @@ export class Enforcer {
   constructor(
     readonly counters: RollingWindowCounters,
     private readonly journal: CounterJournal | null,
-    private readonly onRefused: ((event: OverLimitEvent) => void) | null,
+    private readonly onRefused: ((event: RecordedOverLimitEvent) => void) | null,
     private readonly clockMs: () => number = Date.now,
   ) {
     this.settings = NOTHING_LIMITED;
@@ -99,6 +105,9 @@ export class Enforcer {
         clientAddress: facts.clientAddress ?? null,
         action: 'defer',
         reason: decision.reason,
+        mailboxId: idAt(identity.chain, 'mailbox'),
+        domainId: idAt(identity.chain, 'domain'),
+        subscriptionId: idAt(identity.chain, 'subscription'),
       });
     }
     return { identity, decision, weight };

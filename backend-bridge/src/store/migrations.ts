@@ -100,4 +100,30 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
       CREATE INDEX audit_log_at ON audit_log(at_ms);
     `,
   },
+  {
+    version: 3,
+    description: 'hourly statistics, the sender chain of over-limit events',
+    sql: `
+      -- Counted amounts per object and clock hour, rolled up from the counter journal once rows leave the window.
+      CREATE TABLE hourly_sent (
+        counter_key INTEGER NOT NULL,
+        hour        INTEGER NOT NULL,
+        amount      INTEGER NOT NULL,
+        PRIMARY KEY (counter_key, hour)
+      ) WITHOUT ROWID;
+      -- The same for the whole server (the sum over subscriptions), so the server chart needs no scan.
+      CREATE TABLE hourly_server_sent (
+        hour   INTEGER PRIMARY KEY,
+        amount INTEGER NOT NULL
+      );
+
+      -- A refused message is blocked for every level of its sender's chain, not only for the one that tripped.
+      ALTER TABLE over_limit_events ADD COLUMN mailbox_id INTEGER;
+      ALTER TABLE over_limit_events ADD COLUMN domain_id INTEGER;
+      ALTER TABLE over_limit_events ADD COLUMN subscription_id INTEGER;
+      CREATE INDEX over_limit_events_mailbox ON over_limit_events(mailbox_id, at_ms);
+      CREATE INDEX over_limit_events_domain ON over_limit_events(domain_id, at_ms);
+      CREATE INDEX over_limit_events_subscription ON over_limit_events(subscription_id, at_ms);
+    `,
+  },
 ];

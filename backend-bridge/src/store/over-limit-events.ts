@@ -14,22 +14,29 @@ export interface OverLimitEvent {
   reason: string;
 }
 
+/** As written: with the sender's chain (null where it has no such level), for per-object statistics. */
+export interface RecordedOverLimitEvent extends OverLimitEvent {
+  mailboxId: number | null;
+  domainId: number | null;
+  subscriptionId: number | null;
+}
+
 /** Keeps this many days of events; a flood from a hijacked mailbox must not grow the file without end. */
 const KEEP_DAYS = 30;
 
 /** Over-limit attempts, buffered like the counter journal so a flood of refusals costs one write per flush. */
 export class OverLimitEventLog {
-  private pending: OverLimitEvent[] = [];
+  private pending: RecordedOverLimitEvent[] = [];
   private readonly insert;
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(
-      `INSERT INTO over_limit_events (at_ms, level, object_id, object_name, sender, sasl_username, recipient_count, queue_id, client_address, action, reason)
-       VALUES (@atMs, @level, @objectId, @objectName, @sender, @saslUsername, @recipientCount, @queueId, @clientAddress, @action, @reason)`,
+      `INSERT INTO over_limit_events (at_ms, level, object_id, object_name, sender, sasl_username, recipient_count, queue_id, client_address, action, reason, mailbox_id, domain_id, subscription_id)
+       VALUES (@atMs, @level, @objectId, @objectName, @sender, @saslUsername, @recipientCount, @queueId, @clientAddress, @action, @reason, @mailboxId, @domainId, @subscriptionId)`,
     );
   }
 
-  record(event: OverLimitEvent): void {
+  record(event: RecordedOverLimitEvent): void {
     this.pending.push(event);
   }
 

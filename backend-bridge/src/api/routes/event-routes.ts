@@ -1,26 +1,11 @@
-import { canSee } from '../../core/access.js';
-import { counterKey } from '../../core/directory.js';
-import type { Level } from '../../core/limits.js';
+import { hourlyStats, type HourBucket } from '../../store/hourly-stats.js';
 import { queryAudit, type AuditRow } from '../../store/audit-store.js';
 import { recentOverLimitEvents, type OverLimitEvent } from '../../store/over-limit-events.js';
 import type { ApiContext } from '../context.js';
-import type { Identity } from '../identity.js';
+import { forbidden } from '../errors.js';
 import type { RouteTable } from '../route-table.js';
-import { auditQuery, eventsQuery } from '../schemas.js';
-
-/** Admins see everything; others only what concerns objects they can see now. */
-function visibleByKey(context: ApiContext, identity: Identity, level: string, id: number): boolean {
-  if (identity.role === 'admin') return true;
-  const object = context.enforcer.directory.byCounterKey.get(counterKey(level as Level, id));
-  return object !== undefined && canSee(identity, object);
-}
-
-function visibleByName(context: ApiContext, identity: Identity, level: string | null, name: string | null): boolean {
-  if (identity.role === 'admin') return true;
-  if (!level || !name) return false;
-  const object = context.enforcer.directory.find(level as Level, name);
-  return object !== undefined && canSee(identity, object);
-}
+import { auditQuery, eventsQuery, statsQuery } from '../schemas.js';
+import { visibleByKey, visibleByName, visibleObject } from '../visibility.js';
 
 export function eventRoutes(routes: RouteTable, context: ApiContext): void {
   routes.add({
@@ -51,6 +36,22 @@ export function eventRoutes(routes: RouteTable, context: ApiContext): void {
     handler: ({ identity, query }): { items: AuditRow[] } => {
       const rows = queryAudit(context.db, { level: query.level, objectName: query.name, limit: identity.role === 'admin' ? query.limit : 10_000, beforeId: query.before });
       return { items: rows.filter((row) => visibleByName(context, identity, row.level, row.objectName)).slice(0, query.limit) };
+    },
+  });
+
+  routes.add({
+    method: 'GET',
+    path: '/stats',
+    summary: 'Sent and blocked per clock hour for one object, or for the whole server (admins): a day by default',
+    tag: 'events',
+    query: statsQuery,
+    handler: async ({ identity, query }): Promise<{ level: string | null; name: string | null; buckets: HourBucket[] }> => {
+      const object = query.level && query.name ? visibleObject(context, identity, query.level, query.name) : null;
+      if (!object && identity.role !== 'admin') throw forbidden('Only administrators see statistics of the whole server; name an object');
+      // The last hour is read from the journal: what is still buffered must be in it.
+      await context.flushCounts();
+      const buckets = hourlyStats(context.db, object && { level: object.level, id: object.id }, context.nowMs(), query.hours);
+      return { level: object?.level ?? null, name: object?.name ?? null, buckets };
     },
   });
 }

@@ -1,13 +1,13 @@
-import { canSee, checkLimitChange } from '../../core/access.js';
-import type { ChargedObject } from '../../core/directory.js';
+import { checkLimitChange } from '../../core/access.js';
 import type { Level, LimitOverride } from '../../core/limits.js';
 import { objectRow, ownLimitOf, queryObjects, type ObjectPage, type ObjectRow } from '../../core/object-query.js';
 import { recordAudit } from '../../store/audit-store.js';
 import { setObjectLimit } from '../../store/directory-store.js';
 import { currentWindow, type ApiContext } from '../context.js';
-import { ApiError, notFound } from '../errors.js';
+import { ApiError } from '../errors.js';
 import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
+import { visibleObject } from '../visibility.js';
 import { bulkLimitBody, listQuery, setLimitBody } from '../schemas.js';
 
 const COLLECTIONS: Array<{ level: Level; path: string; label: string }> = [
@@ -15,15 +15,6 @@ const COLLECTIONS: Array<{ level: Level; path: string; label: string }> = [
   { level: 'domain', path: 'domains', label: 'Domain' },
   { level: 'mailbox', path: 'mailboxes', label: 'Mailbox' },
 ];
-
-const LABEL: Record<Level, string> = { subscription: 'Subscription', domain: 'Domain', mailbox: 'Mailbox' };
-
-/** An object the identity may see, else 404: another owner's object must look exactly like a missing one. */
-function visibleObject(context: ApiContext, identity: Identity, level: Level, name: string): ChargedObject {
-  const object = context.enforcer.directory.find(level, name);
-  if (!object || !canSee(identity, object)) throw notFound(`${LABEL[level]} ${name.toLowerCase()}`);
-  return object;
-}
 
 const toOverride = (limit: number | 'unlimited' | 'default'): LimitOverride => (limit === 'default' ? null : limit);
 

@@ -1,0 +1,100 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ApiHarness } from '../../test-support/api-harness.js';
+import { HOUR_SECONDS } from '../enforcement/enforcer.js';
+import { DATABASE_FILE, openDatabase, schemaVersion } from './database.js';
+import { hourlyStats, HOUR_MS } from './hourly-stats.js';
+import { MIGRATIONS } from './migrations.js';
+import { recentOverLimitEvents } from './over-limit-events.js';
+
+describe('hourly statistics', () => {
+  let h: ApiHarness;
+  beforeEach(async () => {
+    h = await ApiHarness.start(); // defaults: mailbox 3, domain 5, subscription 8
+  });
+  afterEach(() => h.close());
+
+  const idOf = (level: 'mailbox' | 'domain' | 'subscription', name: string) => ({ level, id: h.enforcer.directory.find(level, name)!.id });
+  const prune = () => {
+    h.flush();
+    return h.journal.pruneBefore(Math.floor(h.nowMs / 1000) - HOUR_SECONDS);
+  };
+  const sent = (target: ReturnType<typeof idOf> | null, hours = 24) => hourlyStats(h.db, target, h.nowMs, hours).map((b) => b.sent);
+  const blocked = (target: ReturnType<typeof idOf> | null, hours = 24) => hourlyStats(h.db, target, h.nowMs, hours).map((b) => b.blocked);
+
+  it('keeps what left the window as hourly rows, so the day is complete while the journal stays an hour long', async () => {
+    const firstHour = h.nowMs;
+    expect(h.sendMany('alice@example.com', 2)).toBe(2);
+    h.advance(2 * HOUR_SECONDS + 60);
+    expect(h.sendMany('alice@example.com', 1)).toBe(1);
+    expect(h.sendMany('bob@example.com', 1)).toBe(1);
+    expect(h.sendMany('mallory@other.org', 1)).toBe(1);
+    await prune();
+
+    const oldestKept = Math.floor(h.nowMs / 1000) - HOUR_SECONDS;
+    expect(h.db.prepare('SELECT COUNT(*) AS n FROM counter_journal WHERE second < ?').get(oldestKept)).toEqual({ n: 0 });
+    expect(h.db.prepare('SELECT COUNT(*) AS n FROM counter_journal').get()).toEqual({ n: 7 }); // one row per object of the last three chains, in the same second
+    expect(sent(idOf('mailbox', 'alice@example.com'), 3)).toEqual([2, 0, 1]);
+    expect(sent(idOf('mailbox', 'bob@example.com'), 3)).toEqual([0, 0, 1]);
+    expect(sent(idOf('domain', 'example.com'), 3)).toEqual([2, 0, 2]);
+    expect(sent(idOf('subscription', 'example.com'), 3)).toEqual([2, 0, 2]);
+    expect(sent(idOf('subscription', 'other.org'), 3)).toEqual([0, 0, 1]);
+    expect(sent(null, 3)).toEqual([2, 0, 3]);
+    expect(hourlyStats(h.db, null, h.nowMs, 3)[0]?.start).toBe(new Date(firstHour).toISOString());
+
+    // Pruning again adds nothing twice.
+    await prune();
+    expect(sent(null, 3)).toEqual([2, 0, 3]);
+  });
+
+  it('counts a refused message as blocked for every level of its sender, whichever level tripped', () => {
+    expect(h.sendMany('alice@example.com', 4)).toBe(3); // the mailbox limit trips
+    expect(h.sendMany('bob@example.com', 3)).toBe(2); // the domain limit (5) trips
+    h.flush();
+    expect(blocked(idOf('mailbox', 'alice@example.com'), 1)).toEqual([1]);
+    expect(blocked(idOf('mailbox', 'bob@example.com'), 1)).toEqual([1]);
+    expect(blocked(idOf('mailbox', 'carol@example.com'), 1)).toEqual([0]);
+    expect(blocked(idOf('domain', 'example.com'), 1)).toEqual([2]);
+    expect(blocked(idOf('subscription', 'example.com'), 1)).toEqual([2]);
+    expect(blocked(idOf('subscription', 'other.org'), 1)).toEqual([0]);
+    expect(blocked(null, 1)).toEqual([2]);
+  });
+
+  it('forgets hourly rows after two days', async () => {
+    h.sendMany('alice@example.com', 1);
+    h.advance(2 * HOUR_SECONDS);
+    await prune();
+    expect(h.db.prepare('SELECT COUNT(*) AS n FROM hourly_sent').get()).toEqual({ n: 3 });
+    h.advance(48 * HOUR_SECONDS);
+    await prune();
+    expect(h.db.prepare('SELECT COUNT(*) AS n FROM hourly_sent').get()).toEqual({ n: 0 });
+    expect(h.db.prepare('SELECT COUNT(*) AS n FROM hourly_server_sent').get()).toEqual({ n: 0 });
+  });
+});
+
+describe('schema version 3', () => {
+  it('upgrades a version 2 store that already has over-limit events', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'oml-stats-'));
+    const old = new Database(path.join(dir, DATABASE_FILE));
+    for (const step of MIGRATIONS.filter((m) => m.version <= 2)) old.exec(step.sql);
+    old.pragma('user_version = 2');
+    old
+      .prepare(
+        `INSERT INTO over_limit_events (at_ms, level, object_id, object_name, sender, sasl_username, recipient_count, queue_id, client_address, action, reason)
+         VALUES (?, 'mailbox', 1, 'alice@example.com', 'alice@example.com', NULL, 1, NULL, NULL, 'defer', 'over')`,
+      )
+      .run(HOUR_MS * 10);
+    old.close();
+
+    const db = openDatabase(dir);
+    expect(schemaVersion(db)).toBe(3);
+    expect(recentOverLimitEvents(db, 10).map((e) => e.objectName)).toEqual(['alice@example.com']);
+    // Events from before the upgrade know no chain: they count for the server only.
+    expect(hourlyStats(db, null, HOUR_MS * 10, 1)).toEqual([{ start: new Date(HOUR_MS * 10).toISOString(), sent: 0, blocked: 1 }]);
+    expect(hourlyStats(db, { level: 'mailbox', id: 1 }, HOUR_MS * 10, 1)[0]?.blocked).toBe(0);
+    db.close();
+  });
+});
