@@ -132,7 +132,12 @@ export class Daemon {
     if (this.stopped) return;
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
-    if (this.apiTcp) await new Promise((resolve) => this.apiTcp?.close(resolve));
+    if (this.apiTcp) {
+      const closed = new Promise((resolve) => this.apiTcp?.close(resolve));
+      // An open browser tab keeps a connection alive (the UI polls): it must not hold up stopping.
+      this.apiTcp.closeAllConnections();
+      await closed;
+    }
     await this.api?.close();
     await this.policyServer.close();
     await this.flush();

@@ -1,4 +1,5 @@
 import '@plesk/ui-library/dist/plesk-ui-library.css';
+import './standalone.css';
 import { createElement } from 'react';
 import { createRoot } from 'react-dom/client';
 import { StandaloneApp } from './app/StandaloneApp';

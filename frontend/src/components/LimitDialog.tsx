@@ -71,10 +71,9 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
     <FormFieldText
       key="value"
       name="value"
-      label={text('dialog.valueLabel')}
-      description={text('dialog.value')}
+      label={text('dialog.value')}
       disabled={values.mode !== 'custom'}
-      inputProps={{ inputMode: 'numeric', 'aria-label': text('dialog.value') } as never}
+      inputProps={{ inputMode: 'numeric' }}
       size="sm"
     />
   );

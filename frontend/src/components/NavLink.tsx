@@ -1,9 +1,11 @@
-import { Link } from '@plesk/ui-library';
 import { createElement, type MouseEvent, type ReactNode } from 'react';
 import { useEnvironment } from '../app/environment';
 import type { Target } from '../app/navigation';
 
-/** A real link (open in a new tab works); a plain click moves inside the app without loading the page again. */
+/**
+ * A real link (open in a new tab works; screen readers call it a link) in ui-library's link style; a plain click
+ * moves inside the app without loading the page again. ui-library's Link turns into a button once it has an onClick.
+ */
 export function NavLink({ to, children }: { to: Target; children: ReactNode }) {
   const { navigator } = useEnvironment();
   const onClick = (event: MouseEvent<HTMLAnchorElement>) => {
@@ -12,8 +14,8 @@ export function NavLink({ to, children }: { to: Target; children: ReactNode }) {
     navigator.go(to);
   };
   return (
-    <Link href={navigator.href(to)} onClick={onClick as never}>
+    <a className="pul-link" href={navigator.href(to)} onClick={onClick}>
       {children}
-    </Link>
+    </a>
   );
 }

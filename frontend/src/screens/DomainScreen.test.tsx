@@ -45,8 +45,8 @@ describe('email addresses of a domain', () => {
     expect(within(dialog).getByText('Unlimited')).toBeInTheDocument();
     expect(within(dialog).getByText('You can set at most 5 per hour. The domain example.com may send at most 5 per hour.')).toBeInTheDocument();
 
-    await user.click(within(dialog).getByLabelText('Messages per hour', { selector: 'input[type=radio]' }));
-    const value = within(dialog).getByRole('textbox');
+    await user.click(within(dialog).getByLabelText('Custom value', { selector: 'input[type=radio]' }));
+    const value = within(dialog).getByRole('textbox', { name: 'Messages per hour' });
     await user.clear(value);
     await user.type(value, '9');
     await user.click(within(dialog).getByRole('button', { name: 'OK' }));

@@ -67,7 +67,9 @@ export function OverviewScreen() {
   const chartLabel = chartObject === null ? '' : chartObject === 'server' ? text('overview.wholeServer') : `${text(`levels.${chartObject.level}`)} ${chartObject.name}`;
 
   const chartButton = (row: Pick<ObjectRow, 'level' | 'name'>) => (
-    <Button ghost icon="chart-bars" aria-label={text('overview.showChart', { name: row.name })} tooltip={text('overview.showChart', { name: row.name })} onClick={() => setChartObject({ level: row.level, name: row.name })} />
+    <Button ghost aria-label={text('overview.showChart', { name: row.name })} onClick={() => setChartObject({ level: row.level, name: row.name })}>
+      {text('overview.chart')}
+    </Button>
   );
 
   const objectColumns = [

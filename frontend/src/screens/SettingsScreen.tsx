@@ -117,7 +117,7 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
                 {LEVELS.map((level) => (
                   <Fragment key={level}>
                     <FormFieldText name={`${level}Limit`} label={text(`settings.${level}`)} size="sm" disabled={Boolean(current[`${level}Unlimited`])} />
-                    <FormFieldCheckbox name={`${level}Unlimited`} label={text('settings.unlimited')} aria-label={`${text('settings.unlimited')}: ${text(`settings.${level}`)}`} />
+                    <FormFieldCheckbox name={`${level}Unlimited`} label={text('settings.unlimited')}/>
                   </Fragment>
                 ))}
                 <FormFieldRadioButtons
