@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { jsxConfig } from './frontend/vite.config';
 
 export default defineConfig({
   test: {
@@ -27,6 +28,17 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          },
+        },
+        {
+        // Component tests of the control-panel screens, in jsdom, with the same JSX settings as the builds.
+        ...jsxConfig,
+        test: {
+          name: 'ui',
+          include: ['frontend/src/**/*.test.{ts,tsx}'],
+          environment: 'jsdom',
+          setupFiles: ['frontend/src/test-setup.ts'],
+          css: false,
         },
       },
     ],

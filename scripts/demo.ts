@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PostfixInstance } from '../backend-bridge/test-support/postfix-instance.js';
+import { addUser, findUser } from '../backend-bridge/src/api/auth/users-store.js';
+import type { Role } from '../backend-bridge/src/api/identity.js';
 import { createLogger } from '../backend-bridge/src/cli/logger.js';
 import { parseDirectoryFile } from '../backend-bridge/src/core/directory-file.js';
 import { Daemon } from '../backend-bridge/src/daemon.js';
@@ -19,24 +21,34 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const dataDir = process.env.OUTGOING_LIMITS_DATA_DIR ?? path.join(root, '.demo', 'data');
 const SMTP_PORT = Number(process.env.DEMO_SMTP_PORT ?? 2525);
 const POLICY = { host: '127.0.0.1', port: Number(process.env.DEMO_POLICY_PORT ?? 10040) };
+const HTTP = { host: '127.0.0.1', port: Number(process.env.DEMO_HTTP_PORT ?? 8025) };
 const ALICE = { login: 'alice@example.com', password: 'demo' };
+/** Logins of the web interface; customer and reseller ownership comes from demo-directory.json. */
+const DEMO_LOGINS: Array<{ login: string; role: Role; owns: string }> = [
+  { login: 'admin', role: 'admin', owns: 'everything' },
+  { login: 'res1', role: 'reseller', owns: 'the subscriptions of its customer jdoe' },
+  { login: 'jdoe', role: 'customer', owns: 'subscription example.com' },
+  { login: 'mary', role: 'customer', owns: 'subscription shop.test' },
+];
+const DEMO_PASSWORD = 'demo';
 
-function prepareStore(): void {
+async function prepareStore(): Promise<void> {
   const parsed = parseDirectoryFile(JSON.parse(readFileSync(path.join(root, 'scripts', 'demo-directory.json'), 'utf8')));
   if (!parsed.ok) throw new Error(`demo directory is invalid: ${JSON.stringify(parsed.errors)}`);
   const db = openDatabase(dataDir);
   try {
     replaceDirectory(db, parsed.directory);
     updateSettings(db, { enabled: true, defaults: { mailbox: 3, domain: 10, subscription: 20 }, countingUnit: 'messages' });
+    for (const { login, role } of DEMO_LOGINS) if (!findUser(db, login)) await addUser(db, { login, role, password: DEMO_PASSWORD });
   } finally {
     db.close();
   }
 }
 
 async function main(): Promise<void> {
-  prepareStore();
+  await prepareStore();
   const log = createLogger(process.env.LOG_LEVEL ?? 'info');
-  const daemon = await Daemon.start({ dataDir, policy: POLICY }, log);
+  const daemon = await Daemon.start({ dataDir, policy: POLICY, http: HTTP }, log);
   let postfix: PostfixInstance;
   try {
     postfix = await PostfixInstance.start({ smtpPort: SMTP_PORT, saslUsers: [ALICE] });
@@ -50,6 +62,8 @@ async function main(): Promise<void> {
   const cli = path.relative(process.cwd(), path.join(root, 'bin/outgoing-limits'));
   process.stderr.write(`
 Outgoing Mail Limits demo is running.
+  Web interface:                      http://${HTTP.host}:${HTTP.port}/
+${DEMO_LOGINS.map(({ login, role, owns }) => `    ${`${login} / ${DEMO_PASSWORD}`.padEnd(16)} ${role}: ${owns}`).join('\n')}
   Postfix (throwaway, loopback only): 127.0.0.1:${SMTP_PORT}, config ${postfix.configDir}
   delivered mail lands in:            ${postfix.sinkDir}
   policy service:                     ${POLICY.host}:${POLICY.port}, data ${dataDir}

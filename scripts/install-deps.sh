@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what Outgoing Mail Limits needs on Debian 12, skipping what is already there.
-#   scripts/install-deps.sh           Postfix, swaks and SASL tools for the throwaway test instance, PHP (CLI, cURL,
-#                                     PHPUnit) for the Plesk layer's tests, zip/unzip for the package, npm packages
+#   scripts/install-deps.sh           Postfix, swaks and SASL tools for the throwaway test instance, chromium for the
+#                                     UI's browser tests, PHP (CLI, cURL, PHPUnit) for the Plesk layer's tests,
+#                                     zip/unzip for the package, npm packages
 #   scripts/install-deps.sh --bench   the same plus the benchmark peers (postfwd, policyd-rate-limit)
 # Never touches the machine's own Postfix configuration: tests and the demo run their own instance.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(postfix swaks sasl2-bin libsasl2-modules php-cli php-curl phpunit zip unzip)
+packages=(postfix swaks sasl2-bin libsasl2-modules chromium php-cli php-curl phpunit zip unzip)
 [[ "${1:-}" == "--bench" ]] && packages+=(postfwd policyd-rate-limit)
 
 if ! command -v node >/dev/null || (( $(node -p 'process.versions.node.split(".")[0]') < 20 )); then
@@ -35,5 +36,6 @@ fi
 
 # npm ci only when the installed tree is older than the lock file.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  npm ci --no-audit --no-fund
+  # The browser tests drive Debian's chromium: Playwright must never download one of its own.
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 fi

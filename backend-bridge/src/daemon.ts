@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { loadOrCreateBridgeSecret } from './api/auth/bridge-secret.js';
 import type { ApiContext } from './api/context.js';
 import { apiSocketPath, buildApi, listenApi } from './api/server.js';
+import { findStandaloneUi } from './api/standalone-ui.js';
 import { VERSION } from './version.js';
 import { CounterJournal } from './counters/journal.js';
 import { RollingWindowCounters } from './counters/rolling-window.js';
@@ -23,10 +24,12 @@ export interface ListenAddress {
 export interface DaemonOptions {
   dataDir: string;
   policy: ListenAddress;
-  /** Also serve the API on this loopback TCP address (the unix socket is always there). */
+  /** Also serve the API on this loopback TCP address (the unix socket is always there), and the standalone UI. */
   http?: ListenAddress | null;
   /** A group (id) that may use the API: gets the socket, the secret (read-only) and entry to the data dir. */
   apiGroup?: number | null;
+  /** The built standalone UI served at / with --http; default: the package's frontend/dist when built. */
+  uiDir?: string | null;
 }
 
 /** Counts reach the disk this often: a kill -9 loses at most this much of them. */
@@ -98,7 +101,9 @@ export class Daemon {
       chownSync(options.dataDir, -1, apiGroup);
       chmodSync(options.dataDir, 0o710);
     }
-    this.api = buildApi(context, { secret: loadOrCreateBridgeSecret(options.dataDir, { group: apiGroup }), version: VERSION });
+    const uiDir = options.http ? (options.uiDir === undefined ? findStandaloneUi() : options.uiDir) : null;
+    if (options.http && !uiDir) this.log.warn('the standalone UI is not built (npm run build:ui): serving the API only');
+    this.api = buildApi(context, { secret: loadOrCreateBridgeSecret(options.dataDir, { group: apiGroup }), version: VERSION, uiDir });
     const socketPath = apiSocketPath(options.dataDir);
     let listening;
     try {
@@ -108,7 +113,7 @@ export class Daemon {
     }
     this.apiTcp = listening.tcpServer;
     this.apiAddress = { socketPath, tcpPort: listening.tcpPort };
-    this.log.info({ socketPath, tcpPort: listening.tcpPort }, 'API listening');
+    this.log.info({ socketPath, tcpPort: listening.tcpPort, ui: uiDir }, 'API listening');
   }
 
   /** Hands buffered counts to the writer thread and writes buffered events; resolves when counts are stored. */
@@ -136,7 +141,12 @@ export class Daemon {
     if (this.stopped) return;
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
-    if (this.apiTcp) await new Promise((resolve) => this.apiTcp?.close(resolve));
+    if (this.apiTcp) {
+      const closed = new Promise((resolve) => this.apiTcp?.close(resolve));
+      // An open browser tab keeps a connection alive (the UI polls): it must not hold up stopping.
+      this.apiTcp.closeAllConnections();
+      await closed;
+    }
     await this.api?.close();
     await this.policyServer.close();
     await this.flush();

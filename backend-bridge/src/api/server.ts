@@ -13,6 +13,7 @@ import { directoryRoutes } from './routes/directory-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { objectRoutes } from './routes/object-routes.js';
 import { settingsRoutes } from './routes/settings-routes.js';
+import { registerStandaloneUi, sendAppPage } from './standalone-ui.js';
 import { z } from 'zod';
 
 /** The unix socket the Plesk layer and the command talk to, inside the data directory. */
@@ -24,7 +25,7 @@ export function apiSocketPath(dataDir: string): string {
 }
 
 /** Builds the HTTP JSON API: authentication, the resource routes, and their OpenAPI description. */
-export function buildApi(context: ApiContext, options: { secret: Buffer; version: string }): FastifyInstance {
+export function buildApi(context: ApiContext, options: { secret: Buffer; version: string; uiDir?: string | null }): FastifyInstance {
   const logger = context.log.child({ component: 'api' }) as FastifyBaseLogger;
   // Every request would be a log line otherwise; refusals and failures are logged where they happen.
   const app: FastifyInstance = fastify({ loggerInstance: logger, bodyLimit: MAX_BODY_BYTES, logController: new LogController({ disableRequestLogging: true }) });
@@ -56,7 +57,12 @@ export function buildApi(context: ApiContext, options: { secret: Buffer; version
     request.log.error({ err: error }, 'API request failed');
     return reply.code(500).send({ error: 'internal error; see the daemon log' });
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no such endpoint: ${request.method} ${request.url.split('?')[0]}` }));
+  const uiDir = options.uiDir ?? null;
+  if (uiDir) registerStandaloneUi(app, uiDir);
+  app.setNotFoundHandler((request, reply) => {
+    if (uiDir && sendAppPage(request, reply)) return reply;
+    return reply.code(404).send({ error: `no such endpoint: ${request.method} ${request.url.split('?')[0]}` });
+  });
 
   const sessions = new SessionStore();
   registerAuthentication(app, { secret: options.secret, sessions, log: context.log, nowMs: context.nowMs, refreshSessionIdentity: sessionIdentityFromDb(context.db) });

@@ -1,0 +1,37 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { cli, DaemonProcess, freePort, tempDataDir } from '../../backend-bridge/test-support/daemon-process.js';
+import type { DirectoryFile } from '../../backend-bridge/src/core/directory-file.js';
+import type { Role } from '../../backend-bridge/src/api/identity.js';
+
+export interface Login {
+  login: string;
+  password: string;
+}
+
+/** A standalone login made with `outgoing-limits user add`, with the password the command generated. */
+export async function addUser(dataDir: string, login: string, role: Role, ownerOf: string[] = []): Promise<Login> {
+  const output = await cli(['user', 'add', login, '--role', role, ...(ownerOf.length ? ['--owner-of', ...ownerOf] : []), '--data-dir', dataDir]);
+  const password = /Password \(shown only now\): (\S+)/.exec(output)?.[1];
+  if (!password) throw new Error(`no generated password in: ${output}`);
+  return { login, password };
+}
+
+/** A data dir with `directory` imported and settings applied with the command, as an admin would prepare it. */
+export async function prepareDataDir(directory: DirectoryFile, settings: string[]): Promise<string> {
+  const dataDir = tempDataDir();
+  const file = path.join(dataDir, 'directory.json');
+  writeFileSync(file, JSON.stringify(directory));
+  await cli(['directory', 'import', file, '--data-dir', dataDir]);
+  await cli(['settings', 'set', '--data-dir', dataDir, ...settings]);
+  return dataDir;
+}
+
+/** The daemon with --http: the API and the built standalone UI on a loopback port. */
+export async function startStandaloneDaemon(dataDir: string, policyPort: number): Promise<{ daemon: DaemonProcess; baseUrl: string }> {
+  const httpPort = await freePort();
+  const daemon = await DaemonProcess.start(dataDir, policyPort, ['--http', `127.0.0.1:${httpPort}`]);
+  await daemon.waitForLog('API listening');
+  if (!daemon.log.includes('"ui":"')) throw new Error(`the daemon serves no UI (run npm run build:ui first):\n${daemon.log}`);
+  return { daemon, baseUrl: `http://127.0.0.1:${httpPort}` };
+}

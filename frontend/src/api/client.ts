@@ -1,0 +1,122 @@
+import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
+import { COLLECTION, type Level, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats } from './types';
+
+/** Why a request failed: the API's sentence, its per-field messages, and the status (null: no answer at all). */
+export class ApiFailure extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+    readonly fields: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+type QueryValue = string | number | boolean | undefined;
+
+/**
+ * The URL of an API path (below /api/v1, with its query string) under `apiBase`:
+ * - a base ending in "=" gets the whole path URL-encoded as that parameter's value
+ *   (inside Plesk: `<baseUrl>/index.php/api/call?path=` + encodeURIComponent('/mailboxes?page=2'));
+ * - any other base is a prefix (standalone: `/api/v1` + '/mailboxes?page=2').
+ */
+export function apiUrl(apiBase: string, path: string, query: Record<string, QueryValue> = {}): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined && value !== '') search.set(name, String(value));
+  }
+  const text = search.toString();
+  const full = text ? `${path}?${text}` : path;
+  return apiBase.endsWith('=') ? `${apiBase}${encodeURIComponent(full)}` : `${apiBase.replace(/\/+$/, '')}${full}`;
+}
+
+export interface ApiClientOptions {
+  apiBase: string;
+  /** Headers every write carries: the CSRF token of the page (Plesk) or of the login session (standalone). */
+  writeHeaders: () => Record<string, string>;
+  /** Called on 401, e.g. to show the login page again. */
+  onUnauthorized?: () => void;
+  /** How requests travel; default the browser's XMLHttpRequest (component tests hand them to an in-process API). */
+  adapter?: AxiosAdapter;
+}
+
+function failureOf(error: unknown): ApiFailure {
+  if (axios.isAxiosError(error)) {
+    const status = error.response?.status ?? null;
+    const body = error.response?.data as { error?: unknown; fields?: unknown } | undefined;
+    const message = typeof body?.error === 'string' ? body.error : status === null ? error.message : `HTTP ${status}`;
+    const fields = body?.fields && typeof body.fields === 'object' ? (body.fields as Record<string, string>) : {};
+    return new ApiFailure(message, status, fields);
+  }
+  return new ApiFailure(error instanceof Error ? error.message : String(error), null);
+}
+
+const encode = (name: string) => encodeURIComponent(name);
+
+/** Every call the screens make, in one place. */
+export class ApiClient {
+  private readonly http: AxiosInstance;
+
+  constructor(private readonly options: ApiClientOptions) {
+    this.http = axios.create({ headers: { Accept: 'application/json' }, ...(options.adapter ? { adapter: options.adapter } : {}) });
+  }
+
+  private async call<T>(method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE', path: string, query?: Record<string, QueryValue>, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = method === 'GET' ? {} : this.options.writeHeaders();
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    try {
+      const response = await this.http.request<T>({ method, url: apiUrl(this.options.apiBase, path, query), data: body === undefined ? undefined : JSON.stringify(body), headers });
+      return response.data;
+    } catch (error) {
+      const failure = failureOf(error);
+      if (failure.status === 401) this.options.onUnauthorized?.();
+      throw failure;
+    }
+  }
+
+  session(): Promise<SessionInfo> {
+    return this.call('GET', '/session');
+  }
+
+  login(login: string, password: string): Promise<SessionInfo> {
+    return this.call('POST', '/session', undefined, { login, password });
+  }
+
+  logout(): Promise<void> {
+    return this.call('DELETE', '/session');
+  }
+
+  settings(): Promise<ServerSettings> {
+    return this.call('GET', '/settings');
+  }
+
+  updateSettings(change: Partial<Omit<ServerSettings, 'defaults'>> & { defaults?: Partial<Record<Level, unknown>> }): Promise<ServerSettings> {
+    return this.call('PATCH', '/settings', undefined, change);
+  }
+
+  list(level: Level, query: ListQuery): Promise<ObjectPage> {
+    const { blocked, ...rest } = query;
+    return this.call('GET', `/${COLLECTION[level]}`, { ...rest, blocked: blocked === undefined ? undefined : String(blocked) });
+  }
+
+  object(level: Level, name: string): Promise<ObjectRow> {
+    return this.call('GET', `/${COLLECTION[level]}/${encode(name)}`);
+  }
+
+  /** `limit` is a number, "unlimited" or "default"; anything else comes back as a field error from the API. */
+  setLimit(level: Level, name: string, limit: OwnLimit | string): Promise<ObjectRow> {
+    return this.call('PUT', `/${COLLECTION[level]}/${encode(name)}/limit`, undefined, { limit });
+  }
+
+  setLimits(level: Level, names: string[], limit: OwnLimit | string): Promise<{ items: ObjectRow[] }> {
+    return this.call('POST', '/limits/bulk', undefined, { level, names, limit });
+  }
+
+  events(query: { level?: Level; name?: string; limit?: number } = {}): Promise<{ items: OverLimitEvent[] }> {
+    return this.call('GET', '/events', query);
+  }
+
+  stats(query: { level?: Level; name?: string; hours?: number }): Promise<Stats> {
+    return this.call('GET', '/stats', query);
+  }
+}

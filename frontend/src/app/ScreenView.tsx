@@ -1,0 +1,23 @@
+import { createElement } from 'react';
+import { DomainScreen } from '../screens/DomainScreen';
+import { OverviewScreen } from '../screens/OverviewScreen';
+import { SettingsScreen } from '../screens/SettingsScreen';
+import { SubscriptionScreen } from '../screens/SubscriptionScreen';
+import { SubscriptionsScreen } from '../screens/SubscriptionsScreen';
+import type { Target } from './navigation';
+
+/** The screen for a target; `key` makes a new name a fresh screen (no state carried over from the last one). */
+export function ScreenView({ target, onLeaveSettings }: { target: Target; onLeaveSettings: () => void }) {
+  switch (target.screen) {
+    case 'overview':
+      return <OverviewScreen />;
+    case 'settings':
+      return <SettingsScreen onLeave={onLeaveSettings} />;
+    case 'subscriptions':
+      return <SubscriptionsScreen />;
+    case 'subscription':
+      return <SubscriptionScreen key={target.name} name={target.name} />;
+    case 'domain':
+      return <DomainScreen key={target.name} name={target.name} />;
+  }
+}

@@ -1,0 +1,141 @@
+import { Button, List, ListEmptyView, Pagination, SearchBar, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
+import { createElement, useCallback, useState } from 'react';
+import type { Level, ListQuery, ObjectRow } from '../api/types';
+import { useEnvironment } from '../app/environment';
+import type { Target } from '../app/navigation';
+import { useText } from '../app/text';
+import { useResource } from '../app/use-resource';
+import { effectiveLimitText, usageText } from './limit-text';
+import { LimitDialog } from './LimitDialog';
+import { LoadState } from './LoadState';
+import { NavLink } from './NavLink';
+import { SendingStatus } from './SendingStatus';
+
+const PAGE_SIZE = 25;
+type SortColumn = 'name' | 'used' | 'limit';
+const SORT_COLUMN: Record<string, SortColumn> = { name: 'name', usage: 'used', limit: 'limit' };
+const COLUMN_OF_SORT: Record<SortColumn, string> = { name: 'name', used: 'usage', limit: 'limit' };
+
+interface ObjectListProps {
+  level: Level;
+  filter?: Pick<ListQuery, 'subscription' | 'domain'>;
+  /** Whether this user may open "Limit Outgoing Messages" here (the API still decides each change). */
+  canEdit: boolean;
+  linkTo?: (row: ObjectRow) => Target;
+  /** Told after a change, e.g. to refresh a summary of the parent. */
+  onChanged?: () => void;
+}
+
+/**
+ * Subscriptions, domains or email addresses with their limits and live usage: searched, sorted and paged by the
+ * API (lists stay responsive with 100,000 mailboxes), refreshed while shown, and "Limit Outgoing Messages" for one
+ * row or for all selected rows at once.
+ */
+export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged }: ObjectListProps) {
+  const { api, pollMs } = useEnvironment();
+  const text = useText();
+  const [search, setSearch] = useState('');
+  const [page, setPage] = useState(1);
+  const [sort, setSort] = useState<{ sort: SortColumn; order: 'asc' | 'desc' }>({ sort: 'name', order: 'asc' });
+  const [selection, setSelection] = useState<string[]>([]);
+  const [dialogRows, setDialogRows] = useState<ObjectRow[] | null>(null);
+
+  const query: ListQuery = { ...filter, search: search || undefined, sort: sort.sort, order: sort.order, page, pageSize: PAGE_SIZE };
+  const key = JSON.stringify([level, query]);
+  const load = useCallback(() => api.list(level, query), [api, key]); // eslint-disable-line react-hooks/exhaustive-deps
+  const resource = useResource(load, key, pollMs);
+
+  const levelName = text(`levels.${level}`);
+  const columns = [
+    {
+      key: 'name',
+      title: text('list.name'),
+      type: 'title' as const,
+      sortable: true,
+      render: (row: ObjectRow) => (linkTo ? <NavLink to={linkTo(row)}>{row.name}</NavLink> : row.name),
+    },
+    { key: 'limit', title: text('list.limit'), sortable: true, render: (row: ObjectRow) => effectiveLimitText(text, row) },
+    { key: 'usage', title: text('list.usage'), sortable: true, render: (row: ObjectRow) => <span data-testid="usage">{usageText(text, row)}</span> },
+    { key: 'status', title: text('list.status'), render: (row: ObjectRow) => <SendingStatus blocked={row.blocked} /> },
+    ...(canEdit
+      ? [
+          {
+            key: 'actions',
+            title: text('list.actions'),
+            type: 'actions' as const,
+            render: (row: ObjectRow) => (
+              <Button ghost icon="pencil" aria-label={text('list.rowLimitOf', { name: row.name })} tooltip={text('list.rowLimitOf', { name: row.name })} onClick={() => setDialogRows([row])} />
+            ),
+          },
+        ]
+      : []),
+  ];
+
+  const toolbar = (
+    <Toolbar>
+      {canEdit ? (
+        <ToolbarGroup title={levelName}>
+          <Button
+            disabled={selection.length === 0}
+            onClick={() => setDialogRows((resource.data?.items ?? []).filter((row) => selection.includes(row.name)))}
+          >
+            {text('list.bulkLimit')}
+          </Button>
+        </ToolbarGroup>
+      ) : null}
+      <ToolbarExpander />
+      <ToolbarGroup title={text('common.search')}>
+        <SearchBar
+          inputProps={{ placeholder: text('list.searchPlaceholder'), 'aria-label': text('list.searchPlaceholder') } as never}
+          onSearch={(value: string) => {
+            setSearch(value.trim());
+            setPage(1);
+            setSelection([]);
+          }}
+        />
+      </ToolbarGroup>
+    </Toolbar>
+  );
+
+  return (
+    <LoadState data={resource.data} error={resource.error} onRetry={resource.reload}>
+      {(data) => (
+        <div data-testid={`${level}-list`}>
+          <List
+            columns={columns}
+            data={data.items}
+            rowKey="name"
+            toolbar={toolbar}
+            totalRows={data.total}
+            selection={canEdit ? selection : undefined}
+            onSelectionChange={canEdit ? (keys: unknown[]) => setSelection(keys.map(String)) : undefined}
+            sortColumn={COLUMN_OF_SORT[sort.sort]}
+            sortDirection={sort.order === 'asc' ? 'ASC' : 'DESC'}
+            onSortChange={({ sortColumn, sortDirection }) => {
+              setSort({ sort: SORT_COLUMN[sortColumn] ?? 'name', order: sortDirection === 'ASC' ? 'asc' : 'desc' });
+              setPage(1);
+            }}
+            filtered={search !== ''}
+            emptyView={<ListEmptyView title={text(search ? 'list.emptySearch' : 'list.empty')} />}
+            pagination={
+              data.total > PAGE_SIZE ? <Pagination total={Math.ceil(data.total / PAGE_SIZE)} current={page} onSelect={(next: number) => setPage(next)} /> : undefined
+            }
+          />
+          {dialogRows && dialogRows.length > 0 ? (
+            <LimitDialog
+              level={level}
+              rows={dialogRows}
+              onClose={() => setDialogRows(null)}
+              onSaved={() => {
+                setDialogRows(null);
+                setSelection([]);
+                resource.reload();
+                onChanged?.();
+              }}
+            />
+          ) : null}
+        </div>
+      )}
+    </LoadState>
+  );
+}

@@ -1,0 +1,142 @@
+import { Button, Heading, List, ListEmptyView, Paragraph, Section } from '@plesk/ui-library';
+import { createElement, Fragment, useCallback, useEffect, useState } from 'react';
+import type { Level, ObjectRow, OverLimitEvent } from '../api/types';
+import { useEnvironment } from '../app/environment';
+import type { Target } from '../app/navigation';
+import { useText } from '../app/text';
+import { useResource } from '../app/use-resource';
+import { effectiveLimitText, usageText } from '../components/limit-text';
+import { LoadState } from '../components/LoadState';
+import { NavLink } from '../components/NavLink';
+import { SendingStatus } from '../components/SendingStatus';
+import { StatsChart } from '../components/StatsChart';
+
+const LEVELS: Level[] = ['subscription', 'domain', 'mailbox'];
+const BLOCKED_PER_LEVEL = 10;
+const TOP_SENDERS = 10;
+const EVENTS = 20;
+
+type ChartObject = { level: Level; name: string } | 'server';
+
+/** Where a row leads: domains and subscriptions to their screens, an email address to its domain. */
+function targetOf(row: Pick<ObjectRow, 'level' | 'name' | 'domain'>): Target {
+  if (row.level === 'subscription') return { screen: 'subscription', name: row.name };
+  return { screen: 'domain', name: row.level === 'domain' ? row.name : (row.domain ?? row.name) };
+}
+
+/**
+ * "Outgoing Mail Control": what is at or over its limit now, the top senders of the last hour, the last 24 hours
+ * of one object (or the whole server, for the admin) and recent over-limit attempts. Everything refreshes live.
+ */
+export function OverviewScreen() {
+  const { api, session, pollMs } = useEnvironment();
+  const text = useText();
+  const isAdmin = session.role === 'admin';
+  const [chartObject, setChartObject] = useState<ChartObject | null>(isAdmin ? 'server' : null);
+
+  // Only the admin may see the whole server: others start with their first subscription.
+  useEffect(() => {
+    if (isAdmin) return;
+    api.list('subscription', { pageSize: 1 }).then(
+      (page) => {
+        const first = page.items[0];
+        if (first) setChartObject((current) => current ?? { level: 'subscription', name: first.name });
+      },
+      () => undefined, // the chart then asks the user to pick an object
+    );
+  }, [api, isAdmin]);
+
+  const loadBlocked = useCallback(async () => {
+    const pages = await Promise.all(LEVELS.map((level) => api.list(level, { blocked: true, sort: 'used', order: 'desc', pageSize: BLOCKED_PER_LEVEL })));
+    return pages.flatMap((page) => page.items);
+  }, [api]);
+  const blocked = useResource(loadBlocked, 'blocked', pollMs);
+
+  const loadTop = useCallback(() => api.list('mailbox', { sort: 'used', order: 'desc', pageSize: TOP_SENDERS }).then((page) => page.items.filter((row) => row.used > 0)), [api]);
+  const top = useResource(loadTop, 'top', pollMs);
+
+  const loadEvents = useCallback(() => api.events({ limit: EVENTS }).then((answer) => answer.items), [api]);
+  const events = useResource(loadEvents, 'events', pollMs);
+
+  const chartKey = chartObject === null ? 'none' : chartObject === 'server' ? 'server' : `${chartObject.level}:${chartObject.name}`;
+  const loadStats = useCallback(
+    () => (chartObject === null ? Promise.resolve(null) : api.stats(chartObject === 'server' ? { hours: 24 } : { level: chartObject.level, name: chartObject.name, hours: 24 })),
+    [api, chartKey], // eslint-disable-line react-hooks/exhaustive-deps
+  );
+  const stats = useResource(loadStats, `stats:${chartKey}`, pollMs);
+  const chartLabel = chartObject === null ? '' : chartObject === 'server' ? text('overview.wholeServer') : `${text(`levels.${chartObject.level}`)} ${chartObject.name}`;
+
+  const chartButton = (row: Pick<ObjectRow, 'level' | 'name'>) => (
+    <Button ghost aria-label={text('overview.showChart', { name: row.name })} onClick={() => setChartObject({ level: row.level, name: row.name })}>
+      {text('overview.chart')}
+    </Button>
+  );
+
+  const objectColumns = [
+    { key: 'name', title: text('list.name'), type: 'title' as const, render: (row: ObjectRow) => <NavLink to={targetOf(row)}>{row.name}</NavLink> },
+    { key: 'level', title: text('overview.object'), render: (row: ObjectRow) => text(`levels.${row.level}`) },
+    { key: 'limit', title: text('list.limit'), render: (row: ObjectRow) => effectiveLimitText(text, row) },
+    { key: 'usage', title: text('list.usage'), render: (row: ObjectRow) => usageText(text, row) },
+    { key: 'status', title: text('list.status'), render: (row: ObjectRow) => <SendingStatus blocked={row.blocked} /> },
+    { key: 'chart', title: text('list.actions'), type: 'actions' as const, render: chartButton },
+  ];
+
+  const eventColumns = [
+    { key: 'time', title: text('overview.time'), render: (event: OverLimitEvent) => new Date(event.atMs).toLocaleString() },
+    { key: 'object', title: text('overview.object'), type: 'title' as const, render: (event: OverLimitEvent) => event.objectName },
+    { key: 'level', title: text('overview.levelTripped'), render: (event: OverLimitEvent) => text(`levels.${event.level}`) },
+    { key: 'sender', title: text('overview.sender'), render: (event: OverLimitEvent) => event.saslUsername ?? event.sender ?? '' },
+    { key: 'recipients', title: text('overview.recipients'), render: (event: OverLimitEvent) => String(event.recipientCount) },
+    { key: 'action', title: text('overview.action'), render: (event: OverLimitEvent) => text(`overview.actions.${event.action}`) },
+  ];
+
+  return (
+    <Fragment>
+      <Heading level={1}>{text('overview.title')}</Heading>
+      <Paragraph>{text('overview.liveNote', { seconds: Math.round(pollMs / 1000) })}</Paragraph>
+
+      <Section title={text('overview.blockedNow')}>
+        <LoadState data={blocked.data} error={blocked.error} onRetry={blocked.reload}>
+          {(rows) => (
+            <div data-testid="blocked-list">
+              <List columns={objectColumns} data={rows.map((row) => ({ ...row, key: `${row.level}:${row.name}` }))} emptyView={<ListEmptyView title={text('overview.blockedNone')} />} />
+            </div>
+          )}
+        </LoadState>
+      </Section>
+
+      <Section title={text('overview.topSenders')}>
+        <LoadState data={top.data} error={top.error} onRetry={top.reload}>
+          {(rows) => (
+            <div data-testid="top-senders">
+              <List columns={objectColumns} data={rows.map((row) => ({ ...row, key: row.name }))} emptyView={<ListEmptyView title={text('overview.topSendersNone')} />} />
+            </div>
+          )}
+        </LoadState>
+      </Section>
+
+      <Section
+        title={chartObject === null ? text('overview.chartTitle', { object: '' }) : text('overview.chartTitle', { object: chartLabel })}
+        buttons={isAdmin && chartObject !== 'server' ? [<Button key="server" onClick={() => setChartObject('server')}>{text('overview.showWholeServer')}</Button>] : []}
+      >
+        {chartObject === null ? (
+          <Paragraph>{text('overview.chartPick')}</Paragraph>
+        ) : (
+          <LoadState data={stats.data} error={stats.error} onRetry={stats.reload}>
+            {(answer) => (answer ? <StatsChart buckets={answer.buckets} objectLabel={chartLabel} /> : null)}
+          </LoadState>
+        )}
+      </Section>
+
+      <Section title={text('overview.events')}>
+        <LoadState data={events.data} error={events.error} onRetry={events.reload}>
+          {(rows) => (
+            <div data-testid="events">
+              <List columns={eventColumns} data={rows.map((event, index) => ({ ...event, key: `${event.atMs}-${index}` }))} emptyView={<ListEmptyView title={text('overview.eventsNone')} />} />
+            </div>
+          )}
+        </LoadState>
+      </Section>
+    </Fragment>
+  );
+}

@@ -1,0 +1,139 @@
+import { Alert, Form, FormFieldCheckbox, FormFieldRadioButtons, FormFieldText, Heading, Section } from '@plesk/ui-library';
+import { createElement, Fragment, useCallback, useEffect, useState } from 'react';
+import { ApiFailure } from '../api/client';
+import type { Level, ServerSettings } from '../api/types';
+import { useEnvironment } from '../app/environment';
+import { useText } from '../app/text';
+import { useToasts } from '../app/toasts';
+import { useResource } from '../app/use-resource';
+import { LoadState } from '../components/LoadState';
+
+const LEVELS: Level[] = ['mailbox', 'domain', 'subscription'];
+
+interface SettingsValues {
+  enabled: boolean;
+  mailboxLimit: string;
+  mailboxUnlimited: boolean;
+  domainLimit: string;
+  domainUnlimited: boolean;
+  subscriptionLimit: string;
+  subscriptionUnlimited: boolean;
+  countingUnit: string;
+  customersMayChangeLimits: boolean;
+  [name: string]: string | boolean;
+}
+
+function valuesOf(settings: ServerSettings): SettingsValues {
+  const values = { enabled: settings.enabled, countingUnit: settings.countingUnit, customersMayChangeLimits: settings.customersMayChangeLimits } as SettingsValues;
+  for (const level of LEVELS) {
+    const limit = settings.defaults[level];
+    values[`${level}Limit`] = limit === 'unlimited' ? '' : String(limit);
+    values[`${level}Unlimited`] = limit === 'unlimited';
+  }
+  return values;
+}
+
+/** The API's field names → the form's. */
+function formErrors(fields: Record<string, string>): Record<string, { api: string }> {
+  const errors: Record<string, { api: string }> = {};
+  for (const [field, message] of Object.entries(fields)) {
+    const level = LEVELS.find((l) => field === `defaults.${l}`);
+    errors[level ? `${level}Limit` : field] = { api: message };
+  }
+  return errors;
+}
+
+/**
+ * "Limitations on outgoing email messages" (admin only): the switch, the default limit per level with
+ * "Unlimited", the counting unit and whether customers may change limits; OK / Apply / Cancel.
+ */
+export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
+  const { api } = useEnvironment();
+  const text = useText();
+  const toasts = useToasts();
+  const load = useCallback(() => api.settings(), [api]);
+  const settings = useResource(load, 'settings');
+  const [values, setValues] = useState<SettingsValues | null>(null);
+  const [errors, setErrors] = useState<Record<string, { api: string }>>({});
+  const [failure, setFailure] = useState<string | null>(null);
+  const [state, setState] = useState<'submit' | 'apply' | undefined>(undefined);
+
+  useEffect(() => {
+    if (settings.data) setValues(valuesOf(settings.data));
+  }, [settings.data]);
+
+  const save = async (current: SettingsValues, isApply: boolean) => {
+    const defaults: Partial<Record<Level, unknown>> = {};
+    for (const level of LEVELS) {
+      const raw = String(current[`${level}Limit`]).trim();
+      // Digits become a number; anything else goes as typed and the API names what is wrong at the field.
+      defaults[level] = current[`${level}Unlimited`] ? 'unlimited' : /^\d+$/.test(raw) ? Number(raw) : raw;
+    }
+    setState(isApply ? 'apply' : 'submit');
+    setErrors({});
+    setFailure(null);
+    try {
+      const saved = await api.updateSettings({
+        enabled: current.enabled,
+        defaults,
+        countingUnit: current.countingUnit as ServerSettings['countingUnit'],
+        customersMayChangeLimits: current.customersMayChangeLimits,
+      });
+      toasts.success(text('settings.saved'));
+      if (isApply) setValues(valuesOf(saved));
+      else onLeave();
+    } catch (error) {
+      const apiFailure = error instanceof ApiFailure ? error : new ApiFailure(String(error), null);
+      if (Object.keys(apiFailure.fields).length > 0) setErrors(formErrors(apiFailure.fields));
+      else setFailure(text('common.saveFailed', { reason: apiFailure.message }));
+    } finally {
+      setState(undefined);
+    }
+  };
+
+  return (
+    <Fragment>
+      <Heading level={1}>{text('settings.title')}</Heading>
+      <LoadState data={values} error={settings.error} onRetry={settings.reload}>
+        {(current) => (
+          <Fragment>
+            {failure ? (
+              <Alert intent="danger">
+                {failure}
+              </Alert>
+            ) : null}
+            <Form
+              values={current}
+              errors={errors}
+              state={state}
+              onFieldChange={(name, value) => setValues((previous) => (previous ? { ...previous, [name]: value as string | boolean } : previous))}
+              onSubmit={(submitted, isApply) => void save({ ...current, ...submitted }, Boolean(isApply))}
+              submitButton={{ children: text('common.ok') }}
+              applyButton={{ children: text('common.apply') }}
+              cancelButton={{ children: text('common.cancel'), onClick: onLeave }}
+            >
+              <Section>
+                <FormFieldCheckbox name="enabled" label={text('settings.enabled')} />
+                {LEVELS.map((level) => (
+                  <Fragment key={level}>
+                    <FormFieldText name={`${level}Limit`} label={text(`settings.${level}`)} size="sm" disabled={Boolean(current[`${level}Unlimited`])} />
+                    <FormFieldCheckbox name={`${level}Unlimited`} label={text('settings.unlimited')}/>
+                  </Fragment>
+                ))}
+                <FormFieldRadioButtons
+                  name="countingUnit"
+                  label={text('settings.countingUnit')}
+                  options={[
+                    { value: 'messages', label: text('settings.messages') },
+                    { value: 'recipients', label: text('settings.recipients') },
+                  ]}
+                />
+                <FormFieldCheckbox name="customersMayChangeLimits" label={text('settings.customersMayChange')} />
+              </Section>
+            </Form>
+          </Fragment>
+        )}
+      </LoadState>
+    </Fragment>
+  );
+}
