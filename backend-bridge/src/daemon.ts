@@ -7,8 +7,10 @@ import { apiSocketPath, buildApi, listenApi } from './api/server.js';
 import { VERSION } from './version.js';
 import { CounterJournal } from './counters/journal.js';
 import { RollingWindowCounters } from './counters/rolling-window.js';
-import { Enforcer, HOUR_SECONDS } from './enforcement/enforcer.js';
+import { Enforcer, windowSeconds } from './enforcement/enforcer.js';
+import { HeldMail } from './enforcement/held-mail.js';
 import { StoreSync } from './enforcement/store-sync.js';
+import { PostfixQueue } from './postfix/queue.js';
 import { smtpdPolicyHandler } from './postfix/policy-handler.js';
 import { PolicyServer } from './postfix/policy-server.js';
 import { openDatabase, type Db } from './store/database.js';
@@ -24,13 +26,21 @@ export interface DaemonOptions {
   policy: ListenAddress;
   /** Also serve the API on this loopback TCP address (the unix socket is always there). */
   http?: ListenAddress | null;
+  /** The Postfix instance whose hold queue holds over-limit mail (`postfix -c DIR`); default /etc/postfix. */
+  postfixConfigDir?: string;
 }
+
+export const DEFAULT_POSTFIX_CONFIG_DIR = '/etc/postfix';
 
 /** Counts reach the disk this often: a kill -9 loses at most this much of them. */
 const FLUSH_INTERVAL_MS = 200;
 /** Changes made by the command (another process) are picked up this often: well within the promised second. */
 const WATCH_INTERVAL_MS = 250;
 const HOUSEKEEPING_INTERVAL_MS = 60_000;
+/** Held mail is looked at this often: it leaves within about a second of its window freeing. */
+const RELEASE_INTERVAL_MS = 1_000;
+/** Records are compared with Postfix's hold queue this often (and at start), for changes made by other hands. */
+const RECONCILE_INTERVAL_MS = 30_000;
 
 /** The one long-running process: store, counters and the Postfix-facing services. */
 export class Daemon {
@@ -48,20 +58,21 @@ export class Daemon {
     private readonly policyServer: PolicyServer,
     readonly policyAddress: ListenAddress,
     private readonly log: Logger,
-  ) {
-    this.sync = new StoreSync(db, enforcer, log);
-  }
-
-  readonly sync: StoreSync;
+    readonly sync: StoreSync,
+    readonly held: HeldMail,
+  ) {}
 
   static async start(options: DaemonOptions, log: Logger): Promise<Daemon> {
     const db = openDatabase(options.dataDir);
     const journal = new CounterJournal(db, { background: true, onError: (message) => log.error({ error: message }, 'writing counters to the store failed') });
     const events = new OverLimitEventLog(db);
-    const counters = new RollingWindowCounters(HOUR_SECONDS);
+    const counters = new RollingWindowCounters(windowSeconds());
     const restored = journal.restoreInto(counters, Math.floor(Date.now() / 1000));
     const enforcer = new Enforcer(counters, journal, (event) => events.record(event));
-    const policyServer = new PolicyServer(smtpdPolicyHandler(enforcer, log), log);
+    const sync = new StoreSync(db, enforcer, log);
+    const queue = new PostfixQueue(options.postfixConfigDir ?? DEFAULT_POSTFIX_CONFIG_DIR);
+    const held = new HeldMail(db, enforcer, sync, queue, log, () => undefined);
+    const policyServer = new PolicyServer(smtpdPolicyHandler(enforcer, held, log), log);
     let bound;
     try {
       bound = await policyServer.listen(options.policy.host, options.policy.port);
@@ -70,7 +81,7 @@ export class Daemon {
       db.close();
       throw new Error(`cannot listen for policy requests on ${options.policy.host}:${options.policy.port}: ${(error as Error).message}`);
     }
-    const daemon = new Daemon(db, enforcer, journal, events, policyServer, { host: bound.address, port: bound.port }, log);
+    const daemon = new Daemon(db, enforcer, journal, events, policyServer, { host: bound.address, port: bound.port }, log, sync, held);
     daemon.sync.reloadIfChanged();
     try {
       await daemon.startApi(options);
@@ -82,13 +93,17 @@ export class Daemon {
       setInterval(() => void daemon.flush(), FLUSH_INTERVAL_MS),
       setInterval(() => daemon.sync.reloadIfChanged(), WATCH_INTERVAL_MS),
       setInterval(() => daemon.housekeeping(), HOUSEKEEPING_INTERVAL_MS),
+      setInterval(() => daemon.releaseHeld(), RELEASE_INTERVAL_MS),
+      setInterval(() => void held.reconcile(), RECONCILE_INTERVAL_MS),
     );
+    // Before the first release: records of mail that left the hold queue while the daemon was down are closed.
+    daemon.reconciled = held.reconcile(Date.now());
     log.info({ dataDir: options.dataDir, restoredSteps: restored, ...daemon.policyAddress }, 'policy service listening');
     return daemon;
   }
 
   private async startApi(options: DaemonOptions): Promise<void> {
-    const context: ApiContext = { db: this.db, enforcer: this.enforcer, sync: this.sync, log: this.log, nowMs: Date.now, flushCounts: () => this.flush() };
+    const context: ApiContext = { db: this.db, enforcer: this.enforcer, sync: this.sync, log: this.log, nowMs: Date.now, flushCounts: () => this.flush(), held: this.held };
     this.api = buildApi(context, { secret: loadOrCreateBridgeSecret(options.dataDir), version: VERSION });
     const socketPath = apiSocketPath(options.dataDir);
     let listening;
@@ -112,10 +127,25 @@ export class Daemon {
     return this.journal.flush().catch(() => undefined); // already logged by the journal's onError
   }
 
+  private reconciled: Promise<boolean> = Promise.resolve(true);
+  private releasing = false;
+
+  /** One pass of the release worker; passes never overlap. */
+  private releaseHeld(): void {
+    if (this.releasing || this.stopped) return;
+    this.releasing = true;
+    void this.reconciled
+      .then(() => this.held.releaseDue())
+      .catch((error: unknown) => this.log.error({ error: (error as Error).message }, 'releasing held mail failed; will try again'))
+      .finally(() => {
+        this.releasing = false;
+      });
+  }
+
   private housekeeping(): void {
     const now = Math.floor(Date.now() / 1000);
     this.enforcer.counters.sweep(now);
-    void this.journal.pruneBefore(now - HOUR_SECONDS).catch(() => undefined);
+    void this.journal.pruneBefore(now - this.enforcer.counters.windowSeconds).catch(() => undefined);
     try {
       this.events.prune(Date.now());
     } catch (error) {
@@ -130,6 +160,7 @@ export class Daemon {
     if (this.apiTcp) await new Promise((resolve) => this.apiTcp?.close(resolve));
     await this.api?.close();
     await this.policyServer.close();
+    await this.held.idle();
     await this.flush();
     await this.journal.close();
     this.db.close();

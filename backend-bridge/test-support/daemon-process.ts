@@ -64,10 +64,12 @@ export class DaemonProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  static async start(dataDir: string, policyPort?: number, extraArgs: string[] = []): Promise<DaemonProcess> {
+  /** `env` is added to this process's environment (e.g. the test-only OUTGOING_LIMITS_TEST_WINDOW_SECONDS). */
+  static async start(dataDir: string, policyPort?: number, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
     const port = policyPort ?? (await freePort());
     const child = spawn(process.execPath, [CLI, 'daemon', '--data-dir', dataDir, '--policy', `127.0.0.1:${port}`, '--log-level', 'debug', ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     });
     const daemon = new DaemonProcess(child, dataDir, port);
     await daemon.waitForLog('policy service listening', 15_000);

@@ -7,17 +7,18 @@ import { LEVELS, type Level, type Limit, type LimitOverride } from '../core/limi
 import { usageOf } from '../core/usage.js';
 import { CounterJournal } from '../counters/journal.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
-import { Daemon } from '../daemon.js';
-import { Enforcer, HOUR_SECONDS } from '../enforcement/enforcer.js';
+import { Daemon, DEFAULT_POSTFIX_CONFIG_DIR } from '../daemon.js';
+import { Enforcer, windowSeconds } from '../enforcement/enforcer.js';
 import { unwirePostfix, wirePostfix } from '../postfix/wiring.js';
 import { openDatabase } from '../store/database.js';
 import { replaceDirectory, setObjectLimit, streamDirectory } from '../store/directory-store.js';
 import { readSettings, updateSettings, type SettingsChange } from '../store/settings-store.js';
-import type { ServerSettings } from '../core/settings.js';
+import type { NotificationSettings, NotifyPeriod, ServerSettings } from '../core/settings.js';
 import type { ImportSummary } from '../store/directory-store.js';
 import * as parse from './arguments.js';
 import { expectOk, UserError, viaDaemonOrStore } from './daemon-or-store.js';
 import { registerUserCommands } from './user-command.js';
+import { registerHeldCommands } from './held-command.js';
 import { createLogger } from './logger.js';
 import { describeSettings, usageTable } from './presentation.js';
 
@@ -46,10 +47,15 @@ export function buildProgram(): Command {
     .addOption(dataDirOption())
     .option('--policy <host:port>', 'where Postfix sends policy requests', parse.hostPort, parse.hostPort(DEFAULT_POLICY))
     .option('--http <host:port>', 'also serve the API (and the standalone UI) on this loopback address', parse.hostPort)
+    .option('--postfix-config-dir <dir>', 'the Postfix instance whose hold queue keeps over-limit mail', DEFAULT_POSTFIX_CONFIG_DIR)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
-    .action(async (options: { dataDir: string; policy: { host: string; port: number }; http?: { host: string; port: number }; logLevel: string }) => {
+    .action(
+      async (options: { dataDir: string; policy: { host: string; port: number }; http?: { host: string; port: number }; postfixConfigDir: string; logLevel: string }) => {
       const log = createLogger(options.logLevel);
-      const daemon = await Daemon.start({ dataDir: options.dataDir, policy: options.policy, http: options.http ?? null }, log);
+      const daemon = await Daemon.start(
+        { dataDir: options.dataDir, policy: options.policy, http: options.http ?? null, postfixConfigDir: options.postfixConfigDir },
+        log,
+      );
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log.info({ signal }, 'stopping');
@@ -58,7 +64,8 @@ export function buildProgram(): Command {
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
-    });
+      },
+    );
 
   const directory = program.command('directory').description('the subscriptions, domains and mailboxes whose mail is limited');
   directory
@@ -120,6 +127,13 @@ export function buildProgram(): Command {
     .option('--domain-limit <n|unlimited>', 'default limit on outgoing messages from a domain per hour', parse.serverLimit)
     .option('--subscription-limit <n|unlimited>', 'default limit on outgoing messages from a subscription per hour', parse.serverLimit)
     .option('--count <messages|recipients>', 'what one unit of the limit is', parse.countingUnit)
+    .option('--over-limit-action <hold|defer>', 'hold over-limit mail in the Postfix hold queue (default) or defer it (450 4.7.1)', parse.overLimitAction)
+    .option('--notify-admin <address|none>', "where the administrator's notifications go", parse.addressOrNone)
+    .option('--notify-reseller <on|off>', "also notify the object's reseller", parse.onOff)
+    .option('--notify-customer <on|off>', "also notify the object's customer", parse.onOff)
+    .option('--notify-period <15m|1h|6h|12h|1d>', 'at most one notification per object in this period', parse.notifyPeriod)
+    .option('--webhook <url|none>', 'also POST each notification as JSON to this address', parse.urlOrNone)
+    .option('--screen-url <url|none>', 'address of the "Held messages" screen, for the link in notifications', parse.urlOrNone)
     .action(
       async (options: {
         dataDir: string;
@@ -128,6 +142,13 @@ export function buildProgram(): Command {
         domainLimit?: Limit;
         subscriptionLimit?: Limit;
         count?: SettingsChange['countingUnit'];
+        overLimitAction?: SettingsChange['overLimitAction'];
+        notifyAdmin?: string | null;
+        notifyReseller?: boolean;
+        notifyCustomer?: boolean;
+        notifyPeriod?: NotifyPeriod;
+        webhook?: string | null;
+        screenUrl?: string | null;
       }) => {
         const defaults: Partial<Record<Level, Limit>> = {};
         if (options.mailboxLimit !== undefined) defaults.mailbox = options.mailboxLimit;
@@ -136,8 +157,19 @@ export function buildProgram(): Command {
         const change: SettingsChange = { defaults };
         if (options.enabled !== undefined) change.enabled = options.enabled;
         if (options.count !== undefined) change.countingUnit = options.count;
-        if (options.enabled === undefined && options.count === undefined && Object.keys(defaults).length === 0) {
-          throw new UserError('nothing to change: give at least one of --enabled, --mailbox-limit, --domain-limit, --subscription-limit, --count');
+        if (options.overLimitAction !== undefined) change.overLimitAction = options.overLimitAction;
+        const notifications: Partial<NotificationSettings> = {};
+        if (options.notifyAdmin !== undefined) notifications.adminAddress = options.notifyAdmin;
+        if (options.notifyReseller !== undefined) notifications.notifyReseller = options.notifyReseller;
+        if (options.notifyCustomer !== undefined) notifications.notifyCustomer = options.notifyCustomer;
+        if (options.notifyPeriod !== undefined) notifications.period = options.notifyPeriod;
+        if (options.webhook !== undefined) notifications.webhookUrl = options.webhook;
+        if (options.screenUrl !== undefined) notifications.screenUrl = options.screenUrl;
+        if (Object.keys(notifications).length > 0) change.notifications = notifications;
+        if (options.enabled === undefined && options.count === undefined && options.overLimitAction === undefined && !change.notifications && Object.keys(defaults).length === 0) {
+          throw new UserError(
+            'nothing to change: give at least one of --enabled, --mailbox-limit, --domain-limit, --subscription-limit, --count, --over-limit-action, --notify-admin, --notify-reseller, --notify-customer, --notify-period, --webhook, --screen-url',
+          );
         }
         const after = await viaDaemonOrStore(
           options.dataDir,
@@ -180,7 +212,7 @@ export function buildProgram(): Command {
       const db = openDatabase(options.dataDir);
       try {
         const now = Math.floor(Date.now() / 1000);
-        const counters = new RollingWindowCounters(HOUR_SECONDS);
+        const counters = new RollingWindowCounters(windowSeconds());
         new CounterJournal(db).restoreInto(counters, now);
         const enforcer = new Enforcer(counters, null, null);
         enforcer.load(readSettings(db), streamDirectory(db));
@@ -219,6 +251,7 @@ export function buildProgram(): Command {
     });
 
   registerUserCommands(program, dataDirOption);
+  registerHeldCommands(program, dataDirOption);
   return program;
 }
 
