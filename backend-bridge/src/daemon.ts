@@ -10,7 +10,11 @@ import { RollingWindowCounters } from './counters/rolling-window.js';
 import { Enforcer, windowSeconds } from './enforcement/enforcer.js';
 import { HeldMail } from './enforcement/held-mail.js';
 import { StoreSync } from './enforcement/store-sync.js';
+import { localMailHandler } from './postfix/milter-handler.js';
+import { MilterServer } from './postfix/milter-server.js';
+import { Notifier } from './notify/notifier.js';
 import { PostfixQueue } from './postfix/queue.js';
+import { SystemUsers } from './postfix/system-users.js';
 import { smtpdPolicyHandler } from './postfix/policy-handler.js';
 import { PolicyServer } from './postfix/policy-server.js';
 import { openDatabase, type Db } from './store/database.js';
@@ -28,6 +32,8 @@ export interface DaemonOptions {
   http?: ListenAddress | null;
   /** The Postfix instance whose hold queue holds over-limit mail (`postfix -c DIR`); default /etc/postfix. */
   postfixConfigDir?: string;
+  /** Where the milter for local mail (non_smtpd_milters) listens; null: no milter. */
+  milter?: ListenAddress | null;
 }
 
 export const DEFAULT_POSTFIX_CONFIG_DIR = '/etc/postfix';
@@ -49,6 +55,8 @@ export class Daemon {
   private apiTcp: http.Server | null = null;
   apiAddress: { socketPath: string; tcpPort: number | null } | null = null;
   private stopped = false;
+  private milterServer: MilterServer | null = null;
+  milterAddress: ListenAddress | null = null;
 
   private constructor(
     private readonly db: Db,
@@ -60,6 +68,7 @@ export class Daemon {
     private readonly log: Logger,
     readonly sync: StoreSync,
     readonly held: HeldMail,
+    private readonly notifier: Notifier,
   ) {}
 
   static async start(options: DaemonOptions, log: Logger): Promise<Daemon> {
@@ -68,10 +77,16 @@ export class Daemon {
     const events = new OverLimitEventLog(db);
     const counters = new RollingWindowCounters(windowSeconds());
     const restored = journal.restoreInto(counters, Math.floor(Date.now() / 1000));
-    const enforcer = new Enforcer(counters, journal, (event) => events.record(event));
+    let notifier: Notifier | null = null;
+    const enforcer = new Enforcer(counters, journal, (event) => {
+      events.record(event);
+      notifier?.limitReached(event);
+    });
     const sync = new StoreSync(db, enforcer, log);
-    const queue = new PostfixQueue(options.postfixConfigDir ?? DEFAULT_POSTFIX_CONFIG_DIR);
-    const held = new HeldMail(db, enforcer, sync, queue, log, () => undefined);
+    const postfixConfigDir = options.postfixConfigDir ?? DEFAULT_POSTFIX_CONFIG_DIR;
+    const queue = new PostfixQueue(postfixConfigDir);
+    const held = new HeldMail(db, enforcer, sync, queue, log, (event) => notifier?.compromised(event.object, event.reason));
+    notifier = new Notifier(db, enforcer, held.store, postfixConfigDir, () => held.reconcile(), log);
     const policyServer = new PolicyServer(smtpdPolicyHandler(enforcer, held, log), log);
     let bound;
     try {
@@ -81,7 +96,27 @@ export class Daemon {
       db.close();
       throw new Error(`cannot listen for policy requests on ${options.policy.host}:${options.policy.port}: ${(error as Error).message}`);
     }
-    const daemon = new Daemon(db, enforcer, journal, events, policyServer, { host: bound.address, port: bound.port }, log, sync, held);
+    const daemon = new Daemon(db, enforcer, journal, events, policyServer, { host: bound.address, port: bound.port }, log, sync, held, notifier);
+    if (options.milter) {
+      // Read where the queue lives now; the milter reads the submitting uid from files there.
+      let queueDirectory: string | null = await queue.queueDirectory().catch((error: unknown) => {
+        log.warn({ error: (error as Error).message }, 'cannot read queue_directory: local mail is identified by sender only until it can');
+        return null;
+      });
+      const lookUpQueueDirectory = () => {
+        if (queueDirectory === null) void queue.queueDirectory().then((dir) => (queueDirectory = dir), () => undefined);
+        return queueDirectory;
+      };
+      const milterServer = new MilterServer(localMailHandler(enforcer, held, new SystemUsers(), lookUpQueueDirectory, log), log);
+      try {
+        const milterBound = await milterServer.listen(options.milter.host, options.milter.port);
+        daemon.milterServer = milterServer;
+        daemon.milterAddress = { host: milterBound.address, port: milterBound.port };
+      } catch (error) {
+        await daemon.stop();
+        throw new Error(`cannot listen for milter connections on ${options.milter.host}:${options.milter.port}: ${(error as Error).message}`);
+      }
+    }
     daemon.sync.reloadIfChanged();
     try {
       await daemon.startApi(options);
@@ -98,6 +133,7 @@ export class Daemon {
     );
     // Before the first release: records of mail that left the hold queue while the daemon was down are closed.
     daemon.reconciled = held.reconcile(Date.now());
+    if (daemon.milterAddress) log.info({ milter: daemon.milterAddress }, 'milter listening');
     log.info({ dataDir: options.dataDir, restoredSteps: restored, ...daemon.policyAddress }, 'policy service listening');
     return daemon;
   }
@@ -160,7 +196,10 @@ export class Daemon {
     if (this.apiTcp) await new Promise((resolve) => this.apiTcp?.close(resolve));
     await this.api?.close();
     await this.policyServer.close();
+    await this.milterServer?.close();
     await this.held.idle();
+    // Mail goes out at once; a webhook still retrying gets a few seconds more, not its whole back-off.
+    await Promise.race([this.notifier.idle(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     await this.flush();
     await this.journal.close();
     this.db.close();

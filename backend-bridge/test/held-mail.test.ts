@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -161,6 +163,64 @@ describe('held mail with a real Postfix', () => {
     await eventually(async () => (await deliveredSubjects()).includes('erin 4'), 'the held message to leave after the restart', 40_000);
     expect(await heldRecord(survivor)).toMatchObject({ status: 'released', resolvedBy: 'worker' });
     expect((await deliveredSubjects()).filter((s) => s.startsWith('erin'))).not.toContain('erin 3');
+  });
+
+  it('notifies the administrator and the customer by mail and the webhook, once per object per period', async () => {
+    const hooks: unknown[] = [];
+    let calls = 0;
+    const server = http.createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        calls++;
+        // The first attempt fails: the notifier must retry.
+        if (calls === 1) return void response.writeHead(500).end();
+        hooks.push(JSON.parse(body));
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const hookPort = (server.address() as AddressInfo).port;
+    try {
+      await daemon.change(['settings', 'set', '--notify-admin', 'admin@notify.test', '--notify-customer', 'on', '--notify-period', '15m', '--webhook', `http://127.0.0.1:${hookPort}/hook`]);
+      await cli(['notify', 'contact', 'jdoe', 'jdoe@notify.test', '--data-dir', dataDir]);
+      const notifications = async () => (await postfix.deliveredMessages()).filter((m) => m.recipients.includes('admin@notify.test'));
+
+      await send('dave@example.com', 'dave 1');
+      await send('dave@example.com', 'dave 2');
+      await send('dave@example.com', 'dave 3');
+      await eventually(async () => (await notifications()).length === 1, 'the notification mail', 20_000);
+      const [mail] = await notifications();
+      expect(mail!.recipients.sort()).toEqual(['admin@notify.test', 'jdoe@notify.test']);
+      expect(mail!.subject).toBe('Outgoing limit reached: mailbox dave@example.com (2 messages per hour)');
+      expect(mail!.body).toContain('Object:                mailbox dave@example.com');
+      expect(mail!.body).toContain('Level that tripped:    mailbox');
+      expect(mail!.body).toContain('Sent in the last hour: 2');
+      expect(mail!.body).toContain('Held messages:         1');
+      expect(mail!.body).toContain('Top recipient domains: remote.test (1)');
+      expect(mail!.body).toMatch(/Budget frees:          in \d+ seconds; held mail is then sent automatically/);
+      expect(mail!.body).toContain('Outgoing limit of 2 messages/hour for mailbox dave@example.com reached; message held');
+      expect(mail!.body).toMatch(/Held messages: https:\/\/\S+\/modules\/outgoing-mail-limits\/index\.php\/held\?level=mailbox&name=dave%40example\.com/);
+      await eventually(() => hooks.length === 1, 'the webhook to succeed on its second attempt', 20_000);
+      expect(calls).toBe(2);
+      expect(hooks[0]).toMatchObject({ kind: 'limit-reached', level: 'mailbox', name: 'dave@example.com', limit: 2, sent: 2, held: 1, topRecipientDomains: [{ domain: 'remote.test', messages: 1 }] });
+
+      // Within the period: more held mail of dave, no second notification; another object gets its own.
+      await send('dave@example.com', 'dave 4');
+      await send('mallory@other.org', 'mallory 1');
+      await send('mallory@other.org', 'mallory 2');
+      await send('mallory@other.org', 'mallory 3');
+      await eventually(async () => (await notifications()).some((m) => m.subject?.includes('mallory@other.org')), 'the notification about mallory', 20_000);
+      await eventually(() => hooks.length === 2, 'the webhook about mallory', 20_000);
+      const about = (await notifications()).map((m) => m.subject);
+      expect(about.filter((subject) => subject?.includes('dave@example.com'))).toHaveLength(1);
+      // mallory's customer (mary) has no contact address: only the administrator.
+      expect((await notifications()).find((m) => m.subject?.includes('mallory'))!.recipients).toEqual(['admin@notify.test']);
+      expect(hooks.map((h) => (h as { name: string }).name)).toEqual(['dave@example.com', 'mallory@other.org']);
+    } finally {
+      await daemon.change(['settings', 'set', '--notify-admin', 'none', '--webhook', 'none']);
+      server.close();
+    }
   });
 });
 

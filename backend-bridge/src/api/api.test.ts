@@ -1071,7 +1071,7 @@ describe('effects of writes', () => {
       ['mailbox', 'alice@example.com', 'alice@example.com'],
       ['mailbox', 'alice@example.com', 'alice@example.com'],
     ]);
-    expect(all[1]?.reason).toMatch(/^Outgoing limit of 5 messages\/hour for domain example\.com reached; try again in 60 minutes$/);
+    expect(all[1]?.reason).toMatch(/^Outgoing limit of 5 messages\/hour for domain example\.com reached; message held, sent automatically in about 60 minutes$/);
     expect((await events(h(), JDOE)).map((e) => e.objectName)).toEqual(['example.com', 'alice@example.com', 'alice@example.com']);
     expect((await events(h(), RES1)).map((e) => e.objectName)).toEqual(['example.com', 'alice@example.com', 'alice@example.com']);
     expect((await events(h(), MARY)).map((e) => e.objectName)).toEqual(['mallory@other.org']);

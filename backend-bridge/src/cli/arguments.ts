@@ -50,15 +50,15 @@ export function notifyPeriod(raw: string): NotifyPeriod {
   throw new InvalidArgumentError(`expected one of ${NOTIFY_PERIODS.join(', ')}, got "${raw}"`);
 }
 
-/** "none" switches the setting off. */
-export function addressOrNone(raw: string): string | null {
-  if (raw === 'none') return null;
+/** "none" switches the setting off: '' (commander keeps no null from a parser), read back with `|| null`. */
+export function addressOrNone(raw: string): string {
+  if (raw === 'none') return '';
   if (ADDRESS.test(raw)) return raw;
   throw new InvalidArgumentError(`expected an email address such as admin@example.com, or none; got "${raw}"`);
 }
 
-export function urlOrNone(raw: string): string | null {
-  if (raw === 'none') return null;
+export function urlOrNone(raw: string): string {
+  if (raw === 'none') return '';
   if (/^https?:\/\/[^\s/]+/i.test(raw) && URL.canParse(raw)) return raw;
   throw new InvalidArgumentError(`expected an http:// or https:// address, or none; got "${raw}"`);
 }

@@ -19,11 +19,13 @@ import * as parse from './arguments.js';
 import { expectOk, UserError, viaDaemonOrStore } from './daemon-or-store.js';
 import { registerUserCommands } from './user-command.js';
 import { registerHeldCommands } from './held-command.js';
+import { registerNotifyCommands } from './notify-command.js';
 import { createLogger } from './logger.js';
 import { describeSettings, usageTable } from './presentation.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/outgoing-limits';
 const DEFAULT_POLICY = '127.0.0.1:10040';
+const DEFAULT_MILTER = '127.0.0.1:10041';
 
 const COLLECTION_OF: Record<Level, string> = { mailbox: 'mailboxes', domain: 'domains', subscription: 'subscriptions' };
 
@@ -47,13 +49,22 @@ export function buildProgram(): Command {
     .addOption(dataDirOption())
     .option('--policy <host:port>', 'where Postfix sends policy requests', parse.hostPort, parse.hostPort(DEFAULT_POLICY))
     .option('--http <host:port>', 'also serve the API (and the standalone UI) on this loopback address', parse.hostPort)
+    .option('--milter <host:port>', 'where the milter for local mail (sendmail, PHP) listens', parse.hostPort, parse.hostPort(DEFAULT_MILTER))
+    .option('--no-milter', 'do not serve the milter')
     .option('--postfix-config-dir <dir>', 'the Postfix instance whose hold queue keeps over-limit mail', DEFAULT_POSTFIX_CONFIG_DIR)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
     .action(
-      async (options: { dataDir: string; policy: { host: string; port: number }; http?: { host: string; port: number }; postfixConfigDir: string; logLevel: string }) => {
+      async (options: {
+        dataDir: string;
+        policy: { host: string; port: number };
+        http?: { host: string; port: number };
+        milter: { host: string; port: number } | false;
+        postfixConfigDir: string;
+        logLevel: string;
+      }) => {
       const log = createLogger(options.logLevel);
       const daemon = await Daemon.start(
-        { dataDir: options.dataDir, policy: options.policy, http: options.http ?? null, postfixConfigDir: options.postfixConfigDir },
+        { dataDir: options.dataDir, policy: options.policy, http: options.http ?? null, postfixConfigDir: options.postfixConfigDir, milter: options.milter || null },
         log,
       );
       await new Promise<void>((resolve) => {
@@ -143,12 +154,12 @@ export function buildProgram(): Command {
         subscriptionLimit?: Limit;
         count?: SettingsChange['countingUnit'];
         overLimitAction?: SettingsChange['overLimitAction'];
-        notifyAdmin?: string | null;
+        notifyAdmin?: string;
         notifyReseller?: boolean;
         notifyCustomer?: boolean;
         notifyPeriod?: NotifyPeriod;
-        webhook?: string | null;
-        screenUrl?: string | null;
+        webhook?: string;
+        screenUrl?: string;
       }) => {
         const defaults: Partial<Record<Level, Limit>> = {};
         if (options.mailboxLimit !== undefined) defaults.mailbox = options.mailboxLimit;
@@ -159,12 +170,12 @@ export function buildProgram(): Command {
         if (options.count !== undefined) change.countingUnit = options.count;
         if (options.overLimitAction !== undefined) change.overLimitAction = options.overLimitAction;
         const notifications: Partial<NotificationSettings> = {};
-        if (options.notifyAdmin !== undefined) notifications.adminAddress = options.notifyAdmin;
+        if (options.notifyAdmin !== undefined) notifications.adminAddress = options.notifyAdmin || null;
         if (options.notifyReseller !== undefined) notifications.notifyReseller = options.notifyReseller;
         if (options.notifyCustomer !== undefined) notifications.notifyCustomer = options.notifyCustomer;
         if (options.notifyPeriod !== undefined) notifications.period = options.notifyPeriod;
-        if (options.webhook !== undefined) notifications.webhookUrl = options.webhook;
-        if (options.screenUrl !== undefined) notifications.screenUrl = options.screenUrl;
+        if (options.webhook !== undefined) notifications.webhookUrl = options.webhook || null;
+        if (options.screenUrl !== undefined) notifications.screenUrl = options.screenUrl || null;
         if (Object.keys(notifications).length > 0) change.notifications = notifications;
         if (options.enabled === undefined && options.count === undefined && options.overLimitAction === undefined && !change.notifications && Object.keys(defaults).length === 0) {
           throw new UserError(
@@ -235,12 +246,22 @@ export function buildProgram(): Command {
     .description('add the policy service to main.cf (idempotent; reloads a running Postfix)')
     .option('--config-dir <dir>', 'Postfix configuration directory', '/etc/postfix')
     .option('--policy <host:port>', 'where the daemon listens', parse.hostPort, parse.hostPort(DEFAULT_POLICY))
+    .option('--milter <host:port>', "where the daemon's milter for local mail listens (non_smtpd_milters)", parse.hostPort, parse.hostPort(DEFAULT_MILTER))
+    .option('--no-milter', 'leave local mail (sendmail, PHP) uncounted')
     .option('--fail-closed', 'defer all mail while the daemon is down (default: mail flows, fail-open)')
     .option('--no-reload', 'do not reload a running Postfix')
-    .action(async (options: { configDir: string; policy: { host: string; port: number }; failClosed?: boolean; reload: boolean }) => {
-      const result = await wirePostfix({ configDir: options.configDir, policy: options.policy, failOpen: !options.failClosed, reload: options.reload });
+    .action(
+      async (options: { configDir: string; policy: { host: string; port: number }; milter: { host: string; port: number } | false; failClosed?: boolean; reload: boolean }) => {
+      const result = await wirePostfix({
+        configDir: options.configDir,
+        policy: options.policy,
+        milter: options.milter || null,
+        failOpen: !options.failClosed,
+        reload: options.reload,
+      });
       reportWiring(result, 'wired to the policy service', 'already wired');
-    });
+      },
+    );
   postfix
     .command('unwire')
     .description('undo exactly what wire changed in main.cf')
@@ -252,6 +273,7 @@ export function buildProgram(): Command {
 
   registerUserCommands(program, dataDirOption);
   registerHeldCommands(program, dataDirOption);
+  registerNotifyCommands(program, dataDirOption);
   return program;
 }
 

@@ -1,4 +1,4 @@
-import { decideMessage, type Decision, type WindowView } from '../core/decision.js';
+import { decideMessage, explainHold, type Decision, type WindowView } from '../core/decision.js';
 import { DirectoryIndex, type ChargedObject, type DirectoryRecordStreams } from '../core/directory.js';
 import { identifySender, type SenderIdentity } from '../core/identity.js';
 import { INITIAL_NOTIFICATIONS, messageWeight, type OverLimitAction, type ServerSettings } from '../core/settings.js';
@@ -124,7 +124,7 @@ export class Enforcer {
         queueId: facts.queueId ?? null,
         clientAddress: facts.clientAddress ?? null,
         action,
-        reason: decision.reason,
+        reason: action === 'hold' ? explainHold(decision) : decision.reason,
       });
     }
     return { identity, decision, weight };

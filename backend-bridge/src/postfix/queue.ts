@@ -93,6 +93,13 @@ export class PostfixQueue {
     return (await run('postqueue', ['-c', this.configDir, '-i', id])).code === 0;
   }
 
+  /** queue_directory of the instance. */
+  async queueDirectory(): Promise<string> {
+    const result = await run('postconf', ['-c', this.configDir, '-h', 'queue_directory']);
+    if (result.code !== 0 || !result.stdout.trim()) throw new QueueCommandError(`cannot read queue_directory from ${this.configDir}: ${result.stderr.trim()}`);
+    return result.stdout.trim();
+  }
+
   /** maximal_queue_lifetime in seconds. */
   async queueLifetimeSeconds(): Promise<number> {
     const result = await run('postconf', ['-c', this.configDir, '-h', 'maximal_queue_lifetime']);
