@@ -23,6 +23,8 @@ const SENDER = 'outgoing-limits';
  */
 export class Notifier {
   private readonly pending = new Set<Promise<unknown>>();
+  /** Last notification per object, so a flood of refusals does not cost a store transaction each. */
+  private readonly lastSentMs = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
@@ -67,18 +69,26 @@ export class Notifier {
 
   /** True (and the time recorded) when the object had no notification within the period. */
   private claimPeriod(object: ChargedObject, now: number, periodMs: number): boolean {
-    return this.db
+    const key = `${object.level}:${object.name}`;
+    const known = this.lastSentMs.get(key);
+    if (known !== undefined && now - known < periodMs) return false;
+    const claimed = this.db
       .transaction(() => {
         const row = this.db.prepare('SELECT last_sent_ms FROM notifications_sent WHERE level = ? AND object_name = ?').get(object.level, object.name) as
           | { last_sent_ms: number }
           | undefined;
-        if (row && now - row.last_sent_ms < periodMs) return false;
+        if (row && now - row.last_sent_ms < periodMs) {
+          this.lastSentMs.set(key, row.last_sent_ms);
+          return false;
+        }
         this.db
           .prepare('INSERT INTO notifications_sent (level, object_name, last_sent_ms) VALUES (?, ?, ?) ON CONFLICT (level, object_name) DO UPDATE SET last_sent_ms = excluded.last_sent_ms')
           .run(object.level, object.name, now);
         return true;
       })
       .immediate();
+    if (claimed) this.lastSentMs.set(key, now);
+    return claimed;
   }
 
   private addressesFor(object: ChargedObject): string[] {
