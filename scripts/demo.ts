@@ -22,6 +22,7 @@ const dataDir = process.env.OUTGOING_LIMITS_DATA_DIR ?? path.join(root, '.demo',
 const SMTP_PORT = Number(process.env.DEMO_SMTP_PORT ?? 2525);
 const POLICY = { host: '127.0.0.1', port: Number(process.env.DEMO_POLICY_PORT ?? 10040) };
 const HTTP = { host: '127.0.0.1', port: Number(process.env.DEMO_HTTP_PORT ?? 8025) };
+const MILTER = { host: '127.0.0.1', port: Number(process.env.DEMO_MILTER_PORT ?? 10041) };
 const ALICE = { login: 'alice@example.com', password: 'demo' };
 /** Logins of the web interface; customer and reseller ownership comes from demo-directory.json. */
 const DEMO_LOGINS: Array<{ login: string; role: Role; owns: string }> = [
@@ -48,15 +49,15 @@ async function prepareStore(): Promise<void> {
 async function main(): Promise<void> {
   await prepareStore();
   const log = createLogger(process.env.LOG_LEVEL ?? 'info');
-  const daemon = await Daemon.start({ dataDir, policy: POLICY, http: HTTP }, log);
-  let postfix: PostfixInstance;
+  const postfix = await PostfixInstance.start({ smtpPort: SMTP_PORT, saslUsers: [ALICE] });
+  let daemon: Daemon;
   try {
-    postfix = await PostfixInstance.start({ smtpPort: SMTP_PORT, saslUsers: [ALICE] });
+    daemon = await Daemon.start({ dataDir, policy: POLICY, http: HTTP, milter: MILTER, postfixConfigDir: postfix.configDir }, log);
   } catch (error) {
-    await daemon.stop();
+    await postfix.stop();
     throw error;
   }
-  await wirePostfix({ configDir: postfix.configDir, policy: POLICY, failOpen: true, reload: false });
+  await wirePostfix({ configDir: postfix.configDir, policy: POLICY, milter: MILTER, failOpen: true, reload: false });
   await postfix.reload();
 
   const cli = path.relative(process.cwd(), path.join(root, 'bin/outgoing-limits'));
@@ -67,15 +68,19 @@ ${DEMO_LOGINS.map(({ login, role, owns }) => `    ${`${login} / ${DEMO_PASSWORD}
   Postfix (throwaway, loopback only): 127.0.0.1:${SMTP_PORT}, config ${postfix.configDir}
   delivered mail lands in:            ${postfix.sinkDir}
   policy service:                     ${POLICY.host}:${POLICY.port}, data ${dataDir}
+  milter (local mail, sendmail):      ${MILTER.host}:${MILTER.port}
   limits: mailbox 3, domain 10, subscription 20 per hour; newsletter@example.com 50; domain shop.test 0
 
-Send mail; the 4th message from alice within an hour gets "450 4.7.1 ... try again in N minutes":
+Send mail; the 4th message from alice within an hour is held in Postfix's hold queue and sent when the hour frees:
   swaks --server 127.0.0.1:${SMTP_PORT} --from alice@example.com --to someone@remote.test
 Authenticated (counted by login, whatever the envelope sender):
   swaks --server 127.0.0.1:${SMTP_PORT} --auth PLAIN --auth-user alice@example.com --auth-password demo --from bob@example.com --to someone@remote.test
 Watch usage and change limits while it runs:
   ${cli} usage --data-dir ${dataDir}
   ${cli} limit set mailbox alice@example.com 10 --data-dir ${dataDir}
+Held mail: list, release now (--force: beyond the limit), delete:
+  ${cli} held list --data-dir ${dataDir}
+  ${cli} held release QUEUE_ID --force --data-dir ${dataDir}
 
 Ctrl-C stops the demo.
 `);

@@ -9,8 +9,14 @@ import { findStandaloneUi } from './api/standalone-ui.js';
 import { VERSION } from './version.js';
 import { CounterJournal } from './counters/journal.js';
 import { RollingWindowCounters } from './counters/rolling-window.js';
-import { Enforcer, HOUR_SECONDS } from './enforcement/enforcer.js';
+import { Enforcer, windowSeconds } from './enforcement/enforcer.js';
+import { HeldMail } from './enforcement/held-mail.js';
 import { StoreSync } from './enforcement/store-sync.js';
+import { localMailHandler } from './postfix/milter-handler.js';
+import { MilterServer } from './postfix/milter-server.js';
+import { Notifier } from './notify/notifier.js';
+import { PostfixQueue } from './postfix/queue.js';
+import { SystemUsers } from './postfix/system-users.js';
 import { smtpdPolicyHandler } from './postfix/policy-handler.js';
 import { PolicyServer } from './postfix/policy-server.js';
 import { openDatabase, type Db } from './store/database.js';
@@ -30,13 +36,23 @@ export interface DaemonOptions {
   apiGroup?: number | null;
   /** The built standalone UI served at / with --http; default: the package's frontend/dist when built. */
   uiDir?: string | null;
+  /** The Postfix instance whose hold queue holds over-limit mail (`postfix -c DIR`); default /etc/postfix. */
+  postfixConfigDir?: string;
+  /** Where the milter for local mail (non_smtpd_milters) listens; null: no milter. */
+  milter?: ListenAddress | null;
 }
+
+export const DEFAULT_POSTFIX_CONFIG_DIR = '/etc/postfix';
 
 /** Counts reach the disk this often: a kill -9 loses at most this much of them. */
 const FLUSH_INTERVAL_MS = 200;
 /** Changes made by the command (another process) are picked up this often: well within the promised second. */
 const WATCH_INTERVAL_MS = 250;
 const HOUSEKEEPING_INTERVAL_MS = 60_000;
+/** Held mail is looked at this often: it leaves within about a second of its window freeing. */
+const RELEASE_INTERVAL_MS = 1_000;
+/** Records are compared with Postfix's hold queue this often (and at start), for changes made by other hands. */
+const RECONCILE_INTERVAL_MS = 30_000;
 
 /** The one long-running process: store, counters and the Postfix-facing services. */
 export class Daemon {
@@ -45,6 +61,8 @@ export class Daemon {
   private apiTcp: http.Server | null = null;
   apiAddress: { socketPath: string; tcpPort: number | null } | null = null;
   private stopped = false;
+  private milterServer: MilterServer | null = null;
+  milterAddress: ListenAddress | null = null;
 
   private constructor(
     private readonly db: Db,
@@ -54,20 +72,28 @@ export class Daemon {
     private readonly policyServer: PolicyServer,
     readonly policyAddress: ListenAddress,
     private readonly log: Logger,
-  ) {
-    this.sync = new StoreSync(db, enforcer, log);
-  }
-
-  readonly sync: StoreSync;
+    readonly sync: StoreSync,
+    readonly held: HeldMail,
+    private readonly notifier: Notifier,
+  ) {}
 
   static async start(options: DaemonOptions, log: Logger): Promise<Daemon> {
     const db = openDatabase(options.dataDir);
     const journal = new CounterJournal(db, { background: true, onError: (message) => log.error({ error: message }, 'writing counters to the store failed') });
     const events = new OverLimitEventLog(db);
-    const counters = new RollingWindowCounters(HOUR_SECONDS);
+    const counters = new RollingWindowCounters(windowSeconds());
     const restored = journal.restoreInto(counters, Math.floor(Date.now() / 1000));
-    const enforcer = new Enforcer(counters, journal, (event) => events.record(event));
-    const policyServer = new PolicyServer(smtpdPolicyHandler(enforcer, log), log);
+    let notifier: Notifier | null = null;
+    const enforcer = new Enforcer(counters, journal, (event) => {
+      events.record(event);
+      notifier?.limitReached(event);
+    });
+    const sync = new StoreSync(db, enforcer, log);
+    const postfixConfigDir = options.postfixConfigDir ?? DEFAULT_POSTFIX_CONFIG_DIR;
+    const queue = new PostfixQueue(postfixConfigDir);
+    const held = new HeldMail(db, enforcer, sync, queue, log, (event) => notifier?.compromised(event.object, event.reason));
+    notifier = new Notifier(db, enforcer, held.store, postfixConfigDir, () => held.reconcile(), log);
+    const policyServer = new PolicyServer(smtpdPolicyHandler(enforcer, held, log), log);
     let bound;
     try {
       bound = await policyServer.listen(options.policy.host, options.policy.port);
@@ -76,7 +102,27 @@ export class Daemon {
       db.close();
       throw new Error(`cannot listen for policy requests on ${options.policy.host}:${options.policy.port}: ${(error as Error).message}`);
     }
-    const daemon = new Daemon(db, enforcer, journal, events, policyServer, { host: bound.address, port: bound.port }, log);
+    const daemon = new Daemon(db, enforcer, journal, events, policyServer, { host: bound.address, port: bound.port }, log, sync, held, notifier);
+    if (options.milter) {
+      // Read where the queue lives now; the milter reads the submitting uid from files there.
+      let queueDirectory: string | null = await queue.queueDirectory().catch((error: unknown) => {
+        log.warn({ error: (error as Error).message }, 'cannot read queue_directory: local mail is identified by sender only until it can');
+        return null;
+      });
+      const lookUpQueueDirectory = () => {
+        if (queueDirectory === null) void queue.queueDirectory().then((dir) => (queueDirectory = dir), () => undefined);
+        return queueDirectory;
+      };
+      const milterServer = new MilterServer(localMailHandler(enforcer, held, new SystemUsers(), lookUpQueueDirectory, log), log);
+      try {
+        const milterBound = await milterServer.listen(options.milter.host, options.milter.port);
+        daemon.milterServer = milterServer;
+        daemon.milterAddress = { host: milterBound.address, port: milterBound.port };
+      } catch (error) {
+        await daemon.stop();
+        throw new Error(`cannot listen for milter connections on ${options.milter.host}:${options.milter.port}: ${(error as Error).message}`);
+      }
+    }
     daemon.sync.reloadIfChanged();
     try {
       await daemon.startApi(options);
@@ -88,13 +134,18 @@ export class Daemon {
       setInterval(() => void daemon.flush(), FLUSH_INTERVAL_MS),
       setInterval(() => daemon.sync.reloadIfChanged(), WATCH_INTERVAL_MS),
       setInterval(() => daemon.housekeeping(), HOUSEKEEPING_INTERVAL_MS),
+      setInterval(() => daemon.releaseHeld(), RELEASE_INTERVAL_MS),
+      setInterval(() => void held.reconcile(), RECONCILE_INTERVAL_MS),
     );
+    // Before the first release: records of mail that left the hold queue while the daemon was down are closed.
+    daemon.reconciled = held.reconcile(Date.now());
+    if (daemon.milterAddress) log.info({ milter: daemon.milterAddress }, 'milter listening');
     log.info({ dataDir: options.dataDir, restoredSteps: restored, ...daemon.policyAddress }, 'policy service listening');
     return daemon;
   }
 
   private async startApi(options: DaemonOptions): Promise<void> {
-    const context: ApiContext = { db: this.db, enforcer: this.enforcer, sync: this.sync, log: this.log, nowMs: Date.now, flushCounts: () => this.flush() };
+    const context: ApiContext = { db: this.db, enforcer: this.enforcer, sync: this.sync, log: this.log, nowMs: Date.now, flushCounts: () => this.flush(), held: this.held };
     const apiGroup = options.apiGroup ?? null;
     if (apiGroup !== null) {
       // The group must pass through the data directory to reach the socket; it lists and reads nothing else.
@@ -126,10 +177,25 @@ export class Daemon {
     return this.journal.flush().catch(() => undefined); // already logged by the journal's onError
   }
 
+  private reconciled: Promise<boolean> = Promise.resolve(true);
+  private releasing = false;
+
+  /** One pass of the release worker; passes never overlap. */
+  private releaseHeld(): void {
+    if (this.releasing || this.stopped) return;
+    this.releasing = true;
+    void this.reconciled
+      .then(() => this.held.releaseDue())
+      .catch((error: unknown) => this.log.error({ error: (error as Error).message }, 'releasing held mail failed; will try again'))
+      .finally(() => {
+        this.releasing = false;
+      });
+  }
+
   private housekeeping(): void {
     const now = Math.floor(Date.now() / 1000);
     this.enforcer.counters.sweep(now);
-    void this.journal.pruneBefore(now - HOUR_SECONDS).catch(() => undefined);
+    void this.journal.pruneBefore(now - this.enforcer.counters.windowSeconds).catch(() => undefined);
     try {
       this.events.prune(Date.now());
     } catch (error) {
@@ -149,6 +215,10 @@ export class Daemon {
     }
     await this.api?.close();
     await this.policyServer.close();
+    await this.milterServer?.close();
+    await this.held.idle();
+    // Mail goes out at once; a webhook still retrying gets a few seconds more, not its whole back-off.
+    await Promise.race([this.notifier.idle(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     await this.flush();
     await this.journal.close();
     this.db.close();

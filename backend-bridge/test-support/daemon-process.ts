@@ -58,18 +58,29 @@ export class DaemonProcess {
     private readonly child: ChildProcess,
     readonly dataDir: string,
     readonly policyPort: number,
+    /** The milter's port; null when started with --no-milter. */
+    readonly milterPort: number | null,
   ) {
     child.stdout?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  static async start(dataDir: string, policyPort?: number, extraArgs: string[] = []): Promise<DaemonProcess> {
+  /**
+   * `env` is added to this process's environment (e.g. the test-only OUTGOING_LIMITS_TEST_WINDOW_SECONDS). The
+   * milter gets a free port unless `extraArgs` names one (or --no-milter): the default 10041 may be taken.
+   */
+  static async start(dataDir: string, policyPort?: number, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
     const port = policyPort ?? (await freePort());
-    const child = spawn(process.execPath, [CLI, 'daemon', '--data-dir', dataDir, '--policy', `127.0.0.1:${port}`, '--log-level', 'debug', ...extraArgs], {
+    const milterArgs = extraArgs.some((a) => a === '--milter' || a === '--no-milter') ? [] : ['--milter', `127.0.0.1:${await freePort()}`];
+    const args = [...milterArgs, ...extraArgs];
+    const milterAt = args.indexOf('--milter');
+    const milterPort = milterAt >= 0 ? Number(args[milterAt + 1]?.split(':').pop()) : null;
+    const child = spawn(process.execPath, [CLI, 'daemon', '--data-dir', dataDir, '--policy', `127.0.0.1:${port}`, '--log-level', 'debug', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     });
-    const daemon = new DaemonProcess(child, dataDir, port);
+    const daemon = new DaemonProcess(child, dataDir, port, milterPort);
     await daemon.waitForLog('policy service listening', 15_000);
     return daemon;
   }

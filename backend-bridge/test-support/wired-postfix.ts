@@ -2,10 +2,14 @@ import { expect } from 'vitest';
 import { cli } from './daemon-process.js';
 import { PostfixInstance, type PostfixInstanceOptions, type SmtpResult } from './postfix-instance.js';
 
-/** A throwaway Postfix wired to a policy service on `policyPort` with the product's own `postfix wire`. */
-export async function startWiredPostfix(policyPort: number, options: PostfixInstanceOptions = {}): Promise<PostfixInstance> {
+/**
+ * A throwaway Postfix wired to a policy service on `policyPort` with the product's own `postfix wire`, and to the
+ * milter on `milterPort` (when given; else the default address, where nothing of this test listens).
+ */
+export async function startWiredPostfix(policyPort: number, options: PostfixInstanceOptions = {}, milterPort?: number): Promise<PostfixInstance> {
   const postfix = await PostfixInstance.start(options);
-  await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--policy', `127.0.0.1:${policyPort}`]);
+  const milter = milterPort === undefined ? [] : ['--milter', `127.0.0.1:${milterPort}`];
+  await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--policy', `127.0.0.1:${policyPort}`, ...milter]);
   await postfix.reload();
   return postfix;
 }

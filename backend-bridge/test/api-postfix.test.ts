@@ -38,7 +38,7 @@ beforeAll(async () => {
   const file = path.join(dataDir, 'directory.json');
   writeFileSync(file, JSON.stringify(exampleDirectory()));
   await cli(['directory', 'import', file, '--data-dir', dataDir]);
-  await cli(['settings', 'set', '--data-dir', dataDir, '--enabled', 'on', '--mailbox-limit', '3', '--domain-limit', '5', '--subscription-limit', '8']);
+  await cli(['settings', 'set', '--data-dir', dataDir, '--enabled', 'on', '--mailbox-limit', '3', '--domain-limit', '5', '--subscription-limit', '8', '--over-limit-action', 'defer']);
   daemon = await DaemonProcess.start(dataDir, policyPort);
 
   const secret = readBridgeSecret(dataDir);

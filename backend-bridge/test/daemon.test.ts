@@ -21,7 +21,7 @@ async function preparedDataDir(): Promise<string> {
   const file = path.join(dataDir, 'directory.json');
   writeFileSync(file, JSON.stringify(exampleDirectory()));
   await cli(['directory', 'import', file, '--data-dir', dataDir]);
-  await cli(['settings', 'set', '--data-dir', dataDir, '--mailbox-limit', '3', '--domain-limit', '5', '--subscription-limit', '8']);
+  await cli(['settings', 'set', '--data-dir', dataDir, '--mailbox-limit', '3', '--domain-limit', '5', '--subscription-limit', '8', '--over-limit-action', 'defer']);
   return dataDir;
 }
 

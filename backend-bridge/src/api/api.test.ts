@@ -124,7 +124,9 @@ function expectPage(response: LightMyRequestResponse, level: Level): ObjectPage 
 
 function expectSettings(value: unknown): asserts value is ServerSettings {
   const s = value as Json;
-  expect(Object.keys(s).sort()).toEqual(['countingUnit', 'customersMayChangeLimits', 'defaults', 'enabled']);
+  expect(Object.keys(s).sort()).toEqual(['countingUnit', 'customersMayChangeLimits', 'defaults', 'enabled', 'notifications', 'overLimitAction']);
+  expect(['hold', 'defer']).toContain(s.overLimitAction);
+  expect(Object.keys(s.notifications as Json).sort()).toEqual(['adminAddress', 'notifyCustomer', 'notifyReseller', 'period', 'screenUrl', 'webhookUrl']);
   expect(typeof s.enabled).toBe('boolean');
   expect(typeof s.customersMayChangeLimits).toBe('boolean');
   expect(['messages', 'recipients']).toContain(s.countingUnit);
@@ -170,7 +172,7 @@ function expectEvent(event: unknown): asserts event is OverLimitEvent {
     recipientCount: isNumber,
     queueId: nullOr('string'),
     clientAddress: nullOr('string'),
-    action: (v) => v === 'defer',
+    action: (v) => v === 'defer' || v === 'hold',
     reason: isString,
   });
 }
@@ -266,13 +268,39 @@ describe('contract: every endpoint answers with its documented status and shape'
     const get = await h().get(ADMIN, '/api/v1/settings');
     expectStatus(get, 200);
     expectSettings(json(get));
-    expect(json(get)).toEqual({ enabled: true, defaults: { mailbox: 3, domain: 5, subscription: 8 }, countingUnit: 'messages', customersMayChangeLimits: true });
+    expect(json(get)).toEqual({
+      enabled: true,
+      defaults: { mailbox: 3, domain: 5, subscription: 8 },
+      countingUnit: 'messages',
+      customersMayChangeLimits: true,
+      overLimitAction: 'hold',
+      notifications: { adminAddress: null, notifyReseller: false, notifyCustomer: false, period: '1h', webhookUrl: null, screenUrl: null },
+    });
 
-    const patch = await h().request(ADMIN, 'PATCH', '/api/v1/settings', { defaults: { mailbox: 'unlimited', domain: 40 }, countingUnit: 'recipients' });
+    const patch = await h().request(ADMIN, 'PATCH', '/api/v1/settings', {
+      defaults: { mailbox: 'unlimited', domain: 40 },
+      countingUnit: 'recipients',
+      overLimitAction: 'defer',
+      notifications: { adminAddress: 'postmaster@example.com', notifyCustomer: true, period: '6h', webhookUrl: 'https://hooks.example.com/mail' },
+    });
     expectStatus(patch, 200);
     const after = json<ServerSettings>(patch);
     expectSettings(after);
-    expect(after).toEqual({ enabled: true, defaults: { mailbox: 'unlimited', domain: 40, subscription: 8 }, countingUnit: 'recipients', customersMayChangeLimits: true });
+    expect(after).toEqual({
+      enabled: true,
+      defaults: { mailbox: 'unlimited', domain: 40, subscription: 8 },
+      countingUnit: 'recipients',
+      customersMayChangeLimits: true,
+      overLimitAction: 'defer',
+      notifications: { adminAddress: 'postmaster@example.com', notifyReseller: false, notifyCustomer: true, period: '6h', webhookUrl: 'https://hooks.example.com/mail', screenUrl: null },
+    });
+    // Only the notification fields given change; null switches one off.
+    const second = json<ServerSettings>(await h().request(ADMIN, 'PATCH', '/api/v1/settings', { notifications: { webhookUrl: null } }));
+    expect(second.notifications).toEqual({ ...after.notifications, webhookUrl: null });
+    const bad = await h().request(ADMIN, 'PATCH', '/api/v1/settings', { overLimitAction: 'reject', notifications: { adminAddress: 'nobody', period: '2h', webhookUrl: 'ftp://x' } });
+    expectStatus(bad, 400);
+    expect(Object.keys((json(bad) as { fields: Json }).fields).sort()).toEqual(['notifications.adminAddress', 'notifications.period', 'notifications.webhookUrl', 'overLimitAction']);
+    await h().request(ADMIN, 'PATCH', '/api/v1/settings', { notifications: { webhookUrl: 'https://hooks.example.com/mail' } });
     expect(json(await h().get(ADMIN, '/api/v1/settings'))).toEqual(after);
     expect(h().enforcer.currentSettings).toEqual(after);
   });
@@ -1068,7 +1096,7 @@ describe('effects of writes', () => {
       ['mailbox', 'alice@example.com', 'alice@example.com'],
       ['mailbox', 'alice@example.com', 'alice@example.com'],
     ]);
-    expect(all[1]?.reason).toMatch(/^Outgoing limit of 5 messages\/hour for domain example\.com reached; try again in 60 minutes$/);
+    expect(all[1]?.reason).toMatch(/^Outgoing limit of 5 messages\/hour for domain example\.com reached; message held, sent automatically in about 60 minutes$/);
     expect((await events(h(), JDOE)).map((e) => e.objectName)).toEqual(['example.com', 'alice@example.com', 'alice@example.com']);
     expect((await events(h(), RES1)).map((e) => e.objectName)).toEqual(['example.com', 'alice@example.com', 'alice@example.com']);
     expect((await events(h(), MARY)).map((e) => e.objectName)).toEqual(['mallory@other.org']);

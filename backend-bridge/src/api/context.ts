@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { WindowView } from '../core/decision.js';
 import type { Enforcer } from '../enforcement/enforcer.js';
+import type { HeldMail } from '../enforcement/held-mail.js';
 import type { StoreSync } from '../enforcement/store-sync.js';
 import type { Db } from '../store/database.js';
 
@@ -13,6 +14,8 @@ export interface ApiContext {
   nowMs: () => number;
   /** Writes buffered counts and events, so what the API reads from the store is current. */
   flushCounts: () => Promise<void>;
+  /** Held mail and its Postfix queue: only in the daemon, which runs next to Postfix. */
+  held?: HeldMail;
 }
 
 export function currentWindow(context: ApiContext): WindowView {

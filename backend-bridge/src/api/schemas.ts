@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ADDRESS, DOMAIN_NAME } from '../core/directory-file.js';
 import { LEVELS, MAX_LIMIT } from '../core/limits.js';
+import { NOTIFY_PERIODS, OVER_LIMIT_ACTIONS } from '../core/settings.js';
 
 /** Request shapes of the API. Objects are strict: an unknown field is an error, not silently ignored. */
 
@@ -22,11 +23,27 @@ export const bulkLimitBody = z.strictObject({
   limit: limitValue,
 });
 
+const httpUrl = z
+  .string()
+  .max(2000)
+  .refine((value) => /^https?:\/\/[^\s/]+/i.test(value) && URL.canParse(value), 'must be an http:// or https:// address');
+
 export const settingsPatchBody = z.strictObject({
   enabled: z.boolean().optional(),
   defaults: z.strictObject({ mailbox: serverLimitValue.optional(), domain: serverLimitValue.optional(), subscription: serverLimitValue.optional() }).optional(),
   countingUnit: z.enum(['messages', 'recipients']).optional(),
   customersMayChangeLimits: z.boolean().optional(),
+  overLimitAction: z.enum(OVER_LIMIT_ACTIONS).optional(),
+  notifications: z
+    .strictObject({
+      adminAddress: z.string().regex(ADDRESS, 'must be an email address like admin@example.com').nullable().optional(),
+      notifyReseller: z.boolean().optional(),
+      notifyCustomer: z.boolean().optional(),
+      period: z.enum(NOTIFY_PERIODS).optional(),
+      webhookUrl: httpUrl.nullable().optional(),
+      screenUrl: httpUrl.nullable().optional(),
+    })
+    .optional(),
 });
 
 const pageNumber = z.coerce.number().int().min(1).max(1_000_000);
@@ -102,3 +119,13 @@ export const directorySyncBody = z.strictObject({
 
 /** The directory file, checked in full (with field paths) by parseDirectoryFile; here only its outer shape. */
 export const directoryFileBody = z.looseObject({ subscriptions: z.array(z.unknown()) });
+
+export const heldQuery = z.strictObject({
+  status: z.enum(['held', 'released', 'deleted', 'gone', 'all']).default('held'),
+  /** A mailbox, domain or subscription name: its held mail (charged to it, or held because it tripped). */
+  name: z.string().max(320).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+/** The body may be left out: a release within the budget. */
+export const releaseBody = z.strictObject({ force: z.boolean().default(false) }).default({ force: false });

@@ -11,6 +11,7 @@ import { ApiError } from './errors.js';
 import { API_PREFIX, fieldErrors, RouteTable } from './route-table.js';
 import { directoryRoutes } from './routes/directory-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
+import { heldRoutes } from './routes/held-routes.js';
 import { objectRoutes } from './routes/object-routes.js';
 import { settingsRoutes } from './routes/settings-routes.js';
 import { registerStandaloneUi, sendAppPage } from './standalone-ui.js';
@@ -73,6 +74,7 @@ export function buildApi(context: ApiContext, options: { secret: Buffer; version
   objectRoutes(routes, context);
   eventRoutes(routes, context);
   directoryRoutes(routes, context);
+  if (context.held) heldRoutes(routes, context, context.held);
   routes.registerAll(app);
 
   const document = routes.openApi({ title: 'Outgoing Mail Limits bridge API', version: options.version });

@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from 'commander';
 import { execFileSync } from 'node:child_process';
 import { LEVELS, parseLimit, type Level, type Limit, type LimitOverride } from '../core/limits.js';
-import type { CountingUnit } from '../core/settings.js';
+import { NOTIFY_PERIODS, OVER_LIMIT_ACTIONS, type CountingUnit, type NotifyPeriod, type OverLimitAction } from '../core/settings.js';
+import { ADDRESS } from '../core/directory-file.js';
 
 /** Parsers for command-line values: each throws InvalidArgumentError with the text the user sees. */
 
@@ -54,4 +55,27 @@ export function groupId(raw: string): number {
   const gid = Number(entry.split(':')[2]);
   if (!Number.isInteger(gid)) throw new InvalidArgumentError(`cannot read the id of group "${name}"`);
   return gid;
+}
+
+export function overLimitAction(raw: string): OverLimitAction {
+  if ((OVER_LIMIT_ACTIONS as readonly string[]).includes(raw)) return raw as OverLimitAction;
+  throw new InvalidArgumentError(`expected hold or defer, got "${raw}"`);
+}
+
+export function notifyPeriod(raw: string): NotifyPeriod {
+  if ((NOTIFY_PERIODS as readonly string[]).includes(raw)) return raw as NotifyPeriod;
+  throw new InvalidArgumentError(`expected one of ${NOTIFY_PERIODS.join(', ')}, got "${raw}"`);
+}
+
+/** "none" switches the setting off: '' (commander keeps no null from a parser), read back with `|| null`. */
+export function addressOrNone(raw: string): string {
+  if (raw === 'none') return '';
+  if (ADDRESS.test(raw)) return raw;
+  throw new InvalidArgumentError(`expected an email address such as admin@example.com, or none; got "${raw}"`);
+}
+
+export function urlOrNone(raw: string): string {
+  if (raw === 'none') return '';
+  if (/^https?:\/\/[^\s/]+/i.test(raw) && URL.canParse(raw)) return raw;
+  throw new InvalidArgumentError(`expected an http:// or https:// address, or none; got "${raw}"`);
 }

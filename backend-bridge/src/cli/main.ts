@@ -7,22 +7,25 @@ import { LEVELS, type Level, type Limit, type LimitOverride } from '../core/limi
 import { usageOf } from '../core/usage.js';
 import { CounterJournal } from '../counters/journal.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
-import { Daemon } from '../daemon.js';
-import { Enforcer, HOUR_SECONDS } from '../enforcement/enforcer.js';
+import { Daemon, DEFAULT_POSTFIX_CONFIG_DIR } from '../daemon.js';
+import { Enforcer, windowSeconds } from '../enforcement/enforcer.js';
 import { unwirePostfix, wirePostfix } from '../postfix/wiring.js';
 import { openDatabase } from '../store/database.js';
 import { replaceDirectory, setObjectLimit, streamDirectory } from '../store/directory-store.js';
 import { readSettings, updateSettings, type SettingsChange } from '../store/settings-store.js';
-import type { ServerSettings } from '../core/settings.js';
+import type { NotificationSettings, NotifyPeriod, ServerSettings } from '../core/settings.js';
 import type { ImportSummary } from '../store/directory-store.js';
 import * as parse from './arguments.js';
 import { expectOk, UserError, viaDaemonOrStore } from './daemon-or-store.js';
 import { registerUserCommands } from './user-command.js';
+import { registerHeldCommands } from './held-command.js';
+import { registerNotifyCommands } from './notify-command.js';
 import { createLogger } from './logger.js';
 import { describeSettings, usageTable } from './presentation.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/outgoing-limits';
 const DEFAULT_POLICY = '127.0.0.1:10040';
+const DEFAULT_MILTER = '127.0.0.1:10041';
 
 const COLLECTION_OF: Record<Level, string> = { mailbox: 'mailboxes', domain: 'domains', subscription: 'subscriptions' };
 
@@ -46,11 +49,33 @@ export function buildProgram(): Command {
     .addOption(dataDirOption())
     .option('--policy <host:port>', 'where Postfix sends policy requests', parse.hostPort, parse.hostPort(DEFAULT_POLICY))
     .option('--http <host:port>', 'also serve the API (and the standalone UI) on this loopback address', parse.hostPort)
+    .option('--milter <host:port>', 'where the milter for local mail (sendmail, PHP) listens', parse.hostPort, parse.hostPort(DEFAULT_MILTER))
+    .option('--no-milter', 'do not serve the milter')
+    .option('--postfix-config-dir <dir>', 'the Postfix instance whose hold queue keeps over-limit mail', DEFAULT_POSTFIX_CONFIG_DIR)
     .option('--api-group <group>', 'let this group (name or id) use the API socket and read the secret, e.g. psaadm for the Plesk panel', parse.groupId)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
-    .action(async (options: { dataDir: string; policy: { host: string; port: number }; http?: { host: string; port: number }; apiGroup?: number; logLevel: string }) => {
+    .action(
+      async (options: {
+        dataDir: string;
+        policy: { host: string; port: number };
+        http?: { host: string; port: number };
+        milter: { host: string; port: number } | false;
+        postfixConfigDir: string;
+        apiGroup?: number;
+        logLevel: string;
+      }) => {
       const log = createLogger(options.logLevel);
-      const daemon = await Daemon.start({ dataDir: options.dataDir, policy: options.policy, http: options.http ?? null, apiGroup: options.apiGroup ?? null }, log);
+      const daemon = await Daemon.start(
+        {
+          dataDir: options.dataDir,
+          policy: options.policy,
+          http: options.http ?? null,
+          postfixConfigDir: options.postfixConfigDir,
+          milter: options.milter || null,
+          apiGroup: options.apiGroup ?? null,
+        },
+        log,
+      );
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log.info({ signal }, 'stopping');
@@ -59,7 +84,8 @@ export function buildProgram(): Command {
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
-    });
+      },
+    );
 
   const directory = program.command('directory').description('the subscriptions, domains and mailboxes whose mail is limited');
   directory
@@ -121,6 +147,13 @@ export function buildProgram(): Command {
     .option('--domain-limit <n|unlimited>', 'default limit on outgoing messages from a domain per hour', parse.serverLimit)
     .option('--subscription-limit <n|unlimited>', 'default limit on outgoing messages from a subscription per hour', parse.serverLimit)
     .option('--count <messages|recipients>', 'what one unit of the limit is', parse.countingUnit)
+    .option('--over-limit-action <hold|defer>', 'hold over-limit mail in the Postfix hold queue (default) or defer it (450 4.7.1)', parse.overLimitAction)
+    .option('--notify-admin <address|none>', "where the administrator's notifications go", parse.addressOrNone)
+    .option('--notify-reseller <on|off>', "also notify the object's reseller", parse.onOff)
+    .option('--notify-customer <on|off>', "also notify the object's customer", parse.onOff)
+    .option('--notify-period <15m|1h|6h|12h|1d>', 'at most one notification per object in this period', parse.notifyPeriod)
+    .option('--webhook <url|none>', 'also POST each notification as JSON to this address', parse.urlOrNone)
+    .option('--screen-url <url|none>', 'address of the "Held messages" screen, for the link in notifications', parse.urlOrNone)
     .action(
       async (options: {
         dataDir: string;
@@ -129,6 +162,13 @@ export function buildProgram(): Command {
         domainLimit?: Limit;
         subscriptionLimit?: Limit;
         count?: SettingsChange['countingUnit'];
+        overLimitAction?: SettingsChange['overLimitAction'];
+        notifyAdmin?: string;
+        notifyReseller?: boolean;
+        notifyCustomer?: boolean;
+        notifyPeriod?: NotifyPeriod;
+        webhook?: string;
+        screenUrl?: string;
       }) => {
         const defaults: Partial<Record<Level, Limit>> = {};
         if (options.mailboxLimit !== undefined) defaults.mailbox = options.mailboxLimit;
@@ -137,8 +177,19 @@ export function buildProgram(): Command {
         const change: SettingsChange = { defaults };
         if (options.enabled !== undefined) change.enabled = options.enabled;
         if (options.count !== undefined) change.countingUnit = options.count;
-        if (options.enabled === undefined && options.count === undefined && Object.keys(defaults).length === 0) {
-          throw new UserError('nothing to change: give at least one of --enabled, --mailbox-limit, --domain-limit, --subscription-limit, --count');
+        if (options.overLimitAction !== undefined) change.overLimitAction = options.overLimitAction;
+        const notifications: Partial<NotificationSettings> = {};
+        if (options.notifyAdmin !== undefined) notifications.adminAddress = options.notifyAdmin || null;
+        if (options.notifyReseller !== undefined) notifications.notifyReseller = options.notifyReseller;
+        if (options.notifyCustomer !== undefined) notifications.notifyCustomer = options.notifyCustomer;
+        if (options.notifyPeriod !== undefined) notifications.period = options.notifyPeriod;
+        if (options.webhook !== undefined) notifications.webhookUrl = options.webhook || null;
+        if (options.screenUrl !== undefined) notifications.screenUrl = options.screenUrl || null;
+        if (Object.keys(notifications).length > 0) change.notifications = notifications;
+        if (options.enabled === undefined && options.count === undefined && options.overLimitAction === undefined && !change.notifications && Object.keys(defaults).length === 0) {
+          throw new UserError(
+            'nothing to change: give at least one of --enabled, --mailbox-limit, --domain-limit, --subscription-limit, --count, --over-limit-action, --notify-admin, --notify-reseller, --notify-customer, --notify-period, --webhook, --screen-url',
+          );
         }
         const after = await viaDaemonOrStore(
           options.dataDir,
@@ -181,7 +232,7 @@ export function buildProgram(): Command {
       const db = openDatabase(options.dataDir);
       try {
         const now = Math.floor(Date.now() / 1000);
-        const counters = new RollingWindowCounters(HOUR_SECONDS);
+        const counters = new RollingWindowCounters(windowSeconds());
         new CounterJournal(db).restoreInto(counters, now);
         const enforcer = new Enforcer(counters, null, null);
         enforcer.load(readSettings(db), streamDirectory(db));
@@ -204,12 +255,22 @@ export function buildProgram(): Command {
     .description('add the policy service to main.cf (idempotent; reloads a running Postfix)')
     .option('--config-dir <dir>', 'Postfix configuration directory', '/etc/postfix')
     .option('--policy <host:port>', 'where the daemon listens', parse.hostPort, parse.hostPort(DEFAULT_POLICY))
+    .option('--milter <host:port>', "where the daemon's milter for local mail listens (non_smtpd_milters)", parse.hostPort, parse.hostPort(DEFAULT_MILTER))
+    .option('--no-milter', 'leave local mail (sendmail, PHP) uncounted')
     .option('--fail-closed', 'defer all mail while the daemon is down (default: mail flows, fail-open)')
     .option('--no-reload', 'do not reload a running Postfix')
-    .action(async (options: { configDir: string; policy: { host: string; port: number }; failClosed?: boolean; reload: boolean }) => {
-      const result = await wirePostfix({ configDir: options.configDir, policy: options.policy, failOpen: !options.failClosed, reload: options.reload });
+    .action(
+      async (options: { configDir: string; policy: { host: string; port: number }; milter: { host: string; port: number } | false; failClosed?: boolean; reload: boolean }) => {
+      const result = await wirePostfix({
+        configDir: options.configDir,
+        policy: options.policy,
+        milter: options.milter || null,
+        failOpen: !options.failClosed,
+        reload: options.reload,
+      });
       reportWiring(result, 'wired to the policy service', 'already wired');
-    });
+      },
+    );
   postfix
     .command('unwire')
     .description('undo exactly what wire changed in main.cf')
@@ -220,6 +281,8 @@ export function buildProgram(): Command {
     });
 
   registerUserCommands(program, dataDirOption);
+  registerHeldCommands(program, dataDirOption);
+  registerNotifyCommands(program, dataDirOption);
   return program;
 }
 

@@ -17,6 +17,11 @@ export function describeSettings(settings: ServerSettings): string {
     `Default limit on outgoing messages from a domain:       ${describeLimit(settings.defaults.domain, unit)}`,
     `Default limit on outgoing messages from a subscription: ${describeLimit(settings.defaults.subscription, unit)}`,
     `Counting unit: ${unit}`,
+    `Over the limit: ${settings.overLimitAction === 'hold' ? 'hold (released automatically when the window frees)' : 'defer (450 4.7.1, the client retries)'}`,
+    `Notify the administrator at: ${settings.notifications.adminAddress ?? 'nobody'}`,
+    `Notify resellers: ${settings.notifications.notifyReseller ? 'yes' : 'no'}; customers: ${settings.notifications.notifyCustomer ? 'yes' : 'no'}`,
+    `At most one notification per object every: ${settings.notifications.period}`,
+    `Webhook: ${settings.notifications.webhookUrl ?? 'none'}`,
   ].join('\n');
 }
 

@@ -81,3 +81,16 @@ export function formatWait(seconds: number): string {
   const minutes = Math.ceil(whole / 60);
   return minutes === 1 ? '1 minute' : `${minutes} minutes`;
 }
+
+/**
+ * The same sentence for a held message: the sender's client saw 250, so this is what the log, the held-mail list
+ * and the notifications say. Held mail is released automatically when the window frees, unless it never can.
+ */
+export function explainHold(refused: Refused): string {
+  const wait = '; try again in ';
+  const at = refused.reason.lastIndexOf(wait);
+  if (refused.retryAfterSeconds !== null && at >= 0) {
+    return `${refused.reason.slice(0, at)}; message held, sent automatically in about ${refused.reason.slice(at + wait.length)}`;
+  }
+  return `${refused.reason}; message held until a person releases it`;
+}

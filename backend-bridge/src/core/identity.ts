@@ -1,7 +1,7 @@
 import { domainOf, type ChargedObject, type DirectoryIndex } from './directory.js';
 
 /** How a message was tied to the directory: this ends up in logs and answers, so people can follow it. */
-export type IdentitySource = 'sasl-login' | 'sender-mailbox' | 'sender-domain';
+export type IdentitySource = 'sasl-login' | 'sender-mailbox' | 'sender-domain' | 'system-user';
 
 export interface SenderIdentity {
   source: IdentitySource;
@@ -24,10 +24,36 @@ export function identifySender(
     const mailbox = directory.mailboxesByAddress.get(saslUsername.toLowerCase());
     if (mailbox) return { source: 'sasl-login', chain: directory.chainFrom(mailbox) };
   }
+  return identifyBySender(directory, sender);
+}
+
+function identifyBySender(directory: DirectoryIndex, sender: string | undefined): SenderIdentity | null {
   if (!sender) return null;
   const mailbox = directory.mailboxesByAddress.get(sender.toLowerCase());
   if (mailbox) return { source: 'sender-mailbox', chain: directory.chainFrom(mailbox) };
   const domain = directory.domainsByName.get(domainOf(sender));
   if (domain) return { source: 'sender-domain', chain: directory.chainFrom(domain) };
   return null;
+}
+
+/**
+ * Who sends a message submitted locally (sendmail, PHP mail(), cron): the envelope sender when it is a known
+ * mailbox, else its domain when hosted here, else the subscription whose system user submitted it (scripts
+ * usually send as www-data@host or user@host, which is nobody's mailbox).
+ */
+export function identifyLocalSender(directory: DirectoryIndex, sender: string | undefined, systemUser: string | null): SenderIdentity | null {
+  const bySender = identifyBySender(directory, sender);
+  if (bySender) return bySender;
+  if (systemUser === null) return null;
+  const subscription = directory.subscriptionsBySystemUser.get(systemUser);
+  return subscription ? { source: 'system-user', chain: [subscription] } : null;
+}
+
+/**
+ * The uid in the header pickup adds to locally submitted mail: `Received: by host (Postfix, from userid 33)`.
+ * The milter protocol does not carry the submitting uid; this header is where Postfix records it.
+ */
+export function submittingUid(receivedHeader: string): number | null {
+  const match = /\(Postfix, from userid (\d+)\)/.exec(receivedHeader);
+  return match ? Number(match[1]) : null;
 }

@@ -3,6 +3,32 @@ import type { Level, Limit } from './limits.js';
 /** What one message costs: one per message, or one per recipient. */
 export type CountingUnit = 'messages' | 'recipients';
 
+/**
+ * What happens to a message over its limit. "hold": Postfix accepts it into its hold queue and it is released
+ * automatically once the window has budget again. "defer": the client gets 450 4.7.1 and retries on its own.
+ * Neither loses the message; Plesk's own feature rejects it permanently.
+ */
+export const OVER_LIMIT_ACTIONS = ['hold', 'defer'] as const;
+export type OverLimitAction = (typeof OVER_LIMIT_ACTIONS)[number];
+
+/** How often at most one object causes a notification. */
+export const NOTIFY_PERIODS = ['15m', '1h', '6h', '12h', '1d'] as const;
+export type NotifyPeriod = (typeof NOTIFY_PERIODS)[number];
+export const NOTIFY_PERIOD_SECONDS: Record<NotifyPeriod, number> = { '15m': 900, '1h': 3600, '6h': 21_600, '12h': 43_200, '1d': 86_400 };
+
+export interface NotificationSettings {
+  /** Where the administrator's notifications go; null sends none to the administrator. */
+  adminAddress: string | null;
+  /** Also mail the reseller / the owning customer (at the address recorded for their login). */
+  notifyReseller: boolean;
+  notifyCustomer: boolean;
+  period: NotifyPeriod;
+  /** Optional JSON POST of every notification. */
+  webhookUrl: string | null;
+  /** Base address of the "Held messages" screen, for the link in notifications; null: the Plesk module's address. */
+  screenUrl: string | null;
+}
+
 export interface ServerSettings {
   /** "Switch on limitations on outgoing email messages". When off, mail passes but is still counted. */
   enabled: boolean;
@@ -10,13 +36,26 @@ export interface ServerSettings {
   countingUnit: CountingUnit;
   /** Whether customers may set the limits of their own domains and mailboxes (below their parent's). */
   customersMayChangeLimits: boolean;
+  overLimitAction: OverLimitAction;
+  notifications: NotificationSettings;
 }
+
+export const INITIAL_NOTIFICATIONS: NotificationSettings = {
+  adminAddress: null,
+  notifyReseller: false,
+  notifyCustomer: false,
+  period: '1h',
+  webhookUrl: null,
+  screenUrl: null,
+};
 
 export const INITIAL_SETTINGS: ServerSettings = {
   enabled: true,
   defaults: { mailbox: 100, domain: 1000, subscription: 5000 },
   countingUnit: 'messages',
   customersMayChangeLimits: true,
+  overLimitAction: 'hold',
+  notifications: INITIAL_NOTIFICATIONS,
 };
 
 /** The budget one message uses: at least 1, so a request without a recipient count still counts. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exampleDirectory } from '../../test-support/directory-fixture.js';
 import type { DirectoryFile } from '../core/directory-file.js';
-import type { ServerSettings } from '../core/settings.js';
+import { INITIAL_NOTIFICATIONS, type ServerSettings } from '../core/settings.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
 import { openDatabase } from '../store/database.js';
 import { readDirectory, replaceDirectory } from '../store/directory-store.js';
@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const SETTINGS: ServerSettings = { enabled: true, defaults: { mailbox: 3, domain: 5, subscription: 8 }, countingUnit: 'messages', customersMayChangeLimits: true };
+const SETTINGS: ServerSettings = { enabled: true, defaults: { mailbox: 3, domain: 5, subscription: 8 }, countingUnit: 'messages', customersMayChangeLimits: true, overLimitAction: 'defer', notifications: INITIAL_NOTIFICATIONS };
 
 function enforcerFor(file: DirectoryFile, settings: ServerSettings = SETTINGS) {
   const db = openDatabase(mkdtempSync(path.join(os.tmpdir(), 'oml-enforcer-')));

@@ -1,8 +1,8 @@
-import { decideMessage, type Decision, type WindowView } from '../core/decision.js';
+import { decideMessage, explainHold, type Decision, type WindowView } from '../core/decision.js';
 import { DirectoryIndex, type ChargedObject, type DirectoryRecordStreams } from '../core/directory.js';
 import type { Level } from '../core/limits.js';
 import { identifySender, type SenderIdentity } from '../core/identity.js';
-import { messageWeight, type ServerSettings } from '../core/settings.js';
+import { INITIAL_NOTIFICATIONS, messageWeight, type OverLimitAction, type ServerSettings } from '../core/settings.js';
 import type { CounterJournal } from '../counters/journal.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
 import type { RecordedOverLimitEvent } from '../store/over-limit-events.js';
@@ -14,12 +14,28 @@ function idAt(chain: readonly ChargedObject[], level: Level): number | null {
   return null;
 }
 
+/**
+ * The length of the rolling window: one hour. FOR TESTS ONLY, OUTGOING_LIMITS_TEST_WINDOW_SECONDS shortens it
+ * (e.g. to 10 s) so a test can watch held mail leave once its window frees; answers still say "per hour".
+ */
+export function windowSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.OUTGOING_LIMITS_TEST_WINDOW_SECONDS;
+  if (raw === undefined || raw === '') return HOUR_SECONDS;
+  const seconds = Number(raw);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > HOUR_SECONDS) {
+    throw new Error(`OUTGOING_LIMITS_TEST_WINDOW_SECONDS must be a whole number of seconds from 1 to ${HOUR_SECONDS}, got "${raw}"`);
+  }
+  return seconds;
+}
+
 /** Until the store is loaded, nothing is known and nothing is limited. */
 const NOTHING_LIMITED: ServerSettings = {
   enabled: false,
   defaults: { mailbox: 'unlimited', domain: 'unlimited', subscription: 'unlimited' },
   countingUnit: 'messages',
   customersMayChangeLimits: false,
+  overLimitAction: 'defer',
+  notifications: INITIAL_NOTIFICATIONS,
 };
 
 /** What a mail server tells us about one message at the end of its submission. */
@@ -29,6 +45,8 @@ export interface MessageFacts {
   recipientCount: number;
   queueId?: string | undefined;
   clientAddress?: string | undefined;
+  /** When known (the milter sees each RCPT): for the held-mail list and notifications. */
+  recipients?: string[] | undefined;
 }
 
 export interface Verdict {
@@ -84,8 +102,16 @@ export class Enforcer {
     this.index.applySettings(settings);
   }
 
+  /** Identifies an SMTP sender and decides its message; see decide(). */
   check(facts: MessageFacts): Verdict {
-    const identity = identifySender(this.index, facts.saslUsername, facts.sender);
+    return this.decide(identifySender(this.index, facts.saslUsername, facts.sender), facts, this.settings.overLimitAction);
+  }
+
+  /**
+   * Decides one message of an identified sender and, when it is allowed, counts it. A refusal is recorded as an
+   * over-limit event with the action the caller takes (the milter always holds).
+   */
+  decide(identity: SenderIdentity | null, facts: MessageFacts, action: OverLimitAction): Verdict {
     const weight = messageWeight(this.settings.countingUnit, facts.recipientCount);
     if (!identity) return { identity, decision: { allowed: true }, weight };
     const now = this.nowSeconds();
@@ -103,14 +129,45 @@ export class Enforcer {
         recipientCount: facts.recipientCount,
         queueId: facts.queueId ?? null,
         clientAddress: facts.clientAddress ?? null,
-        action: 'defer',
-        reason: decision.reason,
+        action,
+        reason: action === 'hold' ? explainHold(decision) : decision.reason,
         mailboxId: idAt(identity.chain, 'mailbox'),
         domainId: idAt(identity.chain, 'domain'),
         subscriptionId: idAt(identity.chain, 'subscription'),
       });
     }
     return { identity, decision, weight };
+  }
+
+  /**
+   * For the release of a held message: counts it if every level has room now (limits switched off: always).
+   * Returns the second it was counted at, for a refund should Postfix not release it after all; null if it
+   * does not fit.
+   */
+  chargeIfRoom(chain: readonly ChargedObject[], weight: number): { second: number } | { second: null; decision: Decision } {
+    const now = this.nowSeconds();
+    if (this.settings.enabled) {
+      const decision = decideMessage(chain, weight, this.settings.countingUnit, this.windowAt(now));
+      if (!decision.allowed) return { second: null, decision };
+    }
+    this.charge(chain, now, weight);
+    return { second: now };
+  }
+
+  /** Counts a message regardless of budget (an administrator's "release now", mail released outside). */
+  chargeAnyway(chain: readonly ChargedObject[], weight: number): number {
+    const now = this.nowSeconds();
+    this.charge(chain, now, weight);
+    return now;
+  }
+
+  /** Takes back a count made at `second` whose message did not leave after all. */
+  refund(chain: readonly ChargedObject[], second: number, weight: number): void {
+    for (const object of chain) {
+      if (this.counters.used(object.counterKey, this.nowSeconds()) < weight) continue;
+      this.counters.add(object.counterKey, second, -weight);
+      this.journal?.record(object.counterKey, second, -weight);
+    }
   }
 
   private charge(chain: readonly ChargedObject[], now: number, weight: number): void {

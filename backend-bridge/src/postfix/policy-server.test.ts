@@ -13,6 +13,7 @@ import { readDirectory, replaceDirectory } from '../store/directory-store.js';
 import { smtpdPolicyHandler } from './policy-handler.js';
 import { MAX_REQUEST_BYTES } from './policy-protocol.js';
 import { PolicyServer } from './policy-server.js';
+import { INITIAL_NOTIFICATIONS } from '../core/settings.js';
 
 interface LogLine {
   level: number;
@@ -28,11 +29,11 @@ beforeEach(async () => {
   const db = openDatabase(mkdtempSync(path.join(os.tmpdir(), 'oml-policy-')));
   replaceDirectory(db, exampleDirectory({ 'dave@example.com': 'unlimited', 'example.com': 'unlimited', 'sub:example.com': 'unlimited' }));
   const enforcer = new Enforcer(new RollingWindowCounters(HOUR_SECONDS), null, null);
-  enforcer.load({ enabled: true, defaults: { mailbox: 3, domain: 5, subscription: 8 }, countingUnit: 'messages', customersMayChangeLimits: true }, readDirectory(db));
+  enforcer.load({ enabled: true, defaults: { mailbox: 3, domain: 5, subscription: 8 }, countingUnit: 'messages', customersMayChangeLimits: true, overLimitAction: 'defer', notifications: INITIAL_NOTIFICATIONS }, readDirectory(db));
   db.close();
   logLines = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => logLines.push(JSON.parse(line) as LogLine) });
-  server = new PolicyServer(smtpdPolicyHandler(enforcer, log), log);
+  server = new PolicyServer(smtpdPolicyHandler(enforcer, null, log), log);
   port = (await server.listen('127.0.0.1', 0)).port;
 });
 

@@ -6,6 +6,7 @@ import { findParameter } from './main-cf.js';
 import { BACKUP_FILE, isWired, unwirePostfix, wirePostfix } from './wiring.js';
 
 const POLICY = { host: '127.0.0.1', port: 10040 };
+const MILTER = { host: '127.0.0.1', port: 10041 };
 
 function configDirWith(mainCf: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'oml-wiring-'));
@@ -38,11 +39,16 @@ describe('findParameter', () => {
 describe('postfix wire / unwire', () => {
   it('adds the policy service fail-open, and unwire restores main.cf byte for byte', async () => {
     const dir = configDirWith(DEBIAN_LIKE);
-    const wired = await wirePostfix({ configDir: dir, policy: POLICY, failOpen: true, reload: false });
+    const wired = await wirePostfix({ configDir: dir, policy: POLICY, milter: MILTER, failOpen: true, reload: false });
     expect(wired.changed).toBe(true);
     const text = mainCfOf(dir);
     expect(findParameter(text, 'smtpd_end_of_data_restrictions')?.value).toBe('check_policy_service inet:127.0.0.1:10040');
     expect(findParameter(text, 'smtpd_policy_service_default_action')?.value).toBe('DUNNO');
+    expect(findParameter(text, 'non_smtpd_milters')?.value).toBe('inet:127.0.0.1:10041');
+    expect(findParameter(text, 'milter_default_action')?.value).toBe('accept');
+    expect(findParameter(text, 'milter_protocol')?.value).toBe('6');
+    // Never in smtpd_milters: SMTP mail is counted by the policy service.
+    expect(findParameter(text, 'smtpd_milters')).toBeNull();
     expect(readFileSync(path.join(dir, BACKUP_FILE), 'utf8')).toBe(DEBIAN_LIKE);
     expect(await isWired(dir)).toBe(true);
     const unwired = await unwirePostfix(dir, { reload: false });
@@ -54,7 +60,7 @@ describe('postfix wire / unwire', () => {
   it('keeps existing end-of-data restrictions first and restores their exact original text', async () => {
     const original = `${DEBIAN_LIKE}smtpd_end_of_data_restrictions =\n    check_client_access hash:/etc/postfix/eod\n# trailing comment\n`;
     const dir = configDirWith(original);
-    await wirePostfix({ configDir: dir, policy: POLICY, failOpen: true, reload: false });
+    await wirePostfix({ configDir: dir, policy: POLICY, milter: MILTER, failOpen: true, reload: false });
     expect(findParameter(mainCfOf(dir), 'smtpd_end_of_data_restrictions')?.value).toBe(
       'check_client_access hash:/etc/postfix/eod, check_policy_service inet:127.0.0.1:10040',
     );
@@ -64,11 +70,11 @@ describe('postfix wire / unwire', () => {
 
   it('is idempotent and follows a changed address without stacking entries', async () => {
     const dir = configDirWith(DEBIAN_LIKE);
-    await wirePostfix({ configDir: dir, policy: POLICY, failOpen: true, reload: false });
+    await wirePostfix({ configDir: dir, policy: POLICY, milter: MILTER, failOpen: true, reload: false });
     const once = mainCfOf(dir);
-    expect((await wirePostfix({ configDir: dir, policy: POLICY, failOpen: true, reload: false })).changed).toBe(false);
+    expect((await wirePostfix({ configDir: dir, policy: POLICY, milter: MILTER, failOpen: true, reload: false })).changed).toBe(false);
     expect(mainCfOf(dir)).toBe(once);
-    await wirePostfix({ configDir: dir, policy: { host: '127.0.0.1', port: 10999 }, failOpen: true, reload: false });
+    await wirePostfix({ configDir: dir, policy: { host: '127.0.0.1', port: 10999 }, milter: MILTER, failOpen: true, reload: false });
     expect(findParameter(mainCfOf(dir), 'smtpd_end_of_data_restrictions')?.value).toBe('check_policy_service inet:127.0.0.1:10999');
     await unwirePostfix(dir, { reload: false });
     expect(mainCfOf(dir)).toBe(DEBIAN_LIKE);
@@ -77,16 +83,43 @@ describe('postfix wire / unwire', () => {
   it('fail-closed leaves Postfix default action alone; a file without final newline comes back exactly', async () => {
     const original = 'myhostname = mx.example.com';
     const dir = configDirWith(original);
-    await wirePostfix({ configDir: dir, policy: POLICY, failOpen: false, reload: false });
+    await wirePostfix({ configDir: dir, policy: POLICY, milter: MILTER, failOpen: false, reload: false });
     expect(findParameter(mainCfOf(dir), 'smtpd_policy_service_default_action')).toBeNull();
-    expect(mainCfOf(dir)).toBe('myhostname = mx.example.com\nsmtpd_end_of_data_restrictions = check_policy_service inet:127.0.0.1:10040\n');
+    expect(findParameter(mainCfOf(dir), 'milter_default_action')).toBeNull();
+    expect(mainCfOf(dir)).toBe(
+      'myhostname = mx.example.com\nsmtpd_end_of_data_restrictions = check_policy_service inet:127.0.0.1:10040\nnon_smtpd_milters = inet:127.0.0.1:10041\nmilter_protocol = 6\n',
+    );
     await unwirePostfix(dir, { reload: false });
     expect(mainCfOf(dir)).toBe(original);
   });
 
+  it('keeps existing milters first, replaces milter settings, and restores all of it byte for byte', async () => {
+    const original = `${DEBIAN_LIKE}smtpd_milters = inet:127.0.0.1:12768\nnon_smtpd_milters = $smtpd_milters\nmilter_protocol = 2\nmilter_default_action = tempfail\n`;
+    const dir = configDirWith(original);
+    await wirePostfix({ configDir: dir, policy: POLICY, milter: { host: '127.0.0.1', port: 10555 }, failOpen: true, reload: false });
+    const text = mainCfOf(dir);
+    expect(findParameter(text, 'non_smtpd_milters')?.value).toBe('$smtpd_milters, inet:127.0.0.1:10555');
+    expect(findParameter(text, 'smtpd_milters')?.value).toBe('inet:127.0.0.1:12768');
+    expect(findParameter(text, 'milter_protocol')?.value).toBe('6');
+    expect(findParameter(text, 'milter_default_action')?.value).toBe('accept');
+    // Wiring again with another port replaces our entry instead of adding a second one.
+    await wirePostfix({ configDir: dir, policy: POLICY, milter: MILTER, failOpen: true, reload: false });
+    expect(findParameter(mainCfOf(dir), 'non_smtpd_milters')?.value).toBe('$smtpd_milters, inet:127.0.0.1:10041');
+    await unwirePostfix(dir, { reload: false });
+    expect(mainCfOf(dir)).toBe(original);
+  });
+
+  it('without the milter leaves every milter parameter alone', async () => {
+    const dir = configDirWith(DEBIAN_LIKE);
+    await wirePostfix({ configDir: dir, policy: POLICY, milter: null, failOpen: true, reload: false });
+    for (const name of ['non_smtpd_milters', 'milter_protocol', 'milter_default_action']) expect(findParameter(mainCfOf(dir), name)).toBeNull();
+    await unwirePostfix(dir, { reload: false });
+    expect(mainCfOf(dir)).toBe(DEBIAN_LIKE);
+  });
+
   it('leaves a parameter alone when someone changed it after wiring, and keeps their other edits', async () => {
     const dir = configDirWith(DEBIAN_LIKE);
-    await wirePostfix({ configDir: dir, policy: POLICY, failOpen: true, reload: false });
+    await wirePostfix({ configDir: dir, policy: POLICY, milter: MILTER, failOpen: true, reload: false });
     const edited = mainCfOf(dir).replace('smtpd_policy_service_default_action = DUNNO', 'smtpd_policy_service_default_action = 451 4.3.5 busy') + 'message_size_limit = 1000\n';
     writeFileSync(path.join(dir, 'main.cf'), edited);
     const result = await unwirePostfix(dir, { reload: false });

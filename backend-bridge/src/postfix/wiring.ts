@@ -16,9 +16,12 @@ export const BACKUP_FILE = 'main.cf.outgoing-limits-backup';
 export interface WiringOptions {
   configDir: string;
   policy: { host: string; port: number };
+  /** The milter that counts local mail (sendmail, PHP); null leaves non_smtpd_milters alone. */
+  milter: { host: string; port: number } | null;
   /**
    * Fail-open (the default): if the daemon is down, Postfix lets mail through instead of answering 451 4.3.5.
-   * Fail-closed leaves Postfix's own default, which defers all mail while the daemon is down.
+   * For the milter, milter_default_action = accept lets local mail through. Fail-closed leaves Postfix's own
+   * defaults, which defer all mail while the daemon is down.
    */
   failOpen: boolean;
   /** Reload a running Postfix so the change takes effect now (off in tests of the file edits alone). */
@@ -48,13 +51,18 @@ export interface WiringResult {
   leftAlone: string[];
 }
 
+export function milterAddress(milter: { host: string; port: number }): string {
+  return `inet:${milter.host}:${milter.port}`;
+}
+
 export function policyServiceRestriction(policy: { host: string; port: number }): string {
   return `check_policy_service inet:${policy.host}:${policy.port}`;
 }
 
 /**
  * Adds the policy service as the last END-OF-DATA restriction (only accepted mail is then counted, and at that
- * stage recipient_count is real) and, for fail-open, makes Postfix ignore an unreachable policy service.
+ * stage recipient_count is real), the milter to non_smtpd_milters (local mail) and, for fail-open, makes Postfix
+ * ignore an unreachable policy service or milter.
  * Idempotent: wiring again first undoes the previous wiring, so options can change and nothing stacks up.
  */
 export async function wirePostfix(options: WiringOptions): Promise<WiringResult> {
@@ -66,6 +74,13 @@ export async function wirePostfix(options: WiringOptions): Promise<WiringResult>
   const existing = findParameter(original, 'smtpd_end_of_data_restrictions')?.value ?? '';
   const wanted: Array<[string, string]> = [['smtpd_end_of_data_restrictions', existing ? `${existing}, ${service}` : service]];
   if (options.failOpen) wanted.push(['smtpd_policy_service_default_action', 'DUNNO']);
+  if (options.milter) {
+    // Only non_smtpd_milters: SMTP mail is counted by the policy service, and must not count twice.
+    const milter = milterAddress(options.milter);
+    const milters = findParameter(original, 'non_smtpd_milters')?.value ?? '';
+    wanted.push(['non_smtpd_milters', milters ? `${milters}, ${milter}` : milter], ['milter_protocol', '6']);
+    if (options.failOpen) wanted.push(['milter_default_action', 'accept']);
+  }
 
   let text = original;
   const parameters: ChangedParameter[] = [];

@@ -75,7 +75,7 @@ describe('hourly statistics', () => {
   });
 });
 
-describe('schema version 3', () => {
+describe('schema version 3 (statistics)', () => {
   it('upgrades a version 2 store that already has over-limit events', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'oml-stats-'));
     const old = new Database(path.join(dir, DATABASE_FILE));
@@ -90,7 +90,7 @@ describe('schema version 3', () => {
     old.close();
 
     const db = openDatabase(dir);
-    expect(schemaVersion(db)).toBe(3);
+    expect(schemaVersion(db)).toBe(MIGRATIONS.at(-1)!.version);
     expect(recentOverLimitEvents(db, 10).map((e) => e.objectName)).toEqual(['alice@example.com']);
     // Events from before the upgrade know no chain: they count for the server only.
     expect(hourlyStats(db, null, HOUR_MS * 10, 1)).toEqual([{ start: new Date(HOUR_MS * 10).toISOString(), sent: 0, blocked: 1 }]);

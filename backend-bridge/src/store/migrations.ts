@@ -126,4 +126,57 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
       CREATE INDEX over_limit_events_subscription ON over_limit_events(subscription_id, at_ms);
     `,
   },
+  {
+    version: 4,
+    description: 'held mail, compromised mailboxes, notification contacts and state',
+    sql: `
+      -- Messages in Postfix's hold queue because of a limit. queue_id is only unique among messages still held:
+      -- Postfix reuses queue ids over time. charged_* is the innermost object the message counts against when it
+      -- is released; tripped_* the level that held it.
+      CREATE TABLE held_messages (
+        id              INTEGER PRIMARY KEY,
+        queue_id        TEXT NOT NULL,
+        held_at_ms      INTEGER NOT NULL,
+        source          TEXT NOT NULL CHECK (source IN ('smtpd', 'milter', 'compromised')),
+        sender          TEXT,
+        sasl_username   TEXT,
+        charged_level   TEXT,
+        charged_name    TEXT,
+        tripped_level   TEXT NOT NULL,
+        tripped_name    TEXT NOT NULL,
+        weight          INTEGER NOT NULL,
+        recipient_count INTEGER NOT NULL,
+        recipients      TEXT,
+        reason          TEXT NOT NULL,
+        status          TEXT NOT NULL DEFAULT 'held' CHECK (status IN ('held', 'released', 'deleted', 'gone')),
+        resolved_at_ms  INTEGER,
+        resolved_by     TEXT
+      );
+      CREATE UNIQUE INDEX held_messages_queue_id ON held_messages(queue_id) WHERE status = 'held';
+      CREATE INDEX held_messages_status ON held_messages(status, held_at_ms);
+      CREATE INDEX held_messages_tripped ON held_messages(tripped_level, tripped_name, status);
+
+      -- Mailboxes marked compromised: their limit before, for the one-click restore.
+      CREATE TABLE compromised_mailboxes (
+        address        TEXT PRIMARY KEY,
+        previous_limit TEXT NOT NULL,
+        marked_at_ms   INTEGER NOT NULL,
+        marked_by      TEXT NOT NULL
+      );
+
+      -- Where notifications for a reseller or customer login go (Plesk keeps these addresses; the panel syncs them).
+      CREATE TABLE notification_contacts (
+        login   TEXT PRIMARY KEY,
+        address TEXT NOT NULL
+      );
+
+      -- When an object last caused a notification: at most one per object per period.
+      CREATE TABLE notifications_sent (
+        level        TEXT NOT NULL,
+        object_name  TEXT NOT NULL,
+        last_sent_ms INTEGER NOT NULL,
+        PRIMARY KEY (level, object_name)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -1,5 +1,14 @@
 import { LEVELS, parseLimit, type Limit } from '../core/limits.js';
-import { INITIAL_SETTINGS, type CountingUnit, type ServerSettings } from '../core/settings.js';
+import {
+  INITIAL_SETTINGS,
+  NOTIFY_PERIODS,
+  OVER_LIMIT_ACTIONS,
+  type CountingUnit,
+  type NotificationSettings,
+  type NotifyPeriod,
+  type OverLimitAction,
+  type ServerSettings,
+} from '../core/settings.js';
 import { bumpRevision, type Db } from './database.js';
 
 const COUNTING_UNITS: readonly CountingUnit[] = ['messages', 'recipients'];
@@ -16,11 +25,30 @@ export function readSettings(db: Db): ServerSettings {
   const enabled = stored.get('enabled');
   const unit = stored.get('countingUnit');
   const customersMay = stored.get('customersMayChangeLimits');
+  const action = stored.get('overLimitAction');
   return {
     enabled: typeof enabled === 'boolean' ? enabled : INITIAL_SETTINGS.enabled,
     defaults,
     countingUnit: COUNTING_UNITS.includes(unit as CountingUnit) ? (unit as CountingUnit) : INITIAL_SETTINGS.countingUnit,
     customersMayChangeLimits: typeof customersMay === 'boolean' ? customersMay : INITIAL_SETTINGS.customersMayChangeLimits,
+    overLimitAction: OVER_LIMIT_ACTIONS.includes(action as OverLimitAction) ? (action as OverLimitAction) : INITIAL_SETTINGS.overLimitAction,
+    notifications: readNotifications(stored.get('notifications')),
+  };
+}
+
+/** Stored as one JSON object; each field falls back to its initial value on its own. */
+function readNotifications(stored: unknown): NotificationSettings {
+  const initial = INITIAL_SETTINGS.notifications;
+  const value = (typeof stored === 'object' && stored !== null ? stored : {}) as Record<string, unknown>;
+  const text = (v: unknown, fallback: string | null) => (typeof v === 'string' && v !== '' ? v : v === null ? null : fallback);
+  const flag = (v: unknown, fallback: boolean) => (typeof v === 'boolean' ? v : fallback);
+  return {
+    adminAddress: text(value.adminAddress, initial.adminAddress),
+    notifyReseller: flag(value.notifyReseller, initial.notifyReseller),
+    notifyCustomer: flag(value.notifyCustomer, initial.notifyCustomer),
+    period: NOTIFY_PERIODS.includes(value.period as NotifyPeriod) ? (value.period as NotifyPeriod) : initial.period,
+    webhookUrl: text(value.webhookUrl, initial.webhookUrl),
+    screenUrl: text(value.screenUrl, initial.screenUrl),
   };
 }
 
@@ -29,6 +57,9 @@ export interface SettingsChange {
   defaults?: Partial<Record<(typeof LEVELS)[number], Limit>>;
   countingUnit?: CountingUnit;
   customersMayChangeLimits?: boolean;
+  overLimitAction?: OverLimitAction;
+  /** Only the fields given change. */
+  notifications?: Partial<NotificationSettings>;
 }
 
 /** Applies a validated change in one transaction and returns the settings as they are afterwards. */
@@ -38,6 +69,11 @@ export function updateSettings(db: Db, change: SettingsChange): ServerSettings {
     if (change.enabled !== undefined) put.run('enabled', JSON.stringify(change.enabled));
     if (change.countingUnit !== undefined) put.run('countingUnit', JSON.stringify(change.countingUnit));
     if (change.customersMayChangeLimits !== undefined) put.run('customersMayChangeLimits', JSON.stringify(change.customersMayChangeLimits));
+    if (change.overLimitAction !== undefined) put.run('overLimitAction', JSON.stringify(change.overLimitAction));
+    if (change.notifications !== undefined) {
+      const given = Object.fromEntries(Object.entries(change.notifications).filter(([, value]) => value !== undefined));
+      put.run('notifications', JSON.stringify({ ...readSettings(db).notifications, ...given }));
+    }
     for (const level of LEVELS) {
       const value = change.defaults?.[level];
       if (value !== undefined) put.run(`${level}Limit`, JSON.stringify(value));

@@ -38,7 +38,7 @@ describe('store', () => {
     expect(readSettings(db)).toEqual(INITIAL_SETTINGS);
     const before = readRevisions(db).settings;
     const after = updateSettings(db, { enabled: false, defaults: { domain: 'unlimited', mailbox: 0 }, countingUnit: 'recipients' });
-    expect(after).toEqual({ enabled: false, defaults: { mailbox: 0, domain: 'unlimited', subscription: 5000 }, countingUnit: 'recipients', customersMayChangeLimits: true });
+    expect(after).toEqual({ ...INITIAL_SETTINGS, enabled: false, defaults: { mailbox: 0, domain: 'unlimited', subscription: 5000 }, countingUnit: 'recipients' });
     expect(readSettings(db)).toEqual(after);
     expect(readRevisions(db).settings).toBe(before + 1);
     db.close();

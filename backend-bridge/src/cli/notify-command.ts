@@ -1,0 +1,26 @@
+import type { Command, Option } from 'commander';
+import { openDatabase } from '../store/database.js';
+import * as parse from './arguments.js';
+
+/**
+ * Where a reseller's or customer's notifications go. Plesk knows these addresses; on plain Postfix they are set
+ * here. The daemon reads them from the store each time it notifies, so no restart is needed.
+ */
+export function registerNotifyCommands(program: Command, dataDirOption: () => Option): void {
+  const notify = program.command('notify').description('who gets notified when an object reaches its limit');
+  notify
+    .command('contact <login> <address>')
+    .description('set the address of a reseller or customer login ("none" removes it)')
+    .addOption(dataDirOption())
+    .action((login: string, raw: string, options: { dataDir: string }) => {
+      const address = parse.addressOrNone(raw) || null;
+      const db = openDatabase(options.dataDir);
+      try {
+        if (address === null) db.prepare('DELETE FROM notification_contacts WHERE login = ?').run(login);
+        else db.prepare('INSERT INTO notification_contacts (login, address) VALUES (?, ?) ON CONFLICT (login) DO UPDATE SET address = excluded.address').run(login, address);
+      } finally {
+        db.close();
+      }
+      process.stdout.write(address === null ? `Notifications for ${login}: none.\n` : `Notifications for ${login} go to ${address}.\n`);
+    });
+}

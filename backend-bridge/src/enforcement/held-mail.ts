@@ -1,0 +1,391 @@
+import type { Logger } from 'pino';
+import type { Identity } from '../api/identity.js';
+import type { Refused } from '../core/decision.js';
+import type { ChargedObject } from '../core/directory.js';
+import type { SenderIdentity } from '../core/identity.js';
+import type { LimitOverride } from '../core/limits.js';
+import { ownLimitOf } from '../core/object-query.js';
+import type { PostfixQueue } from '../postfix/queue.js';
+import { recordAudit } from '../store/audit-store.js';
+import type { Db } from '../store/database.js';
+import { setObjectLimit } from '../store/directory-store.js';
+import { HeldStore, type HeldMessage, type HeldSource } from '../store/held-store.js';
+import type { Enforcer, MessageFacts } from './enforcer.js';
+import type { StoreSync } from './store-sync.js';
+
+/** A request about held mail that cannot be done; status as the API answers it. */
+export class HeldMailError extends Error {
+  constructor(
+    readonly status: 404 | 409 | 502,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What the notifier hears from here: a mailbox was marked compromised (limits reached come as over-limit events). */
+export interface MarkedCompromised {
+  object: ChargedObject;
+  reason: string;
+}
+
+export interface CompromisedMailbox {
+  address: string;
+  previousLimit: number | 'unlimited' | 'default';
+  markedAtMs: number;
+  markedBy: string;
+}
+
+/** A message that a record says is held but Postfix has not finished writing yet is given this long to show up. */
+const SETTLE_MS = 30_000;
+
+/**
+ * Over-limit mail in Postfix's hold queue: records each hold, releases held mail oldest first once the sender's
+ * window has room again (each release counts), and carries out what people decide (release now, delete, mark a
+ * mailbox compromised and restore it). Queue operations run one at a time, so a record is never handled twice.
+ */
+export class HeldMail {
+  readonly store: HeldStore;
+  private queueLifetimeMs: number | null = null;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly enforcer: Enforcer,
+    private readonly sync: StoreSync,
+    readonly queue: PostfixQueue,
+    private readonly log: Logger,
+    private readonly onCompromised: (event: MarkedCompromised) => void,
+    private readonly nowMs: () => number = Date.now,
+  ) {
+    this.store = new HeldStore(db);
+  }
+
+  /**
+   * Records a message Postfix is about to hold, before the answer that holds it goes out. False when there is no
+   * queue id to track it by: the caller then defers instead (mail we cannot track must not sit in hold forever).
+   */
+  recordHold(source: HeldSource, queueId: string | undefined, facts: MessageFacts, identity: SenderIdentity, refused: Refused, weight: number, reason: string): boolean {
+    if (!queueId) return false;
+    const charged = identity.chain[0];
+    try {
+      this.store.insert({
+        queueId,
+        heldAtMs: this.nowMs(),
+        source,
+        sender: facts.sender ?? null,
+        saslUsername: facts.saslUsername ?? null,
+        chargedLevel: charged?.level ?? null,
+        chargedName: charged?.name ?? null,
+        trippedLevel: refused.tripped.level,
+        trippedName: refused.tripped.name,
+        weight,
+        recipientCount: facts.recipientCount,
+        recipients: facts.recipients ?? null,
+        reason,
+      });
+    } catch (error) {
+      this.log.error({ err: error, queueId }, 'recording a held message failed; deferring it instead');
+      return false;
+    }
+    return true;
+  }
+
+  /** The objects a held message counts against when it leaves; [] when its sender is no longer ours to limit. */
+  chainOf(message: HeldMessage): ChargedObject[] {
+    if (!message.chargedLevel || !message.chargedName) return [];
+    const object = this.enforcer.directory.find(message.chargedLevel, message.chargedName);
+    return object ? this.enforcer.directory.chainFrom(object) : [];
+  }
+
+  /** Resolves when the queue work under way is done (for a clean stop). */
+  async idle(): Promise<void> {
+    await this.tail;
+  }
+
+  /** Runs queue work one piece at a time. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work, work);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * One pass of the release worker: every held message, oldest first, that fits its sender's window now is
+   * counted and released. A sender whose oldest message does not fit gets none of its later ones released
+   * before it, so mail leaves in the order it came.
+   */
+  releaseDue(): Promise<number> {
+    return this.exclusive(async () => {
+      const held = this.store.stillHeld();
+      if (held.length === 0) return 0;
+      const blocked = new Set<number>();
+      const batch: Array<{ message: HeldMessage; chain: ChargedObject[]; second: number | null }> = [];
+      for (const message of held) {
+        const chain = this.chainOf(message);
+        const first = chain[0];
+        if (!first) {
+          batch.push({ message, chain, second: null });
+          continue;
+        }
+        if (blocked.has(first.counterKey)) continue;
+        const charged = this.enforcer.chargeIfRoom(chain, message.weight);
+        if (charged.second === null) {
+          blocked.add(first.counterKey);
+          continue;
+        }
+        batch.push({ message, chain, second: charged.second });
+      }
+      if (batch.length === 0) return 0;
+      let released: Set<string>;
+      try {
+        released = await this.leaveHold(batch.map((b) => b.message));
+      } catch (error) {
+        for (const b of batch) if (b.second !== null) this.enforcer.refund(b.chain, b.second, b.message.weight);
+        throw error;
+      }
+      const at = this.nowMs();
+      for (const b of batch) {
+        if (released.has(b.message.queueId)) {
+          this.store.resolve(b.message.id, 'released', 'worker', at);
+        } else if (b.second !== null) {
+          // Not in the hold queue (yet, or any more): the count goes back; reconciliation sorts out the record.
+          this.enforcer.refund(b.chain, b.second, b.message.weight);
+        }
+      }
+      await this.deliverNow(batch.map((b) => b.message.queueId).filter((id) => released.has(id)));
+      if (released.size > 0) this.log.info({ released: released.size }, 'held messages released');
+      return released.size;
+    });
+  }
+
+  /**
+   * Moves messages out of the hold queue. Mail held longer than the queue lifetime would expire at its first
+   * temporary failure, so it is resubmitted with a fresh arrival time instead (postsuper -r).
+   */
+  private async leaveHold(messages: readonly HeldMessage[]): Promise<Set<string>> {
+    this.queueLifetimeMs ??= await this.queue.queueLifetimeSeconds().then(
+      (s) => s * 1000,
+      () => 5 * 86_400_000,
+    );
+    const oldest = this.nowMs() - this.queueLifetimeMs;
+    const old = messages.filter((m) => m.heldAtMs <= oldest).map((m) => m.queueId);
+    const recent = messages.filter((m) => m.heldAtMs > oldest).map((m) => m.queueId);
+    const released = await this.queue.releaseFromHold(recent);
+    for (const id of await this.queue.requeueFromHold(old)) released.add(id);
+    return released;
+  }
+
+  private async deliverNow(ids: readonly string[]): Promise<void> {
+    for (const id of ids) await this.queue.deliverNow(id);
+  }
+
+  /**
+   * Brings the records in line with Postfix's real hold queue: a record whose message left the hold queue by
+   * other hands is closed (and counted, if it is being sent), recipients are filled in from the queue. Returns
+   * false when Postfix could not be asked (it is not running). A record without its message is closed once
+   * it is SETTLE_MS old (Postfix may still be writing the message), or at once if older than `settledBeforeMs`
+   * (at daemon start: nothing recorded before then is still being written).
+   */
+  reconcile(settledBeforeMs = 0): Promise<boolean> {
+    return this.exclusive(async () => {
+      const held = this.store.stillHeld();
+      if (held.length === 0) return true;
+      let queued;
+      try {
+        queued = await this.queue.list();
+      } catch (error) {
+        this.log.warn({ error: (error as Error).message }, 'cannot read the Postfix queue to reconcile held mail; will try again');
+        return false;
+      }
+      const byId = new Map(queued.map((q) => [q.queue_id, q]));
+      const at = this.nowMs();
+      let closed = 0;
+      for (const message of held) {
+        const entry = byId.get(message.queueId);
+        if (entry?.queue_name === 'hold') {
+          if (message.recipients === null) this.store.setRecipients(message.id, entry.recipients.map((r) => r.address));
+        } else if (entry && (entry.queue_name === 'deferred' || entry.queue_name === 'active')) {
+          // Released by hand (postsuper -H): it leaves now, so it counts now.
+          const chain = this.chainOf(message);
+          if (chain.length > 0) this.enforcer.chargeAnyway(chain, message.weight);
+          this.store.resolve(message.id, 'released', 'postfix', at);
+          closed++;
+        } else if (!entry && (message.heldAtMs < settledBeforeMs || at - message.heldAtMs > SETTLE_MS)) {
+          this.store.resolve(message.id, 'gone', 'postfix', at);
+          closed++;
+        }
+      }
+      if (closed > 0) this.log.info({ closed }, 'held-mail records reconciled with the Postfix queue');
+      return true;
+    });
+  }
+
+  /**
+   * A person's "release now". Within the budget it counts like any release; an administrator may release
+   * beyond the limit (`force`), which still counts and is audited as such.
+   */
+  releaseNow(queueId: string, actor: Identity, force: boolean): Promise<HeldMessage> {
+    return this.exclusive(async () => {
+      const message = this.heldOrThrow(queueId);
+      const chain = this.chainOf(message);
+      let second: number | null = null;
+      let exceeded = false;
+      if (chain.length > 0) {
+        const charged = this.enforcer.chargeIfRoom(chain, message.weight);
+        if (charged.second !== null) {
+          second = charged.second;
+        } else if (force) {
+          second = this.enforcer.chargeAnyway(chain, message.weight);
+          exceeded = true;
+        } else {
+          throw new HeldMailError(409, `${charged.decision.allowed ? '' : charged.decision.reason}; the message stays held until then`);
+        }
+      }
+      let released: Set<string>;
+      try {
+        released = await this.leaveHold([message]);
+      } catch (error) {
+        if (second !== null) this.enforcer.refund(chain, second, message.weight);
+        throw new HeldMailError(502, (error as Error).message);
+      }
+      if (!released.has(queueId)) {
+        if (second !== null) this.enforcer.refund(chain, second, message.weight);
+        throw new HeldMailError(409, `message ${queueId} is no longer in the Postfix hold queue`);
+      }
+      const at = this.nowMs();
+      this.db.transaction(() => {
+        this.store.resolve(message.id, 'released', actor.login, at);
+        recordAudit(this.db, actor, { action: 'held.release', level: message.chargedLevel, objectName: message.chargedName, newValue: { queueId, overLimit: exceeded } }, at);
+      })();
+      await this.deliverNow([queueId]);
+      return { ...message, status: 'released', resolvedAtMs: at, resolvedBy: actor.login };
+    });
+  }
+
+  /** Deletes a held message from the hold queue for good (audited). */
+  delete(queueId: string, actor: Identity): Promise<HeldMessage> {
+    return this.exclusive(async () => {
+      const message = this.heldOrThrow(queueId);
+      let removed: Set<string>;
+      try {
+        removed = await this.queue.deleteFromHold([queueId]);
+      } catch (error) {
+        throw new HeldMailError(502, (error as Error).message);
+      }
+      if (!removed.has(queueId)) throw new HeldMailError(409, `message ${queueId} is no longer in the Postfix hold queue`);
+      const at = this.nowMs();
+      this.db.transaction(() => {
+        this.store.resolve(message.id, 'deleted', actor.login, at);
+        recordAudit(this.db, actor, { action: 'held.delete', level: message.chargedLevel, objectName: message.chargedName, oldValue: { queueId, sender: message.sender } }, at);
+      })();
+      return { ...message, status: 'deleted', resolvedAtMs: at, resolvedBy: actor.login };
+    });
+  }
+
+  private heldOrThrow(queueId: string): HeldMessage {
+    const message = this.store.byQueueId(queueId);
+    if (!message || message.status !== 'held') throw new HeldMailError(404, `held message ${queueId} not found`);
+    return message;
+  }
+
+  compromised(): CompromisedMailbox[] {
+    const rows = this.db.prepare('SELECT address, previous_limit, marked_at_ms, marked_by FROM compromised_mailboxes ORDER BY marked_at_ms DESC').all() as Array<{
+      address: string;
+      previous_limit: string;
+      marked_at_ms: number;
+      marked_by: string;
+    }>;
+    return rows.map((r) => ({ address: r.address, previousLimit: JSON.parse(r.previous_limit) as CompromisedMailbox['previousLimit'], markedAtMs: r.marked_at_ms, markedBy: r.marked_by }));
+  }
+
+  compromisedEntry(address: string): CompromisedMailbox | null {
+    return this.compromised().find((c) => c.address === address.toLowerCase()) ?? null;
+  }
+
+  /**
+   * "Mark compromised": the mailbox's limit becomes 0 (its new mail is held, or deferred), the mail it has
+   * waiting in the queue is put on hold, people are notified, and its limit before is kept for restore.
+   * Returns how many queued messages were put on hold; null if Postfix could not be asked.
+   */
+  markCompromised(mailbox: ChargedObject, actor: Identity): Promise<{ entry: CompromisedMailbox; heldNow: number | null }> {
+    return this.exclusive(async () => {
+      if (this.compromisedEntry(mailbox.name)) throw new HeldMailError(409, `mailbox ${mailbox.name} is already marked compromised`);
+      const at = this.nowMs();
+      const previous = ownLimitOf(mailbox.own);
+      this.sync.write(
+        () => {
+          this.db.prepare('INSERT INTO compromised_mailboxes (address, previous_limit, marked_at_ms, marked_by) VALUES (?, ?, ?, ?)').run(mailbox.name, JSON.stringify(previous), at, actor.login);
+          setObjectLimit(this.db, 'mailbox', mailbox.name, 0);
+          recordAudit(this.db, actor, { action: 'mailbox.compromised', level: 'mailbox', objectName: mailbox.name, oldValue: previous, newValue: 0 }, at);
+        },
+        () => this.enforcer.directory.setOwnLimit(mailbox, 0),
+      );
+      const heldNow = await this.holdQueuedFrom(mailbox);
+      this.onCompromised({
+        object: mailbox,
+        reason: `Mailbox ${mailbox.name} was marked compromised by ${actor.login}: its limit is 0 and its mail is held until it is restored`,
+      });
+      return { entry: { address: mailbox.name, previousLimit: previous, markedAtMs: at, markedBy: actor.login }, heldNow };
+    });
+  }
+
+  /** Puts on hold what the mailbox has waiting in the queue (deferred, active, incoming), with records. */
+  private async holdQueuedFrom(mailbox: ChargedObject): Promise<number | null> {
+    let queued;
+    try {
+      queued = await this.queue.list();
+    } catch (error) {
+      this.log.warn({ error: (error as Error).message, mailbox: mailbox.name }, 'cannot read the Postfix queue to hold the mail of a compromised mailbox');
+      return null;
+    }
+    const waiting = queued.filter((q) => q.queue_name !== 'hold' && q.sender.toLowerCase() === mailbox.name);
+    const reason = `Mailbox ${mailbox.name} is marked compromised; held until it is restored`;
+    const at = this.nowMs();
+    // Recorded first: a crash between the two leaves records that reconciliation closes, never untracked holds.
+    for (const q of waiting) {
+      this.store.insert({
+        queueId: q.queue_id,
+        heldAtMs: at,
+        source: 'compromised',
+        sender: q.sender,
+        saslUsername: null,
+        chargedLevel: 'mailbox',
+        chargedName: mailbox.name,
+        trippedLevel: 'mailbox',
+        trippedName: mailbox.name,
+        weight: this.enforcer.currentSettings.countingUnit === 'recipients' ? Math.max(1, q.recipients.length) : 1,
+        recipientCount: q.recipients.length,
+        recipients: q.recipients.map((r) => r.address),
+        reason,
+      });
+    }
+    const held = await this.queue.hold(waiting.map((q) => q.queue_id)).catch((error: unknown) => {
+      this.log.warn({ error: (error as Error).message }, 'postsuper -h failed');
+      return new Set<string>();
+    });
+    for (const q of waiting) {
+      if (held.has(q.queue_id)) continue;
+      const record = this.store.byQueueId(q.queue_id);
+      if (record?.status === 'held') this.store.resolve(record.id, 'gone', 'postfix', at);
+    }
+    return held.size;
+  }
+
+  /** One-click restore: the limit from before comes back; held mail then leaves by the normal rules. */
+  restore(mailbox: ChargedObject, actor: Identity): CompromisedMailbox {
+    const entry = this.compromisedEntry(mailbox.name);
+    if (!entry) throw new HeldMailError(404, `mailbox ${mailbox.name} is not marked compromised`);
+    const previous: LimitOverride = entry.previousLimit === 'default' ? null : entry.previousLimit;
+    const at = this.nowMs();
+    this.sync.write(
+      () => {
+        this.db.prepare('DELETE FROM compromised_mailboxes WHERE address = ?').run(mailbox.name);
+        setObjectLimit(this.db, 'mailbox', mailbox.name, previous);
+        recordAudit(this.db, actor, { action: 'mailbox.restore', level: 'mailbox', objectName: mailbox.name, oldValue: 0, newValue: entry.previousLimit }, at);
+      },
+      () => this.enforcer.directory.setOwnLimit(mailbox, previous),
+    );
+    return entry;
+  }
+}

@@ -1,0 +1,73 @@
+import { formatWait } from '../core/decision.js';
+import type { Level, Limit } from '../core/limits.js';
+import { domainOf } from '../core/directory.js';
+
+/** Everything a notification says, as mail text and as the webhook's JSON. */
+export interface Notification {
+  kind: 'limit-reached' | 'compromised';
+  atMs: number;
+  /** The object the notification is about: the one that tripped (or was marked compromised). */
+  level: Level;
+  name: string;
+  limit: Limit;
+  unit: string;
+  /** Budget used in the current window. */
+  sent: number;
+  /** Messages in the hold queue because of this object. */
+  held: number;
+  topRecipientDomains: Array<{ domain: string; messages: number }>;
+  /** The sentence the sender got (or the log has), naming the level that tripped and when it frees. */
+  reason: string;
+  freesInSeconds: number | null;
+  link: string;
+}
+
+/** The most frequent recipient domains of held mail, most first (ties by name). */
+export function topDomains(recipientLists: ReadonlyArray<readonly string[]>, count = 5): Array<{ domain: string; messages: number }> {
+  const messages = new Map<string, number>();
+  for (const recipients of recipientLists) {
+    for (const domain of new Set(recipients.map(domainOf).filter(Boolean))) messages.set(domain, (messages.get(domain) ?? 0) + 1);
+  }
+  return [...messages]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, count)
+    .map(([domain, n]) => ({ domain, messages: n }));
+}
+
+function describeLimit(limit: Limit, unit: string): string {
+  return limit === 'unlimited' ? 'Unlimited' : `${limit} ${unit} per hour`;
+}
+
+export function mailSubject(n: Notification): string {
+  return n.kind === 'compromised'
+    ? `Mailbox ${n.name} marked compromised: its mail is held`
+    : `Outgoing limit reached: ${n.level} ${n.name} (${describeLimit(n.limit, n.unit)})`;
+}
+
+export function mailBody(n: Notification, period: string): string {
+  const frees = n.freesInSeconds === null ? 'not by itself (a person has to act)' : `in ${formatWait(n.freesInSeconds)}; held mail is then sent automatically`;
+  const domains = n.topRecipientDomains.length === 0 ? '-' : n.topRecipientDomains.map((d) => `${d.domain} (${d.messages})`).join(', ');
+  return [
+    n.kind === 'compromised' ? `The mailbox ${n.name} was marked compromised.` : `The ${n.level} ${n.name} reached its limit on outgoing mail.`,
+    '',
+    `Object:                ${n.level} ${n.name}`,
+    `Level that tripped:    ${n.level}`,
+    `Limit:                 ${describeLimit(n.limit, n.unit)}`,
+    `Sent in the last hour: ${n.sent}`,
+    `Held messages:         ${n.held}`,
+    `Budget frees:          ${frees}`,
+    `Top recipient domains: ${domains}`,
+    '',
+    n.reason,
+    '',
+    `Held messages: ${n.link}`,
+    '',
+    `You get at most one such message per object every ${period}.`,
+    '',
+  ].join('\n');
+}
+
+/** A mail header value on one line, without characters that could start another header. */
+export function headerSafe(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ').slice(0, 300);
+}

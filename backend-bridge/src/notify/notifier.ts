@@ -1,0 +1,176 @@
+import { execFile } from 'node:child_process';
+import os from 'node:os';
+import type { Logger } from 'pino';
+import type { ChargedObject } from '../core/directory.js';
+import type { Level } from '../core/limits.js';
+import { NOTIFY_PERIOD_SECONDS } from '../core/settings.js';
+import { usageOf } from '../core/usage.js';
+import type { Enforcer } from '../enforcement/enforcer.js';
+import type { Db } from '../store/database.js';
+import type { HeldStore } from '../store/held-store.js';
+import type { OverLimitEvent } from '../store/over-limit-events.js';
+import { headerSafe, mailBody, mailSubject, topDomains, type Notification } from './notification.js';
+
+/** Webhook attempts: at once, then after 1, 2, 4 and 8 seconds. */
+const WEBHOOK_BACKOFF_MS = [0, 1_000, 2_000, 4_000, 8_000];
+const WEBHOOK_TIMEOUT_MS = 10_000;
+const SENDER = 'outgoing-limits';
+
+/**
+ * Tells people when an object reaches its limit (or a mailbox is marked compromised): mail through the local
+ * sendmail to the administrator and, as configured, the reseller and the customer; and an optional webhook.
+ * At most one notification per object per period, kept in the store so a restart does not repeat one.
+ */
+export class Notifier {
+  private readonly pending = new Set<Promise<unknown>>();
+  /** Last notification per object, so a flood of refusals does not cost a store transaction each. */
+  private readonly lastSentMs = new Map<string, number>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly enforcer: Enforcer,
+    private readonly held: HeldStore,
+    private readonly postfixConfigDir: string,
+    /** Fills in recipients of held mail from the queue, for the top recipient domains. */
+    private readonly refreshRecipients: () => Promise<unknown>,
+    private readonly log: Logger,
+    private readonly nowMs: () => number = Date.now,
+  ) {}
+
+  /** From the enforcer: a message over the limit was held or deferred. */
+  limitReached(event: OverLimitEvent): void {
+    const object = this.enforcer.directory.find(event.level as Level, event.objectName);
+    if (object) this.notify('limit-reached', object, event.reason);
+  }
+
+  compromised(object: ChargedObject, reason: string): void {
+    this.notify('compromised', object, reason);
+  }
+
+  /** Resolves when notifications under way are sent (or given up). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  private notify(kind: Notification['kind'], object: ChargedObject, reason: string): void {
+    const settings = this.enforcer.currentSettings.notifications;
+    const to = this.addressesFor(object);
+    if (to.length === 0 && !settings.webhookUrl) return;
+    const now = this.nowMs();
+    if (kind === 'limit-reached' && !this.claimPeriod(object, now, NOTIFY_PERIOD_SECONDS[settings.period] * 1000)) return;
+    // Composed a moment later: the message that tripped is recorded as held right after the decision.
+    const work = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.refreshRecipients())
+      .catch(() => undefined)
+      .then(() => this.send(this.compose(kind, object, reason, now), to, settings.webhookUrl, settings.period));
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+  }
+
+  /** True (and the time recorded) when the object had no notification within the period. */
+  private claimPeriod(object: ChargedObject, now: number, periodMs: number): boolean {
+    const key = `${object.level}:${object.name}`;
+    const known = this.lastSentMs.get(key);
+    if (known !== undefined && now - known < periodMs) return false;
+    const claimed = this.db
+      .transaction(() => {
+        const row = this.db.prepare('SELECT last_sent_ms FROM notifications_sent WHERE level = ? AND object_name = ?').get(object.level, object.name) as
+          | { last_sent_ms: number }
+          | undefined;
+        if (row && now - row.last_sent_ms < periodMs) {
+          this.lastSentMs.set(key, row.last_sent_ms);
+          return false;
+        }
+        this.db
+          .prepare('INSERT INTO notifications_sent (level, object_name, last_sent_ms) VALUES (?, ?, ?) ON CONFLICT (level, object_name) DO UPDATE SET last_sent_ms = excluded.last_sent_ms')
+          .run(object.level, object.name, now);
+        return true;
+      })
+      .immediate();
+    if (claimed) this.lastSentMs.set(key, now);
+    return claimed;
+  }
+
+  private addressesFor(object: ChargedObject): string[] {
+    const settings = this.enforcer.currentSettings.notifications;
+    const addresses = new Set<string>();
+    if (settings.adminAddress) addresses.add(settings.adminAddress);
+    const contact = (login: string | null) =>
+      login === null ? undefined : (this.db.prepare('SELECT address FROM notification_contacts WHERE login = ?').get(login) as { address: string } | undefined)?.address;
+    const reseller = settings.notifyReseller ? contact(object.owner.reseller) : undefined;
+    const customer = settings.notifyCustomer ? contact(object.owner.customer) : undefined;
+    if (reseller) addresses.add(reseller);
+    if (customer) addresses.add(customer);
+    return [...addresses];
+  }
+
+  private compose(kind: Notification['kind'], object: ChargedObject, reason: string, atMs: number): Notification {
+    const settings = this.enforcer.currentSettings;
+    const usage = usageOf(object, this.enforcer.windowAt(Math.floor(this.nowMs() / 1000)));
+    const heldMail = this.held.heldFor(object.level, object.name);
+    const base = settings.notifications.screenUrl ?? `https://${os.hostname()}:8443/modules/outgoing-mail-limits/index.php/held`;
+    const link = `${base}${base.includes('?') ? '&' : '?'}${new URLSearchParams({ level: object.level, name: object.name }).toString()}`;
+    return {
+      kind,
+      atMs,
+      level: object.level,
+      name: object.name,
+      limit: object.effective.limit,
+      unit: settings.countingUnit,
+      sent: usage.used,
+      held: heldMail.length,
+      topRecipientDomains: topDomains(heldMail.map((m) => m.recipients ?? [])),
+      reason,
+      freesInSeconds: usage.freesInSeconds,
+      link,
+    };
+  }
+
+  private async send(notification: Notification, to: string[], webhookUrl: string | null, period: string): Promise<void> {
+    const sends: Array<Promise<void>> = [];
+    if (to.length > 0) sends.push(this.mail(to, notification, period));
+    if (webhookUrl) sends.push(this.postWebhook(webhookUrl, notification));
+    await Promise.all(sends);
+  }
+
+  private mail(to: string[], notification: Notification, period: string): Promise<void> {
+    const message = [
+      `From: Outgoing Mail Limits <${SENDER}>`,
+      `To: ${to.join(', ')}`,
+      `Subject: ${headerSafe(mailSubject(notification))}`,
+      'Content-Type: text/plain; charset=utf-8',
+      'Auto-Submitted: auto-generated',
+      '',
+      mailBody(notification, period),
+    ].join('\n');
+    return new Promise((resolve) => {
+      const child = execFile(
+        'sendmail',
+        ['-C', this.postfixConfigDir, '-f', SENDER, '-i', '--', ...to],
+        { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, timeout: 30_000 },
+        (error, _stdout, stderr) => {
+          if (error) this.log.error({ error: error.message, stderr }, 'sending a notification mail failed');
+          else this.log.info({ to, object: `${notification.level} ${notification.name}` }, 'notification mailed');
+          resolve();
+        },
+      );
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(message);
+    });
+  }
+
+  private async postWebhook(url: string, notification: Notification): Promise<void> {
+    const body = JSON.stringify(notification);
+    for (const [attempt, delay] of WEBHOOK_BACKOFF_MS.entries()) {
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      try {
+        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS) });
+        if (response.ok) return;
+        this.log.warn({ url, status: response.status, attempt: attempt + 1 }, 'webhook answered with an error; will retry');
+      } catch (error) {
+        this.log.warn({ url, error: (error as Error).message, attempt: attempt + 1 }, 'webhook unreachable; will retry');
+      }
+    }
+    this.log.error({ url, attempts: WEBHOOK_BACKOFF_MS.length }, 'webhook gave up');
+  }
+}

@@ -1,0 +1,37 @@
+import type { Logger } from 'pino';
+import { explainHold } from '../core/decision.js';
+import { identifyLocalSender, submittingUid } from '../core/identity.js';
+import type { Enforcer } from '../enforcement/enforcer.js';
+import type { HeldMail } from '../enforcement/held-mail.js';
+import type { LocalMessage, MilterHandler } from './milter-server.js';
+import { firstHeaderLine } from './queue-file.js';
+import type { SystemUsers } from './system-users.js';
+
+/**
+ * Local mail (sendmail, PHP mail(), cron), seen by the milter in non_smtpd_milters at the end of the message.
+ * Over the limit it is quarantined (Postfix's hold queue) and released by the same worker as held SMTP mail.
+ * Never tempfail (Postfix would retry it from maildrop every minute, forever) and never reject (it would bounce).
+ */
+export function localMailHandler(enforcer: Enforcer, held: HeldMail, systemUsers: SystemUsers, queueDirectory: () => string | null, log: Logger): MilterHandler {
+  return (message: LocalMessage) => {
+    // Postfix's own Received header (the first line of the message) names the submitting uid; it is not among
+    // the headers the milter is sent, so it is read from the queue file. Any later one could be forged.
+    const directory = queueDirectory();
+    const first = directory && message.queueId ? firstHeaderLine(directory, message.queueId) : null;
+    const uid = first === null ? null : submittingUid(first);
+    const systemUser = uid === null ? null : systemUsers.nameOf(uid);
+    const identity = identifyLocalSender(enforcer.directory, message.sender, systemUser);
+    const facts = { sender: message.sender, recipientCount: Math.max(1, message.recipientCount), queueId: message.queueId, recipients: message.recipients };
+    const { decision, weight } = enforcer.decide(identity, facts, 'hold');
+    log.debug({ queueId: message.queueId, sender: message.sender, uid, systemUser, identifiedBy: identity?.source, allowed: decision.allowed }, 'local message');
+    if (decision.allowed || !identity) return { action: 'accept' };
+    const reason = explainHold(decision);
+    const context = { queueId: message.queueId, sender: message.sender, uid, systemUser, identifiedBy: identity.source, level: decision.tripped.level, object: decision.tripped.name };
+    if (!held.recordHold('milter', message.queueId, facts, identity, decision, weight, reason)) {
+      log.error(context, 'local message over the limit without a queue id to track it: accepted');
+      return { action: 'accept' };
+    }
+    log.info({ ...context, action: 'hold' }, reason);
+    return { action: 'quarantine', reason };
+  };
+}

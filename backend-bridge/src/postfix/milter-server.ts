@@ -1,0 +1,206 @@
+import net from 'node:net';
+import type { Logger } from 'pino';
+import {
+  ACCEPT,
+  CONTINUE,
+  MilterFrameParser,
+  MilterProtocolError,
+  negotiationReply,
+  parseMacros,
+  parseNegotiation,
+  parseStrings,
+  quarantineFrame,
+  SMFIP,
+  unbracket,
+  type MilterFrame,
+} from './milter-protocol.js';
+
+/** What the milter knows of one locally submitted message at its end. */
+export interface LocalMessage {
+  queueId: string | undefined;
+  sender: string | undefined;
+  /** The first MAX_KEPT_RECIPIENTS recipients; recipientCount counts them all. */
+  recipients: string[];
+  recipientCount: number;
+}
+
+export type MilterVerdict = { action: 'accept' } | { action: 'quarantine'; reason: string };
+export type MilterHandler = (message: LocalMessage) => MilterVerdict;
+
+/** Postfix waits milter_command_timeout (30 s) / milter_content_timeout (300 s); an idle link is closed after this. */
+const IDLE_TIMEOUT_MS = 330_000;
+const MAX_CONNECTIONS = 2000;
+/** A flood of RCPTs must not grow memory without end; the count stays right past this. */
+const MAX_KEPT_RECIPIENTS = 1000;
+
+/** Replies to commands we did not ask Postfix to skip, unless the negotiated flag says "no reply". */
+const NO_REPLY_FLAG: Record<string, number> = {
+  C: SMFIP.NR_CONN,
+  H: SMFIP.NR_HELO,
+  M: SMFIP.NR_MAIL,
+  R: SMFIP.NR_RCPT,
+  T: SMFIP.NR_DATA,
+  L: SMFIP.NR_HDR,
+  N: SMFIP.NR_EOH,
+  B: SMFIP.NR_BODY,
+  U: SMFIP.NR_UNKN,
+};
+
+/** The state of one milter connection: one per message with Postfix, but reused when it says so (K). */
+export class MilterSession {
+  private protocol = 0;
+  private readonly macros = new Map<string, string>();
+  private sender: string | undefined;
+  private recipients: string[] = [];
+  private recipientCount = 0;
+
+  constructor(private readonly handler: MilterHandler) {}
+
+  /** Replies to one packet; `close` when the conversation is over (Q) or cannot go on. */
+  handle(frame: MilterFrame): { replies: Buffer[]; close: boolean } {
+    switch (frame.command) {
+      case 'O': {
+        const reply = negotiationReply(parseNegotiation(frame.data));
+        this.protocol = reply.readUInt32BE(13);
+        return { replies: [reply], close: false };
+      }
+      case 'D': {
+        for (const [name, value] of parseMacros(frame.data).macros) this.macros.set(name, value);
+        return { replies: [], close: false };
+      }
+      case 'M':
+        this.resetMessage();
+        this.sender = unbracket(parseStrings(frame.data)[0] ?? '');
+        return this.continueUnless('M');
+      case 'R': {
+        const recipient = unbracket(parseStrings(frame.data)[0] ?? '');
+        this.recipientCount++;
+        if (this.recipients.length < MAX_KEPT_RECIPIENTS) this.recipients.push(recipient);
+        return this.continueUnless('R');
+      }
+      case 'C':
+      case 'H':
+      case 'L':
+      case 'T':
+      case 'N':
+      case 'B':
+      case 'U':
+        return this.continueUnless(frame.command);
+      case 'E':
+        return { replies: this.endOfMessage(), close: false };
+      case 'A':
+        this.resetMessage();
+        return { replies: [], close: false };
+      case 'K':
+        this.resetMessage();
+        this.macros.clear();
+        return { replies: [], close: false };
+      case 'Q':
+        return { replies: [], close: true };
+      default:
+        throw new MilterProtocolError(`unknown milter command ${JSON.stringify(frame.command)} (0x${frame.command.charCodeAt(0).toString(16)})`);
+    }
+  }
+
+  private continueUnless(command: string): { replies: Buffer[]; close: boolean } {
+    return { replies: this.protocol & (NO_REPLY_FLAG[command] ?? 0) ? [] : [CONTINUE], close: false };
+  }
+
+  private endOfMessage(): Buffer[] {
+    const sender = this.sender ?? this.macros.get('mail_addr');
+    const message: LocalMessage = {
+      queueId: this.macros.get('i') || undefined,
+      sender: sender || undefined,
+      recipients: this.recipients,
+      recipientCount: this.recipientCount,
+    };
+    const verdict = this.handler(message);
+    this.resetMessage();
+    return verdict.action === 'quarantine' ? [quarantineFrame(verdict.reason), ACCEPT] : [ACCEPT];
+  }
+
+  private resetMessage(): void {
+    this.sender = undefined;
+    this.recipients = [];
+    this.recipientCount = 0;
+  }
+}
+
+/**
+ * The TCP side of the milter. Each connection has its own parser and session; a bad packet, an oversized
+ * length or a handler failure closes only that connection (Postfix then applies milter_default_action, which
+ * the wiring sets to accept), and nothing one connection sends can stop the others.
+ */
+export class MilterServer {
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(
+    private readonly handler: MilterHandler,
+    private readonly log: Logger,
+  ) {
+    this.server = net.createServer({ noDelay: true }, (socket) => this.serve(socket));
+    this.server.maxConnections = MAX_CONNECTIONS;
+  }
+
+  listen(host: string, port: number): Promise<net.AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port, backlog: 511 }, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  private serve(socket: net.Socket): void {
+    this.sockets.add(socket);
+    const parser = new MilterFrameParser();
+    const session = new MilterSession((message) => this.decide(message));
+    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => {
+      const replies: Buffer[] = [];
+      try {
+        for (const frame of parser.feed(chunk)) {
+          this.log.trace({ peer, command: frame.command, bytes: frame.data.length }, 'milter packet');
+          const result = session.handle(frame);
+          replies.push(...result.replies);
+          if (result.close) {
+            if (replies.length) socket.write(Buffer.concat(replies));
+            socket.end();
+            return;
+          }
+        }
+      } catch (error) {
+        if (replies.length) socket.write(Buffer.concat(replies));
+        this.log.warn({ peer, error: error instanceof Error ? error.message : String(error) }, 'milter connection closed');
+        socket.destroy();
+        return;
+      }
+      if (replies.length) socket.write(Buffer.concat(replies));
+    });
+    socket.on('end', () => {
+      if (parser.pendingBytes > 0) this.log.warn({ peer, bytes: parser.pendingBytes }, 'milter connection ended inside an unfinished packet');
+      socket.end();
+    });
+    socket.on('error', (error) => this.log.debug({ peer, error: error.message }, 'milter connection error'));
+    socket.on('close', () => this.sockets.delete(socket));
+  }
+
+  private decide(message: LocalMessage): MilterVerdict {
+    try {
+      return this.handler(message);
+    } catch (error) {
+      // A bug of ours must not stop local mail: accept, as Postfix would with the daemon down.
+      this.log.error({ err: error, queueId: message.queueId }, 'milter handler failed; message accepted');
+      return { action: 'accept' };
+    }
+  }
+}
