@@ -9,7 +9,7 @@ import { BridgeClient } from '../../backend-bridge/src/api/bridge-client.js';
 import { apiSocketPath } from '../../backend-bridge/src/api/server.js';
 import { freePort } from '../../backend-bridge/test-support/daemon-process.js';
 import { PostfixInstance } from '../../backend-bridge/test-support/postfix-instance.js';
-import { expectAccepted, expectDeferred } from '../../backend-bridge/test-support/wired-postfix.js';
+import { expectAccepted } from '../../backend-bridge/test-support/wired-postfix.js';
 import { unpackedPackage } from './unpacked-package.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
