@@ -97,7 +97,7 @@ const limitValue = (v: unknown) => v === 'unlimited' || (typeof v === 'number' &
 function expectRow(row: unknown, level?: Level): asserts row is ObjectRow {
   const r = row as Json;
   expect(Object.keys(r).sort()).toEqual(
-    ['blocked', 'ceiling', 'defaultLimit', 'domain', 'effectiveLimit', 'freesInSeconds', 'level', 'limitSource', 'name', 'ownLimit', 'subscription', 'used'].sort(),
+    ['blocked', 'ceiling', 'defaultLimit', 'domain', 'effectiveLimit', 'freesInSeconds', 'level', 'limitSource', 'mayChangeLimit', 'name', 'ownLimit', 'subscription', 'used'].sort(),
   );
   if (level) expect(r.level).toBe(level);
   expect(['subscription', 'domain', 'mailbox']).toContain(r.level);
@@ -110,6 +110,7 @@ function expectRow(row: unknown, level?: Level): asserts row is ObjectRow {
   expect(['own', 'default']).toContain(r.limitSource);
   expect(typeof r.used).toBe('number');
   expect(typeof r.blocked).toBe('boolean');
+  expect(typeof r.mayChangeLimit).toBe('boolean');
   expect(r.freesInSeconds === null || typeof r.freesInSeconds === 'number').toBe(true);
   if (r.ceiling !== null) expect(r.ceiling).toEqual({ max: expect.any(Number), reason: expect.any(String) });
 }
@@ -659,9 +660,21 @@ describe('customer ceiling: never above the effective limit of the parent', () =
   });
 
   it('customersMayChangeLimits=false → 403 even within the ceiling', async () => {
+    expect((await getRow(h(), JDOE, 'mailbox', 'alice@example.com')).mayChangeLimit).toBe(true);
     expectStatus(await h().request(ADMIN, 'PATCH', '/api/v1/settings', { customersMayChangeLimits: false }), 200);
     expectError(await setLimit(h(), JDOE, 'domain', 'example.com', 5), 403);
     expectError(await setLimit(h(), JDOE, 'mailbox', 'alice@example.com', 5), 403);
+    // Rows tell the screens not to offer it.
+    expect((await getRow(h(), JDOE, 'mailbox', 'alice@example.com')).mayChangeLimit).toBe(false);
+    expect((await getRow(h(), JDOE, 'domain', 'example.com')).mayChangeLimit).toBe(false);
+    expect((await getRow(h(), RES1, 'mailbox', 'alice@example.com')).mayChangeLimit).toBe(true);
+  });
+
+  it('mayChangeLimit: a customer never changes a subscription; the admin and the reseller change every level', async () => {
+    expect((await getRow(h(), JDOE, 'subscription', 'example.com')).mayChangeLimit).toBe(false);
+    expect((await getRow(h(), JDOE, 'mailbox', 'alice@example.com')).mayChangeLimit).toBe(true);
+    expect((await getRow(h(), RES1, 'subscription', 'example.com')).mayChangeLimit).toBe(true);
+    expect((await getRow(h(), ADMIN, 'subscription', 'other.org')).mayChangeLimit).toBe(true);
   });
 });
 
