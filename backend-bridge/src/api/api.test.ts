@@ -1402,6 +1402,42 @@ describe('concurrent writers', () => {
 
 // =========================================================================================================
 
+describe('held mail by object (held routes on a Postfix that does not run here)', () => {
+  const h = useHarness({ heldWithoutPostfix: true });
+
+  it('?name= of a domain or subscription also lists mail charged to the objects inside it; never other owners\' mail', async () => {
+    const hold = (queueId: string, mailbox: string) =>
+      h().held?.store.insert({
+        queueId,
+        heldAtMs: h().nowMs,
+        source: 'smtpd',
+        sender: mailbox,
+        saslUsername: null,
+        chargedLevel: 'mailbox',
+        chargedName: mailbox,
+        trippedLevel: 'mailbox',
+        trippedName: mailbox,
+        weight: 1,
+        recipientCount: 1,
+        recipients: null,
+        reason: 'test',
+      });
+    hold('AAAAAA1', 'alice@example.com');
+    hold('BBBBBB2', 'erin@example.net');
+    hold('CCCCCC3', 'mallory@other.org');
+    const ids = async (caller: Caller, query: string) =>
+      json<{ items: Array<{ queueId: string }> }>(await h().get(caller, `/api/v1/held${query}`)).items.map((m) => m.queueId).sort();
+    expect(await ids(ADMIN, '?name=example.com')).toEqual(['AAAAAA1', 'BBBBBB2']); // the subscription example.com
+    expect(await ids(ADMIN, '?name=example.net')).toEqual(['BBBBBB2']);
+    expect(await ids(ADMIN, '?name=alice@example.com')).toEqual(['AAAAAA1']);
+    expect(await ids(ADMIN, '')).toEqual(['AAAAAA1', 'BBBBBB2', 'CCCCCC3']);
+    expect(await ids(JDOE, '?name=other.org')).toEqual([]);
+    expect(await ids(MARY, '?name=other.org')).toEqual(['CCCCCC3']);
+  });
+});
+
+// =========================================================================================================
+
 // Needs the whole file: run alone (or with -t filtering other tests out) it reports the endpoints not called.
 describe('coverage', () => {
   it('every operation of the OpenAPI document was called by these tests and answered its success status', async () => {
