@@ -97,7 +97,7 @@ const limitValue = (v: unknown) => v === 'unlimited' || (typeof v === 'number' &
 function expectRow(row: unknown, level?: Level): asserts row is ObjectRow {
   const r = row as Json;
   expect(Object.keys(r).sort()).toEqual(
-    ['blocked', 'ceiling', 'defaultLimit', 'domain', 'effectiveLimit', 'freesInSeconds', 'level', 'limitSource', 'name', 'ownLimit', 'subscription', 'used'].sort(),
+    ['blocked', 'ceiling', 'defaultLimit', 'domain', 'effectiveLimit', 'freesInSeconds', 'level', 'limitSource', 'mayChangeLimit', 'name', 'ownLimit', 'subscription', 'used'].sort(),
   );
   if (level) expect(r.level).toBe(level);
   expect(['subscription', 'domain', 'mailbox']).toContain(r.level);
@@ -110,6 +110,7 @@ function expectRow(row: unknown, level?: Level): asserts row is ObjectRow {
   expect(['own', 'default']).toContain(r.limitSource);
   expect(typeof r.used).toBe('number');
   expect(typeof r.blocked).toBe('boolean');
+  expect(typeof r.mayChangeLimit).toBe('boolean');
   expect(r.freesInSeconds === null || typeof r.freesInSeconds === 'number').toBe(true);
   if (r.ceiling !== null) expect(r.ceiling).toEqual({ max: expect.any(Number), reason: expect.any(String) });
 }
@@ -659,9 +660,21 @@ describe('customer ceiling: never above the effective limit of the parent', () =
   });
 
   it('customersMayChangeLimits=false → 403 even within the ceiling', async () => {
+    expect((await getRow(h(), JDOE, 'mailbox', 'alice@example.com')).mayChangeLimit).toBe(true);
     expectStatus(await h().request(ADMIN, 'PATCH', '/api/v1/settings', { customersMayChangeLimits: false }), 200);
     expectError(await setLimit(h(), JDOE, 'domain', 'example.com', 5), 403);
     expectError(await setLimit(h(), JDOE, 'mailbox', 'alice@example.com', 5), 403);
+    // Rows tell the screens not to offer it.
+    expect((await getRow(h(), JDOE, 'mailbox', 'alice@example.com')).mayChangeLimit).toBe(false);
+    expect((await getRow(h(), JDOE, 'domain', 'example.com')).mayChangeLimit).toBe(false);
+    expect((await getRow(h(), RES1, 'mailbox', 'alice@example.com')).mayChangeLimit).toBe(true);
+  });
+
+  it('mayChangeLimit: a customer never changes a subscription; the admin and the reseller change every level', async () => {
+    expect((await getRow(h(), JDOE, 'subscription', 'example.com')).mayChangeLimit).toBe(false);
+    expect((await getRow(h(), JDOE, 'mailbox', 'alice@example.com')).mayChangeLimit).toBe(true);
+    expect((await getRow(h(), RES1, 'subscription', 'example.com')).mayChangeLimit).toBe(true);
+    expect((await getRow(h(), ADMIN, 'subscription', 'other.org')).mayChangeLimit).toBe(true);
   });
 });
 
@@ -1384,6 +1397,42 @@ describe('concurrent writers', () => {
     expect(rows[0]?.oldValue).toBe('default');
     for (let i = 1; i < rows.length; i++) expect(rows[i]?.oldValue).toEqual(rows[i - 1]?.newValue);
     expect((await getRow(h(), ADMIN, 'mailbox', 'bob@example.com')).ownLimit).toEqual(rows.at(-1)?.newValue);
+  });
+});
+
+// =========================================================================================================
+
+describe('held mail by object (held routes on a Postfix that does not run here)', () => {
+  const h = useHarness({ heldWithoutPostfix: true });
+
+  it('?name= of a domain or subscription also lists mail charged to the objects inside it; never other owners\' mail', async () => {
+    const hold = (queueId: string, mailbox: string) =>
+      h().held?.store.insert({
+        queueId,
+        heldAtMs: h().nowMs,
+        source: 'smtpd',
+        sender: mailbox,
+        saslUsername: null,
+        chargedLevel: 'mailbox',
+        chargedName: mailbox,
+        trippedLevel: 'mailbox',
+        trippedName: mailbox,
+        weight: 1,
+        recipientCount: 1,
+        recipients: null,
+        reason: 'test',
+      });
+    hold('AAAAAA1', 'alice@example.com');
+    hold('BBBBBB2', 'erin@example.net');
+    hold('CCCCCC3', 'mallory@other.org');
+    const ids = async (caller: Caller, query: string) =>
+      json<{ items: Array<{ queueId: string }> }>(await h().get(caller, `/api/v1/held${query}`)).items.map((m) => m.queueId).sort();
+    expect(await ids(ADMIN, '?name=example.com')).toEqual(['AAAAAA1', 'BBBBBB2']); // the subscription example.com
+    expect(await ids(ADMIN, '?name=example.net')).toEqual(['BBBBBB2']);
+    expect(await ids(ADMIN, '?name=alice@example.com')).toEqual(['AAAAAA1']);
+    expect(await ids(ADMIN, '')).toEqual(['AAAAAA1', 'BBBBBB2', 'CCCCCC3']);
+    expect(await ids(JDOE, '?name=other.org')).toEqual([]);
+    expect(await ids(MARY, '?name=other.org')).toEqual(['CCCCCC3']);
   });
 });
 

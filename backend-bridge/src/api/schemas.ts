@@ -122,7 +122,7 @@ export const directoryFileBody = z.looseObject({ subscriptions: z.array(z.unknow
 
 export const heldQuery = z.strictObject({
   status: z.enum(['held', 'released', 'deleted', 'gone', 'all']).default('held'),
-  /** A mailbox, domain or subscription name: its held mail (charged to it, or held because it tripped). */
+  /** A mailbox, domain or subscription name: its held mail (charged to it or to an object inside it, or held because it tripped). */
   name: z.string().max(320).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
