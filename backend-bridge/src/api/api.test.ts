@@ -372,6 +372,25 @@ describe('contract: every endpoint answers with its documented status and shape'
     expect(server).toEqual({ level: null, name: null, buckets: [{ start: new Date(h().nowMs - 3_600_000).toISOString(), sent: 0, blocked: 0 }, { start: new Date(h().nowMs).toISOString(), sent: 2, blocked: 0 }] });
   });
 
+  it('PUT/GET/DELETE /directory/contacts: where resellers and customers are notified, audited', async () => {
+    const put = (address: string) => h().request(ADMIN, 'PUT', '/api/v1/directory/contacts/jdoe', { address });
+    const answer = async (response: Promise<LightMyRequestResponse>) => {
+      const r = await response;
+      expectStatus(r, 200);
+      return json(r);
+    };
+    expect(await answer(put('JDoe@Example.com'))).toEqual({ change: 'created' });
+    expect(await answer(put('jdoe@example.com'))).toEqual({ change: 'unchanged' });
+    expect(await answer(put('john@example.com'))).toEqual({ change: 'updated' });
+    expect(await answer(h().get(ADMIN, '/api/v1/directory/contacts'))).toEqual({ items: [{ login: 'jdoe', address: 'john@example.com' }] });
+    expect((await audit(h()))[0]).toMatchObject({ action: 'contact.set', objectName: 'jdoe', oldValue: 'jdoe@example.com', newValue: 'john@example.com' });
+    expectStatus(await h().request(ADMIN, 'DELETE', '/api/v1/directory/contacts/jdoe'), 204);
+    expectStatus(await h().request(ADMIN, 'DELETE', '/api/v1/directory/contacts/jdoe'), 204);
+    expect(json(await h().get(ADMIN, '/api/v1/directory/contacts'))).toEqual({ items: [] });
+    expectError(await h().request(ADMIN, 'PUT', '/api/v1/directory/contacts/jdoe', { address: 'not an address' }), 400, { address: ANY });
+    expectError(await h().request(ADMIN, 'PUT', '/api/v1/directory/contacts/bad%20login', { address: 'a@example.com' }), 400, { login: ANY });
+  });
+
   it('PUT /directory/subscriptions|domains|mailboxes/:name creates, then reports unchanged', async () => {
     const sub = await h().request(ADMIN, 'PUT', '/api/v1/directory/subscriptions/shop.test', { owner: 'jdoe', reseller: 'res1', systemUser: 'shop' });
     expectStatus(sub, 200);
@@ -497,6 +516,14 @@ const MATRIX: MatrixCase[] = [
     request: () => ({ method: 'POST', url: '/api/v1/directory/sync', body: { subscriptions: [{ name: 'sync.test', owner: 'jdoe' }] } }),
     expected: adminOnly('200'),
   },
+  { what: 'GET /directory/contacts', targeted: false, request: () => ({ method: 'GET', url: '/api/v1/directory/contacts' }), expected: adminOnly('200') },
+  {
+    what: 'PUT /directory/contacts/:login',
+    targeted: false,
+    request: () => ({ method: 'PUT', url: '/api/v1/directory/contacts/matrix', body: { address: 'matrix@example.com' } }),
+    expected: adminOnly('200'),
+  },
+  { what: 'DELETE /directory/contacts/:login', targeted: false, request: () => ({ method: 'DELETE', url: '/api/v1/directory/contacts/matrix' }), expected: adminOnly('204') },
   { what: 'PUT /directory', targeted: false, request: () => ({ method: 'PUT', url: '/api/v1/directory', body: exampleDirectory() }), expected: adminOnly('200') },
   // Existing objects of each owner, deleted last.
   { what: 'DELETE /directory/mailboxes/:name (existing)', targeted: true, request: (o) => ({ method: 'DELETE', url: `/api/v1/directory/mailboxes/${o.mailbox}` }), expected: adminOnly('204/204') },

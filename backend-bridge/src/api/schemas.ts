@@ -118,6 +118,10 @@ export const directorySyncBody = z.strictObject({
 });
 
 /** The directory file, checked in full (with field paths) by parseDirectoryFile; here only its outer shape. */
+/** A Plesk login (reseller or customer): letters, digits and the few signs Plesk allows. */
+export const loginParam = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$/, 'must be a Plesk login such as jdoe');
+export const contactBody = z.strictObject({ address });
+
 export const directoryFileBody = z.looseObject({ subscriptions: z.array(z.unknown()) });
 
 export const heldQuery = z.strictObject({
