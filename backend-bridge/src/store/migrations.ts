@@ -179,4 +179,12 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 5,
+    description: 'held mail requeued with postsuper -r keeps its new queue id',
+    sql: `
+      -- postsuper -r (for mail held longer than the queue lifetime) resubmits a message under a new queue id.
+      ALTER TABLE held_messages ADD COLUMN requeued_as TEXT;
+    `,
+  },
 ];
