@@ -62,6 +62,8 @@ export async function startOurs(opts: OursOptions): Promise<OursServer> {
     const settingsArgs = [
       'settings', 'set', '--data-dir', dataDir, '--enabled', 'on',
       '--mailbox-limit', String(PER_SENDER_LIMIT), '--domain-limit', 'unlimited', '--subscription-limit', 'unlimited',
+      // Like the peers, which answer 450 over the limit (holding records each message and is measured apart).
+      '--over-limit-action', 'defer',
     ];
     await cli(opts.cli, settingsArgs, 60_000);
     const port = await freePort();

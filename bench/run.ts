@@ -377,7 +377,7 @@ async function main(): Promise<number> {
   const wanted = new Set(opts.only);
   const directory = buildDirectory(SENDERS_PER_DOMAIN);
   if (wanted.has('ours')) {
-    servers.push(await measureSteady(opts.retries, oursLabel, 'mailbox limit 100/h, domain and subscription unlimited (10,000 mailboxes imported)',
+    servers.push(await measureSteady(opts.retries, oursLabel, 'mailbox limit 100/h, domain and subscription unlimited, over-limit mail deferred (10,000 mailboxes imported)',
       () => startOurs({ cli, label: oursLabel, directory }), eom, loadOptions, opts.quietWait));
   }
   if (wanted.has('postfwd2')) {
