@@ -30,6 +30,39 @@ class Modules_OutgoingMailLimits_PleskObjects
         return ['owner' => $owner->getLogin(), 'reseller' => $reseller, 'systemUser' => $systemUser ?: null];
     }
 
+    /** The domain with this id, or null when Plesk has none. */
+    public static function domainById($id)
+    {
+        if ((int) $id <= 0) {
+            return null;
+        }
+        try {
+            return pm_Domain::getByDomainId((int) $id);
+        } catch (pm_Exception $missing) {
+            return null;
+        }
+    }
+
+    /** The domain with this name (as the bridge writes it, ASCII; Plesk may keep it in Unicode), or null. */
+    public static function domainByName($name)
+    {
+        $candidates = [strtolower((string) $name)];
+        if (function_exists('idn_to_utf8') && strpos($candidates[0], 'xn--') !== false) {
+            $unicode = idn_to_utf8($candidates[0], IDNA_DEFAULT, INTL_IDNA_VARIANT_UTS46);
+            if ($unicode !== false) {
+                $candidates[] = $unicode;
+            }
+        }
+        foreach ($candidates as $candidate) {
+            try {
+                return pm_Domain::getByName($candidate);
+            } catch (pm_Exception $missing) {
+                // try the next spelling
+            }
+        }
+        return null;
+    }
+
     /**
      * The domain named in the request (dom_id from a button's contextParams, or id), if the signed-in person
      * may manage its outgoing mail limits; throws pm_Exception otherwise.
