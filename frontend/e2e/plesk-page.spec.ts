@@ -123,6 +123,7 @@ test('a customer caps a mailbox on the Plesk page; the write goes through PHP to
   await expect(dialog.getByText('Use the default (100 per hour)')).toBeVisible();
   await dialog.getByText('Custom value', { exact: true }).click();
   await dialog.getByRole('textbox', { name: 'Messages per hour' }).fill('2');
+  await page.screenshot({ path: path.join(screenshots, 'plesk-limit-dialog.png'), fullPage: true });
   const written = page.waitForResponse((response) => response.request().method() === 'PUT');
   await dialog.getByRole('button', { name: 'OK' }).click();
   const response = await written;
@@ -175,4 +176,14 @@ test('the PHP layer refuses another customer’s domain and a write without the 
   expect(((await forged.json()) as { error: string }).error).toContain('forgery-protection token');
   await page.reload();
   await expect(mailboxRow(page, 'mallory@other.org')).toContainText('100 per hour (server default)');
+});
+
+test('the admin opens Outgoing Mail Control on the Plesk page and sees the mailbox at its limit', async ({ browser }) => {
+  const { page, errors } = await signedIn(browser, 'admin');
+  await page.goto(`${MODULE}/index.php/ui/overview`);
+  await expect(page.getByRole('heading', { name: 'Outgoing Mail Control' })).toBeVisible();
+  await expect(page.getByTestId('blocked-list').getByRole('row').filter({ hasText: 'alice@example.com' })).toContainText('2 of 2 this hour');
+  await expect(page.getByTestId('events').getByRole('row').filter({ hasText: 'alice@example.com' })).toContainText('Deferred');
+  await page.screenshot({ path: path.join(screenshots, 'plesk-overview.png'), fullPage: true });
+  expect(errors).toEqual([]);
 });
