@@ -32,8 +32,9 @@ test.beforeAll(async () => {
   await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--policy', `127.0.0.1:${policyPort}`]);
   await postfix.reload();
 
-  // Limits start switched off with a roomy default: the admin turns them on in the browser.
-  const dataDir = await prepareDataDir(exampleDirectory(), ['--enabled', 'off', '--mailbox-limit', '100', '--domain-limit', '10', '--subscription-limit', '20']);
+  // Limits start switched off with a roomy default: the admin turns them on in the browser. Over-limit mail is
+  // deferred here, so the sender sees 450 4.7.1 (holding is the default; the held-mail tests cover it).
+  const dataDir = await prepareDataDir(exampleDirectory(), ['--enabled', 'off', '--mailbox-limit', '100', '--domain-limit', '10', '--subscription-limit', '20', '--over-limit-action', 'defer']);
   users.admin = await addUser(dataDir, 'admin', 'admin');
   users.res1 = await addUser(dataDir, 'res1', 'reseller', ['example.com']);
   users.jdoe = await addUser(dataDir, 'jdoe', 'customer', ['example.com']);

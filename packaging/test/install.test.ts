@@ -9,7 +9,7 @@ import { BridgeClient } from '../../backend-bridge/src/api/bridge-client.js';
 import { apiSocketPath } from '../../backend-bridge/src/api/server.js';
 import { freePort } from '../../backend-bridge/test-support/daemon-process.js';
 import { PostfixInstance } from '../../backend-bridge/test-support/postfix-instance.js';
-import { expectAccepted, expectDeferred } from '../../backend-bridge/test-support/wired-postfix.js';
+import { expectAccepted } from '../../backend-bridge/test-support/wired-postfix.js';
 import { unpackedPackage } from './unpacked-package.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -127,7 +127,7 @@ describe('install and uninstall', () => {
     expect(installed.stdout).toContain("Plesk's limit of ghost@gone.example was not imported");
 
     const unit = readFileSync(unitFile, 'utf8');
-    expect(unit).toContain(`${path.join(extension, 'plib/bridge/dist/backend-bridge/src/cli/main.js')} daemon --data-dir ${path.join(work, 'var')} --api-group nogroup`);
+    expect(unit).toContain(`${path.join(extension, 'plib/bridge/dist/backend-bridge/src/cli/main.js')} daemon --data-dir ${path.join(work, 'var')} --postfix-config-dir ${postfix.configDir} --api-group nogroup`);
     expect(unit).toMatch(/^Restart=always$/m);
 
     // Plesk's settings were read first, and its own enforcement switched off only once Postfix was wired to ours.
@@ -148,7 +148,11 @@ describe('install and uninstall', () => {
     await postfix.reload();
     expectAccepted(await postfix.sendMail({ from: 'alice@jdoe.example', to: ['x@remote.example'] }));
     expectAccepted(await postfix.sendMail({ from: 'alice@jdoe.example', to: ['x@remote.example'] }));
-    expectDeferred(await postfix.sendMail({ from: 'alice@jdoe.example', to: ['x@remote.example'] }), /alice@jdoe\.example/);
+    // Over the limit, the message is held (the default over-limit action), never refused or dropped.
+    const third = await postfix.sendMail({ from: 'alice@jdoe.example', to: ['x@remote.example'] });
+    expectAccepted(third);
+    const held = (await postfix.queue()).find((entry) => entry.queue_id === third.queueId);
+    expect(held?.queue_name).toBe('hold');
 
     // An upgrade runs post-install again: Plesk's settings are not read again (its switch is off by now; the
     // first record is what uninstall gives back), and its own enforcement stays off.

@@ -16,6 +16,10 @@ const WEBHOOK_BACKOFF_MS = [0, 1_000, 2_000, 4_000, 8_000];
 const WEBHOOK_TIMEOUT_MS = 10_000;
 const SENDER = 'outgoing-limits';
 
+/** How long a notification waits for Postfix to put the held message in its hold queue: 12 × 250 ms. */
+const RECIPIENT_ATTEMPTS = 12;
+const RECIPIENT_RETRY_MS = 250;
+
 /**
  * Tells people when an object reaches its limit (or a mailbox is marked compromised): mail through the local
  * sendmail to the administrator and, as configured, the reseller and the customer; and an optional webhook.
@@ -58,13 +62,22 @@ export class Notifier {
     if (to.length === 0 && !settings.webhookUrl) return;
     const now = this.nowMs();
     if (kind === 'limit-reached' && !this.claimPeriod(object, now, NOTIFY_PERIOD_SECONDS[settings.period] * 1000)) return;
-    // Composed a moment later: the message that tripped is recorded as held right after the decision.
-    const work = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.refreshRecipients())
-      .catch(() => undefined)
-      .then(() => this.send(this.compose(kind, object, reason, now), to, settings.webhookUrl, settings.period));
+    const work = this.recipientsKnown(object).then(() => this.send(this.compose(kind, object, reason, now), to, settings.webhookUrl, settings.period));
     this.pending.add(work);
     void work.finally(() => this.pending.delete(work));
+  }
+
+  /**
+   * Waits (a few seconds at most) until the object's held mail shows its recipients. The message that tripped is
+   * recorded as held right after the decision, but Postfix puts it in the hold queue, where its recipients
+   * are read, only once the client has finished the transaction.
+   */
+  private async recipientsKnown(object: ChargedObject): Promise<void> {
+    for (let attempt = 0; attempt < RECIPIENT_ATTEMPTS; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, attempt === 0 ? 0 : RECIPIENT_RETRY_MS));
+      await this.refreshRecipients().catch(() => undefined);
+      if (this.held.heldFor(object.level, object.name).every((m) => m.recipients !== null)) return;
+    }
   }
 
   /** True (and the time recorded) when the object had no notification within the period. */
