@@ -39,6 +39,8 @@ export default defineConfig({
           environment: 'jsdom',
           setupFiles: ['frontend/src/test-setup.ts'],
           css: false,
+          // Typing into ui-library forms in jsdom is slow on a busy 2-core machine; 5 s left no headroom.
+          testTimeout: 30_000,
         },
       },
     ],

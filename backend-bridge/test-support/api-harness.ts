@@ -12,7 +12,9 @@ import type { DirectoryFile } from '../src/core/directory-file.js';
 import { CounterJournal } from '../src/counters/journal.js';
 import { RollingWindowCounters } from '../src/counters/rolling-window.js';
 import { Enforcer, HOUR_SECONDS, type Verdict } from '../src/enforcement/enforcer.js';
+import { HeldMail } from '../src/enforcement/held-mail.js';
 import { StoreSync } from '../src/enforcement/store-sync.js';
+import { PostfixQueue } from '../src/postfix/queue.js';
 import { openDatabase, type Db } from '../src/store/database.js';
 import { replaceDirectory } from '../src/store/directory-store.js';
 import { OverLimitEventLog } from '../src/store/over-limit-events.js';
@@ -47,6 +49,11 @@ export const START_MS = 1_893_456_000_000;
 export interface HarnessOptions {
   directory?: DirectoryFile;
   settings?: SettingsChange;
+  /**
+   * Serve the held-mail routes with the real HeldMail, on a Postfix that does not run here: records, compromised
+   * marks and restores work; queue operations (release, delete) fail as they do when Postfix cannot be asked.
+   */
+  heldWithoutPostfix?: boolean;
   /** Called after every answer with the route pattern fastify matched (`/api/v1/x/:name`), for coverage checks. */
   onResponse?: (hit: { method: string; route: string; status: number }) => void;
 }
@@ -77,6 +84,7 @@ export class ApiHarness {
   readonly journal: CounterJournal;
   readonly events: OverLimitEventLog;
   readonly context: ApiContext;
+  readonly held: HeldMail | null;
 
   private constructor(
     readonly dataDir: string,
@@ -97,6 +105,10 @@ export class ApiHarness {
       nowMs: () => this.nowMs,
       flushCounts: async () => this.flush(),
     };
+    this.held = options.heldWithoutPostfix
+      ? new HeldMail(db, this.enforcer, this.sync, new PostfixQueue(path.join(dataDir, 'no-postfix')), log, () => undefined, () => this.nowMs)
+      : null;
+    if (this.held) this.context.held = this.held;
     this.app = buildApi(this.context, { secret: this.secret, version: '0.0.0-test' });
     const onResponse = options.onResponse;
     if (onResponse) {

@@ -1,11 +1,8 @@
-import AxeBuilder from '@axe-core/playwright';
-import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { expect, test, type Browser, type Page } from '@playwright/test';
 import { cli, freePort, type DaemonProcess } from '../../backend-bridge/test-support/daemon-process.js';
 import { exampleDirectory } from '../../backend-bridge/test-support/directory-fixture.js';
 import { PostfixInstance, type SmtpResult } from '../../backend-bridge/test-support/postfix-instance.js';
+import { expectAccessible, Pages, shoot } from './pages.js';
 import { addUser, prepareDataDir, startStandaloneDaemon, type Login } from './standalone-daemon.js';
 
 /**
@@ -16,8 +13,6 @@ import { addUser, prepareDataDir, startStandaloneDaemon, type Login } from './st
  * Directory: subscription example.com (customer jdoe of reseller res1: domains example.com with alice, bob, carol,
  * dave, and example.net), subscription other.org (customer mary, no reseller).
  */
-const screenshots = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test-output/screenshots');
-
 let postfix: PostfixInstance;
 let daemon: DaemonProcess;
 let baseUrl: string;
@@ -26,14 +21,13 @@ const users: Record<'admin' | 'res1' | 'jdoe' | 'mary', Login> = {} as never;
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
-  mkdirSync(screenshots, { recursive: true });
   const policyPort = await freePort();
   postfix = await PostfixInstance.start();
   await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--policy', `127.0.0.1:${policyPort}`]);
   await postfix.reload();
 
   // Limits start switched off with a roomy default: the admin turns them on in the browser. Over-limit mail is
-  // deferred here, so the sender sees 450 4.7.1 (holding is the default; the held-mail tests cover it).
+  // deferred here, so the sender sees 450 4.7.1; held mail (the default) has its own spec, held.spec.ts.
   const dataDir = await prepareDataDir(exampleDirectory(), ['--enabled', 'off', '--mailbox-limit', '100', '--domain-limit', '10', '--subscription-limit', '20', '--over-limit-action', 'defer']);
   users.admin = await addUser(dataDir, 'admin', 'admin');
   users.res1 = await addUser(dataDir, 'res1', 'reseller', ['example.com']);
@@ -47,37 +41,12 @@ test.afterAll(async () => {
   await postfix?.stop();
 });
 
-async function shoot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
-}
-
-/** No serious or critical accessibility violation on what the page shows now. */
-async function expectAccessible(page: Page): Promise<void> {
-  const results = await new AxeBuilder({ page }).analyze();
-  const severe = results.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
-  expect(severe.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`)).toEqual([]);
-}
-
-const openContexts: BrowserContext[] = [];
+const pages = new Pages(() => baseUrl);
 test.afterEach(async () => {
-  for (const context of openContexts.splice(0)) await context.close();
+  await pages.closeAll();
 });
-
-async function newPage(browser: Browser): Promise<Page> {
-  const context = await browser.newContext({ baseURL: baseUrl });
-  openContexts.push(context);
-  return context.newPage();
-}
-
-async function logIn(browser: Browser, who: Login, firstPath = '/'): Promise<Page> {
-  const page = await newPage(browser);
-  await page.goto(firstPath);
-  await page.getByLabel('Username').fill(who.login);
-  await page.getByLabel('Password', { exact: true }).fill(who.password);
-  await page.getByRole('button', { name: 'Log In' }).click();
-  await expect(page.getByText(`Signed in as ${who.login}`)).toBeVisible();
-  return page;
-}
+const newPage = (browser: Browser) => pages.newPage(browser);
+const logIn = (browser: Browser, who: Login, firstPath = '/') => pages.logIn(browser, who, firstPath);
 
 function send(from: string): Promise<SmtpResult> {
   return postfix.sendMail({ from, to: ['someone@remote.test'], subject: `from ${from}` });

@@ -97,7 +97,7 @@ const limitValue = (v: unknown) => v === 'unlimited' || (typeof v === 'number' &
 function expectRow(row: unknown, level?: Level): asserts row is ObjectRow {
   const r = row as Json;
   expect(Object.keys(r).sort()).toEqual(
-    ['blocked', 'ceiling', 'defaultLimit', 'domain', 'effectiveLimit', 'freesInSeconds', 'level', 'limitSource', 'name', 'ownLimit', 'subscription', 'used'].sort(),
+    ['blocked', 'ceiling', 'defaultLimit', 'domain', 'effectiveLimit', 'freesInSeconds', 'level', 'limitSource', 'mayChangeLimit', 'name', 'ownLimit', 'subscription', 'used'].sort(),
   );
   if (level) expect(r.level).toBe(level);
   expect(['subscription', 'domain', 'mailbox']).toContain(r.level);
@@ -110,6 +110,7 @@ function expectRow(row: unknown, level?: Level): asserts row is ObjectRow {
   expect(['own', 'plan', 'default']).toContain(r.limitSource);
   expect(typeof r.used).toBe('number');
   expect(typeof r.blocked).toBe('boolean');
+  expect(typeof r.mayChangeLimit).toBe('boolean');
   expect(r.freesInSeconds === null || typeof r.freesInSeconds === 'number').toBe(true);
   if (r.ceiling !== null) expect(r.ceiling).toEqual({ max: expect.any(Number), reason: expect.any(String) });
 }
@@ -371,6 +372,25 @@ describe('contract: every endpoint answers with its documented status and shape'
     expect(server).toEqual({ level: null, name: null, buckets: [{ start: new Date(h().nowMs - 3_600_000).toISOString(), sent: 0, blocked: 0 }, { start: new Date(h().nowMs).toISOString(), sent: 2, blocked: 0 }] });
   });
 
+  it('PUT/GET/DELETE /directory/contacts: where resellers and customers are notified, audited', async () => {
+    const put = (address: string) => h().request(ADMIN, 'PUT', '/api/v1/directory/contacts/jdoe', { address });
+    const answer = async (response: Promise<LightMyRequestResponse>) => {
+      const r = await response;
+      expectStatus(r, 200);
+      return json(r);
+    };
+    expect(await answer(put('JDoe@Example.com'))).toEqual({ change: 'created' });
+    expect(await answer(put('jdoe@example.com'))).toEqual({ change: 'unchanged' });
+    expect(await answer(put('john@example.com'))).toEqual({ change: 'updated' });
+    expect(await answer(h().get(ADMIN, '/api/v1/directory/contacts'))).toEqual({ items: [{ login: 'jdoe', address: 'john@example.com' }] });
+    expect((await audit(h()))[0]).toMatchObject({ action: 'contact.set', objectName: 'jdoe', oldValue: 'jdoe@example.com', newValue: 'john@example.com' });
+    expectStatus(await h().request(ADMIN, 'DELETE', '/api/v1/directory/contacts/jdoe'), 204);
+    expectStatus(await h().request(ADMIN, 'DELETE', '/api/v1/directory/contacts/jdoe'), 204);
+    expect(json(await h().get(ADMIN, '/api/v1/directory/contacts'))).toEqual({ items: [] });
+    expectError(await h().request(ADMIN, 'PUT', '/api/v1/directory/contacts/jdoe', { address: 'not an address' }), 400, { address: ANY });
+    expectError(await h().request(ADMIN, 'PUT', '/api/v1/directory/contacts/bad%20login', { address: 'a@example.com' }), 400, { login: ANY });
+  });
+
   it('PUT /directory/subscriptions|domains|mailboxes/:name creates, then reports unchanged', async () => {
     const sub = await h().request(ADMIN, 'PUT', '/api/v1/directory/subscriptions/shop.test', { owner: 'jdoe', reseller: 'res1', systemUser: 'shop' });
     expectStatus(sub, 200);
@@ -496,6 +516,14 @@ const MATRIX: MatrixCase[] = [
     request: () => ({ method: 'POST', url: '/api/v1/directory/sync', body: { subscriptions: [{ name: 'sync.test', owner: 'jdoe' }] } }),
     expected: adminOnly('200'),
   },
+  { what: 'GET /directory/contacts', targeted: false, request: () => ({ method: 'GET', url: '/api/v1/directory/contacts' }), expected: adminOnly('200') },
+  {
+    what: 'PUT /directory/contacts/:login',
+    targeted: false,
+    request: () => ({ method: 'PUT', url: '/api/v1/directory/contacts/matrix', body: { address: 'matrix@example.com' } }),
+    expected: adminOnly('200'),
+  },
+  { what: 'DELETE /directory/contacts/:login', targeted: false, request: () => ({ method: 'DELETE', url: '/api/v1/directory/contacts/matrix' }), expected: adminOnly('204') },
   { what: 'PUT /directory', targeted: false, request: () => ({ method: 'PUT', url: '/api/v1/directory', body: exampleDirectory() }), expected: adminOnly('200') },
   // Existing objects of each owner, deleted last.
   { what: 'DELETE /directory/mailboxes/:name (existing)', targeted: true, request: (o) => ({ method: 'DELETE', url: `/api/v1/directory/mailboxes/${o.mailbox}` }), expected: adminOnly('204/204') },
@@ -659,9 +687,21 @@ describe('customer ceiling: never above the effective limit of the parent', () =
   });
 
   it('customersMayChangeLimits=false → 403 even within the ceiling', async () => {
+    expect((await getRow(h(), JDOE, 'mailbox', 'alice@example.com')).mayChangeLimit).toBe(true);
     expectStatus(await h().request(ADMIN, 'PATCH', '/api/v1/settings', { customersMayChangeLimits: false }), 200);
     expectError(await setLimit(h(), JDOE, 'domain', 'example.com', 5), 403);
     expectError(await setLimit(h(), JDOE, 'mailbox', 'alice@example.com', 5), 403);
+    // Rows tell the screens not to offer it.
+    expect((await getRow(h(), JDOE, 'mailbox', 'alice@example.com')).mayChangeLimit).toBe(false);
+    expect((await getRow(h(), JDOE, 'domain', 'example.com')).mayChangeLimit).toBe(false);
+    expect((await getRow(h(), RES1, 'mailbox', 'alice@example.com')).mayChangeLimit).toBe(true);
+  });
+
+  it('mayChangeLimit: a customer never changes a subscription; the admin and the reseller change every level', async () => {
+    expect((await getRow(h(), JDOE, 'subscription', 'example.com')).mayChangeLimit).toBe(false);
+    expect((await getRow(h(), JDOE, 'mailbox', 'alice@example.com')).mayChangeLimit).toBe(true);
+    expect((await getRow(h(), RES1, 'subscription', 'example.com')).mayChangeLimit).toBe(true);
+    expect((await getRow(h(), ADMIN, 'subscription', 'other.org')).mayChangeLimit).toBe(true);
   });
 });
 
@@ -1406,6 +1446,42 @@ describe('concurrent writers', () => {
     expect(rows[0]?.oldValue).toBe('default');
     for (let i = 1; i < rows.length; i++) expect(rows[i]?.oldValue).toEqual(rows[i - 1]?.newValue);
     expect((await getRow(h(), ADMIN, 'mailbox', 'bob@example.com')).ownLimit).toEqual(rows.at(-1)?.newValue);
+  });
+});
+
+// =========================================================================================================
+
+describe('held mail by object (held routes on a Postfix that does not run here)', () => {
+  const h = useHarness({ heldWithoutPostfix: true });
+
+  it('?name= of a domain or subscription also lists mail charged to the objects inside it; never other owners\' mail', async () => {
+    const hold = (queueId: string, mailbox: string) =>
+      h().held?.store.insert({
+        queueId,
+        heldAtMs: h().nowMs,
+        source: 'smtpd',
+        sender: mailbox,
+        saslUsername: null,
+        chargedLevel: 'mailbox',
+        chargedName: mailbox,
+        trippedLevel: 'mailbox',
+        trippedName: mailbox,
+        weight: 1,
+        recipientCount: 1,
+        recipients: null,
+        reason: 'test',
+      });
+    hold('AAAAAA1', 'alice@example.com');
+    hold('BBBBBB2', 'erin@example.net');
+    hold('CCCCCC3', 'mallory@other.org');
+    const ids = async (caller: Caller, query: string) =>
+      json<{ items: Array<{ queueId: string }> }>(await h().get(caller, `/api/v1/held${query}`)).items.map((m) => m.queueId).sort();
+    expect(await ids(ADMIN, '?name=example.com')).toEqual(['AAAAAA1', 'BBBBBB2']); // the subscription example.com
+    expect(await ids(ADMIN, '?name=example.net')).toEqual(['BBBBBB2']);
+    expect(await ids(ADMIN, '?name=alice@example.com')).toEqual(['AAAAAA1']);
+    expect(await ids(ADMIN, '')).toEqual(['AAAAAA1', 'BBBBBB2', 'CCCCCC3']);
+    expect(await ids(JDOE, '?name=other.org')).toEqual([]);
+    expect(await ids(MARY, '?name=other.org')).toEqual(['CCCCCC3']);
   });
 });
 

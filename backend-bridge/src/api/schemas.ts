@@ -128,11 +128,15 @@ export const directorySyncBody = z.strictObject({
 });
 
 /** The directory file, checked in full (with field paths) by parseDirectoryFile; here only its outer shape. */
+/** A Plesk login (reseller or customer): letters, digits and the few signs Plesk allows. */
+export const loginParam = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$/, 'must be a Plesk login such as jdoe');
+export const contactBody = z.strictObject({ address });
+
 export const directoryFileBody = z.looseObject({ subscriptions: z.array(z.unknown()) });
 
 export const heldQuery = z.strictObject({
   status: z.enum(['held', 'released', 'deleted', 'gone', 'all']).default('held'),
-  /** A mailbox, domain or subscription name: its held mail (charged to it, or held because it tripped). */
+  /** A mailbox, domain or subscription name: its held mail (charged to it or to an object inside it, or held because it tripped). */
   name: z.string().max(320).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });

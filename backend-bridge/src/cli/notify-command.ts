@@ -1,5 +1,6 @@
 import type { Command, Option } from 'commander';
 import { openDatabase } from '../store/database.js';
+import { setContactAddress } from '../store/notification-contacts.js';
 import * as parse from './arguments.js';
 
 /**
@@ -16,8 +17,7 @@ export function registerNotifyCommands(program: Command, dataDirOption: () => Op
       const address = parse.addressOrNone(raw) || null;
       const db = openDatabase(options.dataDir);
       try {
-        if (address === null) db.prepare('DELETE FROM notification_contacts WHERE login = ?').run(login);
-        else db.prepare('INSERT INTO notification_contacts (login, address) VALUES (?, ?) ON CONFLICT (login) DO UPDATE SET address = excluded.address').run(login, address);
+        setContactAddress(db, login, address);
       } finally {
         db.close();
       }

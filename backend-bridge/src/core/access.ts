@@ -32,6 +32,15 @@ export function limitCeiling(identity: Identity, object: ChargedObject): Ceiling
   return { max: parentLimit, reason: `The ${object.parent.level} ${object.parent.name} may send at most ${parentLimit} per hour.` };
 }
 
+/**
+ * Whether this person may change the object's limit at all (any value within its ceiling): what a screen may
+ * offer. checkLimitChange has the final word on a value.
+ */
+export function mayChangeLimit(identity: Identity, object: ChargedObject, settings: ServerSettings): boolean {
+  if (identity.role !== 'customer') return true;
+  return settings.customersMayChangeLimits && object.level !== 'subscription';
+}
+
 export type LimitChangeRefusal = { status: 400 | 403; error: string };
 
 /** Checks one limit change against the role rules; null when it may go ahead. Visibility is checked before. */

@@ -1,5 +1,5 @@
 import type { Identity } from '../api/identity.js';
-import { canSee, limitCeiling, type Ceiling } from './access.js';
+import { canSee, limitCeiling, mayChangeLimit, type Ceiling } from './access.js';
 import type { WindowView } from './decision.js';
 import type { ChargedObject, DirectoryIndex } from './directory.js';
 import { effectiveLimit, type Level, type Limit, type LimitOverride, type LimitSource } from './limits.js';
@@ -20,6 +20,8 @@ export interface ObjectRow {
   defaultLimit: Limit;
   /** The highest value the asking user may set, and why; null when not capped for them. */
   ceiling: Ceiling | null;
+  /** Whether the asking user may change this object's limit at all (and so mark a mailbox compromised). */
+  mayChangeLimit: boolean;
   used: number;
   blocked: boolean;
   freesInSeconds: number | null;
@@ -67,6 +69,7 @@ export function objectRow(object: ChargedObject, identity: Identity, window: Win
     limitSource: object.effective.source,
     defaultLimit: effectiveLimit(null, object.plan, settings.defaults[object.level]).limit,
     ceiling: limitCeiling(identity, object),
+    mayChangeLimit: mayChangeLimit(identity, object, settings),
     used: usage.used,
     blocked: usage.blocked,
     freesInSeconds: usage.freesInSeconds,

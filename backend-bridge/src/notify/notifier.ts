@@ -8,6 +8,7 @@ import { usageOf } from '../core/usage.js';
 import type { Enforcer } from '../enforcement/enforcer.js';
 import type { Db } from '../store/database.js';
 import type { HeldStore } from '../store/held-store.js';
+import { contactAddress } from '../store/notification-contacts.js';
 import type { OverLimitEvent } from '../store/over-limit-events.js';
 import { headerSafe, mailBody, mailSubject, topDomains, type Notification } from './notification.js';
 
@@ -108,8 +109,7 @@ export class Notifier {
     const settings = this.enforcer.currentSettings.notifications;
     const addresses = new Set<string>();
     if (settings.adminAddress) addresses.add(settings.adminAddress);
-    const contact = (login: string | null) =>
-      login === null ? undefined : (this.db.prepare('SELECT address FROM notification_contacts WHERE login = ?').get(login) as { address: string } | undefined)?.address;
+    const contact = (login: string | null) => (login === null ? null : contactAddress(this.db, login));
     const reseller = settings.notifyReseller ? contact(object.owner.reseller) : undefined;
     const customer = settings.notifyCustomer ? contact(object.owner.customer) : undefined;
     if (reseller) addresses.add(reseller);
@@ -121,7 +121,7 @@ export class Notifier {
     const settings = this.enforcer.currentSettings;
     const usage = usageOf(object, this.enforcer.windowAt(Math.floor(this.nowMs() / 1000)));
     const heldMail = this.held.heldFor(object.level, object.name);
-    const base = settings.notifications.screenUrl ?? `https://${os.hostname()}:8443/modules/outgoing-mail-limits/index.php/held`;
+    const base = settings.notifications.screenUrl ?? `https://${os.hostname()}:8443/modules/outgoing-mail-limits/index.php/ui/held`;
     const link = `${base}${base.includes('?') ? '&' : '?'}${new URLSearchParams({ level: object.level, name: object.name }).toString()}`;
     return {
       kind,

@@ -1,5 +1,5 @@
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
-import { COLLECTION, type Level, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats } from './types';
+import { COLLECTION, type CompromisedMailbox, type HeldMessage, type HeldQuery, type Level, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats } from './types';
 
 /** Why a request failed: the API's sentence, its per-field messages, and the status (null: no answer at all). */
 export class ApiFailure extends Error {
@@ -118,5 +118,30 @@ export class ApiClient {
 
   stats(query: { level?: Level; name?: string; hours?: number }): Promise<Stats> {
     return this.call('GET', '/stats', query);
+  }
+
+  held(query: HeldQuery = {}): Promise<{ items: HeldMessage[] }> {
+    return this.call('GET', '/held', { ...query });
+  }
+
+  /** Release now; `force` (the administrator only) releases beyond the limit. */
+  releaseHeld(queueId: string, force: boolean): Promise<HeldMessage> {
+    return this.call('POST', `/held/${encode(queueId)}/release`, undefined, { force });
+  }
+
+  deleteHeld(queueId: string): Promise<HeldMessage> {
+    return this.call('DELETE', `/held/${encode(queueId)}`);
+  }
+
+  compromised(): Promise<{ items: CompromisedMailbox[] }> {
+    return this.call('GET', '/compromised');
+  }
+
+  markCompromised(address: string): Promise<{ entry: CompromisedMailbox; heldNow: number | null }> {
+    return this.call('POST', `/mailboxes/${encode(address)}/compromised`);
+  }
+
+  restoreMailbox(address: string): Promise<CompromisedMailbox> {
+    return this.call('DELETE', `/mailboxes/${encode(address)}/compromised`);
   }
 }

@@ -20,6 +20,8 @@ export interface ObjectRow {
   limitSource: 'own' | 'plan' | 'default';
   defaultLimit: Limit;
   ceiling: Ceiling | null;
+  /** Whether this user may change the limit at all (the API still decides each value). */
+  mayChangeLimit: boolean;
   used: number;
   blocked: boolean;
   freesInSeconds: number | null;
@@ -48,6 +50,21 @@ export interface ServerSettings {
   defaults: Record<Level, Limit>;
   countingUnit: 'messages' | 'recipients';
   customersMayChangeLimits: boolean;
+  overLimitAction: OverLimitAction;
+  notifications: NotificationSettings;
+}
+
+/** What happens to a message over its limit: held in Postfix's hold queue (the default) or deferred (450 4.7.1). */
+export type OverLimitAction = 'hold' | 'defer';
+export type NotifyPeriod = '15m' | '1h' | '6h' | '12h' | '1d';
+
+export interface NotificationSettings {
+  adminAddress: string | null;
+  notifyReseller: boolean;
+  notifyCustomer: boolean;
+  period: NotifyPeriod;
+  webhookUrl: string | null;
+  screenUrl: string | null;
 }
 
 export interface OverLimitEvent {
@@ -83,3 +100,39 @@ export interface SessionInfo {
 }
 
 export const COLLECTION: Record<Level, string> = { subscription: 'subscriptions', domain: 'domains', mailbox: 'mailboxes' };
+
+export type HeldStatus = 'held' | 'released' | 'deleted' | 'gone';
+
+/** A message a limit put into Postfix's hold queue (GET /held). */
+export interface HeldMessage {
+  id: number;
+  queueId: string;
+  heldAtMs: number;
+  source: 'smtpd' | 'milter' | 'compromised';
+  sender: string | null;
+  saslUsername: string | null;
+  chargedLevel: Level | null;
+  chargedName: string | null;
+  trippedLevel: Level;
+  trippedName: string;
+  recipientCount: number;
+  recipients: string[] | null;
+  reason: string;
+  status: HeldStatus;
+  resolvedAtMs: number | null;
+  resolvedBy: string | null;
+}
+
+export interface HeldQuery {
+  status?: HeldStatus | 'all';
+  name?: string;
+  limit?: number;
+}
+
+/** A mailbox marked compromised (GET /compromised): what a restore brings back. */
+export interface CompromisedMailbox {
+  address: string;
+  previousLimit: OwnLimit;
+  markedAtMs: number;
+  markedBy: string;
+}

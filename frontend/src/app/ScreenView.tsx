@@ -1,5 +1,6 @@
 import { createElement } from 'react';
 import { DomainScreen } from '../screens/DomainScreen';
+import { HeldScreen } from '../screens/HeldScreen';
 import { OverviewScreen } from '../screens/OverviewScreen';
 import { SettingsScreen } from '../screens/SettingsScreen';
 import { SubscriptionScreen } from '../screens/SubscriptionScreen';
@@ -19,5 +20,7 @@ export function ScreenView({ target, onLeaveSettings }: { target: Target; onLeav
       return <SubscriptionScreen key={target.name} name={target.name} />;
     case 'domain':
       return <DomainScreen key={target.name} name={target.name} />;
+    case 'held':
+      return <HeldScreen key={target.name ?? ''} {...(target.name ? { name: target.name } : {})} />;
   }
 }

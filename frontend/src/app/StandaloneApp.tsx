@@ -15,6 +15,7 @@ function Shell({ session, navigator, onLogout, children }: { session: SessionInf
   const links: Array<{ target: Target; label: string }> = [
     { target: { screen: 'overview' }, label: text('app.overview') },
     { target: { screen: 'subscriptions' }, label: text('app.subscriptions') },
+    { target: { screen: 'held' }, label: text('held.link') },
     ...(session.role === 'admin' ? [{ target: { screen: 'settings' } as Target, label: text('app.settings') }] : []),
   ];
   return (
@@ -50,7 +51,7 @@ export function StandaloneApp({ apiBase }: { apiBase: string }) {
   const [session, setSession] = useState<SessionInfo | null | undefined>(undefined);
   const sessionRef = useRef<SessionInfo | null | undefined>(undefined);
   sessionRef.current = session;
-  const [path, setPath] = useState(() => window.location.pathname);
+  const [path, setPath] = useState(() => window.location.pathname + window.location.search);
 
   const api = useMemo(
     () =>
@@ -64,7 +65,7 @@ export function StandaloneApp({ apiBase }: { apiBase: string }) {
 
   useEffect(() => {
     api.session().then(setSession, () => setSession(null));
-    const onPopState = () => setPath(window.location.pathname);
+    const onPopState = () => setPath(window.location.pathname + window.location.search);
     window.addEventListener('popstate', onPopState);
     return () => window.removeEventListener('popstate', onPopState);
   }, [api]);

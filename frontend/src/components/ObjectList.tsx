@@ -1,5 +1,5 @@
 import { Button, List, ListEmptyView, Pagination, SearchBar, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
-import { createElement, useCallback, useState } from 'react';
+import { createElement, useCallback, useState, type ReactNode } from 'react';
 import type { Level, ListQuery, ObjectRow } from '../api/types';
 import { useEnvironment } from '../app/environment';
 import type { Target } from '../app/navigation';
@@ -24,6 +24,8 @@ interface ObjectListProps {
   linkTo?: (row: ObjectRow) => Target;
   /** Told after a change, e.g. to refresh a summary of the parent. */
   onChanged?: () => void;
+  /** More actions of a row, after "Limit Outgoing Messages". */
+  rowActions?: (row: ObjectRow) => ReactNode;
 }
 
 /**
@@ -31,7 +33,7 @@ interface ObjectListProps {
  * API (lists stay responsive with 100,000 mailboxes), refreshed while shown, and "Limit Outgoing Messages" for one
  * row or for all selected rows at once.
  */
-export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged }: ObjectListProps) {
+export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, rowActions }: ObjectListProps) {
   const { api, pollMs } = useEnvironment();
   const text = useText();
   const [search, setSearch] = useState('');
@@ -57,14 +59,19 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged }: O
     { key: 'limit', title: text('list.limit'), sortable: true, render: (row: ObjectRow) => effectiveLimitText(text, row) },
     { key: 'usage', title: text('list.usage'), sortable: true, render: (row: ObjectRow) => <span data-testid="usage">{usageText(text, row)}</span> },
     { key: 'status', title: text('list.status'), render: (row: ObjectRow) => <SendingStatus blocked={row.blocked} /> },
-    ...(canEdit
+    ...(canEdit || rowActions
       ? [
           {
             key: 'actions',
             title: text('list.actions'),
             type: 'actions' as const,
             render: (row: ObjectRow) => (
-              <Button ghost icon="pencil" aria-label={text('list.rowLimitOf', { name: row.name })} tooltip={text('list.rowLimitOf', { name: row.name })} onClick={() => setDialogRows([row])} />
+              <span style={{ display: 'inline-flex', alignItems: 'center', gap: 8 }}>
+                {canEdit ? (
+                  <Button ghost icon="pencil" aria-label={text('list.rowLimitOf', { name: row.name })} tooltip={text('list.rowLimitOf', { name: row.name })} onClick={() => setDialogRows([row])} />
+                ) : null}
+                {rowActions?.(row)}
+              </span>
             ),
           },
         ]

@@ -18,10 +18,22 @@ export function DomainScreen({ name }: { name: string }) {
           <Fragment>
             <Paragraph>
               <NavLink to={{ screen: 'subscription', name: object.subscription }}>{text('domain.subscriptionLink', { name: object.subscription })}</NavLink>
+              {' · '}
+              <NavLink to={{ screen: 'held', name: object.name }}>{text('held.linkOf', { name: object.name })}</NavLink>
             </Paragraph>
             <ObjectSummary level="domain" title={text('domain.own')} object={object} readOnlyReason={null} onSaved={domain.reload} />
             <Heading level={2}>{text('domain.mailboxes')}</Heading>
-            <ObjectList level="mailbox" filter={{ domain: object.name }} canEdit onChanged={domain.reload} />
+            <ObjectList
+              level="mailbox"
+              filter={{ domain: object.name }}
+              canEdit
+              onChanged={domain.reload}
+              rowActions={(row) => (
+                <NavLink to={{ screen: 'held', name: row.name }} label={text('held.linkOf', { name: row.name })}>
+                  {text('held.link')}
+                </NavLink>
+              )}
+            />
           </Fragment>
         )}
       </LoadState>

@@ -15,6 +15,8 @@ const LEVELS: Level[] = ['subscription', 'domain', 'mailbox'];
 const BLOCKED_PER_LEVEL = 10;
 const TOP_SENDERS = 10;
 const EVENTS = 20;
+/** Held messages counted for the overview; more shows as "N or more". */
+const HELD_COUNTED = 100;
 
 type ChartObject = { level: Level; name: string } | 'server';
 
@@ -55,6 +57,9 @@ export function OverviewScreen() {
   const loadTop = useCallback(() => api.list('mailbox', { sort: 'used', order: 'desc', pageSize: TOP_SENDERS }).then((page) => page.items.filter((row) => row.used > 0)), [api]);
   const top = useResource(loadTop, 'top', pollMs);
 
+  const loadHeld = useCallback(() => api.held({ status: 'held', limit: HELD_COUNTED }).then((answer) => answer.items.length), [api]);
+  const held = useResource(loadHeld, 'held', pollMs);
+
   const loadEvents = useCallback(() => api.events({ limit: EVENTS }).then((answer) => answer.items), [api]);
   const events = useResource(loadEvents, 'events', pollMs);
 
@@ -94,6 +99,23 @@ export function OverviewScreen() {
     <Fragment>
       <Heading level={1}>{text('overview.title')}</Heading>
       <Paragraph>{text('overview.liveNote', { seconds: Math.round(pollMs / 1000) })}</Paragraph>
+
+      <Section title={text('held.title')}>
+        <LoadState data={held.data} error={held.error} onRetry={held.reload}>
+          {(count) => (
+            <Paragraph data-testid="held-count">
+              {count === 0
+                ? text('held.overviewNone')
+                : count >= HELD_COUNTED
+                  ? text('held.overviewMore', { count })
+                  : count === 1
+                    ? text('held.overviewCountOne')
+                    : text('held.overviewCount', { count })}{' '}
+              <NavLink to={{ screen: 'held' }}>{text('held.show')}</NavLink>
+            </Paragraph>
+          )}
+        </LoadState>
+      </Section>
 
       <Section title={text('overview.blockedNow')}>
         <LoadState data={blocked.data} error={blocked.error} onRetry={blocked.reload}>

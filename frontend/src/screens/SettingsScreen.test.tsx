@@ -51,6 +51,46 @@ describe('Limitations on outgoing email messages', () => {
     expect((await harness.get(ADMIN, '/api/v1/settings')).json()).toMatchObject({ enabled: false });
   });
 
+  it('over-limit action (Hold by default, or Defer, each explained) and notifications; a bad address or URL is refused at its field', async () => {
+    const user = userEvent.setup();
+    renderAs(harness, ADMIN, <SettingsScreen onLeave={() => undefined} />);
+    await waitFor(() => expect(mailboxField()).toHaveValue('3'));
+    expect(screen.getByRole('radio', { name: 'Hold them in the mail queue' })).toBeChecked();
+    expect(screen.getByText(/It waits in the mail queue and is sent automatically as soon as the limit has room again/)).toBeInTheDocument();
+    expect(screen.getByText(/gets a temporary error \(450 4\.7\.1\) that says when to try again/)).toBeInTheDocument();
+    expect(screen.getByRole('radio', { name: '1 hour' })).toBeChecked();
+
+    await user.click(screen.getByRole('radio', { name: 'Defer them' }));
+    const address = screen.getByRole('textbox', { name: 'Send notifications to this email address' });
+    await user.type(address, 'not an address');
+    const webhook = screen.getByRole('textbox', { name: 'Webhook URL' });
+    await user.type(webhook, 'ftp://hooks.example.com/x');
+    await user.click(screen.getByRole('button', { name: 'Apply' }));
+    expect(await screen.findByText('must be an email address like admin@example.com')).toBeInTheDocument();
+    expect(screen.getByText('must be an http:// or https:// address')).toBeInTheDocument();
+    // As in Plesk, the first field with an error gets the focus (after a short delay).
+    await waitFor(() => expect(address).toHaveFocus());
+    expect((await harness.get(ADMIN, '/api/v1/settings')).json()).toMatchObject({ overLimitAction: 'hold', notifications: { adminAddress: null, webhookUrl: null } });
+
+    await user.clear(address);
+    await user.type(address, 'postmaster@example.com');
+    await user.clear(webhook);
+    await user.type(webhook, 'https://hooks.example.com/mail');
+    await user.click(screen.getByRole('checkbox', { name: 'Also notify the customer' }));
+    await user.click(screen.getByRole('radio', { name: '6 hours' }));
+    await user.click(screen.getByRole('button', { name: 'Apply' }));
+    expect(await screen.findByText('The settings were saved.')).toBeInTheDocument();
+    expect((await harness.get(ADMIN, '/api/v1/settings')).json()).toMatchObject({
+      overLimitAction: 'defer',
+      notifications: { adminAddress: 'postmaster@example.com', notifyReseller: false, notifyCustomer: true, period: '6h', webhookUrl: 'https://hooks.example.com/mail', screenUrl: null },
+    });
+
+    // An emptied field switches that one off.
+    await user.clear(webhook);
+    await user.click(screen.getByRole('button', { name: 'Apply' }));
+    await waitFor(async () => expect((await harness.get(ADMIN, '/api/v1/settings')).json()).toMatchObject({ notifications: { webhookUrl: null, adminAddress: 'postmaster@example.com' } }));
+  });
+
   it('a customer gets the refusal, never the settings', async () => {
     renderAs(harness, JDOE, <SettingsScreen onLeave={() => undefined} />);
     expect(await screen.findByRole('alert')).toHaveTextContent('Only the administrator can see or change the server settings.');

@@ -1,7 +1,7 @@
 import { Alert, Form, FormFieldCheckbox, FormFieldRadioButtons, FormFieldText, Heading, Section } from '@plesk/ui-library';
 import { createElement, Fragment, useCallback, useEffect, useState } from 'react';
 import { ApiFailure } from '../api/client';
-import type { Level, ServerSettings } from '../api/types';
+import type { Level, NotifyPeriod, OverLimitAction, ServerSettings } from '../api/types';
 import { useEnvironment } from '../app/environment';
 import { useText } from '../app/text';
 import { useToasts } from '../app/toasts';
@@ -20,11 +20,32 @@ interface SettingsValues {
   subscriptionUnlimited: boolean;
   countingUnit: string;
   customersMayChangeLimits: boolean;
+  overLimitAction: string;
+  adminAddress: string;
+  notifyReseller: boolean;
+  notifyCustomer: boolean;
+  period: string;
+  webhookUrl: string;
+  screenUrl: string;
   [name: string]: string | boolean;
 }
 
+const PERIODS: NotifyPeriod[] = ['15m', '1h', '6h', '12h', '1d'];
+
 function valuesOf(settings: ServerSettings): SettingsValues {
-  const values = { enabled: settings.enabled, countingUnit: settings.countingUnit, customersMayChangeLimits: settings.customersMayChangeLimits } as SettingsValues;
+  const notifications = settings.notifications;
+  const values = {
+    enabled: settings.enabled,
+    countingUnit: settings.countingUnit,
+    customersMayChangeLimits: settings.customersMayChangeLimits,
+    overLimitAction: settings.overLimitAction,
+    adminAddress: notifications.adminAddress ?? '',
+    notifyReseller: notifications.notifyReseller,
+    notifyCustomer: notifications.notifyCustomer,
+    period: notifications.period,
+    webhookUrl: notifications.webhookUrl ?? '',
+    screenUrl: notifications.screenUrl ?? '',
+  } as SettingsValues;
   for (const level of LEVELS) {
     const limit = settings.defaults[level];
     values[`${level}Limit`] = limit === 'unlimited' ? '' : String(limit);
@@ -38,10 +59,13 @@ function formErrors(fields: Record<string, string>): Record<string, { api: strin
   const errors: Record<string, { api: string }> = {};
   for (const [field, message] of Object.entries(fields)) {
     const level = LEVELS.find((l) => field === `defaults.${l}`);
-    errors[level ? `${level}Limit` : field] = { api: message };
+    errors[level ? `${level}Limit` : field.replace(/^notifications\./, '')] = { api: message };
   }
   return errors;
 }
+
+/** An empty text field switches that address off. */
+const orNull = (value: string | boolean): string | null => (String(value).trim() === '' ? null : String(value).trim());
 
 /**
  * "Limitations on outgoing email messages" (admin only): the switch, the default limit per level with
@@ -78,6 +102,15 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
         defaults,
         countingUnit: current.countingUnit as ServerSettings['countingUnit'],
         customersMayChangeLimits: current.customersMayChangeLimits,
+        overLimitAction: current.overLimitAction as OverLimitAction,
+        notifications: {
+          adminAddress: orNull(current.adminAddress),
+          notifyReseller: current.notifyReseller,
+          notifyCustomer: current.notifyCustomer,
+          period: current.period as NotifyPeriod,
+          webhookUrl: orNull(current.webhookUrl),
+          screenUrl: orNull(current.screenUrl),
+        },
       });
       toasts.success(text('settings.saved'));
       if (isApply) setValues(valuesOf(saved));
@@ -129,6 +162,26 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
                   ]}
                 />
                 <FormFieldCheckbox name="customersMayChangeLimits" label={text('settings.customersMayChange')} />
+                <FormFieldRadioButtons
+                  name="overLimitAction"
+                  label={text('settingsMail.overLimitAction')}
+                  options={[
+                    { value: 'hold', label: text('settingsMail.hold'), description: text('settingsMail.holdHint') },
+                    { value: 'defer', label: text('settingsMail.defer'), description: text('settingsMail.deferHint') },
+                  ]}
+                />
+              </Section>
+              <Section title={text('settingsMail.notifications')}>
+                <FormFieldText name="adminAddress" label={text('settingsMail.adminAddress')} description={text('settingsMail.adminAddressHint')} />
+                <FormFieldCheckbox name="notifyReseller" label={text('settingsMail.notifyReseller')} />
+                <FormFieldCheckbox name="notifyCustomer" label={text('settingsMail.notifyCustomer')} />
+                <FormFieldRadioButtons
+                  name="period"
+                  label={text('settingsMail.period')}
+                  options={PERIODS.map((period) => ({ value: period, label: text(`settingsMail.periods.${period}`) }))}
+                />
+                <FormFieldText name="webhookUrl" label={text('settingsMail.webhookUrl')} description={text('settingsMail.webhookUrlHint')} />
+                <FormFieldText name="screenUrl" label={text('settingsMail.screenUrl')} description={text('settingsMail.screenUrlHint')} />
               </Section>
             </Form>
           </Fragment>

@@ -1,8 +1,9 @@
-import { Heading } from '@plesk/ui-library';
+import { Heading, Paragraph } from '@plesk/ui-library';
 import { createElement, Fragment } from 'react';
 import { useEnvironment } from '../app/environment';
 import { useText } from '../app/text';
 import { LoadState } from '../components/LoadState';
+import { NavLink } from '../components/NavLink';
 import { ObjectList } from '../components/ObjectList';
 import { ObjectSummary, useObject } from '../components/ObjectSummary';
 
@@ -28,6 +29,9 @@ export function SubscriptionScreen({ name }: { name: string }) {
               readOnlyReason={isCustomer ? text('subscription.readOnly') : null}
               onSaved={subscription.reload}
             />
+            <Paragraph>
+              <NavLink to={{ screen: 'held', name: object.name }}>{text('held.linkOf', { name: object.name })}</NavLink>
+            </Paragraph>
             <Heading level={2}>{text('subscription.domains')}</Heading>
             <ObjectList level="domain" filter={{ subscription: object.name }} canEdit linkTo={(row) => ({ screen: 'domain', name: row.name })} onChanged={subscription.reload} />
           </Fragment>

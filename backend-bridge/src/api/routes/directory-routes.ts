@@ -2,12 +2,13 @@ import type { Level } from '../../core/limits.js';
 import { parseDirectoryFile } from '../../core/directory-file.js';
 import { recordAudit } from '../../store/audit-store.js';
 import { replaceDirectory } from '../../store/directory-store.js';
+import { listContacts, setContactAddress, type NotificationContact } from '../../store/notification-contacts.js';
 import { deleteObject, DirectoryConflict, upsertDomain, upsertMailbox, upsertSubscription } from '../../store/directory-sync.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, forbidden } from '../errors.js';
 import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
-import { addressParam, directoryFileBody, directorySyncBody, domainNameParam, domainSyncBody, mailboxSyncBody, subscriptionSyncBody } from '../schemas.js';
+import { addressParam, contactBody, directoryFileBody, directorySyncBody, domainNameParam, domainSyncBody, loginParam, mailboxSyncBody, subscriptionSyncBody } from '../schemas.js';
 import type { z } from 'zod';
 
 const ADMIN_ONLY = 'Only the administrator (the Plesk integration) keeps the directory in sync.';
@@ -134,5 +135,51 @@ export function directoryRoutes(routes: RouteTable, context: ApiContext): void {
         recordAudit(context.db, identity, { action: 'directory.sync', newValue: counts }, context.nowMs());
         return counts;
       }),
+  });
+
+  // Where notifications for a reseller's or customer's objects go (settings: notifyReseller, notifyCustomer).
+  routes.add({
+    method: 'GET',
+    path: '/directory/contacts',
+    summary: 'Notification addresses of reseller and customer logins',
+    tag: 'directory',
+    handler: ({ identity }): { items: NotificationContact[] } => {
+      if (identity.role !== 'admin') throw forbidden(ADMIN_ONLY);
+      return { items: listContacts(context.db) };
+    },
+  });
+
+  const writeContact = (identity: Identity, rawLogin: string, address: string | null) => {
+    if (identity.role !== 'admin') throw forbidden(ADMIN_ONLY);
+    const parsed = loginParam.safeParse(rawLogin);
+    if (!parsed.success) throw new ApiError(400, 'invalid login', { login: parsed.error.issues[0]?.message ?? 'invalid' });
+    const login = parsed.data;
+    const change = context.db.transaction(() => {
+      const before = setContactAddress(context.db, login, address);
+      if (before === address) return 'unchanged';
+      recordAudit(context.db, identity, { action: 'contact.set', objectName: login, oldValue: before, newValue: address }, context.nowMs());
+      return before === null ? 'created' : address === null ? 'deleted' : 'updated';
+    })();
+    return { change };
+  };
+
+  routes.add<z.infer<typeof contactBody>, unknown, { login: string }>({
+    method: 'PUT',
+    path: '/directory/contacts/:login',
+    summary: "Set where a reseller's or customer's notifications go",
+    tag: 'directory',
+    body: contactBody,
+    handler: ({ identity, params, body }) => writeContact(identity, params.login, body.address.toLowerCase()),
+  });
+
+  routes.add<unknown, unknown, { login: string }>({
+    method: 'DELETE',
+    path: '/directory/contacts/:login',
+    summary: 'Remove the notification address of a login (succeeds when there is none)',
+    tag: 'directory',
+    status: 204,
+    handler: ({ identity, params }) => {
+      writeContact(identity, params.login, null);
+    },
   });
 }

@@ -47,16 +47,20 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     return message;
   };
 
+  /** Held mail of an object: charged to it or to an object inside it (a domain's mailboxes), or held because it tripped. */
+  const concerns = (message: HeldMessage, name: string): boolean =>
+    message.chargedName === name || message.trippedName === name || held.chainOf(message).some((object) => object.name === name);
+
   routes.add({
     method: 'GET',
     path: '/held',
-    summary: 'Held messages you may see, newest first: queue id, time, sender, object, level that tripped, reason, recipients, status',
+    summary: 'Held messages you may see, newest first: queue id, time, sender, object, level that tripped, reason, recipients, status; `name`: of that object and the objects inside it',
     tag: 'held mail',
     query: heldQuery,
     handler: ({ identity, query }): { items: HeldMessage[] } => {
       const items: HeldMessage[] = [];
       for (const message of held.store.list({ status: query.status === 'all' ? undefined : query.status, limit: identity.role === 'admin' ? query.limit : 10_000 })) {
-        if (query.name && message.chargedName !== query.name.toLowerCase() && message.trippedName !== query.name.toLowerCase()) continue;
+        if (query.name && !concerns(message, query.name.toLowerCase())) continue;
         if (!visible(context, identity, message)) continue;
         items.push(message);
         if (items.length >= query.limit) break;

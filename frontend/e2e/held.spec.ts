@@ -1,0 +1,172 @@
+import { expect, test, type Page } from '@playwright/test';
+import { cli, freePort, type DaemonProcess } from '../../backend-bridge/test-support/daemon-process.js';
+import { exampleDirectory } from '../../backend-bridge/test-support/directory-fixture.js';
+import { PostfixInstance } from '../../backend-bridge/test-support/postfix-instance.js';
+import { expectAccessible, Pages, shoot } from './pages.js';
+import { addUser, prepareDataDir, startStandaloneDaemon, type Login } from './standalone-daemon.js';
+
+/**
+ * Held mail in the browser, against the daemon and a real Postfix: over-limit mail is held (the default action),
+ * shows on the "Held messages" screen, and what people do there happens in Postfix's queue: "Release Now" delivers
+ * to the sink, "Delete" removes it, "Mark as Compromised" holds a mailbox's mail until "Restore".
+ * Limits: mailbox 1, domain 50, subscription 100 per hour (a real hour: nothing leaves the hold queue by itself
+ * while a mailbox is over its limit).
+ */
+let postfix: PostfixInstance;
+let daemon: DaemonProcess;
+let baseUrl: string;
+const users: Record<'admin' | 'jdoe' | 'mary', Login> = {} as never;
+
+test.describe.configure({ mode: 'serial' });
+
+test.beforeAll(async () => {
+  const policyPort = await freePort();
+  postfix = await PostfixInstance.start();
+  await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--policy', `127.0.0.1:${policyPort}`, '--no-milter']);
+  await postfix.reload();
+  const dataDir = await prepareDataDir(exampleDirectory(), ['--enabled', 'on', '--mailbox-limit', '1', '--domain-limit', '50', '--subscription-limit', '100']);
+  users.admin = await addUser(dataDir, 'admin', 'admin');
+  users.jdoe = await addUser(dataDir, 'jdoe', 'customer', ['example.com']);
+  users.mary = await addUser(dataDir, 'mary', 'customer', ['other.org']);
+  ({ daemon, baseUrl } = await startStandaloneDaemon(dataDir, policyPort, ['--postfix-config-dir', postfix.configDir]));
+});
+
+test.afterAll(async () => {
+  await daemon?.stop();
+  await postfix?.stop();
+});
+
+const pages = new Pages(() => baseUrl);
+test.afterEach(async () => {
+  await pages.closeAll();
+});
+
+/** Sends one message through Postfix's smtpd; over the limit it must still be accepted (held), never refused. */
+async function send(from: string, subject: string): Promise<string> {
+  const result = await postfix.sendMail({ from, to: ['someone@remote.test'], subject });
+  expect(result.accepted, result.transcript).toBe(true);
+  expect(result.queueId, result.transcript).not.toBeNull();
+  return result.queueId as string;
+}
+
+async function queueNameOf(queueId: string): Promise<string | null> {
+  return (await postfix.queue()).find((entry) => entry.queue_id === queueId)?.queue_name ?? null;
+}
+
+async function delivered(subject: string): Promise<boolean> {
+  return (await postfix.deliveredMessages()).some((message) => message.subject === subject);
+}
+
+function heldRow(page: Page, text: string) {
+  return page.getByTestId('held-list').getByRole('row').filter({ hasText: text });
+}
+
+const queueIds: Record<string, string> = {};
+
+test('over-limit mail is held, shows on the Held messages screen, and "Release Now" delivers it', async ({ browser }) => {
+  await send('alice@example.com', 'alice 1');
+  queueIds.alice = await send('alice@example.com', 'alice 2');
+  await send('bob@example.com', 'bob 1');
+  queueIds.bob = await send('bob@example.com', 'bob 2');
+  await send('mallory@other.org', 'mallory 1');
+  queueIds.mallory = await send('mallory@other.org', 'mallory 2');
+  for (const id of Object.values(queueIds)) await expect.poll(() => queueNameOf(id)).toBe('hold');
+
+  const page = await pages.logIn(browser, users.admin);
+  await expect(page.getByTestId('held-count')).toHaveText(/3 messages are held because of outgoing limits\./);
+  await page.getByRole('link', { name: 'Show held messages' }).click();
+  await expect(page.getByRole('heading', { name: 'Held messages', exact: true })).toBeVisible();
+  const alice = heldRow(page, 'alice@example.com');
+  await expect(alice).toContainText('Email address alice@example.com');
+  await expect(alice).toContainText('Outgoing limit of 1 messages/hour for mailbox alice@example.com reached; message held');
+  await expect(heldRow(page, 'bob@example.com')).toBeVisible();
+  await expect(heldRow(page, 'mallory@other.org')).toBeVisible();
+  await shoot(page, 'held-messages');
+  await expectAccessible(page);
+
+  await page.getByRole('button', { name: `Release now the message ${queueIds.alice}` }).click();
+  const dialog = page.getByRole('dialog');
+  await expect(dialog).toContainText('As the administrator, you release it even if the limit is reached now');
+  await shoot(page, 'held-release-confirmation');
+  await expectAccessible(page);
+  await dialog.getByRole('button', { name: 'Release Now' }).click();
+  await expect(page.getByText(`The message ${queueIds.alice} was released.`)).toBeVisible();
+  await expect(heldRow(page, 'alice@example.com')).toHaveCount(0);
+  await expect.poll(() => delivered('alice 2'), { timeout: 30_000 }).toBe(true);
+
+  // The admin's release beyond the limit is counted and audited as such.
+  const audit = JSON.parse(await cli(['held', 'list', '--status', 'released', '--json', '--data-dir', daemon.dataDir])) as Array<{ queueId: string; resolvedBy: string }>;
+  expect(audit).toEqual([expect.objectContaining({ queueId: queueIds.alice, resolvedBy: 'admin' })]);
+});
+
+test('"Delete" removes a held message from the queue after a confirmation; it is never delivered', async ({ browser }) => {
+  const page = await pages.logIn(browser, users.admin, '/held');
+  await page.getByRole('button', { name: `Delete the message ${queueIds.bob}` }).click();
+  const dialog = page.getByRole('dialog');
+  await expect(dialog).toContainText('is removed from the mail queue and is never delivered');
+  await dialog.getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByText(`The message ${queueIds.bob} was deleted.`)).toBeVisible();
+  await expect(heldRow(page, 'bob@example.com')).toHaveCount(0);
+  expect(await queueNameOf(queueIds.bob as string)).toBeNull();
+  expect(await delivered('bob 2')).toBe(false);
+
+  await page.getByRole('button', { name: 'Deleted', exact: true }).click();
+  await expect(heldRow(page, 'bob@example.com')).toContainText('Deleted by admin');
+});
+
+test("a customer sees only its own held mail, cannot release beyond the limit, and is told why a release waits", async ({ browser }) => {
+  const aliceAgain = await send('alice@example.com', 'alice 3');
+  await expect.poll(() => queueNameOf(aliceAgain)).toBe('hold');
+  const page = await pages.logIn(browser, users.jdoe);
+  await page.getByRole('navigation').getByRole('link', { name: 'Held messages' }).click();
+  await expect(heldRow(page, 'alice@example.com')).toBeVisible();
+  await expect(page.getByTestId('held-list')).not.toContainText('mallory@other.org');
+
+  await page.getByRole('button', { name: `Release now the message ${aliceAgain}` }).click();
+  const dialog = page.getByRole('dialog');
+  await expect(dialog).toContainText('If the limit has no room now, the message stays held and is sent automatically later.');
+  await expect(dialog).not.toContainText('As the administrator');
+  await dialog.getByRole('button', { name: 'Release Now' }).click();
+  await expect(page.getByText(`The message ${aliceAgain} was not released: Outgoing limit of 1 messages/hour for mailbox alice@example.com reached`)).toBeVisible();
+  await expect(heldRow(page, 'alice@example.com')).toBeVisible();
+  expect(await queueNameOf(aliceAgain)).toBe('hold');
+  await shoot(page, 'held-messages-customer');
+  await expectAccessible(page);
+});
+
+test('a customer marks a mailbox compromised from its row: its mail is held; Restore lets it go', async ({ browser }) => {
+  const page = await pages.logIn(browser, users.jdoe, '/domains/example.com');
+  await page.getByTestId('mailbox-list').getByRole('link', { name: 'Held messages of carol@example.com' }).click();
+  await expect(page.getByRole('heading', { name: 'Held messages of carol@example.com', exact: true })).toBeVisible();
+  await expect(page.getByText('No held messages of carol@example.com.')).toBeVisible();
+  await page.getByRole('button', { name: 'Mark as Compromised: carol@example.com' }).click();
+  const dialog = page.getByRole('dialog');
+  await expect(dialog).toContainText('The limit of carol@example.com becomes 0');
+  await dialog.getByRole('button', { name: 'Mark as Compromised' }).click();
+  await expect(page.getByText('carol@example.com was marked as compromised.')).toBeVisible();
+  await expect(page.getByTestId('compromised-list').getByRole('row').filter({ hasText: 'carol@example.com' })).toContainText('the default');
+
+  const carol = await send('carol@example.com', 'carol 1');
+  await expect(heldRow(page, 'carol@example.com')).toContainText('Sending is not allowed for mailbox carol@example.com (outgoing limit 0 messages/hour); message held until a person releases it');
+  expect(await queueNameOf(carol)).toBe('hold');
+  await shoot(page, 'held-compromised');
+  await expectAccessible(page);
+
+  await page.getByTestId('compromised-list').getByRole('button', { name: 'Restore carol@example.com' }).click();
+  await expect(page.getByText('carol@example.com was restored; its held messages are sent as the limit allows.')).toBeVisible();
+  await expect(page.getByTestId('compromised-list')).toHaveCount(0);
+  // Back to the default of 1 an hour: the release worker sends the held message by itself.
+  await expect.poll(() => delivered('carol 1'), { timeout: 30_000 }).toBe(true);
+  await expect(heldRow(page, 'carol@example.com')).toHaveCount(0);
+});
+
+test('a failed load shows the error with Retry, and Retry loads the list', async ({ browser }) => {
+  // Not the overview: it asks for held mail too.
+  const page = await pages.logIn(browser, users.admin, '/subscriptions');
+  // The next request for held mail fails on the way, as with a dropped connection.
+  await page.route('**/api/v1/held?*', (route) => route.abort('connectionfailed'), { times: 1 });
+  await page.getByRole('navigation').getByRole('link', { name: 'Held messages' }).click();
+  await expect(page.getByRole('alert')).toContainText('Could not load the data: Network Error');
+  await page.getByRole('button', { name: 'Retry' }).click();
+  await expect(heldRow(page, 'mallory@other.org')).toBeVisible();
+});

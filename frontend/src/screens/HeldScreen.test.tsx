@@ -1,0 +1,154 @@
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { createElement } from 'react';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NewHeldMessage } from '../../../backend-bridge/src/store/held-store.js';
+import { ADMIN, ApiHarness, JDOE, renderAs } from '../test-support/bridge';
+import { HeldScreen } from './HeldScreen';
+
+// The real held-mail routes and store; Postfix does not run here, so queue operations fail as they would with
+// Postfix unreachable (the browser test in frontend/e2e/held.spec.ts releases and deletes in a real Postfix).
+let harness: ApiHarness;
+beforeEach(async () => {
+  harness = await ApiHarness.start({ heldWithoutPostfix: true });
+});
+afterEach(async () => {
+  await harness.close();
+});
+
+function hold(queueId: string, mailbox: string, extra: Partial<NewHeldMessage> = {}): void {
+  harness.held?.store.insert({
+    queueId,
+    heldAtMs: harness.nowMs,
+    source: 'smtpd',
+    sender: mailbox,
+    saslUsername: null,
+    chargedLevel: 'mailbox',
+    chargedName: mailbox,
+    trippedLevel: 'mailbox',
+    trippedName: mailbox,
+    weight: 1,
+    recipientCount: 2,
+    recipients: ['a@remote.test', 'b@remote.test'],
+    reason: `Outgoing limit of 3 messages/hour for mailbox ${mailbox} reached; message held, sent automatically in about 12 minutes`,
+    ...extra,
+  });
+}
+
+function row(text: string): HTMLElement {
+  const found = within(screen.getByTestId('held-list'))
+    .getAllByRole('row')
+    .find((r) => r.textContent?.includes(text));
+  if (!found) throw new Error(`no held row with ${text}`);
+  return found;
+}
+
+describe('Held messages', () => {
+  it('lists held mail newest first with sender, object, level that tripped, reason and recipients count', async () => {
+    hold('AAAAAA1', 'alice@example.com');
+    harness.advance(60);
+    hold('BBBBBB2', 'erin@example.net', { trippedLevel: 'domain', trippedName: 'example.net', reason: 'Outgoing limit of 5 messages/hour for domain example.net reached; message held' });
+    renderAs(harness, ADMIN, <HeldScreen />);
+    await screen.findByText('erin@example.net');
+    const senders = within(screen.getByTestId('held-list'))
+      .getAllByRole('row')
+      .map((r) => (r.textContent?.includes('erin@') ? 'erin' : r.textContent?.includes('alice@') ? 'alice' : null))
+      .filter((sender) => sender !== null);
+    expect(senders).toEqual(['erin', 'alice']);
+    const erin = row('erin@example.net');
+    expect(erin).toHaveTextContent('Email address erin@example.net');
+    expect(erin).toHaveTextContent('Domain example.net');
+    expect(erin).toHaveTextContent('Outgoing limit of 5 messages/hour for domain example.net reached; message held');
+    expect(within(erin).getByText('2')).toBeInTheDocument();
+    expect(within(erin).getByRole('button', { name: 'Release now the message BBBBBB2' })).toBeInTheDocument();
+    expect(within(erin).getByRole('button', { name: 'Delete the message BBBBBB2' })).toBeInTheDocument();
+  });
+
+  it('a customer sees only its own held mail, even asking for another customer’s mailbox by name', async () => {
+    hold('AAAAAA1', 'alice@example.com');
+    hold('CCCCCC3', 'mallory@other.org');
+    const { unmount } = renderAs(harness, JDOE, <HeldScreen />);
+    await screen.findByText('alice@example.com');
+    expect(screen.queryByText('mallory@other.org')).not.toBeInTheDocument();
+    unmount();
+
+    renderAs(harness, JDOE, <HeldScreen name="mallory@other.org" />);
+    expect(await screen.findByText('No held messages of mallory@other.org.')).toBeInTheDocument();
+  });
+
+  it('"Release Now" asks first (the admin is told it goes beyond the limit); a failure in Postfix is a toast and the message stays held', async () => {
+    const user = userEvent.setup();
+    hold('AAAAAA1', 'alice@example.com');
+    renderAs(harness, ADMIN, <HeldScreen />);
+    await user.click(await screen.findByRole('button', { name: 'Release now the message AAAAAA1' }));
+    const dialog = await screen.findByRole('dialog');
+    expect(dialog).toHaveTextContent('As the administrator, you release it even if the limit is reached now');
+    await user.click(within(dialog).getByRole('button', { name: 'Release Now' }));
+    await waitFor(() => expect(document.body.textContent).toMatch(/The message AAAAAA1 was not released: postsuper -c \S+ -H failed/), { timeout: 15_000 });
+    expect((await harness.get(ADMIN, '/api/v1/held/AAAAAA1')).json()).toMatchObject({ status: 'held' });
+    expect(row('alice@example.com')).toHaveTextContent('Held');
+  });
+
+  it('"Delete" says the message is never delivered; Cancel leaves it', async () => {
+    const user = userEvent.setup();
+    hold('AAAAAA1', 'alice@example.com');
+    renderAs(harness, JDOE, <HeldScreen />);
+    await user.click(await screen.findByRole('button', { name: 'Delete the message AAAAAA1' }));
+    const dialog = await screen.findByRole('dialog');
+    expect(dialog).toHaveTextContent('The message AAAAAA1 from alice@example.com is removed from the mail queue and is never delivered.');
+    await user.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    expect((await harness.get(ADMIN, '/api/v1/held/AAAAAA1')).json()).toMatchObject({ status: 'held' });
+  });
+
+  it('"Mark as Compromised" sets the limit to 0 after a confirmation; one click on "Restore" brings the limit back', async () => {
+    const user = userEvent.setup();
+    await harness.request(ADMIN, 'PUT', '/api/v1/mailboxes/bob@example.com/limit', { limit: 2 });
+    renderAs(harness, JDOE, <HeldScreen name="bob@example.com" />);
+    await user.click(await screen.findByRole('button', { name: 'Mark as Compromised: bob@example.com' }));
+    const dialog = await screen.findByRole('dialog');
+    expect(dialog).toHaveTextContent('The limit of bob@example.com becomes 0');
+    await user.click(within(dialog).getByRole('button', { name: 'Mark as Compromised' }));
+    expect(await screen.findByText('bob@example.com was marked as compromised.')).toBeInTheDocument();
+    expect((await harness.get(JDOE, '/api/v1/mailboxes/bob@example.com')).json()).toMatchObject({ ownLimit: 0 });
+    const marked = within(await screen.findByTestId('compromised-list'))
+      .getAllByRole('row')
+      .find((r) => r.textContent?.includes('bob@example.com'));
+    expect(marked).toHaveTextContent('bob@example.com');
+    expect(marked).toHaveTextContent('2 per hour');
+    expect(screen.getByText('This email address is marked as compromised: its limit is 0 and everything it sends is held.')).toBeInTheDocument();
+
+    await user.click(screen.getAllByRole('button', { name: 'Restore bob@example.com' })[0]!);
+    expect(await screen.findByText('bob@example.com was restored; its held messages are sent as the limit allows.')).toBeInTheDocument();
+    expect((await harness.get(JDOE, '/api/v1/mailboxes/bob@example.com')).json()).toMatchObject({ ownLimit: 2 });
+    await waitFor(() => expect(screen.queryByTestId('compromised-list')).not.toBeInTheDocument());
+    expect(screen.getByRole('button', { name: 'Mark as Compromised: bob@example.com' })).toBeInTheDocument();
+  });
+
+  it('what the API would refuse is not offered: no compromise or restore for a customer the admin does not let change limits', async () => {
+    await harness.request(ADMIN, 'POST', '/api/v1/mailboxes/alice@example.com/compromised');
+    await harness.request(ADMIN, 'PATCH', '/api/v1/settings', { customersMayChangeLimits: false });
+    hold('AAAAAA1', 'bob@example.com');
+    renderAs(harness, JDOE, <HeldScreen name="alice@example.com" />);
+    await screen.findByTestId('compromised-list');
+    await screen.findByText('This email address is marked as compromised: its limit is 0 and everything it sends is held.');
+    expect(screen.queryByRole('button', { name: /^Restore / })).not.toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: /^Mark as Compromised/ })).not.toBeInTheDocument();
+  });
+
+  it('a failed load shows the error with Retry, and Retry loads the list', async () => {
+    let failing = true;
+    const user = userEvent.setup();
+    hold('AAAAAA1', 'alice@example.com');
+    renderAs(harness, ADMIN, <HeldScreen />, {
+      pollMs: 0,
+      before: (config) => {
+        if (failing && config.url?.startsWith('/api/v1/held')) throw new Error('Network Error');
+      },
+    });
+    expect(await screen.findByRole('alert')).toHaveTextContent('Could not load the data: Network Error');
+    failing = false;
+    await user.click(screen.getByRole('button', { name: 'Retry' }));
+    expect(await screen.findByText('alice@example.com')).toBeInTheDocument();
+  });
+});
