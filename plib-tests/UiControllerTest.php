@@ -87,6 +87,18 @@ final class UiControllerTest extends TestCase
         }
     }
 
+    public function testHeldMailForEveryoneWithTheObjectOfANotificationLink(): void
+    {
+        foreach ([PleskWorld::$admin, PleskWorld::$res1, PleskWorld::$jdoe] as $client) {
+            pm_Session::$client = $client;
+            $all = $this->props($this->show('held'));
+            $this->assertSame('held', $all['screen']);
+            $this->assertArrayNotHasKey('name', $all['context']);
+            $one = $this->props($this->show('held', ['level' => 'mailbox', 'name' => 'Alice@jdoe.example']));
+            $this->assertSame('alice@jdoe.example', $one['context']['name']);
+        }
+    }
+
     public function testPlesksButtonsOpenTheScreensWithTheDomainId(): void
     {
         pm_Session::$client = PleskWorld::$jdoe;

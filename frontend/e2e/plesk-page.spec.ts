@@ -185,5 +185,9 @@ test('the admin opens Outgoing Mail Control on the Plesk page and sees the mailb
   await expect(page.getByTestId('blocked-list').getByRole('row').filter({ hasText: 'alice@example.com' })).toContainText('2 of 2 this hour');
   await expect(page.getByTestId('events').getByRole('row').filter({ hasText: 'alice@example.com' })).toContainText('Deferred');
   await page.screenshot({ path: path.join(screenshots, 'plesk-overview.png'), fullPage: true });
+
+  // The link of a notification: one object's held mail (with the defer action here, none).
+  await page.goto(`${MODULE}/index.php/ui/held?level=mailbox&name=alice%40example.com`);
+  await expect(page.getByText('No held messages of alice@example.com.')).toBeVisible();
   expect(errors).toEqual([]);
 });

@@ -1,7 +1,7 @@
 import type { AxiosAdapter, InternalAxiosRequestConfig } from 'axios';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiHarness, bridgeAdapter, JDOE } from './test-support/bridge';
-import { pleskApiClient, pleskWriteHeaders, type MountProps } from './plesk-main';
+import { pleskApiClient, pleskWriteHeaders, targetOf, type MountProps } from './plesk-main';
 
 // What UiController prints (plib/library/Screen.php) for a customer's screen.
 const context: MountProps['context'] = {
@@ -73,5 +73,14 @@ describe('the Plesk module talks to the PHP layer', () => {
     for (const read of seen.filter((config) => config.method?.toUpperCase() === 'GET')) {
       expect(headerOf(read, 'X-OML-Forgery-Token')).toBeUndefined();
     }
+  });
+});
+
+describe('the screen the props ask for', () => {
+  it('subscription and domain take the name; held takes it when there is one', () => {
+    expect(targetOf({ screen: 'domain', context })).toEqual({ screen: 'domain', name: 'example.com' });
+    expect(targetOf({ screen: 'held', context: { ...context, name: 'alice@example.com' } })).toEqual({ screen: 'held', name: 'alice@example.com' });
+    expect(targetOf({ screen: 'held', context: { apiBase: context.apiBase } })).toEqual({ screen: 'held' });
+    expect(targetOf({ screen: 'overview', context })).toEqual({ screen: 'overview' });
   });
 });

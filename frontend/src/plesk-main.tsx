@@ -44,9 +44,11 @@ export function pleskApiClient(context: MountProps['context'], adapter?: AxiosAd
   return new ApiClient({ apiBase: context.apiBase, writeHeaders: () => pleskWriteHeaders(context.forgeryToken), ...(adapter ? { adapter } : {}) });
 }
 
-function targetOf(props: MountProps): Target {
+/** The screen the props ask for; `held` with a name shows that object's held mail (a notification's link). */
+export function targetOf(props: Pick<MountProps, 'screen' | 'context'>): Target {
   const name = props.context.name ?? '';
   if (props.screen === 'subscription' || props.screen === 'domain') return { screen: props.screen, name };
+  if (props.screen === 'held') return name ? { screen: 'held', name } : { screen: 'held' };
   return { screen: props.screen };
 }
 

@@ -36,6 +36,21 @@ class UiController extends pm_Controller_Action
         $this->show('subscriptions');
     }
 
+    /**
+     * Held messages (the link of notifications: ui/held?level=...&name=...): everyone; with `name`, that
+     * object's held mail. The bridge lists only held mail of the person's own objects, so the name is passed on
+     * as it is (a mailbox address, domain or subscription name).
+     */
+    public function heldAction()
+    {
+        $name = strtolower(trim((string) $this->getRequest()->getParam('name', '')));
+        if (strlen($name) > 320) {
+            $this->getResponse()->setHttpResponseCode(404);
+            throw new pm_Exception(pm_Locale::lmsg('domainNotFound', ['name' => substr($name, 0, 64) . '…']));
+        }
+        $this->show('held', $name === '' ? null : $name);
+    }
+
     /** The limits of one subscription and its domains; a domain's name opens the subscription it belongs to. */
     public function subscriptionAction()
     {
