@@ -200,7 +200,7 @@ describe('held mail with a real Postfix', () => {
       expect(mail!.body).toContain('Top recipient domains: remote.test (1)');
       expect(mail!.body).toMatch(/Budget frees:          in \d+ seconds; held mail is then sent automatically/);
       expect(mail!.body).toContain('Outgoing limit of 2 messages/hour for mailbox dave@example.com reached; message held');
-      expect(mail!.body).toMatch(/Held messages: https:\/\/\S+\/modules\/outgoing-mail-limits\/index\.php\/held\?level=mailbox&name=dave%40example\.com/);
+      expect(mail!.body).toMatch(/Held messages: https:\/\/\S+\/modules\/outgoing-mail-limits\/index\.php\/ui\/held\?level=mailbox&name=dave%40example\.com/);
       await eventually(() => hooks.length === 1, 'the webhook to succeed on its second attempt', 20_000);
       expect(calls).toBe(2);
       expect(hooks[0]).toMatchObject({ kind: 'limit-reached', level: 'mailbox', name: 'dave@example.com', limit: 2, sent: 2, held: 1, topRecipientDomains: [{ domain: 'remote.test', messages: 1 }] });

@@ -6,6 +6,7 @@ import type { SenderIdentity } from '../core/identity.js';
 import type { LimitOverride } from '../core/limits.js';
 import { ownLimitOf } from '../core/object-query.js';
 import type { PostfixQueue } from '../postfix/queue.js';
+import { candidatesFor, matchRequeued, type RequeuedOriginal } from '../postfix/requeued.js';
 import { recordAudit } from '../store/audit-store.js';
 import type { Db } from '../store/database.js';
 import { setObjectLimit } from '../store/directory-store.js';
@@ -34,6 +35,17 @@ export interface CompromisedMailbox {
   previousLimit: number | 'unlimited' | 'default';
   markedAtMs: number;
   markedBy: string;
+}
+
+/** How long the worker waits for pickup to take requeued mail out of maildrop, to learn its new queue id. */
+const PICKUP_POLLS = 50;
+const PICKUP_POLL_MS = 200;
+
+/** Messages moved out of the hold queue; `requeued` were resubmitted with postsuper -r (`originals`: as they were). */
+interface LeftHold {
+  released: Set<string>;
+  requeued: Set<string>;
+  originals: RequeuedOriginal[];
 }
 
 /** A message that a record says is held but Postfix has not finished writing yet is given this long to show up. */
@@ -137,13 +149,14 @@ export class HeldMail {
         batch.push({ message, chain, second: charged.second });
       }
       if (batch.length === 0) return 0;
-      let released: Set<string>;
+      let left: LeftHold;
       try {
-        released = await this.leaveHold(batch.map((b) => b.message));
+        left = await this.leaveHold(batch.map((b) => b.message));
       } catch (error) {
         for (const b of batch) if (b.second !== null) this.enforcer.refund(b.chain, b.second, b.message.weight);
         throw error;
       }
+      const released = left.released;
       const at = this.nowMs();
       for (const b of batch) {
         if (released.has(b.message.queueId)) {
@@ -153,7 +166,7 @@ export class HeldMail {
           this.enforcer.refund(b.chain, b.second, b.message.weight);
         }
       }
-      await this.deliverNow(batch.map((b) => b.message.queueId).filter((id) => released.has(id)));
+      await this.afterLeaving(batch.map((b) => b.message).filter((m) => released.has(m.queueId)), left);
       if (released.size > 0) this.log.info({ released: released.size }, 'held messages released');
       return released.size;
     });
@@ -161,9 +174,11 @@ export class HeldMail {
 
   /**
    * Moves messages out of the hold queue. Mail held longer than the queue lifetime would expire at its first
-   * temporary failure, so it is resubmitted with a fresh arrival time instead (postsuper -r).
+   * temporary failure (Postfix counts the lifetime from the queue file's creation, and -H keeps the file), so it
+   * is resubmitted instead: postsuper -r gives it a new queue file and id; no milter or policy service sees it
+   * again, so it is counted only here (see ../postfix/requeued.ts for what was measured).
    */
-  private async leaveHold(messages: readonly HeldMessage[]): Promise<Set<string>> {
+  private async leaveHold(messages: readonly HeldMessage[]): Promise<LeftHold> {
     this.queueLifetimeMs ??= await this.queue.queueLifetimeSeconds().then(
       (s) => s * 1000,
       () => 5 * 86_400_000,
@@ -172,12 +187,61 @@ export class HeldMail {
     const old = messages.filter((m) => m.heldAtMs <= oldest).map((m) => m.queueId);
     const recent = messages.filter((m) => m.heldAtMs > oldest).map((m) => m.queueId);
     const released = await this.queue.releaseFromHold(recent);
-    for (const id of await this.queue.requeueFromHold(old)) released.add(id);
-    return released;
+    const originals = old.length > 0 ? await this.describeForRequeue(old) : [];
+    const requeued = await this.queue.requeueFromHold(old);
+    if (requeued.size > 0 && !(await this.queue.kickPickup())) this.log.warn('postkick pickup failed; requeued mail leaves at pickup\'s next wakeup');
+    for (const id of requeued) released.add(id);
+    return { released, requeued, originals: originals.filter((o) => requeued.has(o.queueId)) };
   }
 
-  private async deliverNow(ids: readonly string[]): Promise<void> {
-    for (const id of ids) await this.queue.deliverNow(id);
+  /** What identifies a message after postsuper -r: sender, arrival time and Message-ID, read before it moves. */
+  private async describeForRequeue(ids: readonly string[]): Promise<RequeuedOriginal[]> {
+    const wanted = new Set(ids);
+    const queued = await this.queue.list().catch(() => []);
+    const originals: RequeuedOriginal[] = [];
+    for (const q of queued) {
+      if (q.queue_name !== 'hold' || !wanted.has(q.queue_id)) continue;
+      originals.push({ queueId: q.queue_id, sender: q.sender, arrivalTime: q.arrival_time, messageId: await this.queue.messageId(q.queue_id) });
+    }
+    return originals;
+  }
+
+  /** Sends released mail on now; requeued mail has a new id, which its record is given once pickup has it. */
+  private async afterLeaving(messages: readonly HeldMessage[], left: LeftHold): Promise<void> {
+    for (const m of messages) if (!left.requeued.has(m.queueId)) await this.queue.deliverNow(m.queueId);
+    if (left.requeued.size === 0) return;
+    const newIds = await this.followRequeued(left.originals);
+    for (const m of messages) {
+      const newId = newIds.get(m.queueId);
+      if (newId) this.store.setRequeuedAs(m.id, newId);
+    }
+    this.log.info({ requeued: Object.fromEntries([...left.requeued].map((id) => [id, newIds.get(id) ?? null])) }, 'held mail older than the queue lifetime requeued');
+  }
+
+  /**
+   * Finds the new queue ids of requeued messages: waits (bounded) until pickup has taken them out of maildrop,
+   * then matches by sender, arrival time and Message-ID. A message delivered in the meantime has no id to find.
+   */
+  private async followRequeued(originals: readonly RequeuedOriginal[]): Promise<Map<string, string>> {
+    if (originals.length === 0) return new Map();
+    const oldIds = new Set(originals.map((o) => o.queueId));
+    for (let poll = 1; ; poll++) {
+      let queued;
+      try {
+        queued = await this.queue.list();
+      } catch {
+        return new Map();
+      }
+      const inMaildrop = queued.some((q) => q.queue_name === 'maildrop' && oldIds.has(q.queue_id));
+      if (!inMaildrop || poll >= PICKUP_POLLS) {
+        const messageIds = new Map<string, string | null>();
+        for (const original of originals) {
+          for (const c of candidatesFor(original, queued, oldIds)) if (!messageIds.has(c.queue_id)) messageIds.set(c.queue_id, await this.queue.messageId(c.queue_id));
+        }
+        return matchRequeued(originals, queued, messageIds);
+      }
+      await new Promise((resolve) => setTimeout(resolve, PICKUP_POLL_MS));
+    }
   }
 
   /**
@@ -242,14 +306,14 @@ export class HeldMail {
           throw new HeldMailError(409, `${charged.decision.allowed ? '' : charged.decision.reason}; the message stays held until then`);
         }
       }
-      let released: Set<string>;
+      let left: LeftHold;
       try {
-        released = await this.leaveHold([message]);
+        left = await this.leaveHold([message]);
       } catch (error) {
         if (second !== null) this.enforcer.refund(chain, second, message.weight);
         throw new HeldMailError(502, (error as Error).message);
       }
-      if (!released.has(queueId)) {
+      if (!left.released.has(queueId)) {
         if (second !== null) this.enforcer.refund(chain, second, message.weight);
         throw new HeldMailError(409, `message ${queueId} is no longer in the Postfix hold queue`);
       }
@@ -258,8 +322,8 @@ export class HeldMail {
         this.store.resolve(message.id, 'released', actor.login, at);
         recordAudit(this.db, actor, { action: 'held.release', level: message.chargedLevel, objectName: message.chargedName, newValue: { queueId, overLimit: exceeded } }, at);
       })();
-      await this.deliverNow([queueId]);
-      return { ...message, status: 'released', resolvedAtMs: at, resolvedBy: actor.login };
+      await this.afterLeaving([message], left);
+      return this.store.byQueueId(queueId) ?? { ...message, status: 'released', resolvedAtMs: at, resolvedBy: actor.login };
     });
   }
 

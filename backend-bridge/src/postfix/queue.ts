@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { messageIdFromHeaders } from './requeued.js';
 
 /** One line of `postqueue -j` (Postfix 3.1+). */
 export interface QueuedMessage {
@@ -76,6 +77,20 @@ export class PostfixQueue {
   /** `postsuper -r` from the hold queue: resubmitted with a fresh arrival time (for mail older than the queue lifetime). */
   requeueFromHold(ids: readonly string[]): Promise<Set<string>> {
     return this.superBatch('-r', ids, 'requeued', 'hold');
+  }
+
+  /**
+   * Wakes pickup so that mail requeued into maildrop is resubmitted now rather than at pickup's next wakeup
+   * (60 s in Debian's master.cf). Best effort: pickup finds it on its own later.
+   */
+  async kickPickup(): Promise<boolean> {
+    return (await run('postkick', ['-c', this.configDir, 'public', 'pickup', 'W'])).code === 0;
+  }
+
+  /** The Message-ID of a queued message (`postcat -h -q`); null when it has none or cannot be read. */
+  async messageId(id: string): Promise<string | null> {
+    const result = await run('postcat', ['-c', this.configDir, '-h', '-q', id]);
+    return result.code === 0 ? messageIdFromHeaders(result.stdout) : null;
   }
 
   /** `postsuper -h`: puts queued (deferred, incoming, active) messages on hold. */

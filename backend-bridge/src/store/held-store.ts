@@ -28,6 +28,8 @@ export interface HeldMessage extends NewHeldMessage {
   resolvedAtMs: number | null;
   /** `worker` (released by budget), `postfix` (seen released or removed outside), or the login of a person. */
   resolvedBy: string | null;
+  /** The new queue id of a message released with `postsuper -r`, when it could be found (it may have left already). */
+  requeuedAs: string | null;
 }
 
 interface Row {
@@ -48,6 +50,7 @@ interface Row {
   status: HeldStatus;
   resolved_at_ms: number | null;
   resolved_by: string | null;
+  requeued_as: string | null;
 }
 
 function fromRow(r: Row): HeldMessage {
@@ -69,6 +72,7 @@ function fromRow(r: Row): HeldMessage {
     status: r.status,
     resolvedAtMs: r.resolved_at_ms,
     resolvedBy: r.resolved_by,
+    requeuedAs: r.requeued_as,
   };
 }
 
@@ -101,6 +105,11 @@ export class HeldStore {
   /** Marks a held message as done; false if it was no longer held (someone else got there first). */
   resolve(id: number, status: Exclude<HeldStatus, 'held'>, by: string, atMs: number): boolean {
     return this.resolveStatement.run(status, atMs, by, id).changes > 0;
+  }
+
+  /** The queue id under which a requeued message went on. */
+  setRequeuedAs(id: number, queueId: string): void {
+    this.db.prepare('UPDATE held_messages SET requeued_as = ? WHERE id = ?').run(queueId, id);
   }
 
   setRecipients(id: number, recipients: string[]): void {

@@ -181,6 +181,14 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
   },
   {
     version: 5,
+    description: 'held mail requeued with postsuper -r keeps its new queue id',
+    sql: `
+      -- postsuper -r (for mail held longer than the queue lifetime) resubmits a message under a new queue id.
+      ALTER TABLE held_messages ADD COLUMN requeued_as TEXT;
+    `,
+  },
+  {
+    version: 6,
     description: 'service plan values per subscription',
     sql: `
       -- The service plan a subscription follows and the plan's hourly values for its three levels, as Plesk's plan

@@ -120,15 +120,17 @@ describe('store', () => {
     db.close();
   });
 
-  it('upgrades a store of schema 4 in place: subscriptions keep their rows and follow no plan', () => {
+  it('upgrades a store from before service plans in place: subscriptions keep their rows and follow no plan', () => {
+    const planStep = MIGRATIONS.find((m) => m.description === 'service plan values per subscription');
+    if (!planStep) throw new Error('no service plan migration');
     const dir = tempDir();
     const old = new Database(path.join(dir, DATABASE_FILE));
-    for (const step of MIGRATIONS.filter((m) => m.version <= 4)) old.exec(step.sql);
-    old.pragma('user_version = 4');
+    for (const step of MIGRATIONS.filter((m) => m.version < planStep.version)) old.exec(step.sql);
+    old.pragma(`user_version = ${planStep.version - 1}`);
     old.prepare("INSERT INTO subscriptions (name, owner, limit_value) VALUES ('kept.example', 'jdoe', 30)").run();
     old.close();
     const db = openDatabase(dir);
-    expect(schemaVersion(db)).toBe(5);
+    expect(schemaVersion(db)).toBe(MIGRATIONS.at(-1)!.version);
     expect(readDirectory(db).subscriptions).toEqual([{ id: 1, name: 'kept.example', owner: 'jdoe', reseller: null, systemUser: null, limit: 30, plan: null }]);
     db.close();
   });
