@@ -47,7 +47,6 @@ describe('effective limits with service plans', () => {
     if (!bob) throw new Error('no bob');
     index.setOwnLimit(bob, null);
     expect(bob.effective).toEqual({ limit: 20, source: 'plan' });
-    expect(index.inheritedLimit(bob)).toEqual({ limit: 20, source: 'plan' });
 
     index.applySettings({ ...settings, defaults: { mailbox: 3, domain: 7, subscription: 9 } });
     expect(effective(index, 'mailbox', 'alice@planned.example')).toEqual({ limit: 20, source: 'plan' });

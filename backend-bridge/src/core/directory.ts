@@ -209,11 +209,6 @@ export class DirectoryIndex {
     object.effective = this.effectiveOf(object.level, own, object.plan);
   }
 
-  /** What an object follows when it has no own value: its plan's value, else the server default. */
-  inheritedLimit(object: ChargedObject): EffectiveLimit {
-    return this.effectiveOf(object.level, null, object.plan);
-  }
-
   /** New server defaults: every object's effective limit is resolved again, in place. */
   applySettings(settings: ServerSettings): void {
     this.settings = settings;
