@@ -22,6 +22,23 @@ function findRoot(): string {
 
 const ROOT = findRoot();
 const PLIB_PARTS = ['controllers', 'hooks', 'library', 'scripts', 'resources'];
+/**
+ * The screenshots Plesk shows in its extension catalogue: pages of the simulated Plesk page test
+ * (frontend/e2e/plesk-page.spec.ts). A copy is kept in _meta/screenshots; a test run's newer ones replace it.
+ */
+export const CATALOGUE_SCREENSHOTS = ['plesk-domain-mailboxes.png', 'plesk-limit-dialog.png', 'plesk-overview.png'];
+
+/** Each catalogue screenshot from the last test run when there is one, else the kept copy. */
+function copyScreenshots(target: string): void {
+  mkdirSync(target, { recursive: true });
+  for (const name of CATALOGUE_SCREENSHOTS) {
+    const fresh = path.join(ROOT, 'test-output/screenshots', name);
+    const kept = path.join(ROOT, '_meta/screenshots', name);
+    const source = existsSync(fresh) ? fresh : kept;
+    if (!existsSync(source)) throw new Error(`screenshot ${name} is missing from test-output/screenshots and _meta/screenshots`);
+    cpSync(source, path.join(target, name));
+  }
+}
 
 export interface PackResult {
   zip: string;
@@ -57,8 +74,8 @@ export function pack(options: { outDir?: string } = {}): PackResult {
   const stage = mkdtempSync(path.join(os.tmpdir(), 'oml-pack-'));
   try {
     cpSync(path.join(ROOT, 'meta.xml'), path.join(stage, 'meta.xml'));
-    cpSync(path.join(ROOT, '_meta'), path.join(stage, '_meta'), { recursive: true });
-    mkdirSync(path.join(stage, '_meta/screenshots'), { recursive: true });
+    cpSync(path.join(ROOT, '_meta'), path.join(stage, '_meta'), { recursive: true, filter: (file) => !file.includes(`${path.sep}screenshots${path.sep}`) });
+    copyScreenshots(path.join(stage, '_meta/screenshots'));
     cpSync(path.join(ROOT, 'htdocs'), path.join(stage, 'htdocs'), { recursive: true, filter: (file) => !file.endsWith('.map') });
     for (const part of PLIB_PARTS) cpSync(path.join(ROOT, 'plib', part), path.join(stage, 'plib', part), { recursive: true });
     const bridge = path.join(stage, 'plib/bridge');

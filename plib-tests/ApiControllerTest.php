@@ -17,6 +17,13 @@ final class ApiControllerTest extends TestCase
         return $controller->dispatch(isset($segments[1]) ? $segments[1] : 'index');
     }
 
+    /** The way the screens call: index.php/api/call?path=<encodeURIComponent(path and query)>. */
+    private function callEncoded($method, $pathAndQuery, $body = '', array $headers = [])
+    {
+        $controller = new ApiController(new Zend_Controller_Request_Http($method, '/api/call', ['path' => $pathAndQuery], $headers, $body, 'path=' . rawurlencode($pathAndQuery)), new Zend_Controller_Response_Http());
+        return $controller->dispatch('call');
+    }
+
     private function writeHeaders()
     {
         return ['X-Requested-With' => 'XMLHttpRequest', 'X-OML-Forgery-Token' => Modules_OutgoingMailLimits_ForgeryToken::current(), 'Content-Type' => 'application/json'];
@@ -36,6 +43,34 @@ final class ApiControllerTest extends TestCase
         $this->assertSame($direct['body'], $response->body);
         $this->assertStringStartsWith('application/json', $response->headers['Content-Type']);
         $this->assertSame(['alice@jdoe.example'], array_column(json_decode($response->body, true)['items'], 'name'));
+    }
+
+    public function testTheScreensEncodedPathIsTheSameCall(): void
+    {
+        pm_Session::$client = PleskWorld::$jdoe;
+        $response = $this->callEncoded('GET', '/mailboxes?search=ali&pageSize=10');
+        $this->assertSame(200, $response->status, $response->body);
+        $this->assertSame($this->call('GET', '/api/mailboxes', '', [], 'search=ali&pageSize=10')->body, $response->body);
+
+        $written = $this->callEncoded('PUT', '/mailboxes/alice%40jdoe.example/limit', '{"limit":7}', $this->writeHeaders());
+        $this->assertSame(200, $written->status, $written->body);
+        $this->assertSame(7, $this->aliceLimit());
+        $this->assertSame(403, $this->callEncoded('PUT', '/mailboxes/alice%40jdoe.example/limit', '{"limit":8}', ['X-Requested-With' => 'XMLHttpRequest'])->status);
+        $this->assertSame(7, $this->aliceLimit());
+
+        foreach (['', 'mailboxes', '/../health', '/mailboxes/../../x', '/mailboxes?search=a b', "/x\nX-OML-Role: admin"] as $bad) {
+            $this->assertSame(400, $this->callEncoded('GET', $bad)->status, $bad);
+        }
+    }
+
+    public function testTheSessionCallTellsTheScreensWhoIsSignedIn(): void
+    {
+        foreach ([[PleskWorld::$jdoe, 'customer'], [PleskWorld::$res1, 'reseller'], [PleskWorld::$admin, 'admin']] as list($client, $role)) {
+            pm_Session::$client = $client;
+            $response = $this->callEncoded('GET', '/session');
+            $this->assertSame(200, $response->status, $response->body);
+            $this->assertSame(['login' => $client->getLogin(), 'role' => $role, 'csrfToken' => null, 'via' => 'plesk'], json_decode($response->body, true));
+        }
     }
 
     public function testTheIdentityComesFromTheSessionNotFromTheRequest(): void

@@ -32,6 +32,7 @@ final class EventListenerTest extends TestCase
             'domain_create', 'domain_update', 'domain_delete', 'domain_owner_change',
             'site_create', 'site_update', 'site_delete',
             'mailname_create', 'mailname_update', 'mailname_delete',
+            'domain_limits_update', 'template_domain_update',
         ], self::$fromFile->filterActions());
     }
 
@@ -134,5 +135,49 @@ final class EventListenerTest extends TestCase
         }
         $this->assertSame(450, PleskWorld::resync()['deleted']);
         $this->assertSame(['alice@jdoe.example', 'bob@jdoe.example', 'mary@mary.example', 'sales@jdoe-shop.example'], PleskWorld::names('mailboxes'));
+    }
+
+    private function mailbox($address)
+    {
+        return PleskWorld::integration()->json('GET', '/mailboxes/' . rawurlencode($address))['data'];
+    }
+
+    public function testASubscriptionFollowsItsServicePlansValuesUnlessItHasItsOwn(): void
+    {
+        // jdoe.example is on plan "Silver": 20 per mailbox, no domain value (-1), 300 for the subscription.
+        pm_Bootstrap::$plans[100] = ['id' => 7, 'name' => 'Silver'];
+        pm_Domain::$all[100]->limits = [
+            Modules_OutgoingMailLimits_Limits::MAILBOX => 20,
+            Modules_OutgoingMailLimits_Limits::SUBSCRIPTION => 300,
+        ];
+        $this->event('domain', 100, 'domain_limits_update', [], []);
+        $this->assertSame(['effectiveLimit' => 20, 'limitSource' => 'plan'], array_intersect_key($this->mailbox('alice@jdoe.example'), ['effectiveLimit' => 0, 'limitSource' => 0]));
+        $this->assertSame('plan', $this->mailbox('sales@jdoe-shop.example')['limitSource'], 'add-on domains follow the plan of their subscription');
+        $domain = PleskWorld::integration()->json('GET', '/domains/jdoe.example')['data'];
+        $this->assertSame([500, 'default'], [$domain['effectiveLimit'], $domain['limitSource']]);
+        $subscription = PleskWorld::integration()->json('GET', '/subscriptions/jdoe.example')['data'];
+        $this->assertSame([300, 'plan'], [$subscription['effectiveLimit'], $subscription['limitSource']]);
+        $this->assertSame('default', $this->mailbox('mary@mary.example')['limitSource'], 'no plan: the server default');
+
+        // An own value wins; the plan changes and is synced to its subscriptions: the rest follow the new value.
+        PleskWorld::integration()->json('PUT', '/mailboxes/bob%40jdoe.example/limit', ['limit' => 5]);
+        pm_Domain::$all[100]->limits[Modules_OutgoingMailLimits_Limits::MAILBOX] = 12;
+        $this->event('service-plan', 7, 'template_domain_update', [], []);
+        $this->assertSame([12, 'plan'], [$this->mailbox('alice@jdoe.example')['effectiveLimit'], $this->mailbox('alice@jdoe.example')['limitSource']]);
+        $this->assertSame([5, 'own'], [$this->mailbox('bob@jdoe.example')['effectiveLimit'], $this->mailbox('bob@jdoe.example')['limitSource']]);
+
+        // Off the plan: back to the server defaults.
+        unset(pm_Bootstrap::$plans[100]);
+        $this->event('domain', 100, 'domain_limits_update', [], []);
+        $this->assertSame([100, 'default'], [$this->mailbox('alice@jdoe.example')['effectiveLimit'], $this->mailbox('alice@jdoe.example')['limitSource']]);
+    }
+
+    public function testTheFullResyncCarriesThePlans(): void
+    {
+        pm_Bootstrap::$plans[200] = ['id' => 8, 'name' => 'Bronze'];
+        pm_Domain::$all[200]->limits = [Modules_OutgoingMailLimits_Limits::MAILBOX => 0];
+        PleskWorld::resync();
+        $this->assertSame([0, 'plan'], [$this->mailbox('mary@mary.example')['effectiveLimit'], $this->mailbox('mary@mary.example')['limitSource']]);
+        $this->assertSame('default', $this->mailbox('alice@jdoe.example')['limitSource']);
     }
 }

@@ -16,11 +16,11 @@ final class HooksTest extends TestCase
             return [$b['place'], isset($b['section']) ? $b['section'] : null, $b['link'], !empty($b['contextParams'])];
         }, $buttons);
         $this->assertSame([
-            ['admin.tools-and-settings', 'mailButtons', '/modules/outgoing-mail-limits/index.php/index/settings', false],
-            ['admin.tools-and-settings', 'mailButtons', '/modules/outgoing-mail-limits/index.php/index/overview', false],
-            ['reseller.tools-and-settings', null, '/modules/outgoing-mail-limits/index.php/index/overview', false],
-            ['domain-properties-dynamic', 'mail', '/modules/outgoing-mail-limits/index.php/index/subscription', true],
-            ['domain-properties-dynamic', 'mail', '/modules/outgoing-mail-limits/index.php/index/mailboxes', true],
+            ['admin.tools-and-settings', 'mailButtons', '/modules/outgoing-mail-limits/index.php/ui/settings', false],
+            ['admin.tools-and-settings', 'mailButtons', '/modules/outgoing-mail-limits/index.php/ui/overview', false],
+            ['reseller.tools-and-settings', null, '/modules/outgoing-mail-limits/index.php/ui/overview', false],
+            ['domain-properties-dynamic', 'mail', '/modules/outgoing-mail-limits/index.php/ui/subscription', true],
+            ['domain-properties-dynamic', 'mail', '/modules/outgoing-mail-limits/index.php/ui/domain', true],
         ], $where);
         $this->assertSame('Limit Outgoing Messages', $buttons[3]['title']);
     }

@@ -15,6 +15,7 @@ final class PleskWorld
         pm_Client::$all = [];
         pm_Domain::$all = [];
         pm_Bootstrap::$mail = [];
+        pm_Bootstrap::$plans = [];
         pm_Settings::$values = [];
         pm_Log::$lines = [];
         self::$admin = new pm_Client(1, 'admin', 'admin');

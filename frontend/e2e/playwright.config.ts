@@ -1,7 +1,8 @@
 import { defineConfig } from '@playwright/test';
 
 /**
- * End-to-end tests of the standalone UI against the real daemon and a throwaway Postfix, in Debian's chromium
+ * End-to-end tests of the standalone UI and of the Plesk build in a simulated Plesk page (plesk-page.spec.ts)
+ * against the real daemon and a throwaway Postfix, in Debian's chromium
  * (installed by scripts/install-deps.sh; Playwright never downloads a browser here).
  */
 export default defineConfig({

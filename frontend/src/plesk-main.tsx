@@ -1,5 +1,6 @@
 import { createElement, useEffect, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
+import type { AxiosAdapter } from 'axios';
 import { ApiClient, ApiFailure } from './api/client';
 import type { SessionInfo } from './api/types';
 import { LoadState } from './components/LoadState';
@@ -22,25 +23,37 @@ export interface MountProps {
     returnUrl?: string;
     /** How often live usage is re-read, in milliseconds. */
     pollMs?: number;
+    /** The extension's own forgery-protection token (kept in the panel session), sent back on every write. */
+    forgeryToken?: string;
   };
 }
 
 const DEFAULT_POLL_MS = 5000;
 
-/** Every Plesk page carries its CSRF token in a meta tag; writes send it back with X-Requested-With. */
-export function pleskWriteHeaders(): Record<string, string> {
-  const token = document.querySelector('meta[name="forgery_protection_token"]')?.getAttribute('content') ?? '';
-  return { 'X-Forgery-Protection-Token': token, 'X-Requested-With': 'XMLHttpRequest' };
+/**
+ * What every write carries: Plesk's CSRF token from the page's meta tag (checked by Plesk) with X-Requested-With,
+ * and the extension's own token from the props (checked by the PHP layer, which cannot read Plesk's).
+ */
+export function pleskWriteHeaders(forgeryToken: string | undefined): Record<string, string> {
+  const pleskToken = document.querySelector('meta[name="forgery_protection_token"]')?.getAttribute('content') ?? '';
+  return { 'X-Forgery-Protection-Token': pleskToken, 'X-OML-Forgery-Token': forgeryToken ?? '', 'X-Requested-With': 'XMLHttpRequest' };
 }
 
-function targetOf(props: MountProps): Target {
+/** The API client of a Plesk page; `adapter` only for tests that look at the requests. */
+export function pleskApiClient(context: MountProps['context'], adapter?: AxiosAdapter): ApiClient {
+  return new ApiClient({ apiBase: context.apiBase, writeHeaders: () => pleskWriteHeaders(context.forgeryToken), ...(adapter ? { adapter } : {}) });
+}
+
+/** The screen the props ask for; `held` with a name shows that object's held mail (a notification's link). */
+export function targetOf(props: Pick<MountProps, 'screen' | 'context'>): Target {
   const name = props.context.name ?? '';
   if (props.screen === 'subscription' || props.screen === 'domain') return { screen: props.screen, name };
+  if (props.screen === 'held') return name ? { screen: 'held', name } : { screen: 'held' };
   return { screen: props.screen };
 }
 
 function PleskScreen({ props }: { props: MountProps }) {
-  const api = useMemo(() => new ApiClient({ apiBase: props.context.apiBase, writeHeaders: pleskWriteHeaders }), [props.context.apiBase]);
+  const api = useMemo(() => pleskApiClient(props.context), [props.context]);
   const navigator = useMemo<Navigator>(
     () => ({ href: (target) => pleskHref(props.baseUrl, target), go: (target) => window.location.assign(pleskHref(props.baseUrl, target)) }),
     [props.baseUrl],

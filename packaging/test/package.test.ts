@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CATALOGUE_SCREENSHOTS } from '../pack.js';
 import { FRONTEND_BUILT, unpackedPackage } from './unpacked-package.js';
 
 function filesBelow(dir: string, prefix = ''): string[] {
@@ -30,6 +31,7 @@ describe('the extension package', () => {
       'htdocs/index.php',
       'htdocs/images/icon-32.png',
       'plib/controllers/IndexController.php',
+      'plib/controllers/UiController.php',
       'plib/controllers/ApiController.php',
       'plib/hooks/CustomButtons.php',
       'plib/hooks/Form.php',
@@ -50,6 +52,15 @@ describe('the extension package', () => {
       expect(files).toContain(file);
     }
     if (FRONTEND_BUILT) expect(files).toContain('htdocs/dist/main.js');
+  });
+
+  it('carries the catalogue screenshots of the Plesk page, as PNG images', () => {
+    expect(readdirSync(path.join(unpacked, '_meta/screenshots')).sort()).toEqual([...CATALOGUE_SCREENSHOTS].sort());
+    for (const name of CATALOGUE_SCREENSHOTS) {
+      const png = readFileSync(path.join(unpacked, '_meta/screenshots', name));
+      expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
+      expect(png.readUInt32BE(16)).toBe(1280);
+    }
   });
 
   it('carries icons of 32, 64 and 128 pixels', () => {

@@ -262,12 +262,23 @@ class pm_Domain
     {
         return $this->sysUser;
     }
+
+    /** @var array<string, int> custom limits (Limits hook ids) as the plan sync left them on the subscription */
+    public $limits = [];
+
+    /** Plesk answers the hook's default (-1 here) for a limit nobody set. */
+    public function getLimit($name)
+    {
+        return isset($this->limits[$name]) ? $this->limits[$name] : -1;
+    }
 }
 
 /** Plesk's database, as far as the extension reads it: mail accounts (psa.mail joined with psa.domains). */
 class pm_Bootstrap
 {
     public static $mail = [];
+    /** @var array<int, array{id: int, name: string}> the service plan of each subscription, by its main domain id */
+    public static $plans = [];
 
     public static function getDbAdapter()
     {
@@ -287,6 +298,10 @@ class pm_Bootstrap_StandInDb
 
     public function fetchRow($sql, array $bind = [])
     {
+        if ($sql === Modules_OutgoingMailLimits_PleskObjects::PLAN_OF_SUBSCRIPTION_SQL) {
+            $id = (int) $bind[0];
+            return isset(pm_Bootstrap::$plans[$id]) ? pm_Bootstrap::$plans[$id] : false;
+        }
         if ($sql !== Modules_OutgoingMailLimits_PleskDirectory::MAIL_ACCOUNT_BY_ID_SQL) {
             throw new LogicException("The stand-in database does not know: {$sql}");
         }

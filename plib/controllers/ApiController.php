@@ -1,6 +1,8 @@
 <?php
 /**
- * Every JSON call of the screens: /modules/outgoing-mail-limits/index.php/api/<path below /api/v1>?<query>.
+ * Every JSON call of the screens. The screens call /modules/outgoing-mail-limits/index.php/api/call?path=<path
+ * below /api/v1 with its query, URL-encoded> (their apiBase ends in "path=", see frontend/README.md); the same
+ * call also works written out, /index.php/api/<path below /api/v1>?<query>.
  * The call goes to the bridge unchanged (method, path, query, body) with the signed identity of the person
  * signed in to Plesk, and the bridge's status and body come back unchanged. Roles and limits are the bridge's
  * business; this controller only authenticates, checks the forgery token on writes, and forwards.
@@ -17,7 +19,7 @@ class ApiController extends pm_Controller_Action
     // Path segments and query strings are passed on as written (the signature covers them): only characters
     // that need no re-encoding, and no "." or ".." segments.
     const PATH_PATTERN = '#^(/[A-Za-z0-9_~@%+=:,!$\'()*-][A-Za-z0-9._~@%+=:,!$\'()*-]*)*/?$#';
-    const QUERY_PATTERN = '#^[A-Za-z0-9._~%&=+,:@-]*$#';
+    const QUERY_PATTERN = '#^[A-Za-z0-9._~%&=+,:@*-]*$#';
 
     public function init()
     {
@@ -26,9 +28,20 @@ class ApiController extends pm_Controller_Action
         $this->_helper->viewRenderer->setNoRender(true);
     }
 
+    /** index.php/api/call?path=%2Fmailboxes%3Fpage%3D2: the one parameter holds path and query. */
+    public function callAction()
+    {
+        $target = $this->getRequest()->getParam('path');
+        if (!is_string($target) || $target === '') {
+            return $this->answerError(400, 'Invalid API path.');
+        }
+        $at = strpos($target, '?');
+        $this->forward($at === false ? $target : substr($target, 0, $at), $at === false ? '' : substr($target, $at + 1));
+    }
+
     public function indexAction()
     {
-        $this->forward();
+        $this->forwardPathInfo();
     }
 
     public function __call($methodName, $arguments)
@@ -36,18 +49,23 @@ class ApiController extends pm_Controller_Action
         if (substr($methodName, -6) !== 'Action') {
             throw new BadMethodCallException("Method {$methodName} does not exist.");
         }
-        $this->forward();
+        $this->forwardPathInfo();
     }
 
-    private function forward()
+    private function forwardPathInfo()
+    {
+        $request = $this->getRequest();
+        $this->forward($this->pathBelowApi($request->getPathInfo()), (string) $request->getServer('QUERY_STRING'));
+    }
+
+    /** $path below /api/v1 (null: not an API path) and its query string, as the browser wrote them. */
+    private function forward($path, $query)
     {
         $request = $this->getRequest();
         $method = strtoupper($request->getMethod());
         if (!in_array($method, self::METHODS, true)) {
             return $this->answerError(405, "Method {$method} is not supported.");
         }
-        $path = $this->pathBelowApi($request->getPathInfo());
-        $query = (string) $request->getServer('QUERY_STRING');
         if ($path === null || !preg_match(self::PATH_PATTERN, $path) || !preg_match(self::QUERY_PATTERN, $query)) {
             return $this->answerError(400, 'Invalid API path.');
         }

@@ -1,8 +1,10 @@
 <?php
 /**
  * Keeps the bridge's directory in step with Plesk: subscriptions (domain_*), add-on domains (site_*) and mail
- * accounts (mailname_*), created, renamed, moved and deleted. Every call is an idempotent upsert or delete, so a
- * repeated event does no harm. A failure never breaks the Plesk operation that raised the event: it is logged
+ * accounts (mailname_*), created, renamed, moved and deleted; a subscription's service plan values when its
+ * limits change (domain_limits_update: plan switched, synced or customized) and every subscription's when a
+ * service plan changes (template_domain_update, synced to its subscriptions). Every call is an idempotent
+ * upsert or delete, so a repeated event does no harm. A failure never breaks the Plesk operation that raised the event: it is logged
  * and remembered, and `plesk bin extension --exec outgoing-mail-limits resync.php` repairs the directory.
  */
 class Modules_OutgoingMailLimits_EventListener implements EventListener
@@ -21,6 +23,7 @@ class Modules_OutgoingMailLimits_EventListener implements EventListener
             'domain_create', 'domain_update', 'domain_delete', 'domain_owner_change',
             'site_create', 'site_update', 'site_delete',
             'mailname_create', 'mailname_update', 'mailname_delete',
+            'domain_limits_update', 'template_domain_update',
         ];
     }
 
@@ -44,6 +47,13 @@ class Modules_OutgoingMailLimits_EventListener implements EventListener
             case 'site_create':
             case 'domain_owner_change':
                 $sync->upsertDomain(pm_Domain::getByDomainId((int) $objectId));
+                return;
+            case 'domain_limits_update':
+                $sync->upsertDomain(pm_Domain::getByDomainId((int) $objectId));
+                return;
+            case 'template_domain_update':
+                // Plesk gives no list of a plan's subscriptions here: the full resync carries every plan's values.
+                $sync->fullResync();
                 return;
             case 'domain_update':
             case 'site_update':

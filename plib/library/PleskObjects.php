@@ -3,6 +3,8 @@
 class Modules_OutgoingMailLimits_PleskObjects
 {
     const PERMISSION = 'manage_outgoing_mail_limits';
+    /** The service plan (not an add-on plan) a subscription is associated with, in Plesk's database. */
+    const PLAN_OF_SUBSCRIPTION_SQL = "SELECT t.id, t.name FROM Subscriptions s INNER JOIN PlansSubscriptions ps ON ps.subscription_id = s.id INNER JOIN Templates t ON t.id = ps.plan_id WHERE s.object_type = 'domain' AND s.object_id = ? AND t.type = 'domain'";
 
     /** The main domain of the subscription (webspace) the domain belongs to. */
     public static function subscriptionOf(pm_Domain $domain)
@@ -27,7 +29,61 @@ class Modules_OutgoingMailLimits_PleskObjects
             }
         }
         $systemUser = $main->hasHosting() ? $main->getSysUserLogin() : null;
-        return ['owner' => $owner->getLogin(), 'reseller' => $reseller, 'systemUser' => $systemUser ?: null];
+        return ['owner' => $owner->getLogin(), 'reseller' => $reseller, 'systemUser' => $systemUser ?: null, 'plan' => self::planOf($main)];
+    }
+
+    /**
+     * The subscription's service plan with its hourly outgoing limits (the Limits hook's custom limits), as the
+     * bridge takes them: {name, mailbox, domain, subscription}, a level null where the plan sets none; null
+     * without a plan. The values are read on the subscription: Plesk copies them from the plan on every plan
+     * sync and keeps them when the admin customized (locked) the subscription. -1 ("Unlimited" in the plan
+     * form, the hook's default) means the plan sets no value: the server default applies.
+     */
+    public static function planOf(pm_Domain $main)
+    {
+        $plan = pm_Bootstrap::getDbAdapter()->fetchRow(self::PLAN_OF_SUBSCRIPTION_SQL, [(int) $main->getId()]);
+        if (!$plan) {
+            return null;
+        }
+        $values = ['name' => (string) $plan['name']];
+        foreach (Modules_OutgoingMailLimits_Limits::BY_LEVEL as $level => $limitId) {
+            $value = $main->getLimit($limitId);
+            $values[$level] = $value === null || $value === '' || (int) $value < 0 ? null : (int) $value;
+        }
+        return $values;
+    }
+
+    /** The domain with this id, or null when Plesk has none. */
+    public static function domainById($id)
+    {
+        if ((int) $id <= 0) {
+            return null;
+        }
+        try {
+            return pm_Domain::getByDomainId((int) $id);
+        } catch (pm_Exception $missing) {
+            return null;
+        }
+    }
+
+    /** The domain with this name (as the bridge writes it, ASCII; Plesk may keep it in Unicode), or null. */
+    public static function domainByName($name)
+    {
+        $candidates = [strtolower((string) $name)];
+        if (function_exists('idn_to_utf8') && strpos($candidates[0], 'xn--') !== false) {
+            $unicode = idn_to_utf8($candidates[0], IDNA_DEFAULT, INTL_IDNA_VARIANT_UTS46);
+            if ($unicode !== false) {
+                $candidates[] = $unicode;
+            }
+        }
+        foreach ($candidates as $candidate) {
+            try {
+                return pm_Domain::getByName($candidate);
+            } catch (pm_Exception $missing) {
+                // try the next spelling
+            }
+        }
+        return null;
     }
 
     /**

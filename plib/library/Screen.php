@@ -1,31 +1,48 @@
 <?php
 /**
  * What a screen action prints: the mount element and the RequireJS call that loads the frontend's AMD bundle
- * (htdocs/dist/main.js) and calls its default export with the screen's props.
+ * (htdocs/dist/main.js) and calls its default export with the props of frontend/README.md ("Inside Plesk").
  */
 class Modules_OutgoingMailLimits_Screen
 {
     const MOUNT_ID = 'outgoing-mail-limits';
+    const SCREENS = ['settings', 'overview', 'subscriptions', 'subscription', 'domain', 'held'];
+    /** Tools & Settings, where the settings button is: where OK and Cancel of the settings screen lead. */
+    const TOOLS_AND_SETTINGS_URL = '/admin/server/tools';
 
     /**
-     * @param string $screen settings, overview, subscription or mailboxes
-     * @param array $context the screen's object, e.g. ['subscription' => 'example.com']
+     * @param string $screen one of SCREENS
+     * @param string|null $name the subscription or domain of the 'subscription' and 'domain' screens; for
+     *   'held', optionally the mailbox, domain or subscription whose held mail is shown
+     * @param string|null $returnUrl where OK and Cancel of the settings screen lead
      */
-    public static function html($screen, array $context)
+    public static function html($screen, $name = null, $returnUrl = null)
     {
-        $base = rtrim(pm_Context::getBaseUrl(), '/');
+        if (!in_array($screen, self::SCREENS, true)) {
+            throw new InvalidArgumentException("Unknown screen \"{$screen}\".");
+        }
+        $base = rtrim(pm_Context::getBaseUrl(), '/') . '/';
+        $context = [
+            // Every API call goes to ApiController::callAction with the path below /api/v1 URL-encoded in "path".
+            'apiBase' => $base . 'index.php/api/call?path=',
+            'forgeryToken' => Modules_OutgoingMailLimits_ForgeryToken::current(),
+        ];
+        if ($name !== null) {
+            $context['name'] = $name;
+        }
+        if ($returnUrl !== null) {
+            $context['returnUrl'] = $returnUrl;
+        }
         $props = [
             'moduleId' => self::MOUNT_ID,
             'baseUrl' => $base,
-            'apiBaseUrl' => $base . '/index.php/api',
             'locale' => self::locale(),
             'screen' => $screen,
-            'context' => (object) $context,
-            'forgeryToken' => Modules_OutgoingMailLimits_ForgeryToken::current(),
+            'context' => $context,
         ];
         // JSON_HEX_* keep "</script>" and quotes in names from ending the script element early.
         $json = json_encode($props, JSON_HEX_TAG | JSON_HEX_AMP | JSON_HEX_APOS | JSON_HEX_QUOT | JSON_UNESCAPED_SLASHES | JSON_THROW_ON_ERROR);
-        $bundle = json_encode($base . '/dist/main.js', JSON_HEX_TAG | JSON_UNESCAPED_SLASHES);
+        $bundle = json_encode($base . 'dist/main.js', JSON_HEX_TAG | JSON_UNESCAPED_SLASHES);
         return '<div id="' . self::MOUNT_ID . '"></div>' . "\n"
             . '<script>require([' . $bundle . '], function (bundle) { bundle.default(' . $json . '); });</script>' . "\n";
     }

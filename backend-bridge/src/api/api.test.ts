@@ -107,7 +107,7 @@ function expectRow(row: unknown, level?: Level): asserts row is ObjectRow {
   expect(r.ownLimit === 'default' || limitValue(r.ownLimit)).toBe(true);
   expect(limitValue(r.effectiveLimit)).toBe(true);
   expect(limitValue(r.defaultLimit)).toBe(true);
-  expect(['own', 'default']).toContain(r.limitSource);
+  expect(['own', 'plan', 'default']).toContain(r.limitSource);
   expect(typeof r.used).toBe('number');
   expect(typeof r.blocked).toBe('boolean');
   expect(typeof r.mayChangeLimit).toBe('boolean');
@@ -1199,6 +1199,28 @@ describe('directory sync', () => {
     expectError(await h().get(MARY, objectUrl('mailbox', 'mallory@other.org')), 404);
     const rows = await audit(h());
     expect(rows.map((r) => r.action)).toEqual(['directory.updated', 'directory.created']);
+  });
+
+  it('PUT subscription with its service plan: objects without an own value follow the plan, the plan limits mail, plan null goes back to the defaults', async () => {
+    const owner = { owner: 'jdoe', reseller: 'res1', systemUser: 'examplecom' };
+    const silver = { name: 'Silver', mailbox: 2, domain: null, subscription: 'unlimited' };
+    expect(await change(await put('subscriptions/example.com', { ...owner, plan: silver }))).toBe('updated');
+    expect(await getRow(h(), JDOE, 'mailbox', 'alice@example.com')).toMatchObject({ ownLimit: 'default', effectiveLimit: 2, limitSource: 'plan', defaultLimit: 2 });
+    expect(await getRow(h(), JDOE, 'domain', 'example.com')).toMatchObject({ effectiveLimit: 5, limitSource: 'default' });
+    expect(await getRow(h(), JDOE, 'subscription', 'example.com')).toMatchObject({ effectiveLimit: 'unlimited', limitSource: 'plan' });
+    expect(await getRow(h(), MARY, 'mailbox', 'mallory@other.org')).toMatchObject({ effectiveLimit: 3, limitSource: 'default' });
+    expect(h().sendMany('alice@example.com', 3)).toBe(2);
+
+    // An own value wins over the plan; leaving the plan out of a later sync keeps it.
+    expectStatus(await setLimit(h(), JDOE, 'mailbox', 'bob@example.com', 4), 200);
+    expect(await change(await put('subscriptions/example.com', owner))).toBe('unchanged');
+    expect(await getRow(h(), JDOE, 'mailbox', 'bob@example.com')).toMatchObject({ effectiveLimit: 4, limitSource: 'own' });
+    expect(await getRow(h(), JDOE, 'mailbox', 'carol@example.com')).toMatchObject({ effectiveLimit: 2, limitSource: 'plan' });
+
+    expect(await change(await put('subscriptions/example.com', { ...owner, plan: null }))).toBe('updated');
+    expect(await getRow(h(), JDOE, 'mailbox', 'carol@example.com')).toMatchObject({ effectiveLimit: 3, limitSource: 'default' });
+    const bad = await put('subscriptions/example.com', { ...owner, plan: { name: 'Bad', mailbox: -1, domain: null, subscription: null } });
+    expectError(bad, 400, { 'plan.mailbox': ANY });
   });
 
   it('PUT domain and mailbox: created, unchanged; a missing parent is 409', async () => {

@@ -84,11 +84,21 @@ const login = z.string().min(1).max(255);
 const domainName = z.string().regex(DOMAIN_NAME, 'must be a domain name like example.com');
 const address = z.string().regex(ADDRESS, 'must be an email address like alice@example.com');
 
+/** A service plan's values for its subscriptions: each level a number, "unlimited", or null (the plan sets none). */
+export const planBody = z.strictObject({
+  name: z.string().min(1).max(255),
+  mailbox: serverLimitValue.nullable(),
+  domain: serverLimitValue.nullable(),
+  subscription: serverLimitValue.nullable(),
+});
+
 export const subscriptionSyncBody = z.strictObject({
   owner: login,
   reseller: login.nullable().default(null),
   systemUser: login.nullable().default(null),
   previousName: z.string().min(1).max(253).optional(),
+  /** null: the subscription follows no plan; left out: the stored plan stays. */
+  plan: planBody.nullable().optional(),
 });
 
 export const domainSyncBody = z.strictObject({

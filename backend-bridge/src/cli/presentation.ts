@@ -1,5 +1,5 @@
 import { formatWait } from '../core/decision.js';
-import type { Limit } from '../core/limits.js';
+import type { Limit, LimitSource } from '../core/limits.js';
 import type { ServerSettings } from '../core/settings.js';
 import type { UsageRow } from '../core/usage.js';
 
@@ -28,13 +28,14 @@ export function describeSettings(settings: ServerSettings): string {
 export function usageTable(rows: readonly UsageRow[]): string {
   if (rows.length === 0) return 'No messages sent in the last hour.';
   const table = [['LEVEL', 'NAME', 'USED', 'LIMIT', 'FROM', 'STATUS', 'FREES IN']];
+  const SOURCE_TEXT: Record<LimitSource, string> = { own: 'own value', plan: 'service plan', default: 'server default' };
   for (const row of rows) {
     table.push([
       row.level,
       row.name,
       String(row.used),
       row.limit === 'unlimited' ? 'Unlimited' : String(row.limit),
-      row.source === 'own' ? 'own value' : 'server default',
+      SOURCE_TEXT[row.source],
       row.blocked ? 'Not sending' : 'Sending',
       row.freesInSeconds === null ? '-' : formatWait(row.freesInSeconds),
     ]);

@@ -59,7 +59,7 @@ export function checkLimitChange(
   }
   const ceiling = limitCeiling(identity, object);
   if (!ceiling) return null;
-  const resulting: Limit = effectiveLimit(value, settings.defaults[object.level]).limit;
+  const resulting: Limit = effectiveLimit(value, object.plan, settings.defaults[object.level]).limit;
   if (resulting === 'unlimited' || resulting > ceiling.max) {
     return { status: 400, error: `The value must be in the range 0...${ceiling.max}. Only the administrator can raise it.` };
   }

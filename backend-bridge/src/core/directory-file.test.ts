@@ -27,11 +27,23 @@ describe('parseDirectoryFile', () => {
             reseller: 'res1',
             systemUser: 'examplecom',
             limit: null,
+            plan: null,
             domains: [{ name: 'example.com', limit: 'unlimited', mailboxes: [{ address: 'alice@example.com', limit: 5 }] }],
           },
         ],
       },
     });
+  });
+
+  it('reads the service plan of a subscription, and names the field of a bad plan value', () => {
+    const planned = { subscriptions: [{ ...valid.subscriptions[0]!, plan: { name: 'Silver', mailbox: 20, domain: null, subscription: 'unlimited' } }] };
+    const result = parseDirectoryFile(planned);
+    expect(result.ok && result.directory.subscriptions[0]?.plan).toEqual({ name: 'Silver', mailbox: 20, domain: null, subscription: 'unlimited' });
+
+    const bad = { subscriptions: [{ ...valid.subscriptions[0]!, plan: { name: 'Silver', mailbox: -2, domain: null, subscription: null } }] };
+    const refused = parseDirectoryFile(bad);
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect(refused.errors.map((e) => e.field)).toEqual(['subscriptions[0].plan.mailbox']);
   });
 
   it('names the field of a bad limit', () => {

@@ -1,9 +1,11 @@
 import { z } from 'zod';
-import { parseLimit, type LimitOverride } from './limits.js';
+import { parseLimit, type LimitOverride, type PlanLimits } from './limits.js';
 
 /**
  * The directory file that `outgoing-limits directory import` reads (and that the Plesk sync produces):
  * subscriptions → domains → mailboxes, each with `limit`: null (use the default), "unlimited" or a number.
+ * A subscription may name its service plan: `plan: {name, mailbox, domain, subscription}`, each value null (the
+ * plan sets none), "unlimited" or a number; objects without an own limit follow it before the server default.
  */
 const limitField = z.unknown().transform((raw, ctx): LimitOverride => {
   const parsed = parseLimit(raw ?? null, { allowDefault: true });
@@ -20,6 +22,14 @@ const mailboxSchema = z.strictObject({
   limit: limitField,
 });
 
+/** A value a service plan gives: like an own limit, null meaning "the plan sets none". */
+const planSchema = z.strictObject({
+  name: z.string().min(1, 'must not be empty').max(255),
+  mailbox: limitField,
+  domain: limitField,
+  subscription: limitField,
+});
+
 const domainSchema = z.strictObject({
   name: z.string().regex(DOMAIN_NAME, 'must be a domain name like example.com'),
   limit: limitField,
@@ -34,6 +44,7 @@ const subscriptionSchema = z.strictObject({
   reseller: loginField.nullable().default(null),
   systemUser: loginField.nullable().default(null),
   limit: limitField,
+  plan: planSchema.nullable().default(null),
   domains: z.array(domainSchema).default([]),
 });
 
@@ -46,6 +57,8 @@ export interface DirectoryFile {
     reseller: string | null;
     systemUser: string | null;
     limit: LimitOverride;
+    /** Absent or null: the subscription follows no plan. */
+    plan?: PlanLimits | null;
     domains: Array<{ name: string; limit: LimitOverride; mailboxes: Array<{ address: string; limit: LimitOverride }> }>;
   }>;
 }
@@ -98,7 +111,7 @@ export function parseDirectoryFile(input: unknown): DirectoryFileResult {
       });
       return { name: domainName, limit: d.limit, mailboxes };
     });
-    directory.subscriptions.push({ name, owner: s.owner, reseller: s.reseller, systemUser: s.systemUser, limit: s.limit, domains });
+    directory.subscriptions.push({ name, owner: s.owner, reseller: s.reseller, systemUser: s.systemUser, limit: s.limit, plan: s.plan, domains });
   });
   return errors.length > 0 ? { ok: false, errors } : { ok: true, directory };
 }

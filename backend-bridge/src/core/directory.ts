@@ -1,4 +1,4 @@
-import { effectiveLimit, type EffectiveLimit, type Level, type LimitOverride } from './limits.js';
+import { effectiveLimit, type EffectiveLimit, type Level, type LimitOverride, type PlanLimits } from './limits.js';
 import type { ServerSettings } from './settings.js';
 
 /** Hosting objects as Plesk arranges them: a subscription owns domains, a domain owns mailboxes. */
@@ -12,6 +12,8 @@ export interface SubscriptionRecord {
   /** The subscription's system (FTP/SSH) user: scripts run under its uid. */
   systemUser: string | null;
   limit: LimitOverride;
+  /** The service plan the subscription follows (its values for all three levels); null or absent: none. */
+  plan?: PlanLimits | null;
 }
 
 export interface DomainRecord {
@@ -49,8 +51,10 @@ export interface ChargedObject {
   name: string;
   /** Number that identifies the object's counter: unique across levels. */
   counterKey: number;
-  /** The object's own value (null: follows the server default). */
+  /** The object's own value (null: follows the plan's value or the server default). */
   own: LimitOverride;
+  /** The service plan's value for this object's level (null: the plan sets none, or no plan). */
+  plan: LimitOverride;
   effective: EffectiveLimit;
   /** The domain of a mailbox, the subscription of a domain; null for a subscription. */
   parent: ChargedObject | null;
@@ -85,24 +89,29 @@ export class DirectoryIndex {
 
   constructor(records: DirectoryRecordStreams, private settings: ServerSettings) {
     const subscriptionsById = new Map<number, ChargedObject>();
+    const plansBySubscription = new Map<number, PlanLimits | null>();
     for (const s of records.subscriptions) {
-      const object = this.charged('subscription', s.id, s.name, s.limit, null, { customer: s.owner, reseller: s.reseller });
+      plansBySubscription.set(s.id, s.plan ?? null);
+      const object = this.charged('subscription', s.id, s.name, s.limit, s.plan?.subscription ?? null, null, { customer: s.owner, reseller: s.reseller });
       subscriptionsById.set(s.id, object);
       this.subscriptionsByName.set(s.name.toLowerCase(), object);
       if (s.systemUser) this.subscriptionsBySystemUser.set(s.systemUser, object);
     }
     const domainsById = new Map<number, ChargedObject>();
+    const planOfDomain = new Map<number, PlanLimits | null>();
     for (const d of records.domains) {
       const subscription = subscriptionsById.get(d.subscriptionId);
       if (!subscription) continue; // the store's foreign keys make this impossible; skip rather than guess
-      const object = this.charged('domain', d.id, d.name, d.limit, subscription, subscription.owner);
+      const plan = plansBySubscription.get(d.subscriptionId) ?? null;
+      const object = this.charged('domain', d.id, d.name, d.limit, plan?.domain ?? null, subscription, subscription.owner);
+      planOfDomain.set(d.id, plan);
       domainsById.set(d.id, object);
       this.domainsByName.set(d.name.toLowerCase(), object);
     }
     for (const m of records.mailboxes) {
       const domain = domainsById.get(m.domainId);
       if (!domain) continue;
-      const object = this.charged('mailbox', m.id, m.address, m.limit, domain, domain.owner);
+      const object = this.charged('mailbox', m.id, m.address, m.limit, planOfDomain.get(m.domainId)?.mailbox ?? null, domain, domain.owner);
       this.mailboxesByAddress.set(m.address.toLowerCase(), object);
     }
   }
@@ -112,6 +121,7 @@ export class DirectoryIndex {
     id: number,
     name: string,
     own: LimitOverride,
+    plan: LimitOverride,
     parent: ChargedObject | null,
     owner: ChargedObject['owner'],
   ): ChargedObject {
@@ -121,7 +131,8 @@ export class DirectoryIndex {
       name,
       counterKey: counterKey(level, id),
       own,
-      effective: this.effectiveOf(level, own),
+      plan,
+      effective: this.effectiveOf(level, own, plan),
       parent,
       owner,
     };
@@ -195,22 +206,22 @@ export class DirectoryIndex {
    */
   setOwnLimit(object: ChargedObject, own: LimitOverride): void {
     object.own = own;
-    object.effective = this.effectiveOf(object.level, own);
+    object.effective = this.effectiveOf(object.level, own, object.plan);
   }
 
   /** New server defaults: every object's effective limit is resolved again, in place. */
   applySettings(settings: ServerSettings): void {
     this.settings = settings;
     this.defaultEffective = {};
-    for (const object of this.byCounterKey.values()) object.effective = this.effectiveOf(object.level, object.own);
+    for (const object of this.byCounterKey.values()) object.effective = this.effectiveOf(object.level, object.own, object.plan);
   }
 
   /** Most objects follow the default: they share one (immutable) EffectiveLimit per level. */
   private defaultEffective: Partial<Record<Level, EffectiveLimit>> = {};
 
-  private effectiveOf(level: Level, own: LimitOverride): EffectiveLimit {
-    if (own !== null) return effectiveLimit(own, this.settings.defaults[level]);
-    return (this.defaultEffective[level] ??= Object.freeze(effectiveLimit(null, this.settings.defaults[level])));
+  private effectiveOf(level: Level, own: LimitOverride, plan: LimitOverride): EffectiveLimit {
+    if (own !== null || plan !== null) return effectiveLimit(own, plan, this.settings.defaults[level]);
+    return (this.defaultEffective[level] ??= Object.freeze(effectiveLimit(null, null, this.settings.defaults[level])));
   }
 }
 

@@ -2,15 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { effectiveLimit, MAX_LIMIT, parseLimit } from './limits.js';
 
 describe('effectiveLimit', () => {
-  it('takes the object own value over the server default', () => {
-    expect(effectiveLimit(7, 100)).toEqual({ limit: 7, source: 'own' });
-    expect(effectiveLimit('unlimited', 100)).toEqual({ limit: 'unlimited', source: 'own' });
-    expect(effectiveLimit(0, 'unlimited')).toEqual({ limit: 0, source: 'own' });
+  it('takes the object own value over the plan and the server default', () => {
+    expect(effectiveLimit(7, null, 100)).toEqual({ limit: 7, source: 'own' });
+    expect(effectiveLimit(7, 50, 100)).toEqual({ limit: 7, source: 'own' });
+    expect(effectiveLimit('unlimited', 5, 100)).toEqual({ limit: 'unlimited', source: 'own' });
+    expect(effectiveLimit(0, 'unlimited', 'unlimited')).toEqual({ limit: 0, source: 'own' });
   });
 
-  it('falls back to the server default when the object has none', () => {
-    expect(effectiveLimit(null, 100)).toEqual({ limit: 100, source: 'default' });
-    expect(effectiveLimit(null, 'unlimited')).toEqual({ limit: 'unlimited', source: 'default' });
+  it('takes the service plan value when the object has none, whether lower or higher than the default', () => {
+    expect(effectiveLimit(null, 50, 100)).toEqual({ limit: 50, source: 'plan' });
+    expect(effectiveLimit(null, 500, 100)).toEqual({ limit: 500, source: 'plan' });
+    expect(effectiveLimit(null, 0, 100)).toEqual({ limit: 0, source: 'plan' });
+    expect(effectiveLimit(null, 'unlimited', 100)).toEqual({ limit: 'unlimited', source: 'plan' });
+  });
+
+  it('falls back to the server default when neither the object nor its plan has a value', () => {
+    expect(effectiveLimit(null, null, 100)).toEqual({ limit: 100, source: 'default' });
+    expect(effectiveLimit(null, null, 'unlimited')).toEqual({ limit: 'unlimited', source: 'default' });
   });
 });
 

@@ -8,7 +8,8 @@ export type Limit = number | 'unlimited';
 /** What an object stores for itself: its own limit, or null to follow the server default. */
 export type LimitOverride = Limit | null;
 
-export type LimitSource = 'own' | 'default';
+/** Where an effective limit comes from: the object's own value, its service plan, or the server default. */
+export type LimitSource = 'own' | 'plan' | 'default';
 
 export interface EffectiveLimit {
   limit: Limit;
@@ -18,9 +19,22 @@ export interface EffectiveLimit {
 /** Largest value accepted anywhere a limit is written. */
 export const MAX_LIMIT = 1_000_000_000;
 
-/** An object's own value wins; otherwise the server default for its level applies. */
-export function effectiveLimit(override: LimitOverride, serverDefault: Limit): EffectiveLimit {
-  return override === null ? { limit: serverDefault, source: 'default' } : { limit: override, source: 'own' };
+/**
+ * An object's own value wins; otherwise its service plan's value for its level (null: the plan sets none, or there
+ * is no plan); otherwise the server default for its level.
+ */
+export function effectiveLimit(override: LimitOverride, planValue: LimitOverride, serverDefault: Limit): EffectiveLimit {
+  if (override !== null) return { limit: override, source: 'own' };
+  if (planValue !== null) return { limit: planValue, source: 'plan' };
+  return { limit: serverDefault, source: 'default' };
+}
+
+/** What a service plan gives its subscriptions, per level; null where the plan sets nothing. */
+export interface PlanLimits {
+  name: string;
+  mailbox: LimitOverride;
+  domain: LimitOverride;
+  subscription: LimitOverride;
 }
 
 /**

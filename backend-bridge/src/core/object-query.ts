@@ -2,7 +2,7 @@ import type { Identity } from '../api/identity.js';
 import { canSee, limitCeiling, mayChangeLimit, type Ceiling } from './access.js';
 import type { WindowView } from './decision.js';
 import type { ChargedObject, DirectoryIndex } from './directory.js';
-import type { Level, Limit, LimitOverride, LimitSource } from './limits.js';
+import { effectiveLimit, type Level, type Limit, type LimitOverride, type LimitSource } from './limits.js';
 import type { ServerSettings } from './settings.js';
 import { usageOf } from './usage.js';
 
@@ -12,11 +12,11 @@ export interface ObjectRow {
   name: string;
   domain: string | null;
   subscription: string;
-  /** The object's own value; "default" when it follows the server default. */
+  /** The object's own value; "default" when it follows its plan's value or the server default. */
   ownLimit: number | 'unlimited' | 'default';
   effectiveLimit: Limit;
   limitSource: LimitSource;
-  /** The server default for this level: "Use the default (N per hour)". */
+  /** What applies without an own value (the plan's value, else the server default): "Use the default (N per hour)". */
   defaultLimit: Limit;
   /** The highest value the asking user may set, and why; null when not capped for them. */
   ceiling: Ceiling | null;
@@ -67,7 +67,7 @@ export function objectRow(object: ChargedObject, identity: Identity, window: Win
     ownLimit: ownLimitOf(object.own),
     effectiveLimit: object.effective.limit,
     limitSource: object.effective.source,
-    defaultLimit: settings.defaults[object.level],
+    defaultLimit: effectiveLimit(null, object.plan, settings.defaults[object.level]).limit,
     ceiling: limitCeiling(identity, object),
     mayChangeLimit: mayChangeLimit(identity, object, settings),
     used: usage.used,

@@ -1,7 +1,7 @@
 import type { DirectoryRecords, DirectoryRecordStreams, DomainRecord, MailboxRecord, SubscriptionRecord } from '../core/directory.js';
 import { counterKey } from '../core/directory.js';
 import type { DirectoryFile } from '../core/directory-file.js';
-import type { Level, LimitOverride } from '../core/limits.js';
+import type { Level, LimitOverride, PlanLimits } from '../core/limits.js';
 import { bumpRevision, type Db } from './database.js';
 
 /** Column encoding of a limit: NULL = use the default, -1 = unlimited, n = n per hour. */
@@ -13,7 +13,34 @@ export function fromLimitColumn(value: number | null): LimitOverride {
   return value === null ? null : value === -1 ? 'unlimited' : value;
 }
 
-type SubscriptionRow = { id: number; name: string; owner: string; reseller: string | null; system_user: string | null; limit_value: number | null };
+/** The plan columns of a subscription row: plan_name NULL = no plan; a level's NULL = the plan sets none. */
+export interface PlanColumns {
+  plan_name: string | null;
+  plan_mailbox: number | null;
+  plan_domain: number | null;
+  plan_subscription: number | null;
+}
+
+export function toPlanColumns(plan: PlanLimits | null): PlanColumns {
+  return {
+    plan_name: plan?.name ?? null,
+    plan_mailbox: toLimitColumn(plan?.mailbox ?? null),
+    plan_domain: toLimitColumn(plan?.domain ?? null),
+    plan_subscription: toLimitColumn(plan?.subscription ?? null),
+  };
+}
+
+export function fromPlanColumns(row: PlanColumns): PlanLimits | null {
+  if (row.plan_name === null) return null;
+  return {
+    name: row.plan_name,
+    mailbox: fromLimitColumn(row.plan_mailbox),
+    domain: fromLimitColumn(row.plan_domain),
+    subscription: fromLimitColumn(row.plan_subscription),
+  };
+}
+
+type SubscriptionRow = PlanColumns & { id: number; name: string; owner: string; reseller: string | null; system_user: string | null; limit_value: number | null };
 type DomainRow = { id: number; subscription_id: number; name: string; limit_value: number | null };
 type MailboxRow = { id: number; domain_id: number; address: string; limit_value: number | null };
 
@@ -28,14 +55,18 @@ function* mapRows<Row, T>(rows: () => Iterable<unknown>, map: (row: Row) => T): 
  */
 export function streamDirectory(db: Db): DirectoryRecordStreams {
   return {
-    subscriptions: mapRows(() => db.prepare('SELECT id, name, owner, reseller, system_user, limit_value FROM subscriptions').iterate(), (r: SubscriptionRow): SubscriptionRecord => ({
-      id: r.id,
-      name: r.name,
-      owner: r.owner,
-      reseller: r.reseller,
-      systemUser: r.system_user,
-      limit: fromLimitColumn(r.limit_value),
-    })),
+    subscriptions: mapRows(
+      () => db.prepare('SELECT id, name, owner, reseller, system_user, limit_value, plan_name, plan_mailbox, plan_domain, plan_subscription FROM subscriptions').iterate(),
+      (r: SubscriptionRow): SubscriptionRecord => ({
+        id: r.id,
+        name: r.name,
+        owner: r.owner,
+        reseller: r.reseller,
+        systemUser: r.system_user,
+        limit: fromLimitColumn(r.limit_value),
+        plan: fromPlanColumns(r),
+      }),
+    ),
     domains: mapRows(() => db.prepare('SELECT id, subscription_id, name, limit_value FROM domains').iterate(), (r: DomainRow): DomainRecord => ({
       id: r.id,
       subscriptionId: r.subscription_id,
@@ -71,9 +102,11 @@ export function replaceDirectory(db: Db, file: DirectoryFile): ImportSummary {
   return db
     .transaction((): ImportSummary => {
       const upsertSubscription = db.prepare(
-        `INSERT INTO subscriptions (name, owner, reseller, system_user, limit_value) VALUES (@name, @owner, @reseller, @systemUser, @limit)
+        `INSERT INTO subscriptions (name, owner, reseller, system_user, limit_value, plan_name, plan_mailbox, plan_domain, plan_subscription)
+         VALUES (@name, @owner, @reseller, @systemUser, @limit, @plan_name, @plan_mailbox, @plan_domain, @plan_subscription)
          ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, reseller = excluded.reseller,
-           system_user = excluded.system_user, limit_value = excluded.limit_value
+           system_user = excluded.system_user, limit_value = excluded.limit_value, plan_name = excluded.plan_name,
+           plan_mailbox = excluded.plan_mailbox, plan_domain = excluded.plan_domain, plan_subscription = excluded.plan_subscription
          RETURNING id`,
       );
       const upsertDomain = db.prepare(
@@ -96,6 +129,7 @@ export function replaceDirectory(db: Db, file: DirectoryFile): ImportSummary {
           reseller: s.reseller,
           systemUser: s.systemUser,
           limit: toLimitColumn(s.limit),
+          ...toPlanColumns(s.plan ?? null),
         }) as { id: number };
         keep.subscription.add(subscriptionId);
         for (const d of s.domains) {

@@ -1,7 +1,8 @@
 import { counterKey } from '../core/directory.js';
 import { domainOf } from '../core/directory.js';
-import type { Level } from '../core/limits.js';
+import type { Level, PlanLimits } from '../core/limits.js';
 import { bumpRevision, type Db } from './database.js';
+import { toPlanColumns, type PlanColumns } from './directory-store.js';
 
 /**
  * Single-object changes of the directory, as Plesk's events deliver them. Each is idempotent (an upsert of what
@@ -17,6 +18,8 @@ export interface SubscriptionUpsert {
   reseller: string | null;
   systemUser: string | null;
   previousName?: string | undefined;
+  /** The service plan's values (null: follows no plan); absent: the stored plan stays as it is. */
+  plan?: PlanLimits | null | undefined;
 }
 
 type Change = 'created' | 'updated' | 'renamed' | 'unchanged';
@@ -35,16 +38,28 @@ function renameIfAsked(db: Db, table: string, column: string, name: string, prev
 export function upsertSubscription(db: Db, input: SubscriptionUpsert): Change {
   const name = input.name.toLowerCase();
   const renamed = renameIfAsked(db, 'subscriptions', 'name', name, input.previousName?.toLowerCase());
-  const existing = db.prepare('SELECT owner, reseller, system_user FROM subscriptions WHERE name = ?').get(name) as
-    | { owner: string; reseller: string | null; system_user: string | null }
-    | undefined;
+  const existing = db
+    .prepare('SELECT owner, reseller, system_user, plan_name, plan_mailbox, plan_domain, plan_subscription FROM subscriptions WHERE name = ?')
+    .get(name) as (PlanColumns & { owner: string; reseller: string | null; system_user: string | null }) | undefined;
+  const plan = input.plan === undefined ? null : toPlanColumns(input.plan);
   let change: Change = renamed ? 'renamed' : 'unchanged';
   if (!existing) {
-    db.prepare('INSERT INTO subscriptions (name, owner, reseller, system_user) VALUES (?, ?, ?, ?)').run(name, input.owner, input.reseller, input.systemUser);
+    db.prepare(
+      `INSERT INTO subscriptions (name, owner, reseller, system_user, plan_name, plan_mailbox, plan_domain, plan_subscription)
+       VALUES (@name, @owner, @reseller, @systemUser, @plan_name, @plan_mailbox, @plan_domain, @plan_subscription)`,
+    ).run({ name, owner: input.owner, reseller: input.reseller, systemUser: input.systemUser, ...(plan ?? toPlanColumns(null)) });
     change = 'created';
-  } else if (existing.owner !== input.owner || existing.reseller !== input.reseller || existing.system_user !== input.systemUser) {
-    db.prepare('UPDATE subscriptions SET owner = ?, reseller = ?, system_user = ? WHERE name = ?').run(input.owner, input.reseller, input.systemUser, name);
-    if (change === 'unchanged') change = 'updated';
+  } else {
+    if (existing.owner !== input.owner || existing.reseller !== input.reseller || existing.system_user !== input.systemUser) {
+      db.prepare('UPDATE subscriptions SET owner = ?, reseller = ?, system_user = ? WHERE name = ?').run(input.owner, input.reseller, input.systemUser, name);
+      if (change === 'unchanged') change = 'updated';
+    }
+    if (plan && (Object.keys(plan) as Array<keyof PlanColumns>).some((column) => plan[column] !== existing[column])) {
+      db.prepare(
+        'UPDATE subscriptions SET plan_name = @plan_name, plan_mailbox = @plan_mailbox, plan_domain = @plan_domain, plan_subscription = @plan_subscription WHERE name = @name',
+      ).run({ name, ...plan });
+      if (change === 'unchanged') change = 'updated';
+    }
   }
   if (change !== 'unchanged') bumpRevision(db, 'directory');
   return change;

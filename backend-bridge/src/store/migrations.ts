@@ -187,4 +187,16 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
       ALTER TABLE held_messages ADD COLUMN requeued_as TEXT;
     `,
   },
+  {
+    version: 6,
+    description: 'service plan values per subscription',
+    sql: `
+      -- The service plan a subscription follows and the plan's hourly values for its three levels, as Plesk's plan
+      -- sync delivers them (NULL = the plan sets no value for that level; plan_name NULL = no plan).
+      ALTER TABLE subscriptions ADD COLUMN plan_name TEXT;
+      ALTER TABLE subscriptions ADD COLUMN plan_mailbox INTEGER CHECK (plan_mailbox IS NULL OR plan_mailbox >= -1);
+      ALTER TABLE subscriptions ADD COLUMN plan_domain INTEGER CHECK (plan_domain IS NULL OR plan_domain >= -1);
+      ALTER TABLE subscriptions ADD COLUMN plan_subscription INTEGER CHECK (plan_subscription IS NULL OR plan_subscription >= -1);
+    `,
+  },
 ];

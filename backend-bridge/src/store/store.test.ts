@@ -8,7 +8,10 @@ import { INITIAL_SETTINGS } from '../core/settings.js';
 import { CounterJournal } from '../counters/journal.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
 import { openDatabase, readRevisions, schemaVersion } from './database.js';
+import Database from 'better-sqlite3';
+import { DATABASE_FILE } from './database.js';
 import { readDirectory, replaceDirectory, setObjectLimit } from './directory-store.js';
+import { upsertSubscription } from './directory-sync.js';
 import { MIGRATIONS } from './migrations.js';
 import { readSettings, updateSettings } from './settings-store.js';
 
@@ -92,6 +95,43 @@ describe('store', () => {
     expect(directory.subscriptions.find((s) => s.name === 'other.org')?.limit).toBe('unlimited');
     expect(setObjectLimit(db, 'domain', 'example.com', null)).toBe(true);
     expect(readDirectory(db).domains.find((d) => d.name === 'example.com')?.limit).toBeNull();
+    db.close();
+  });
+
+  it('keeps each subscription’s service plan: from the file, from a sync upsert, untouched when a sync leaves it out', () => {
+    const db = openDatabase(tempDir());
+    const file = exampleDirectory();
+    file.subscriptions[0]!.plan = { name: 'Silver', mailbox: 20, domain: null, subscription: 'unlimited' };
+    replaceDirectory(db, file);
+    const planOf = (name: string) => readDirectory(db).subscriptions.find((s) => s.name === name)?.plan;
+    expect(planOf('example.com')).toEqual({ name: 'Silver', mailbox: 20, domain: null, subscription: 'unlimited' });
+    expect(planOf('other.org')).toBeNull();
+
+    const owner = { owner: 'mary', reseller: null, systemUser: 'otherorg' };
+    expect(upsertSubscription(db, { name: 'other.org', ...owner, plan: { name: 'Gold', mailbox: 0, domain: 40, subscription: null } })).toBe('updated');
+    expect(planOf('other.org')).toEqual({ name: 'Gold', mailbox: 0, domain: 40, subscription: null });
+    expect(upsertSubscription(db, { name: 'other.org', ...owner })).toBe('unchanged');
+    expect(upsertSubscription(db, { name: 'other.org', ...owner, plan: { name: 'Gold', mailbox: 0, domain: 40, subscription: null } })).toBe('unchanged');
+    expect(planOf('other.org')).toEqual({ name: 'Gold', mailbox: 0, domain: 40, subscription: null });
+    expect(upsertSubscription(db, { name: 'other.org', ...owner, plan: null })).toBe('updated');
+    expect(planOf('other.org')).toBeNull();
+    expect(upsertSubscription(db, { name: 'new.example', owner: 'jdoe', reseller: null, systemUser: null, plan: { name: 'Silver', mailbox: 20, domain: null, subscription: null } })).toBe('created');
+    expect(planOf('new.example')).toEqual({ name: 'Silver', mailbox: 20, domain: null, subscription: null });
+    db.close();
+  });
+
+  it('upgrades a store from before service plans in place: subscriptions keep their rows and follow no plan', () => {
+    const planStep = MIGRATIONS.find((m) => m.description === 'service plan values per subscription');
+    if (!planStep) throw new Error('no service plan migration');
+    const dir = tempDir();
+    const old = new Database(path.join(dir, DATABASE_FILE));
+    for (const step of MIGRATIONS.filter((m) => m.version < planStep.version)) old.exec(step.sql);
+    old.pragma(`user_version = ${planStep.version - 1}`);
+    old.prepare("INSERT INTO subscriptions (name, owner, limit_value) VALUES ('kept.example', 'jdoe', 30)").run();
+    old.close();
+    const db = openDatabase(dir);
+    expect(schemaVersion(db)).toBe(MIGRATIONS.at(-1)!.version);
+    expect(readDirectory(db).subscriptions).toEqual([{ id: 1, name: 'kept.example', owner: 'jdoe', reseller: null, systemUser: null, limit: 30, plan: null }]);
     db.close();
   });
 });

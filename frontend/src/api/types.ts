@@ -17,7 +17,7 @@ export interface ObjectRow {
   subscription: string;
   ownLimit: OwnLimit;
   effectiveLimit: Limit;
-  limitSource: 'own' | 'default';
+  limitSource: 'own' | 'plan' | 'default';
   defaultLimit: Limit;
   ceiling: Ceiling | null;
   /** Whether this user may change the limit at all (the API still decides each value). */

@@ -7,9 +7,11 @@ export function limitText(text: Text, limit: Limit): string {
   return limit === 'unlimited' ? text('limit.unlimited') : text('limit.perHour', { value: limit });
 }
 
-/** "100 per hour (own value)" or "Unlimited (server default)". */
+const SOURCE_KEY: Record<ObjectRow['limitSource'], string> = { own: 'limit.ownSuffix', plan: 'limit.planSuffix', default: 'limit.defaultSuffix' };
+
+/** "100 per hour (own value)", "From the service plan (20 per hour)" or "Unlimited (server default)". */
 export function effectiveLimitText(text: Text, row: ObjectRow): string {
-  return text(row.limitSource === 'own' ? 'limit.ownSuffix' : 'limit.defaultSuffix', { value: limitText(text, row.effectiveLimit) });
+  return text(SOURCE_KEY[row.limitSource], { value: limitText(text, row.effectiveLimit) });
 }
 
 /** "37 of 100 this hour, frees in 14 min": minutes rounded up, so "frees in 0 min" never shows while still blocked. */

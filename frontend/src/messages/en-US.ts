@@ -40,6 +40,7 @@ export const enUS = {
     usageFrees: '%%used%% of %%limit%% this hour, frees in %%minutes%% min',
     sending: 'Sending',
     notSending: 'Not sending',
+    planSuffix: 'From the service plan (%%value%%)',
   },
   list: {
     name: 'Name',

@@ -1,0 +1,193 @@
+import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cli, DaemonProcess, eventually, freePort, tempDataDir } from '../../backend-bridge/test-support/daemon-process.js';
+import { PostfixInstance, type SmtpResult } from '../../backend-bridge/test-support/postfix-instance.js';
+import { buildPleskUiLibrary } from './plesk-page/build-plesk-ui-library.js';
+
+/**
+ * The Plesk build inside a simulated Plesk page: PHP's built-in web server runs the real plib controllers on the
+ * pm_ stand-ins (plesk-page/router.php, world in plesk-page/world.php); the page carries Plesk's
+ * forgery_protection_token meta tag and loads RequireJS and a 'plesk-ui-library' module (React 18, ReactDOM and
+ * @plesk/ui-library 3.46.5 in one module, built here). A customer opens the mailbox limits of a domain, caps a
+ * mailbox through PHP → bridge, and a real Postfix enforces it.
+ *
+ * World: customer jdoe owns subscription example.com (alice, bob; add-on domain example.net), mary owns other.org.
+ */
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../..');
+const screenshots = path.join(repo, 'test-output/screenshots');
+const MODULE = '/modules/outgoing-mail-limits';
+
+let postfix: PostfixInstance;
+let daemon: DaemonProcess;
+let panel: ChildProcess;
+let panelLog = '';
+let baseUrl: string;
+
+test.describe.configure({ mode: 'serial' });
+
+/** Runs a PHP script of the extension with the stand-in world loaded first, as Plesk would run it. */
+function runPhp(script: string, env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('php', ['-d', `auto_prepend_file=${path.join(here, 'plesk-page/world.php')}`, script], { env: { ...process.env, ...env } });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`php ${script} exited ${code}: ${output}`))));
+  });
+}
+
+test.beforeAll(async () => {
+  mkdirSync(screenshots, { recursive: true });
+  const uiLibrary = await buildPleskUiLibrary(path.join(repo, 'test-output/plesk-page'));
+
+  const policyPort = await freePort();
+  postfix = await PostfixInstance.start();
+  await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--policy', `127.0.0.1:${policyPort}`]);
+  await postfix.reload();
+
+  const dataDir = tempDataDir();
+  await cli(['settings', 'set', '--data-dir', dataDir, '--enabled', 'on', '--mailbox-limit', '100', '--domain-limit', '500', '--subscription-limit', '1000', '--over-limit-action', 'defer']);
+  daemon = await DaemonProcess.start(dataDir, policyPort);
+  const env = { OML_DATA_DIR: dataDir, OML_UI_LIBRARY: uiLibrary };
+  // The directory comes from Plesk through the extension's own resync script.
+  expect(await runPhp(path.join(repo, 'plib/scripts/resync.php'), env)).toContain('Directory synchronized');
+
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  panel = spawn('php', ['-S', `127.0.0.1:${port}`, path.join(here, 'plesk-page/router.php')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  panel.stdout?.on('data', (chunk: Buffer) => (panelLog += chunk.toString()));
+  panel.stderr?.on('data', (chunk: Buffer) => (panelLog += chunk.toString()));
+  await eventually(async () => {
+    try {
+      return (await fetch(`${baseUrl}/login-as?login=nobody`)).status === 404;
+    } catch {
+      return false;
+    }
+  }, `PHP's web server on ${baseUrl}:\n${panelLog}`);
+});
+
+test.afterAll(async () => {
+  panel?.kill('SIGTERM');
+  await daemon?.stop();
+  await postfix?.stop();
+});
+
+const openContexts: BrowserContext[] = [];
+test.afterEach(async () => {
+  for (const context of openContexts.splice(0)) await context.close();
+});
+
+/** A browser signed in to the panel as `login`; errors of the page's scripts fail the test. */
+async function signedIn(browser: Browser, login: string): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ baseURL: baseUrl });
+  openContexts.push(context);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  page.on('response', (response) => {
+    if (response.status() >= 400) errors.push(`${response.status()} ${response.url()}`);
+  });
+  await page.goto(`/login-as?login=${login}`);
+  await expect(page.getByText(`Signed in as ${login}`)).toBeVisible();
+  return { page, errors };
+}
+
+function send(from: string): Promise<SmtpResult> {
+  return postfix.sendMail({ from, to: ['someone@remote.test'], subject: `from ${from}` });
+}
+
+function mailboxRow(page: Page, address: string) {
+  return page.getByTestId('mailbox-list').getByRole('row').filter({ hasText: address });
+}
+
+test('a customer caps a mailbox on the Plesk page; the write goes through PHP to the bridge and Postfix defers the message over it', async ({ browser }) => {
+  const { page, errors } = await signedIn(browser, 'jdoe');
+  await page.goto(`${MODULE}/index.php/ui/domain?name=example.com`);
+  await expect(page.getByRole('heading', { name: 'Email addresses of example.com' }), `script errors: ${errors.join('\n')}\n${panelLog}`).toBeVisible();
+  await expect(mailboxRow(page, 'alice@example.com')).toContainText('0 of 100 this hour');
+  await expect(mailboxRow(page, 'bob@example.com')).toContainText('Sending');
+
+  // Loaded as Plesk loads it: RequireJS defined the page's module and the extension's bundle, and only they brought React.
+  const defined = await page.evaluate(() => Object.keys((window as unknown as { requirejs: { s: { contexts: { _: { defined: object } } } } }).requirejs.s.contexts._.defined));
+  expect(defined).toEqual(expect.arrayContaining(['plesk-ui-library', `${MODULE}/dist/main.js`]));
+
+  await page.getByRole('button', { name: 'Limit Outgoing Messages of alice@example.com' }).click();
+  const dialog = page.getByRole('dialog');
+  await expect(dialog.getByText('Use the default (100 per hour)')).toBeVisible();
+  await dialog.getByText('Custom value', { exact: true }).click();
+  await dialog.getByRole('textbox', { name: 'Messages per hour' }).fill('2');
+  await page.screenshot({ path: path.join(screenshots, 'plesk-limit-dialog.png'), fullPage: true });
+  const written = page.waitForResponse((response) => response.request().method() === 'PUT');
+  await dialog.getByRole('button', { name: 'OK' }).click();
+  const response = await written;
+  expect(response.url()).toBe(`${baseUrl}${MODULE}/index.php/api/call?path=%2Fmailboxes%2Falice%2540example.com%2Flimit`);
+  expect(response.status()).toBe(200);
+  const sent = await response.request().allHeaders();
+  expect(sent['x-oml-forgery-token']).toMatch(/^[0-9a-f]{64}$/);
+  expect(sent['x-forgery-protection-token']).toBe(await page.locator('meta[name="forgery_protection_token"]').getAttribute('content'));
+  await expect(page.getByText('Limit on outgoing messages saved for alice@example.com.')).toBeVisible();
+  await expect(mailboxRow(page, 'alice@example.com')).toContainText('2 per hour (own value)');
+
+  for (const attempt of [1, 2]) {
+    const result = await send('alice@example.com');
+    expect(result.accepted, `message ${attempt}: ${result.transcript}`).toBe(true);
+  }
+  const third = await send('alice@example.com');
+  expect(third.accepted, third.transcript).toBe(false);
+  expect(third.code).toBe(450);
+  expect(third.enhanced).toBe('4.7.1');
+  expect(third.text).toContain('Outgoing limit of 2 messages/hour for mailbox alice@example.com reached');
+
+  await expect(mailboxRow(page, 'alice@example.com')).toContainText('2 of 2 this hour');
+  await expect(mailboxRow(page, 'alice@example.com')).toContainText('Not sending');
+  await page.screenshot({ path: path.join(screenshots, 'plesk-domain-mailboxes.png'), fullPage: true });
+
+  // Links between screens are UiController pages too.
+  await page.getByRole('link', { name: 'Subscription example.com' }).click();
+  await expect(page).toHaveURL(`${baseUrl}${MODULE}/index.php/ui/subscription?name=example.com`);
+  await expect(page.getByRole('heading', { name: 'Outgoing Mail Limits of subscription example.com' })).toBeVisible();
+  await expect(page.getByTestId('domain-list').getByRole('row').filter({ hasText: 'example.net' })).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test('the PHP layer refuses another customer’s domain and a write without the extension’s token', async ({ browser }) => {
+  const { page } = await signedIn(browser, 'mary');
+  const refused = await page.goto(`${MODULE}/index.php/ui/domain?name=example.com`);
+  expect(refused?.status()).toBe(404);
+  await expect(page.getByRole('alert')).toHaveText('Error: Domain example.com not found or not yours.');
+  await expect(page.locator('#outgoing-mail-limits')).toHaveCount(0);
+
+  await page.goto(`${MODULE}/index.php/ui/domain?name=other.org`);
+  await expect(page.getByRole('heading', { name: 'Email addresses of other.org' })).toBeVisible();
+  const pleskToken = (await page.locator('meta[name="forgery_protection_token"]').getAttribute('content')) ?? '';
+  // Plesk's own token alone gets past Plesk, not past the extension.
+  const forged = await page.request.put(`${MODULE}/index.php/api/call?path=${encodeURIComponent('/mailboxes/mallory%40other.org/limit')}`, {
+    headers: { 'X-Forgery-Protection-Token': pleskToken, 'X-Requested-With': 'XMLHttpRequest', 'Content-Type': 'application/json' },
+    data: { limit: 0 },
+  });
+  expect(forged.status()).toBe(403);
+  expect(((await forged.json()) as { error: string }).error).toContain('forgery-protection token');
+  await page.reload();
+  await expect(mailboxRow(page, 'mallory@other.org')).toContainText('100 per hour (server default)');
+});
+
+test('the admin opens Outgoing Mail Control on the Plesk page and sees the mailbox at its limit', async ({ browser }) => {
+  const { page, errors } = await signedIn(browser, 'admin');
+  await page.goto(`${MODULE}/index.php/ui/overview`);
+  await expect(page.getByRole('heading', { name: 'Outgoing Mail Control' })).toBeVisible();
+  await expect(page.getByTestId('blocked-list').getByRole('row').filter({ hasText: 'alice@example.com' })).toContainText('2 of 2 this hour');
+  await expect(page.getByTestId('events').getByRole('row').filter({ hasText: 'alice@example.com' })).toContainText('Deferred');
+  await page.screenshot({ path: path.join(screenshots, 'plesk-overview.png'), fullPage: true });
+
+  // The link of a notification: one object's held mail (with the defer action here, none).
+  await page.goto(`${MODULE}/index.php/ui/held?level=mailbox&name=alice%40example.com`);
+  await expect(page.getByText('No held messages of alice@example.com.')).toBeVisible();
+  expect(errors).toEqual([]);
+});
