@@ -1,5 +1,6 @@
-import net from 'node:net';
+import type net from 'node:net';
 import type { Logger } from 'pino';
+import { ConnectionServer } from './connection-server.js';
 import {
   ACCEPT,
   CONTINUE,
@@ -27,9 +28,6 @@ export interface LocalMessage {
 export type MilterVerdict = { action: 'accept' } | { action: 'quarantine'; reason: string };
 export type MilterHandler = (message: LocalMessage) => MilterVerdict;
 
-/** Postfix waits milter_command_timeout (30 s) / milter_content_timeout (300 s); an idle link is closed after this. */
-const IDLE_TIMEOUT_MS = 330_000;
-const MAX_CONNECTIONS = 2000;
 /** A flood of RCPTs must not grow memory without end; the count stays right past this. */
 const MAX_KEPT_RECIPIENTS = 1000;
 
@@ -131,40 +129,17 @@ export class MilterSession {
  * length or a handler failure closes only that connection (Postfix then applies milter_default_action, which
  * the wiring sets to accept), and nothing one connection sends can stop the others.
  */
-export class MilterServer {
-  private readonly server: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-
+export class MilterServer extends ConnectionServer {
   constructor(
     private readonly handler: MilterHandler,
     private readonly log: Logger,
   ) {
-    this.server = net.createServer({ noDelay: true }, (socket) => this.serve(socket));
-    this.server.maxConnections = MAX_CONNECTIONS;
+    super();
   }
 
-  listen(host: string, port: number): Promise<net.AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port, backlog: 511 }, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as net.AddressInfo);
-      });
-    });
-  }
-
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    await closed;
-  }
-
-  private serve(socket: net.Socket): void {
-    this.sockets.add(socket);
+  protected serve(socket: net.Socket, peer: string): void {
     const parser = new MilterFrameParser();
     const session = new MilterSession((message) => this.decide(message));
-    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
     socket.on('data', (chunk: Buffer) => {
       const replies: Buffer[] = [];
       try {
@@ -191,7 +166,6 @@ export class MilterServer {
       socket.end();
     });
     socket.on('error', (error) => this.log.debug({ peer, error: error.message }, 'milter connection error'));
-    socket.on('close', () => this.sockets.delete(socket));
   }
 
   private decide(message: LocalMessage): MilterVerdict {

@@ -1,10 +1,7 @@
-import net from 'node:net';
+import type net from 'node:net';
 import type { Logger } from 'pino';
+import { ConnectionServer } from './connection-server.js';
 import { formatAction, PolicyRequestParser, RequestTooLargeError, type PolicyRequest } from './policy-protocol.js';
-
-/** Postfix closes idle policy connections after smtpd_policy_service_max_idle (300 s); we wait a little longer. */
-const IDLE_TIMEOUT_MS = 330_000;
-const MAX_CONNECTIONS = 2000;
 
 /** Answers one well-formed request with an action such as `DUNNO` or `DEFER_IF_PERMIT 4.7.1 ...`. */
 export type PolicyHandler = (attributes: PolicyRequest) => string;
@@ -16,39 +13,16 @@ const MALFORMED_ANSWER = formatAction('DUNNO');
  * The TCP side of the policy service. Each connection has its own parser; a bad request gets a logged DUNNO,
  * a flood or a broken stream closes only that connection, and nothing that arrives can stop the others.
  */
-export class PolicyServer {
-  private readonly server: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-
+export class PolicyServer extends ConnectionServer {
   constructor(
     private readonly handler: PolicyHandler,
     private readonly log: Logger,
   ) {
-    this.server = net.createServer({ noDelay: true }, (socket) => this.serve(socket));
-    this.server.maxConnections = MAX_CONNECTIONS;
+    super();
   }
 
-  listen(host: string, port: number): Promise<net.AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port, backlog: 511 }, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as net.AddressInfo);
-      });
-    });
-  }
-
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    await closed;
-  }
-
-  private serve(socket: net.Socket): void {
-    this.sockets.add(socket);
+  protected serve(socket: net.Socket, peer: string): void {
     const parser = new PolicyRequestParser();
-    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
     socket.on('data', (chunk: Buffer) => {
       let answers = '';
       try {
@@ -74,7 +48,6 @@ export class PolicyServer {
       socket.end();
     });
     socket.on('error', (error) => this.log.debug({ peer, error: error.message }, 'policy connection error'));
-    socket.on('close', () => this.sockets.delete(socket));
   }
 
   private answer(attributes: PolicyRequest, peer: string): string {
