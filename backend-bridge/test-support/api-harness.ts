@@ -13,6 +13,7 @@ import { CounterJournal } from '../src/counters/journal.js';
 import { RollingWindowCounters } from '../src/counters/rolling-window.js';
 import { Enforcer, HOUR_SECONDS, type Verdict } from '../src/enforcement/enforcer.js';
 import { HeldMail } from '../src/enforcement/held-mail.js';
+import type { NewHeldMessage } from '../src/store/held-store.js';
 import { StoreSync } from '../src/enforcement/store-sync.js';
 import { PostfixQueue } from '../src/postfix/queue.js';
 import { openDatabase, type Db } from '../src/store/database.js';
@@ -146,6 +147,27 @@ export class ApiHarness {
   }
 
   /** One message at the end of its SMTP submission, decided (and counted when accepted) by the live enforcer. */
+  /** A held-mail record as the policy service writes it when `mailbox` trips its own limit (heldWithoutPostfix). */
+  recordHeld(queueId: string, mailbox: string, extra: Partial<NewHeldMessage> = {}): void {
+    if (!this.held) throw new Error('start the harness with heldWithoutPostfix to record held mail');
+    this.held.store.insert({
+      queueId,
+      heldAtMs: this.nowMs,
+      source: 'smtpd',
+      sender: mailbox,
+      saslUsername: null,
+      chargedLevel: 'mailbox',
+      chargedName: mailbox,
+      trippedLevel: 'mailbox',
+      trippedName: mailbox,
+      weight: 1,
+      recipientCount: 1,
+      recipients: null,
+      reason: `Outgoing limit for mailbox ${mailbox} reached; message held`,
+      ...extra,
+    });
+  }
+
   send(sender: string, extra: { sasl?: string; recipients?: number } = {}): Verdict {
     return this.enforcer.check({ sender, saslUsername: extra.sasl, recipientCount: extra.recipients ?? 1, clientAddress: '192.0.2.1', queueId: 'Q1' });
   }

@@ -3,6 +3,7 @@ import { expect, type Browser, type BrowserContext, type Page } from '@playwrigh
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PostfixInstance } from '../../backend-bridge/test-support/postfix-instance.js';
 import type { Login } from './standalone-daemon.js';
 
 /** Where every screen is photographed (they become the extension's screenshots). */
@@ -49,4 +50,23 @@ export class Pages {
   async closeAll(): Promise<void> {
     for (const context of this.open.splice(0)) await context.close();
   }
+}
+
+/** A mailbox's row on the domain screen. */
+export function mailboxRow(page: Page, address: string) {
+  return page.getByTestId('mailbox-list').getByRole('row').filter({ hasText: address });
+}
+
+/** The browser scenarios' limit of 2 as Postfix answers it: two messages accepted, the third gets 450 4.7.1. */
+export async function expectTwoSentThenDeferred(postfix: PostfixInstance, from: string): Promise<void> {
+  const send = () => postfix.sendMail({ from, to: ['someone@remote.test'], subject: `from ${from}` });
+  for (const attempt of [1, 2]) {
+    const result = await send();
+    expect(result.accepted, `message ${attempt}: ${result.transcript}`).toBe(true);
+  }
+  const third = await send();
+  expect(third.accepted, third.transcript).toBe(false);
+  expect(third.code).toBe(450);
+  expect(third.enhanced).toBe('4.7.1');
+  expect(third.text).toContain(`Outgoing limit of 2 messages/hour for mailbox ${from} reached`);
 }

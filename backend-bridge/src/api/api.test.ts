@@ -1455,22 +1455,7 @@ describe('held mail by object (held routes on a Postfix that does not run here)'
   const h = useHarness({ heldWithoutPostfix: true });
 
   it('?name= of a domain or subscription also lists mail charged to the objects inside it; never other owners\' mail', async () => {
-    const hold = (queueId: string, mailbox: string) =>
-      h().held?.store.insert({
-        queueId,
-        heldAtMs: h().nowMs,
-        source: 'smtpd',
-        sender: mailbox,
-        saslUsername: null,
-        chargedLevel: 'mailbox',
-        chargedName: mailbox,
-        trippedLevel: 'mailbox',
-        trippedName: mailbox,
-        weight: 1,
-        recipientCount: 1,
-        recipients: null,
-        reason: 'test',
-      });
+    const hold = (queueId: string, mailbox: string) => h().recordHeld(queueId, mailbox);
     hold('AAAAAA1', 'alice@example.com');
     hold('BBBBBB2', 'erin@example.net');
     hold('CCCCCC3', 'mallory@other.org');

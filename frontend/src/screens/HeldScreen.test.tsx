@@ -17,17 +17,7 @@ afterEach(async () => {
 });
 
 function hold(queueId: string, mailbox: string, extra: Partial<NewHeldMessage> = {}): void {
-  harness.held?.store.insert({
-    queueId,
-    heldAtMs: harness.nowMs,
-    source: 'smtpd',
-    sender: mailbox,
-    saslUsername: null,
-    chargedLevel: 'mailbox',
-    chargedName: mailbox,
-    trippedLevel: 'mailbox',
-    trippedName: mailbox,
-    weight: 1,
+  harness.recordHeld(queueId, mailbox, {
     recipientCount: 2,
     recipients: ['a@remote.test', 'b@remote.test'],
     reason: `Outgoing limit of 3 messages/hour for mailbox ${mailbox} reached; message held, sent automatically in about 12 minutes`,
