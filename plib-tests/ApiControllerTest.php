@@ -92,6 +92,43 @@ final class ApiControllerTest extends TestCase
         $this->assertSame('jdoe', $audit['items'][0]['actorLogin']);
     }
 
+    public function testACustomerWithoutThePermissionOnASubscriptionChangesNothingThere(): void
+    {
+        // jdoe gets a second subscription, B; Plesk's "Manage outgoing mail limits" is off on A (jdoe.example).
+        new pm_Domain(300, 'jdoe-b.example', 20, 0, 'jdoeb_ftp');
+        pm_Bootstrap::$mail[7] = ['name' => 'info', 'domainId' => 300];
+        PleskWorld::resync();
+        PleskWorld::$jdoe->permissions[Modules_OutgoingMailLimits_PleskObjects::PERMISSION][100] = false;
+        pm_Session::$client = PleskWorld::$jdoe;
+
+        $refused = $this->call('PUT', '/api/mailboxes/alice%40jdoe.example/limit', '{"limit":40}', $this->writeHeaders());
+        $this->assertSame(403, $refused->status, $refused->body);
+        $this->assertSame(
+            'Your account may not manage outgoing mail limits of subscription jdoe.example (Plesk permission "Manage outgoing mail limits"). Ask your provider.',
+            json_decode($refused->body, true)['error']
+        );
+        $this->assertSame('default', $this->aliceLimit());
+        // The add-on domain's mailboxes belong to A as well; so does a bulk change that touches A.
+        $this->assertSame(403, $this->call('PUT', '/api/mailboxes/sales%40jdoe-shop.example/limit', '{"limit":40}', $this->writeHeaders())->status);
+        $bulk = $this->call('POST', '/api/limits/bulk', '{"level":"mailbox","names":["info@jdoe-b.example","alice@jdoe.example"],"limit":3}', $this->writeHeaders());
+        $this->assertSame(403, $bulk->status, $bulk->body);
+
+        $allowed = $this->call('PUT', '/api/mailboxes/info%40jdoe-b.example/limit', '{"limit":40}', $this->writeHeaders());
+        $this->assertSame(200, $allowed->status, $allowed->body);
+        $this->assertSame(40, PleskWorld::integration()->json('GET', '/mailboxes/info%40jdoe-b.example')['data']['ownLimit']);
+
+        // The rows say so, for the screens: no edit on A, edit on B; A stays visible.
+        $rows = json_decode($this->call('GET', '/api/mailboxes', '', [], 'pageSize=50')->body, true)['items'];
+        $this->assertSame(
+            ['alice@jdoe.example' => false, 'bob@jdoe.example' => false, 'info@jdoe-b.example' => true, 'sales@jdoe-shop.example' => false],
+            array_column($rows, 'mayChangeLimit', 'name')
+        );
+
+        // The reseller of jdoe is not subject to the customer's permission.
+        pm_Session::$client = PleskWorld::$res1;
+        $this->assertSame(200, $this->call('PUT', '/api/mailboxes/alice%40jdoe.example/limit', '{"limit":40}', $this->writeHeaders())->status);
+    }
+
     public function testEveryWriteWithoutTheRightTokenIsRefusedAndChangesNothing(): void
     {
         pm_Session::$client = PleskWorld::$jdoe;

@@ -9,19 +9,72 @@ final class BridgeClientTest extends TestCase
         PleskWorld::resync();
     }
 
-    public function testSignsExactlyLikeTheBridgesOwnReference(): void
+    /** The headers the bridge's own signRequest (signature.ts) makes for the same request and identity. */
+    private function referenceHeaders(Modules_OutgoingMailLimits_Identity $identity, $body)
     {
-        $client = Modules_OutgoingMailLimits_BridgeClient::inDataDir(new Modules_OutgoingMailLimits_Identity('jdoe', '20', 'customer'));
-        $body = '{"limit":25}';
-        $php = $client->signatureHeaders('put', '/api/v1/mailboxes/alice%40jdoe.example/limit', $body, 1893456000, 'abcdefghijklmnopqrstuv');
         $script = 'import("' . dirname(__DIR__) . '/dist/backend-bridge/src/api/auth/signature.js").then((m) => {'
             . 'const secret = require("node:fs").readFileSync(process.argv[1] + "/bridge.secret", "utf8").trim();'
+            . 'const who = JSON.parse(process.argv[3]);'
             . 'console.log(JSON.stringify(m.signRequest(Buffer.from(secret, "hex"), { method: "PUT", path: "/api/v1/mailboxes/alice%40jdoe.example/limit",'
-            . ' body: Buffer.from(process.argv[2]), login: "jdoe", userId: "20", role: "customer", timestampSeconds: 1893456000, nonce: "abcdefghijklmnopqrstuv" })));'
+            . ' body: Buffer.from(process.argv[2]), ...who, timestampSeconds: 1893456000, nonce: "abcdefghijklmnopqrstuv" })));'
             . '});';
-        $node = Modules_OutgoingMailLimits_Installer::exec(['node', '-e', $script, BridgeDaemon::$dataDir, $body]);
+        $who = ['login' => $identity->login, 'userId' => $identity->userId, 'role' => $identity->role];
+        if ($identity->permittedSubscriptions !== null) {
+            $who['permittedSubscriptions'] = $identity->permittedSubscriptions;
+        }
+        $node = Modules_OutgoingMailLimits_Installer::exec(['node', '-e', $script, BridgeDaemon::$dataDir, $body, json_encode($who)]);
         $this->assertSame(0, $node['code'], $node['stderr']);
-        $this->assertSame(json_decode($node['stdout'], true), $php);
+        return json_decode($node['stdout'], true);
+    }
+
+    public function testSignsExactlyLikeTheBridgesOwnReference(): void
+    {
+        $body = '{"limit":25}';
+        foreach ([
+            new Modules_OutgoingMailLimits_Identity('jdoe', '20', 'customer', ['jdoe.example', 'xn--bcher-kva.example']),
+            new Modules_OutgoingMailLimits_Identity('jdoe', '20', 'customer', []),
+            new Modules_OutgoingMailLimits_Identity('res1', '10', 'reseller'),
+        ] as $identity) {
+            $php = Modules_OutgoingMailLimits_BridgeClient::inDataDir($identity)->signatureHeaders('put', '/api/v1/mailboxes/alice%40jdoe.example/limit', $body, 1893456000, 'abcdefghijklmnopqrstuv');
+            $this->assertSame($this->referenceHeaders($identity, $body), $php, $identity->login . ' ' . json_encode($identity->permittedSubscriptions));
+        }
+        $withList = Modules_OutgoingMailLimits_BridgeClient::inDataDir(new Modules_OutgoingMailLimits_Identity('jdoe', '20', 'customer', ['jdoe.example']))
+            ->signatureHeaders('get', '/api/v1/mailboxes', '', 1893456000, 'abcdefghijklmnopqrstuv');
+        $this->assertSame('jdoe.example', $withList['X-OML-Permitted-Subscriptions']);
+    }
+
+    public function testACustomerCarriesTheSubscriptionsWhereThePermissionIsOn(): void
+    {
+        new pm_Domain(300, 'jdoe-b.example', 20, 0);
+        $this->assertSame(['jdoe-b.example', 'jdoe.example'], Modules_OutgoingMailLimits_Identity::fromClient(PleskWorld::$jdoe)->permittedSubscriptions);
+        PleskWorld::$jdoe->permissions[Modules_OutgoingMailLimits_PleskObjects::PERMISSION][100] = false;
+        $this->assertSame(['jdoe-b.example'], Modules_OutgoingMailLimits_Identity::fromClient(PleskWorld::$jdoe)->permittedSubscriptions);
+        $this->assertNull(Modules_OutgoingMailLimits_Identity::fromClient(PleskWorld::$res1)->permittedSubscriptions);
+        $this->assertNull(Modules_OutgoingMailLimits_Identity::fromClient(PleskWorld::$admin)->permittedSubscriptions);
+        // The real bridge takes the signed list: a change on jdoe-b.example's side is hers, jdoe.example's is not.
+        $answer = PleskWorld::as(PleskWorld::$jdoe)->json('PUT', '/mailboxes/alice%40jdoe.example/limit', ['limit' => 5]);
+        $this->assertSame(403, $answer['status']);
+        $this->assertStringContainsString('subscription jdoe.example', $answer['data']['error']);
+    }
+
+    public function testACustomerWithThousandsOfSubscriptionsIsStillHeard(): void
+    {
+        // About 190 KB of names: more than Node's default header limit (16 KiB), within the daemon's.
+        for ($i = 0; $i < 3000; $i++) {
+            new pm_Domain(10000 + $i, sprintf('customer-subscription-number-%05d.long-hosting-name.example', $i), 20, 0);
+        }
+        $client = PleskWorld::as(PleskWorld::$jdoe);
+        $this->assertCount(3001, $client->identity()->permittedSubscriptions);
+        $answer = $client->json('PUT', '/mailboxes/alice%40jdoe.example/limit', ['limit' => 7]);
+        $this->assertSame(200, $answer['status'], json_encode($answer['data']));
+        $this->assertSame(7, $answer['data']['ownLimit']);
+    }
+
+    public function testAnIdentityIsCheckedBeforeItIsSigned(): void
+    {
+        $this->expectException(InvalidArgumentException::class);
+        $this->expectExceptionMessage('Only a customer carries permitted subscriptions.');
+        new Modules_OutgoingMailLimits_Identity('res1', '10', 'reseller', ['jdoe.example']);
     }
 
     public function testTheDaemonSharesItsSocketAndSecretWithTheApiGroup(): void

@@ -16,11 +16,12 @@ final class HooksTest extends TestCase
             return [$b['place'], isset($b['section']) ? $b['section'] : null, $b['link'], !empty($b['contextParams'])];
         }, $buttons);
         $this->assertSame([
-            ['admin.tools-and-settings', 'mailButtons', '/modules/outgoing-mail-limits/index.php/ui/settings', false],
-            ['admin.tools-and-settings', 'mailButtons', '/modules/outgoing-mail-limits/index.php/ui/overview', false],
-            ['reseller.tools-and-settings', null, '/modules/outgoing-mail-limits/index.php/ui/overview', false],
-            ['domain-properties-dynamic', 'mail', '/modules/outgoing-mail-limits/index.php/ui/subscription', true],
-            ['domain-properties-dynamic', 'mail', '/modules/outgoing-mail-limits/index.php/ui/domain', true],
+            [pm_Hook_CustomButtons::PLACE_ADMIN_TOOLS_AND_SETTINGS, 'mailButtons', '/modules/outgoing-mail-limits/index.php/ui/settings', false],
+            [pm_Hook_CustomButtons::PLACE_ADMIN_TOOLS_AND_SETTINGS, 'mailButtons', '/modules/outgoing-mail-limits/index.php/ui/overview', false],
+            // No mail section in the reseller's Tools & Utilities: Plesk puts it under Additional Services.
+            [pm_Hook_CustomButtons::PLACE_RESELLER_TOOLS_AND_SETTINGS, null, '/modules/outgoing-mail-limits/index.php/ui/overview', false],
+            [pm_Hook_CustomButtons::PLACE_DOMAIN_PROPERTIES_DYNAMIC, 'mail', '/modules/outgoing-mail-limits/index.php/ui/subscription', true],
+            [pm_Hook_CustomButtons::PLACE_DOMAIN_PROPERTIES_DYNAMIC, 'mail', '/modules/outgoing-mail-limits/index.php/ui/domain', true],
         ], $where);
         $this->assertSame('Limit Outgoing Messages', $buttons[3]['title']);
     }
@@ -34,8 +35,12 @@ final class HooksTest extends TestCase
         $this->assertFalse($hook->isVisibleForDomain(['dom_id' => 200]));
         $this->assertFalse($hook->isVisibleForDomain(['dom_id' => 100, 'alias_id' => 5]));
         $this->assertFalse($hook->isVisibleForDomain([]));
-        PleskWorld::$jdoe->permissions[Modules_OutgoingMailLimits_PleskObjects::PERMISSION] = false;
+        // On an add-on domain's page Plesk sends its subscription as dom_id and the domain as site_id.
+        $this->assertTrue($hook->isVisibleForDomain(['dom_id' => 100, 'site_id' => 101]));
+        $this->assertFalse($hook->isVisibleForDomain(['dom_id' => 100, 'site_id' => 200]));
+        PleskWorld::$jdoe->permissions[Modules_OutgoingMailLimits_PleskObjects::PERMISSION][100] = false;
         $this->assertFalse($hook->isVisibleForDomain(['dom_id' => 100]));
+        $this->assertFalse($hook->isVisibleForDomain(['dom_id' => 100, 'site_id' => 101]), 'the add-on domain follows its subscription');
         pm_Session::$client = PleskWorld::$res1;
         $this->assertTrue($hook->isVisibleForDomain(['dom_id' => 100]));
         $this->assertFalse($hook->isVisibleForDomain(['dom_id' => 200]));
@@ -121,8 +126,9 @@ final class HooksTest extends TestCase
         pm_Session::$client = PleskWorld::$mary;
         $this->assertSame([], $this->openMailboxForm(1)->elements);
         pm_Session::$client = PleskWorld::$jdoe;
-        PleskWorld::$jdoe->permissions[Modules_OutgoingMailLimits_PleskObjects::PERMISSION] = false;
+        PleskWorld::$jdoe->permissions[Modules_OutgoingMailLimits_PleskObjects::PERMISSION][100] = false;
         $this->assertSame([], $this->openMailboxForm(1)->elements);
+        $this->assertSame([], $this->openMailboxForm(3)->elements, 'sales@ of the add-on domain: same subscription');
         $this->assertSame([], $this->openMailboxForm(99)->elements);
     }
 

@@ -105,6 +105,9 @@ final class UiControllerTest extends TestCase
         $this->assertSame('jdoe.example', $this->props($this->show('subscription', ['dom_id' => '101']))['context']['name']);
         $this->assertSame('jdoe-shop.example', $this->props($this->show('domain', ['site_id' => '101']))['context']['name']);
         $this->assertSame('jdoe.example', $this->props($this->show('domain', ['dom_id' => '100']))['context']['name']);
+        // A button on an add-on domain's page: dom_id is its subscription, site_id the domain itself.
+        $this->assertSame('jdoe-shop.example', $this->props($this->show('domain', ['dom_id' => '100', 'site_id' => '101']))['context']['name']);
+        $this->assertSame('jdoe.example', $this->props($this->show('subscription', ['dom_id' => '100', 'site_id' => '101']))['context']['name']);
     }
 
     public function testAnotherOwnersDomainLooksExactlyLikeAMissingOne(): void
@@ -125,7 +128,7 @@ final class UiControllerTest extends TestCase
 
     public function testACustomerWithoutThePermissionIsRefused(): void
     {
-        PleskWorld::$jdoe->permissions[Modules_OutgoingMailLimits_PleskObjects::PERMISSION] = false;
+        PleskWorld::$jdoe->permissions[Modules_OutgoingMailLimits_PleskObjects::PERMISSION][100] = false;
         pm_Session::$client = PleskWorld::$jdoe;
         $this->assertRefused(403, 'may not manage outgoing mail limits', function () {
             $this->show('domain', ['name' => 'jdoe.example']);

@@ -32,6 +32,8 @@ export interface Caller {
   login: string;
   userId: string;
   role: Role;
+  /** Customers: where Plesk grants "Manage outgoing mail limits" (the permission is on by default). */
+  permittedSubscriptions?: readonly string[];
 }
 
 export const ADMIN: Caller = { login: 'admin', userId: '1', role: 'admin' };
@@ -40,9 +42,9 @@ export const RES1: Caller = { login: 'res1', userId: '10', role: 'reseller' };
 /** A reseller without customers here. */
 export const RES2: Caller = { login: 'res2', userId: '11', role: 'reseller' };
 /** Owner of subscription example.com (domains example.com, example.net). */
-export const JDOE: Caller = { login: 'jdoe', userId: '20', role: 'customer' };
+export const JDOE: Caller = { login: 'jdoe', userId: '20', role: 'customer', permittedSubscriptions: ['example.com'] };
 /** Owner of subscription other.org. */
-export const MARY: Caller = { login: 'mary', userId: '21', role: 'customer' };
+export const MARY: Caller = { login: 'mary', userId: '21', role: 'customer', permittedSubscriptions: ['other.org'] };
 
 /** 2030-01-01T00:00:00Z: far from any real clock, so only the harness clock matters. */
 export const START_MS = 1_893_456_000_000;
@@ -188,6 +190,7 @@ export class ApiHarness {
       login: caller.login,
       userId: caller.userId,
       role: caller.role,
+      permittedSubscriptions: caller.permittedSubscriptions,
       timestampSeconds: options.timestampSeconds ?? Math.floor(this.nowMs / 1000),
       nonce: options.nonce ?? newNonce(),
     });

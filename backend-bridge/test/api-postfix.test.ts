@@ -17,8 +17,8 @@ import { expectAccepted, expectDeferred, startWiredPostfix } from '../test-suppo
  * that a real Postfix, wired with `outgoing-limits postfix wire`, enforces on the very next message. Nothing here
  * waits for propagation: the API applies a change before it answers. Defaults: mailbox 3, domain 5, subscription 8.
  */
-const JDOE: SignedIdentity = { login: 'jdoe', userId: '20', role: 'customer' };
-const MARY: SignedIdentity = { login: 'mary', userId: '21', role: 'customer' };
+const JDOE: SignedIdentity = { login: 'jdoe', userId: '20', role: 'customer', permittedSubscriptions: ['example.com'] };
+const MARY: SignedIdentity = { login: 'mary', userId: '21', role: 'customer', permittedSubscriptions: ['other.org'] };
 const ADMIN: SignedIdentity = { login: 'admin', userId: '1', role: 'admin' };
 const ALICE_URL = `/api/v1/mailboxes/${encodeURIComponent('alice@example.com')}`;
 

@@ -20,8 +20,8 @@ import { expectAccepted, startWiredPostfix } from '../test-support/wired-postfix
 const WINDOW_SECONDS = 10;
 const OUTSIDE = ['someone@remote.test'];
 const ADMIN: SignedIdentity = { login: 'admin', userId: '1', role: 'admin' };
-const JDOE: SignedIdentity = { login: 'jdoe', userId: '20', role: 'customer' };
-const MARY: SignedIdentity = { login: 'mary', userId: '21', role: 'customer' };
+const JDOE: SignedIdentity = { login: 'jdoe', userId: '20', role: 'customer', permittedSubscriptions: ['example.com'] };
+const MARY: SignedIdentity = { login: 'mary', userId: '21', role: 'customer', permittedSubscriptions: ['other.org'] };
 
 let postfix: PostfixInstance;
 let daemon: DaemonProcess;

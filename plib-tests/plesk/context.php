@@ -100,16 +100,29 @@ class pm_Client
     private $login;
     private $type;
     private $parentId;
-    /** @var array<string, bool> */
+    /** @var string the contact e-mail address (Plesk keeps '' when there is none) */
+    public $email;
+    /**
+     * Extension permissions switched off, by permission and subscription (main domain) id; everything else is on,
+     * as the Permissions hook's default says: [$name => [$subscriptionId => false]].
+     * @var array<string, array<int, bool>>
+     */
     public $permissions = [];
 
-    public function __construct($id, $login, $type, $parentId = 0)
+    public function __construct($id, $login, $type, $parentId = 0, $email = '')
     {
         $this->id = $id;
         $this->login = $login;
         $this->type = $type;
         $this->parentId = $parentId;
+        $this->email = $email;
         self::$all[$id] = $this;
+    }
+
+    /** @since Plesk 17.8.4 */
+    public static function getAll()
+    {
+        return array_values(self::$all);
     }
 
     public static function getByClientId($id)
@@ -145,9 +158,18 @@ class pm_Client
         return $this->type === 'client';
     }
 
+    /** Columns of Plesk's clients table, as strings (the ones the extension reads). */
     public function getProperty($name)
     {
-        return $name === 'parent_id' ? $this->parentId : null;
+        switch ($name) {
+            case 'parent_id':
+                return (string) $this->parentId;
+            case 'email':
+                return (string) $this->email;
+            case 'login':
+                return $this->login;
+        }
+        throw new LogicException("The stand-in client has no property \"{$name}\".");
     }
 
     /** As in Plesk: the admin reaches every domain, a reseller its customers' and its own, a customer its own. */
@@ -161,14 +183,27 @@ class pm_Client
             return true;
         }
         if ($this->isReseller()) {
-            return $owner->getId() === $this->id || $owner->getProperty('parent_id') === $this->id;
+            return $owner->getId() === $this->id || (int) $owner->getProperty('parent_id') === $this->id;
         }
         return $owner->getId() === $this->id;
     }
 
-    public function hasPermission($permission, pm_Domain $domain)
+    /**
+     * A customer's permissions belong to its subscriptions (the plan's, or customized on the subscription): an
+     * add-on domain answers with its subscription's. The domain is optional in Plesk 18; the extension always
+     * passes one, and the stand-in does not guess what Plesk answers without it.
+     */
+    public function hasPermission($name, pm_Domain $domain = null)
     {
-        return isset($this->permissions[$permission]) ? $this->permissions[$permission] : true;
+        if ($domain === null) {
+            throw new LogicException('The stand-in needs the domain to answer hasPermission.');
+        }
+        if (!$this->isClient()) {
+            return true;
+        }
+        $webspaceId = (int) $domain->getProperty('webspace_id');
+        $subscriptionId = $webspaceId === 0 ? (int) $domain->getId() : $webspaceId;
+        return !isset($this->permissions[$name][$subscriptionId]) || $this->permissions[$name][$subscriptionId];
     }
 }
 
@@ -233,6 +268,14 @@ class pm_Domain
         }));
     }
 
+    /** The domains the client owns (with $mainDomainsOnly: its subscriptions' main domains). */
+    public static function getDomainsByClient(pm_Client $client, $mainDomainsOnly = false)
+    {
+        return array_values(array_filter(self::getAllDomains($mainDomainsOnly), function ($d) use ($client) {
+            return $d->clientId === $client->getId();
+        }));
+    }
+
     public function getId()
     {
         return $this->id;
@@ -248,9 +291,16 @@ class pm_Domain
         return pm_Client::getByClientId($this->clientId);
     }
 
-    public function getWebspaceId()
+    /** Columns of Plesk's domains table, as strings; webspace_id is 0 for a subscription's main domain. */
+    public function getProperty($name)
     {
-        return $this->webspaceId;
+        switch ($name) {
+            case 'webspace_id':
+                return (string) $this->webspaceId;
+            case 'cl_id':
+                return (string) $this->clientId;
+        }
+        throw new pm_Exception("Unknown domain property \"{$name}\".");
     }
 
     public function hasHosting()

@@ -12,11 +12,12 @@ interface EventListener
     public function handleEvent($objectType, $objectId, $action, $oldValues, $newValues);
 }
 
+/** Values as in Plesk's SDK (pm-api-stubs, pm/Hook/CustomButtons.php): places are numbers, sections strings. */
 abstract class pm_Hook_CustomButtons implements pm_Hook_Interface
 {
-    const PLACE_ADMIN_TOOLS_AND_SETTINGS = 'admin.tools-and-settings';
-    const PLACE_RESELLER_TOOLS_AND_SETTINGS = 'reseller.tools-and-settings';
-    const PLACE_DOMAIN_PROPERTIES_DYNAMIC = 'domain-properties-dynamic';
+    const PLACE_ADMIN_TOOLS_AND_SETTINGS = 5;
+    const PLACE_RESELLER_TOOLS_AND_SETTINGS = 6;
+    const PLACE_DOMAIN_PROPERTIES_DYNAMIC = 16;
     const SECTION_ADMIN_TOOLS_MAIL = 'mailButtons';
     const SECTION_DOMAIN_PROPS_DYNAMIC_MAIL = 'mail';
 

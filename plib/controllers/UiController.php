@@ -1,7 +1,7 @@
 <?php
 /**
  * The screens: /modules/outgoing-mail-limits/index.php/ui/<screen>[?name=NAME], the links the frontend makes
- * between screens (frontend/README.md). Plesk's buttons open subscription and domain with dom_id or site_id
+ * between screens (frontend/README.md). Plesk's buttons open subscription and domain with site_id and dom_id
  * (contextParams) instead of name. Each action prints the mount element with the screen's props; what a person
  * may see and change inside a screen is decided again by the bridge on every API call.
  */
@@ -67,14 +67,16 @@ class UiController extends pm_Controller_Action
     }
 
     /**
-     * The domain named by `name` (or dom_id / site_id) if the person may manage its limits. A domain that does not
+     * The domain named by `name` (or site_id, else dom_id) if the person may manage its limits. A domain that does not
      * exist and one of somebody else get the same 404 answer, so names of other customers cannot be probed.
      */
     private function requestedDomain()
     {
         $request = $this->getRequest();
         $name = trim((string) $request->getParam('name', ''));
-        $id = (int) $request->getParam('dom_id', $request->getParam('site_id', 0));
+        // Plesk's dynamic domain buttons (contextParams) send dom_id, the subscription, and site_id, the domain
+        // the button was clicked on: site_id says which domain is meant.
+        $id = (int) $request->getParam('site_id', $request->getParam('dom_id', 0));
         $domain = $name !== ''
             ? Modules_OutgoingMailLimits_PleskObjects::domainByName($name)
             : Modules_OutgoingMailLimits_PleskObjects::domainById($id);

@@ -55,7 +55,8 @@ class Modules_OutgoingMailLimits_CustomButtons extends pm_Hook_CustomButtons
     /** Shown on a domain the person may manage; customers need the "Manage outgoing mail limits" permission. */
     public function isVisibleForDomain($options)
     {
-        $id = isset($options['dom_id']) ? (int) $options['dom_id'] : (isset($options['site_id']) ? (int) $options['site_id'] : 0);
+        // site_id is the domain the page is about; dom_id its subscription (both come with contextParams).
+        $id = isset($options['site_id']) ? (int) $options['site_id'] : (isset($options['dom_id']) ? (int) $options['dom_id'] : 0);
         if ($id <= 0 || isset($options['alias_id'])) {
             return false;
         }

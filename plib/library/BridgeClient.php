@@ -3,13 +3,17 @@
  * The one place that talks to the bridge: HTTP over the daemon's unix socket, every request signed with the
  * bridge secret (HMAC-SHA256, as backend-bridge/src/api/auth/signature.ts defines it):
  *
- *   canonical = METHOD \n path?query \n sha256hex(body) \n timestamp \n nonce \n login \n userId \n role
+ *   canonical = METHOD \n path?query \n sha256hex(body) \n timestamp \n nonce \n login \n userId \n role \n permitted
  *   X-OML-Signature = hex HMAC-SHA256(secret bytes, canonical)
+ *
+ * "permitted" is a customer's X-OML-Permitted-Subscriptions value (the subscriptions with "Manage outgoing mail
+ * limits", comma-separated) or "" when the header is not sent: other roles, or a customer without any.
  */
 class Modules_OutgoingMailLimits_BridgeClient
 {
     const API_PREFIX = '/api/v1';
     const NOT_RUNNING = 'The outgoing mail limits service is not running';
+    const PERMITTED_SUBSCRIPTIONS_HEADER = 'X-OML-Permitted-Subscriptions';
 
     /** @var string */
     private $socketPath;
@@ -122,6 +126,7 @@ class Modules_OutgoingMailLimits_BridgeClient
         $timestamp = $timestamp === null ? time() : (int) $timestamp;
         // 16 random bytes as base64url without padding: 22 characters, the format the bridge accepts.
         $nonce = $nonce === null ? rtrim(strtr(base64_encode(random_bytes(16)), '+/', '-_'), '=') : $nonce;
+        $permitted = implode(',', (array) $this->identity->permittedSubscriptions);
         $canonical = implode("\n", [
             strtoupper($method),
             $path,
@@ -131,8 +136,9 @@ class Modules_OutgoingMailLimits_BridgeClient
             $this->identity->login,
             $this->identity->userId,
             $this->identity->role,
+            $permitted,
         ]);
-        return [
+        $headers = [
             'X-OML-Login' => $this->identity->login,
             'X-OML-User-Id' => $this->identity->userId,
             'X-OML-Role' => $this->identity->role,
@@ -140,6 +146,11 @@ class Modules_OutgoingMailLimits_BridgeClient
             'X-OML-Nonce' => $nonce,
             'X-OML-Signature' => hash_hmac('sha256', $canonical, $this->secret()),
         ];
+        // Not sent when empty (curl drops a header without a value); the bridge reads absent as "none".
+        if ($permitted !== '') {
+            $headers[self::PERMITTED_SUBSCRIPTIONS_HEADER] = $permitted;
+        }
+        return $headers;
     }
 
     /** The secret's bytes; the file holds them as 64 hex digits (the daemon creates it at first start). */

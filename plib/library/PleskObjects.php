@@ -6,30 +6,77 @@ class Modules_OutgoingMailLimits_PleskObjects
     /** The service plan (not an add-on plan) a subscription is associated with, in Plesk's database. */
     const PLAN_OF_SUBSCRIPTION_SQL = "SELECT t.id, t.name FROM Subscriptions s INNER JOIN PlansSubscriptions ps ON ps.subscription_id = s.id INNER JOIN Templates t ON t.id = ps.plan_id WHERE s.object_type = 'domain' AND s.object_id = ? AND t.type = 'domain'";
 
-    /** The main domain of the subscription (webspace) the domain belongs to. */
+    /**
+     * The main domain of the subscription (webspace) the domain belongs to. pm_Domain has no getter for it: the
+     * domains table's webspace_id is 0 for a main domain and the main domain's id for the others.
+     */
     public static function subscriptionOf(pm_Domain $domain)
     {
-        $webspaceId = (int) $domain->getWebspaceId();
+        $webspaceId = (int) $domain->getProperty('webspace_id');
         if ($webspaceId === 0 || $webspaceId === (int) $domain->getId()) {
             return $domain;
         }
         return pm_Domain::getByDomainId($webspaceId);
     }
 
+    /** The reseller a subscription's owner belongs to, or null (the admin's customers, resellers, the admin). */
+    public static function resellerOf(pm_Client $owner)
+    {
+        if (!$owner->isClient()) {
+            return null;
+        }
+        $parentId = (int) $owner->getProperty('parent_id');
+        $parent = $parentId > 0 ? pm_Client::getByClientId($parentId) : null;
+        return $parent !== null && $parent->isReseller() ? $parent : null;
+    }
+
     /** The body of PUT /directory/subscriptions/{name} for a subscription's main domain. */
     public static function subscriptionSync(pm_Domain $main)
     {
         $owner = $main->getClient();
-        $reseller = null;
-        if ($owner->isClient()) {
-            $parentId = (int) $owner->getProperty('parent_id');
-            $parent = $parentId > 0 ? pm_Client::getByClientId($parentId) : null;
-            if ($parent !== null && $parent->isReseller()) {
-                $reseller = $parent->getLogin();
+        $reseller = self::resellerOf($owner);
+        $systemUser = $main->hasHosting() ? $main->getSysUserLogin() : null;
+        return ['owner' => $owner->getLogin(), 'reseller' => $reseller === null ? null : $reseller->getLogin(), 'systemUser' => $systemUser ?: null, 'plan' => self::planOf($main)];
+    }
+
+    /**
+     * The subscriptions (ASCII names, sorted) on which this customer holds "Manage outgoing mail limits": signed
+     * into every request, so that the bridge refuses limit changes elsewhere. Null for the admin and resellers,
+     * who are not subject to the permission.
+     */
+    public static function permittedSubscriptions(pm_Client $client)
+    {
+        if (!$client->isClient()) {
+            return null;
+        }
+        $names = [];
+        foreach (pm_Domain::getDomainsByClient($client, true) as $main) {
+            if ($client->hasPermission(self::PERMISSION, $main)) {
+                $names[] = Modules_OutgoingMailLimits_PleskDirectory::asciiDomain($main->getName());
             }
         }
-        $systemUser = $main->hasHosting() ? $main->getSysUserLogin() : null;
-        return ['owner' => $owner->getLogin(), 'reseller' => $reseller, 'systemUser' => $systemUser ?: null, 'plan' => self::planOf($main)];
+        $names = array_values(array_unique($names));
+        sort($names, SORT_STRING);
+        return $names;
+    }
+
+    /**
+     * Whom notifications about this subscription's objects go to besides the administrator: its owner (customer or
+     * reseller) and the owner's reseller, as [login => pm_Client]. The administrator's own address is a server
+     * setting, not a contact.
+     */
+    public static function notifiedClients(pm_Domain $main)
+    {
+        $owner = $main->getClient();
+        $clients = [];
+        if (!$owner->isAdmin()) {
+            $clients[$owner->getLogin()] = $owner;
+        }
+        $reseller = self::resellerOf($owner);
+        if ($reseller !== null) {
+            $clients[$reseller->getLogin()] = $reseller;
+        }
+        return $clients;
     }
 
     /**
@@ -87,8 +134,8 @@ class Modules_OutgoingMailLimits_PleskObjects
     }
 
     /**
-     * The domain named in the request (dom_id from a button's contextParams, or id), if the signed-in person
-     * may manage its outgoing mail limits; throws pm_Exception otherwise.
+     * The domain with this id (a button's contextParams: site_id, else dom_id), if the signed-in person may
+     * manage its outgoing mail limits; throws pm_Exception otherwise.
      */
     public static function accessibleDomain($domainId)
     {

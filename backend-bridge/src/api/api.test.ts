@@ -707,6 +707,59 @@ describe('customer ceiling: never above the effective limit of the parent', () =
 
 // =========================================================================================================
 
+describe('Plesk permission "Manage outgoing mail limits" per subscription', () => {
+  // jdoe owns example.com and (here) other.org too; Plesk grants the permission on example.com only.
+  function twoSubscriptions() {
+    const directory = exampleDirectory();
+    directory.subscriptions[1]!.owner = 'jdoe';
+    return directory;
+  }
+  const h = useHarness({ directory: twoSubscriptions(), heldWithoutPostfix: true });
+  const jdoe: Caller = { ...JDOE, permittedSubscriptions: ['example.com'] };
+  const refusal = 'Your account may not manage outgoing mail limits of subscription other.org (Plesk permission "Manage outgoing mail limits"). Ask your provider.';
+
+  it('rows of the other subscription offer no change; its objects stay visible', async () => {
+    expect((await getRow(h(), jdoe, 'mailbox', 'mallory@other.org')).mayChangeLimit).toBe(false);
+    expect((await getRow(h(), jdoe, 'domain', 'other.org')).mayChangeLimit).toBe(false);
+    expect((await getRow(h(), jdoe, 'mailbox', 'alice@example.com')).mayChangeLimit).toBe(true);
+    const page = json<ObjectPage>(await h().get(jdoe, '/api/v1/mailboxes?pageSize=50'));
+    expect(page.items.filter((row) => row.mayChangeLimit).map((row) => row.subscription)).not.toContain('other.org');
+    expect(page.items.map((row) => row.name)).toContain('mallory@other.org');
+  });
+
+  it('a change on the other subscription is 403 naming it and changes nothing; the permitted one works', async () => {
+    expect(expectError(await setLimit(h(), jdoe, 'mailbox', 'mallory@other.org', 1), 403)).toEqual({ error: refusal });
+    expect(expectError(await setLimit(h(), jdoe, 'domain', 'other.org', 1), 403)).toEqual({ error: refusal });
+    expect((await getRow(h(), ADMIN, 'mailbox', 'mallory@other.org')).ownLimit).toBe('default');
+    expect((await getRow(h(), ADMIN, 'domain', 'other.org')).ownLimit).toBe('default');
+    expectStatus(await setLimit(h(), jdoe, 'mailbox', 'alice@example.com', 1), 200);
+    expect((await getRow(h(), ADMIN, 'mailbox', 'alice@example.com')).ownLimit).toBe(1);
+  });
+
+  it('a bulk change touching the other subscription is refused as a whole', async () => {
+    const both = { level: 'mailbox', names: ['alice@example.com', 'mallory@other.org'], limit: 2 };
+    expect(expectError(await h().request(jdoe, 'POST', '/api/v1/limits/bulk', both), 403)).toEqual({ error: refusal });
+    expect((await getRow(h(), ADMIN, 'mailbox', 'alice@example.com')).ownLimit).toBe('default');
+    expectStatus(await h().request(jdoe, 'POST', '/api/v1/limits/bulk', { ...both, names: ['alice@example.com', 'erin@example.net'] }), 200);
+    expect((await getRow(h(), ADMIN, 'mailbox', 'erin@example.net')).ownLimit).toBe(2);
+  });
+
+  it('marking a mailbox of the other subscription compromised is refused too', async () => {
+    expect(expectError(await h().request(jdoe, 'POST', '/api/v1/mailboxes/mallory@other.org/compromised'), 403)).toEqual({ error: refusal });
+    expect((await getRow(h(), ADMIN, 'mailbox', 'mallory@other.org')).ownLimit).toBe('default');
+  });
+
+  it('a Plesk customer signed without the list may read but change nothing; resellers are not subject to it', async () => {
+    const noList: Caller = { login: 'jdoe', userId: '20', role: 'customer' };
+    expect((await getRow(h(), noList, 'mailbox', 'alice@example.com')).mayChangeLimit).toBe(false);
+    const body = expectError(await setLimit(h(), noList, 'mailbox', 'alice@example.com', 1), 403);
+    expect(body.error).toContain('subscription example.com');
+    expectStatus(await setLimit(h(), RES1, 'mailbox', 'alice@example.com', 1), 200);
+  });
+});
+
+// =========================================================================================================
+
 describe('bad input', () => {
   const h = useHarness();
   const url = objectUrl('mailbox', 'alice@example.com') + '/limit';
@@ -863,8 +916,11 @@ describe('Plesk signatures through the HTTP layer', () => {
       headers: h().sign(ADMIN, 'GET', '/api/v1/mailboxes?page=1', Buffer.alloc(0)),
     });
     expect(expectError(otherUrl, 401)).toEqual({ error: 'bad signature' });
-    const escalated = await h().request(JDOE, 'PUT', objectUrl('subscription', 'example.com') + '/limit', { limit: 1 }, { headers: { 'X-OML-Role': 'admin' } });
+    const escalated = await h().request({ ...JDOE, permittedSubscriptions: [] }, 'PUT', objectUrl('subscription', 'example.com') + '/limit', { limit: 1 }, { headers: { 'X-OML-Role': 'admin' } });
     expect(expectError(escalated, 401)).toEqual({ error: 'bad signature' });
+    // A customer's list of permitted subscriptions never travels with another role.
+    const withList = await h().request(JDOE, 'PUT', objectUrl('subscription', 'example.com') + '/limit', { limit: 1 }, { headers: { 'X-OML-Role': 'admin' } });
+    expect(expectError(withList, 401)).toEqual({ error: 'header X-OML-Permitted-Subscriptions is for customers only, not for role admin' });
     await unchanged();
   });
 

@@ -6,6 +6,8 @@ export interface SignedIdentity {
   login: string;
   userId: string;
   role: Role;
+  /** Customers: the subscriptions on which Plesk grants "Manage outgoing mail limits" (see signature.ts). */
+  permittedSubscriptions?: readonly string[];
 }
 
 /** The local command's identity: root on this server, acting as the administrator. */

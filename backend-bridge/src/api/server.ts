@@ -20,6 +20,11 @@ import { z } from 'zod';
 /** The unix socket the Plesk layer and the command talk to, inside the data directory. */
 export const API_SOCKET_FILE = 'api.sock';
 export const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * Node's default (16 KiB) is too small for a Plesk customer with many subscriptions: the signed identity lists
+ * the subscriptions on which the customer may manage limits (X-OML-Permitted-Subscriptions, at most 10,000).
+ */
+export const MAX_HEADER_BYTES = 512 * 1024;
 
 export function apiSocketPath(dataDir: string): string {
   return path.join(dataDir, API_SOCKET_FILE);
@@ -29,7 +34,7 @@ export function apiSocketPath(dataDir: string): string {
 export function buildApi(context: ApiContext, options: { secret: Buffer; version: string; uiDir?: string | null }): FastifyInstance {
   const logger = context.log.child({ component: 'api' }) as FastifyBaseLogger;
   // Every request would be a log line otherwise; refusals and failures are logged where they happen.
-  const app: FastifyInstance = fastify({ loggerInstance: logger, bodyLimit: MAX_BODY_BYTES, logController: new LogController({ disableRequestLogging: true }) });
+  const app: FastifyInstance = fastify({ loggerInstance: logger, bodyLimit: MAX_BODY_BYTES, http: { maxHeaderSize: MAX_HEADER_BYTES }, logController: new LogController({ disableRequestLogging: true }) });
 
   // Keeps the exact bytes: a Plesk signature covers the body as sent, not as re-serialized.
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
@@ -99,7 +104,7 @@ export async function listenApi(
   if (group !== null) await chown(socketPath, -1, group);
   if (!tcp) return { tcpServer: null, tcpPort: null };
   // fastify listens on one address per instance; a second server hands its requests to the same routes.
-  const tcpServer = http.createServer((request, response) => app.routing(request, response));
+  const tcpServer = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (request, response) => app.routing(request, response));
   await new Promise<void>((resolve, reject) => {
     tcpServer.once('error', reject);
     tcpServer.listen(tcp.port, tcp.host, () => resolve());

@@ -1,5 +1,5 @@
 import type { Identity } from '../api/identity.js';
-import type { ChargedObject } from './directory.js';
+import { subscriptionOf, type ChargedObject } from './directory.js';
 import { effectiveLimit, type Limit, type LimitOverride } from './limits.js';
 import type { ServerSettings } from './settings.js';
 
@@ -33,12 +33,26 @@ export function limitCeiling(identity: Identity, object: ChargedObject): Ceiling
 }
 
 /**
+ * Plesk's per-subscription permission "Manage outgoing mail limits". Only Plesk customers are subject to it;
+ * administrators, resellers, standalone users and the local command are not.
+ *
+ * The signed identity lists the subscriptions where the permission is ON, not those where it is off: whatever
+ * goes missing on the way (the header left out, a subscription Plesk created after the list was made, an
+ * older panel layer) then takes rights away instead of handing them out. A Plesk customer without a list
+ * holds the permission nowhere.
+ */
+export function holdsLimitPermission(identity: Identity, object: ChargedObject): boolean {
+  if (identity.role !== 'customer' || identity.via !== 'plesk') return true;
+  return identity.permittedSubscriptions?.has(subscriptionOf(object).name) ?? false;
+}
+
+/**
  * Whether this person may change the object's limit at all (any value within its ceiling): what a screen may
  * offer. checkLimitChange has the final word on a value.
  */
 export function mayChangeLimit(identity: Identity, object: ChargedObject, settings: ServerSettings): boolean {
   if (identity.role !== 'customer') return true;
-  return settings.customersMayChangeLimits && object.level !== 'subscription';
+  return settings.customersMayChangeLimits && object.level !== 'subscription' && holdsLimitPermission(identity, object);
 }
 
 export type LimitChangeRefusal = { status: 400 | 403; error: string };
@@ -53,6 +67,10 @@ export function checkLimitChange(
   if (identity.role !== 'customer') return null;
   if (!settings.customersMayChangeLimits) {
     return { status: 403, error: 'The administrator does not allow customers to change outgoing mail limits.' };
+  }
+  if (!holdsLimitPermission(identity, object)) {
+    const subscription = subscriptionOf(object).name;
+    return { status: 403, error: `Your account may not manage outgoing mail limits of subscription ${subscription} (Plesk permission "Manage outgoing mail limits"). Ask your provider.` };
   }
   if (object.level === 'subscription') {
     return { status: 403, error: 'Only the administrator or the reseller can change the limit of a subscription.' };

@@ -62,6 +62,13 @@ export interface ChargedObject {
   owner: { customer: string; reseller: string | null };
 }
 
+/** The subscription an object belongs to (the object itself for a subscription). */
+export function subscriptionOf(object: ChargedObject): ChargedObject {
+  let top = object;
+  while (top.parent) top = top.parent;
+  return top;
+}
+
 const LEVEL_TAG: Record<Level, number> = { mailbox: 0, domain: 1, subscription: 2 };
 
 /** Counters of all levels share one key space: ids are unique per level, so the level goes in the low bits. */

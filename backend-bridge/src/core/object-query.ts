@@ -1,7 +1,7 @@
 import type { Identity } from '../api/identity.js';
 import { canSee, limitCeiling, mayChangeLimit, type Ceiling } from './access.js';
 import type { WindowView } from './decision.js';
-import type { ChargedObject, DirectoryIndex } from './directory.js';
+import { subscriptionOf, type ChargedObject, type DirectoryIndex } from './directory.js';
 import { effectiveLimit, type Level, type Limit, type LimitOverride, type LimitSource } from './limits.js';
 import type { ServerSettings } from './settings.js';
 import { usageOf } from './usage.js';
@@ -49,12 +49,6 @@ export interface ObjectPage {
 
 export function ownLimitOf(own: LimitOverride): ObjectRow['ownLimit'] {
   return own === null ? 'default' : own;
-}
-
-function subscriptionOf(object: ChargedObject): ChargedObject {
-  let top = object;
-  while (top.parent) top = top.parent;
-  return top;
 }
 
 export function objectRow(object: ChargedObject, identity: Identity, window: WindowView, settings: ServerSettings): ObjectRow {

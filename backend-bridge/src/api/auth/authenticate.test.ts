@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../store/database.js';
+import type { Identity } from '../identity.js';
 import { registerAuthentication } from './authenticate.js';
 import './fastify-augment.js';
 import { registerSessionRoutes, sessionIdentityFromDb } from './session-routes.js';
@@ -38,10 +39,16 @@ function buildApp(db: Db, throttle = new LoginThrottle()): { app: FastifyInstanc
   });
   registerAuthentication(app, { secret, sessions, log: app.log, nowMs: () => NOW_MS, refreshSessionIdentity: sessionIdentityFromDb(db) });
   registerSessionRoutes(app, { db, sessions, throttle });
-  app.get('/api/v1/health', { config: { public: true } }, async (request) => ({ ok: true, identity: request.identity }));
-  app.get('/api/v1/whoami', async (request) => ({ identity: request.identity }));
-  app.post('/api/v1/echo', async (request) => ({ identity: request.identity, body: request.body }));
+  app.get('/api/v1/health', { config: { public: true } }, async (request) => ({ ok: true, identity: shown(request.identity) }));
+  app.get('/api/v1/whoami', async (request) => ({ identity: shown(request.identity) }));
+  app.post('/api/v1/echo', async (request) => ({ identity: shown(request.identity), body: request.body }));
   return { app, sessions };
+}
+
+/** The identity as JSON: a Set would show as {}. */
+function shown(identity: Identity | null) {
+  if (!identity?.permittedSubscriptions) return identity;
+  return { ...identity, permittedSubscriptions: [...identity.permittedSubscriptions].sort() };
 }
 
 function cookieOf(response: { headers: Record<string, unknown> }): string {
@@ -184,7 +191,13 @@ describe('authentication through fastify', () => {
   });
 
   describe('Plesk-signed requests', () => {
-    function signed(method: 'GET' | 'POST', url: string, body: string, who: { login: string; userId: string; role: 'admin' | 'reseller' | 'customer' }, timestampSeconds = NOW_MS / 1000) {
+    function signed(
+      method: 'GET' | 'POST',
+      url: string,
+      body: string,
+      who: { login: string; userId: string; role: 'admin' | 'reseller' | 'customer'; permittedSubscriptions?: string[] },
+      timestampSeconds = NOW_MS / 1000,
+    ) {
       return signRequest(secret, { method, path: url, body: Buffer.from(body), ...who, timestampSeconds, nonce: newNonce() });
     }
 
@@ -192,12 +205,17 @@ describe('authentication through fastify', () => {
       const who = { login: 'jdoe', userId: '7', role: 'customer' } as const;
       const get = await app.inject({ method: 'GET', url: '/api/v1/whoami?x=1', headers: signed('GET', '/api/v1/whoami?x=1', '', who) });
       expect(get.statusCode).toBe(200);
-      expect(get.json()).toEqual({ identity: { login: 'jdoe', role: 'customer', userId: '7', via: 'plesk' } });
+      // A Plesk customer always carries the list of subscriptions with the limits permission: here none.
+      expect(get.json()).toEqual({ identity: { login: 'jdoe', role: 'customer', userId: '7', via: 'plesk', permittedSubscriptions: [] } });
 
       const payload = '{"a": 1}';
       const post = await app.inject({ method: 'POST', url: '/api/v1/echo', headers: { ...signed('POST', '/api/v1/echo', payload, who), 'content-type': 'application/json' }, payload });
       expect(post.statusCode).toBe(200);
-      expect(post.json()).toEqual({ identity: { login: 'jdoe', role: 'customer', userId: '7', via: 'plesk' }, body: { a: 1 } });
+      expect(post.json()).toEqual({ identity: { login: 'jdoe', role: 'customer', userId: '7', via: 'plesk', permittedSubscriptions: [] }, body: { a: 1 } });
+
+      const permitted = { ...who, permittedSubscriptions: ['example.com', 'example.net'] };
+      const withList = await app.inject({ method: 'GET', url: '/api/v1/whoami', headers: signed('GET', '/api/v1/whoami', '', permitted) });
+      expect(withList.json()).toEqual({ identity: { login: 'jdoe', role: 'customer', userId: '7', via: 'plesk', permittedSubscriptions: ['example.com', 'example.net'] } });
 
       const me = await app.inject({ method: 'GET', url: '/api/v1/session', headers: signed('GET', '/api/v1/session', '', who) });
       expect(me.json()).toEqual({ login: 'jdoe', role: 'customer', csrfToken: null, via: 'plesk' });

@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalString, newNonce, ReplayCache, SIGNATURE_HEADERS, signRequest, verifySignedRequest, type SignatureInput } from './signature.js';
+import {
+  canonicalString,
+  MAX_PERMITTED_SUBSCRIPTIONS,
+  newNonce,
+  PERMITTED_SUBSCRIPTIONS_HEADER,
+  ReplayCache,
+  SIGNATURE_HEADERS,
+  signRequest,
+  verifySignedRequest,
+  type SignatureInput,
+} from './signature.js';
 
 const secret = randomBytes(32);
 const NOW = 1_700_000_000;
@@ -35,7 +45,7 @@ function verify(signed: SignatureInput, sent: Partial<{ method: string; path: st
 }
 
 describe('signed requests (Plesk mode)', () => {
-  it('the canonical string is METHOD, path, body hash, timestamp, nonce, login, user id, role joined by newlines', () => {
+  it('the canonical string is METHOD, path, body hash, timestamp, nonce, login, user id, role, permitted subscriptions joined by newlines', () => {
     expect(canonicalString(input({ body: Buffer.alloc(0) })).split('\n')).toEqual([
       'POST',
       '/api/v1/limits?level=mailbox&x=%20y',
@@ -45,14 +55,59 @@ describe('signed requests (Plesk mode)', () => {
       'jdoe',
       '42',
       'customer',
+      '',
     ]);
+    expect(canonicalString(input({ permittedSubscriptions: ['example.com', 'xn--bcher-kva.example'] })).split('\n').at(-1)).toBe('example.com,xn--bcher-kva.example');
     const headers = signRequest(secret, input());
     expect(Object.keys(headers).sort()).toEqual(Object.values(SIGNATURE_HEADERS).sort());
     expect(headers['X-OML-Signature']).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('a valid request yields the Plesk identity', () => {
-    expect(verify(input())).toEqual({ ok: true, identity: { login: 'jdoe', role: 'customer', userId: '42', via: 'plesk' } });
+  it('a valid request yields the Plesk identity; a customer always with the subscriptions of the limits permission', () => {
+    expect(verify(input())).toEqual({ ok: true, identity: { login: 'jdoe', role: 'customer', userId: '42', via: 'plesk', permittedSubscriptions: new Set() } });
+    const permitted = input({ permittedSubscriptions: ['example.com', 'other.org'] });
+    expect(signRequest(secret, permitted)[PERMITTED_SUBSCRIPTIONS_HEADER]).toBe('example.com,other.org');
+    expect(verify(permitted)).toEqual({ ok: true, identity: { login: 'jdoe', role: 'customer', userId: '42', via: 'plesk', permittedSubscriptions: new Set(['example.com', 'other.org']) } });
+    // Other roles carry no list at all (they are not subject to the permission).
+    const reseller = verify(input({ role: 'reseller', login: 'res1' }));
+    expect(reseller.ok && 'permittedSubscriptions' in reseller.identity).toBe(false);
+  });
+
+  it('the permitted subscriptions are signed: adding, changing or dropping the header is a bad signature', () => {
+    const signed = input({ permittedSubscriptions: ['example.com'] });
+    const headers = received(signRequest(secret, signed));
+    const header = PERMITTED_SUBSCRIPTIONS_HEADER.toLowerCase();
+    expect(verify(signed, {}, { headers: { ...headers, [header]: 'example.com,other.org' } })).toEqual({ ok: false, reason: 'bad signature' });
+    const { [header]: _dropped, ...withoutList } = headers;
+    expect(verify(signed, {}, { headers: withoutList })).toEqual({ ok: false, reason: 'bad signature' });
+    const unsigned = input();
+    expect(verify(unsigned, {}, { headers: { ...received(signRequest(secret, unsigned)), [header]: 'other.org' } })).toEqual({ ok: false, reason: 'bad signature' });
+    // An empty header means what no header means.
+    expect(verify(unsigned, {}, { headers: { ...received(signRequest(secret, unsigned)), [header]: '' } }).ok).toBe(true);
+  });
+
+  it.each([
+    ['upper case', 'Example.com', '"Example.com" is not one'],
+    ['a space after the comma', 'example.com, other.org', '" other.org" is not one'],
+    ['an empty name', 'example.com,,other.org', '"" is not one'],
+    ['a trailing comma', 'example.com,', '"" is not one'],
+    ['no domain name', 'localhost', '"localhost" is not one'],
+    ['a name twice', 'example.com,other.org,example.com', 'names subscription example.com twice'],
+  ])('refuses a malformed permitted-subscriptions header (%s) with the reason', (_case, value, reason) => {
+    const headers = received(signRequest(secret, input()));
+    const result = verify(input(), {}, { headers: { ...headers, [PERMITTED_SUBSCRIPTIONS_HEADER.toLowerCase()]: value } });
+    expect(result).toEqual({ ok: false, reason: expect.stringContaining(reason) });
+    expect(result.ok || result.reason).toContain(PERMITTED_SUBSCRIPTIONS_HEADER);
+  });
+
+  it('refuses more than the maximum number of permitted subscriptions, and a list for any role but customer', () => {
+    const many = Array.from({ length: MAX_PERMITTED_SUBSCRIPTIONS + 1 }, (_, i) => `s${i}.example`);
+    expect(verify(input({ permittedSubscriptions: many }))).toEqual({ ok: false, reason: expect.stringContaining(`at most ${MAX_PERMITTED_SUBSCRIPTIONS}`) });
+    expect(verify(input({ permittedSubscriptions: many.slice(0, MAX_PERMITTED_SUBSCRIPTIONS) })).ok).toBe(true);
+    for (const role of ['admin', 'reseller'] as const) {
+      expect(verify(input({ role, permittedSubscriptions: ['example.com'] }))).toEqual({ ok: false, reason: `header X-OML-Permitted-Subscriptions is for customers only, not for role ${role}` });
+    }
+    expect(verify(input({ login: 'root', role: 'admin', userId: '', permittedSubscriptions: ['example.com'] })).ok).toBe(false);
   });
 
   it('accepts timestamps up to 60 s off either way', () => {

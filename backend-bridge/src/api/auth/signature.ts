@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { DOMAIN_NAME } from '../../core/directory-file.js';
 import { ROLES, type Identity, type Role } from '../identity.js';
 
 /**
@@ -6,8 +7,13 @@ import { ROLES, type Identity, type Role } from '../identity.js';
  * headers, signed with the bridge secret. Header names as sent; Node hands them to us lower-cased.
  *
  * canonical = [METHOD (upper case), path with query string exactly as sent, sha256 hex of the raw body bytes,
- *              timestamp, nonce, login, userId, role].join('\n')
+ *              timestamp, nonce, login, userId, role, permitted subscriptions].join('\n')
  * X-OML-Signature = lowercase hex HMAC-SHA256(secret, canonical)
+ *
+ * "Permitted subscriptions" is the value of X-OML-Permitted-Subscriptions, or "" when the header is absent:
+ * for a customer, the subscriptions (lower-case names, comma-separated) on which Plesk grants "Manage outgoing
+ * mail limits". Absent and empty mean the same (none), so leaving the header out can never add rights; other
+ * roles must not send it.
  *
  * The local command (`outgoing-limits` on the server itself) signs as login "root", role "admin", user id "":
  * an empty user id is accepted only in exactly that combination and yields `via: 'local'`.
@@ -20,6 +26,11 @@ export const SIGNATURE_HEADERS = {
   nonce: 'X-OML-Nonce',
   signature: 'X-OML-Signature',
 } as const;
+
+/** Optional, customers only; covered by the signature (see above). */
+export const PERMITTED_SUBSCRIPTIONS_HEADER = 'X-OML-Permitted-Subscriptions';
+/** More names than this is an error, not a truncation (the daemon also caps header bytes, see server.ts). */
+export const MAX_PERMITTED_SUBSCRIPTIONS = 10_000;
 
 /** How far a timestamp may be from our clock, either way. */
 export const SIGNATURE_MAX_SKEW_SECONDS = 60;
@@ -43,6 +54,8 @@ export interface SignatureInput {
   role: Role;
   timestampSeconds: number;
   nonce: string;
+  /** Customers only: subscriptions where Plesk grants "Manage outgoing mail limits"; undefined or [] = none. */
+  permittedSubscriptions?: readonly string[] | undefined;
 }
 
 export function canonicalString(input: SignatureInput): string {
@@ -55,6 +68,7 @@ export function canonicalString(input: SignatureInput): string {
     input.login,
     input.userId,
     input.role,
+    input.permittedSubscriptions?.join(',') ?? '',
   ].join('\n');
 }
 
@@ -69,7 +83,7 @@ export function newNonce(): string {
 
 /** The headers to send with a request; the reference for the PHP layer's implementation. */
 export function signRequest(secret: Buffer, input: SignatureInput): Record<string, string> {
-  return {
+  const headers: Record<string, string> = {
     [SIGNATURE_HEADERS.login]: input.login,
     [SIGNATURE_HEADERS.userId]: input.userId,
     [SIGNATURE_HEADERS.role]: input.role,
@@ -77,6 +91,28 @@ export function signRequest(secret: Buffer, input: SignatureInput): Record<strin
     [SIGNATURE_HEADERS.nonce]: input.nonce,
     [SIGNATURE_HEADERS.signature]: hmacHex(secret, canonicalString(input)),
   };
+  // An empty list is sent as no header at all (the same meaning, and HTTP clients drop empty headers anyway).
+  if (input.permittedSubscriptions && input.permittedSubscriptions.length > 0) headers[PERMITTED_SUBSCRIPTIONS_HEADER] = input.permittedSubscriptions.join(',');
+  return headers;
+}
+
+/** The names in X-OML-Permitted-Subscriptions, checked strictly: a malformed list is refused, never guessed at. */
+export function parsePermittedSubscriptions(value: string): { ok: true; names: string[] } | { ok: false; reason: string } {
+  if (value === '') return { ok: true, names: [] };
+  const names = value.split(',');
+  if (names.length > MAX_PERMITTED_SUBSCRIPTIONS) {
+    return { ok: false, reason: `header ${PERMITTED_SUBSCRIPTIONS_HEADER} lists ${names.length} subscriptions; at most ${MAX_PERMITTED_SUBSCRIPTIONS} are accepted` };
+  }
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (!DOMAIN_NAME.test(name) || name !== name.toLowerCase()) {
+      const shown = JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
+      return { ok: false, reason: `header ${PERMITTED_SUBSCRIPTIONS_HEADER} must be lower-case subscription names separated by commas; ${shown} is not one` };
+    }
+    if (seen.has(name)) return { ok: false, reason: `header ${PERMITTED_SUBSCRIPTIONS_HEADER} names subscription ${name} twice` };
+    seen.add(name);
+  }
+  return { ok: true, names };
 }
 
 /**
@@ -149,12 +185,22 @@ export function verifySignedRequest(secret: Buffer, request: SignedRequest, nowS
   }
   if (!SIGNATURE_PATTERN.test(signature)) return { ok: false, reason: `header ${SIGNATURE_HEADERS.signature} must be 64 lowercase hex digits` };
 
+  const permittedHeader = header(request.headers, PERMITTED_SUBSCRIPTIONS_HEADER);
+  if (typeof permittedHeader === 'object') return { ok: false, reason: `header ${PERMITTED_SUBSCRIPTIONS_HEADER} given more than once` };
+  const permittedValue = permittedHeader ?? '';
+  const permitted = parsePermittedSubscriptions(permittedValue);
+  if (!permitted.ok) return permitted;
+  if (permitted.names.length > 0 && role !== 'customer') return { ok: false, reason: `header ${PERMITTED_SUBSCRIPTIONS_HEADER} is for customers only, not for role ${role}` };
+
   const timestampSeconds = Number(timestamp);
   if (nowSeconds - timestampSeconds > SIGNATURE_MAX_SKEW_SECONDS) return { ok: false, reason: 'signature expired' };
   if (timestampSeconds - nowSeconds > SIGNATURE_MAX_SKEW_SECONDS) return { ok: false, reason: 'signature timestamp is in the future' };
 
   const expected = Buffer.from(
-    hmacHex(secret, canonicalString({ method: request.method, path: request.path, body: request.body, login, userId, role: role as Role, timestampSeconds, nonce })),
+    hmacHex(
+      secret,
+      canonicalString({ method: request.method, path: request.path, body: request.body, login, userId, role: role as Role, timestampSeconds, nonce, permittedSubscriptions: permitted.names }),
+    ),
     'hex',
   );
   if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) return { ok: false, reason: 'bad signature' };
@@ -164,7 +210,9 @@ export function verifySignedRequest(secret: Buffer, request: SignedRequest, nowS
   if (replay === 'replay') return { ok: false, reason: 'nonce already used (replayed request)' };
   if (replay === 'full') return { ok: false, reason: 'too many signed requests; try again shortly' };
 
-  return userId === ''
-    ? { ok: true, identity: { login, role: 'admin', userId: null, via: 'local' } }
-    : { ok: true, identity: { login, role: role as Role, userId, via: 'plesk' } };
+  if (userId === '') return { ok: true, identity: { login, role: 'admin', userId: null, via: 'local' } };
+  const identity: Identity = { login, role: role as Role, userId, via: 'plesk' };
+  // Every Plesk customer carries a list, empty when the header was absent: see holdsLimitPermission.
+  if (role === 'customer') identity.permittedSubscriptions = new Set(permitted.names);
+  return { ok: true, identity };
 }

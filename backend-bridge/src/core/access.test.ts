@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import type { Identity } from '../api/identity.js';
+import { checkLimitChange, holdsLimitPermission, mayChangeLimit } from './access.js';
+import { DirectoryIndex, type ChargedObject } from './directory.js';
+import type { Level } from './limits.js';
+import { INITIAL_SETTINGS, type ServerSettings } from './settings.js';
+
+const settings: ServerSettings = { ...INITIAL_SETTINGS, enabled: true, customersMayChangeLimits: true, defaults: { mailbox: 100, domain: 500, subscription: 1000 } };
+
+// Customer jdoe owns a.example (domains a.example and shop.example) and b.example; its domain a.example is capped at 50.
+const index = new DirectoryIndex(
+  {
+    subscriptions: [
+      { id: 1, name: 'a.example', owner: 'jdoe', reseller: 'res1', systemUser: null, limit: null },
+      { id: 2, name: 'b.example', owner: 'jdoe', reseller: 'res1', systemUser: null, limit: null },
+    ],
+    domains: [
+      { id: 1, subscriptionId: 1, name: 'a.example', limit: 50 },
+      { id: 2, subscriptionId: 1, name: 'shop.example', limit: null },
+      { id: 3, subscriptionId: 2, name: 'b.example', limit: null },
+    ],
+    mailboxes: [
+      { id: 1, domainId: 1, address: 'alice@a.example', limit: null },
+      { id: 2, domainId: 2, address: 'sales@shop.example', limit: null },
+      { id: 3, domainId: 3, address: 'bob@b.example', limit: null },
+    ],
+  },
+  settings,
+);
+
+function object(level: Level, name: string): ChargedObject {
+  const found = index.find(level, name);
+  if (!found) throw new Error(`no ${level} ${name}`);
+  return found;
+}
+
+/** jdoe signed in to Plesk with "Manage outgoing mail limits" on subscription a.example only. */
+const jdoe: Identity = { login: 'jdoe', role: 'customer', userId: '20', via: 'plesk', permittedSubscriptions: new Set(['a.example']) };
+const refusalFor = (subscription: string) =>
+  `Your account may not manage outgoing mail limits of subscription ${subscription} (Plesk permission "Manage outgoing mail limits"). Ask your provider.`;
+
+describe('Plesk permission "Manage outgoing mail limits" per subscription', () => {
+  it('a Plesk customer holds it on the listed subscriptions, for their domains and mailboxes too', () => {
+    for (const [level, name] of [['subscription', 'a.example'], ['domain', 'shop.example'], ['mailbox', 'sales@shop.example']] as const) {
+      expect(holdsLimitPermission(jdoe, object(level, name)), name).toBe(true);
+    }
+    for (const [level, name] of [['subscription', 'b.example'], ['domain', 'b.example'], ['mailbox', 'bob@b.example']] as const) {
+      expect(holdsLimitPermission(jdoe, object(level, name)), name).toBe(false);
+    }
+  });
+
+  it('a Plesk customer without a list holds it nowhere: a missing list never grants rights', () => {
+    const { permittedSubscriptions: _list, ...withoutList } = jdoe;
+    expect(holdsLimitPermission(withoutList, object('mailbox', 'alice@a.example'))).toBe(false);
+    expect(holdsLimitPermission({ ...jdoe, permittedSubscriptions: new Set() }, object('mailbox', 'alice@a.example'))).toBe(false);
+  });
+
+  it('administrators, resellers, standalone users and the local command are not subject to it', () => {
+    const others: Identity[] = [
+      { login: 'admin', role: 'admin', userId: '1', via: 'plesk' },
+      { login: 'res1', role: 'reseller', userId: '10', via: 'plesk' },
+      { login: 'jdoe', role: 'customer', userId: '3', via: 'session' },
+      { login: 'root', role: 'admin', userId: null, via: 'local' },
+    ];
+    for (const identity of others) expect(holdsLimitPermission(identity, object('mailbox', 'bob@b.example')), identity.via + identity.role).toBe(true);
+  });
+
+  it('mayChangeLimit: no edit offered on the objects of a subscription without the permission', () => {
+    expect(mayChangeLimit(jdoe, object('mailbox', 'alice@a.example'), settings)).toBe(true);
+    expect(mayChangeLimit(jdoe, object('domain', 'shop.example'), settings)).toBe(true);
+    expect(mayChangeLimit(jdoe, object('mailbox', 'bob@b.example'), settings)).toBe(false);
+    expect(mayChangeLimit(jdoe, object('domain', 'b.example'), settings)).toBe(false);
+    // A subscription's own limit is never the customer's, permission or not.
+    expect(mayChangeLimit(jdoe, object('subscription', 'a.example'), settings)).toBe(false);
+    expect(mayChangeLimit({ login: 'res1', role: 'reseller', userId: '10', via: 'plesk' }, object('mailbox', 'bob@b.example'), settings)).toBe(true);
+  });
+
+  it('checkLimitChange: 403 naming the subscription; allowed where the permission is on, within the ceiling', () => {
+    expect(checkLimitChange(jdoe, object('mailbox', 'bob@b.example'), 5, settings)).toEqual({ status: 403, error: refusalFor('b.example') });
+    expect(checkLimitChange(jdoe, object('domain', 'b.example'), 'unlimited', settings)).toEqual({ status: 403, error: refusalFor('b.example') });
+    expect(checkLimitChange(jdoe, object('mailbox', 'alice@a.example'), 5, settings)).toBeNull();
+    expect(checkLimitChange(jdoe, object('mailbox', 'alice@a.example'), 51, settings)).toEqual({
+      status: 400,
+      error: 'The value must be in the range 0...50. Only the administrator can raise it.',
+    });
+  });
+
+  it("the administrator's switch for all customers is said first; a subscription stays the reseller's", () => {
+    const closed = { ...settings, customersMayChangeLimits: false };
+    expect(checkLimitChange(jdoe, object('mailbox', 'bob@b.example'), 5, closed)?.error).toBe('The administrator does not allow customers to change outgoing mail limits.');
+    expect(checkLimitChange(jdoe, object('subscription', 'a.example'), 5, settings)?.error).toBe('Only the administrator or the reseller can change the limit of a subscription.');
+    expect(checkLimitChange(jdoe, object('subscription', 'b.example'), 5, settings)?.error).toBe(refusalFor('b.example'));
+  });
+});
