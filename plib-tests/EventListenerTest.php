@@ -33,6 +33,8 @@ final class EventListenerTest extends TestCase
             'site_create', 'site_update', 'site_delete',
             'mailname_create', 'mailname_update', 'mailname_delete',
             'domain_limits_update', 'template_domain_update',
+            'client_create', 'client_update', 'client_delete',
+            'reseller_create', 'reseller_update', 'reseller_delete',
         ], self::$fromFile->filterActions());
     }
 
@@ -54,6 +56,16 @@ final class EventListenerTest extends TestCase
         $this->event('mailname', 5, 'mailname_delete', ['Mailname' => 'caroline', 'Domain Name' => 'jdoe-shop.example'], []);
         $this->event('mailname', 5, 'mailname_delete', ['Mailname' => 'caroline', 'Domain Name' => 'jdoe-shop.example'], []);
         $this->assertNotContains('caroline@jdoe-shop.example', PleskWorld::names('mailboxes'));
+    }
+
+    public function testAMailnameWithTheWholeAddressIsTakenAsIs(): void
+    {
+        pm_Bootstrap::$mail[5] = ['name' => 'dora', 'domainId' => 101];
+        $this->event('mailname', 5, 'mailname_create', [], ['Mailname' => 'Dora@JDoe-Shop.example']);
+        $this->event('mailname', 5, 'mailname_update', ['Mailname' => 'dora@jdoe-shop.example'], ['Mailname' => 'dorothy', 'Domain Name' => 'jdoe-shop.example']);
+        $names = PleskWorld::names('mailboxes');
+        $this->assertContains('dorothy@jdoe-shop.example', $names);
+        $this->assertNotContains('dora@jdoe-shop.example', $names);
     }
 
     public function testSubscriptionsAndDomainsCreatedRenamedAndDeleted(): void
@@ -170,6 +182,70 @@ final class EventListenerTest extends TestCase
         unset(pm_Bootstrap::$plans[100]);
         $this->event('domain', 100, 'domain_limits_update', [], []);
         $this->assertSame([100, 'default'], [$this->mailbox('alice@jdoe.example')['effectiveLimit'], $this->mailbox('alice@jdoe.example')['limitSource']]);
+    }
+
+    public function testTheFullResyncSendsTheAddressesOfCustomersAndResellersThatOwnOrResellSubscriptions(): void
+    {
+        // setUp's resync sent them: jdoe (customer of res1) and res1 itself; mary has no address, and the admin's
+        // address is a server setting, not a contact.
+        $this->assertSame(['jdoe' => 'jdoe@customer.example', 'res1' => 'billing@res1.example'], PleskWorld::contacts());
+        new pm_Client(30, 'idle', 'client', 10, 'idle@customer.example'); // owns nothing: no contact
+        $this->assertSame(['set' => 0, 'unchanged' => 2, 'removed' => 0, 'refused' => 0], PleskWorld::resync()['contacts'], 'a second resync changes nothing');
+
+        // Changed and removed in Plesk while events were lost; a contact nobody in Plesk has any more.
+        PleskWorld::$jdoe->email = 'new@customer.example';
+        PleskWorld::$res1->email = '';
+        PleskWorld::integration()->json('PUT', '/directory/contacts/gone', ['address' => 'gone@old.example']);
+        $this->assertSame(['set' => 1, 'unchanged' => 0, 'removed' => 2, 'refused' => 0], PleskWorld::resync()['contacts']);
+        $this->assertSame(['jdoe' => 'new@customer.example'], PleskWorld::contacts());
+    }
+
+    public function testAnAddressTheBridgeRefusesIsLoggedAndLeavesNoOutdatedContact(): void
+    {
+        PleskWorld::resync();
+        PleskWorld::$jdoe->email = 'not an address';
+        $counts = PleskWorld::resync();
+        $this->assertSame(1, $counts['contacts']['refused']);
+        $this->assertSame(['res1' => 'billing@res1.example'], PleskWorld::contacts());
+        $this->assertCount(1, pm_Log::$lines);
+        $this->assertStringContainsString('notifications for jdoe cannot go to "not an address"', pm_Log::$lines[0]);
+        $this->assertStringContainsString('must be an email address', pm_Log::$lines[0]);
+    }
+
+    public function testANewSubscriptionBringsItsOwnersAddress(): void
+    {
+        new pm_Client(22, 'ann', 'client', 10, 'ann@customer.example');
+        new pm_Domain(300, 'ann.example', 22, 0, 'ann_ftp');
+        $this->event('domain', 300, 'domain_create', [], ['Domain Name' => 'ann.example']);
+        $this->assertSame('ann@customer.example', PleskWorld::contacts()['ann']);
+        $this->assertSame('billing@res1.example', PleskWorld::contacts()['res1']);
+    }
+
+    public function testClientEventsKeepAddressesAndLoginsCurrent(): void
+    {
+        PleskWorld::resync();
+        // An address changes.
+        PleskWorld::$jdoe->email = 'jd@elsewhere.example';
+        $this->event('client', 20, 'client_update', ['Email' => 'jdoe@customer.example'], ['Email' => 'jd@elsewhere.example']);
+        $this->event('client', 20, 'client_update', ['Email' => 'jdoe@customer.example'], ['Email' => 'jd@elsewhere.example']); // repeated: no harm
+        $this->assertSame('jd@elsewhere.example', PleskWorld::contacts()['jdoe']);
+
+        // A login changes: the subscriptions follow, the old login's contact goes.
+        PleskWorld::$jdoe = new pm_Client(20, 'johndoe', 'client', 10, 'jd@elsewhere.example');
+        $this->event('client', 20, 'client_update', ['Login Name' => 'jdoe'], ['Login Name' => 'johndoe']);
+        $this->assertSame(['johndoe' => 'jd@elsewhere.example', 'res1' => 'billing@res1.example'], PleskWorld::contacts());
+        $this->assertSame(200, PleskWorld::as(PleskWorld::$jdoe)->json('GET', '/subscriptions/jdoe.example')['status']);
+
+        // The reseller's address changes (whether Plesk names the event reseller_update or client_update).
+        PleskWorld::$res1->email = 'sales@res1.example';
+        $this->event('reseller', 10, 'reseller_update', [], []);
+        $this->assertSame('sales@res1.example', PleskWorld::contacts()['res1']);
+
+        // The customer is deleted with its subscription: both go.
+        unset(pm_Domain::$all[100], pm_Domain::$all[101], pm_Client::$all[20]);
+        $this->event('domain', 100, 'domain_delete', ['Domain Name' => 'jdoe.example'], []);
+        $this->event('client', 20, 'client_delete', ['Login Name' => 'johndoe'], []);
+        $this->assertSame([], PleskWorld::contacts(), 'res1 resells nothing any more');
     }
 
     public function testTheFullResyncCarriesThePlans(): void

@@ -1,7 +1,8 @@
 <?php
 /**
  * The Plesk server the tests run against: the admin, reseller res1 with customer jdoe, customer mary of the
- * admin; subscriptions with add-on domains and mail accounts. Each test resets it and the bridge's directory.
+ * admin (mary has no e-mail address); subscriptions with add-on domains and mail accounts. Each test resets it
+ * and the bridge's directory and contacts.
  */
 final class PleskWorld
 {
@@ -18,10 +19,10 @@ final class PleskWorld
         pm_Bootstrap::$plans = [];
         pm_Settings::$values = [];
         pm_Log::$lines = [];
-        self::$admin = new pm_Client(1, 'admin', 'admin');
-        self::$res1 = new pm_Client(10, 'res1', 'reseller');
-        self::$jdoe = new pm_Client(20, 'jdoe', 'client', 10);
-        self::$mary = new pm_Client(21, 'mary', 'client', 1);
+        self::$admin = new pm_Client(1, 'admin', 'admin', 0, 'admin@server.example');
+        self::$res1 = new pm_Client(10, 'res1', 'reseller', 0, 'billing@res1.example');
+        self::$jdoe = new pm_Client(20, 'jdoe', 'client', 10, 'JDoe@Customer.example');
+        self::$mary = new pm_Client(21, 'mary', 'client', 1, '');
         new pm_Domain(100, 'jdoe.example', 20, 0, 'jdoe_ftp');
         new pm_Domain(101, 'jdoe-shop.example', 20, 100);
         new pm_Domain(200, 'mary.example', 21, 0, 'mary_ftp');
@@ -37,6 +38,9 @@ final class PleskWorld
         $emptied = $bridge->json('PUT', '/directory', ['subscriptions' => []]);
         if ($emptied['status'] !== 200) {
             throw new RuntimeException('Cannot empty the directory: ' . json_encode($emptied));
+        }
+        foreach ($bridge->json('GET', '/directory/contacts')['data']['items'] as $contact) {
+            $bridge->json('DELETE', '/directory/contacts/' . rawurlencode($contact['login']));
         }
         $reset = $bridge->json('PATCH', '/settings', ['enabled' => true, 'defaults' => ['mailbox' => 100, 'domain' => 500, 'subscription' => 1000], 'customersMayChangeLimits' => true]);
         if ($reset['status'] !== 200) {
@@ -57,6 +61,16 @@ final class PleskWorld
     public static function resync()
     {
         return (new Modules_OutgoingMailLimits_DirectorySync(self::integration()))->fullResync();
+    }
+
+    /** The bridge's notification contacts as [login => address]. */
+    public static function contacts()
+    {
+        $contacts = [];
+        foreach (self::integration()->json('GET', '/directory/contacts')['data']['items'] as $item) {
+            $contacts[$item['login']] = $item['address'];
+        }
+        return $contacts;
     }
 
     /** Names in one collection as the admin sees them. */

@@ -1,7 +1,8 @@
 <?php
 /**
  * Keeps the bridge's directory equal to Plesk's: single idempotent upserts and deletes for events, and a full
- * resync (upsert everything Plesk has, delete what it no longer has) for install and repair.
+ * resync (upsert everything Plesk has, delete what it no longer has) for install and repair. The notification
+ * addresses of resellers and customers (the bridge's contacts) are kept the same way.
  */
 class Modules_OutgoingMailLimits_DirectorySync
 {
@@ -17,26 +18,123 @@ class Modules_OutgoingMailLimits_DirectorySync
         $this->bridge = $bridge;
     }
 
-    /** Creates or updates a subscription or add-on domain (and its subscription), renaming when asked. */
+    /**
+     * Creates or updates a subscription or add-on domain (and its subscription), renaming when asked; the
+     * subscription's owner and reseller get their current notification address.
+     */
     public function upsertDomain(pm_Domain $domain, $previousName = null)
     {
         $main = Modules_OutgoingMailLimits_PleskObjects::subscriptionOf($domain);
-        $subscription = Modules_OutgoingMailLimits_PleskDirectory::asciiDomain($main->getName());
         $name = Modules_OutgoingMailLimits_PleskDirectory::asciiDomain($domain->getName());
         $previous = $previousName === null ? null : Modules_OutgoingMailLimits_PleskDirectory::asciiDomain($previousName);
         $isMain = (int) $main->getId() === (int) $domain->getId();
 
-        $subscriptionBody = Modules_OutgoingMailLimits_PleskObjects::subscriptionSync($main);
-        if ($isMain && $previous !== null && $previous !== $name) {
-            $subscriptionBody['previousName'] = $previous;
-        }
-        $this->expect(['PUT', '/directory/subscriptions/' . rawurlencode($subscription), $subscriptionBody]);
+        $subscription = $this->upsertSubscription($main, $isMain ? $previous : null);
 
         $domainBody = ['subscription' => $subscription];
         if ($previous !== null && $previous !== $name) {
             $domainBody['previousName'] = $previous;
         }
         $this->expect(['PUT', '/directory/domains/' . rawurlencode($name), $domainBody]);
+
+        foreach (Modules_OutgoingMailLimits_PleskObjects::notifiedClients($main) as $login => $client) {
+            $this->writeContact($login, Modules_OutgoingMailLimits_PleskDirectory::emailOf($client));
+        }
+    }
+
+    /** PUT of a subscription (by its main domain) with owner, reseller, system user and plan; returns its name. */
+    private function upsertSubscription(pm_Domain $main, $previousName = null)
+    {
+        $subscription = Modules_OutgoingMailLimits_PleskDirectory::asciiDomain($main->getName());
+        $body = Modules_OutgoingMailLimits_PleskObjects::subscriptionSync($main);
+        if ($previousName !== null && $previousName !== $subscription) {
+            $body['previousName'] = $previousName;
+        }
+        $this->expect(['PUT', '/directory/subscriptions/' . rawurlencode($subscription), $body]);
+        return $subscription;
+    }
+
+    /**
+     * A customer or reseller was created, changed or deleted: its login may have changed, so the subscriptions
+     * it owns or resells are sent again, then every contact is made to match Plesk (a deleted client's address
+     * goes). $clientId may name a client that no longer exists.
+     */
+    public function refreshClient($clientId)
+    {
+        try {
+            $client = pm_Client::getByClientId((int) $clientId);
+        } catch (pm_Exception $gone) {
+            $client = null;
+        }
+        if ($client !== null) {
+            foreach (pm_Domain::getAllDomains(true) as $main) {
+                $owner = $main->getClient();
+                $reseller = Modules_OutgoingMailLimits_PleskObjects::resellerOf($owner);
+                if ((int) $owner->getId() === (int) $client->getId() || ($reseller !== null && (int) $reseller->getId() === (int) $client->getId())) {
+                    $this->upsertSubscription($main);
+                }
+            }
+        }
+        return $this->syncContacts();
+    }
+
+    /**
+     * Makes the bridge's contacts equal to Plesk's: the address of every customer and reseller that owns or
+     * resells a subscription; contacts of anyone else, or without an address in Plesk, are removed. An address
+     * the bridge refuses is logged and its login gets no contact (never an outdated one). Returns the counts.
+     */
+    public function syncContacts()
+    {
+        $wanted = Modules_OutgoingMailLimits_PleskDirectory::contacts();
+        $have = [];
+        foreach ($this->expect(['GET', '/directory/contacts', null])['items'] as $item) {
+            $have[$item['login']] = $item['address'];
+        }
+        $counts = ['set' => 0, 'unchanged' => 0, 'removed' => 0, 'refused' => 0];
+        foreach ($wanted as $login => $address) {
+            if ($address === null) {
+                continue;
+            }
+            if (isset($have[$login]) && $have[$login] === $address) {
+                $counts['unchanged']++;
+            } elseif ($this->writeContact($login, $address)) {
+                $counts['set']++;
+            } else {
+                $counts['refused']++;
+                $wanted[$login] = null;
+            }
+        }
+        foreach (array_keys($have) as $login) {
+            if (!isset($wanted[$login])) {
+                $this->writeContact($login, null);
+                $counts['removed']++;
+            }
+        }
+        return $counts;
+    }
+
+    /**
+     * PUT (or with null DELETE) of one contact; idempotent. False when the bridge refuses the address or login as
+     * malformed (logged, with any earlier address removed); other failures throw.
+     */
+    private function writeContact($login, $address)
+    {
+        $path = '/directory/contacts/' . rawurlencode((string) $login);
+        if ($address !== null) {
+            $answer = $this->bridge->json('PUT', $path, ['address' => $address]);
+            if ($answer['status'] !== 400) {
+                $this->check('PUT', $path, $answer);
+                return true;
+            }
+            pm_Log::err("Outgoing mail limits: notifications for {$login} cannot go to \"{$address}\": " . self::errorOf($answer));
+        }
+        $answer = $this->bridge->json('DELETE', $path, null);
+        if ($answer['status'] === 400) {
+            // A login the bridge cannot store has no contact there either.
+            return false;
+        }
+        $this->check('DELETE', $path, $answer);
+        return $address === null;
     }
 
     public function deleteDomain($name, $wasSubscription)
@@ -64,9 +162,17 @@ class Modules_OutgoingMailLimits_DirectorySync
 
     /**
      * Makes the bridge's directory match Plesk's in one transaction: upserts keep every limit and count that is
-     * already there; objects Plesk no longer has are deleted. Returns the bridge's counts.
+     * already there; objects Plesk no longer has are deleted. Then the contacts (syncContacts). Returns the
+     * bridge's counts with the contacts' under "contacts".
      */
     public function fullResync()
+    {
+        $counts = $this->syncDirectory();
+        $counts['contacts'] = $this->syncContacts();
+        return $counts;
+    }
+
+    private function syncDirectory()
     {
         $body = Modules_OutgoingMailLimits_PleskDirectory::syncBody();
         $wanted = [
@@ -100,11 +206,27 @@ class Modules_OutgoingMailLimits_DirectorySync
     private function expect(array $call)
     {
         list($method, $path, $data) = $call;
-        $answer = $this->bridge->json($method, $path, $data);
+        return $this->check($method, $path, $this->bridge->json($method, $path, $data));
+    }
+
+    private function check($method, $path, array $answer)
+    {
         if ($answer['status'] < 200 || $answer['status'] > 299) {
-            $message = is_array($answer['data']) && isset($answer['data']['error']) ? $answer['data']['error'] : 'no message';
-            throw new RuntimeException("{$method} {$path} answered {$answer['status']}: {$message}");
+            throw new RuntimeException("{$method} {$path} answered {$answer['status']}: " . self::errorOf($answer));
         }
         return $answer['data'];
+    }
+
+    /** The bridge's message, with the field's own words when it names one. */
+    private static function errorOf(array $answer)
+    {
+        $data = is_array($answer['data']) ? $answer['data'] : [];
+        $message = isset($data['error']) ? (string) $data['error'] : 'no message';
+        if (isset($data['fields']) && is_array($data['fields'])) {
+            foreach ($data['fields'] as $field => $text) {
+                $message .= "; {$field} {$text}";
+            }
+        }
+        return $message;
     }
 }

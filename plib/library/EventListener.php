@@ -3,9 +3,13 @@
  * Keeps the bridge's directory in step with Plesk: subscriptions (domain_*), add-on domains (site_*) and mail
  * accounts (mailname_*), created, renamed, moved and deleted; a subscription's service plan values when its
  * limits change (domain_limits_update: plan switched, synced or customized) and every subscription's when a
- * service plan changes (template_domain_update, synced to its subscriptions). Every call is an idempotent
- * upsert or delete, so a repeated event does no harm. A failure never breaks the Plesk operation that raised the event: it is logged
+ * service plan changes (template_domain_update, synced to its subscriptions); the notification addresses and
+ * logins of customers and resellers (client_*, reseller_*). Every call is an idempotent upsert or delete, so a
+ * repeated event does no harm. A failure never breaks the Plesk operation that raised the event: it is logged
  * and remembered, and `plesk bin extension --exec outgoing-mail-limits resync.php` repairs the directory.
+ *
+ * Event names are <object type>_<action> as Plesk's extension guide lists them ("Object Types and Actions");
+ * reseller_* is not in that list and may never come: then the next client event or resync catches up.
  */
 class Modules_OutgoingMailLimits_EventListener implements EventListener
 {
@@ -24,6 +28,8 @@ class Modules_OutgoingMailLimits_EventListener implements EventListener
             'site_create', 'site_update', 'site_delete',
             'mailname_create', 'mailname_update', 'mailname_delete',
             'domain_limits_update', 'template_domain_update',
+            'client_create', 'client_update', 'client_delete',
+            'reseller_create', 'reseller_update', 'reseller_delete',
         ];
     }
 
@@ -67,18 +73,34 @@ class Modules_OutgoingMailLimits_EventListener implements EventListener
                 $sync->upsertMailbox(self::address($new));
                 return;
             case 'mailname_update':
-                $previous = self::value($old, 'Mailname') !== null && self::value($old, 'Domain Name') !== null ? self::address($old) : null;
+                $mailname = (string) self::value($old, 'Mailname');
+                $previous = $mailname !== '' && (strpos($mailname, '@') !== false || self::value($old, 'Domain Name') !== null) ? self::address($old) : null;
                 $sync->upsertMailbox(self::address($new), $previous);
                 return;
             case 'mailname_delete':
                 $sync->deleteMailbox(self::address($old));
                 return;
+            case 'client_create':
+            case 'client_update':
+            case 'client_delete':
+            case 'reseller_create':
+            case 'reseller_update':
+            case 'reseller_delete':
+                // The client is read from Plesk (a deleted one is simply gone): the event's values are not needed.
+                $sync->refreshClient((int) $objectId);
+                return;
         }
     }
 
+    /** The mail account's address: "Mailname" is its local part, next to "Domain Name"; a full address is taken as is. */
     private static function address(array $values)
     {
-        return Modules_OutgoingMailLimits_PleskDirectory::address(self::required($values, 'Mailname'), self::required($values, 'Domain Name'));
+        $mailname = self::required($values, 'Mailname');
+        $at = strrpos($mailname, '@');
+        if ($at !== false) {
+            return Modules_OutgoingMailLimits_PleskDirectory::address(substr($mailname, 0, $at), substr($mailname, $at + 1));
+        }
+        return Modules_OutgoingMailLimits_PleskDirectory::address($mailname, self::required($values, 'Domain Name'));
     }
 
     private static function value(array $values, $key)

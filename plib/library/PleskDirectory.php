@@ -38,6 +38,30 @@ class Modules_OutgoingMailLimits_PleskDirectory
     }
 
     /**
+     * Where notifications go, as the bridge's contacts: [login => lower-case address, or null when Plesk has none]
+     * for every customer and reseller that owns a subscription or whose customer does (pm_Client's e-mail
+     * property, the address of the account's contact information).
+     */
+    public static function contacts()
+    {
+        $contacts = [];
+        foreach (pm_Domain::getAllDomains(true) as $main) {
+            foreach (Modules_OutgoingMailLimits_PleskObjects::notifiedClients($main) as $login => $client) {
+                $contacts[$login] = self::emailOf($client);
+            }
+        }
+        ksort($contacts, SORT_STRING);
+        return $contacts;
+    }
+
+    /** A client's contact address in lower case, or null when its contact information has none. */
+    public static function emailOf(pm_Client $client)
+    {
+        $email = strtolower(trim((string) $client->getProperty('email')));
+        return $email === '' ? null : $email;
+    }
+
+    /**
      * The whole directory as the body of POST /directory/sync (without deletes): every subscription (by its
      * main domain), every domain with mail, every mail account.
      */
