@@ -132,6 +132,22 @@ final class HooksTest extends TestCase
         $this->assertSame([], $this->openMailboxForm(99)->elements);
     }
 
+    public function testAnInternationalizedDomainNeverBreaksPlesksMailboxForm(): void
+    {
+        // Plesk finds domains by display name (Unicode); the mail account's address is in ASCII.
+        new pm_Domain(300, 'xn--bcher-kva.example', 20, 0, null, 'bücher.example');
+        pm_Bootstrap::$mail[8] = ['name' => 'info', 'domainId' => 300];
+        PleskWorld::resync();
+        pm_Session::$client = PleskWorld::$jdoe;
+        $form = $this->openMailboxForm(8);
+        if (function_exists('idn_to_utf8')) {
+            $this->assertSame('default', $form->getValue('outgoingLimitMode'));
+        } else {
+            // Without PHP's intl the Unicode name cannot be made: the form goes on without our part.
+            $this->assertSame([], $form->elements);
+        }
+    }
+
     public function testTheMailboxFormStillOpensWhenTheServiceIsDown(): void
     {
         $running = pm_Context::$varDir;

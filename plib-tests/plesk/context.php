@@ -232,9 +232,12 @@ class pm_Domain
     private $clientId;
     private $webspaceId;
     private $sysUser;
+    /** @var string the name Plesk shows: Unicode for an internationalized domain, whose name is ASCII (punycode) */
+    private $displayName;
 
-    public function __construct($id, $name, $clientId, $webspaceId = 0, $sysUser = null)
+    public function __construct($id, $name, $clientId, $webspaceId = 0, $sysUser = null, $displayName = null)
     {
+        $this->displayName = $displayName === null ? $name : $displayName;
         $this->id = $id;
         $this->name = $name;
         $this->clientId = $clientId;
@@ -251,10 +254,11 @@ class pm_Domain
         return self::$all[$id];
     }
 
+    /** By display name, as Plesk's SDK says. */
     public static function getByName($name)
     {
         foreach (self::$all as $domain) {
-            if ($domain->name === $name) {
+            if ($domain->displayName === $name) {
                 return $domain;
             }
         }
@@ -279,6 +283,11 @@ class pm_Domain
     public function getId()
     {
         return $this->id;
+    }
+
+    public function getDisplayName()
+    {
+        return $this->displayName;
     }
 
     public function getName()

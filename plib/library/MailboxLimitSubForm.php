@@ -90,8 +90,9 @@ class Modules_OutgoingMailLimits_MailboxLimitSubForm extends pm_Form_SubForm
         if (!$client->isClient()) {
             return true;
         }
-        $domain = pm_Domain::getByName(substr($address, strpos($address, '@') + 1));
-        return $client->hasPermission(Modules_OutgoingMailLimits_PleskObjects::PERMISSION, $domain);
+        // pm_Domain::getByName takes the display name, which is Unicode for an IDN: domainByName tries both.
+        $domain = Modules_OutgoingMailLimits_PleskObjects::domainByName(substr($address, strpos($address, '@') + 1));
+        return $domain !== null && $client->hasPermission(Modules_OutgoingMailLimits_PleskObjects::PERMISSION, $domain);
     }
 
     private function bridge()
