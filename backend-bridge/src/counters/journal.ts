@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Db } from '../store/database.js';
 import { prepareJournalRollUp } from '../store/hourly-stats.js';
+import { PendingAmounts } from './pending-amounts.js';
 import type { RollingWindowCounters } from './rolling-window.js';
 
 export const JOURNAL_UPSERT_SQL = `INSERT INTO counter_journal (counter_key, second, amount) VALUES (?, ?, ?)
@@ -19,8 +20,7 @@ type WorkerReply = { type: 'done'; id: number } | { type: 'failed'; id: number; 
  * With `background`, batches are written by a worker thread (see journal-worker.ts); otherwise synchronously.
  */
 export class CounterJournal {
-  /** Amounts by second, then by counter: a flush covers a second or two, so this stays at one or two maps. */
-  private pending = new Map<number, Map<number, number>>();
+  private readonly pending = new PendingAmounts();
   private readonly upsert;
   private readonly prune;
   private worker: Worker | null = null;
@@ -54,49 +54,35 @@ export class CounterJournal {
   }
 
   record(key: number, second: number, amount: number): void {
-    let byKey = this.pending.get(second);
-    if (!byKey) {
-      byKey = new Map();
-      this.pending.set(second, byKey);
-    }
-    byKey.set(key, (byKey.get(key) ?? 0) + amount);
+    this.pending.add(key, second, amount);
   }
 
   /** Drops what is buffered for an object that no longer exists, so it is not written after its delete. */
   discard(key: number): void {
-    for (const byKey of this.pending.values()) byKey.delete(key);
+    this.pending.zeroKey(key);
   }
 
-  get hasPending(): boolean {
-    return this.pending.size > 0;
+  private writeRows(rows: Float64Array): void {
+    this.db.transaction(() => {
+      for (let i = 0; i + 2 < rows.length; i += 3) this.upsert.run(rows[i], rows[i + 1], rows[i + 2]);
+    })();
   }
 
   /** Hands the buffered amounts to SQLite (or to the writer thread); resolves once they are committed. */
   flush(): Promise<void> {
     if (this.pending.size === 0) return Promise.resolve();
+    const rows = this.pending.drain();
     if (!this.worker) {
-      // Synchronous, so nothing is recorded meanwhile; on failure the batch stays pending for the next flush.
-      this.db.transaction(() => {
-        for (const [second, byKey] of this.pending) {
-          for (const [key, amount] of byKey) this.upsert.run(key, second, amount);
-        }
-      })();
-      this.pending = new Map();
+      try {
+        this.writeRows(rows);
+      } catch (error) {
+        // Nothing of the batch was committed: it goes back to be written with the next flush.
+        for (let i = 0; i + 2 < rows.length; i += 3) this.pending.add(rows[i]!, rows[i + 1]!, rows[i + 2]!);
+        throw error;
+      }
       return Promise.resolve();
     }
-    let size = 0;
-    for (const byKey of this.pending.values()) size += byKey.size;
-    const buffer = new Float64Array(size * 3);
-    let i = 0;
-    for (const [second, byKey] of this.pending) {
-      for (const [key, amount] of byKey) {
-        buffer[i++] = key;
-        buffer[i++] = second;
-        buffer[i++] = amount;
-      }
-    }
-    this.pending = new Map();
-    return this.send({ type: 'write', id: this.nextId++, rows: buffer }, [buffer.buffer]);
+    return this.send({ type: 'write', id: this.nextId++, rows }, [rows.buffer as ArrayBuffer]);
   }
 
   /** Rows that left the window no longer count: they are rolled up into hourly statistics. */

@@ -53,6 +53,22 @@ describe('PolicyRequestParser', () => {
     expect(parser.pendingBytes).toBe(0);
   });
 
+  it('reads several requests from one chunk, a lone blank line as an empty request, and keeps the rest', () => {
+    const parser = new PolicyRequestParser();
+    const chunk = Buffer.from('request=smtpd_access_policy\nsender=a@example.com\n\n\nrequest=smtpd_access_policy\r\nsender=b@example.com\r\n\nrequest=smtpd_');
+    const requests = parser.feed(chunk);
+    expect(requests.map((r) => (r.ok ? r.attributes.sender : r.error))).toEqual([
+      'a@example.com',
+      'empty request (a blank line with no attributes)',
+      'b@example.com',
+    ]);
+    chunk.fill(0); // the socket's buffer may be reused: the unfinished request must not change with it
+    expect(parser.pendingBytes).toBe('request=smtpd_'.length);
+    const last = parser.feed(Buffer.from('access_policy\nsender=c@example.com\n\n'));
+    expect(last).toHaveLength(1);
+    expect(last[0]!.ok && last[0]!.attributes.sender).toBe('c@example.com');
+  });
+
   it('refuses to buffer a request past the size limit', () => {
     const parser = new PolicyRequestParser();
     expect(() => parser.feed(Buffer.alloc(70_000, 'a'))).toThrow(RequestTooLargeError);
