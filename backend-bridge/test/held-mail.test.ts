@@ -115,6 +115,13 @@ describe('held mail with a real Postfix', () => {
     }, 'the released messages to be delivered', 20_000);
 
     expect(await cli(['held', 'delete', c, '--data-dir', dataDir])).toContain(`Deleted ${c}`);
+    // Without Plesk's "Manage outgoing mail limits" on example.com, jdoe still sees the message but cannot touch it.
+    const jdoeWithoutPermission = api({ ...JDOE, permittedSubscriptions: ['other.org'] });
+    expect(((await jdoeWithoutPermission.request('GET', `/api/v1/held/${d}`)).body as { mayDelete: boolean }).mayDelete).toBe(false);
+    const refused = await jdoeWithoutPermission.request('DELETE', `/api/v1/held/${d}`);
+    expect(refused.status).toBe(403);
+    expect((refused.body as { error: string }).error).toContain('subscription example.com');
+    expect(await queueNameOf(d)).toBe('hold');
     const deleted = await api(JDOE).request('DELETE', `/api/v1/held/${d}`);
     expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
     expect(await queueNameOf(c)).toBeNull();

@@ -749,6 +749,56 @@ describe('Plesk permission "Manage outgoing mail limits" per subscription', () =
     expect((await getRow(h(), ADMIN, 'mailbox', 'mallory@other.org')).ownLimit).toBe('default');
   });
 
+  type HeldItem = { queueId: string; status: string; chargedName: string | null; mayRelease: boolean; mayDelete: boolean; mayMarkCompromised: boolean };
+  const heldOf = async (caller: Caller) => json<{ items: HeldItem[] }>(await h().get(caller, '/api/v1/held')).items;
+  const heldRefusal = (action: string) =>
+    `Your account may not ${action} held messages of subscription other.org (Plesk permission "Manage outgoing mail limits"). Ask your provider.`;
+
+  it('held mail of the other subscription stays listed, says no action is allowed, and release and delete are 403 naming it', async () => {
+    h().recordHeld('AAAAAA1', 'alice@example.com');
+    h().recordHeld('CCCCCC3', 'mallory@other.org');
+    h().recordHeld('DDDDDD4', 'other.org', { chargedLevel: 'domain', chargedName: 'other.org', trippedLevel: 'domain', trippedName: 'other.org' });
+    const byId = new Map((await heldOf(jdoe)).map((m) => [m.queueId, m]));
+    expect([...byId.keys()].sort()).toEqual(['AAAAAA1', 'CCCCCC3', 'DDDDDD4']);
+    expect(byId.get('AAAAAA1')).toMatchObject({ mayRelease: true, mayDelete: true, mayMarkCompromised: true });
+    expect(byId.get('CCCCCC3')).toMatchObject({ mayRelease: false, mayDelete: false, mayMarkCompromised: false });
+    expect(byId.get('DDDDDD4')).toMatchObject({ mayRelease: false, mayDelete: false, mayMarkCompromised: false });
+    expect(json(await h().get(jdoe, '/api/v1/held/CCCCCC3'))).toMatchObject({ queueId: 'CCCCCC3', mayRelease: false, mayDelete: false });
+
+    expect(expectError(await h().request(jdoe, 'POST', '/api/v1/held/CCCCCC3/release', {}), 403)).toEqual({ error: heldRefusal('release') });
+    expect(expectError(await h().request(jdoe, 'POST', '/api/v1/held/CCCCCC3/release', { force: true }), 403)).toEqual({ error: heldRefusal('release') });
+    expect(expectError(await h().request(jdoe, 'DELETE', '/api/v1/held/CCCCCC3'), 403)).toEqual({ error: heldRefusal('delete') });
+    expect(expectError(await h().request(jdoe, 'DELETE', '/api/v1/held/DDDDDD4'), 403)).toEqual({ error: heldRefusal('delete') });
+    const untouched = json<HeldItem>(await h().get(ADMIN, '/api/v1/held/CCCCCC3'));
+    expect(untouched.status).toBe('held');
+    expect(await audit(h(), ADMIN, '?name=mallory@other.org')).toEqual([]);
+    // The permitted subscription passes the check and reaches Postfix, which does not run here (502, not 403).
+    expect(expectError(await h().request(jdoe, 'DELETE', '/api/v1/held/AAAAAA1'), 502).error).toMatch(/postsuper/);
+  });
+
+  it('the administrator and the reseller are not subject to it: every row they see offers every action', async () => {
+    h().recordHeld('AAAAAA1', 'alice@example.com');
+    h().recordHeld('CCCCCC3', 'mallory@other.org');
+    const allowed = { mayRelease: true, mayDelete: true, mayMarkCompromised: true };
+    expect(await heldOf(ADMIN)).toEqual([expect.objectContaining({ queueId: 'CCCCCC3', ...allowed }), expect.objectContaining({ queueId: 'AAAAAA1', ...allowed })]);
+    expect(await heldOf(RES1)).toEqual([expect.objectContaining({ queueId: 'AAAAAA1', ...allowed })]);
+    expect(expectError(await h().request(RES1, 'DELETE', '/api/v1/held/AAAAAA1'), 502).error).toMatch(/postsuper/);
+    expect(expectError(await h().request(ADMIN, 'DELETE', '/api/v1/held/CCCCCC3'), 502).error).toMatch(/postsuper/);
+  });
+
+  it('compromised marks say whether this person may restore them; a restore on the other subscription is 403', async () => {
+    expectStatus(await h().request(ADMIN, 'POST', '/api/v1/mailboxes/mallory@other.org/compromised'), 201);
+    const marked = json<{ entry: Json }>(await h().request(jdoe, 'POST', '/api/v1/mailboxes/alice@example.com/compromised'));
+    expect(marked.entry).toMatchObject({ address: 'alice@example.com', mayRestore: true });
+    const entries = json<{ items: Array<{ address: string; mayRestore: boolean }> }>(await h().get(jdoe, '/api/v1/compromised')).items;
+    expect(Object.fromEntries(entries.map((e) => [e.address, e.mayRestore]))).toEqual({ 'alice@example.com': true, 'mallory@other.org': false });
+    expect(json<{ items: Array<{ mayRestore: boolean }> }>(await h().get(ADMIN, '/api/v1/compromised')).items.map((e) => e.mayRestore)).toEqual([true, true]);
+
+    expect(expectError(await h().request(jdoe, 'DELETE', '/api/v1/mailboxes/mallory@other.org/compromised'), 403)).toEqual({ error: refusal });
+    expect((await getRow(h(), ADMIN, 'mailbox', 'mallory@other.org')).ownLimit).toBe(0);
+    expect(json(await h().request(jdoe, 'DELETE', '/api/v1/mailboxes/alice@example.com/compromised'))).toMatchObject({ address: 'alice@example.com', mayRestore: true });
+  });
+
   it('a Plesk customer signed without the list may read but change nothing; resellers are not subject to it', async () => {
     const noList: Caller = { login: 'jdoe', userId: '20', role: 'customer' };
     expect((await getRow(h(), noList, 'mailbox', 'alice@example.com')).mayChangeLimit).toBe(false);

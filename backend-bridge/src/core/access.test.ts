@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Identity } from '../api/identity.js';
-import { checkLimitChange, holdsLimitPermission, mayChangeLimit } from './access.js';
+import { checkHeldMailAction, checkLimitChange, holdsLimitPermission, mayActOnHeldMail, mayChangeLimit } from './access.js';
 import { DirectoryIndex, type ChargedObject } from './directory.js';
 import type { Level } from './limits.js';
 import { INITIAL_SETTINGS, type ServerSettings } from './settings.js';
@@ -90,5 +90,46 @@ describe('Plesk permission "Manage outgoing mail limits" per subscription', () =
     expect(checkLimitChange(jdoe, object('mailbox', 'bob@b.example'), 5, closed)?.error).toBe('The administrator does not allow customers to change outgoing mail limits.');
     expect(checkLimitChange(jdoe, object('subscription', 'a.example'), 5, settings)?.error).toBe('Only the administrator or the reseller can change the limit of a subscription.');
     expect(checkLimitChange(jdoe, object('subscription', 'b.example'), 5, settings)?.error).toBe(refusalFor('b.example'));
+  });
+});
+
+describe('held mail: acting on it needs the permission on its subscription; seeing it does not', () => {
+  const heldRefusal = (action: string, subscription: string) =>
+    `Your account may not ${action} held messages of subscription ${subscription} (Plesk permission "Manage outgoing mail limits"). Ask your provider.`;
+
+  it('a Plesk customer releases and deletes held mail of its permitted subscription only; 403 names the other', () => {
+    for (const action of ['release', 'delete'] as const) {
+      expect(checkHeldMailAction(jdoe, object('mailbox', 'alice@a.example'), action)).toBeNull();
+      expect(checkHeldMailAction(jdoe, object('domain', 'shop.example'), action)).toBeNull();
+      expect(checkHeldMailAction(jdoe, object('mailbox', 'bob@b.example'), action)).toEqual({ status: 403, error: heldRefusal(action, 'b.example') });
+      expect(checkHeldMailAction(jdoe, object('subscription', 'b.example'), action)).toEqual({ status: 403, error: heldRefusal(action, 'b.example') });
+      expect(mayActOnHeldMail(jdoe, object('mailbox', 'alice@a.example'), action)).toBe(true);
+      expect(mayActOnHeldMail(jdoe, object('mailbox', 'bob@b.example'), action)).toBe(false);
+    }
+  });
+
+  it('without a list nothing; the admin switch for limit changes does not apply, since neither action changes a limit', () => {
+    const { permittedSubscriptions: _list, ...withoutList } = jdoe;
+    expect(checkHeldMailAction(withoutList, object('mailbox', 'alice@a.example'), 'delete')).toEqual({ status: 403, error: heldRefusal('delete', 'a.example') });
+    // The switch lives in the settings, which this rule does not read: a permitted customer acts either way.
+    expect(mayChangeLimit(jdoe, object('mailbox', 'alice@a.example'), { ...settings, customersMayChangeLimits: false })).toBe(false);
+    expect(mayActOnHeldMail(jdoe, object('mailbox', 'alice@a.example'), 'release')).toBe(true);
+  });
+
+  it('administrators, resellers and standalone customers act on what they see; mail charged to nobody is the administrator\'s', () => {
+    const admin: Identity = { login: 'admin', role: 'admin', userId: '1', via: 'plesk' };
+    const res1: Identity = { login: 'res1', role: 'reseller', userId: '10', via: 'plesk' };
+    const standalone: Identity = { login: 'jdoe', role: 'customer', userId: '3', via: 'session' };
+    for (const identity of [admin, res1, standalone]) expect(checkHeldMailAction(identity, object('mailbox', 'bob@b.example'), 'release'), identity.login).toBeNull();
+    expect(checkHeldMailAction(admin, undefined, 'delete')).toBeNull();
+    for (const identity of [res1, standalone, jdoe]) {
+      expect(checkHeldMailAction(identity, undefined, 'delete'), identity.login).toEqual({
+        status: 403,
+        error: 'Only the administrator can delete held messages that count against none of your mailboxes, domains or subscriptions.',
+      });
+    }
+    // Another reseller's objects: not theirs to act on (the API says "not found" before asking).
+    const res2: Identity = { login: 'res2', role: 'reseller', userId: '11', via: 'plesk' };
+    expect(mayActOnHeldMail(res2, object('mailbox', 'bob@b.example'), 'release')).toBe(false);
   });
 });

@@ -55,7 +55,12 @@ export function mayChangeLimit(identity: Identity, object: ChargedObject, settin
   return settings.customersMayChangeLimits && object.level !== 'subscription' && holdsLimitPermission(identity, object);
 }
 
-export type LimitChangeRefusal = { status: 400 | 403; error: string };
+/** Why a change is refused, with the status the API answers. */
+export type AccessRefusal = { status: 400 | 403; error: string };
+
+function permissionRefusal(what: string, subscription: string): AccessRefusal {
+  return { status: 403, error: `Your account may not ${what} of subscription ${subscription} (Plesk permission "Manage outgoing mail limits"). Ask your provider.` };
+}
 
 /** Checks one limit change against the role rules; null when it may go ahead. Visibility is checked before. */
 export function checkLimitChange(
@@ -63,15 +68,12 @@ export function checkLimitChange(
   object: ChargedObject,
   value: LimitOverride,
   settings: ServerSettings,
-): LimitChangeRefusal | null {
+): AccessRefusal | null {
   if (identity.role !== 'customer') return null;
   if (!settings.customersMayChangeLimits) {
     return { status: 403, error: 'The administrator does not allow customers to change outgoing mail limits.' };
   }
-  if (!holdsLimitPermission(identity, object)) {
-    const subscription = subscriptionOf(object).name;
-    return { status: 403, error: `Your account may not manage outgoing mail limits of subscription ${subscription} (Plesk permission "Manage outgoing mail limits"). Ask your provider.` };
-  }
+  if (!holdsLimitPermission(identity, object)) return permissionRefusal('manage outgoing mail limits', subscriptionOf(object).name);
   if (object.level === 'subscription') {
     return { status: 403, error: 'Only the administrator or the reseller can change the limit of a subscription.' };
   }
@@ -82,4 +84,37 @@ export function checkLimitChange(
     return { status: 400, error: `The value must be in the range 0...${ceiling.max}. Only the administrator can raise it.` };
   }
   return null;
+}
+
+export type HeldMailAction = 'release' | 'delete';
+
+/**
+ * Checks a person's release now or delete of a held message charged to `object` (undefined: charged to nobody
+ * we limit); null when it may go ahead. Visibility is checked before (another owner's mail is "not found").
+ *
+ * Held mail is what the limits of its subscription hold back, so Plesk's "Manage outgoing mail limits" governs
+ * acting on it as it governs the limits: without it on a subscription, a customer may neither release (which
+ * spends the subscription's budget) nor delete that subscription's held mail. The administrator's switch for all
+ * customers (`customersMayChangeLimits`) does not apply: neither action changes a limit, and a release by a
+ * customer stays within the budget (only the administrator releases beyond it).
+ *
+ * Seeing held mail is not gated by the permission. The permission is about setting limits (its description in
+ * Plesk: "Set the hourly outgoing limits of domains and mailboxes"): the Plesk layer hides what only serves that
+ * (the domain's button, the subscription and domain screens, the mailbox form part), while the overview and the
+ * lists keep such a subscription's objects, read-only. Held mail is the customer's own undelivered mail, and
+ * customers are notified of it whatever the permission, with a link to the held-mail screen: hiding it would
+ * leave them a notice about mail they cannot find and a reason they cannot read.
+ */
+export function checkHeldMailAction(identity: Identity, object: ChargedObject | undefined, action: HeldMailAction): AccessRefusal | null {
+  if (identity.role === 'admin') return null;
+  if (!object || !canSee(identity, object)) {
+    return { status: 403, error: `Only the administrator can ${action} held messages that count against none of your mailboxes, domains or subscriptions.` };
+  }
+  if (!holdsLimitPermission(identity, object)) return permissionRefusal(`${action} held messages`, subscriptionOf(object).name);
+  return null;
+}
+
+/** Whether a screen may offer this held-mail action on mail charged to `object`: checkHeldMailAction's answer. */
+export function mayActOnHeldMail(identity: Identity, object: ChargedObject | undefined, action: HeldMailAction): boolean {
+  return checkHeldMailAction(identity, object, action) === null;
 }

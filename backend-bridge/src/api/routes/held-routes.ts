@@ -1,4 +1,4 @@
-import { canSee, checkLimitChange } from '../../core/access.js';
+import { canSee, checkHeldMailAction, checkLimitChange, mayActOnHeldMail, mayChangeLimit, type HeldMailAction } from '../../core/access.js';
 import type { ChargedObject } from '../../core/directory.js';
 import type { LimitOverride } from '../../core/limits.js';
 import { HeldMailError, type CompromisedMailbox, type HeldMail } from '../../enforcement/held-mail.js';
@@ -10,12 +10,35 @@ import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
 import { heldQuery, releaseBody } from '../schemas.js';
 
-/** A held message is visible to whoever may see the object it is charged to; mail of nobody's objects to the admin. */
-function visible(context: ApiContext, identity: Identity, message: HeldMessage): boolean {
-  if (identity.role === 'admin') return true;
-  if (!message.chargedLevel || !message.chargedName) return false;
-  const object = context.enforcer.directory.find(message.chargedLevel, message.chargedName);
-  return object !== undefined && canSee(identity, object);
+/**
+ * A held message as the API answers it: the record, and what the asking person may do with it while it is held,
+ * so a screen offers only what the API will not refuse (as `mayChangeLimit` does on object rows).
+ */
+export interface HeldMessageView extends HeldMessage {
+  /** Release now (within the budget; beyond it only the administrator, with `force`). */
+  mayRelease: boolean;
+  mayDelete: boolean;
+  /** Mark the mailbox it counts against compromised; false when it counts against no mailbox. */
+  mayMarkCompromised: boolean;
+}
+
+/** A compromised mark as the API answers it, with whether the asking person may restore the mailbox. */
+export interface CompromisedMailboxView extends CompromisedMailbox {
+  mayRestore: boolean;
+}
+
+/** The object a held message counts against, if it is (still) in the directory. */
+function chargedObject(context: ApiContext, message: HeldMessage): ChargedObject | undefined {
+  if (!message.chargedLevel || !message.chargedName) return undefined;
+  return context.enforcer.directory.find(message.chargedLevel, message.chargedName);
+}
+
+/**
+ * A held message is visible to whoever may see the object it is charged to; mail of nobody's objects to the
+ * admin. Plesk's "Manage outgoing mail limits" does not hide it (see checkHeldMailAction for why).
+ */
+function visible(identity: Identity, object: ChargedObject | undefined): boolean {
+  return identity.role === 'admin' || (object !== undefined && canSee(identity, object));
 }
 
 function mailboxFor(context: ApiContext, identity: Identity, name: string): ChargedObject {
@@ -41,10 +64,29 @@ async function answering<T>(work: () => Promise<T> | T): Promise<T> {
 
 /** Held mail and compromised mailboxes: registered by the daemon, which runs next to the Postfix it acts on. */
 export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMail): void {
-  const findVisible = (identity: Identity, queueId: string): HeldMessage => {
+  const findVisible = (identity: Identity, queueId: string): { message: HeldMessage; object: ChargedObject | undefined } => {
     const message = held.store.byQueueId(checkedQueueId(queueId));
-    if (!message || !visible(context, identity, message)) throw notFound(`held message ${queueId}`);
-    return message;
+    const object = message ? chargedObject(context, message) : undefined;
+    if (!message || !visible(identity, object)) throw notFound(`held message ${queueId}`);
+    return { message, object };
+  };
+
+  const heldView = (identity: Identity, message: HeldMessage, object: ChargedObject | undefined): HeldMessageView => ({
+    ...message,
+    mayRelease: mayActOnHeldMail(identity, object, 'release'),
+    mayDelete: mayActOnHeldMail(identity, object, 'delete'),
+    mayMarkCompromised: object?.level === 'mailbox' && mayChangeLimit(identity, object, context.enforcer.currentSettings),
+  });
+
+  const compromisedView = (identity: Identity, entry: CompromisedMailbox): CompromisedMailboxView => {
+    const mailbox = context.enforcer.directory.find('mailbox', entry.address);
+    return { ...entry, mayRestore: mailbox !== undefined && canSee(identity, mailbox) && mayChangeLimit(identity, mailbox, context.enforcer.currentSettings) };
+  };
+
+  /** Refuses the action unless this person may take it on mail charged to `object`. */
+  const checkAction = (identity: Identity, object: ChargedObject | undefined, action: HeldMailAction): void => {
+    const refusal = checkHeldMailAction(identity, object, action);
+    if (refusal) throw new ApiError(refusal.status, refusal.error);
   };
 
   /** Held mail of an object: charged to it or to an object inside it (a domain's mailboxes), or held because it tripped. */
@@ -54,15 +96,16 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
   routes.add({
     method: 'GET',
     path: '/held',
-    summary: 'Held messages you may see, newest first: queue id, time, sender, object, level that tripped, reason, recipients, status; `name`: of that object and the objects inside it',
+    summary: 'Held messages you may see, newest first: queue id, time, sender, object, level that tripped, reason, recipients, status, and whether you may release, delete or mark its mailbox compromised; `name`: of that object and the objects inside it',
     tag: 'held mail',
     query: heldQuery,
-    handler: ({ identity, query }): { items: HeldMessage[] } => {
-      const items: HeldMessage[] = [];
+    handler: ({ identity, query }): { items: HeldMessageView[] } => {
+      const items: HeldMessageView[] = [];
       for (const message of held.store.list({ status: query.status === 'all' ? undefined : query.status, limit: identity.role === 'admin' ? query.limit : 10_000 })) {
         if (query.name && !concerns(message, query.name.toLowerCase())) continue;
-        if (!visible(context, identity, message)) continue;
-        items.push(message);
+        const object = chargedObject(context, message);
+        if (!visible(identity, object)) continue;
+        items.push(heldView(identity, message, object));
         if (items.length >= query.limit) break;
       }
       return { items };
@@ -74,20 +117,24 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     path: '/held/:queueId',
     summary: 'One held message (the newest record of that queue id)',
     tag: 'held mail',
-    handler: ({ identity, params }): HeldMessage => findVisible(identity, params.queueId),
+    handler: ({ identity, params }): HeldMessageView => {
+      const { message, object } = findVisible(identity, params.queueId);
+      return heldView(identity, message, object);
+    },
   });
 
   routes.add<{ force: boolean }, unknown, { queueId: string }>({
     method: 'POST',
     path: '/held/:queueId/release',
-    summary: 'Release now: within the budget for everyone (409 with the reason otherwise); with force, the administrator releases beyond the limit (counted and audited)',
+    summary: 'Release now: within the budget for everyone who may act on it (409 with the reason otherwise); with force, the administrator releases beyond the limit (counted and audited)',
     tag: 'held mail',
     body: releaseBody,
     handler: ({ identity, params, body }) =>
-      answering(() => {
-        const message = findVisible(identity, params.queueId);
+      answering(async () => {
+        const { message, object } = findVisible(identity, params.queueId);
+        checkAction(identity, object, 'release');
         if (body.force && identity.role !== 'admin') throw forbidden('Only the administrator can release mail beyond the limit.');
-        return held.releaseNow(message.queueId, identity, body.force);
+        return heldView(identity, await held.releaseNow(message.queueId, identity, body.force), object);
       }),
   });
 
@@ -96,19 +143,24 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     path: '/held/:queueId',
     summary: 'Delete a held message from the hold queue for good (audited)',
     tag: 'held mail',
-    handler: ({ identity, params }) => answering(() => held.delete(findVisible(identity, params.queueId).queueId, identity)),
+    handler: ({ identity, params }) =>
+      answering(async () => {
+        const { message, object } = findVisible(identity, params.queueId);
+        checkAction(identity, object, 'delete');
+        return heldView(identity, await held.delete(message.queueId, identity), object);
+      }),
   });
 
   routes.add({
     method: 'GET',
     path: '/compromised',
-    summary: 'Mailboxes marked compromised that you may see, with the limit a restore brings back',
+    summary: 'Mailboxes marked compromised that you may see, with the limit a restore brings back and whether you may restore it',
     tag: 'held mail',
-    handler: ({ identity }): { items: CompromisedMailbox[] } => ({
-      items: held.compromised().filter((entry) => {
-        const object = context.enforcer.directory.find('mailbox', entry.address);
-        return identity.role === 'admin' || (object !== undefined && canSee(identity, object));
-      }),
+    handler: ({ identity }): { items: CompromisedMailboxView[] } => ({
+      items: held
+        .compromised()
+        .filter((entry) => visible(identity, context.enforcer.directory.find('mailbox', entry.address)))
+        .map((entry) => compromisedView(identity, entry)),
     }),
   });
 
@@ -123,7 +175,8 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
         const mailbox = mailboxFor(context, identity, params.name);
         const refusal = checkLimitChange(identity, mailbox, 0, context.enforcer.currentSettings);
         if (refusal) throw new ApiError(refusal.status, refusal.error);
-        return held.markCompromised(mailbox, identity);
+        const { entry, heldNow } = await held.markCompromised(mailbox, identity);
+        return { entry: compromisedView(identity, entry), heldNow };
       }),
   });
 
@@ -140,7 +193,7 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
         const previous: LimitOverride = entry.previousLimit === 'default' ? null : entry.previousLimit;
         const refusal = checkLimitChange(identity, mailbox, previous, context.enforcer.currentSettings);
         if (refusal) throw new ApiError(refusal.status, refusal.error);
-        return held.restore(mailbox, identity);
+        return compromisedView(identity, held.restore(mailbox, identity));
       }),
   });
 }
