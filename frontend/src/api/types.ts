@@ -121,6 +121,11 @@ export interface HeldMessage {
   status: HeldStatus;
   resolvedAtMs: number | null;
   resolvedBy: string | null;
+  /** What this user may do with it while it is held (the API still decides); for customers, per subscription. */
+  mayRelease: boolean;
+  mayDelete: boolean;
+  /** Mark the mailbox it counts against as compromised; false when it counts against no mailbox. */
+  mayMarkCompromised: boolean;
 }
 
 export interface HeldQuery {
@@ -135,4 +140,6 @@ export interface CompromisedMailbox {
   previousLimit: OwnLimit;
   markedAtMs: number;
   markedBy: string;
+  /** Whether this user may restore it (change that mailbox's limit). */
+  mayRestore: boolean;
 }

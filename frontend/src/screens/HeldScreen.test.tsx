@@ -3,7 +3,8 @@ import userEvent from '@testing-library/user-event';
 import { createElement } from 'react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewHeldMessage } from '../../../backend-bridge/src/store/held-store.js';
-import { ADMIN, ApiHarness, JDOE, renderAs } from '../test-support/bridge';
+import { exampleDirectory } from '../../../backend-bridge/test-support/directory-fixture.js';
+import { ADMIN, ApiHarness, JDOE, renderAs, type Caller } from '../test-support/bridge';
 import { HeldScreen } from './HeldScreen';
 
 // The real held-mail routes and store; Postfix does not run here, so queue operations fail as they would with
@@ -140,5 +141,55 @@ describe('Held messages', () => {
     failing = false;
     await user.click(screen.getByRole('button', { name: 'Retry' }));
     expect(await screen.findByText('alice@example.com')).toBeInTheDocument();
+  });
+});
+
+describe('Held messages of a Plesk customer with "Manage outgoing mail limits" on some subscriptions only', () => {
+  // jdoe owns example.com and other.org; Plesk grants the permission on other.org only. Its first mailbox by
+  // name (alice@example.com) is on the subscription without it: nothing may be decided from one row.
+  const jdoe: Caller = { ...JDOE, permittedSubscriptions: ['other.org'] };
+  beforeEach(async () => {
+    await harness.close();
+    const directory = exampleDirectory();
+    directory.subscriptions[1]!.owner = 'jdoe';
+    harness = await ApiHarness.start({ directory, heldWithoutPostfix: true });
+  });
+
+  it('each message offers Release Now, Delete and Mark as Compromised only where the permission is on; all stay listed', async () => {
+    hold('AAAAAA1', 'alice@example.com');
+    hold('CCCCCC3', 'mallory@other.org');
+    renderAs(harness, jdoe, <HeldScreen />);
+    await screen.findByText('mallory@other.org');
+    const mallory = row('mallory@other.org');
+    expect(within(mallory).getByRole('button', { name: 'Release now the message CCCCCC3' })).toBeInTheDocument();
+    expect(within(mallory).getByRole('button', { name: 'Delete the message CCCCCC3' })).toBeInTheDocument();
+    expect(await within(mallory).findByRole('button', { name: 'Mark as Compromised: mallory@other.org' })).toBeInTheDocument();
+    const alice = row('alice@example.com');
+    expect(alice).toHaveTextContent('Held');
+    expect(within(alice).queryAllByRole('button')).toEqual([]);
+  });
+
+  it('a mark offers Restore only where the permission is on; the screen of one address offers what that address allows', async () => {
+    await harness.request(ADMIN, 'POST', '/api/v1/mailboxes/alice@example.com/compromised');
+    await harness.request(ADMIN, 'POST', '/api/v1/mailboxes/mallory@other.org/compromised');
+    const { unmount } = renderAs(harness, jdoe, <HeldScreen />);
+    const marks = await screen.findByTestId('compromised-list');
+    expect(await within(marks).findByRole('button', { name: 'Restore mallory@other.org' })).toBeInTheDocument();
+    expect(within(marks).queryByRole('button', { name: 'Restore alice@example.com' })).not.toBeInTheDocument();
+    unmount();
+
+    await harness.request(ADMIN, 'DELETE', '/api/v1/mailboxes/alice@example.com/compromised');
+    await harness.request(ADMIN, 'DELETE', '/api/v1/mailboxes/mallory@other.org/compromised');
+    const other = renderAs(harness, jdoe, <HeldScreen name="mallory@other.org" />);
+    expect(await screen.findByRole('button', { name: 'Mark as Compromised: mallory@other.org' })).toBeInTheDocument();
+    other.unmount();
+
+    // The mailbox's answer is asked for together with the first list; two list polls later it has surely come.
+    const asked: string[] = [];
+    renderAs(harness, jdoe, <HeldScreen name="alice@example.com" />, { before: (config) => void asked.push(config.url ?? '') });
+    await screen.findByText('Mark this email address as compromised if someone else sends mail through it.');
+    await waitFor(() => expect(asked.filter((url) => url.startsWith('/api/v1/held')).length).toBeGreaterThanOrEqual(3));
+    expect(asked).toContain('/api/v1/mailboxes/alice%40example.com');
+    expect(screen.queryByRole('button', { name: /^Mark as Compromised/ })).not.toBeInTheDocument();
   });
 });

@@ -23,24 +23,22 @@ type Pending =
 const reasonOf = (error: unknown): string => (error instanceof ApiFailure ? error.message : String(error));
 
 /**
- * Whether this user may mark mailboxes compromised and restore them: that is changing a mailbox's limit, which the
- * administrator and resellers may always do and customers only while the administrator allows it. The API tells
- * it per object (`mayChangeLimit`); a customer's answer is the same for all its mailboxes, so one row says it.
+ * Whether this user may change the limit of one mailbox, and so mark it compromised: the API's answer for that
+ * mailbox (`mayChangeLimit`), which for a Plesk customer depends on the mailbox's subscription. False while
+ * unknown, and for a mailbox the user may not see.
  */
-function useMayChangeMailboxes(): boolean {
+function useMayChangeMailbox(address: string | null): boolean {
   const { api, session } = useEnvironment();
-  const isCustomer = session.role === 'customer';
-  const load = useCallback(
-    () => (isCustomer ? api.list('mailbox', { pageSize: 1 }).then((page) => page.items[0]?.mayChangeLimit ?? false) : Promise.resolve(true)),
-    [api, isCustomer],
-  );
-  return useResource(load, `may-change:${session.login}`).data ?? false;
+  const load = useCallback(() => (address ? api.object('mailbox', address).then((row) => row.mayChangeLimit) : Promise.resolve(false)), [api, address]);
+  return useResource(load, `may-change:${session.login}:${address ?? ''}`).data ?? false;
 }
 
 /**
  * "Held messages": mail a limit put into Postfix's hold queue, newest first, as the API lets this user see it.
  * Release now (the administrator beyond the limit), delete, and for an email address "Mark as Compromised" with a
- * one-click "Restore". `name` narrows the list to one mailbox, domain or subscription.
+ * one-click "Restore". `name` narrows the list to one mailbox, domain or subscription. Each action is offered
+ * only where the API says this user may take it (per message and per mark: a Plesk customer may hold the
+ * permission on some subscriptions and not on others).
  */
 export function HeldScreen({ name }: { name?: string }) {
   const { api, session, pollMs } = useEnvironment();
@@ -51,7 +49,6 @@ export function HeldScreen({ name }: { name?: string }) {
   const [object, setObject] = useState(name ?? '');
   const [limit, setLimit] = useState(PAGE);
   const [pending, setPending] = useState<Pending | null>(null);
-  const mayChangeMailboxes = useMayChangeMailboxes();
 
   const query: HeldQuery = { status, name: object || undefined, limit };
   const key = JSON.stringify(query);
@@ -150,13 +147,17 @@ export function HeldScreen({ name }: { name?: string }) {
       render: (m: HeldMessage) =>
         m.status !== 'held' ? null : (
           <span style={{ display: 'inline-flex', flexWrap: 'wrap', gap: 4 }}>
-            <Button aria-label={text('held.releaseOf', { queueId: m.queueId })} onClick={() => setPending({ action: 'release', message: m })}>
-              {text('held.release')}
-            </Button>
-            <Button aria-label={text('held.deleteOf', { queueId: m.queueId })} onClick={() => setPending({ action: 'delete', message: m })}>
-              {text('held.delete')}
-            </Button>
-            {m.chargedLevel === 'mailbox' && m.chargedName && mayChangeMailboxes && compromised.data && !compromisedEntry(m.chargedName)
+            {m.mayRelease ? (
+              <Button aria-label={text('held.releaseOf', { queueId: m.queueId })} onClick={() => setPending({ action: 'release', message: m })}>
+                {text('held.release')}
+              </Button>
+            ) : null}
+            {m.mayDelete ? (
+              <Button aria-label={text('held.deleteOf', { queueId: m.queueId })} onClick={() => setPending({ action: 'delete', message: m })}>
+                {text('held.delete')}
+              </Button>
+            ) : null}
+            {m.chargedLevel === 'mailbox' && m.chargedName && m.mayMarkCompromised && compromised.data && !compromisedEntry(m.chargedName)
               ? compromiseButton(m.chargedName)
               : null}
           </span>
@@ -173,12 +174,16 @@ export function HeldScreen({ name }: { name?: string }) {
       title: text('held.previousLimit'),
       render: (c: CompromisedMailbox) => (c.previousLimit === 'default' ? text('held.previousDefault') : limitText(text, c.previousLimit)),
     },
-    ...(mayChangeMailboxes ? [{ key: 'actions', title: text('held.actions'), type: 'actions' as const, render: (c: CompromisedMailbox) => restoreButton(c.address) }] : []),
+    ...(compromised.data?.some((c) => c.mayRestore)
+      ? [{ key: 'actions', title: text('held.actions'), type: 'actions' as const, render: (c: CompromisedMailbox) => (c.mayRestore ? restoreButton(c.address) : null) }]
+      : []),
   ];
 
   // The one email address this screen is about, if it is about one.
   const mailbox = object.includes('@') ? object.toLowerCase() : null;
   const mailboxEntry = mailbox ? compromisedEntry(mailbox) : undefined;
+  const mayChangeMailbox = useMayChangeMailbox(mailbox);
+  const mailboxButton = mailbox === null ? null : mailboxEntry ? (mailboxEntry.mayRestore ? restoreButton(mailbox) : null) : mayChangeMailbox ? compromiseButton(mailbox, 'danger') : null;
 
   const toolbar = (
     <Toolbar>
@@ -215,7 +220,7 @@ export function HeldScreen({ name }: { name?: string }) {
       {mailbox && compromised.data ? (
         <Section
           title={text('held.mailboxSection', { name: mailbox })}
-          buttons={mayChangeMailboxes ? [mailboxEntry ? restoreButton(mailbox) : compromiseButton(mailbox, 'danger')] : []}
+          buttons={mailboxButton ? [mailboxButton] : []}
         >
           <Paragraph>{mailboxEntry ? text('held.mailboxCompromised') : text('held.mailboxFine')}</Paragraph>
         </Section>

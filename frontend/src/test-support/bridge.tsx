@@ -8,7 +8,7 @@ import type { Navigator, Target } from '../app/navigation';
 import { Providers } from '../app/Providers';
 
 export { ADMIN, JDOE, MARY, RES1 } from '../../../backend-bridge/test-support/api-harness.js';
-export { ApiHarness };
+export { ApiHarness, type Caller };
 
 /**
  * Hands the UI's requests to the real bridge API in-process (store, roles, validation and all), signed as
