@@ -79,7 +79,7 @@ export class Daemon {
 
   static async start(options: DaemonOptions, log: Logger): Promise<Daemon> {
     const db = openDatabase(options.dataDir);
-    const journal = new CounterJournal(db, { background: true, onError: (message) => log.error({ error: message }, 'writing counters to the store failed') });
+    const journal = new CounterJournal(db);
     const events = new OverLimitEventLog(db);
     const counters = new RollingWindowCounters(windowSeconds());
     const restored = journal.restoreInto(counters, Math.floor(Date.now() / 1000));
@@ -98,7 +98,6 @@ export class Daemon {
     try {
       bound = await policyServer.listen(options.policy.host, options.policy.port);
     } catch (error) {
-      await journal.close();
       db.close();
       throw new Error(`cannot listen for policy requests on ${options.policy.host}:${options.policy.port}: ${(error as Error).message}`);
     }
@@ -131,7 +130,7 @@ export class Daemon {
       throw error;
     }
     daemon.timers.push(
-      setInterval(() => void daemon.flush(), FLUSH_INTERVAL_MS),
+      setInterval(() => daemon.flush(), FLUSH_INTERVAL_MS),
       setInterval(() => daemon.sync.reloadIfChanged(), WATCH_INTERVAL_MS),
       setInterval(() => daemon.housekeeping(), HOUSEKEEPING_INTERVAL_MS),
       setInterval(() => daemon.releaseHeld(), RELEASE_INTERVAL_MS),
@@ -167,14 +166,18 @@ export class Daemon {
     this.log.info({ socketPath, tcpPort: listening.tcpPort, ui: uiDir }, 'API listening');
   }
 
-  /** Hands buffered counts to the writer thread and writes buffered events; resolves when counts are stored. */
-  flush(): Promise<void> {
+  /** Writes buffered counts and events; what fails stays buffered and is tried again with the next flush. */
+  flush(): void {
+    try {
+      this.journal.flush();
+    } catch (error) {
+      this.log.error({ err: error }, 'writing counters to the store failed; will retry');
+    }
     try {
       this.events.flush();
     } catch (error) {
       this.log.error({ err: error }, 'writing over-limit events to the store failed; will retry');
     }
-    return this.journal.flush().catch(() => undefined); // already logged by the journal's onError
   }
 
   private reconciled: Promise<boolean> = Promise.resolve(true);
@@ -195,8 +198,8 @@ export class Daemon {
   private housekeeping(): void {
     const now = Math.floor(Date.now() / 1000);
     this.enforcer.counters.sweep(now);
-    void this.journal.pruneBefore(now - this.enforcer.counters.windowSeconds).catch(() => undefined);
     try {
+      this.journal.pruneBefore(now - this.enforcer.counters.windowSeconds);
       this.events.prune(Date.now());
     } catch (error) {
       this.log.error({ err: error }, 'pruning the store failed');
@@ -219,8 +222,7 @@ export class Daemon {
     await this.held.idle();
     // Mail goes out at once; a webhook still retrying gets a few seconds more, not its whole back-off.
     await Promise.race([this.notifier.idle(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
-    await this.flush();
-    await this.journal.close();
+    this.flush();
     this.db.close();
     this.log.info('stopped');
   }

@@ -106,7 +106,7 @@ export class ApiHarness {
       sync: this.sync,
       log,
       nowMs: () => this.nowMs,
-      flushCounts: async () => this.flush(),
+      flushCounts: () => this.flush(),
     };
     this.held = options.heldWithoutPostfix
       ? new HeldMail(db, this.enforcer, this.sync, new PostfixQueue(path.join(dataDir, 'no-postfix')), log, () => undefined, () => this.nowMs)

@@ -218,7 +218,7 @@ class Modules_OutgoingMailLimits_Installer
             // As bin/outgoing-limits runs the daemon: few malloc arenas keep resident memory low.
             . "Environment=MALLOC_ARENA_MAX=2\n"
             // The panel (user psaadm) reaches the API socket and the secret through the group: see --api-group.
-            . 'ExecStart=' . implode(' ', array_merge([$node, '--max-semi-space-size=1', $this->cliScript(), 'daemon', '--data-dir', $this->varDir, '--postfix-config-dir', $this->postfixConfigDir(), '--api-group', self::env('OML_API_GROUP', self::API_GROUP)], $this->policyArguments())) . "\n"
+            . 'ExecStart=' . implode(' ', array_merge([$node, '--max-semi-space-size=1', '--heap-growing-percent=30', $this->cliScript(), 'daemon', '--data-dir', $this->varDir, '--postfix-config-dir', $this->postfixConfigDir(), '--api-group', self::env('OML_API_GROUP', self::API_GROUP)], $this->policyArguments())) . "\n"
             . "Restart=always\n"
             . "RestartSec=2\n\n"
             . "[Install]\n"

@@ -13,7 +13,7 @@ export interface ApiContext {
   log: Logger;
   nowMs: () => number;
   /** Writes buffered counts and events, so what the API reads from the store is current. */
-  flushCounts: () => Promise<void>;
+  flushCounts: () => void;
   /** Held mail and its Postfix queue: only in the daemon, which runs next to Postfix. */
   held?: HeldMail;
 }

@@ -47,9 +47,16 @@ export class PendingAmounts {
     }
   }
 
-  /** Moves everything out as (key, second, amount) triples, leaving out zero sums, and empties the table. */
+  /** Reused by drain(): a flood's batches are the same size flush after flush, so one buffer serves them all. */
+  private drained = new Float64Array(0);
+
+  /**
+   * Moves everything out as (key, second, amount) triples, leaving out zero sums, and empties the table. The
+   * triples are a view of a buffer the next drain() overwrites: use them before draining again.
+   */
   drain(): Float64Array {
-    const rows = new Float64Array(this.used * 3);
+    if (this.drained.length < this.used * 3) this.drained = new Float64Array(this.used * 3 * 2);
+    const rows = this.drained;
     let at = 0;
     for (let slot = 0; slot < this.keys.length; slot++) {
       if (this.stamps[slot] !== this.generation || this.amounts[slot] === 0) continue;
@@ -58,7 +65,7 @@ export class PendingAmounts {
       rows[at++] = this.amounts[slot]!;
     }
     this.clear();
-    return at === rows.length ? rows : rows.subarray(0, at);
+    return rows.subarray(0, at);
   }
 
   private clear(): void {

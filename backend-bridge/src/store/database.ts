@@ -39,6 +39,7 @@ function migrate(db: Db): void {
     db.transaction(() => {
       if (schemaVersion(db) >= step.version) return;
       db.exec(step.sql);
+      step.moveData?.(db);
       db.pragma(`user_version = ${step.version}`);
     }).immediate();
   }

@@ -1,5 +1,4 @@
 import type { DirectoryRecords, DirectoryRecordStreams, DomainRecord, MailboxRecord, SubscriptionRecord } from '../core/directory.js';
-import { counterKey } from '../core/directory.js';
 import type { DirectoryFile } from '../core/directory-file.js';
 import type { Level, LimitOverride, PlanLimits } from '../core/limits.js';
 import { bumpRevision, type Db } from './database.js';
@@ -144,23 +143,19 @@ export function replaceDirectory(db: Db, file: DirectoryFile): ImportSummary {
         }
       }
       const removed =
-        removeAllExcept(db, 'mailboxes', 'mailbox', keep.mailbox) +
-        removeAllExcept(db, 'domains', 'domain', keep.domain) +
-        removeAllExcept(db, 'subscriptions', 'subscription', keep.subscription);
+        removeAllExcept(db, 'mailboxes', keep.mailbox) +
+        removeAllExcept(db, 'domains', keep.domain) +
+        removeAllExcept(db, 'subscriptions', keep.subscription);
       bumpRevision(db, 'directory');
       return { subscriptions: file.subscriptions.length, domains: domainCount, mailboxes: mailboxCount, removed };
     })
     .immediate();
 }
 
-function removeAllExcept(db: Db, table: 'mailboxes' | 'domains' | 'subscriptions', level: Level, keep: Set<number>): number {
+function removeAllExcept(db: Db, table: 'mailboxes' | 'domains' | 'subscriptions', keep: Set<number>): number {
   const ids = (db.prepare(`SELECT id FROM ${table}`).pluck().all() as number[]).filter((id) => !keep.has(id));
   const removeObject = db.prepare(`DELETE FROM ${table} WHERE id = ?`);
-  const removeJournal = db.prepare('DELETE FROM counter_journal WHERE counter_key = ?');
-  for (const id of ids) {
-    removeObject.run(id);
-    removeJournal.run(counterKey(level, id));
-  }
+  for (const id of ids) removeObject.run(id);
   return ids.length;
 }
 

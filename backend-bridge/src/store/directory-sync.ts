@@ -1,4 +1,3 @@
-import { counterKey } from '../core/directory.js';
 import { domainOf } from '../core/directory.js';
 import type { Level, PlanLimits } from '../core/limits.js';
 import { bumpRevision, type Db } from './database.js';
@@ -112,21 +111,15 @@ const TABLES: Record<Level, { table: string; column: string }> = {
   subscription: { table: 'subscriptions', column: 'name' },
 };
 
-/** Deletes an object with everything below it, and their journal rows. Returns false when it did not exist. */
+/**
+ * Deletes an object with everything below it. Their journal steps stay until they leave the window: ids are
+ * never reused, and the daemon forgets counts of objects the directory no longer has. Returns false when it
+ * did not exist.
+ */
 export function deleteObject(db: Db, level: Level, name: string): boolean {
   const { table, column } = TABLES[level];
   const row = db.prepare(`SELECT id FROM ${table} WHERE ${column} = ?`).get(name.toLowerCase()) as { id: number } | undefined;
   if (!row) return false;
-  const keys: number[] = [counterKey(level, row.id)];
-  if (level === 'subscription') {
-    for (const id of db.prepare('SELECT id FROM domains WHERE subscription_id = ?').pluck().all(row.id) as number[]) keys.push(counterKey('domain', id));
-    const mailboxIds = db.prepare('SELECT m.id FROM mailboxes m JOIN domains d ON d.id = m.domain_id WHERE d.subscription_id = ?').pluck().all(row.id) as number[];
-    for (const id of mailboxIds) keys.push(counterKey('mailbox', id));
-  } else if (level === 'domain') {
-    for (const id of db.prepare('SELECT id FROM mailboxes WHERE domain_id = ?').pluck().all(row.id) as number[]) keys.push(counterKey('mailbox', id));
-  }
-  const removeJournal = db.prepare('DELETE FROM counter_journal WHERE counter_key = ?');
-  for (const key of keys) removeJournal.run(key);
   db.prepare(`DELETE FROM ${table} WHERE id = ?`).run(row.id);
   bumpRevision(db, 'directory');
   return true;

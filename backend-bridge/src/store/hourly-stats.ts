@@ -1,5 +1,6 @@
 import { counterKey } from '../core/directory.js';
 import type { Level } from '../core/limits.js';
+import { COUNTER_BATCH_FIELDS, decodeCounterBatch, encodeCounterBatch, forEachCounterStep, secondsSpanned } from './counter-batches.js';
 import type { Db } from './database.js';
 
 export const HOUR_MS = 3_600_000;
@@ -18,29 +19,53 @@ export interface HourBucket {
 }
 
 /**
- * Returns what moves counter journal rows older than the window into hourly rows and deletes them, in one
- * transaction, so the journal stays an hour long while the charts keep a day. Used by the daemon's journal
- * writer (thread or main) when it prunes.
+ * Returns what moves journal steps older than the window into hourly rows, in one transaction, so the journal
+ * stays an hour long while the charts keep a day. A batch wholly before the window is deleted; one that
+ * straddles its start keeps its newer steps, rewritten in place so batches stay in the order they were written.
  */
 export function prepareJournalRollUp(db: Db): (oldestKeptSecond: number) => void {
-  const perObject = db.prepare(
-    `INSERT INTO hourly_sent (counter_key, hour, amount)
-       SELECT counter_key, second / 3600, SUM(amount) FROM counter_journal WHERE second < ? GROUP BY counter_key, second / 3600
-     ON CONFLICT (counter_key, hour) DO UPDATE SET amount = amount + excluded.amount`,
+  const addObjectHour = db.prepare(
+    'INSERT INTO hourly_sent (counter_key, hour, amount) VALUES (?, ?, ?) ON CONFLICT (counter_key, hour) DO UPDATE SET amount = amount + excluded.amount',
   );
-  const server = db.prepare(
-    `INSERT INTO hourly_server_sent (hour, amount)
-       SELECT second / 3600, SUM(amount) FROM counter_journal WHERE second < ? AND counter_key % 4 = ${SUBSCRIPTION_TAG} GROUP BY second / 3600
-     ON CONFLICT (hour) DO UPDATE SET amount = amount + excluded.amount`,
+  const addServerHour = db.prepare(
+    'INSERT INTO hourly_server_sent (hour, amount) VALUES (?, ?) ON CONFLICT (hour) DO UPDATE SET amount = amount + excluded.amount',
   );
-  const removeJournal = db.prepare('DELETE FROM counter_journal WHERE second < ?');
+  const oldBatches = db.prepare('SELECT id, rows FROM counter_batches WHERE first_second < ? ORDER BY id').raw();
+  const removeBatch = db.prepare('DELETE FROM counter_batches WHERE id = ?');
+  const rewriteBatch = db.prepare('UPDATE counter_batches SET first_second = ?, last_second = ?, rows = ? WHERE id = ?');
   const removeOldObjectHours = db.prepare('DELETE FROM hourly_sent WHERE hour < ?');
   const removeOldServerHours = db.prepare('DELETE FROM hourly_server_sent WHERE hour < ?');
   let prunedBeforeHour = 0;
   return db.transaction((oldestKeptSecond: number) => {
-    perObject.run(oldestKeptSecond);
-    server.run(oldestKeptSecond);
-    removeJournal.run(oldestKeptSecond);
+    const byObjectHour = new Map<number, Map<number, number>>();
+    const byServerHour = new Map<number, number>();
+    for (const [id, blob] of oldBatches.all(oldestKeptSecond) as Array<[number, Buffer]>) {
+      const rows = decodeCounterBatch(blob);
+      const kept: number[] = [];
+      for (let i = 0; i + 2 < rows.length; i += COUNTER_BATCH_FIELDS) {
+        const key = rows[i]!;
+        const second = rows[i + 1]!;
+        const amount = rows[i + 2]!;
+        if (second >= oldestKeptSecond) {
+          kept.push(key, second, amount);
+          continue;
+        }
+        const hour = Math.floor(second / 3600);
+        let hours = byObjectHour.get(key);
+        if (!hours) byObjectHour.set(key, (hours = new Map()));
+        hours.set(hour, (hours.get(hour) ?? 0) + amount);
+        if (key % 4 === SUBSCRIPTION_TAG) byServerHour.set(hour, (byServerHour.get(hour) ?? 0) + amount);
+      }
+      if (kept.length === 0) {
+        removeBatch.run(id);
+      } else {
+        const keptRows = Float64Array.from(kept);
+        const { first, last } = secondsSpanned(keptRows);
+        rewriteBatch.run(first, last, encodeCounterBatch(keptRows), id);
+      }
+    }
+    for (const [key, hours] of byObjectHour) for (const [hour, amount] of hours) addObjectHour.run(key, hour, amount);
+    for (const [hour, amount] of byServerHour) addServerHour.run(hour, amount);
     // hourly_sent has no index by hour alone: its scan runs once an hour, not at every prune.
     const oldestKeptHour = Math.floor(oldestKeptSecond / 3600) - KEEP_HOURS;
     if (oldestKeptHour > prunedBeforeHour) {
@@ -61,16 +86,16 @@ export function hourlyStats(db: Db, target: { level: Level; id: number } | null,
     for (const [hour, amount] of rows) into.set(hour, (into.get(hour) ?? 0) + amount);
   };
 
+  // The journal holds the last hour or so, not yet rolled up: its steps are summed here.
+  const key = target ? counterKey(target.level, target.id) : null;
+  forEachCounterStep(db, { fromSecond: firstHour * 3600 }, (stepKey, second, amount) => {
+    if (key === null ? stepKey % 4 === SUBSCRIPTION_TAG : stepKey === key) {
+      const hour = Math.floor(second / 3600);
+      sent.set(hour, (sent.get(hour) ?? 0) + amount);
+    }
+  });
   if (target) {
-    const key = counterKey(target.level, target.id);
     add(sent, db.prepare('SELECT hour, amount FROM hourly_sent WHERE counter_key = ? AND hour >= ?').raw().all(key, firstHour) as Array<[number, number]>);
-    add(
-      sent,
-      db
-        .prepare('SELECT second / 3600, SUM(amount) FROM counter_journal WHERE counter_key = ? AND second >= ? GROUP BY second / 3600')
-        .raw()
-        .all(key, firstHour * 3600) as Array<[number, number]>,
-    );
     add(
       blocked,
       db
@@ -80,13 +105,6 @@ export function hourlyStats(db: Db, target: { level: Level; id: number } | null,
     );
   } else {
     add(sent, db.prepare('SELECT hour, amount FROM hourly_server_sent WHERE hour >= ?').raw().all(firstHour) as Array<[number, number]>);
-    add(
-      sent,
-      db
-        .prepare(`SELECT second / 3600, SUM(amount) FROM counter_journal WHERE second >= ? AND counter_key % 4 = ${SUBSCRIPTION_TAG} GROUP BY second / 3600`)
-        .raw()
-        .all(firstHour * 3600) as Array<[number, number]>,
-    );
     add(
       blocked,
       db

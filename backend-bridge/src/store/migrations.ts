@@ -1,10 +1,21 @@
+import { prepareCounterBatchInsert } from './counter-batches.js';
+import type { Db } from './database.js';
+
 /**
  * Schema versions, applied in order inside one transaction each; never edit a released step, add a new one.
  * Limits are stored as: NULL = use the server default, -1 = unlimited, n >= 0 = n per hour.
  * Directory ids are AUTOINCREMENT: counters, journal rows and events refer to objects by id, and an id that
  * came back after a delete would hand a new object the history of an old one.
  */
-export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; sql: string }> = [
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+  /** Moves data SQL alone cannot, after `sql`, in the same transaction. */
+  moveData?: (db: Db) => void;
+}
+
+export const MIGRATIONS: ReadonlyArray<Migration> = [
   {
     version: 1,
     description: 'settings, directory, counter journal, over-limit events',
@@ -198,5 +209,25 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; description: string; s
       ALTER TABLE subscriptions ADD COLUMN plan_domain INTEGER CHECK (plan_domain IS NULL OR plan_domain >= -1);
       ALTER TABLE subscriptions ADD COLUMN plan_subscription INTEGER CHECK (plan_subscription IS NULL OR plan_subscription >= -1);
     `,
+  },
+  {
+    version: 7,
+    description: 'counter journal as one packed batch per flush',
+    sql: `
+      -- One row per journal flush: (counter key, second, amount) triples packed as 64-bit floats (see
+      -- store/counter-batches.ts). Selected by the seconds they span, for restore, statistics and roll-up.
+      CREATE TABLE counter_batches (
+        id           INTEGER PRIMARY KEY,
+        first_second INTEGER NOT NULL,
+        last_second  INTEGER NOT NULL,
+        rows         BLOB NOT NULL
+      );
+      CREATE INDEX counter_batches_last_second ON counter_batches(last_second);
+    `,
+    moveData: (db) => {
+      const steps = db.prepare('SELECT counter_key, second, amount FROM counter_journal').raw().all() as Array<[number, number, number]>;
+      prepareCounterBatchInsert(db)(Float64Array.from(steps.flat()));
+      db.exec('DROP TABLE counter_journal');
+    },
   },
 ];

@@ -47,7 +47,7 @@ describe('store', () => {
     db.close();
   });
 
-  it('re-import matches objects by name: ids, limits of the file and journal rows of remaining objects are kept', () => {
+  it('re-import matches objects by name: ids, limits of the file and counts of remaining objects are kept; a removed object that returns starts from zero', () => {
     const db = openDatabase(tempDir());
     replaceDirectory(db, exampleDirectory({ 'bob@example.com': 7 }));
     const first = readDirectory(db);
@@ -68,7 +68,14 @@ describe('store', () => {
     const counters = new RollingWindowCounters(3600);
     journal.restoreInto(counters, 1001);
     expect(counters.used(counterKey('mailbox', bob.id), 1001)).toBe(2);
-    expect(counters.used(counterKey('mailbox', alice.id), 1001)).toBe(0);
+    // Her steps stay in the journal until they leave the window, under an id nothing will have again.
+    replaceDirectory(db, exampleDirectory());
+    const aliceAgain = readDirectory(db).mailboxes.find((m) => m.address === 'alice@example.com')!;
+    expect(aliceAgain.id).not.toBe(alice.id);
+    const afterReturn = new RollingWindowCounters(3600);
+    journal.restoreInto(afterReturn, 1001);
+    expect(afterReturn.used(counterKey('mailbox', aliceAgain.id), 1001)).toBe(0);
+    expect(afterReturn.used(counterKey('mailbox', bob.id), 1001)).toBe(2);
     db.close();
   });
 

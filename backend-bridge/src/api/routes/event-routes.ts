@@ -49,7 +49,7 @@ export function eventRoutes(routes: RouteTable, context: ApiContext): void {
       const object = query.level && query.name ? visibleObject(context, identity, query.level, query.name) : null;
       if (!object && identity.role !== 'admin') throw forbidden('Only administrators see statistics of the whole server; name an object');
       // The last hour is read from the journal: what is still buffered must be in it.
-      await context.flushCounts();
+      context.flushCounts();
       const buckets = hourlyStats(context.db, object && { level: object.level, id: object.id }, context.nowMs(), query.hours);
       return { level: object?.level ?? null, name: object?.name ?? null, buckets };
     },
