@@ -1,38 +1,18 @@
-/** The bridge API's JSON shapes as the screens use them (see the README, "The bridge API"). */
+/**
+ * The bridge API's JSON shapes as the screens use them (see the README, "The bridge API"). Shapes the bridge
+ * declares are taken from it (type-only: nothing of the bridge is bundled), so the two cannot drift apart.
+ */
+export type { Role } from '../../../backend-bridge/src/api/identity.js';
+export type { Ceiling } from '../../../backend-bridge/src/core/access.js';
+export type { Level, Limit } from '../../../backend-bridge/src/core/limits.js';
+export type { ObjectPage, ObjectRow } from '../../../backend-bridge/src/core/object-query.js';
+export type { NotificationSettings, NotifyPeriod, OverLimitAction, ServerSettings } from '../../../backend-bridge/src/core/settings.js';
+export type { HeldStatus } from '../../../backend-bridge/src/store/held-store.js';
+import type { Level, Limit } from '../../../backend-bridge/src/core/limits.js';
+import type { Role } from '../../../backend-bridge/src/api/identity.js';
+import type { HeldStatus } from '../../../backend-bridge/src/store/held-store.js';
 
-export type Level = 'subscription' | 'domain' | 'mailbox';
-export type Role = 'admin' | 'reseller' | 'customer';
-export type Limit = number | 'unlimited';
 export type OwnLimit = Limit | 'default';
-
-export interface Ceiling {
-  max: number;
-  reason: string;
-}
-
-export interface ObjectRow {
-  level: Level;
-  name: string;
-  domain: string | null;
-  subscription: string;
-  ownLimit: OwnLimit;
-  effectiveLimit: Limit;
-  limitSource: 'own' | 'plan' | 'default';
-  defaultLimit: Limit;
-  ceiling: Ceiling | null;
-  /** Whether this user may change the limit at all (the API still decides each value). */
-  mayChangeLimit: boolean;
-  used: number;
-  blocked: boolean;
-  freesInSeconds: number | null;
-}
-
-export interface ObjectPage {
-  items: ObjectRow[];
-  total: number;
-  page: number;
-  pageSize: number;
-}
 
 export interface ListQuery {
   search?: string;
@@ -43,28 +23,6 @@ export interface ListQuery {
   order?: 'asc' | 'desc';
   page?: number;
   pageSize?: number;
-}
-
-export interface ServerSettings {
-  enabled: boolean;
-  defaults: Record<Level, Limit>;
-  countingUnit: 'messages' | 'recipients';
-  customersMayChangeLimits: boolean;
-  overLimitAction: OverLimitAction;
-  notifications: NotificationSettings;
-}
-
-/** What happens to a message over its limit: held in Postfix's hold queue (the default) or deferred (450 4.7.1). */
-export type OverLimitAction = 'hold' | 'defer';
-export type NotifyPeriod = '15m' | '1h' | '6h' | '12h' | '1d';
-
-export interface NotificationSettings {
-  adminAddress: string | null;
-  notifyReseller: boolean;
-  notifyCustomer: boolean;
-  period: NotifyPeriod;
-  webhookUrl: string | null;
-  screenUrl: string | null;
 }
 
 export interface OverLimitEvent {
@@ -100,8 +58,6 @@ export interface SessionInfo {
 }
 
 export const COLLECTION: Record<Level, string> = { subscription: 'subscriptions', domain: 'domains', mailbox: 'mailboxes' };
-
-export type HeldStatus = 'held' | 'released' | 'deleted' | 'gone';
 
 /** A message a limit put into Postfix's hold queue (GET /held). */
 export interface HeldMessage {
