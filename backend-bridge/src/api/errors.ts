@@ -11,3 +11,8 @@ export class ApiError extends Error {
 
 export const notFound = (what: string) => new ApiError(404, `${what} not found`);
 export const forbidden = (why: string) => new ApiError(403, why);
+
+/** Throws the refusal of an access rule (core/access.ts) as the API's answer; nothing when there is none. */
+export function throwIfRefused(refusal: { status: number; error: string } | null): void {
+  if (refusal) throw new ApiError(refusal.status, refusal.error);
+}

@@ -1,4 +1,4 @@
-import { forEachCounterStep, prepareCounterBatchInsert } from '../store/counter-batches.js';
+import { COUNTER_BATCH_FIELDS, forEachCounterStep, prepareCounterBatchInsert } from '../store/counter-batches.js';
 import type { Db } from '../store/database.js';
 import { prepareJournalRollUp } from '../store/hourly-stats.js';
 import { PendingAmounts } from './pending-amounts.js';
@@ -23,9 +23,9 @@ export class CounterJournal {
     this.pending.add(key, second, amount);
   }
 
-  /** Drops what is buffered for an object that no longer exists, so it is not written after its delete. */
-  discard(key: number): void {
-    this.pending.zeroKey(key);
+  /** Drops what is buffered for objects that no longer exist, so it is not written after their delete. */
+  discard(keys: ReadonlySet<number>): void {
+    this.pending.zeroKeys(keys);
   }
 
   /** Writes the buffered amounts; on failure they stay buffered for the next flush, and the error is thrown. */
@@ -35,7 +35,7 @@ export class CounterJournal {
     try {
       this.insertBatch(rows);
     } catch (error) {
-      for (let i = 0; i + 2 < rows.length; i += 3) this.pending.add(rows[i]!, rows[i + 1]!, rows[i + 2]!);
+      for (let i = 0; i + 2 < rows.length; i += COUNTER_BATCH_FIELDS) this.pending.add(rows[i]!, rows[i + 1]!, rows[i + 2]!);
       throw error;
     }
   }

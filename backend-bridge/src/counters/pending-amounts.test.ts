@@ -33,7 +33,7 @@ describe('PendingAmounts', () => {
     pending.add(9, 1000, 1);
     pending.add(9, 1000, -1);
     pending.add(10, 1000, 1);
-    pending.zeroKey(8);
+    pending.zeroKeys(new Set([8]));
     expect(rowsOf(pending.drain())).toEqual(new Map([['10@1000', 1]]));
   });
 
@@ -53,7 +53,7 @@ describe('PendingAmounts', () => {
         model = new Map();
       } else if (action === 1) {
         const key = random(3000) * 4;
-        pending.zeroKey(key);
+        pending.zeroKeys(new Set([key]));
         for (const id of model.keys()) if (id.startsWith(`${key}@`)) model.set(id, 0);
       } else {
         const key = random(3) === 0 ? 2 ** 33 + random(50) : random(3000) * 4 + random(3);

@@ -40,10 +40,11 @@ export class PendingAmounts {
     this.used++;
   }
 
-  /** Sets every amount of one key to zero (an object deleted before its counts were written). */
-  zeroKey(key: number): void {
+  /** Sets every amount of these keys to zero (objects deleted before their counts were written), in one pass. */
+  zeroKeys(keys: ReadonlySet<number>): void {
+    if (keys.size === 0) return;
     for (let slot = 0; slot < this.keys.length; slot++) {
-      if (this.stamps[slot] === this.generation && this.keys[slot] === key) this.amounts[slot] = 0;
+      if (this.stamps[slot] === this.generation && keys.has(this.keys[slot]!)) this.amounts[slot] = 0;
     }
   }
 

@@ -89,11 +89,10 @@ export class Enforcer {
   load(settings: ServerSettings, records: DirectoryRecordStreams): void {
     this.settings = settings;
     this.index = new DirectoryIndex(records, settings);
-    for (const key of [...this.counters.activeKeys(this.nowSeconds())]) {
-      if (this.index.byCounterKey.has(key)) continue;
-      this.counters.forget(key);
-      this.journal?.discard(key);
-    }
+    const gone = new Set<number>();
+    for (const key of this.counters.activeKeys(this.nowSeconds())) if (!this.index.byCounterKey.has(key)) gone.add(key);
+    for (const key of gone) this.counters.forget(key);
+    this.journal?.discard(gone);
   }
 
   /** New server settings without a directory rebuild: effective limits are resolved again in place. */

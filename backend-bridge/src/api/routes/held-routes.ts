@@ -1,11 +1,11 @@
-import { canSee, checkHeldMailAction, checkLimitChange, mayActOnHeldMail, mayChangeLimit, type HeldMailAction } from '../../core/access.js';
+import { canSee, checkHeldMailAction, checkLimitChange, mayActOnHeldMail, mayChangeLimit } from '../../core/access.js';
 import type { ChargedObject } from '../../core/directory.js';
 import type { LimitOverride } from '../../core/limits.js';
 import { HeldMailError, type CompromisedMailbox, type HeldMail } from '../../enforcement/held-mail.js';
 import { QUEUE_ID } from '../../postfix/queue.js';
 import type { HeldMessage } from '../../store/held-store.js';
 import type { ApiContext } from '../context.js';
-import { ApiError, forbidden, notFound } from '../errors.js';
+import { ApiError, forbidden, notFound, throwIfRefused } from '../errors.js';
 import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
 import { heldQuery, releaseBody } from '../schemas.js';
@@ -83,12 +83,6 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     return { ...entry, mayRestore: mailbox !== undefined && canSee(identity, mailbox) && mayChangeLimit(identity, mailbox, context.enforcer.currentSettings) };
   };
 
-  /** Refuses the action unless this person may take it on mail charged to `object`. */
-  const checkAction = (identity: Identity, object: ChargedObject | undefined, action: HeldMailAction): void => {
-    const refusal = checkHeldMailAction(identity, object, action);
-    if (refusal) throw new ApiError(refusal.status, refusal.error);
-  };
-
   /** Held mail of an object: charged to it or to an object inside it (a domain's mailboxes), or held because it tripped. */
   const concerns = (message: HeldMessage, name: string): boolean =>
     message.chargedName === name || message.trippedName === name || held.chainOf(message).some((object) => object.name === name);
@@ -132,7 +126,7 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     handler: ({ identity, params, body }) =>
       answering(async () => {
         const { message, object } = findVisible(identity, params.queueId);
-        checkAction(identity, object, 'release');
+        throwIfRefused(checkHeldMailAction(identity, object, 'release'));
         if (body.force && identity.role !== 'admin') throw forbidden('Only the administrator can release mail beyond the limit.');
         return heldView(identity, await held.releaseNow(message.queueId, identity, body.force), object);
       }),
@@ -146,7 +140,7 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     handler: ({ identity, params }) =>
       answering(async () => {
         const { message, object } = findVisible(identity, params.queueId);
-        checkAction(identity, object, 'delete');
+        throwIfRefused(checkHeldMailAction(identity, object, 'delete'));
         return heldView(identity, await held.delete(message.queueId, identity), object);
       }),
   });
@@ -173,8 +167,7 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     handler: ({ identity, params }) =>
       answering(async () => {
         const mailbox = mailboxFor(context, identity, params.name);
-        const refusal = checkLimitChange(identity, mailbox, 0, context.enforcer.currentSettings);
-        if (refusal) throw new ApiError(refusal.status, refusal.error);
+        throwIfRefused(checkLimitChange(identity, mailbox, 0, context.enforcer.currentSettings));
         const { entry, heldNow } = await held.markCompromised(mailbox, identity);
         return { entry: compromisedView(identity, entry), heldNow };
       }),
@@ -191,8 +184,7 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
         const entry = held.compromisedEntry(mailbox.name);
         if (!entry) throw notFound(`Compromised mark of mailbox ${mailbox.name}`);
         const previous: LimitOverride = entry.previousLimit === 'default' ? null : entry.previousLimit;
-        const refusal = checkLimitChange(identity, mailbox, previous, context.enforcer.currentSettings);
-        if (refusal) throw new ApiError(refusal.status, refusal.error);
+        throwIfRefused(checkLimitChange(identity, mailbox, previous, context.enforcer.currentSettings));
         return compromisedView(identity, held.restore(mailbox, identity));
       }),
   });
