@@ -12,6 +12,7 @@ import type { Role } from '../backend-bridge/src/api/identity.js';
 import { createLogger } from '../backend-bridge/src/cli/logger.js';
 import { parseDirectoryFile } from '../backend-bridge/src/core/directory-file.js';
 import { Daemon } from '../backend-bridge/src/daemon.js';
+import { describeAddress } from '../backend-bridge/src/postfix/listen-address.js';
 import { unwirePostfix, wirePostfix } from '../backend-bridge/src/postfix/wiring.js';
 import { openDatabase } from '../backend-bridge/src/store/database.js';
 import { replaceDirectory } from '../backend-bridge/src/store/directory-store.js';
@@ -20,9 +21,7 @@ import { updateSettings } from '../backend-bridge/src/store/settings-store.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dataDir = process.env.OUTGOING_LIMITS_DATA_DIR ?? path.join(root, '.demo', 'data');
 const SMTP_PORT = Number(process.env.DEMO_SMTP_PORT ?? 2525);
-const POLICY = { host: '127.0.0.1', port: Number(process.env.DEMO_POLICY_PORT ?? 10040) };
 const HTTP = { host: '127.0.0.1', port: Number(process.env.DEMO_HTTP_PORT ?? 8025) };
-const MILTER = { host: '127.0.0.1', port: Number(process.env.DEMO_MILTER_PORT ?? 10041) };
 const ALICE = { login: 'alice@example.com', password: 'demo' };
 /** Logins of the web interface; customer and reseller ownership comes from demo-directory.json. */
 const DEMO_LOGINS: Array<{ login: string; role: Role; owns: string }> = [
@@ -52,12 +51,13 @@ async function main(): Promise<void> {
   const postfix = await PostfixInstance.start({ smtpPort: SMTP_PORT, saslUsers: [ALICE] });
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start({ dataDir, policy: POLICY, http: HTTP, milter: MILTER, postfixConfigDir: postfix.configDir }, log);
+    // Default sockets: outgoing-limits/policy and /milter in the instance's queue directory, group postfix.
+    daemon = await Daemon.start({ dataDir, http: HTTP, postfixConfigDir: postfix.configDir }, log);
   } catch (error) {
     await postfix.stop();
     throw error;
   }
-  await wirePostfix({ configDir: postfix.configDir, policy: POLICY, milter: MILTER, failOpen: true, reload: false });
+  await wirePostfix({ configDir: postfix.configDir, failOpen: true, reload: false });
   await postfix.reload();
 
   const cli = path.relative(process.cwd(), path.join(root, 'bin/outgoing-limits'));
@@ -67,8 +67,8 @@ Outgoing Mail Limits demo is running.
 ${DEMO_LOGINS.map(({ login, role, owns }) => `    ${`${login} / ${DEMO_PASSWORD}`.padEnd(16)} ${role}: ${owns}`).join('\n')}
   Postfix (throwaway, loopback only): 127.0.0.1:${SMTP_PORT}, config ${postfix.configDir}
   delivered mail lands in:            ${postfix.sinkDir}
-  policy service:                     ${POLICY.host}:${POLICY.port}, data ${dataDir}
-  milter (local mail, sendmail):      ${MILTER.host}:${MILTER.port}
+  policy service:                     ${describeAddress(daemon.policyAddress)}, data ${dataDir}
+  milter (local mail, sendmail):      ${daemon.milterAddress ? describeAddress(daemon.milterAddress) : 'off'}
   limits: mailbox 3, domain 10, subscription 20 per hour; newsletter@example.com 50; domain shop.test 0
 
 Send mail; the 4th message from alice within an hour is held in Postfix's hold queue and sent when the hour frees:

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { chmodSync, chownSync } from 'node:fs';
 import type http from 'node:http';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { loadOrCreateBridgeSecret } from './api/auth/bridge-secret.js';
 import type { ApiContext } from './api/context.js';
@@ -19,26 +20,26 @@ import { PostfixQueue } from './postfix/queue.js';
 import { SystemUsers } from './postfix/system-users.js';
 import { smtpdPolicyHandler } from './postfix/policy-handler.js';
 import { PolicyServer } from './postfix/policy-server.js';
+import { defaultSocketAddress, describeAddress, type ListenAddress, type UnixAddress } from './postfix/listen-address.js';
+import { postfixGroup, prepareSocketDirectory } from './postfix/unix-socket.js';
 import { openDatabase, type Db } from './store/database.js';
 import { OverLimitEventLog } from './store/over-limit-events.js';
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
+export type { ListenAddress };
 
 export interface DaemonOptions {
   dataDir: string;
-  policy: ListenAddress;
+  /** Where Postfix's smtpd asks; default: the socket `outgoing-limits/policy` in the queue directory of postfixConfigDir. */
+  policy?: ListenAddress;
   /** Also serve the API on this loopback TCP address (the unix socket is always there), and the standalone UI. */
-  http?: ListenAddress | null;
+  http?: { host: string; port: number } | null;
   /** A group (id) that may use the API: gets the socket, the secret (read-only) and entry to the data dir. */
   apiGroup?: number | null;
   /** The built standalone UI served at / with --http; default: the package's frontend/dist when built. */
   uiDir?: string | null;
   /** The Postfix instance whose hold queue holds over-limit mail (`postfix -c DIR`); default /etc/postfix. */
   postfixConfigDir?: string;
-  /** Where the milter for local mail (non_smtpd_milters) listens; null: no milter. */
+  /** Where the milter for local mail (non_smtpd_milters) listens; default: `outgoing-limits/milter` beside the policy socket; null: no milter. */
   milter?: ListenAddress | null;
 }
 
@@ -53,6 +54,36 @@ const HOUSEKEEPING_INTERVAL_MS = 60_000;
 const RELEASE_INTERVAL_MS = 1_000;
 /** Records are compared with Postfix's hold queue this often (and at start), for changes made by other hands. */
 const RECONCILE_INTERVAL_MS = 30_000;
+
+interface ListenOn {
+  policy: ListenAddress;
+  milter: ListenAddress | null;
+  /** Postfix's group, which gets the sockets; -1 (unchanged) when both listen on TCP. */
+  gid: number;
+}
+
+/**
+ * Resolves the default addresses (sockets in our directory inside Postfix's queue directory, where chrooted smtpd
+ * and cleanup reach them too) and makes every socket directory safe before anything listens there.
+ */
+async function socketsFor(options: DaemonOptions, postfixConfigDir: string, queue: PostfixQueue): Promise<ListenOn> {
+  const needsDefault = options.policy === undefined || options.milter === undefined;
+  const queueDirectory = needsDefault
+    ? await queue.queueDirectory().catch((error: unknown) => {
+        throw new Error(`cannot place the default sockets: ${(error as Error).message}; start the daemon with --postfix-config-dir of a working Postfix, or give --policy and --milter`);
+      })
+    : '';
+  const policy = options.policy ?? defaultSocketAddress(queueDirectory, 'policy');
+  const milter = options.milter === undefined ? defaultSocketAddress(queueDirectory, 'milter') : options.milter;
+  const sockets = [policy, milter].filter((address): address is UnixAddress => address?.kind === 'unix');
+  if (sockets.length === 0) return { policy, milter, gid: -1 };
+  const { gid } = await postfixGroup(postfixConfigDir);
+  const ownDirectory = queueDirectory ? path.dirname(defaultSocketAddress(queueDirectory, 'policy').path) : null;
+  for (const directory of new Set(sockets.map((socket) => path.dirname(socket.path)))) {
+    await prepareSocketDirectory(directory, gid, { dedicated: directory === ownDirectory });
+  }
+  return { policy, milter, gid };
+}
 
 /** The one long-running process: store, counters and the Postfix-facing services. */
 export class Daemon {
@@ -70,6 +101,7 @@ export class Daemon {
     private readonly journal: CounterJournal,
     private readonly events: OverLimitEventLog,
     private readonly policyServer: PolicyServer,
+    /** What the policy service bound: its socket, or the TCP address with the port picked. */
     readonly policyAddress: ListenAddress,
     private readonly log: Logger,
     readonly sync: StoreSync,
@@ -93,16 +125,23 @@ export class Daemon {
     const queue = new PostfixQueue(postfixConfigDir);
     const held = new HeldMail(db, enforcer, sync, queue, log, (event) => notifier?.compromised(event.object, event.reason));
     notifier = new Notifier(db, enforcer, held.store, postfixConfigDir, () => held.reconcile(), log);
+    let listenOn: ListenOn;
+    try {
+      listenOn = await socketsFor(options, postfixConfigDir, queue);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
     const policyServer = new PolicyServer(smtpdPolicyHandler(enforcer, held, log), log);
     let bound;
     try {
-      bound = await policyServer.listen(options.policy.host, options.policy.port);
+      bound = await policyServer.listenAt(listenOn.policy, listenOn.gid);
     } catch (error) {
       db.close();
-      throw new Error(`cannot listen for policy requests on ${options.policy.host}:${options.policy.port}: ${(error as Error).message}`);
+      throw new Error(`cannot listen for policy requests on ${describeAddress(listenOn.policy)}: ${(error as Error).message}`);
     }
-    const daemon = new Daemon(db, enforcer, journal, events, policyServer, { host: bound.address, port: bound.port }, log, sync, held, notifier);
-    if (options.milter) {
+    const daemon = new Daemon(db, enforcer, journal, events, policyServer, bound, log, sync, held, notifier);
+    if (listenOn.milter) {
       // Read where the queue lives now; the milter reads the submitting uid from files there.
       let queueDirectory: string | null = await queue.queueDirectory().catch((error: unknown) => {
         log.warn({ error: (error as Error).message }, 'cannot read queue_directory: local mail is identified by sender only until it can');
@@ -114,12 +153,11 @@ export class Daemon {
       };
       const milterServer = new MilterServer(localMailHandler(enforcer, held, new SystemUsers(), lookUpQueueDirectory, log), log);
       try {
-        const milterBound = await milterServer.listen(options.milter.host, options.milter.port);
+        daemon.milterAddress = await milterServer.listenAt(listenOn.milter, listenOn.gid);
         daemon.milterServer = milterServer;
-        daemon.milterAddress = { host: milterBound.address, port: milterBound.port };
       } catch (error) {
         await daemon.stop();
-        throw new Error(`cannot listen for milter connections on ${options.milter.host}:${options.milter.port}: ${(error as Error).message}`);
+        throw new Error(`cannot listen for milter connections on ${describeAddress(listenOn.milter)}: ${(error as Error).message}`);
       }
     }
     daemon.sync.reloadIfChanged();
@@ -138,8 +176,13 @@ export class Daemon {
     );
     // Before the first release: records of mail that left the hold queue while the daemon was down are closed.
     daemon.reconciled = held.reconcile(Date.now());
-    if (daemon.milterAddress) log.info({ milter: daemon.milterAddress }, 'milter listening');
-    log.info({ dataDir: options.dataDir, restoredSteps: restored, ...daemon.policyAddress }, 'policy service listening');
+    for (const [service, address] of [['policy', daemon.policyAddress], ['milter', daemon.milterAddress]] as const) {
+      if (address?.kind === 'tcp') {
+        log.warn({ [service]: describeAddress(address) }, `the ${service === 'policy' ? 'policy service' : 'milter'} listens on TCP: every local user can connect to it and forge requests; use a unix: socket unless Postfix runs on another host`);
+      }
+    }
+    if (daemon.milterAddress) log.info({ milter: describeAddress(daemon.milterAddress) }, 'milter listening');
+    log.info({ dataDir: options.dataDir, restoredSteps: restored, policy: describeAddress(daemon.policyAddress) }, 'policy service listening');
     return daemon;
   }
 

@@ -34,6 +34,7 @@ export async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<
   return result.stdout;
 }
 
+/** For a server outside this project (peers, helpers) that cannot bind port 0 and report it. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -49,17 +50,28 @@ export function tempDataDir(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'oml-data-'));
 }
 
+/** The address a daemon logged for a service (`unix:PATH` or `HOST:PORT`), or null if it did not serve it. */
+function loggedAddress(log: string, message: string, field: 'policy' | 'milter'): string | null {
+  for (const line of log.split('\n')) {
+    if (!line.includes(message)) continue;
+    const value = (JSON.parse(line) as Record<string, unknown>)[field];
+    if (typeof value === 'string') return value;
+  }
+  return null;
+}
+
 /** A daemon child process, started from the built command, with its log kept for assertions and failures. */
 export class DaemonProcess {
   log = '';
   private exited: Promise<number | null>;
+  /** Where the policy service listens, as the daemon logged it: `unix:PATH` or `HOST:PORT`. */
+  policyAddress = '';
+  /** Where the milter listens, as logged; null when started with --no-milter. */
+  milterAddress: string | null = null;
 
   private constructor(
     private readonly child: ChildProcess,
     readonly dataDir: string,
-    readonly policyPort: number,
-    /** The milter's port; null when started with --no-milter. */
-    readonly milterPort: number | null,
   ) {
     child.stdout?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
@@ -67,22 +79,35 @@ export class DaemonProcess {
   }
 
   /**
-   * `env` is added to this process's environment (e.g. the test-only OUTGOING_LIMITS_TEST_WINDOW_SECONDS). The
-   * milter gets a free port unless `extraArgs` names one (or --no-milter): the default 10041 may be taken.
+   * `env` is added to this process's environment (e.g. the test-only OUTGOING_LIMITS_TEST_WINDOW_SECONDS).
+   * With `--postfix-config-dir` of a test Postfix, the sockets are the defaults, in that instance's queue
+   * directory where its smtpd and cleanup reach them. Without, the daemon gets sockets in a fresh private
+   * directory (it must not touch the machine's Postfix); `--policy`/`--milter`/`--no-milter` in `extraArgs` win.
    */
-  static async start(dataDir: string, policyPort?: number, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
-    const port = policyPort ?? (await freePort());
-    const milterArgs = extraArgs.some((a) => a === '--milter' || a === '--no-milter') ? [] : ['--milter', `127.0.0.1:${await freePort()}`];
-    const args = [...milterArgs, ...extraArgs];
-    const milterAt = args.indexOf('--milter');
-    const milterPort = milterAt >= 0 ? Number(args[milterAt + 1]?.split(':').pop()) : null;
-    const child = spawn(process.execPath, [CLI, 'daemon', '--data-dir', dataDir, '--policy', `127.0.0.1:${port}`, '--log-level', 'debug', ...args], {
+  static async start(dataDir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
+    const ownSockets = !extraArgs.includes('--postfix-config-dir');
+    const socketDir = ownSockets ? mkdtempSync(path.join(os.tmpdir(), 'oml-sockets-')) : '';
+    const policyArgs = ownSockets && !extraArgs.includes('--policy') ? ['--policy', `unix:${path.join(socketDir, 'policy')}`] : [];
+    const milterArgs = ownSockets && !extraArgs.some((a) => a === '--milter' || a === '--no-milter') ? ['--milter', `unix:${path.join(socketDir, 'milter')}`] : [];
+    const child = spawn(process.execPath, [CLI, 'daemon', '--data-dir', dataDir, '--log-level', 'debug', ...policyArgs, ...milterArgs, ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     });
-    const daemon = new DaemonProcess(child, dataDir, port, milterPort);
+    const daemon = new DaemonProcess(child, dataDir);
     await daemon.waitForLog('policy service listening', 15_000);
+    daemon.policyAddress = loggedAddress(daemon.log, 'policy service listening', 'policy') ?? '';
+    daemon.milterAddress = loggedAddress(daemon.log, 'milter listening', 'milter');
     return daemon;
+  }
+
+  /** The policy service's socket path (the daemon listens on a UNIX socket unless a test asked for TCP). */
+  get policySocket(): string {
+    return socketPathOf(this.policyAddress);
+  }
+
+  get milterSocket(): string {
+    if (this.milterAddress === null) throw new Error('this daemon serves no milter');
+    return socketPathOf(this.milterAddress);
   }
 
   async waitForLog(text: string, timeoutMs = 10_000): Promise<void> {
@@ -119,6 +144,11 @@ export class DaemonProcess {
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
     await this.exited;
   }
+}
+
+function socketPathOf(address: string): string {
+  if (!address.startsWith('unix:')) throw new Error(`not a UNIX socket address: ${address}`);
+  return address.slice('unix:'.length);
 }
 
 /** Retries `probe` until it returns true; for effects that arrive asynchronously (reloads, deliveries). */

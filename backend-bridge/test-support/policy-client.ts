@@ -27,9 +27,11 @@ export class PolicyClient {
     socket.on('error', (error) => (this.closedWith = error));
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<PolicyClient> {
+  /** `to`: a UNIX socket path, or a TCP port on `host`. */
+  static connect(to: string | number, host = '127.0.0.1'): Promise<PolicyClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host }, () => resolve(new PolicyClient(socket)));
+      const options = typeof to === 'string' ? { path: to } : { port: to, host };
+      const socket = net.connect(options, () => resolve(new PolicyClient(socket)));
       socket.once('error', reject);
     });
   }

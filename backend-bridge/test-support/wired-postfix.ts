@@ -3,13 +3,13 @@ import { cli } from './daemon-process.js';
 import { PostfixInstance, type PostfixInstanceOptions, type SmtpResult } from './postfix-instance.js';
 
 /**
- * A throwaway Postfix wired to a policy service on `policyPort` with the product's own `postfix wire`, and to the
- * milter on `milterPort` (when given; else the default address, where nothing of this test listens).
+ * A throwaway Postfix wired with the product's own `postfix wire` and its defaults: the policy service and the
+ * milter on their sockets in the instance's queue directory, where a daemon started with
+ * `--postfix-config-dir postfix.configDir` listens. `wireArgs` are added (e.g. --no-milter).
  */
-export async function startWiredPostfix(policyPort: number, options: PostfixInstanceOptions = {}, milterPort?: number): Promise<PostfixInstance> {
+export async function startWiredPostfix(options: PostfixInstanceOptions = {}, wireArgs: string[] = []): Promise<PostfixInstance> {
   const postfix = await PostfixInstance.start(options);
-  const milter = milterPort === undefined ? [] : ['--milter', `127.0.0.1:${milterPort}`];
-  await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--policy', `127.0.0.1:${policyPort}`, ...milter]);
+  await cli(['postfix', 'wire', '--config-dir', postfix.configDir, ...wireArgs]);
   await postfix.reload();
   return postfix;
 }

@@ -5,7 +5,7 @@ import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
 import { BridgeClient } from '../src/api/bridge-client.js';
 import { apiSocketPath } from '../src/api/server.js';
 import type { HeldMessage } from '../src/store/held-store.js';
-import { cli, DaemonProcess, eventually, freePort, tempDataDir } from '../test-support/daemon-process.js';
+import { cli, DaemonProcess, eventually, tempDataDir } from '../test-support/daemon-process.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
 import { sendOverOneConnection, type SubmittedMessage } from '../test-support/smtp-session.js';
 import { startWiredPostfix } from '../test-support/wired-postfix.js';
@@ -22,10 +22,9 @@ const PER_MAILBOX = 25;
 let postfix: PostfixInstance;
 let daemon: DaemonProcess;
 let dataDir: string;
-let policyPort: number;
 
 async function startDaemon(): Promise<DaemonProcess> {
-  return DaemonProcess.start(dataDir, policyPort, ['--postfix-config-dir', postfix.configDir], WINDOW);
+  return DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir], WINDOW);
 }
 
 function api(): BridgeClient {
@@ -42,8 +41,7 @@ function batch(fromRound: number, toRound: number): Array<{ from: string; to: st
 }
 
 beforeAll(async () => {
-  policyPort = await freePort();
-  postfix = await startWiredPostfix(policyPort);
+  postfix = await startWiredPostfix();
   dataDir = tempDataDir();
   const file = path.join(dataDir, 'directory.json');
   writeFileSync(

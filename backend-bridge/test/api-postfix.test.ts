@@ -7,7 +7,7 @@ import { apiSocketPath } from '../src/api/server.js';
 import type { ObjectRow } from '../src/core/object-query.js';
 import type { AuditRow } from '../src/store/audit-store.js';
 import type { OverLimitEvent } from '../src/store/over-limit-events.js';
-import { cli, DaemonProcess, freePort, tempDataDir } from '../test-support/daemon-process.js';
+import { cli, DaemonProcess, tempDataDir } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance, SmtpResult } from '../test-support/postfix-instance.js';
 import { expectAccepted, expectDeferred, startWiredPostfix } from '../test-support/wired-postfix.js';
@@ -31,15 +31,14 @@ async function send(from: string): Promise<SmtpResult> {
 }
 
 beforeAll(async () => {
-  const policyPort = await freePort();
-  postfix = await startWiredPostfix(policyPort);
+  postfix = await startWiredPostfix();
 
   const dataDir = tempDataDir();
   const file = path.join(dataDir, 'directory.json');
   writeFileSync(file, JSON.stringify(exampleDirectory()));
   await cli(['directory', 'import', file, '--data-dir', dataDir]);
   await cli(['settings', 'set', '--data-dir', dataDir, '--enabled', 'on', '--mailbox-limit', '3', '--domain-limit', '5', '--subscription-limit', '8', '--over-limit-action', 'defer']);
-  daemon = await DaemonProcess.start(dataDir, policyPort);
+  daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir]);
 
   const secret = readBridgeSecret(dataDir);
   if (!secret) throw new Error(`the daemon did not create ${dataDir}/bridge.secret:\n${daemon.log}`);

@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import path from 'node:path';
@@ -25,14 +26,14 @@ async function preparedDataDir(): Promise<string> {
   return dataDir;
 }
 
-async function start(dataDir: string, port?: number): Promise<DaemonProcess> {
-  const daemon = await DaemonProcess.start(dataDir, port);
+async function start(dataDir: string, extraArgs: string[] = []): Promise<DaemonProcess> {
+  const daemon = await DaemonProcess.start(dataDir, extraArgs);
   running.push(daemon);
   return daemon;
 }
 
 async function send(daemon: DaemonProcess, sender: string, count: number): Promise<string[]> {
-  const client = await PolicyClient.connect(daemon.policyPort);
+  const client = await PolicyClient.connect(daemon.policySocket);
   const answers: string[] = [];
   for (let i = 0; i < count; i++) answers.push(await client.request(endOfMessage({ sender })));
   client.end();
@@ -127,12 +128,81 @@ describe('daemon', () => {
     expect(direct.stderr).toContain('The daemon is not running: changed the store directly');
   });
 
-  it('says clearly when it cannot listen', async () => {
+  it('says clearly when it cannot listen on TCP, and warns that any local user can reach a TCP port', async () => {
     const dataDir = await preparedDataDir();
-    const daemon = await start(dataDir);
-    const clash = await runCli(['daemon', '--data-dir', dataDir, '--policy', `127.0.0.1:${daemon.policyPort}`]);
+    const daemon = await start(dataDir, ['--policy', '127.0.0.1:0']);
+    expect(daemon.policyAddress).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(daemon.log).toContain('the policy service listens on TCP: every local user can connect to it');
+    const clash = await runCli(['daemon', '--data-dir', dataDir, '--policy', daemon.policyAddress, '--no-milter']);
     expect(clash.code).toBe(1);
-    expect(clash.stderr).toContain(`cannot listen for policy requests on 127.0.0.1:${daemon.policyPort}`);
+    expect(clash.stderr).toContain(`cannot listen for policy requests on ${daemon.policyAddress}`);
+  });
+});
+
+describe('the policy and milter sockets', () => {
+  const postfixGid = Number(execFileSync('getent', ['passwd', execFileSync('postconf', ['-h', 'mail_owner'], { encoding: 'utf8' }).trim()], { encoding: 'utf8' }).split(':')[3]);
+
+  function socketDir(): string {
+    return mkdtempSync(path.join(os.tmpdir(), 'oml-sock-'));
+  }
+
+  it('are owned by the daemon, group Postfix, mode 0660, in a directory it creates 0750', async () => {
+    const dir = path.join(socketDir(), 'made');
+    const daemon = await start(await preparedDataDir(), ['--policy', `unix:${dir}/policy`, '--milter', `unix:${dir}/milter`]);
+    expect(daemon.policyAddress).toBe(`unix:${dir}/policy`);
+    expect(daemon.milterAddress).toBe(`unix:${dir}/milter`);
+    expect(daemon.log).not.toContain('listens on TCP');
+    for (const [file, mode] of [[dir, 0o750], [`${dir}/policy`, 0o660], [`${dir}/milter`, 0o660]] as const) {
+      const info = statSync(file);
+      expect({ file, mode: info.mode & 0o777, uid: info.uid, gid: info.gid }).toEqual({ file, mode, uid: process.getuid!(), gid: postfixGid });
+    }
+    expect(await send(daemon, 'alice@example.com', 1)).toEqual(['action=DUNNO']);
+  });
+
+  it('a socket another daemon serves is not taken; one left by a killed daemon is replaced', async () => {
+    const dir = socketDir();
+    const dataDir = await preparedDataDir();
+    const first = await start(dataDir, ['--policy', `unix:${dir}/policy`, '--milter', `unix:${dir}/milter`]);
+    const clash = await runCli(['daemon', '--data-dir', await preparedDataDir(), '--policy', `unix:${dir}/policy`, '--no-milter']);
+    expect(clash.code).toBe(1);
+    expect(clash.stderr).toContain(`cannot listen for policy requests on unix:${dir}/policy: ${dir}/policy is served by another running process`);
+    // The first daemon still answers on its socket.
+    expect(await send(first, 'alice@example.com', 1)).toEqual(['action=DUNNO']);
+    await first.kill();
+    expect(statSync(`${dir}/policy`).isSocket()).toBe(true);
+    const second = await start(dataDir, ['--policy', `unix:${dir}/policy`, '--milter', `unix:${dir}/milter`]);
+    expect(await send(second, 'alice@example.com', 1)).toEqual(['action=DUNNO']);
+  });
+
+  it.each([
+    ['a relative path', ['--policy', 'unix:policy'], 2, /a unix: socket path must be absolute/],
+    ['a path too long for a socket', ['--policy', `unix:/tmp/${'x'.repeat(120)}`], 2, /socket path \/tmp\/x+ is 125 bytes long; a UNIX socket path may have at most 107/],
+    ['a directory every user may enter', ['--policy', 'unix:/tmp/oml-policy'], 1, /socket directory \/tmp is not safe: its mode 0777 lets every user in/],
+    ['a directory whose parent is missing', ['--milter', 'unix:/nonexistent-oml/sockets/milter'], 1, /cannot create socket directory \/nonexistent-oml\/sockets: ENOENT/],
+  ])('refuse to start on %s, naming the path and the cause', async (_what, args, code, message) => {
+    const dir = socketDir();
+    const result = await runCli(['daemon', '--data-dir', await preparedDataDir(), '--policy', `unix:${dir}/policy`, '--milter', `unix:${dir}/milter`, ...args]);
+    expect(result.code).toBe(code);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('a path that is not a socket is left alone', async () => {
+    const dir = socketDir();
+    writeFileSync(`${dir}/policy`, 'keep me');
+    const result = await runCli(['daemon', '--data-dir', await preparedDataDir(), '--policy', `unix:${dir}/policy`, '--no-milter']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${dir}/policy exists and is not a socket`);
+    expect(readFileSync(`${dir}/policy`, 'utf8')).toBe('keep me');
+  });
+
+  it('an existing directory of another group that group members may enter is refused, not changed', async () => {
+    const dir = socketDir();
+    chmodSync(dir, 0o750);
+    chownSync(dir, 0, Number(execFileSync('getent', ['group', 'users'], { encoding: 'utf8' }).split(':')[2]));
+    const result = await runCli(['daemon', '--data-dir', await preparedDataDir(), '--policy', `unix:${dir}/policy`, '--no-milter']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`socket directory ${dir} is not safe: its group \\d+ is not Postfix's group ${postfixGid}`));
+    expect(statSync(dir).mode & 0o777).toBe(0o750);
   });
 });
 
@@ -175,7 +245,7 @@ describe('command-line input', () => {
     [['limit', 'set', 'planet', 'x', '3'], /expected one of mailbox, domain, subscription/],
     [['limit', 'set', 'mailbox', 'ghost@example.com', '3'], /no mailbox named ghost@example.com/],
     [['limit', 'set', 'mailbox', 'alice@example.com', 'many'], /expected a whole number from 0 to 1000000000, "unlimited" or "default"/],
-    [['daemon', '--policy', 'localhost'], /expected HOST:PORT/],
+    [['daemon', '--policy', 'localhost'], /expected unix:\/ABSOLUTE\/PATH or HOST:PORT/],
     [['frobnicate'], /unknown command 'frobnicate'/],
   ])('outgoing-limits %j exits non-zero and says why', async (args, message) => {
     const dataDir = await preparedDataDir();

@@ -8,7 +8,7 @@ import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
 import { BridgeClient, type SignedIdentity } from '../src/api/bridge-client.js';
 import { apiSocketPath } from '../src/api/server.js';
 import type { HeldMessage } from '../src/store/held-store.js';
-import { cli, DaemonProcess, eventually, freePort, runCli, tempDataDir } from '../test-support/daemon-process.js';
+import { cli, DaemonProcess, eventually, runCli, tempDataDir } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
 import { expectAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
@@ -28,14 +28,13 @@ let daemon: DaemonProcess;
 let dataDir: string;
 
 beforeAll(async () => {
-  const policyPort = await freePort();
-  postfix = await startWiredPostfix(policyPort);
+  postfix = await startWiredPostfix();
   dataDir = tempDataDir();
   const file = path.join(dataDir, 'directory.json');
   writeFileSync(file, JSON.stringify(exampleDirectory({ 'carol@example.com': 0 })));
   await cli(['directory', 'import', file, '--data-dir', dataDir]);
   await cli(['settings', 'set', '--data-dir', dataDir, '--mailbox-limit', '2', '--domain-limit', '50', '--subscription-limit', '100']);
-  daemon = await DaemonProcess.start(dataDir, policyPort, ['--postfix-config-dir', postfix.configDir], { OUTGOING_LIMITS_TEST_WINDOW_SECONDS: String(WINDOW_SECONDS) });
+  daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir], { OUTGOING_LIMITS_TEST_WINDOW_SECONDS: String(WINDOW_SECONDS) });
 });
 
 afterAll(async () => {
@@ -165,7 +164,7 @@ describe('held mail with a real Postfix', () => {
     await daemon.stop();
     const removed = runPostsuper(['-d', removedByHand, 'hold']);
     expect(removed).toContain(`${removedByHand}: removed`);
-    daemon = await DaemonProcess.start(dataDir, daemon.policyPort, ['--postfix-config-dir', postfix.configDir], { OUTGOING_LIMITS_TEST_WINDOW_SECONDS: String(WINDOW_SECONDS) });
+    daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir], { OUTGOING_LIMITS_TEST_WINDOW_SECONDS: String(WINDOW_SECONDS) });
     await eventually(async () => (await heldRecord(removedByHand)).status === 'gone', 'the record of the removed message to be closed');
     await eventually(async () => (await deliveredSubjects()).includes('erin 4'), 'the held message to leave after the restart', 40_000);
     expect(await heldRecord(survivor)).toMatchObject({ status: 'released', resolvedBy: 'worker' });

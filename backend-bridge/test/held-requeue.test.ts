@@ -5,7 +5,7 @@ import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
 import { BridgeClient } from '../src/api/bridge-client.js';
 import { apiSocketPath } from '../src/api/server.js';
 import type { HeldMessage } from '../src/store/held-store.js';
-import { cli, DaemonProcess, eventually, freePort, tempDataDir } from '../test-support/daemon-process.js';
+import { cli, DaemonProcess, eventually, tempDataDir } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
 import { expectAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
@@ -26,15 +26,13 @@ let daemon: DaemonProcess;
 let dataDir: string;
 
 beforeAll(async () => {
-  const policyPort = await freePort();
-  const milterPort = await freePort();
-  postfix = await startWiredPostfix(policyPort, { mainCf: { maximal_queue_lifetime: QUEUE_LIFETIME, bounce_queue_lifetime: QUEUE_LIFETIME } }, milterPort);
+  postfix = await startWiredPostfix({ mainCf: { maximal_queue_lifetime: QUEUE_LIFETIME, bounce_queue_lifetime: QUEUE_LIFETIME } });
   dataDir = tempDataDir();
   const file = path.join(dataDir, 'directory.json');
   writeFileSync(file, JSON.stringify(exampleDirectory()));
   await cli(['directory', 'import', file, '--data-dir', dataDir]);
   await cli(['settings', 'set', '--data-dir', dataDir, '--mailbox-limit', '2', '--domain-limit', '50', '--subscription-limit', '100']);
-  daemon = await DaemonProcess.start(dataDir, policyPort, ['--postfix-config-dir', postfix.configDir, '--milter', `127.0.0.1:${milterPort}`], {
+  daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir], {
     OUTGOING_LIMITS_TEST_WINDOW_SECONDS: String(WINDOW_SECONDS),
   });
 });

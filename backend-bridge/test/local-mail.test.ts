@@ -11,7 +11,7 @@ import { BridgeClient } from '../src/api/bridge-client.js';
 import { apiSocketPath } from '../src/api/server.js';
 import { encodeFrame } from '../src/postfix/milter-protocol.js';
 import type { HeldMessage } from '../src/store/held-store.js';
-import { cli, DaemonProcess, eventually, freePort, tempDataDir } from '../test-support/daemon-process.js';
+import { cli, DaemonProcess, eventually, tempDataDir } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import { PostfixInstance } from '../test-support/postfix-instance.js';
 import { expectAccepted } from '../test-support/wired-postfix.js';
@@ -77,11 +77,9 @@ async function subjectsDelivered(): Promise<string[]> {
 
 beforeAll(async () => {
   wwwDataUid = uidOf('www-data');
-  const policyPort = await freePort();
-  const milterPort = await freePort();
   postfix = await PostfixInstance.start({ baseDir: BASE_DIR });
   allowConfigDirForUsers(postfix.configDir);
-  await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--policy', `127.0.0.1:${policyPort}`, '--milter', `127.0.0.1:${milterPort}`]);
+  await cli(['postfix', 'wire', '--config-dir', postfix.configDir]);
   await postfix.reload();
   dataDir = tempDataDir();
   const directory = exampleDirectory({ 'sub:other.org': 2 });
@@ -90,7 +88,7 @@ beforeAll(async () => {
   const file = path.join(dataDir, 'directory.json');
   writeFileSync(file, JSON.stringify(directory));
   await cli(['directory', 'import', file, '--data-dir', dataDir]);
-  daemon = await DaemonProcess.start(dataDir, policyPort, ['--postfix-config-dir', postfix.configDir, '--milter', `127.0.0.1:${milterPort}`]);
+  daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir]);
 });
 
 afterAll(async () => {
@@ -125,10 +123,10 @@ describe('local mail through the milter', () => {
   });
 
   it('bad milter input never crashes the daemon nor blocks other mail', async () => {
-    const port = daemon.milterPort!;
+    const milterSocket = daemon.milterSocket;
     const closedBy = (send: (socket: net.Socket) => void) =>
       new Promise<void>((resolve, reject) => {
-        const socket = net.connect(port, '127.0.0.1', () => send(socket));
+        const socket = net.connect(milterSocket, () => send(socket));
         socket.on('error', () => undefined);
         socket.on('close', () => resolve());
         socket.setTimeout(15_000, () => reject(new Error('the milter kept a bad connection open')));
@@ -146,7 +144,7 @@ describe('local mail through the milter', () => {
       setTimeout(() => s.destroy(), 100);
     });
     // A connection left hanging inside a packet does not hold up the others.
-    const hanging = net.connect(port, '127.0.0.1', () => hanging.write(encodeFrame('M', Buffer.from('<x@example.com>\0')).subarray(0, 6)));
+    const hanging = net.connect(milterSocket, () => hanging.write(encodeFrame('M', Buffer.from('<x@example.com>\0')).subarray(0, 6)));
     hanging.on('error', () => undefined);
 
     sendmailAsWwwData('after bad input');

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cli, DaemonProcess, freePort, tempDataDir } from '../test-support/daemon-process.js';
+import { cli, DaemonProcess, tempDataDir } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import { PostfixInstance, type SmtpResult } from '../test-support/postfix-instance.js';
 import { expectDeferred } from '../test-support/wired-postfix.js';
@@ -14,7 +14,6 @@ const ALICE = { login: 'alice@example.com', password: 'alice-secret' };
 const OUTSIDE = ['someone@remote.test'];
 
 let postfix: PostfixInstance;
-let policyPort: number;
 let daemon: DaemonProcess;
 let pristineMainCf: string;
 
@@ -24,7 +23,7 @@ async function freshDaemon(): Promise<DaemonProcess> {
   writeFileSync(file, JSON.stringify(exampleDirectory()));
   await cli(['directory', 'import', file, '--data-dir', dataDir]);
   await cli(['settings', 'set', '--data-dir', dataDir, '--enabled', 'on', '--mailbox-limit', '3', '--domain-limit', '5', '--subscription-limit', '8', '--over-limit-action', 'defer']);
-  return DaemonProcess.start(dataDir, policyPort);
+  return DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir]);
 }
 
 async function send(from: string, options: { auth?: typeof ALICE } = {}): Promise<SmtpResult> {
@@ -38,10 +37,9 @@ async function sendMany(from: string, count: number): Promise<SmtpResult[]> {
 }
 
 beforeAll(async () => {
-  policyPort = await freePort();
   postfix = await PostfixInstance.start({ saslUsers: [ALICE] });
   pristineMainCf = readFileSync(postfix.mainCfPath, 'utf8');
-  await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--policy', `127.0.0.1:${policyPort}`]);
+  await cli(['postfix', 'wire', '--config-dir', postfix.configDir]);
   await postfix.reload();
 });
 
@@ -104,7 +102,7 @@ describe('limits enforced by a real Postfix', () => {
   it('a daemon restart keeps the counts', async () => {
     await sendMany('alice@example.com', 3);
     await daemon.stop();
-    daemon = await DaemonProcess.start(daemon.dataDir, policyPort);
+    daemon = await DaemonProcess.start(daemon.dataDir, ['--postfix-config-dir', postfix.configDir]);
     expectDeferred(await send('alice@example.com'), /mailbox alice@example\.com reached/);
   });
 
@@ -124,7 +122,7 @@ describe('postfix unwire', () => {
     expect(readFileSync(postfix.mainCfPath, 'utf8')).toBe(pristineMainCf);
     await daemon.change(['limit', 'set', 'mailbox', 'alice@example.com', '0']);
     expect((await send('alice@example.com')).accepted).toBe(true);
-    await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--policy', `127.0.0.1:${policyPort}`]);
+    await cli(['postfix', 'wire', '--config-dir', postfix.configDir]);
     await postfix.reload();
     expectDeferred(await send('alice@example.com'), /Sending is not allowed for mailbox alice@example\.com/);
   });

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { LEVELS, parseLimit, type Level, type Limit, type LimitOverride } from '../core/limits.js';
 import { NOTIFY_PERIODS, OVER_LIMIT_ACTIONS, type CountingUnit, type NotifyPeriod, type OverLimitAction } from '../core/settings.js';
 import { ADDRESS } from '../core/directory-file.js';
+import { parseListenAddress, type ListenAddress } from '../postfix/listen-address.js';
 
 /** Parsers for command-line values: each throws InvalidArgumentError with the text the user sees. */
 
@@ -11,6 +12,13 @@ export function hostPort(raw: string): { host: string; port: number } {
   const port = match ? Number(match[2]) : NaN;
   if (!match || !match[1] || port > 65535) throw new InvalidArgumentError(`expected HOST:PORT such as 127.0.0.1:10040, got "${raw}"`);
   return { host: match[1].replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** `unix:/ABS/PATH` or `HOST:PORT`: where the policy service or the milter listens. */
+export function listenAddress(raw: string): ListenAddress {
+  const parsed = parseListenAddress(raw);
+  if (!parsed.ok) throw new InvalidArgumentError(parsed.error);
+  return parsed.value;
 }
 
 export function onOff(raw: string): boolean {

@@ -9,6 +9,7 @@ import { CounterJournal } from '../counters/journal.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
 import { Daemon, DEFAULT_POSTFIX_CONFIG_DIR } from '../daemon.js';
 import { Enforcer, windowSeconds } from '../enforcement/enforcer.js';
+import type { ListenAddress } from '../postfix/listen-address.js';
 import { unwirePostfix, wirePostfix } from '../postfix/wiring.js';
 import { openDatabase } from '../store/database.js';
 import { replaceDirectory, setObjectLimit, streamDirectory } from '../store/directory-store.js';
@@ -24,8 +25,10 @@ import { createLogger } from './logger.js';
 import { describeSettings, usageTable } from './presentation.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/outgoing-limits';
-const DEFAULT_POLICY = '127.0.0.1:10040';
-const DEFAULT_MILTER = '127.0.0.1:10041';
+/** Said in --help of both commands that take --policy/--milter. */
+const TCP_RISK =
+  'Default: a UNIX socket in outgoing-limits/ under the queue_directory of that Postfix, which only Postfix\'s group can open. ' +
+  'HOST:PORT (TCP) is for a Postfix on another host only: every local user can connect to a TCP port and forge requests.';
 
 const COLLECTION_OF: Record<Level, string> = { mailbox: 'mailboxes', domain: 'domains', subscription: 'subscriptions' };
 
@@ -46,10 +49,11 @@ export function buildProgram(): Command {
   program
     .command('daemon')
     .description('run the policy service (foreground; stop with SIGTERM)')
+    .addHelpText('after', `\n--policy and --milter: unix:/ABSOLUTE/PATH or HOST:PORT. ${TCP_RISK}`)
     .addOption(dataDirOption())
-    .option('--policy <host:port>', 'where Postfix sends policy requests', parse.hostPort, parse.hostPort(DEFAULT_POLICY))
+    .option('--policy <unix:path|host:port>', 'where Postfix sends policy requests (default: unix:QUEUE_DIR/outgoing-limits/policy)', parse.listenAddress)
     .option('--http <host:port>', 'also serve the API (and the standalone UI) on this loopback address', parse.hostPort)
-    .option('--milter <host:port>', 'where the milter for local mail (sendmail, PHP) listens', parse.hostPort, parse.hostPort(DEFAULT_MILTER))
+    .option('--milter <unix:path|host:port>', 'where the milter for local mail (sendmail, PHP) listens (default: unix:QUEUE_DIR/outgoing-limits/milter)', parse.listenAddress)
     .option('--no-milter', 'do not serve the milter')
     .option('--postfix-config-dir <dir>', 'the Postfix instance whose hold queue keeps over-limit mail', DEFAULT_POSTFIX_CONFIG_DIR)
     .option('--api-group <group>', 'let this group (name or id) use the API socket and read the secret, e.g. psaadm for the Plesk panel', parse.groupId)
@@ -57,9 +61,9 @@ export function buildProgram(): Command {
     .action(
       async (options: {
         dataDir: string;
-        policy: { host: string; port: number };
+        policy?: ListenAddress;
         http?: { host: string; port: number };
-        milter: { host: string; port: number } | false;
+        milter?: ListenAddress | false;
         postfixConfigDir: string;
         apiGroup?: number;
         logLevel: string;
@@ -68,10 +72,10 @@ export function buildProgram(): Command {
       const daemon = await Daemon.start(
         {
           dataDir: options.dataDir,
-          policy: options.policy,
+          ...(options.policy ? { policy: options.policy } : {}),
           http: options.http ?? null,
           postfixConfigDir: options.postfixConfigDir,
-          milter: options.milter || null,
+          ...(options.milter === false ? { milter: null } : options.milter ? { milter: options.milter } : {}),
           apiGroup: options.apiGroup ?? null,
         },
         log,
@@ -253,18 +257,20 @@ export function buildProgram(): Command {
   postfix
     .command('wire')
     .description('add the policy service to main.cf (idempotent; reloads a running Postfix)')
+    .addHelpText('after', `\n--policy and --milter: unix:/ABSOLUTE/PATH or HOST:PORT, as given to the daemon. ${TCP_RISK}\nA socket inside the queue directory is written relative to it, which chrooted and unchrooted smtpd and cleanup both resolve; one outside it is refused while smtpd or cleanup run chrooted.`)
+    .addOption(dataDirOption())
     .option('--config-dir <dir>', 'Postfix configuration directory', '/etc/postfix')
-    .option('--policy <host:port>', 'where the daemon listens', parse.hostPort, parse.hostPort(DEFAULT_POLICY))
-    .option('--milter <host:port>', "where the daemon's milter for local mail listens (non_smtpd_milters)", parse.hostPort, parse.hostPort(DEFAULT_MILTER))
+    .option('--policy <unix:path|host:port>', 'where the daemon listens (default: unix:QUEUE_DIR/outgoing-limits/policy)', parse.listenAddress)
+    .option('--milter <unix:path|host:port>', "where the daemon's milter for local mail listens, for non_smtpd_milters (default: unix:QUEUE_DIR/outgoing-limits/milter)", parse.listenAddress)
     .option('--no-milter', 'leave local mail (sendmail, PHP) uncounted')
     .option('--fail-closed', 'defer all mail while the daemon is down (default: mail flows, fail-open)')
     .option('--no-reload', 'do not reload a running Postfix')
     .action(
-      async (options: { configDir: string; policy: { host: string; port: number }; milter: { host: string; port: number } | false; failClosed?: boolean; reload: boolean }) => {
+      async (options: { configDir: string; policy?: ListenAddress; milter?: ListenAddress | false; failClosed?: boolean; reload: boolean }) => {
       const result = await wirePostfix({
         configDir: options.configDir,
-        policy: options.policy,
-        milter: options.milter || null,
+        ...(options.policy ? { policy: options.policy } : {}),
+        ...(options.milter === false ? { milter: null } : options.milter ? { milter: options.milter } : {}),
         failOpen: !options.failClosed,
         reload: options.reload,
       });
@@ -274,6 +280,7 @@ export function buildProgram(): Command {
   postfix
     .command('unwire')
     .description('undo exactly what wire changed in main.cf')
+    .addOption(dataDirOption())
     .option('--config-dir <dir>', 'Postfix configuration directory', '/etc/postfix')
     .option('--no-reload', 'do not reload a running Postfix')
     .action(async (options: { configDir: string; reload: boolean }) => {

@@ -1,4 +1,6 @@
 import net from 'node:net';
+import type { ListenAddress } from './listen-address.js';
+import { removeStaleSocket, secureSocket } from './unix-socket.js';
 
 /** Postfix closes idle policy and milter connections after a few minutes (300 s); we wait a little longer. */
 const IDLE_TIMEOUT_MS = 330_000;
@@ -30,6 +32,33 @@ export abstract class ConnectionServer {
         resolve(this.server.address() as net.AddressInfo);
       });
     });
+  }
+
+  /**
+   * Listens on TCP or on a UNIX socket. A socket file left by a daemon that died is replaced; one that another
+   * process still serves is not (error). `socketGroup` gets the socket (mode 0660). Resolves to what was bound:
+   * `unix:PATH` or `HOST:PORT` with the port picked when 0 was asked for.
+   */
+  async listenAt(address: ListenAddress, socketGroup: number): Promise<ListenAddress> {
+    if (address.kind === 'tcp') {
+      const bound = await this.listen(address.host, address.port);
+      return { kind: 'tcp', host: bound.address, port: bound.port };
+    }
+    await removeStaleSocket(address.path);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ path: address.path, backlog: 511 }, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    try {
+      await secureSocket(address.path, socketGroup);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+    return address;
   }
 
   async close(): Promise<void> {

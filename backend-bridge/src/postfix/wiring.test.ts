@@ -3,14 +3,28 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findParameter } from './main-cf.js';
-import { BACKUP_FILE, isWired, unwirePostfix, wirePostfix } from './wiring.js';
+import { BACKUP_FILE, isWired, parseMasterServices, postfixEndpoint, unwirePostfix, wirePostfix } from './wiring.js';
 
-const POLICY = { host: '127.0.0.1', port: 10040 };
-const MILTER = { host: '127.0.0.1', port: 10041 };
+const POLICY = { kind: 'tcp', host: '127.0.0.1', port: 10040 } as const;
+const MILTER = { kind: 'tcp', host: '127.0.0.1', port: 10041 } as const;
 
-function configDirWith(mainCf: string): string {
+/** smtpd and cleanup as Debian's master.cf runs them, chrooted or not. */
+function masterCf(chroot: { smtpd: string; cleanup: string }): string {
+  return [
+    `smtp      inet  n       -       ${chroot.smtpd}       -       -       smtpd`,
+    `submission inet n       -       ${chroot.smtpd}       -       -       smtpd`,
+    '  -o smtpd_sasl_auth_enable=yes',
+    'pickup    unix  n       -       y       60      1       pickup',
+    `cleanup   unix  n       -       ${chroot.cleanup}       -       0       cleanup`,
+    'qmgr      unix  n       -       n       300     1       qmgr',
+    '',
+  ].join('\n');
+}
+
+function configDirWith(mainCf: string, master = masterCf({ smtpd: 'y', cleanup: 'y' })): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'oml-wiring-'));
   writeFileSync(path.join(dir, 'main.cf'), mainCf);
+  writeFileSync(path.join(dir, 'master.cf'), master);
   return dir;
 }
 
@@ -74,7 +88,7 @@ describe('postfix wire / unwire', () => {
     const once = mainCfOf(dir);
     expect((await wirePostfix({ configDir: dir, policy: POLICY, milter: MILTER, failOpen: true, reload: false })).changed).toBe(false);
     expect(mainCfOf(dir)).toBe(once);
-    await wirePostfix({ configDir: dir, policy: { host: '127.0.0.1', port: 10999 }, milter: MILTER, failOpen: true, reload: false });
+    await wirePostfix({ configDir: dir, policy: { kind: 'tcp', host: '127.0.0.1', port: 10999 }, milter: MILTER, failOpen: true, reload: false });
     expect(findParameter(mainCfOf(dir), 'smtpd_end_of_data_restrictions')?.value).toBe('check_policy_service inet:127.0.0.1:10999');
     await unwirePostfix(dir, { reload: false });
     expect(mainCfOf(dir)).toBe(DEBIAN_LIKE);
@@ -96,7 +110,7 @@ describe('postfix wire / unwire', () => {
   it('keeps existing milters first, replaces milter settings, and restores all of it byte for byte', async () => {
     const original = `${DEBIAN_LIKE}smtpd_milters = inet:127.0.0.1:12768\nnon_smtpd_milters = $smtpd_milters\nmilter_protocol = 2\nmilter_default_action = tempfail\n`;
     const dir = configDirWith(original);
-    await wirePostfix({ configDir: dir, policy: POLICY, milter: { host: '127.0.0.1', port: 10555 }, failOpen: true, reload: false });
+    await wirePostfix({ configDir: dir, policy: POLICY, milter: { kind: 'tcp', host: '127.0.0.1', port: 10555 }, failOpen: true, reload: false });
     const text = mainCfOf(dir);
     expect(findParameter(text, 'non_smtpd_milters')?.value).toBe('$smtpd_milters, inet:127.0.0.1:10555');
     expect(findParameter(text, 'smtpd_milters')?.value).toBe('inet:127.0.0.1:12768');
@@ -135,5 +149,75 @@ describe('postfix wire / unwire', () => {
     expect((await unwirePostfix(dir, { reload: false })).changed).toBe(false);
     expect(mainCfOf(dir)).toBe(DEBIAN_LIKE);
     expect(existsSync(path.join(dir, BACKUP_FILE))).toBe(false);
+  });
+});
+
+describe('the socket form written for how master.cf runs smtpd and cleanup', () => {
+  const QUEUE = '/var/spool/postfix';
+  const withQueue = `${DEBIAN_LIKE}queue_directory = ${QUEUE}\n`;
+
+  it('reads chroot per service from postconf -F; "-" is the default, n', () => {
+    const services = parseMasterServices(
+      ['smtp/inet/chroot = y', 'smtp/inet/command = smtpd', 'cleanup/unix/chroot = -', 'cleanup/unix/command = cleanup -v', 'pickup/unix/chroot = y', 'pickup/unix/command = pickup'].join('\n'),
+    );
+    expect(services).toEqual([
+      { service: 'smtp/inet', command: 'smtpd', chrooted: true },
+      { service: 'cleanup/unix', command: 'cleanup', chrooted: false },
+      { service: 'pickup/unix', command: 'pickup', chrooted: true },
+    ]);
+  });
+
+  it('a socket inside the queue directory is written relative to it, chrooted or not', () => {
+    for (const chrooted of [true, false]) {
+      const result = postfixEndpoint({ kind: 'unix', path: `${QUEUE}/outgoing-limits/policy` }, QUEUE, [{ service: 'smtp/inet', command: 'smtpd', chrooted }]);
+      expect(result).toEqual({ ok: true, value: 'unix:outgoing-limits/policy' });
+    }
+  });
+
+  it('a socket outside the queue directory is absolute when unchrooted, refused naming the chrooted services', () => {
+    const outside = { kind: 'unix', path: '/run/outgoing-limits/policy' } as const;
+    expect(postfixEndpoint(outside, QUEUE, [{ service: 'smtp/inet', command: 'smtpd', chrooted: false }])).toEqual({ ok: true, value: 'unix:/run/outgoing-limits/policy' });
+    const refused = postfixEndpoint(outside, QUEUE, [
+      { service: 'smtp/inet', command: 'smtpd', chrooted: true },
+      { service: 'submission/inet', command: 'smtpd', chrooted: false },
+      { service: 'smtps/inet', command: 'smtpd', chrooted: true },
+    ]);
+    expect(refused.ok).toBe(false);
+    expect(!refused.ok && refused.error).toMatch(/\/run\/outgoing-limits\/policy is outside Postfix's queue directory \/var\/spool\/postfix, but smtp\/inet, smtps\/inet run chrooted/);
+    // A path that merely starts like the queue directory is not inside it.
+    expect(postfixEndpoint({ kind: 'unix', path: `${QUEUE}-other/p` }, QUEUE, [{ service: 'smtp/inet', command: 'smtpd', chrooted: true }]).ok).toBe(false);
+  });
+
+  it('TCP is written as inet:, IPv6 in brackets', () => {
+    expect(postfixEndpoint(POLICY, QUEUE, [])).toEqual({ ok: true, value: 'inet:127.0.0.1:10040' });
+    expect(postfixEndpoint({ kind: 'tcp', host: '::1', port: 10040 }, QUEUE, [])).toEqual({ ok: true, value: 'inet:[::1]:10040' });
+  });
+
+  it('by default wires both sockets in the queue directory, relative; unwire restores main.cf byte for byte', async () => {
+    const dir = configDirWith(withQueue);
+    await wirePostfix({ configDir: dir, failOpen: true, reload: false });
+    const text = mainCfOf(dir);
+    expect(findParameter(text, 'smtpd_end_of_data_restrictions')?.value).toBe('check_policy_service unix:outgoing-limits/policy');
+    expect(findParameter(text, 'non_smtpd_milters')?.value).toBe('unix:outgoing-limits/milter');
+    await unwirePostfix(dir, { reload: false });
+    expect(mainCfOf(dir)).toBe(withQueue);
+  });
+
+  it('refuses a socket outside the queue directory when smtpd or cleanup run chrooted, and changes nothing', async () => {
+    const dir = configDirWith(withQueue, masterCf({ smtpd: 'n', cleanup: 'y' }));
+    await expect(wirePostfix({ configDir: dir, milter: { kind: 'unix', path: '/run/oml/milter' }, failOpen: true, reload: false })).rejects.toThrow(
+      /cannot wire the milter: \/run\/oml\/milter is outside .* but cleanup\/unix runs chrooted/,
+    );
+    expect(mainCfOf(dir)).toBe(withQueue);
+    expect(await isWired(dir)).toBe(false);
+    // The same path is fine for an unchrooted smtpd.
+    await wirePostfix({ configDir: dir, policy: { kind: 'unix', path: '/run/oml/policy' }, milter: null, failOpen: true, reload: false });
+    expect(findParameter(mainCfOf(dir), 'smtpd_end_of_data_restrictions')?.value).toBe('check_policy_service unix:/run/oml/policy');
+  });
+
+  it('"-" in the chroot field means not chrooted (Postfix 3.0 and later)', async () => {
+    const dir = configDirWith(withQueue, masterCf({ smtpd: '-', cleanup: '-' }));
+    await wirePostfix({ configDir: dir, policy: { kind: 'unix', path: '/run/oml/policy' }, milter: { kind: 'unix', path: '/run/oml/milter' }, failOpen: true, reload: false });
+    expect(findParameter(mainCfOf(dir), 'non_smtpd_milters')?.value).toBe('unix:/run/oml/milter');
   });
 });

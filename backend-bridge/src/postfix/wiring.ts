@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { defaultSocketAddress, type ListenAddress } from './listen-address.js';
 import { appendLine, findParameter, parameterLine, replaceSpan } from './main-cf.js';
 
 const execFileAsync = promisify(execFile);
@@ -15,9 +16,13 @@ export const BACKUP_FILE = 'main.cf.outgoing-limits-backup';
 
 export interface WiringOptions {
   configDir: string;
-  policy: { host: string; port: number };
-  /** The milter that counts local mail (sendmail, PHP); null leaves non_smtpd_milters alone. */
-  milter: { host: string; port: number } | null;
+  /** Where the daemon's policy service listens; default: its socket in this Postfix's queue directory. */
+  policy?: ListenAddress;
+  /**
+   * The milter that counts local mail (sendmail, PHP); default: its socket in this Postfix's queue directory;
+   * null leaves non_smtpd_milters alone.
+   */
+  milter?: ListenAddress | null;
   /**
    * Fail-open (the default): if the daemon is down, Postfix lets mail through instead of answering 451 4.3.5.
    * For the milter, milter_default_action = accept lets local mail through. Fail-closed leaves Postfix's own
@@ -51,12 +56,80 @@ export interface WiringResult {
   leftAlone: string[];
 }
 
-export function milterAddress(milter: { host: string; port: number }): string {
-  return `inet:${milter.host}:${milter.port}`;
+/** One master.cf service that connects to us: smtpd asks the policy service, cleanup talks to the milter. */
+export interface MasterService {
+  /** `name/type` as postconf -F prints it, e.g. `smtp/inet`. */
+  service: string;
+  command: string;
+  chrooted: boolean;
 }
 
-export function policyServiceRestriction(policy: { host: string; port: number }): string {
-  return `check_policy_service inet:${policy.host}:${policy.port}`;
+/**
+ * Reads master.cf's services from `postconf -F` output. A chroot field of `-` is the built-in default, which is
+ * n since Postfix 3.0 (the oldest Postfix this product supports is newer).
+ */
+export function parseMasterServices(postconfF: string): MasterService[] {
+  const fields = new Map<string, { command?: string; chroot?: string }>();
+  for (const line of postconfF.split('\n')) {
+    const match = /^(\S+\/\S+)\/(command|chroot) = (.*)$/.exec(line);
+    if (!match) continue;
+    const [, service = '', field, value = ''] = match;
+    const entry = fields.get(service) ?? {};
+    if (field === 'command') entry.command = value.trim().split(/\s+/)[0] ?? '';
+    else entry.chroot = value.trim();
+    fields.set(service, entry);
+  }
+  return [...fields].map(([service, entry]) => ({ service, command: entry.command ?? '', chrooted: entry.chroot === 'y' }));
+}
+
+/**
+ * How Postfix must name `address` in main.cf, or why it cannot. Postfix daemons chdir to queue_directory and,
+ * when chrooted, chroot there: a socket inside the queue directory, written relative to it, is found either way;
+ * an absolute path outside it exists only for services that are not chrooted.
+ */
+export function postfixEndpoint(address: ListenAddress, queueDirectory: string, connecting: MasterService[]): { ok: true; value: string } | { ok: false; error: string } {
+  if (address.kind === 'tcp') return { ok: true, value: `inet:${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}` };
+  const relative = path.relative(path.resolve(queueDirectory), address.path);
+  if (relative && !relative.startsWith('..') && !path.isAbsolute(relative)) return { ok: true, value: `unix:${relative}` };
+  const chrooted = connecting.filter((service) => service.chrooted).map((service) => service.service);
+  if (chrooted.length > 0) {
+    return {
+      ok: false,
+      error:
+        `${address.path} is outside Postfix's queue directory ${queueDirectory}, but ${chrooted.join(', ')} run${chrooted.length === 1 ? 's' : ''} chrooted there (master.cf) and cannot reach it. ` +
+        `Put the socket inside ${queueDirectory} (the default, ${path.join(queueDirectory, 'outgoing-limits')}/), or set the chroot field of ${chrooted.join(', ')} to n.`,
+    };
+  }
+  return { ok: true, value: `unix:${address.path}` };
+}
+
+export class WiringError extends Error {}
+
+/** The main.cf values for the policy service and the milter, for how this Postfix's master.cf runs smtpd and cleanup. */
+async function endpointsFor(options: WiringOptions): Promise<{ policy: string; milter: string | null }> {
+  const queueDirectory = await postconf(options.configDir, ['-h', 'queue_directory']);
+  const policyAddress = options.policy ?? defaultSocketAddress(queueDirectory, 'policy');
+  const milterAddress = options.milter === undefined ? defaultSocketAddress(queueDirectory, 'milter') : options.milter;
+  const needsMaster = policyAddress.kind === 'unix' || milterAddress?.kind === 'unix';
+  const services = needsMaster ? parseMasterServices(await postconf(options.configDir, ['-F'])) : [];
+  const endpoint = (address: ListenAddress, command: string, what: string): string => {
+    const result = postfixEndpoint(address, queueDirectory, services.filter((service) => service.command === command));
+    if (!result.ok) throw new WiringError(`cannot wire the ${what}: ${result.error}`);
+    return result.value;
+  };
+  return {
+    policy: endpoint(policyAddress, 'smtpd', 'policy service'),
+    milter: milterAddress === null ? null : endpoint(milterAddress, 'cleanup', 'milter'),
+  };
+}
+
+async function postconf(configDir: string, args: string[]): Promise<string> {
+  try {
+    return (await run('postconf', ['-c', configDir, ...args])).stdout.trim();
+  } catch (error) {
+    const failed = error as { stderr?: string; message: string };
+    throw new WiringError(`cannot read the Postfix configuration in ${configDir} (postconf ${args.join(' ')}): ${(failed.stderr || failed.message).trim()}`);
+  }
 }
 
 /**
@@ -70,13 +143,14 @@ export async function wirePostfix(options: WiringOptions): Promise<WiringResult>
   const before = await readFile(mainCfPath, 'utf8');
   const previous = await readState(options.configDir);
   const { text: original, leftAlone } = previous ? revert(before, previous) : { text: before, leftAlone: [] };
-  const service = policyServiceRestriction(options.policy);
+  const endpoints = await endpointsFor(options);
+  const service = `check_policy_service ${endpoints.policy}`;
   const existing = findParameter(original, 'smtpd_end_of_data_restrictions')?.value ?? '';
   const wanted: Array<[string, string]> = [['smtpd_end_of_data_restrictions', existing ? `${existing}, ${service}` : service]];
   if (options.failOpen) wanted.push(['smtpd_policy_service_default_action', 'DUNNO']);
-  if (options.milter) {
+  if (endpoints.milter) {
     // Only non_smtpd_milters: SMTP mail is counted by the policy service, and must not count twice.
-    const milter = milterAddress(options.milter);
+    const milter = endpoints.milter;
     const milters = findParameter(original, 'non_smtpd_milters')?.value ?? '';
     wanted.push(['non_smtpd_milters', milters ? `${milters}, ${milter}` : milter], ['milter_protocol', '6']);
     if (options.failOpen) wanted.push(['milter_default_action', 'accept']);
