@@ -54,6 +54,11 @@ export interface PostfixInstanceOptions {
   hostname?: string;
   /** Extra main.cf parameters, written after (and so overriding) the defaults. */
   mainCf?: Record<string, string>;
+  /**
+   * Run smtpd and cleanup chrooted in the queue directory, as Debian's master.cf does (default: not chrooted).
+   * Not with saslUsers: the sasldb is outside the chroot.
+   */
+  chroot?: boolean;
 }
 
 export interface SendMailOptions {
@@ -599,12 +604,14 @@ export class PostfixInstance {
   }
 
   private masterCf(): string {
-    // chroot = n everywhere: no copies of /etc files into the queue dir; the sasldb is opened by absolute path.
+    // chroot = n elsewhere: no copies of /etc files into the queue dir; the sasldb is opened by absolute path.
+    // The services that connect to the policy service (smtpd) and the milter (cleanup) may be chrooted.
+    const chroot = this.options.chroot ? 'y' : 'n';
     return `# Throwaway test instance written by backend-bridge/test-support/postfix-instance.ts.
 # service type  private unpriv  chroot  wakeup  maxproc command + args
-127.0.0.1:${this.smtpPort} inet n - n - - smtpd
+127.0.0.1:${this.smtpPort} inet n - ${chroot} - - smtpd
 pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
+cleanup   unix  n       -       ${chroot}       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
 bounce    unix  -       -       n       -       0       bounce
