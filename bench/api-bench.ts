@@ -19,7 +19,7 @@ import { apiSocketPath } from '../backend-bridge/src/api/server.js';
 import { PolicyClient } from '../backend-bridge/test-support/policy-client.js';
 import type { LoadResult } from './load-generator.js';
 import type { WorkerLoadOptions, WorkerMessage } from './load-worker.js';
-import { groupUsage, sleep, systemBusyTicks } from './proc.js';
+import { groupUsage, sleep, systemBusyTicks, type PolicyEndpoint } from './proc.js';
 import { prng, requestText, shuffledSenders } from './workload.js';
 
 export const API_TARGETS = {
@@ -158,7 +158,8 @@ export interface ApiStageOptions {
   /** The compiled CLI, for the `limit set` trials. */
   cli: string;
   dataDir: string;
-  policyPort: number;
+  /** Our daemon's policy socket. */
+  policyEndpoint: PolicyEndpoint;
   /** Process group of the daemon (CPU accounting). */
   daemonPgid: number;
   /** Which daemon this is, for the report. */
@@ -491,8 +492,8 @@ function perSecondMean(perSecond: readonly number[], startS: number, endS: numbe
 }
 
 /** Starts the memory run's policy load in a worker thread; resolves once its warm-up is over. */
-async function startPolicyLoad(port: number, connections: number): Promise<{ measuringAt: number; stop: () => Promise<LoadResult> }> {
-  const options: WorkerLoadOptions = { port, connections, warmupSeconds: 1, maxSeconds: 120 };
+async function startPolicyLoad(endpoint: PolicyEndpoint, connections: number): Promise<{ measuringAt: number; stop: () => Promise<LoadResult> }> {
+  const options: WorkerLoadOptions = { endpoint, connections, warmupSeconds: 1, maxSeconds: 120 };
   const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: options });
   let onMessage: (m: WorkerMessage) => void = () => undefined;
   let failed: (err: Error) => void = () => undefined;
@@ -576,7 +577,7 @@ export async function runApiStage(opts: ApiStageOptions): Promise<ApiResult> {
   try {
     result.socketPath = apiSocketPath(opts.dataDir);
     const client = await connectApi(opts.dataDir);
-    policy = await PolicyClient.connect(opts.policyPort);
+    policy = await PolicyClient.connect(opts.policyEndpoint);
     const stage = new Stage(client, policy, opts, shuffledSenders(opts.mailboxesPerDomain, 7));
     const cases = searchCases(addresses);
 
@@ -603,7 +604,7 @@ export async function runApiStage(opts: ApiStageOptions): Promise<ApiResult> {
       log(`   under policy load (${opts.loadConnections} connections, worker thread): the same again ...`);
       const row = newRow('under policy load');
       result.underLoad = row;
-      const load = await startPolicyLoad(opts.policyPort, opts.loadConnections);
+      const load = await startPolicyLoad(opts.policyEndpoint, opts.loadConnections);
       const cpuLoad = new CpuWindow(opts.daemonPgid);
       const phases: LoadPhase[] = [];
       const phase = async (name: string, run: () => Promise<void>): Promise<void> => {

@@ -4,11 +4,11 @@
 
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { sleep } from './proc.js';
+import { connectOptions, sleep, type PolicyEndpoint } from './proc.js';
 import { patchId, type Workload } from './workload.js';
 
 export interface LoadOptions {
-  port: number;
+  endpoint: PolicyEndpoint;
   connections: number;
   warmupSeconds: number;
   measureSeconds: number;
@@ -79,12 +79,11 @@ interface ReadSink {
   handler: ((bytes: number) => void) | null;
 }
 
-function connectOnce(port: number, timeoutMs: number): Promise<{ sock: net.Socket; sink: ReadSink }> {
+function connectOnce(endpoint: PolicyEndpoint, timeoutMs: number): Promise<{ sock: net.Socket; sink: ReadSink }> {
   return new Promise((resolve, reject) => {
     const sink: ReadSink = { buffer: Buffer.allocUnsafe(16 * 1024), handler: null };
     const sock = net.connect({
-      host: '127.0.0.1',
-      port,
+      ...connectOptions(endpoint),
       onread: {
         buffer: sink.buffer,
         callback: (bytes: number): boolean => {
@@ -118,7 +117,7 @@ async function connectAll(opts: LoadOptions): Promise<{ socks: { sock: net.Socke
       next++;
       for (let attempt = 0; ; attempt++) {
         try {
-          socks.push(await connectOnce(opts.port, 5000));
+          socks.push(await connectOnce(opts.endpoint, 5000));
           break;
         } catch (err) {
           if (attempt >= opts.connectRetries) throw err;

@@ -7,10 +7,11 @@
 
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { runLoad, type LoadResult } from './load-generator.js';
+import type { PolicyEndpoint } from './proc.js';
 import { MAX_REQUESTS_PER_RUN, memoryWorkload } from './workload.js';
 
 export interface WorkerLoadOptions {
-  port: number;
+  endpoint: PolicyEndpoint;
   connections: number;
   warmupSeconds: number;
   /** Upper bound; the parent normally stops the load earlier with a 'stop' message. */
@@ -31,7 +32,7 @@ if (!isMainThread && parentPort !== null) {
   });
   const post = (message: WorkerMessage): void => port.postMessage(message);
   runLoad(memoryWorkload(), {
-    port: opts.port,
+    endpoint: opts.endpoint,
     connections: opts.connections,
     warmupSeconds: opts.warmupSeconds,
     measureSeconds: opts.maxSeconds,

@@ -4,7 +4,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { commandLine, freePort, sleep, stopGroup, waitUntilAnswering } from './proc.js';
+import { commandLine, sleep, stopGroup, waitUntilAnswering } from './proc.js';
 import { abandonStart, LogFile, makeTempDir, removeDir, type RunningServer } from './server.js';
 import { PER_SENDER_LIMIT, probeRequest, type DirectoryFile } from './workload.js';
 
@@ -66,8 +66,10 @@ export async function startOurs(opts: OursOptions): Promise<OursServer> {
       '--over-limit-action', 'defer',
     ];
     await cli(opts.cli, settingsArgs, 60_000);
-    const port = await freePort();
-    const daemon = commandLine(opts.cli, ['daemon', '--data-dir', dataDir, '--policy', `127.0.0.1:${port}`]);
+    // UNIX sockets, as Postfix reaches the daemon by default; in the bench's own directory (not the machine's
+    // Postfix queue directory) so that runs never meet another daemon's sockets.
+    const socket = join(dir, 'sockets', 'policy');
+    const daemon = commandLine(opts.cli, ['daemon', '--data-dir', dataDir, '--policy', `unix:${socket}`, '--milter', `unix:${join(dir, 'sockets', 'milter')}`]);
     const child = spawn(daemon.file, daemon.args, { detached: true, stdio: ['ignore', log.fd, log.fd] });
     let exited = false;
     child.once('exit', () => {
@@ -78,7 +80,7 @@ export async function startOurs(opts: OursOptions): Promise<OursServer> {
     });
     pid = child.pid ?? 0;
     if (pid === 0) throw new Error('could not spawn the daemon');
-    const probeAnswer = await waitUntilAnswering(port, probeRequest(), 60_000, () => !exited);
+    const probeAnswer = await waitUntilAnswering(socket, probeRequest(), 60_000, () => !exited);
     // pino writes asynchronously: the line may land a little after the first answer.
     for (let k = 0; k < 20 && !log.read().includes('"msg":"policy service listening"'); k++) await sleep(100);
     if (!log.read().includes('"msg":"policy service listening"')) {
@@ -86,7 +88,7 @@ export async function startOurs(opts: OursOptions): Promise<OursServer> {
     }
     return {
       name: opts.label,
-      port,
+      endpoint: socket,
       pgid: pid,
       pid,
       excludeComm: [],

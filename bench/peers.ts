@@ -82,7 +82,7 @@ export async function startPostfwd2(opts: { connections: number }): Promise<Runn
     for (let k = 0; k < 50 && groupMembers(masterPid).length < children; k++) await sleep(100);
     return {
       name: 'postfwd2',
-      port,
+      endpoint: port,
       pgid: masterPid,
       excludeComm: [],
       command: `postfwd2 ${args.join(' ')}`,
@@ -158,7 +158,7 @@ export async function startPolicydRateLimit(opts: { label: string }): Promise<Ru
     const probeAnswer = await waitUntilAnswering(port, probeRequest(), 20_000, () => !exited);
     return {
       name: opts.label,
-      port,
+      endpoint: port,
       pgid,
       excludeComm: ['runuser'],
       command: `runuser ${argv.join(' ')}`,

@@ -20,10 +20,21 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Where a policy server answers: a TCP port on 127.0.0.1 (the peers), or a UNIX socket path (ours). */
+export type PolicyEndpoint = number | string;
+
+export function connectOptions(endpoint: PolicyEndpoint): { host: string; port: number } | { path: string } {
+  return typeof endpoint === 'string' ? { path: endpoint } : { host: '127.0.0.1', port: endpoint };
+}
+
+export function describeEndpoint(endpoint: PolicyEndpoint): string {
+  return typeof endpoint === 'string' ? `socket ${endpoint}` : `port ${endpoint}`;
+}
+
 /** Sends one request on a fresh connection and returns the raw answer (up to the empty line). */
-export function oneRequest(port: number, request: Buffer, timeoutMs: number): Promise<string> {
+export function oneRequest(endpoint: PolicyEndpoint, request: Buffer, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
+    const sock = net.connect(connectOptions(endpoint));
     let got = '';
     const timer = setTimeout(() => {
       sock.destroy();
@@ -55,7 +66,7 @@ export function oneRequest(port: number, request: Buffer, timeoutMs: number): Pr
  * postfwd2's children and cache daemon start after the port is bound).
  */
 export async function waitUntilAnswering(
-  port: number,
+  endpoint: PolicyEndpoint,
   probe: Buffer,
   timeoutMs: number,
   isAlive: () => boolean,
@@ -65,7 +76,7 @@ export async function waitUntilAnswering(
   while (Date.now() < deadline) {
     if (!isAlive()) throw new Error(`server exited before answering (last: ${lastError})`);
     try {
-      const answer = await oneRequest(port, probe, 3000);
+      const answer = await oneRequest(endpoint, probe, 3000);
       if (answer.startsWith('action=')) return answer.trim();
       lastError = `unexpected answer ${JSON.stringify(answer)}`;
     } catch (err) {

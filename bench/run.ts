@@ -11,7 +11,7 @@ import { runApiStage, type ApiResult } from './api-bench.js';
 import { runLoad, type LoadOptions } from './load-generator.js';
 import { startOurs, type OursServer } from './ours.js';
 import { startPolicydRateLimit, startPostfwd2 } from './peers.js';
-import { groupUsage, RssSampler, sleep, systemBusyTicks } from './proc.js';
+import { describeEndpoint, groupUsage, RssSampler, sleep, systemBusyTicks } from './proc.js';
 import { evaluateApiTargets, evaluateTargets, OTHER_CPU_WARN_PERCENT, renderReport, writeJson, type MemoryResult, type ServerResult, type Target } from './report.js';
 import type { RunningServer } from './server.js';
 import {
@@ -160,7 +160,7 @@ async function measure(
   role: string,
   start: () => Promise<RunningServer>,
   workload: Workload,
-  load: Omit<LoadOptions, 'port'>,
+  load: Omit<LoadOptions, 'endpoint'>,
   quietWaitSeconds: number,
 ): Promise<ServerResult> {
   const result: ServerResult = { name, role, ok: false };
@@ -172,7 +172,7 @@ async function measure(
     running.add(server);
     const srv = server;
     Object.assign(result, { command: srv.command, config: srv.config, probeAnswer: srv.probeAnswer, startupMs: srv.startupMs });
-    log(`   ready in ${srv.startupMs} ms on port ${srv.port} (probe answer: ${srv.probeAnswer})`);
+    log(`   ready in ${srv.startupMs} ms on ${describeEndpoint(srv.endpoint)} (probe answer: ${srv.probeAnswer})`);
     log(`   ${load.connections} connections, warm-up ${load.warmupSeconds} s, measuring ${load.measureSeconds} s ...`);
     const sampler = new RssSampler(srv.pgid, srv.excludeComm, true);
     sampler.start(500);
@@ -186,7 +186,7 @@ async function measure(
     let tEnd = 0;
     const res = await runLoad(workload, {
       ...load,
-      port: srv.port,
+      endpoint: srv.endpoint,
       onMeasureStart: () => {
         cpuStart = groupUsage(srv.pgid, srv.excludeComm).cpuTicks;
         sysStart = systemBusyTicks();
@@ -280,7 +280,7 @@ async function measureMemory(
     const sampler = new RssSampler(server.pgid);
     sampler.start(100);
     result.load = await runLoad(memoryWorkload(), {
-      port: server.port,
+      endpoint: server.endpoint,
       connections: opts.connections,
       warmupSeconds: 1,
       measureSeconds: opts.memoryDuration,
@@ -309,7 +309,7 @@ function apiStage(cli: string, server: OursServer, opts: Options, daemonLabel: s
   return runApiStage({
     cli,
     dataDir: server.dataDir,
-    policyPort: server.port,
+    policyEndpoint: server.endpoint,
     daemonPgid: server.pgid,
     daemonLabel,
     mailboxesPerDomain: MEMORY_MAILBOXES_PER_DOMAIN,
@@ -331,7 +331,7 @@ async function measureApiAlone(cli: string, label: string, opts: Options): Promi
     // Like the memory run's daemon: live counts for many mailboxes, so that "used" sorts and rows are not all 0.
     log(`   ready after ${server.startupMs} ms; 2 s of policy load first so that mailboxes have live counts ...`);
     await runLoad(memoryWorkload(), {
-      port: server.port, connections: opts.connections, warmupSeconds: 0.5, measureSeconds: 1.5, maxRequests: MAX_REQUESTS_PER_RUN,
+      endpoint: server.endpoint, connections: opts.connections, warmupSeconds: 0.5, measureSeconds: 1.5, maxRequests: MAX_REQUESTS_PER_RUN,
       requestTimeoutMs: 10_000, connectConcurrency: 10, connectRetries: 20,
     });
     result = await apiStage(cli, server, opts, `own daemon, imported in ${server.importMs} ms, after 2 s of policy load`);
@@ -360,7 +360,7 @@ async function main(): Promise<number> {
   if (override) log(`WARNING: "ours" is ${cli}, not the project's daemon`);
   const startedAt = new Date().toISOString();
 
-  const loadOptions: Omit<LoadOptions, 'port'> = {
+  const loadOptions: Omit<LoadOptions, 'endpoint'> = {
     connections: opts.connections,
     warmupSeconds: opts.warmup,
     measureSeconds: opts.duration,

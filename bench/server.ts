@@ -3,11 +3,13 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PolicyEndpoint } from './proc.js';
 
 export interface RunningServer {
   /** Row label in the report. */
   readonly name: string;
-  readonly port: number;
+  /** Where it answers policy requests: a loopback TCP port (peers) or a UNIX socket path (ours). */
+  readonly endpoint: PolicyEndpoint;
   /** Process group holding the server and all its children. */
   readonly pgid: number;
   /** Process names in the group that are not the server itself (e.g. runuser). */

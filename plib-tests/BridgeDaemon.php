@@ -15,7 +15,9 @@ final class BridgeDaemon
         self::$dataDir = sys_get_temp_dir() . '/oml-php-' . bin2hex(random_bytes(4));
         mkdir(self::$dataDir, 0750);
         self::$log = self::$dataDir . '.log';
-        $command = ['node', $main, 'daemon', '--data-dir', self::$dataDir, '--policy', '127.0.0.1:' . self::freePort(), '--api-group', self::group()];
+        // The policy service and the milter on sockets of their own, not the machine's Postfix queue directory.
+        $sockets = self::$dataDir . '-sockets';
+        $command = ['node', $main, 'daemon', '--data-dir', self::$dataDir, '--policy', "unix:{$sockets}/policy", '--milter', "unix:{$sockets}/milter", '--api-group', self::group()];
         self::$process = proc_open($command, [0 => ['file', '/dev/null', 'r'], 1 => ['file', self::$log, 'w'], 2 => ['file', self::$log, 'a']], $pipes);
         for ($i = 0; $i < 300; $i++) {
             if (strpos((string) @file_get_contents(self::$log), 'policy service listening') !== false) {
@@ -48,13 +50,5 @@ final class BridgeDaemon
     public static function log()
     {
         return (string) @file_get_contents(self::$log);
-    }
-
-    private static function freePort()
-    {
-        $server = stream_socket_server('tcp://127.0.0.1:0');
-        $name = stream_socket_get_name($server, false);
-        fclose($server);
-        return (int) substr($name, strrpos($name, ':') + 1);
     }
 }

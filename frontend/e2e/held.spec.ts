@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { cli, freePort, type DaemonProcess } from '../../backend-bridge/test-support/daemon-process.js';
+import { cli, type DaemonProcess } from '../../backend-bridge/test-support/daemon-process.js';
 import { exampleDirectory } from '../../backend-bridge/test-support/directory-fixture.js';
 import { PostfixInstance } from '../../backend-bridge/test-support/postfix-instance.js';
 import { expectAccessible, Pages, shoot } from './pages.js';
@@ -20,15 +20,14 @@ const users: Record<'admin' | 'jdoe' | 'mary', Login> = {} as never;
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
-  const policyPort = await freePort();
   postfix = await PostfixInstance.start();
-  await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--policy', `127.0.0.1:${policyPort}`, '--no-milter']);
+  await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--no-milter']);
   await postfix.reload();
   const dataDir = await prepareDataDir(exampleDirectory(), ['--enabled', 'on', '--mailbox-limit', '1', '--domain-limit', '50', '--subscription-limit', '100']);
   users.admin = await addUser(dataDir, 'admin', 'admin');
   users.jdoe = await addUser(dataDir, 'jdoe', 'customer', ['example.com']);
   users.mary = await addUser(dataDir, 'mary', 'customer', ['other.org']);
-  ({ daemon, baseUrl } = await startStandaloneDaemon(dataDir, policyPort, ['--postfix-config-dir', postfix.configDir]));
+  ({ daemon, baseUrl } = await startStandaloneDaemon(dataDir, ['--postfix-config-dir', postfix.configDir]));
 });
 
 test.afterAll(async () => {

@@ -1,5 +1,5 @@
 import { expect, test, type Browser } from '@playwright/test';
-import { cli, freePort, type DaemonProcess } from '../../backend-bridge/test-support/daemon-process.js';
+import { cli, type DaemonProcess } from '../../backend-bridge/test-support/daemon-process.js';
 import { exampleDirectory } from '../../backend-bridge/test-support/directory-fixture.js';
 import { PostfixInstance } from '../../backend-bridge/test-support/postfix-instance.js';
 import { expectAccessible, expectTwoSentThenDeferred, mailboxRow, Pages, shoot } from './pages.js';
@@ -21,9 +21,8 @@ const users: Record<'admin' | 'res1' | 'jdoe' | 'mary', Login> = {} as never;
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
-  const policyPort = await freePort();
   postfix = await PostfixInstance.start();
-  await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--policy', `127.0.0.1:${policyPort}`]);
+  await cli(['postfix', 'wire', '--config-dir', postfix.configDir]);
   await postfix.reload();
 
   // Limits start switched off with a roomy default: the admin turns them on in the browser. Over-limit mail is
@@ -33,7 +32,7 @@ test.beforeAll(async () => {
   users.res1 = await addUser(dataDir, 'res1', 'reseller', ['example.com']);
   users.jdoe = await addUser(dataDir, 'jdoe', 'customer', ['example.com']);
   users.mary = await addUser(dataDir, 'mary', 'customer', ['other.org']);
-  ({ daemon, baseUrl } = await startStandaloneDaemon(dataDir, policyPort));
+  ({ daemon, baseUrl } = await startStandaloneDaemon(dataDir, ['--postfix-config-dir', postfix.configDir]));
 });
 
 test.afterAll(async () => {

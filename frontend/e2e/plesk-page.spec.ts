@@ -45,14 +45,13 @@ test.beforeAll(async () => {
   mkdirSync(screenshots, { recursive: true });
   const uiLibrary = await buildPleskUiLibrary(path.join(repo, 'test-output/plesk-page'));
 
-  const policyPort = await freePort();
   postfix = await PostfixInstance.start();
-  await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--policy', `127.0.0.1:${policyPort}`]);
+  await cli(['postfix', 'wire', '--config-dir', postfix.configDir]);
   await postfix.reload();
 
   const dataDir = tempDataDir();
   await cli(['settings', 'set', '--data-dir', dataDir, '--enabled', 'on', '--mailbox-limit', '100', '--domain-limit', '500', '--subscription-limit', '1000', '--over-limit-action', 'defer']);
-  daemon = await DaemonProcess.start(dataDir, policyPort);
+  daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir]);
   const env = { OML_DATA_DIR: dataDir, OML_UI_LIBRARY: uiLibrary };
   // The directory comes from Plesk through the extension's own resync script.
   expect(await runPhp(path.join(repo, 'plib/scripts/resync.php'), env)).toContain('Directory synchronized');

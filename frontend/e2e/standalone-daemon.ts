@@ -27,10 +27,13 @@ export async function prepareDataDir(directory: DirectoryFile, settings: string[
   return dataDir;
 }
 
-/** The daemon with --http: the API and the built standalone UI on a loopback port; `extraArgs` go to the daemon. */
-export async function startStandaloneDaemon(dataDir: string, policyPort: number, extraArgs: string[] = []): Promise<{ daemon: DaemonProcess; baseUrl: string }> {
+/**
+ * The daemon with --http: the API and the built standalone UI on a loopback port; `extraArgs` go to the daemon
+ * (--postfix-config-dir of the test's Postfix puts the policy and milter sockets where that Postfix reaches them).
+ */
+export async function startStandaloneDaemon(dataDir: string, extraArgs: string[] = []): Promise<{ daemon: DaemonProcess; baseUrl: string }> {
   const httpPort = await freePort();
-  const daemon = await DaemonProcess.start(dataDir, policyPort, ['--http', `127.0.0.1:${httpPort}`, ...extraArgs]);
+  const daemon = await DaemonProcess.start(dataDir, ['--http', `127.0.0.1:${httpPort}`, ...extraArgs]);
   await daemon.waitForLog('API listening');
   if (!daemon.log.includes('"ui":"')) throw new Error(`the daemon serves no UI (run npm run build:ui first):\n${daemon.log}`);
   return { daemon, baseUrl: `http://127.0.0.1:${httpPort}` };

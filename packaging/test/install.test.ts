@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBridgeSecret } from '../../backend-bridge/src/api/auth/bridge-secret.js';
 import { BridgeClient } from '../../backend-bridge/src/api/bridge-client.js';
 import { apiSocketPath } from '../../backend-bridge/src/api/server.js';
-import { freePort } from '../../backend-bridge/test-support/daemon-process.js';
 import { PostfixInstance } from '../../backend-bridge/test-support/postfix-instance.js';
 import { expectAccepted } from '../../backend-bridge/test-support/wired-postfix.js';
 import { unpackedPackage } from './unpacked-package.js';
@@ -52,7 +51,8 @@ describe('install and uninstall', () => {
     if (extension) rmSync(path.dirname(extension), { recursive: true, force: true });
   });
 
-  function environment(policyPort: number): NodeJS.ProcessEnv {
+  /** No OML_POLICY: the daemon and `postfix wire` both use the default sockets in the instance's queue directory. */
+  function environment(): NodeJS.ProcessEnv {
     return {
       ...process.env,
       PATH: `${STAND_IN_BIN}:${process.env.PATH ?? ''}`,
@@ -65,7 +65,6 @@ describe('install and uninstall', () => {
       OML_POSTFIX_CONFIG_DIR: postfix.configDir,
       OML_KEPT_DATA_DIR: path.join(work, 'kept'),
       OML_API_GROUP: 'nogroup',
-      OML_POLICY: `127.0.0.1:${policyPort}`,
     };
   }
 
@@ -118,7 +117,7 @@ describe('install and uninstall', () => {
       }),
     );
     const originalMainCf = readFileSync(postfix.mainCfPath);
-    const env = environment(await freePort());
+    const env = environment();
     const unitFile = path.join(work, 'systemd/outgoing-mail-limits.service');
 
     const installed = await runScript('post-install.php', env, () => startLikeSystemd(unitFile));
@@ -135,7 +134,7 @@ describe('install and uninstall', () => {
     expect(calls.map((c) => c.args.slice(0, 3).join(' '))).toEqual(['db -Ne ' + calls[0]!.args[2], 'db -Ne ' + calls[1]!.args[2], 'bin mailserver --disable-outgoing-antispam']);
     expect(calls[2]!.mainCfWired).toBe(true);
     expect(calls[0]!.mainCfWired).toBe(false);
-    expect(readFileSync(postfix.mainCfPath, 'utf8')).toContain('check_policy_service');
+    expect(readFileSync(postfix.mainCfPath, 'utf8')).toContain('check_policy_service unix:outgoing-limits/policy');
 
     const api = bridge();
     const settings = (await api.request('GET', '/api/v1/settings')).body as { enabled: boolean; defaults: Record<string, unknown> };
@@ -184,7 +183,7 @@ describe('install and uninstall', () => {
     writeFileSync(oldNode, '#!/bin/sh\necho 18.19.1\n');
     chmodSync(oldNode, 0o755);
     const before = readFileSync(postfix.mainCfPath);
-    const env = { ...environment(await freePort()), OML_NODE: oldNode, PATH: STAND_IN_BIN };
+    const env = { ...environment(), OML_NODE: oldNode, PATH: STAND_IN_BIN };
     const result = await runScript('post-install.php', env);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`Outgoing Mail Limits needs Node.js 20 or newer (found: ${oldNode} is 18.19.1)`);

@@ -8,8 +8,10 @@
  * unwires first, then gives Plesk its own settings back.
  *
  * Locations can be moved with environment variables (tests and unusual layouts): OML_SYSTEMD_UNIT_DIR,
- * OML_POSTFIX_CONFIG_DIR, OML_KEPT_DATA_DIR, OML_NODE, OML_API_GROUP (default psaadm), OML_POLICY (the policy
- * service's HOST:PORT, default the daemon's 127.0.0.1:10040), OML_API_WAIT_SECONDS.
+ * OML_POSTFIX_CONFIG_DIR, OML_KEPT_DATA_DIR, OML_NODE, OML_API_GROUP (default psaadm), OML_POLICY (where the
+ * policy service listens, unix:/PATH or HOST:PORT, given to both the daemon and `postfix wire`; default the
+ * daemon's socket outgoing-limits/policy in Postfix's queue directory), OML_API_WAIT_SECONDS.
+ * The milter keeps its default socket (outgoing-limits/milter beside it): only Postfix's group can open either.
  */
 class Modules_OutgoingMailLimits_Installer
 {
@@ -100,7 +102,7 @@ class Modules_OutgoingMailLimits_Installer
         if ($node !== null && is_file($this->cliScript())) {
             $this->run([$node['path'], $this->cliScript(), 'postfix', 'unwire', '--config-dir', $this->postfixConfigDir()], 'unwiring Postfix');
         } else {
-            $this->say('Node.js or the service is missing: Postfix could not be unwired here. Run "outgoing-limits postfix unwire" or remove check_policy_service inet:127.0.0.1:10040 from main.cf by hand.');
+            $this->say('Node.js or the service is missing: Postfix could not be unwired here. Run "outgoing-limits postfix unwire", or by hand remove check_policy_service unix:outgoing-limits/policy from smtpd_end_of_data_restrictions and unix:outgoing-limits/milter from non_smtpd_milters in main.cf.');
         }
         $this->restoreNativeSettings();
         $this->stopService();
