@@ -216,6 +216,23 @@ describe('the installed command', () => {
 });
 
 describe('command-line input', () => {
+  it('postfix wire and unwire take --data-dir like every command; --help says the risk of TCP', async () => {
+    const configDir = mkdtempSync(path.join(os.tmpdir(), 'oml-wire-cli-'));
+    const mainCf = 'myhostname = mx.example.com\n';
+    writeFileSync(path.join(configDir, 'main.cf'), mainCf);
+    writeFileSync(path.join(configDir, 'master.cf'), 'smtp inet n - y - - smtpd\ncleanup unix n - y - 0 cleanup\n');
+    const dataDir = tempDataDir();
+    await cli(['postfix', 'wire', '--config-dir', configDir, '--data-dir', dataDir, '--no-reload']);
+    expect(readFileSync(path.join(configDir, 'main.cf'), 'utf8')).toContain('check_policy_service unix:outgoing-limits/policy');
+    await cli(['postfix', 'unwire', '--config-dir', configDir, '--data-dir', dataDir, '--no-reload']);
+    expect(readFileSync(path.join(configDir, 'main.cf'), 'utf8')).toBe(mainCf);
+    for (const command of [['daemon'], ['postfix', 'wire']]) {
+      const help = await runCli([...command, '--help']);
+      expect(help.stdout.replace(/\s+/g, ' ')).toContain('every local user can connect to a TCP port and forge requests');
+    }
+  });
+
+
   it('rejects a bad directory file whole, naming the field, with nothing imported', async () => {
     const dataDir = await preparedDataDir();
     const bad = exampleDirectory();
