@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
 import net from 'node:net';
-import path from 'node:path';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
@@ -126,8 +125,4 @@ export async function secureSocket(socketPath: string, gid: number): Promise<voi
   } catch (error) {
     throw new SocketSetupError(`cannot give socket ${socketPath} group ${gid} and mode 0660: ${(error as Error).message}`);
   }
-}
-
-export function socketDirectoryOf(socketPath: string): string {
-  return path.dirname(socketPath);
 }
