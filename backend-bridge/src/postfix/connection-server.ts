@@ -37,7 +37,7 @@ export abstract class ConnectionServer {
   /**
    * Listens on TCP or on a UNIX socket. A socket file left by a daemon that died is replaced; one that another
    * process still serves is not (error). `socketGroup` gets the socket (mode 0660). Resolves to what was bound:
-   * `unix:PATH` or `HOST:PORT` with the port picked when 0 was asked for.
+   * the socket, or the TCP address with the port picked when 0 was asked for.
    */
   async listenAt(address: ListenAddress, socketGroup: number): Promise<ListenAddress> {
     if (address.kind === 'tcp') {
