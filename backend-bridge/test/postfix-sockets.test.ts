@@ -1,5 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +135,11 @@ describe.each([{ chroot: true }, { chroot: false }])('Postfix with smtpd and cle
     expect(findParameter(mainCf, 'non_smtpd_milters')?.value).toBe('unix:outgoing-limits/milter');
     expect(daemon.policyAddress).toBe(`unix:${postfix.queueDir}/outgoing-limits/policy`);
     expect(daemon.milterAddress).toBe(`unix:${postfix.queueDir}/outgoing-limits/milter`);
+    const postfixGid = Number(execFileSync('getent', ['group', 'postfix'], { encoding: 'utf8' }).split(':')[2]);
+    for (const [file, mode] of [['', 0o750], ['/policy', 0o660], ['/milter', 0o660]] as const) {
+      const info = statSync(`${postfix.queueDir}/outgoing-limits${file}`);
+      expect({ file, mode: info.mode & 0o777, gid: info.gid }).toEqual({ file, mode, gid: postfixGid });
+    }
 
     expectAccepted(await postfix.sendMail({ from: 'carol@example.com', to: OUTSIDE, subject: 'carol smtp' }));
     expectAccepted(await postfix.sendMail({ from: 'alice@example.com', to: OUTSIDE, subject: 'alice smtp' }));
