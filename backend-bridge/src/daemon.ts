@@ -100,8 +100,13 @@ export class Daemon {
     const restored = journal.restoreInto(counters, Math.floor(Date.now() / 1000));
     let notifier: Notifier | null = null;
     const enforcer = new Enforcer(counters, journal, (event) => {
-      events.record(event);
-      notifier?.limitReached(event);
+      // Recording and notifying may fail with the store; the refusal they follow must stand all the same.
+      try {
+        events.record(event);
+        notifier?.limitReached(event);
+      } catch (error) {
+        log.error({ err: error }, 'recording or notifying an over-limit message failed; the message is still refused');
+      }
     });
     const storeHealth = new StoreHealth(databasePath(options.dataDir), log, (event) => notifier?.storeFailed(event));
     const sync = new StoreSync(db, enforcer, log, storeHealth);

@@ -18,9 +18,11 @@ import { overwritePages, pagesOf } from '../test-support/store-damage.js';
 
 const running: DaemonProcess[] = [];
 const mounts: string[] = [];
+const onCleanup: Array<() => Promise<void>> = [];
 const umask = process.umask();
 afterEach(async () => {
   for (const daemon of running.splice(0)) await daemon.kill();
+  for (const cleanup of onCleanup.splice(0)) await cleanup();
   for (const mount of mounts.splice(0)) execFileSync('umount', ['-l', mount]);
   process.umask(umask);
 });
@@ -165,6 +167,10 @@ describe('a damaged store', () => {
 
   it('a full disk: counts stay in memory and keep the limit, health and one log line say so, then all is written', async () => {
     const dataDir = await preparedDataDir(path.join(tmpfs('4m'), 'data'), 5);
+    // The limit-reached notification records its period in the store: that write fails too, and must not matter.
+    const hook = await webhookReceiver();
+    onCleanup.push(hook.close);
+    await cli(['settings', 'set', '--data-dir', dataDir, '--webhook', hook.url]);
     const daemon = await start(dataDir);
     await daemon.waitForLog('store backed up and checked');
     // Fill what is left of the file system.
@@ -182,6 +188,8 @@ describe('a damaged store', () => {
     await eventually(async () => ((await health(dataDir)).body.store?.failures ?? 0) >= 5, 'five failed flushes');
     expect(await send(daemon, 'alice@example.com', 1)).toEqual([expect.stringMatching(/^action=DEFER_IF_PERMIT/) as unknown]);
     expect(linesOf(daemon.log, 'writing to the store failed')).toBe(1);
+    expect(linesOf(daemon.log, 'policy handler failed')).toBe(0);
+    await eventually(() => hook.bodies.some((b) => (b as { kind?: string }).kind === 'limit-reached'), 'the limit-reached notification');
 
     rmSync(filler);
     await eventually(async () => (await health(dataDir)).body.status === 'ok', 'health to be ok again');

@@ -107,7 +107,21 @@ export class Notifier {
     const key = `${object.level}:${object.name}`;
     const known = this.lastSentMs.get(key);
     if (known !== undefined && now - known < periodMs) return false;
-    const claimed = this.db
+    let claimed: boolean;
+    try {
+      claimed = this.claimInStore(object, now, periodMs);
+    } catch (error) {
+      // The store cannot be written (full disk, damage): the period is kept in memory alone until it can.
+      this.log.warn({ err: error, object: key }, 'cannot record the notification period in the store; kept in memory');
+      claimed = true;
+    }
+    if (claimed) this.lastSentMs.set(key, now);
+    return claimed;
+  }
+
+  private claimInStore(object: ChargedObject, now: number, periodMs: number): boolean {
+    const key = `${object.level}:${object.name}`;
+    return this.db
       .transaction(() => {
         const row = this.db.prepare('SELECT last_sent_ms FROM notifications_sent WHERE level = ? AND object_name = ?').get(object.level, object.name) as
           | { last_sent_ms: number }
@@ -122,8 +136,6 @@ export class Notifier {
         return true;
       })
       .immediate();
-    if (claimed) this.lastSentMs.set(key, now);
-    return claimed;
   }
 
   private addressesFor(object: ChargedObject): string[] {
