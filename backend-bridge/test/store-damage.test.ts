@@ -245,6 +245,8 @@ describe('store files and directories', () => {
     const modes = (files: string[]) => Object.fromEntries(files.map((f) => [f, (statSync(f).mode & 0o777).toString(8)]));
     const all = [file, `${file}-wal`, `${file}-shm`, backup];
     expect(modes(all)).toEqual(Object.fromEntries(all.map((f) => [f, '600'])));
+    // Nobody else may write in the data directory either (they could swap the store or its -wal).
+    expect(statSync(dataDir).mode & 0o022).toBe(0);
     await daemon.stop();
 
     const nogroup = Number(execFileSync('getent', ['group', 'nogroup'], { encoding: 'utf8' }).split(':')[2]);

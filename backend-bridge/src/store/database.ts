@@ -86,7 +86,10 @@ export function openDatabase(dataDir: string, options: OpenOptions = {}): Db {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db);
-    if (options.enforceMode) restrictStoreFiles(file, mode, group);
+    if (options.enforceMode) {
+      closeDataDirToOthers(dataDir);
+      restrictStoreFiles(file, mode, group);
+    }
     return db;
   } catch (error) {
     db.close();
@@ -95,6 +98,16 @@ export function openDatabase(dataDir: string, options: OpenOptions = {}): Db {
     if (isOpenError(error)) throw cannotOpen(file, error);
     throw error;
   }
+}
+
+/**
+ * A data directory others may write to would let any local user swap the store, its -wal or the API socket:
+ * their write bits go. A shared sticky directory such as /tmp is left alone (others cannot replace our files
+ * there, and its mode is not ours to change).
+ */
+export function closeDataDirToOthers(dataDir: string): void {
+  const mode = statSync(dataDir).mode;
+  if ((mode & 0o022) !== 0 && (mode & 0o1000) === 0) chmodSync(dataDir, mode & 0o755);
 }
 
 /** The store file and its companions get `mode` (and `group`), whatever they had. */
