@@ -198,13 +198,16 @@ export class Daemon {
 
   /** Writes buffered counts and events; what fails stays buffered and is tried again with the next flush. */
   flush(): void {
-    try {
-      this.journal.flush();
-      this.events.flush();
-      this.storeHealth.succeeded('write');
-    } catch (error) {
-      this.storeHealth.failed('write', error);
+    let failure: unknown = null;
+    for (const buffered of [this.journal, this.events]) {
+      try {
+        buffered.flush();
+      } catch (error) {
+        failure ??= error;
+      }
     }
+    if (failure === null) this.storeHealth.succeeded('write');
+    else this.storeHealth.failed('write', failure);
   }
 
   private reconciled: Promise<boolean> = Promise.resolve(true);
