@@ -124,36 +124,40 @@ function isOpenError(error: unknown): boolean {
   return code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || (typeof code === 'string' && code.startsWith('SQLITE_IOERR')) || code === 'EROFS' || code === 'EACCES';
 }
 
+const PLAIN_CAUSE: Record<string, string> = {
+  EROFS: 'is on a read-only file system',
+  EACCES: 'is not writable (permission denied)',
+  EPERM: 'is not writable (operation not permitted)',
+  ENOENT: 'does not exist',
+  ENOTDIR: 'is not a directory',
+};
+
+/** What keeps `subject` from being used as `check` needs, in words; null when nothing does. */
+function obstacle(subject: string, check: () => void): string | null {
+  try {
+    check();
+    return null;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    return `${subject} ${PLAIN_CAUSE[code] ?? `cannot be used: ${(error as Error).message}`} (${code})`;
+  }
+}
+
 /**
  * SQLite says only "unable to open database file": name the file and find out why, by trying what SQLite
- * needed (the directory, writing to the directory for the -wal and -shm files, writing the file).
+ * needs (the directory, writing in it for the -wal and -shm files, reading and writing the file).
  */
 function cannotOpen(file: string, error: unknown): Error {
   const dir = path.dirname(file);
-  const reason = (subject: string, cause: NodeJS.ErrnoException) => {
-    const plain: Record<string, string> = { EROFS: 'is on a read-only file system', EACCES: 'is not writable (permission denied)', EPERM: 'is not writable (operation not permitted)', ENOENT: 'does not exist', ENOTDIR: 'is not a directory' };
-    return `${subject} ${plain[cause.code ?? ''] ?? `cannot be used: ${cause.message}`} (${cause.code ?? 'error'})`;
-  };
-  let cause: string;
-  try {
-    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
-    try {
-      accessSync(dir, constants.W_OK);
-    } catch (dirError) {
-      throw Object.assign(dirError as object, { subject: `the directory ${dir}` });
-    }
-    if (existsSync(file)) {
-      if (statSync(file).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR', subject: `${file}` });
-      accessSync(file, constants.R_OK | constants.W_OK);
-    }
-    cause = (error as Error).message;
-  } catch (found) {
-    const failure = found as NodeJS.ErrnoException & { subject?: string };
-    cause = failure.code === 'EISDIR' ? `${file} is a directory, not a file` : reason(failure.subject ?? `the directory ${dir}`, failure);
-  }
-  const wrapped = new Error(`cannot open the store ${file}: ${cause}`);
-  (wrapped as Error & { cause?: unknown }).cause = error;
-  return wrapped;
+  const cause =
+    obstacle(`the directory ${dir}`, () => {
+      if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    }) ??
+    obstacle(`the directory ${dir}`, () => accessSync(dir, constants.W_OK)) ??
+    (existsSync(file) && statSync(file).isDirectory() ? `${file} is a directory, not a file` : null) ??
+    (existsSync(file) ? obstacle(file, () => accessSync(file, constants.R_OK | constants.W_OK)) : null) ??
+    (error as Error).message;
+  return new Error(`cannot open the store ${file}: ${cause}`, { cause: error });
 }
 
 export function schemaVersion(db: Db): number {
