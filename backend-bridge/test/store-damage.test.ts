@@ -216,6 +216,10 @@ describe('recovery with the store command', () => {
     const check = await runCli(['store', 'check', '--data-dir', dataDir]);
     expect(check.code).toBe(1);
     expect(check.stderr).toContain(`the store ${file} is damaged`);
+    // The commands that open the store directly refuse it the same way.
+    const usage = await runCli(['usage', '--data-dir', dataDir]);
+    expect(usage.code).toBe(1);
+    expect(usage.stderr).toContain(`the store ${file} is damaged`);
 
     const listed = await cli(['store', 'backups', '--data-dir', dataDir]);
     const name = listBackups(dataDir)[0]?.name ?? 'none';
