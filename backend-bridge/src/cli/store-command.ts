@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { apiSocketPath } from '../api/server.js';
 import { backupDir, listBackups, resolveBackup, restoreBackup } from '../store/backups.js';
-import { databasePath, openDatabase, PRIVATE_FILE_MODE, StoreMissingError } from '../store/database.js';
+import { databasePath, newestSchemaVersion, openDatabase, PRIVATE_FILE_MODE, StoreMissingError } from '../store/database.js';
 import { integrityProblems, StoreDamagedError } from '../store/integrity.js';
 import { UserError } from './daemon-or-store.js';
 
@@ -82,7 +82,7 @@ export function registerStoreCommands(program: Command, dataDirOption: () => Opt
       }
       let result;
       try {
-        result = restoreBackup(options.dataDir, file, { atMs: Date.now(), fileMode: PRIVATE_FILE_MODE });
+        result = restoreBackup(options.dataDir, file, { atMs: Date.now(), fileMode: PRIVATE_FILE_MODE, newestSchema: newestSchemaVersion() });
       } catch (error) {
         throw new UserError((error as Error).message);
       }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { exampleDirectory } from '../../test-support/directory-fixture.js';
 import { overwritePages, pagesOf } from '../../test-support/store-damage.js';
 import { backupDir, backupsBeyond, listBackups, restoreBackup, takeBackup } from './backups.js';
-import { databasePath, openDatabase } from './database.js';
+import { databasePath, newestSchemaVersion, openDatabase } from './database.js';
 import { readDirectory, replaceDirectory } from './directory-store.js';
 import { StoreDamagedError } from './integrity.js';
 
@@ -76,7 +76,7 @@ describe('backups', () => {
     writeFileSync(`${file}-shm`, 'index of those frames');
     overwritePages(file, pagesOf(backup.path, 'mailboxes'));
 
-    const result = restoreBackup(dataDir, backup.path, { atMs: DEC_3 + 3_600_000, fileMode: 0o600 });
+    const result = restoreBackup(dataDir, backup.path, { atMs: DEC_3 + 3_600_000, fileMode: 0o600, newestSchema: newestSchemaVersion() });
     expect(result.keptAs).toBe(`${file}.damaged-20261203T110000Z`);
     expect(existsSync(`${result.keptAs}-wal`)).toBe(true);
     expect(existsSync(`${file}-wal`)).toBe(false);
@@ -92,7 +92,19 @@ describe('backups', () => {
     db.close();
     overwritePages(backup.path, pagesOf(backup.path, 'mailboxes'));
     const before = readdirSync(dataDir).sort();
-    expect(() => restoreBackup(dataDir, backup.path, { atMs: DEC_3, fileMode: 0o600 })).toThrow(/is damaged too; nothing changed/);
+    expect(() => restoreBackup(dataDir, backup.path, { atMs: DEC_3, fileMode: 0o600, newestSchema: newestSchemaVersion() })).toThrow(/is damaged too; nothing changed/);
+    expect(readdirSync(dataDir).sort()).toEqual(before);
+  });
+
+  it('refuses a backup of a newer schema than this program knows, and changes nothing', async () => {
+    const { dataDir, db } = store();
+    const backup = await takeBackup(db, dataDir, { atMs: DEC_3, fileMode: 0o600, group: null });
+    db.close();
+    const newer = new Database(backup.path);
+    newer.pragma(`user_version = ${newestSchemaVersion() + 1}`);
+    newer.close();
+    const before = readdirSync(dataDir).sort();
+    expect(() => restoreBackup(dataDir, backup.path, { atMs: DEC_3, fileMode: 0o600, newestSchema: newestSchemaVersion() })).toThrow(/newer than this program knows/);
     expect(readdirSync(dataDir).sort()).toEqual(before);
   });
 });

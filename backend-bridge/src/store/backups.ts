@@ -117,10 +117,14 @@ export interface RestoreResult {
  * either the old file or the whole backup. The old file stays as `<store>.damaged-<time>`, with its -wal (which
  * belongs to it, and would corrupt the restored file if left); the -shm, an index of that -wal, is removed.
  */
-export function restoreBackup(dataDir: string, backupFile: string, options: { atMs: number; fileMode: number }): RestoreResult {
+export function restoreBackup(dataDir: string, backupFile: string, options: { atMs: number; fileMode: number; newestSchema: number }): RestoreResult {
   if (!existsSync(backupFile)) throw new Error(`there is no backup ${backupFile}`);
   const problems = checkBackupFile(backupFile);
   if (problems.length > 0) throw new Error([`the backup ${backupFile} is damaged too; nothing changed:`, ...problems.slice(0, 10).map((p) => `  ${p}`)].join('\n'));
+  const schema = schemaOf(backupFile);
+  if (schema > options.newestSchema) {
+    throw new Error(`the backup ${backupFile} holds schema version ${schema}, newer than this program knows (${options.newestSchema}); nothing changed`);
+  }
   const store = path.join(dataDir, STORE_FILE);
   const incoming = `${store}.restoring`;
   copyFileSync(backupFile, incoming);
@@ -138,6 +142,15 @@ export function restoreBackup(dataDir: string, backupFile: string, options: { at
   renameSync(incoming, store);
   syncFile(dataDir);
   return { restoredFrom: backupFile, store, keptAs };
+}
+
+function schemaOf(file: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return db.pragma('user_version', { simple: true }) as number;
+  } finally {
+    db.close();
+  }
 }
 
 function syncFile(file: string): void {
