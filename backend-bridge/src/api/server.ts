@@ -16,6 +16,7 @@ import { objectRoutes } from './routes/object-routes.js';
 import { settingsRoutes } from './routes/settings-routes.js';
 import { registerStandaloneUi, sendAppPage } from './standalone-ui.js';
 import { z } from 'zod';
+import type { StoreHealthReport } from '../store/store-health.js';
 
 /** The unix socket the Plesk layer and the command talk to, inside the data directory. */
 export const API_SOCKET_FILE = 'api.sock';
@@ -31,7 +32,7 @@ export function apiSocketPath(dataDir: string): string {
 }
 
 /** Builds the HTTP JSON API: authentication, the resource routes, and their OpenAPI description. */
-export function buildApi(context: ApiContext, options: { secret: Buffer; version: string; uiDir?: string | null }): FastifyInstance {
+export function buildApi(context: ApiContext, options: { secret: Buffer; version: string; uiDir?: string | null; storeHealth?: () => StoreHealthReport }): FastifyInstance {
   const logger = context.log.child({ component: 'api' }) as FastifyBaseLogger;
   // Every request would be a log line otherwise; refusals and failures are logged where they happen.
   const app: FastifyInstance = fastify({ loggerInstance: logger, bodyLimit: MAX_BODY_BYTES, http: { maxHeaderSize: MAX_HEADER_BYTES }, logController: new LogController({ disableRequestLogging: true }) });
@@ -84,7 +85,12 @@ export function buildApi(context: ApiContext, options: { secret: Buffer; version
 
   const document = routes.openApi({ title: 'Outgoing Mail Limits bridge API', version: options.version });
   app.get(`${API_PREFIX}/openapi.json`, { config: { public: true } }, async () => document);
-  app.get(`${API_PREFIX}/health`, { config: { public: true } }, async () => ({ status: 'ok' }));
+  // 200 while the daemon runs, also when degraded: it still enforces what it read last, and a 503 would read as
+  // "not running" to the Plesk layer and invite a restart, which a damaged store would then refuse.
+  app.get(`${API_PREFIX}/health`, { config: { public: true } }, async () => {
+    const store = options.storeHealth?.() ?? { ok: true };
+    return store.ok ? { status: 'ok' } : { status: 'degraded', store };
+  });
   return app;
 }
 

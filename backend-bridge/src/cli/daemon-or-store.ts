@@ -4,6 +4,14 @@ import { BridgeClient, BridgeUnavailableError, type ApiResponse } from '../api/b
 import { apiSocketPath } from '../api/server.js';
 import { openDatabase, type Db } from '../store/database.js';
 
+/**
+ * The command's own way into the store: checked like the daemon's (a damaged store is refused, with how to
+ * recover), and created only for a write; a read where there is no store says so and creates nothing.
+ */
+export function openStoreForCommand(dataDir: string, kind: 'read' | 'write'): Db {
+  return openDatabase(dataDir, { create: kind === 'write', check: true });
+}
+
 /** A failure the user can fix: printed as one line, exit code 1, no stack trace. */
 export class UserError extends Error {}
 
@@ -28,12 +36,12 @@ export async function viaDaemonOrStore<T>(
       if (!(error instanceof BridgeUnavailableError)) throw error;
     }
   }
+  const db = openStoreForCommand(dataDir, kind);
   process.stderr.write(
     kind === 'write'
       ? 'The daemon is not running: changed the store directly; the daemon applies it when it starts.\n'
       : 'The daemon is not running: read from the store.\n',
   );
-  const db = openDatabase(dataDir);
   try {
     return direct(db);
   } finally {

@@ -11,15 +11,15 @@ import { Daemon, DEFAULT_POSTFIX_CONFIG_DIR } from '../daemon.js';
 import { Enforcer, windowSeconds } from '../enforcement/enforcer.js';
 import type { ListenAddress } from '../postfix/listen-address.js';
 import { unwirePostfix, wirePostfix } from '../postfix/wiring.js';
-import { openDatabase } from '../store/database.js';
 import { replaceDirectory, setObjectLimit, streamDirectory } from '../store/directory-store.js';
 import { readSettings, updateSettings, type SettingsChange } from '../store/settings-store.js';
 import type { NotificationSettings, NotifyPeriod, ServerSettings } from '../core/settings.js';
 import type { ImportSummary } from '../store/directory-store.js';
 import * as parse from './arguments.js';
-import { expectOk, UserError, viaDaemonOrStore } from './daemon-or-store.js';
+import { expectOk, openStoreForCommand, UserError, viaDaemonOrStore } from './daemon-or-store.js';
 import { registerUserCommands } from './user-command.js';
 import { registerHeldCommands } from './held-command.js';
+import { registerStoreCommands } from './store-command.js';
 import { registerNotifyCommands } from './notify-command.js';
 import { createLogger } from './logger.js';
 import { describeSettings, usageTable } from './presentation.js';
@@ -233,7 +233,7 @@ export function buildProgram(): Command {
     .option('--all', 'list every object, also those that sent nothing')
     .option('--json', 'machine-readable output')
     .action((options: { dataDir: string; all?: boolean; json?: boolean }) => {
-      const db = openDatabase(options.dataDir);
+      const db = openStoreForCommand(options.dataDir, 'read');
       try {
         const now = Math.floor(Date.now() / 1000);
         const counters = new RollingWindowCounters(windowSeconds());
@@ -289,6 +289,7 @@ export function buildProgram(): Command {
 
   registerUserCommands(program, dataDirOption);
   registerHeldCommands(program, dataDirOption);
+  registerStoreCommands(program, dataDirOption);
   registerNotifyCommands(program, dataDirOption);
   return program;
 }

@@ -1,5 +1,5 @@
 import type { Command, Option } from 'commander';
-import { openDatabase } from '../store/database.js';
+import { openStoreForCommand } from './daemon-or-store.js';
 import { setContactAddress } from '../store/notification-contacts.js';
 import * as parse from './arguments.js';
 
@@ -15,7 +15,7 @@ export function registerNotifyCommands(program: Command, dataDirOption: () => Op
     .addOption(dataDirOption())
     .action((login: string, raw: string, options: { dataDir: string }) => {
       const address = parse.addressOrNone(raw) || null;
-      const db = openDatabase(options.dataDir);
+      const db = openStoreForCommand(options.dataDir, 'write');
       try {
         setContactAddress(db, login, address);
       } finally {

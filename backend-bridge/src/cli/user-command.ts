@@ -3,7 +3,8 @@ import { randomInt } from 'node:crypto';
 import { hashPassword } from '../api/auth/passwords.js';
 import { findUser, insertUser, isRole, isValidLogin, listUsers, removeUser, type UserRecord } from '../api/auth/users-store.js';
 import { ROLES, type Role } from '../api/identity.js';
-import { bumpRevision, openDatabase, type Db } from '../store/database.js';
+import { bumpRevision, type Db } from '../store/database.js';
+import { openStoreForCommand } from './daemon-or-store.js';
 
 /** Where the command reads a password from and writes its output; tests replace both. */
 export interface UserCommandIo {
@@ -79,7 +80,7 @@ export function registerUserCommands(program: Command, dataDirOption: () => Opti
         generated = true;
       }
 
-      const db = openDatabase(options.dataDir);
+      const db = openStoreForCommand(options.dataDir, 'write');
       try {
         if (findUser(db, login)) throw new Error(`a user named ${login} already exists`); // before the slow hash
         const passwordHash = await hashPassword(password);
@@ -110,7 +111,7 @@ export function registerUserCommands(program: Command, dataDirOption: () => Opti
     .argument('<login>', 'the login to delete')
     .addOption(dataDirOption())
     .action((login: string, options: { dataDir: string }) => {
-      const db = openDatabase(options.dataDir);
+      const db = openStoreForCommand(options.dataDir, 'read');
       try {
         if (!removeUser(db, login)) throw new Error(`no user named ${login}`);
       } finally {
@@ -125,7 +126,7 @@ export function registerUserCommands(program: Command, dataDirOption: () => Opti
     .addOption(dataDirOption())
     .option('--json', 'machine-readable output')
     .action((options: { dataDir: string; json?: boolean }) => {
-      const db = openDatabase(options.dataDir);
+      const db = openStoreForCommand(options.dataDir, 'read');
       try {
         const rows = listUsers(db).map((u) => ({
           login: u.login,

@@ -87,8 +87,11 @@ export class Enforcer {
 
   /** Takes a new directory and/or settings; counters of objects that no longer exist are dropped. */
   load(settings: ServerSettings, records: DirectoryRecordStreams): void {
+    // Built whole before anything is replaced: records that fail midway (an unreadable store) leave the
+    // settings and directory in force untouched.
+    const index = new DirectoryIndex(records, settings);
     this.settings = settings;
-    this.index = new DirectoryIndex(records, settings);
+    this.index = index;
     const gone = new Set<number>();
     for (const key of this.counters.activeKeys(this.nowSeconds())) if (!this.index.byCounterKey.has(key)) gone.add(key);
     for (const key of gone) this.counters.forget(key);

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { readRevisions, type Db } from '../store/database.js';
 import { streamDirectory } from '../store/directory-store.js';
 import { readSettings } from '../store/settings-store.js';
+import type { StoreHealth } from '../store/store-health.js';
 import type { Enforcer } from './enforcer.js';
 
 type Revisions = ReturnType<typeof readRevisions>;
@@ -18,17 +19,29 @@ export class StoreSync {
     private readonly db: Db,
     private readonly enforcer: Enforcer,
     private readonly log: Logger,
+    /** Where read failures are reported (logged once, summed up, shown by /health); null: logged each time. */
+    private readonly health: StoreHealth | null = null,
   ) {}
 
+  /**
+   * Reloads when another process changed the store. A read that fails, even midway through the directory,
+   * changes nothing: the last good settings, directory and counts keep being enforced, and it is retried on
+   * the next tick.
+   */
   reloadIfChanged(): void {
     try {
       const current = readRevisions(this.db);
-      if (current.settings === this.known.settings && current.directory === this.known.directory) return;
-      this.reload(current);
+      if (current.settings !== this.known.settings || current.directory !== this.known.directory) this.reload(current);
+      this.health?.succeeded('read');
     } catch (error) {
-      // A locked or briefly unreadable store is retried on the next tick; the old state keeps serving.
-      this.log.error({ err: error }, 'reloading settings and directory failed');
+      if (this.health) this.health.failed('read', error);
+      else this.log.error({ err: error }, 'reloading settings and directory failed');
     }
+  }
+
+  /** The first load, at start: a store that cannot be read must stop the start, not leave nothing enforced. */
+  loadNow(): void {
+    this.reload(readRevisions(this.db));
   }
 
   private reload(current: Revisions): void {

@@ -71,3 +71,46 @@ export function mailBody(n: Notification, period: string): string {
 export function headerSafe(text: string): string {
   return text.replace(/[\r\n]+/g, ' ').slice(0, 300);
 }
+
+/** The store failed under the running daemon: for the administrator only (mail and webhook). */
+export interface StoreFailureNotification {
+  kind: 'store-failure';
+  atMs: number;
+  /** The store file. */
+  file: string;
+  operation: 'read' | 'write' | 'check';
+  error: string;
+  host: string;
+}
+
+const FAILED_OPERATION: Record<StoreFailureNotification['operation'], string> = {
+  read: 'cannot read its store',
+  write: 'cannot write to its store',
+  check: 'found its store damaged',
+};
+
+export function storeFailureSubject(n: StoreFailureNotification): string {
+  return `Outgoing mail limits on ${n.host} ${FAILED_OPERATION[n.operation]}`;
+}
+
+export function storeFailureBody(n: StoreFailureNotification): string {
+  return [
+    `The outgoing mail limits service on ${n.host} ${FAILED_OPERATION[n.operation]} ${n.file}:`,
+    '',
+    `  ${n.error}`,
+    '',
+    'It keeps enforcing the limits and directory it read last, and keeps counts in memory; changes made since',
+    'are not in force. If the store is damaged, stop the service and restore the newest backup:',
+    '',
+    `  outgoing-limits store check --data-dir ${dirname(n.file)}`,
+    `  outgoing-limits store backups --data-dir ${dirname(n.file)}`,
+    `  outgoing-limits store restore BACKUP --data-dir ${dirname(n.file)}`,
+    '',
+    'You get this message once per failure; the service log sums up how it goes on.',
+    '',
+  ].join('\n');
+}
+
+function dirname(file: string): string {
+  return file.slice(0, Math.max(file.lastIndexOf('/'), 1));
+}

@@ -10,7 +10,8 @@ import type { Db } from '../store/database.js';
 import type { HeldStore } from '../store/held-store.js';
 import { contactAddress } from '../store/notification-contacts.js';
 import type { OverLimitEvent } from '../store/over-limit-events.js';
-import { headerSafe, mailBody, mailSubject, topDomains, type Notification } from './notification.js';
+import type { StoreFailureEvent } from '../store/store-health.js';
+import { headerSafe, mailBody, mailSubject, storeFailureBody, storeFailureSubject, topDomains, type Notification, type StoreFailureNotification } from './notification.js';
 
 /** Webhook attempts: at once, then after 1, 2, 4 and 8 seconds. */
 const WEBHOOK_BACKOFF_MS = [0, 1_000, 2_000, 4_000, 8_000];
@@ -52,6 +53,26 @@ export class Notifier {
     this.notify('compromised', object, reason);
   }
 
+  /**
+   * The store failed under the running daemon: the administrator hears of it (mail and webhook). Nothing here
+   * reads the store, which may be what failed; the settings are those in force.
+   */
+  storeFailed(event: StoreFailureEvent): void {
+    const settings = this.enforcer.currentSettings.notifications;
+    const to = settings.adminAddress ? [settings.adminAddress] : [];
+    if (to.length === 0 && !settings.webhookUrl) {
+      this.log.warn('no administrator address or webhook is set: nobody is notified of the store failure');
+      return;
+    }
+    const notification: StoreFailureNotification = { kind: 'store-failure', atMs: event.atMs, file: event.file, operation: event.operation, error: event.error, host: os.hostname() };
+    const sends: Array<Promise<void>> = [];
+    if (to.length > 0) sends.push(this.sendMail(to, storeFailureSubject(notification), storeFailureBody(notification), `store ${event.operation}`));
+    if (settings.webhookUrl) sends.push(this.postWebhook(settings.webhookUrl, notification));
+    const work = Promise.all(sends);
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+  }
+
   /** Resolves when notifications under way are sent (or given up). */
   async idle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
@@ -86,7 +107,21 @@ export class Notifier {
     const key = `${object.level}:${object.name}`;
     const known = this.lastSentMs.get(key);
     if (known !== undefined && now - known < periodMs) return false;
-    const claimed = this.db
+    let claimed: boolean;
+    try {
+      claimed = this.claimInStore(object, now, periodMs);
+    } catch (error) {
+      // The store cannot be written (full disk, damage): the period is kept in memory alone until it can.
+      this.log.warn({ err: error, object: key }, 'cannot record the notification period in the store; kept in memory');
+      claimed = true;
+    }
+    if (claimed) this.lastSentMs.set(key, now);
+    return claimed;
+  }
+
+  private claimInStore(object: ChargedObject, now: number, periodMs: number): boolean {
+    const key = `${object.level}:${object.name}`;
+    return this.db
       .transaction(() => {
         const row = this.db.prepare('SELECT last_sent_ms FROM notifications_sent WHERE level = ? AND object_name = ?').get(object.level, object.name) as
           | { last_sent_ms: number }
@@ -101,8 +136,6 @@ export class Notifier {
         return true;
       })
       .immediate();
-    if (claimed) this.lastSentMs.set(key, now);
-    return claimed;
   }
 
   private addressesFor(object: ChargedObject): string[] {
@@ -147,14 +180,18 @@ export class Notifier {
   }
 
   private mail(to: string[], notification: Notification, period: string): Promise<void> {
+    return this.sendMail(to, mailSubject(notification), mailBody(notification, period), `${notification.level} ${notification.name}`);
+  }
+
+  private sendMail(to: string[], subject: string, body: string, about: string): Promise<void> {
     const message = [
       `From: Outgoing Mail Limits <${SENDER}>`,
       `To: ${to.join(', ')}`,
-      `Subject: ${headerSafe(mailSubject(notification))}`,
+      `Subject: ${headerSafe(subject)}`,
       'Content-Type: text/plain; charset=utf-8',
       'Auto-Submitted: auto-generated',
       '',
-      mailBody(notification, period),
+      body,
     ].join('\n');
     return new Promise((resolve) => {
       const child = execFile(
@@ -163,7 +200,7 @@ export class Notifier {
         { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, timeout: 30_000 },
         (error, _stdout, stderr) => {
           if (error) this.log.error({ error: error.message, stderr }, 'sending a notification mail failed');
-          else this.log.info({ to, object: `${notification.level} ${notification.name}` }, 'notification mailed');
+          else this.log.info({ to, object: about }, 'notification mailed');
           resolve();
         },
       );
@@ -172,7 +209,7 @@ export class Notifier {
     });
   }
 
-  private async postWebhook(url: string, notification: Notification): Promise<void> {
+  private async postWebhook(url: string, notification: Notification | StoreFailureNotification): Promise<void> {
     const body = JSON.stringify(notification);
     for (const [attempt, delay] of WEBHOOK_BACKOFF_MS.entries()) {
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));

@@ -27,9 +27,15 @@ export function localMailHandler(enforcer: Enforcer, held: HeldMail, systemUsers
     if (decision.allowed || !identity) return { action: 'accept' };
     const reason = explainHold(decision);
     const context = { queueId: message.queueId, sender: message.sender, uid, systemUser, identifiedBy: identity.source, level: decision.tripped.level, object: decision.tripped.name };
-    if (!held.recordHold('milter', message.queueId, facts, identity, decision, weight, reason)) {
+    if (!message.queueId) {
       log.error(context, 'local message over the limit without a queue id to track it: accepted');
       return { action: 'accept' };
+    }
+    if (!held.recordHold('milter', message.queueId, facts, identity, decision, weight, reason)) {
+      // The store failed (logged there): held without a record, for a person to release, rather than let
+      // over-limit mail through.
+      log.error(context, 'local message over the limit could not be recorded: held untracked; release it by hand (postsuper -H)');
+      return { action: 'quarantine', reason };
     }
     log.info({ ...context, action: 'hold' }, reason);
     return { action: 'quarantine', reason };
