@@ -36,7 +36,7 @@ async function preparedDataDir(dataDir = tempDataDir(), mailboxLimit = 100): Pro
 }
 
 async function start(dataDir: string, extraArgs: string[] = []): Promise<DaemonProcess> {
-  const daemon = await DaemonProcess.start(dataDir, undefined, ['--no-milter', ...extraArgs]);
+  const daemon = await DaemonProcess.start(dataDir, ['--no-milter', ...extraArgs]);
   running.push(daemon);
   return daemon;
 }
@@ -61,7 +61,7 @@ function startExpectingExit(dataDir: string, timeoutMs = 20_000): Promise<{ code
 }
 
 async function send(daemon: DaemonProcess, sender: string, count: number): Promise<string[]> {
-  const client = await PolicyClient.connect(daemon.policyPort);
+  const client = await PolicyClient.connect(daemon.policySocket);
   const answers: string[] = [];
   for (let i = 0; i < count; i++) answers.push(await client.request(endOfMessage({ sender })));
   client.end();
