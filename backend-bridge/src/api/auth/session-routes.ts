@@ -49,8 +49,7 @@ function loginRequestError(error: z.ZodError): { error: string; fields?: Record<
 }
 
 function clientAddress(request: FastifyRequest): string | undefined {
-  // On the unix socket there is no address (unless a trusted proxy supplies one); then only per-login counts,
-  // so one person's typos cannot lock every user of a reverse proxy out.
+  // On the unix socket there is no address (unless a trusted proxy supplies one); then the login alone counts.
   return request.ip || undefined;
 }
 
@@ -67,7 +66,8 @@ export function registerSessionRoutes<L extends FastifyBaseLogger, T extends Fas
     const { login, password } = parsed.data;
 
     const address = clientAddress(request);
-    const verdict = throttle.check(login, address);
+    // Counted before the password is checked: parallel guesses cannot slip past the limit while scrypt runs.
+    const verdict = throttle.begin(login, address);
     if (!verdict.allowed) {
       reply.header('Retry-After', String(verdict.retryAfterSeconds));
       return sendError(reply, 429, `too many failed logins; try again in ${verdict.retryAfterSeconds} seconds`);
@@ -76,11 +76,10 @@ export function registerSessionRoutes<L extends FastifyBaseLogger, T extends Fas
     const user = findUser(db, login);
     const valid = user ? await verifyPassword(password, user.passwordHash) : await verifyAgainstDummy(password);
     if (!user || !valid) {
-      throttle.recordFailure(login, address);
       request.log.info({ login, ip: request.ip }, 'failed login');
       return sendError(reply, 401, WRONG_CREDENTIALS);
     }
-    throttle.recordSuccess(login);
+    throttle.succeeded(verdict.attempt);
 
     // Always a fresh id: a session id known before login (fixation) must never become authenticated.
     const previous = request.cookies[SESSION_COOKIE];
