@@ -634,7 +634,7 @@ describe('role matrix: admin, reseller res1, reseller res2 (owns nothing), custo
 
 // =========================================================================================================
 
-describe('customer ceiling: never above the effective limit of the parent', () => {
+describe('customer ceiling: never above the effective limit of any level above', () => {
   // Subscription example.com has its own limit 25; server defaults are the initial ones (100 / 1000 / 5000).
   const h = useHarness({
     directory: exampleDirectory({ 'sub:example.com': 25 }),
@@ -668,9 +668,19 @@ describe('customer ceiling: never above the effective limit of the parent', () =
     const ok = await setLimit(h(), JDOE, 'mailbox', 'alice@example.com', 10);
     expectStatus(ok, 200);
     expect(json(ok)).toMatchObject({ ownLimit: 10, ceiling: { max: 10 } });
-    // erin's domain example.net follows the domain default 1000: that is her ceiling.
-    expectStatus(await setLimit(h(), JDOE, 'mailbox', 'erin@example.net', 1000), 200);
-    expectError(await setLimit(h(), JDOE, 'mailbox', 'erin@example.net', 1001), 400, { limit: /range 0\.\.\.1000\./ });
+    // erin's domain example.net follows the domain default 1000, but her subscription sends at most 25: that caps.
+    expectStatus(await setLimit(h(), JDOE, 'mailbox', 'erin@example.net', 25), 200);
+    expectError(await setLimit(h(), JDOE, 'mailbox', 'erin@example.net', 26), 400, { limit: CEILING_25 });
+    expect((await getRow(h(), JDOE, 'mailbox', 'erin@example.net')).ceiling?.reason).toBe('The subscription example.com may send at most 25 per hour.');
+  });
+
+  it('a mailbox under an unlimited domain is capped by the subscription: the row says so, and 500 is refused', async () => {
+    expectStatus(await setLimit(h(), ADMIN, 'domain', 'example.com', 'unlimited'), 200);
+    const row = await getRow(h(), JDOE, 'mailbox', 'alice@example.com');
+    expect(row.ceiling).toEqual({ max: 25, reason: 'The subscription example.com may send at most 25 per hour.' });
+    expectError(await setLimit(h(), JDOE, 'mailbox', 'alice@example.com', 500), 400, { limit: CEILING_25 });
+    expect((await getRow(h(), ADMIN, 'mailbox', 'alice@example.com')).ownLimit).toBe('default');
+    expectStatus(await setLimit(h(), JDOE, 'mailbox', 'alice@example.com', 25), 200);
   });
 
   it('the administrator and the reseller are not capped', async () => {
