@@ -940,6 +940,24 @@ describe('bad input', () => {
     expectError(await h().get(ADMIN, '/api/v1/audit?limit=1001'), 400, { limit: ANY });
   });
 
+  it('directory: subscription names must be domain names and owners logins, on import and on every sync route; nothing changes', async () => {
+    const domainMessage = 'must be a domain name like example.com';
+    const loginMessage = 'must be a login: 1 to 255 printable ASCII characters without spaces';
+    const before = h().storeState();
+    expectError(await h().request(ADMIN, 'PUT', `/api/v1/directory/subscriptions/${encodeURIComponent('my shop, inc')}`, { owner: 'jdoe' }), 400, { name: domainMessage });
+    expectError(await h().request(ADMIN, 'PUT', `/api/v1/directory/subscriptions/${encodeURIComponent('exam\u200bple.org')}`, { owner: 'jdoe' }), 400, { name: domainMessage });
+    expectError(await h().request(ADMIN, 'PUT', '/api/v1/directory/subscriptions/shop.test', { owner: 'jdoe\nadmin' }), 400, { owner: loginMessage });
+    expectError(await h().request(ADMIN, 'PUT', '/api/v1/directory/subscriptions/shop.test', { owner: 'jdoe', previousName: 'my shop, inc' }), 400, { previousName: domainMessage });
+    expectError(await h().request(ADMIN, 'PUT', '/api/v1/directory/domains/shop.test', { subscription: 'my shop, inc' }), 400, { subscription: domainMessage });
+    expectError(await h().request(ADMIN, 'POST', '/api/v1/directory/sync', { subscriptions: [{ name: 'my shop, inc', owner: 'jdoe' }] }), 400, { 'subscriptions.0.name': domainMessage });
+    expectError(await h().request(ADMIN, 'POST', '/api/v1/directory/sync', { subscriptions: [{ name: 'shop.test', owner: 'jd oe' }] }), 400, { 'subscriptions.0.owner': loginMessage });
+    const file = exampleDirectory();
+    file.subscriptions[1]!.name = 'my shop, inc';
+    file.subscriptions[0]!.owner = 'jdoe\n';
+    expectError(await h().request(ADMIN, 'PUT', '/api/v1/directory', file), 400, { 'subscriptions[1].name': domainMessage, 'subscriptions[0].owner': loginMessage });
+    expect(h().storeState()).toEqual(before);
+  });
+
   it('directory: a malformed name or address is 400 on the parameter; a bad file is 400 naming each wrong field; nothing changes', async () => {
     expectError(await h().request(ADMIN, 'PUT', '/api/v1/directory/domains/not_a..domain', { subscription: 'example.com' }), 400, { name: 'must be a domain name like example.com' });
     expectError(await h().request(ADMIN, 'PUT', '/api/v1/directory/mailboxes/no-at-sign', {}), 400, { address: 'must be an email address like alice@example.com' });
@@ -1377,13 +1395,13 @@ describe('directory sync', () => {
   it('a subscription rename keeps its limit and counts; renaming onto an existing name is 409', async () => {
     expectStatus(await setLimit(h(), RES1, 'subscription', 'example.com', 6), 200);
     expect(h().sendMany('bob@example.com', 2)).toBe(2);
-    const renamed = await put('subscriptions/example-shop', { owner: 'jdoe', reseller: 'res1', systemUser: 'examplecom', previousName: 'example.com' });
+    const renamed = await put('subscriptions/example-shop.com', { owner: 'jdoe', reseller: 'res1', systemUser: 'examplecom', previousName: 'example.com' });
     expect(await change(renamed)).toBe('renamed');
-    expect(await getRow(h(), JDOE, 'subscription', 'example-shop')).toMatchObject({ ownLimit: 6, used: 2 });
-    expect((await getRow(h(), JDOE, 'mailbox', 'bob@example.com')).subscription).toBe('example-shop');
-    const clash = await put('subscriptions/other.org', { owner: 'mary', previousName: 'example-shop' });
-    expect(expectError(clash, 409).error).toBe('cannot rename example-shop to other.org: other.org exists already');
-    expectStatus(await h().get(JDOE, objectUrl('subscription', 'example-shop')), 200);
+    expect(await getRow(h(), JDOE, 'subscription', 'example-shop.com')).toMatchObject({ ownLimit: 6, used: 2 });
+    expect((await getRow(h(), JDOE, 'mailbox', 'bob@example.com')).subscription).toBe('example-shop.com');
+    const clash = await put('subscriptions/other.org', { owner: 'mary', previousName: 'example-shop.com' });
+    expect(expectError(clash, 409).error).toBe('cannot rename example-shop.com to other.org: other.org exists already');
+    expectStatus(await h().get(JDOE, objectUrl('subscription', 'example-shop.com')), 200);
   });
 
   it('DELETE is idempotent: 204 twice, one audit row, the object and its counts are gone', async () => {

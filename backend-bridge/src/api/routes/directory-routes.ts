@@ -8,7 +8,7 @@ import type { ApiContext } from '../context.js';
 import { ApiError, forbidden } from '../errors.js';
 import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
-import { addressParam, contactBody, directoryFileBody, directorySyncBody, domainNameParam, domainSyncBody, loginParam, mailboxSyncBody, subscriptionSyncBody } from '../schemas.js';
+import { addressParam, contactBody, directoryFileBody, directorySyncBody, domainNameParam, domainSyncBody, loginParam, mailboxSyncBody, subscriptionNameParam, subscriptionSyncBody } from '../schemas.js';
 import type { z } from 'zod';
 
 const ADMIN_ONLY = 'Only the administrator (the Plesk integration) keeps the directory in sync.';
@@ -43,7 +43,7 @@ export function directoryRoutes(routes: RouteTable, context: ApiContext): void {
     body: subscriptionSyncBody,
     handler: ({ identity, params, body }) =>
       directoryWrite(context, identity, () => {
-        const name = params.name.toLowerCase();
+        const name = checkParam(subscriptionNameParam, params.name, 'name');
         const change = upsertSubscription(context.db, { name, ...body });
         if (change !== 'unchanged') audit(identity, `directory.${change}`, 'subscription', name, body);
         return { change };
