@@ -1606,6 +1606,80 @@ describe('held mail by object (held routes on a Postfix that does not run here)'
 
 // =========================================================================================================
 
+describe('names as long as the directory accepts them work on every endpoint', () => {
+  // 253 characters, the longest domain name; addresses of 64 + 1 + 253 = 318 characters, one of them with a
+  // local part of 64 non-ASCII characters (576 characters percent-encoded).
+  const LONG_DOMAIN = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
+  const LONG_ADDRESS = `${'l'.repeat(64)}@${LONG_DOMAIN}`;
+  const WIDE_ADDRESS = `${'€'.repeat(64)}@${LONG_DOMAIN}`;
+  const LONG_OWNER: Caller = { login: 'jdoe', userId: '20', role: 'customer', permittedSubscriptions: ['example.com', LONG_DOMAIN] };
+  const directory = exampleDirectory();
+  directory.subscriptions.push({
+    name: LONG_DOMAIN,
+    owner: 'jdoe',
+    reseller: 'res1',
+    systemUser: null,
+    limit: null,
+    domains: [{ name: LONG_DOMAIN, limit: null, mailboxes: [{ address: LONG_ADDRESS, limit: null }, { address: WIDE_ADDRESS, limit: null }] }],
+  });
+  const h = useHarness({ directory, heldWithoutPostfix: true });
+
+  it('the names are as long as the import accepts', () => {
+    expect([LONG_DOMAIN.length, LONG_ADDRESS.length, WIDE_ADDRESS.length]).toEqual([253, 318, 318]);
+    expect(encodeURIComponent(WIDE_ADDRESS).length).toBe(832);
+  });
+
+  it('read and set the limit of each level, one by one and in bulk, as the administrator and as the owner', async () => {
+    for (const [level, name] of [['subscription', LONG_DOMAIN], ['domain', LONG_DOMAIN], ['mailbox', LONG_ADDRESS], ['mailbox', WIDE_ADDRESS]] as const) {
+      expect((await getRow(h(), ADMIN, level, name)).name).toBe(name);
+      expect((await getRow(h(), LONG_OWNER, level, name)).name).toBe(name);
+      expectStatus(await setLimit(h(), ADMIN, level, name, 2), 200);
+      if (level !== 'subscription') expectStatus(await setLimit(h(), LONG_OWNER, level, name, 1), 200);
+      expectStatus(await h().request(ADMIN, 'POST', '/api/v1/limits/bulk', { level, names: [name], limit: 2 }), 200);
+    }
+  });
+
+  it('mark compromised and restore; held mail, events, stats and audit by name', async () => {
+    for (const address of [LONG_ADDRESS, WIDE_ADDRESS]) {
+      const url = `${objectUrl('mailbox', address)}/compromised`;
+      expectStatus(await h().request(LONG_OWNER, 'POST', url), 201);
+      expect(json<{ items: Array<{ address: string }> }>(await h().get(ADMIN, '/api/v1/compromised')).items.map((e) => e.address)).toContain(address);
+      expectStatus(await h().request(LONG_OWNER, 'DELETE', url), 200);
+    }
+    h().recordHeld('LONGQ1', LONG_ADDRESS);
+    const name = encodeURIComponent(LONG_ADDRESS);
+    expect(json<{ items: unknown[] }>(await h().get(LONG_OWNER, `/api/v1/held?name=${name}`)).items).toHaveLength(1);
+    expectStatus(await h().get(LONG_OWNER, `/api/v1/events?level=mailbox&name=${name}`), 200);
+    expectStatus(await h().get(LONG_OWNER, `/api/v1/stats?level=mailbox&name=${name}`), 200);
+    expect((await audit(h(), LONG_OWNER, `?level=mailbox&name=${name}`)).length).toBeGreaterThan(0);
+  });
+
+  it("Plesk's sync creates, updates and removes them", async () => {
+    const put = (path: string, body: unknown) => h().request(ADMIN, 'PUT', `/api/v1/directory/${path}`, body);
+    expect(json(await put(`subscriptions/${LONG_DOMAIN}`, { owner: 'mary' }))).toEqual({ change: 'updated' });
+    expect(json(await put(`domains/${LONG_DOMAIN}`, { subscription: LONG_DOMAIN }))).toEqual({ change: 'unchanged' });
+    expect(json(await put(`mailboxes/${encodeURIComponent(WIDE_ADDRESS)}`, {}))).toEqual({ change: 'unchanged' });
+    const synced = await h().request(ADMIN, 'POST', '/api/v1/directory/sync', { subscriptions: [{ name: LONG_DOMAIN, owner: 'jdoe' }], mailboxes: [{ address: LONG_ADDRESS }] });
+    expect(json(synced)).toMatchObject({ updated: 1, unchanged: 1 });
+    expectStatus(await h().request(ADMIN, 'DELETE', `/api/v1/directory/mailboxes/${encodeURIComponent(WIDE_ADDRESS)}`), 204);
+    expectError(await h().get(ADMIN, objectUrl('mailbox', WIDE_ADDRESS)), 404);
+    expectStatus(await h().request(ADMIN, 'DELETE', `/api/v1/directory/domains/${LONG_DOMAIN}`), 204);
+    expectError(await h().get(ADMIN, objectUrl('mailbox', LONG_ADDRESS)), 404);
+    expectStatus(await h().request(ADMIN, 'DELETE', `/api/v1/directory/subscriptions/${LONG_DOMAIN}`), 204);
+    expectError(await h().get(ADMIN, objectUrl('subscription', LONG_DOMAIN)), 404);
+  });
+
+  it('a name longer than any the directory holds is 414 in the API shape, and changes nothing', async () => {
+    const before = h().storeState();
+    const tooLong = `${'x'.repeat(1025)}@example.com`;
+    expectError(await h().get(ADMIN, objectUrl('mailbox', tooLong)), 414);
+    expectError(await h().request(ADMIN, 'DELETE', `/api/v1/directory/mailboxes/${tooLong}`), 414);
+    expect(h().storeState()).toEqual(before);
+  });
+});
+
+// =========================================================================================================
+
 // Needs the whole file: run alone (or with -t filtering other tests out) it reports the endpoints not called.
 describe('coverage', () => {
   it('every operation of the OpenAPI document was called by these tests and answered its success status', async () => {
