@@ -1035,10 +1035,11 @@ describe('Plesk signatures through the HTTP layer', () => {
   });
 
   it('every endpoint of the OpenAPI document answers 401 without identity', async () => {
-    const document = json<{ paths: Record<string, Record<string, unknown>> }>(await h().get(null, '/api/v1/openapi.json'));
+    const document = json<{ paths: Record<string, Record<string, { security?: unknown[] }>> }>(await h().get(null, '/api/v1/openapi.json'));
     let count = 0;
     for (const [path, operations] of Object.entries(document.paths)) {
-      for (const method of Object.keys(operations)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        if (operation.security?.length === 0) continue; // public: logging in, this document
         const concrete = path.replace('{address}', 'alice@example.com').replace('{name}', 'example.com');
         const withBody = method === 'put' || method === 'post' || method === 'patch';
         const response = await h().request(null, method.toUpperCase(), concrete, withBody ? { limit: 1 } : undefined);
