@@ -22,7 +22,7 @@ export const setLimitBody = z.strictObject({ limit: limitValue });
 
 export const bulkLimitBody = z.strictObject({
   level: levelValue,
-  names: z.array(z.string().min(1).max(320)).min(1).max(1000),
+  names: z.array(z.string().min(1).max(MAX_NAME_LENGTH)).min(1).max(1000),
   limit: limitValue,
 });
 
@@ -52,7 +52,7 @@ export const settingsPatchBody = z.strictObject({
 const pageNumber = z.coerce.number().int().min(1).max(1_000_000);
 
 export const listQuery = z.strictObject({
-  search: z.string().max(255).optional(),
+  search: z.string().max(MAX_NAME_LENGTH).optional(),
   subscription: z.string().max(253).optional(),
   domain: z.string().max(253).optional(),
   blocked: z.enum(['true', 'false']).optional(),
@@ -64,21 +64,21 @@ export const listQuery = z.strictObject({
 
 export const eventsQuery = z.strictObject({
   level: levelValue.optional(),
-  name: z.string().max(320).optional(),
+  name: z.string().max(MAX_NAME_LENGTH).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
 export const statsQuery = z
   .strictObject({
     level: levelValue.optional(),
-    name: z.string().max(320).optional(),
+    name: z.string().max(MAX_NAME_LENGTH).optional(),
     hours: z.coerce.number().int().min(1).max(48).default(24),
   })
   .refine((q) => (q.level === undefined) === (q.name === undefined), { message: 'give both level and name, or neither', path: ['name'] });
 
 export const auditQuery = z.strictObject({
   level: levelValue.optional(),
-  name: z.string().max(320).optional(),
+  name: z.string().max(MAX_NAME_LENGTH).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   before: z.coerce.number().int().min(1).optional(),
 });
@@ -143,7 +143,7 @@ export const directoryFileBody = z.looseObject({ subscriptions: z.array(z.unknow
 export const heldQuery = z.strictObject({
   status: z.enum(['held', 'released', 'deleted', 'gone', 'all']).default('held'),
   /** A mailbox, domain or subscription name: its held mail (charged to it or to an object inside it, or held because it tripped). */
-  name: z.string().max(320).optional(),
+  name: z.string().max(MAX_NAME_LENGTH).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
