@@ -137,6 +137,27 @@ describe('API fuzzing: never a 500, always the error shape, nothing changed by a
     );
   });
 
+  it('arbitrary cookies and CSRF tokens, without a signature', async () => {
+    // Header values as Node accepts them: printable ASCII and tabs.
+    const headerValue = fc.string({ unit: 'grapheme-ascii', maxLength: 200 }).map((value) => value.replace(/[^\t\x20-\x7e]/g, ''));
+    const cookie = fc.oneof(headerValue, headerValue.map((value) => `oml_session=${value}`), fc.constantFrom('oml_session=', 'oml_session=%', 'oml_session=%E0%A4%A; x=y', ';;;', '=', 'oml_session="'));
+    const requests = fc.constantFrom(
+      { method: 'GET', url: '/api/v1/session' },
+      { method: 'DELETE', url: '/api/v1/session' },
+      { method: 'GET', url: '/api/v1/mailboxes' },
+      { method: 'PUT', url: '/api/v1/mailboxes/alice@example.com/limit', body: { limit: 1 } },
+      { method: 'POST', url: '/api/v1/session', body: { login: 'nobody', password: 'x' } },
+    );
+    await fc.assert(
+      fc.asyncProperty(requests, cookie, headerValue, async (request, cookieHeader, csrf) => {
+        const before = h.storeState();
+        const response = await h.request(null, request.method, request.url, request.body, { headers: { cookie: cookieHeader, 'X-CSRF-Token': csrf } });
+        checkAnswer(h, response, before);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('arbitrary query strings on every endpoint that takes one', async () => {
     const key = fc.oneof(fc.constantFrom('search', 'subscription', 'domain', 'blocked', 'sort', 'order', 'page', 'pageSize', 'level', 'name', 'limit', 'hours', 'before', 'status', '__proto__'), fc.string({ maxLength: 10 }));
     const value = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 400 }), fc.constantFrom('0', '-1', '1e3', '1000001', 'NaN', 'true', 'mailbox', 'desc', 'all'));
