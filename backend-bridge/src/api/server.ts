@@ -4,12 +4,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { registerAuthentication } from './auth/authenticate.js';
-import { registerSessionRoutes, sessionIdentityFromDb, sessionOpenApiPaths } from './auth/session-routes.js';
+import { registerSessionRoutes, sessionIdentityFromDb } from './auth/session-routes.js';
 import { LoginThrottle, SessionStore } from './auth/sessions.js';
 import type { ApiContext } from './context.js';
 import { answerFrameworkError, clientErrorAnswerer, errorAnswerer, MAX_PARAM_LENGTH } from './error-answers.js';
 import { ApiError } from './errors.js';
-import { API_PREFIX, errorResponses, RouteTable } from './route-table.js';
+import { apiDocument } from './openapi-document.js';
+import { API_PREFIX, RouteTable } from './route-table.js';
 import { directoryRoutes } from './routes/directory-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { heldRoutes } from './routes/held-routes.js';
@@ -79,15 +80,7 @@ export function buildApi(context: ApiContext, options: { secret: Buffer; version
   if (context.held) heldRoutes(routes, context, context.held);
   routes.registerAll(app);
 
-  const document = routes.openApi(
-    { title: 'Outgoing Mail Limits bridge API', version: options.version },
-    {
-      ...sessionOpenApiPaths(),
-      [`${API_PREFIX}/openapi.json`]: {
-        get: { summary: 'This document', tags: ['api'], security: [], parameters: [], responses: { '200': { description: 'success' }, ...errorResponses({ method: 'GET', pathParameters: false }) } },
-      },
-    },
-  );
+  const document = apiDocument(routes, options.version);
   app.get(`${API_PREFIX}/openapi.json`, { config: { public: true } }, async () => document);
   app.get(`${API_PREFIX}/health`, { config: { public: true } }, async () => ({ status: 'ok' }));
   return app;
