@@ -26,26 +26,20 @@ interface ErrorBody {
 const send = (reply: FastifyReply, status: number, body: ErrorBody) => reply.code(status).type('application/json; charset=utf-8').send(body);
 
 /** Refusals fastify makes while routing, before any hook runs (its `frameworkErrors` option). */
-export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
     return send(reply, 414, { error: `a name in the path is longer than ${MAX_PARAM_LENGTH} characters (as sent, percent-encoded)` });
   }
   if (error.code === 'FST_ERR_BAD_URL') return send(reply, 400, { error: 'the path is not valid percent-encoded UTF-8' });
+  request.log.error({ err: error }, 'API request failed while routing');
   return send(reply, 500, { error: 'internal error; see the daemon log' });
 }
 
 /** What a refusal of fastify or a plugin says, when its own message would not tell what was wrong. */
 function sentenceFor(status: number, error: FastifyError, limits: { bodyBytes: number }): string {
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return `request body larger than ${limits.bodyBytes} bytes`;
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return 'send JSON (Content-Type: application/json)';
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return 'the body is not as long as its Content-Length says';
-  }
   if (status === 413) return `request body larger than ${limits.bodyBytes} bytes`;
   if (status === 415) return 'send JSON (Content-Type: application/json)';
+  if (error.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return 'the body is not as long as its Content-Length says';
   // The static files' refusal (a NUL byte, or a path leading outside the application) says only "Forbidden".
   if (status === 403) return 'this path may not be served: it holds a NUL byte or leads outside the application';
   return error.message;
