@@ -16,10 +16,10 @@ import { HeldMail } from '../src/enforcement/held-mail.js';
 import type { NewHeldMessage } from '../src/store/held-store.js';
 import { StoreSync } from '../src/enforcement/store-sync.js';
 import { PostfixQueue } from '../src/postfix/queue.js';
-import { openDatabase, type Db } from '../src/store/database.js';
+import { openDatabase, readRevisions, type Db } from '../src/store/database.js';
 import { replaceDirectory } from '../src/store/directory-store.js';
 import { OverLimitEventLog } from '../src/store/over-limit-events.js';
-import { updateSettings, type SettingsChange } from '../src/store/settings-store.js';
+import { readSettings, updateSettings, type SettingsChange } from '../src/store/settings-store.js';
 import { exampleDirectory } from './directory-fixture.js';
 
 /**
@@ -218,5 +218,21 @@ export class ApiHarness {
 
   get(caller: Caller | null, url: string, options?: RequestOptions): Promise<LightMyRequestResponse> {
     return this.request(caller, 'GET', url, undefined, options);
+  }
+
+  /** What a write could change in the store (directory, limits, settings, contacts, marks, held mail, audit), to compare before and after a refusal. */
+  storeState(): unknown {
+    const all = (table: string) => this.db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all();
+    return {
+      revisions: readRevisions(this.db),
+      settings: readSettings(this.db),
+      subscriptions: all('subscriptions'),
+      domains: all('domains'),
+      mailboxes: all('mailboxes'),
+      audit: all('audit_log'),
+      contacts: all('notification_contacts'),
+      compromised: all('compromised_mailboxes'),
+      held: all('held_messages'),
+    };
   }
 }

@@ -634,7 +634,7 @@ describe('role matrix: admin, reseller res1, reseller res2 (owns nothing), custo
 
 // =========================================================================================================
 
-describe('customer ceiling: never above the effective limit of the parent', () => {
+describe('customer ceiling: never above the effective limit of any level above', () => {
   // Subscription example.com has its own limit 25; server defaults are the initial ones (100 / 1000 / 5000).
   const h = useHarness({
     directory: exampleDirectory({ 'sub:example.com': 25 }),
@@ -668,9 +668,19 @@ describe('customer ceiling: never above the effective limit of the parent', () =
     const ok = await setLimit(h(), JDOE, 'mailbox', 'alice@example.com', 10);
     expectStatus(ok, 200);
     expect(json(ok)).toMatchObject({ ownLimit: 10, ceiling: { max: 10 } });
-    // erin's domain example.net follows the domain default 1000: that is her ceiling.
-    expectStatus(await setLimit(h(), JDOE, 'mailbox', 'erin@example.net', 1000), 200);
-    expectError(await setLimit(h(), JDOE, 'mailbox', 'erin@example.net', 1001), 400, { limit: /range 0\.\.\.1000\./ });
+    // erin's domain example.net follows the domain default 1000, but her subscription sends at most 25: that caps.
+    expectStatus(await setLimit(h(), JDOE, 'mailbox', 'erin@example.net', 25), 200);
+    expectError(await setLimit(h(), JDOE, 'mailbox', 'erin@example.net', 26), 400, { limit: CEILING_25 });
+    expect((await getRow(h(), JDOE, 'mailbox', 'erin@example.net')).ceiling?.reason).toBe('The subscription example.com may send at most 25 per hour.');
+  });
+
+  it('a mailbox under an unlimited domain is capped by the subscription: the row says so, and 500 is refused', async () => {
+    expectStatus(await setLimit(h(), ADMIN, 'domain', 'example.com', 'unlimited'), 200);
+    const row = await getRow(h(), JDOE, 'mailbox', 'alice@example.com');
+    expect(row.ceiling).toEqual({ max: 25, reason: 'The subscription example.com may send at most 25 per hour.' });
+    expectError(await setLimit(h(), JDOE, 'mailbox', 'alice@example.com', 500), 400, { limit: CEILING_25 });
+    expect((await getRow(h(), ADMIN, 'mailbox', 'alice@example.com')).ownLimit).toBe('default');
+    expectStatus(await setLimit(h(), JDOE, 'mailbox', 'alice@example.com', 25), 200);
   });
 
   it('the administrator and the reseller are not capped', async () => {
@@ -913,7 +923,7 @@ describe('bad input', () => {
       ['order=sideways', 'order'],
       ['blocked=maybe', 'blocked'],
       ['colour=red', 'colour'],
-      [`search=${'a'.repeat(256)}`, 'search'],
+      [`search=${'a'.repeat(319)}`, 'search'],
     ];
     for (const [query, field] of cases) {
       const response = await h().get(ADMIN, `/api/v1/mailboxes?${query}`);
@@ -928,6 +938,24 @@ describe('bad input', () => {
     expectError(await h().get(ADMIN, '/api/v1/stats?level=mailbox&name=nobody@example.com'), 404);
     expectError(await h().get(ADMIN, '/api/v1/audit?before=abc'), 400, { before: ANY });
     expectError(await h().get(ADMIN, '/api/v1/audit?limit=1001'), 400, { limit: ANY });
+  });
+
+  it('directory: subscription names must be domain names and owners logins, on import and on every sync route; nothing changes', async () => {
+    const domainMessage = 'must be a domain name like example.com';
+    const loginMessage = 'must be a login: 1 to 255 printable ASCII characters without spaces';
+    const before = h().storeState();
+    expectError(await h().request(ADMIN, 'PUT', `/api/v1/directory/subscriptions/${encodeURIComponent('my shop, inc')}`, { owner: 'jdoe' }), 400, { name: domainMessage });
+    expectError(await h().request(ADMIN, 'PUT', `/api/v1/directory/subscriptions/${encodeURIComponent('exam\u200bple.org')}`, { owner: 'jdoe' }), 400, { name: domainMessage });
+    expectError(await h().request(ADMIN, 'PUT', '/api/v1/directory/subscriptions/shop.test', { owner: 'jdoe\nadmin' }), 400, { owner: loginMessage });
+    expectError(await h().request(ADMIN, 'PUT', '/api/v1/directory/subscriptions/shop.test', { owner: 'jdoe', previousName: 'my shop, inc' }), 400, { previousName: domainMessage });
+    expectError(await h().request(ADMIN, 'PUT', '/api/v1/directory/domains/shop.test', { subscription: 'my shop, inc' }), 400, { subscription: domainMessage });
+    expectError(await h().request(ADMIN, 'POST', '/api/v1/directory/sync', { subscriptions: [{ name: 'my shop, inc', owner: 'jdoe' }] }), 400, { 'subscriptions.0.name': domainMessage });
+    expectError(await h().request(ADMIN, 'POST', '/api/v1/directory/sync', { subscriptions: [{ name: 'shop.test', owner: 'jd oe' }] }), 400, { 'subscriptions.0.owner': loginMessage });
+    const file = exampleDirectory();
+    file.subscriptions[1]!.name = 'my shop, inc';
+    file.subscriptions[0]!.owner = 'jdoe\n';
+    expectError(await h().request(ADMIN, 'PUT', '/api/v1/directory', file), 400, { 'subscriptions[1].name': domainMessage, 'subscriptions[0].owner': loginMessage });
+    expect(h().storeState()).toEqual(before);
   });
 
   it('directory: a malformed name or address is 400 on the parameter; a bad file is 400 naming each wrong field; nothing changes', async () => {
@@ -1007,10 +1035,11 @@ describe('Plesk signatures through the HTTP layer', () => {
   });
 
   it('every endpoint of the OpenAPI document answers 401 without identity', async () => {
-    const document = json<{ paths: Record<string, Record<string, unknown>> }>(await h().get(null, '/api/v1/openapi.json'));
+    const document = json<{ paths: Record<string, Record<string, { security?: unknown[] }>> }>(await h().get(null, '/api/v1/openapi.json'));
     let count = 0;
     for (const [path, operations] of Object.entries(document.paths)) {
-      for (const method of Object.keys(operations)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        if (operation.security?.length === 0) continue; // public: logging in, this document
         const concrete = path.replace('{address}', 'alice@example.com').replace('{name}', 'example.com');
         const withBody = method === 'put' || method === 'post' || method === 'patch';
         const response = await h().request(null, method.toUpperCase(), concrete, withBody ? { limit: 1 } : undefined);
@@ -1367,13 +1396,13 @@ describe('directory sync', () => {
   it('a subscription rename keeps its limit and counts; renaming onto an existing name is 409', async () => {
     expectStatus(await setLimit(h(), RES1, 'subscription', 'example.com', 6), 200);
     expect(h().sendMany('bob@example.com', 2)).toBe(2);
-    const renamed = await put('subscriptions/example-shop', { owner: 'jdoe', reseller: 'res1', systemUser: 'examplecom', previousName: 'example.com' });
+    const renamed = await put('subscriptions/example-shop.com', { owner: 'jdoe', reseller: 'res1', systemUser: 'examplecom', previousName: 'example.com' });
     expect(await change(renamed)).toBe('renamed');
-    expect(await getRow(h(), JDOE, 'subscription', 'example-shop')).toMatchObject({ ownLimit: 6, used: 2 });
-    expect((await getRow(h(), JDOE, 'mailbox', 'bob@example.com')).subscription).toBe('example-shop');
-    const clash = await put('subscriptions/other.org', { owner: 'mary', previousName: 'example-shop' });
-    expect(expectError(clash, 409).error).toBe('cannot rename example-shop to other.org: other.org exists already');
-    expectStatus(await h().get(JDOE, objectUrl('subscription', 'example-shop')), 200);
+    expect(await getRow(h(), JDOE, 'subscription', 'example-shop.com')).toMatchObject({ ownLimit: 6, used: 2 });
+    expect((await getRow(h(), JDOE, 'mailbox', 'bob@example.com')).subscription).toBe('example-shop.com');
+    const clash = await put('subscriptions/other.org', { owner: 'mary', previousName: 'example-shop.com' });
+    expect(expectError(clash, 409).error).toBe('cannot rename example-shop.com to other.org: other.org exists already');
+    expectStatus(await h().get(JDOE, objectUrl('subscription', 'example-shop.com')), 200);
   });
 
   it('DELETE is idempotent: 204 twice, one audit row, the object and its counts are gone', async () => {
@@ -1573,6 +1602,82 @@ describe('held mail by object (held routes on a Postfix that does not run here)'
     expect(await ids(ADMIN, '')).toEqual(['AAAAAA1', 'BBBBBB2', 'CCCCCC3']);
     expect(await ids(JDOE, '?name=other.org')).toEqual([]);
     expect(await ids(MARY, '?name=other.org')).toEqual(['CCCCCC3']);
+  });
+});
+
+// =========================================================================================================
+
+describe('names as long as the directory accepts them work on every endpoint', () => {
+  // 253 characters, the longest domain name; addresses of 64 + 1 + 253 = 318 characters, one of them with a
+  // local part of 64 non-ASCII characters (576 characters percent-encoded).
+  const LONG_DOMAIN = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
+  const LONG_ADDRESS = `${'l'.repeat(64)}@${LONG_DOMAIN}`;
+  const WIDE_ADDRESS = `${'€'.repeat(64)}@${LONG_DOMAIN}`;
+  const LONG_OWNER: Caller = { login: 'jdoe', userId: '20', role: 'customer', permittedSubscriptions: ['example.com', LONG_DOMAIN] };
+  const directory = exampleDirectory();
+  directory.subscriptions.push({
+    name: LONG_DOMAIN,
+    owner: 'jdoe',
+    reseller: 'res1',
+    systemUser: null,
+    limit: null,
+    domains: [{ name: LONG_DOMAIN, limit: null, mailboxes: [{ address: LONG_ADDRESS, limit: null }, { address: WIDE_ADDRESS, limit: null }] }],
+  });
+  const h = useHarness({ directory, heldWithoutPostfix: true });
+
+  it('the names are as long as the import accepts', () => {
+    expect([LONG_DOMAIN.length, LONG_ADDRESS.length, WIDE_ADDRESS.length]).toEqual([253, 318, 318]);
+    expect(encodeURIComponent(WIDE_ADDRESS).length).toBe(832);
+  });
+
+  it('read and set the limit of each level, one by one and in bulk, as the administrator and as the owner', async () => {
+    for (const [level, name] of [['subscription', LONG_DOMAIN], ['domain', LONG_DOMAIN], ['mailbox', LONG_ADDRESS], ['mailbox', WIDE_ADDRESS]] as const) {
+      expect((await getRow(h(), ADMIN, level, name)).name).toBe(name);
+      expect((await getRow(h(), LONG_OWNER, level, name)).name).toBe(name);
+      expectStatus(await setLimit(h(), ADMIN, level, name, 2), 200);
+      if (level !== 'subscription') expectStatus(await setLimit(h(), LONG_OWNER, level, name, 1), 200);
+      expectStatus(await h().request(ADMIN, 'POST', '/api/v1/limits/bulk', { level, names: [name], limit: 2 }), 200);
+    }
+  });
+
+  it('mark compromised and restore; held mail, events, stats and audit by name', async () => {
+    for (const address of [LONG_ADDRESS, WIDE_ADDRESS]) {
+      const url = `${objectUrl('mailbox', address)}/compromised`;
+      expectStatus(await h().request(LONG_OWNER, 'POST', url), 201);
+      expect(json<{ items: Array<{ address: string }> }>(await h().get(ADMIN, '/api/v1/compromised')).items.map((e) => e.address)).toContain(address);
+      expectStatus(await h().request(LONG_OWNER, 'DELETE', url), 200);
+    }
+    h().recordHeld('LONGQ1', LONG_ADDRESS);
+    const name = encodeURIComponent(LONG_ADDRESS);
+    expect(json<{ items: unknown[] }>(await h().get(LONG_OWNER, `/api/v1/held?name=${name}`)).items).toHaveLength(1);
+    expectStatus(await h().get(LONG_OWNER, `/api/v1/events?level=mailbox&name=${name}`), 200);
+    expectStatus(await h().get(LONG_OWNER, `/api/v1/stats?level=mailbox&name=${name}`), 200);
+    expect((await audit(h(), LONG_OWNER, `?level=mailbox&name=${name}`)).length).toBeGreaterThan(0);
+    const found = json<ObjectPage>(await h().get(LONG_OWNER, `/api/v1/mailboxes?search=${name}&domain=${LONG_DOMAIN}&subscription=${LONG_DOMAIN}`));
+    expect(found.items.map((row) => row.name)).toEqual([LONG_ADDRESS]);
+  });
+
+  it("Plesk's sync creates, updates and removes them", async () => {
+    const put = (path: string, body: unknown) => h().request(ADMIN, 'PUT', `/api/v1/directory/${path}`, body);
+    expect(json(await put(`subscriptions/${LONG_DOMAIN}`, { owner: 'mary' }))).toEqual({ change: 'updated' });
+    expect(json(await put(`domains/${LONG_DOMAIN}`, { subscription: LONG_DOMAIN }))).toEqual({ change: 'unchanged' });
+    expect(json(await put(`mailboxes/${encodeURIComponent(WIDE_ADDRESS)}`, {}))).toEqual({ change: 'unchanged' });
+    const synced = await h().request(ADMIN, 'POST', '/api/v1/directory/sync', { subscriptions: [{ name: LONG_DOMAIN, owner: 'jdoe' }], mailboxes: [{ address: LONG_ADDRESS }] });
+    expect(json(synced)).toMatchObject({ updated: 1, unchanged: 1 });
+    expectStatus(await h().request(ADMIN, 'DELETE', `/api/v1/directory/mailboxes/${encodeURIComponent(WIDE_ADDRESS)}`), 204);
+    expectError(await h().get(ADMIN, objectUrl('mailbox', WIDE_ADDRESS)), 404);
+    expectStatus(await h().request(ADMIN, 'DELETE', `/api/v1/directory/domains/${LONG_DOMAIN}`), 204);
+    expectError(await h().get(ADMIN, objectUrl('mailbox', LONG_ADDRESS)), 404);
+    expectStatus(await h().request(ADMIN, 'DELETE', `/api/v1/directory/subscriptions/${LONG_DOMAIN}`), 204);
+    expectError(await h().get(ADMIN, objectUrl('subscription', LONG_DOMAIN)), 404);
+  });
+
+  it('a name longer than any the directory holds is 414 in the API shape, and changes nothing', async () => {
+    const before = h().storeState();
+    const tooLong = `${'x'.repeat(1025)}@example.com`;
+    expectError(await h().get(ADMIN, objectUrl('mailbox', tooLong)), 414);
+    expectError(await h().request(ADMIN, 'DELETE', `/api/v1/directory/mailboxes/${tooLong}`), 414);
+    expect(h().storeState()).toEqual(before);
   });
 });
 

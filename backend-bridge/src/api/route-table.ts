@@ -23,6 +23,8 @@ export interface RouteSpec<B = unknown, Q = unknown, P = Record<string, string>>
   query?: ZodType<Q>;
   /** Status of a successful answer; 204 sends no body. */
   status?: number;
+  /** Refusals of this route beyond those every route may answer (see errorResponses), for the OpenAPI document. */
+  errors?: Record<number, string>;
   handler: (context: RouteContext<B, Q, P>) => unknown;
 }
 
@@ -49,6 +51,43 @@ function validate<T>(schema: ZodType<T> | undefined, value: unknown, what: strin
   const parsed = schema.safeParse(value ?? (what === 'query' ? {} : undefined));
   if (!parsed.success) throw new ApiError(400, `invalid ${what}`, fieldErrors(parsed.error));
   return parsed.data;
+}
+
+const ERROR_SCHEMA = {
+  type: 'object',
+  required: ['error'],
+  additionalProperties: false,
+  properties: {
+    error: { type: 'string', description: 'what was wrong, in a sentence for people' },
+    fields: { type: 'object', additionalProperties: { type: 'string' }, description: 'per request field (e.g. "limit", "subscriptions[0].name"): what is wrong with it' },
+  },
+} as const;
+
+/** Statuses any route may answer, whatever it does. */
+const COMMON_REFUSALS: Record<number, string> = {
+  400: 'invalid request (body, query, or a path that is not valid percent-encoded UTF-8)',
+  401: 'no or invalid identity',
+  403: 'not allowed for this role, or a session write without its CSRF token',
+  404: 'no such object, or not yours',
+  431: 'request line and headers too large',
+  500: 'internal error; the daemon log says more',
+};
+
+/**
+ * The error answers of one operation, each in the API's shape (`{error, fields?}`): those of every route, those
+ * of a body (too large, not JSON) and of a name in the path (too long), and the route's own (`extra`).
+ */
+export function errorResponses(operation: { method: string; pathParameters: boolean; extra?: Record<number, string> | undefined }): Record<string, unknown> {
+  const statuses: Record<number, string> = { ...COMMON_REFUSALS };
+  if (operation.method !== 'GET') {
+    statuses[413] = 'request body too large';
+    statuses[415] = 'the body is not JSON (Content-Type: application/json)';
+  }
+  if (operation.pathParameters) statuses[414] = 'a name in the path is too long';
+  Object.assign(statuses, operation.extra ?? {});
+  return Object.fromEntries(
+    Object.entries(statuses).map(([status, description]) => [status, { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]),
+  );
 }
 
 /**
@@ -81,7 +120,8 @@ export class RouteTable {
     }
   }
 
-  openApi(info: { title: string; version: string }): unknown {
+  /** The OpenAPI document of these routes, plus `extraPaths` (routes registered outside the table). */
+  openApi(info: { title: string; version: string }, extraPaths: Record<string, Record<string, unknown>> = {}): unknown {
     const paths: Record<string, Record<string, unknown>> = {};
     for (const spec of this.specs) {
       const openApiPath = `${API_PREFIX}${spec.path}`.replace(/:([A-Za-z]+)/g, '{$1}');
@@ -98,10 +138,7 @@ export class RouteTable {
         parameters,
         responses: {
           [String(spec.status ?? 200)]: { description: 'success' },
-          '400': { description: 'invalid request: {error, fields}' },
-          '401': { description: 'no or invalid identity' },
-          '403': { description: 'not allowed for this role' },
-          '404': { description: 'no such object, or not yours' },
+          ...errorResponses({ method: spec.method, pathParameters: openApiPath.includes('{'), extra: spec.errors }),
         },
       };
       if (spec.body) {
@@ -112,10 +149,12 @@ export class RouteTable {
       }
       (paths[openApiPath] ??= {})[spec.method.toLowerCase()] = operation;
     }
+    for (const [path, operations] of Object.entries(extraPaths)) Object.assign((paths[path] ??= {}), operations);
     return {
       openapi: '3.1.0',
       info,
       components: {
+        schemas: { Error: ERROR_SCHEMA },
         securitySchemes: {
           pleskSignature: { type: 'apiKey', in: 'header', name: 'X-OML-Signature', description: 'HMAC-SHA256 signed identity from the Plesk layer' },
           session: { type: 'apiKey', in: 'cookie', name: 'oml_session', description: 'standalone login; writes also need X-CSRF-Token' },

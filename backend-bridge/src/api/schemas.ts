@@ -1,7 +1,10 @@
 import { z } from 'zod';
-import { ADDRESS, DOMAIN_NAME } from '../core/directory-file.js';
+import { ADDRESS, DOMAIN_NAME, DOMAIN_NAME_MESSAGE, LOGIN, LOGIN_MESSAGE } from '../core/directory-file.js';
 import { LEVELS, MAX_LIMIT } from '../core/limits.js';
 import { NOTIFY_PERIODS, OVER_LIMIT_ACTIONS } from '../core/settings.js';
+
+/** The longest name of any object: a mailbox address of 64 + 1 + 253 characters (core/directory-file.ts). */
+export const MAX_NAME_LENGTH = 64 + 1 + 253;
 
 /** Request shapes of the API. Objects are strict: an unknown field is an error, not silently ignored. */
 
@@ -19,7 +22,7 @@ export const setLimitBody = z.strictObject({ limit: limitValue });
 
 export const bulkLimitBody = z.strictObject({
   level: levelValue,
-  names: z.array(z.string().min(1).max(320)).min(1).max(1000),
+  names: z.array(z.string().min(1).max(MAX_NAME_LENGTH)).min(1).max(1000),
   limit: limitValue,
 });
 
@@ -49,7 +52,7 @@ export const settingsPatchBody = z.strictObject({
 const pageNumber = z.coerce.number().int().min(1).max(1_000_000);
 
 export const listQuery = z.strictObject({
-  search: z.string().max(255).optional(),
+  search: z.string().max(MAX_NAME_LENGTH).optional(),
   subscription: z.string().max(253).optional(),
   domain: z.string().max(253).optional(),
   blocked: z.enum(['true', 'false']).optional(),
@@ -61,27 +64,28 @@ export const listQuery = z.strictObject({
 
 export const eventsQuery = z.strictObject({
   level: levelValue.optional(),
-  name: z.string().max(320).optional(),
+  name: z.string().max(MAX_NAME_LENGTH).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
 export const statsQuery = z
   .strictObject({
     level: levelValue.optional(),
-    name: z.string().max(320).optional(),
+    name: z.string().max(MAX_NAME_LENGTH).optional(),
     hours: z.coerce.number().int().min(1).max(48).default(24),
   })
   .refine((q) => (q.level === undefined) === (q.name === undefined), { message: 'give both level and name, or neither', path: ['name'] });
 
 export const auditQuery = z.strictObject({
   level: levelValue.optional(),
-  name: z.string().max(320).optional(),
+  name: z.string().max(MAX_NAME_LENGTH).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   before: z.coerce.number().int().min(1).optional(),
 });
 
-const login = z.string().min(1).max(255);
-const domainName = z.string().regex(DOMAIN_NAME, 'must be a domain name like example.com');
+/** Owners and subscription names are checked as in a directory file (core/directory-file.ts). */
+const login = z.string().regex(LOGIN, LOGIN_MESSAGE);
+const domainName = z.string().regex(DOMAIN_NAME, DOMAIN_NAME_MESSAGE);
 const address = z.string().regex(ADDRESS, 'must be an email address like alice@example.com');
 
 /** A service plan's values for its subscriptions: each level a number, "unlimited", or null (the plan sets none). */
@@ -96,13 +100,13 @@ export const subscriptionSyncBody = z.strictObject({
   owner: login,
   reseller: login.nullable().default(null),
   systemUser: login.nullable().default(null),
-  previousName: z.string().min(1).max(253).optional(),
+  previousName: domainName.optional(),
   /** null: the subscription follows no plan; left out: the stored plan stays. */
   plan: planBody.nullable().optional(),
 });
 
 export const domainSyncBody = z.strictObject({
-  subscription: z.string().min(1).max(253),
+  subscription: domainName,
   previousName: domainName.optional(),
 });
 
@@ -112,17 +116,19 @@ export const mailboxSyncBody = z.strictObject({
 
 /** Path parameters of the directory sync routes, checked like the fields of a directory file. */
 export const domainNameParam = domainName;
+export const subscriptionNameParam = domainName;
 export const addressParam = address;
 
 export const directorySyncBody = z.strictObject({
-  subscriptions: z.array(subscriptionSyncBody.extend({ name: z.string().min(1).max(253) })).max(100_000).default([]),
+  subscriptions: z.array(subscriptionSyncBody.extend({ name: domainName })).max(100_000).default([]),
   domains: z.array(domainSyncBody.extend({ name: domainName })).max(100_000).default([]),
   mailboxes: z.array(mailboxSyncBody.extend({ address })).max(200_000).default([]),
   delete: z
     .strictObject({
-      subscriptions: z.array(z.string()).default([]),
-      domains: z.array(z.string()).default([]),
-      mailboxes: z.array(z.string()).default([]),
+      // Any name, so that what an older version let in can still be removed; bounded like every name.
+      subscriptions: z.array(z.string().max(MAX_NAME_LENGTH)).max(100_000).default([]),
+      domains: z.array(z.string().max(MAX_NAME_LENGTH)).max(100_000).default([]),
+      mailboxes: z.array(z.string().max(MAX_NAME_LENGTH)).max(200_000).default([]),
     })
     .default({ subscriptions: [], domains: [], mailboxes: [] }),
 });
@@ -137,7 +143,7 @@ export const directoryFileBody = z.looseObject({ subscriptions: z.array(z.unknow
 export const heldQuery = z.strictObject({
   status: z.enum(['held', 'released', 'deleted', 'gone', 'all']).default('held'),
   /** A mailbox, domain or subscription name: its held mail (charged to it or to an object inside it, or held because it tripped). */
-  name: z.string().max(320).optional(),
+  name: z.string().max(MAX_NAME_LENGTH).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 

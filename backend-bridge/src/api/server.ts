@@ -7,15 +7,16 @@ import { registerAuthentication } from './auth/authenticate.js';
 import { registerSessionRoutes, sessionIdentityFromDb } from './auth/session-routes.js';
 import { LoginThrottle, SessionStore } from './auth/sessions.js';
 import type { ApiContext } from './context.js';
+import { answerFrameworkError, clientErrorAnswerer, errorAnswerer, MAX_PARAM_LENGTH } from './error-answers.js';
 import { ApiError } from './errors.js';
-import { API_PREFIX, fieldErrors, RouteTable } from './route-table.js';
+import { apiDocument } from './openapi-document.js';
+import { API_PREFIX, RouteTable } from './route-table.js';
 import { directoryRoutes } from './routes/directory-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { heldRoutes } from './routes/held-routes.js';
 import { objectRoutes } from './routes/object-routes.js';
 import { settingsRoutes } from './routes/settings-routes.js';
 import { registerStandaloneUi, sendAppPage } from './standalone-ui.js';
-import { z } from 'zod';
 import type { StoreHealthReport } from '../store/store-health.js';
 
 /** The unix socket the Plesk layer and the command talk to, inside the data directory. */
@@ -35,7 +36,15 @@ export function apiSocketPath(dataDir: string): string {
 export function buildApi(context: ApiContext, options: { secret: Buffer; version: string; uiDir?: string | null; storeHealth?: () => StoreHealthReport }): FastifyInstance {
   const logger = context.log.child({ component: 'api' }) as FastifyBaseLogger;
   // Every request would be a log line otherwise; refusals and failures are logged where they happen.
-  const app: FastifyInstance = fastify({ loggerInstance: logger, bodyLimit: MAX_BODY_BYTES, http: { maxHeaderSize: MAX_HEADER_BYTES }, logController: new LogController({ disableRequestLogging: true }) });
+  const app: FastifyInstance = fastify({
+    loggerInstance: logger,
+    bodyLimit: MAX_BODY_BYTES,
+    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: clientErrorAnswerer({ headerBytes: MAX_HEADER_BYTES }),
+  });
 
   // Keeps the exact bytes: a Plesk signature covers the body as sent, not as re-serialized.
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
@@ -52,18 +61,7 @@ export function buildApi(context: ApiContext, options: { secret: Buffer; version
     request.rawBody = Buffer.alloc(0);
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof ApiError) {
-      return reply.code(error.status).send(error.fields ? { error: error.message, fields: error.fields } : { error: error.message });
-    }
-    if (error instanceof z.ZodError) return reply.code(400).send({ error: 'invalid request', fields: fieldErrors(error) });
-    const status = (error as { statusCode?: number }).statusCode ?? 500;
-    if (status === 413) return reply.code(413).send({ error: `request body larger than ${MAX_BODY_BYTES} bytes` });
-    if (status === 415) return reply.code(415).send({ error: 'send JSON (Content-Type: application/json)' });
-    if (status < 500) return reply.code(status).send({ error: (error as Error).message });
-    request.log.error({ err: error }, 'API request failed');
-    return reply.code(500).send({ error: 'internal error; see the daemon log' });
-  });
+  app.setErrorHandler(errorAnswerer({ bodyBytes: MAX_BODY_BYTES }));
   const uiDir = options.uiDir ?? null;
   if (uiDir) registerStandaloneUi(app, uiDir);
   app.setNotFoundHandler((request, reply) => {
@@ -83,7 +81,7 @@ export function buildApi(context: ApiContext, options: { secret: Buffer; version
   if (context.held) heldRoutes(routes, context, context.held);
   routes.registerAll(app);
 
-  const document = routes.openApi({ title: 'Outgoing Mail Limits bridge API', version: options.version });
+  const document = apiDocument(routes, options.version);
   app.get(`${API_PREFIX}/openapi.json`, { config: { public: true } }, async () => document);
   // 200 while the daemon runs, also when degraded: it still enforces what it read last, and a 503 would read as
   // "not running" to the Plesk layer and invite a restart, which a damaged store would then refuse.
@@ -111,6 +109,7 @@ export async function listenApi(
   if (!tcp) return { tcpServer: null, tcpPort: null };
   // fastify listens on one address per instance; a second server hands its requests to the same routes.
   const tcpServer = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (request, response) => app.routing(request, response));
+  tcpServer.on('clientError', clientErrorAnswerer({ headerBytes: MAX_HEADER_BYTES }));
   await new Promise<void>((resolve, reject) => {
     tcpServer.once('error', reject);
     tcpServer.listen(tcp.port, tcp.host, () => resolve());

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command, type Option } from 'commander';
+import type { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { readBridgeSecret } from '../api/auth/bridge-secret.js';
 import { BridgeClient, BridgeUnavailableError, type ApiResponse } from '../api/bridge-client.js';
@@ -24,9 +24,22 @@ async function daemonRequest(dataDir: string, method: string, path: string, body
   }
 }
 
-function queueId(raw: string): string {
-  if (!QUEUE_ID.test(raw)) throw new InvalidArgumentError(`expected a Postfix queue id such as 3F2A12122C5, got "${raw}"`);
-  return raw;
+const noSuchMessage = (id: string, why: string) =>
+  new UserError(`no held message ${JSON.stringify(id)}: ${why}; "outgoing-limits held list --status all" lists them`);
+
+/**
+ * The API path of one held message. An id that cannot be a queue id names no held message: said as such, with
+ * exit code 1 like every other user error (not commander's silent usage exit).
+ */
+function heldMessagePath(id: string, action = ''): string {
+  if (!QUEUE_ID.test(id)) throw noSuchMessage(id, 'a Postfix queue id is 6 to 32 letters and digits, such as 3F2A12122C5');
+  return `/api/v1/held/${id}${action}`;
+}
+
+/** The API's answer about one held message; a 404 says that no such held message exists, naming the id. */
+function expectHeldMessage(id: string, response: ApiResponse): unknown {
+  if (response.status === 404) throw noSuchMessage(id, 'there is none with that queue id');
+  return expectOk(response);
 }
 
 function heldTable(items: readonly HeldMessage[], nowMs: number): string {
@@ -67,7 +80,7 @@ export function registerHeldCommands(program: Command, dataDirOption: () => Opti
     .addOption(dataDirOption())
     .option('--force', 'release even if the sender has no budget left')
     .action(async (id: string, options: { dataDir: string; force?: boolean }) => {
-      expectOk(await daemonRequest(options.dataDir, 'POST', `/api/v1/held/${queueId(id)}/release`, { force: options.force === true }));
+      expectHeldMessage(id, await daemonRequest(options.dataDir, 'POST', heldMessagePath(id, '/release'), { force: options.force === true }));
       process.stdout.write(`Released ${id}${options.force ? ' (beyond the limit)' : ''}.\n`);
     });
   held
@@ -75,7 +88,7 @@ export function registerHeldCommands(program: Command, dataDirOption: () => Opti
     .description('delete a held message from the hold queue for good')
     .addOption(dataDirOption())
     .action(async (id: string, options: { dataDir: string }) => {
-      expectOk(await daemonRequest(options.dataDir, 'DELETE', `/api/v1/held/${queueId(id)}`));
+      expectHeldMessage(id, await daemonRequest(options.dataDir, 'DELETE', heldMessagePath(id)));
       process.stdout.write(`Deleted ${id}.\n`);
     });
 

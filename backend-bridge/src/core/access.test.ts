@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Identity } from '../api/identity.js';
-import { checkHeldMailAction, checkLimitChange, holdsLimitPermission, mayActOnHeldMail, mayChangeLimit } from './access.js';
+import { checkHeldMailAction, checkLimitChange, holdsLimitPermission, limitCeiling, mayActOnHeldMail, mayChangeLimit } from './access.js';
 import { DirectoryIndex, type ChargedObject } from './directory.js';
 import type { Level } from './limits.js';
 import { INITIAL_SETTINGS, type ServerSettings } from './settings.js';
@@ -131,5 +131,46 @@ describe('held mail: acting on it needs the permission on its subscription; seei
     // Another reseller's objects: not theirs to act on (the API says "not found" before asking).
     const res2: Identity = { login: 'res2', role: 'reseller', userId: '11', via: 'plesk' };
     expect(mayActOnHeldMail(res2, object('mailbox', 'bob@b.example'), 'release')).toBe(false);
+  });
+
+  describe('limitCeiling: the smallest effective limit of every level above', () => {
+    // Subscription capped at 25 over an unlimited domain: the mailbox is capped by the subscription.
+    const capped = new DirectoryIndex(
+      {
+        subscriptions: [{ id: 1, name: 'shop.example', owner: 'jdoe', reseller: null, systemUser: null, limit: 25 }],
+        domains: [
+          { id: 1, subscriptionId: 1, name: 'shop.example', limit: 'unlimited' },
+          { id: 2, subscriptionId: 1, name: 'tight.example', limit: 10 },
+          { id: 3, subscriptionId: 1, name: 'even.example', limit: 25 },
+        ],
+        mailboxes: [
+          { id: 1, domainId: 1, address: 'sales@shop.example', limit: null },
+          { id: 2, domainId: 2, address: 'info@tight.example', limit: null },
+          { id: 3, domainId: 3, address: 'info@even.example', limit: null },
+        ],
+      },
+      settings,
+    );
+    const find = (level: Level, name: string) => capped.find(level, name)!;
+    const owner: Identity = { login: 'jdoe', role: 'customer', userId: '20', via: 'plesk', permittedSubscriptions: new Set(['shop.example']) };
+
+    it('a mailbox under an unlimited domain is capped by its subscription, which the reason names', () => {
+      expect(limitCeiling(owner, find('mailbox', 'sales@shop.example'))).toEqual({ max: 25, reason: 'The subscription shop.example may send at most 25 per hour.' });
+      expect(checkLimitChange(owner, find('mailbox', 'sales@shop.example'), 500, settings)).toEqual({
+        status: 400,
+        error: 'The value must be in the range 0...25. Only the administrator can raise it.',
+      });
+    });
+
+    it('the tighter of domain and subscription caps; on a tie the nearer level is named', () => {
+      expect(limitCeiling(owner, find('mailbox', 'info@tight.example'))).toEqual({ max: 10, reason: 'The domain tight.example may send at most 10 per hour.' });
+      expect(limitCeiling(owner, find('mailbox', 'info@even.example'))).toEqual({ max: 25, reason: 'The domain even.example may send at most 25 per hour.' });
+      expect(limitCeiling(owner, find('domain', 'shop.example'))).toEqual({ max: 25, reason: 'The subscription shop.example may send at most 25 per hour.' });
+    });
+
+    it('no cap for the administrator, nor where every level above is unlimited', () => {
+      expect(limitCeiling({ login: 'admin', role: 'admin', userId: '1', via: 'plesk' }, find('mailbox', 'sales@shop.example'))).toBeNull();
+      expect(limitCeiling(owner, find('subscription', 'shop.example'))).toBeNull();
+    });
   });
 });

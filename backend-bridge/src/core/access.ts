@@ -24,12 +24,25 @@ export interface Ceiling {
   reason: string;
 }
 
-/** The highest limit this person may give the object, and why; null when there is no cap for them. */
+/**
+ * The highest limit this person may give the object, and why; null when there is no cap for them. A message
+ * counts on every level above the object, so the cap is the smallest effective limit of all of them (a mailbox
+ * under an unlimited domain is still capped by its subscription); the reason names the level that caps. On a
+ * tie the nearest level is named.
+ */
 export function limitCeiling(identity: Identity, object: ChargedObject): Ceiling | null {
-  if (identity.role !== 'customer' || !object.parent) return null;
-  const parentLimit = object.parent.effective.limit;
-  if (parentLimit === 'unlimited') return null;
-  return { max: parentLimit, reason: `The ${object.parent.level} ${object.parent.name} may send at most ${parentLimit} per hour.` };
+  if (identity.role !== 'customer') return null;
+  let capping: ChargedObject | null = null;
+  let max = Infinity;
+  for (let above = object.parent; above; above = above.parent) {
+    const limit = above.effective.limit;
+    if (limit !== 'unlimited' && limit < max) {
+      max = limit;
+      capping = above;
+    }
+  }
+  if (!capping) return null;
+  return { max, reason: `The ${capping.level} ${capping.name} may send at most ${max} per hour.` };
 }
 
 /**

@@ -78,9 +78,23 @@ describe('parseDirectoryFile', () => {
     });
   });
 
+  it('subscription names are domain names and owners are logins, as the signed identity carries them; errors name the field', () => {
+    const withSubscription = (changes: Record<string, unknown>) => ({ subscriptions: [{ ...structuredClone(valid.subscriptions[0]!), ...changes }] });
+    const errorsOf = (input: unknown) => {
+      const result = parseDirectoryFile(input);
+      return result.ok ? [] : result.errors;
+    };
+    expect(errorsOf(withSubscription({ name: 'my shop, inc' }))).toEqual([{ field: 'subscriptions[0].name', message: 'must be a domain name like example.com' }]);
+    expect(errorsOf(withSubscription({ name: 'exam\u200bple.com' }))).toEqual([{ field: 'subscriptions[0].name', message: 'must be a domain name like example.com' }]);
+    const loginMessage = 'must be a login: 1 to 255 printable ASCII characters without spaces';
+    expect(errorsOf(withSubscription({ owner: 'jdoe\nadmin' }))).toEqual([{ field: 'subscriptions[0].owner', message: loginMessage }]);
+    expect(errorsOf(withSubscription({ reseller: 'res 1' }))).toEqual([{ field: 'subscriptions[0].reseller', message: loginMessage }]);
+    expect(errorsOf(withSubscription({ systemUser: '' }))).toEqual([{ field: 'subscriptions[0].systemUser', message: loginMessage }]);
+  });
+
   it('rejects duplicates across the whole file', () => {
     const dup = structuredClone(valid);
-    dup.subscriptions.push({ ...structuredClone(valid.subscriptions[0]!), name: 'other' });
+    dup.subscriptions.push({ ...structuredClone(valid.subscriptions[0]!), name: 'other.example' });
     const result = parseDirectoryFile(dup);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.errors.map((e) => e.message)).toEqual(['duplicate domain example.com', 'duplicate mailbox alice@example.com']);

@@ -16,6 +16,14 @@ const limitField = z.unknown().transform((raw, ctx): LimitOverride => {
 
 export const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z0-9-]{2,63}$/i;
 export const ADDRESS = /^[^\s@]{1,64}@[^\s@]{1,253}$/;
+/**
+ * A Plesk login (owner, reseller, system user): printable ASCII without spaces, as the signed identity carries
+ * it (api/auth/signature.ts checks X-OML-Login with this same rule). An owner Plesk could never sign in as
+ * would own objects nobody can see.
+ */
+export const LOGIN = /^[\x21-\x7e]{1,255}$/;
+export const LOGIN_MESSAGE = 'must be a login: 1 to 255 printable ASCII characters without spaces';
+export const DOMAIN_NAME_MESSAGE = 'must be a domain name like example.com';
 
 const mailboxSchema = z.strictObject({
   address: z.string().regex(ADDRESS, 'must be an email address like alice@example.com'),
@@ -31,15 +39,17 @@ const planSchema = z.strictObject({
 });
 
 const domainSchema = z.strictObject({
-  name: z.string().regex(DOMAIN_NAME, 'must be a domain name like example.com'),
+  name: z.string().regex(DOMAIN_NAME, DOMAIN_NAME_MESSAGE),
   limit: limitField,
   mailboxes: z.array(mailboxSchema).default([]),
 });
 
-const loginField = z.string().min(1, 'must not be empty').max(255);
+const loginField = z.string().regex(LOGIN, LOGIN_MESSAGE);
 
 const subscriptionSchema = z.strictObject({
-  name: z.string().min(1, 'must not be empty').max(253),
+  // A subscription is named after its main domain; X-OML-Permitted-Subscriptions grants rights by these names
+  // and accepts nothing else (parsePermittedSubscriptions), so any other name could never be granted.
+  name: z.string().regex(DOMAIN_NAME, DOMAIN_NAME_MESSAGE),
   owner: loginField,
   reseller: loginField.nullable().default(null),
   systemUser: loginField.nullable().default(null),

@@ -181,6 +181,43 @@ describe('authentication through fastify', () => {
     await throttled.close();
   });
 
+  it('counts each attempt before its password is checked: 300 parallel guesses get 5 checks, the rest 429', async () => {
+    const { app: throttled } = buildApp(db, new LoginThrottle());
+    await addUser(db, { login: 'dave', role: 'customer', password: 'dave-password' });
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => throttled.inject({ method: 'POST', url: '/api/v1/session', payload: { login: 'dave', password: `guess${i}` } })),
+    );
+    const statuses = answers.map((a) => a.statusCode);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(295);
+    await throttled.close();
+  });
+
+  it('30 parallel wrong passwords then the right one: the right one is refused too, nobody is logged in', async () => {
+    const { app: throttled } = buildApp(db, new LoginThrottle());
+    await addUser(db, { login: 'erin', role: 'customer', password: 'erin-password' });
+    const wrong = Array.from({ length: 30 }, (_, i) => throttled.inject({ method: 'POST', url: '/api/v1/session', payload: { login: 'erin', password: `guess${i}` } }));
+    const right = throttled.inject({ method: 'POST', url: '/api/v1/session', payload: { login: 'erin', password: 'erin-password' } });
+    const answers = await Promise.all([...wrong, right]);
+    expect(answers.filter((a) => a.statusCode !== 429)).toHaveLength(5);
+    expect((await right).statusCode).toBe(429);
+    await throttled.close();
+  });
+
+  it('5 failed logins of one login from 127.0.0.1 do not lock another login out from that address', async () => {
+    const { app: throttled } = buildApp(db, new LoginThrottle());
+    await addUser(db, { login: 'frank', role: 'customer', password: 'frank-password' });
+    for (let i = 0; i < 5; i++) {
+      const response = await throttled.inject({ method: 'POST', url: '/api/v1/session', remoteAddress: '127.0.0.1', payload: { login: 'mallory', password: `guess${i}` } });
+      expect(response.statusCode).toBe(401);
+    }
+    const mallory = await throttled.inject({ method: 'POST', url: '/api/v1/session', remoteAddress: '127.0.0.1', payload: { login: 'mallory', password: 'guess5' } });
+    expect(mallory.statusCode).toBe(429);
+    const frank = await throttled.inject({ method: 'POST', url: '/api/v1/session', remoteAddress: '127.0.0.1', payload: { login: 'frank', password: 'frank-password' } });
+    expect(frank.statusCode).toBe(200);
+    await throttled.close();
+  });
+
   it('ends the session of a user removed from the store', async () => {
     await addUser(db, { login: 'carol', role: 'customer', password: 'carol-password' });
     const cookie = cookieOf(await login('carol', 'carol-password'));

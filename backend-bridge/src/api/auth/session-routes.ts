@@ -2,11 +2,11 @@ import type { FastifyBaseLogger, FastifyRequest, FastifyTypeProvider } from 'fas
 import { z } from 'zod';
 import type { Db } from '../../store/database.js';
 import type { Identity } from '../identity.js';
-import { fieldErrors } from '../route-table.js';
+import { errorResponses, fieldErrors } from '../route-table.js';
 import { sendError, type ApiInstance } from './authenticate.js';
 import './fastify-augment.js';
 import { verifyAgainstDummy, verifyPassword } from './passwords.js';
-import { SESSION_COOKIE, type LoginThrottle, type SessionStore } from './sessions.js';
+import { SESSION_COOKIE, THROTTLE_MAX_ADDRESS_FAILURES, THROTTLE_MAX_FAILURES, type LoginThrottle, type SessionStore } from './sessions.js';
 import { findUser } from './users-store.js';
 
 export const SESSION_PATH = '/api/v1/session';
@@ -49,9 +49,36 @@ function loginRequestError(error: z.ZodError): { error: string; fields?: Record<
 }
 
 function clientAddress(request: FastifyRequest): string | undefined {
-  // On the unix socket there is no address (unless a trusted proxy supplies one); then only per-login counts,
-  // so one person's typos cannot lock every user of a reverse proxy out.
+  // On the unix socket there is no address (unless a trusted proxy supplies one); then the login alone counts.
   return request.ip || undefined;
+}
+
+/** The session routes in the OpenAPI document (they are registered here, not through the route table). */
+export function sessionOpenApiPaths(): Record<string, Record<string, unknown>> {
+  const session = { tags: ['session'], parameters: [] };
+  return {
+    [SESSION_PATH]: {
+      post: {
+        ...session,
+        summary: 'Log in (standalone UI): sets the session cookie and answers {login, role, csrfToken}; writes then need X-CSRF-Token',
+        security: [],
+        requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(LoginBody, { io: 'input' }) } } },
+        responses: {
+          '200': { description: 'logged in' },
+          ...errorResponses({
+            method: 'POST',
+            pathParameters: false,
+            extra: {
+              401: 'wrong login or password',
+              429: `too many failed logins of this login from this address (${THROTTLE_MAX_FAILURES} in 15 minutes), or from this address (${THROTTLE_MAX_ADDRESS_FAILURES}); Retry-After says when to try again`,
+            },
+          }),
+        },
+      },
+      get: { ...session, summary: 'Who is logged in: {login, role, csrfToken, via}', responses: { '200': { description: 'success' }, ...errorResponses({ method: 'GET', pathParameters: false }) } },
+      delete: { ...session, summary: 'Log out (a write: needs X-CSRF-Token)', responses: { '204': { description: 'logged out' }, ...errorResponses({ method: 'DELETE', pathParameters: false }) } },
+    },
+  };
 }
 
 /**
@@ -67,7 +94,8 @@ export function registerSessionRoutes<L extends FastifyBaseLogger, T extends Fas
     const { login, password } = parsed.data;
 
     const address = clientAddress(request);
-    const verdict = throttle.check(login, address);
+    // Counted before the password is checked: parallel guesses cannot slip past the limit while scrypt runs.
+    const verdict = throttle.begin(login, address);
     if (!verdict.allowed) {
       reply.header('Retry-After', String(verdict.retryAfterSeconds));
       return sendError(reply, 429, `too many failed logins; try again in ${verdict.retryAfterSeconds} seconds`);
@@ -76,11 +104,10 @@ export function registerSessionRoutes<L extends FastifyBaseLogger, T extends Fas
     const user = findUser(db, login);
     const valid = user ? await verifyPassword(password, user.passwordHash) : await verifyAgainstDummy(password);
     if (!user || !valid) {
-      throttle.recordFailure(login, address);
       request.log.info({ login, ip: request.ip }, 'failed login');
       return sendError(reply, 401, WRONG_CREDENTIALS);
     }
-    throttle.recordSuccess(login);
+    throttle.succeeded(verdict.attempt);
 
     // Always a fresh id: a session id known before login (fixation) must never become authenticated.
     const previous = request.cookies[SESSION_COOKIE];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Identity } from '../identity.js';
-import { csrfTokenMatches, LoginThrottle, SessionStore } from './sessions.js';
+import { csrfTokenMatches, LoginThrottle, SessionStore, THROTTLE_MAX_ADDRESS_FAILURES } from './sessions.js';
 
 const MINUTE = 60_000;
 const alice: Identity = { login: 'alice', role: 'customer', userId: '1', via: 'session' };
@@ -73,50 +73,72 @@ describe('sessions', () => {
 });
 
 describe('login throttle', () => {
-  it('after 5 failures for one login within 15 minutes, refuses with the time until the window passes', () => {
+  /** One attempt that turned out wrong: it stays counted. */
+  const fail = (throttle: LoginThrottle, login: string, address: string | undefined) => expect(throttle.begin(login, address).allowed).toBe(true);
+
+  it('after 5 attempts of one login from one address within 15 minutes, refuses with the time until the window passes', () => {
     const time = clock();
     const throttle = new LoginThrottle({ now: time.now });
     for (let i = 0; i < 5; i++) {
-      expect(throttle.check('alice', '192.0.2.1')).toEqual({ allowed: true });
-      throttle.recordFailure('alice', `192.0.2.${i + 1}`); // from different addresses: the login counts
+      fail(throttle, 'alice', '192.0.2.1');
       time.advance(MINUTE);
     }
     // First failure 5 minutes ago: blocked for 10 more minutes.
-    expect(throttle.check('ALICE', '198.51.100.9')).toEqual({ allowed: false, retryAfterSeconds: 600 });
-    expect(throttle.check('bob', '198.51.100.9')).toEqual({ allowed: true });
+    expect(throttle.begin('ALICE', '192.0.2.1')).toEqual({ allowed: false, retryAfterSeconds: 600 });
     time.advance(10 * MINUTE - 1000);
-    expect(throttle.check('alice', undefined)).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    expect(throttle.begin('alice', '192.0.2.1')).toEqual({ allowed: false, retryAfterSeconds: 1 });
     time.advance(1000);
     // The oldest failure left the window: 4 remain, one more attempt is allowed.
-    expect(throttle.check('alice', undefined)).toEqual({ allowed: true });
-    throttle.recordFailure('alice', undefined);
-    expect(throttle.check('alice', undefined).allowed).toBe(false);
+    fail(throttle, 'alice', '192.0.2.1');
+    expect(throttle.begin('alice', '192.0.2.1').allowed).toBe(false);
   });
 
-  it('after 5 failures from one address, refuses every login from it', () => {
+  it('counts an attempt when it begins: attempts still being checked fill the budget', () => {
+    const throttle = new LoginThrottle();
+    const verdicts = Array.from({ length: 300 }, () => throttle.begin('alice', '127.0.0.1'));
+    expect(verdicts.filter((v) => v.allowed)).toHaveLength(5);
+  });
+
+  it('one login locked from an address leaves the other logins from that address alone', () => {
+    const throttle = new LoginThrottle();
+    for (let i = 0; i < 5; i++) fail(throttle, 'alice', '127.0.0.1');
+    expect(throttle.begin('alice', '127.0.0.1').allowed).toBe(false);
+    expect(throttle.begin('bob', '127.0.0.1').allowed).toBe(true);
+    expect(throttle.begin('alice', '192.0.2.7').allowed).toBe(true);
+  });
+
+  it('on the unix socket (no address) the login alone counts', () => {
+    const throttle = new LoginThrottle();
+    for (let i = 0; i < 5; i++) fail(throttle, 'alice', undefined);
+    expect(throttle.begin('alice', undefined).allowed).toBe(false);
+    expect(throttle.begin('bob', undefined).allowed).toBe(true);
+  });
+
+  it(`after ${THROTTLE_MAX_ADDRESS_FAILURES} failures from one address, whatever the logins, refuses every login from it`, () => {
     const time = clock();
     const throttle = new LoginThrottle({ now: time.now });
-    for (const login of ['a', 'b', 'c', 'd', 'e']) throttle.recordFailure(login, '203.0.113.5');
-    expect(throttle.check('admin', '203.0.113.5')).toEqual({ allowed: false, retryAfterSeconds: 900 });
-    expect(throttle.check('admin', '203.0.113.6')).toEqual({ allowed: true });
+    for (let i = 0; i < THROTTLE_MAX_ADDRESS_FAILURES; i++) fail(throttle, `user${i % 30}`, '203.0.113.5');
+    expect(throttle.begin('admin', '203.0.113.5')).toEqual({ allowed: false, retryAfterSeconds: 900 });
+    expect(throttle.begin('admin', '203.0.113.6').allowed).toBe(true);
     time.advance(15 * MINUTE);
-    expect(throttle.check('admin', '203.0.113.5')).toEqual({ allowed: true });
+    expect(throttle.begin('admin', '203.0.113.5').allowed).toBe(true);
   });
 
-  it('a successful login clears that login’s failures but not the address’s', () => {
-    const throttle = new LoginThrottle();
-    for (let i = 0; i < 4; i++) throttle.recordFailure('alice', '203.0.113.5');
-    throttle.recordSuccess('alice');
-    throttle.recordFailure('alice', '203.0.113.7');
-    expect(throttle.check('alice', '203.0.113.7')).toEqual({ allowed: true });
-    throttle.recordFailure('mallory', '203.0.113.5');
-    expect(throttle.check('zed', '203.0.113.5').allowed).toBe(false);
+  it('a right password takes its attempt back and forgives that login’s failures there, not the address’s', () => {
+    const throttle = new LoginThrottle({ maxAddressFailures: 6 });
+    for (let i = 0; i < 4; i++) fail(throttle, 'alice', '203.0.113.5');
+    const right = throttle.begin('alice', '203.0.113.5');
+    if (!right.allowed) throw new Error('expected the fifth attempt to be let through');
+    throttle.succeeded(right.attempt);
+    // alice starts afresh from there; the address keeps alice's 4 failures: 2 more of anyone's reach its 6.
+    for (let i = 0; i < 2; i++) fail(throttle, 'alice', '203.0.113.5');
+    expect(throttle.begin('zed', '203.0.113.5').allowed).toBe(false);
   });
 
   it('bounds the number of remembered keys', () => {
     const throttle = new LoginThrottle({ maxKeys: 10 });
-    for (let i = 0; i < 100; i++) throttle.recordFailure(`user${i}`, undefined);
-    for (let i = 0; i < 4; i++) throttle.recordFailure('user99', undefined);
-    expect(throttle.check('user99', undefined).allowed).toBe(false); // the most recent keys are kept
+    for (let i = 0; i < 100; i++) fail(throttle, `user${i}`, undefined);
+    for (let i = 0; i < 4; i++) fail(throttle, 'user99', undefined);
+    expect(throttle.begin('user99', undefined).allowed).toBe(false); // the most recent keys are kept
   });
 });

@@ -106,53 +106,83 @@ export function csrfTokenMatches(session: Session, presented: string | string[] 
 }
 
 export const THROTTLE_MAX_FAILURES = 5;
+/**
+ * Failures from one address, whatever the login, before that address is refused too. Behind a reverse proxy or
+ * an SSH tunnel every person arrives from the same address (127.0.0.1), so this must stay far above what a
+ * team mistypes: 100 is twenty people each using up their own 5 tries within the window. It still holds a
+ * guesser spraying many logins from one address to 100 guesses per 15 minutes (9,600 a day), against passwords
+ * such as the 16 random characters `user add` generates.
+ */
+export const THROTTLE_MAX_ADDRESS_FAILURES = 100;
 export const THROTTLE_WINDOW_MS = 15 * 60 * 1000;
 
-export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+/** An attempt the throttle let through; tell it `succeeded` when the password was right. */
+export interface LoginAttempt {
+  readonly pairKey: string;
+  readonly address: string | undefined;
+  readonly atMs: number;
+}
+
+export type ThrottleVerdict = { allowed: true; attempt: LoginAttempt } | { allowed: false; retryAfterSeconds: number };
 
 /**
- * Failed logins per login name and per client address. After `maxFailures` failures within `windowMs` for
- * either key, attempts are refused until the oldest of those failures leaves the window. Refused attempts
+ * Login attempts per (login, client address), and per address alone at a much higher count
+ * (THROTTLE_MAX_ADDRESS_FAILURES). Five failures of one login from one address do not lock other people out of
+ * their logins, even when everyone shares that address.
+ *
+ * An attempt counts as a failure from the moment it is let through (`begin`), before its password is checked:
+ * checking is asynchronous (scrypt), so counting afterwards let any number of parallel guesses past the limit.
+ * A right password then takes its attempt back and clears that pair's failures (`succeeded`). Refused attempts
  * are not counted (the password is not even checked), so waiting always ends the block.
  */
 export class LoginThrottle {
-  private readonly byLogin = new Map<string, number[]>();
+  private readonly byPair = new Map<string, number[]>();
   private readonly byAddress = new Map<string, number[]>();
   private readonly now: () => number;
   private readonly maxFailures: number;
+  private readonly maxAddressFailures: number;
   private readonly windowMs: number;
   private readonly maxKeys: number;
 
-  constructor(options: { now?: () => number; maxFailures?: number; windowMs?: number; maxKeys?: number } = {}) {
+  constructor(options: { now?: () => number; maxFailures?: number; maxAddressFailures?: number; windowMs?: number; maxKeys?: number } = {}) {
     this.now = options.now ?? Date.now;
     this.maxFailures = options.maxFailures ?? THROTTLE_MAX_FAILURES;
+    this.maxAddressFailures = options.maxAddressFailures ?? THROTTLE_MAX_ADDRESS_FAILURES;
     this.windowMs = options.windowMs ?? THROTTLE_WINDOW_MS;
     this.maxKeys = options.maxKeys ?? 50_000;
   }
 
-  /** `address` may be undefined (unix socket without a trusted proxy header): then only the login counts. */
-  check(login: string, address: string | undefined): ThrottleVerdict {
+  /**
+   * Lets an attempt through and counts it, or refuses it. `address` may be undefined (unix socket without a
+   * trusted proxy header): then only the login counts.
+   */
+  begin(login: string, address: string | undefined): ThrottleVerdict {
     const now = this.now();
-    const waits = [this.waitMs(this.byLogin, loginKey(login), now), address ? this.waitMs(this.byAddress, address, now) : 0];
-    const wait = Math.max(...waits);
-    return wait > 0 ? { allowed: false, retryAfterSeconds: Math.ceil(wait / 1000) } : { allowed: true };
+    const pairKey = pairKeyOf(login, address);
+    const wait = Math.max(
+      this.waitMs(this.byPair, pairKey, this.maxFailures, now),
+      address ? this.waitMs(this.byAddress, address, this.maxAddressFailures, now) : 0,
+    );
+    if (wait > 0) return { allowed: false, retryAfterSeconds: Math.ceil(wait / 1000) };
+    this.add(this.byPair, pairKey, this.maxFailures, now);
+    if (address) this.add(this.byAddress, address, this.maxAddressFailures, now);
+    return { allowed: true, attempt: { pairKey, address, atMs: now } };
   }
 
-  recordFailure(login: string, address: string | undefined): void {
-    const now = this.now();
-    this.add(this.byLogin, loginKey(login), now);
-    if (address) this.add(this.byAddress, address, now);
+  /** The password was right: the attempt was no failure, and that login's earlier failures from there are forgiven. */
+  succeeded(attempt: LoginAttempt): void {
+    this.byPair.delete(attempt.pairKey);
+    // The address keeps its other failures: one good account must not wipe out guesses at other logins.
+    if (!attempt.address) return;
+    const failures = this.byAddress.get(attempt.address);
+    const index = failures?.lastIndexOf(attempt.atMs) ?? -1;
+    if (failures && index >= 0) failures.splice(index, 1);
   }
 
-  /** A successful login clears that login's failures (the address keeps its own). */
-  recordSuccess(login: string): void {
-    this.byLogin.delete(loginKey(login));
-  }
-
-  private waitMs(map: Map<string, number[]>, key: string, now: number): number {
+  private waitMs(map: Map<string, number[]>, key: string, max: number, now: number): number {
     const failures = this.recent(map, key, now);
-    if (failures.length < this.maxFailures) return 0;
-    const blockingFailure = failures[failures.length - this.maxFailures] ?? now;
+    if (failures.length < max) return 0;
+    const blockingFailure = failures[failures.length - max] ?? now;
     return blockingFailure + this.windowMs - now;
   }
 
@@ -165,9 +195,9 @@ export class LoginThrottle {
     return recent;
   }
 
-  private add(map: Map<string, number[]>, key: string, now: number): void {
-    // Only the last maxFailures entries matter for the verdict; keep no more.
-    const failures = [...this.recent(map, key, now), now].slice(-this.maxFailures);
+  private add(map: Map<string, number[]>, key: string, max: number, now: number): void {
+    // Only the last `max` entries matter for the verdict; keep no more.
+    const failures = [...this.recent(map, key, now), now].slice(-max);
     map.delete(key); // re-insert so Map order is least recently failed first
     map.set(key, failures);
     if (map.size > this.maxKeys) this.prune(map, now);
@@ -183,6 +213,7 @@ export class LoginThrottle {
   }
 }
 
-function loginKey(login: string): string {
-  return login.toLowerCase();
+function pairKeyOf(login: string, address: string | undefined): string {
+  // An address never holds a newline, so the last one in the key separates the two unambiguously.
+  return `${login.toLowerCase()}\n${address ?? ''}`;
 }

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { parseDirectoryFile } from '../../core/directory-file.js';
 import {
   canonicalString,
   MAX_PERMITTED_SUBSCRIPTIONS,
   newNonce,
+  parsePermittedSubscriptions,
   PERMITTED_SUBSCRIPTIONS_HEADER,
   ReplayCache,
   SIGNATURE_HEADERS,
@@ -190,5 +192,23 @@ describe('signed requests (Plesk mode)', () => {
     expect(cache.size).toBe(2);
     expect(cache.remember('b', 129)).toBe('replay');
     expect(cache.remember('b', 131)).toBe('ok');
+  });
+});
+
+describe('the directory and the signed identity agree on names', () => {
+  const directoryWith = (subscription: { name: string; owner: string }) => ({ subscriptions: [{ ...subscription, reseller: null, systemUser: null, limit: null }] });
+
+  it('a subscription name is importable exactly when X-OML-Permitted-Subscriptions can grant it', () => {
+    for (const name of ['my shop, inc', 'exam\u200bple.com', 'shop', 'example.com', 'xn--bcher-kva.example', 'a'.repeat(63) + '.example']) {
+      expect(parseDirectoryFile(directoryWith({ name, owner: 'jdoe' })).ok, JSON.stringify(name)).toBe(parsePermittedSubscriptions(name).ok);
+    }
+  });
+
+  it('an owner is importable exactly when X-OML-Login can carry it', () => {
+    for (const owner of ['jdoe', 'jdoe\nadmin', 'j doe', 'jörg', 'user@example.com', '', 'x'.repeat(256)]) {
+      const signed = verify(input({ login: owner }));
+      const refusedForLogin = !signed.ok && signed.reason.includes(SIGNATURE_HEADERS.login);
+      expect(parseDirectoryFile(directoryWith({ name: 'example.com', owner })).ok, JSON.stringify(owner)).toBe(!refusedForLogin);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { DOMAIN_NAME } from '../../core/directory-file.js';
+import { DOMAIN_NAME, LOGIN } from '../../core/directory-file.js';
 import { ROLES, type Identity, type Role } from '../identity.js';
 
 /**
@@ -40,8 +40,8 @@ export const NONCE_MEMORY_SECONDS = 120;
 const NONCE_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 const TIMESTAMP_PATTERN = /^\d{1,12}$/;
 // Printable ASCII only: the canonical string is joined with newlines, and header bytes outside ASCII would be
-// decoded differently by PHP and Node.
-const LOGIN_PATTERN = /^[\x21-\x7e]{1,255}$/;
+// decoded differently by PHP and Node. The directory accepts owners by the same rule.
+const LOGIN_PATTERN = LOGIN;
 const USER_ID_PATTERN = /^[A-Za-z0-9_-]{0,64}$/;
 const SIGNATURE_PATTERN = /^[0-9a-f]{64}$/;
 

@@ -8,10 +8,11 @@ import type { ApiContext } from '../context.js';
 import { ApiError, forbidden } from '../errors.js';
 import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
-import { addressParam, contactBody, directoryFileBody, directorySyncBody, domainNameParam, domainSyncBody, loginParam, mailboxSyncBody, subscriptionSyncBody } from '../schemas.js';
+import { addressParam, contactBody, directoryFileBody, directorySyncBody, domainNameParam, domainSyncBody, loginParam, mailboxSyncBody, subscriptionNameParam, subscriptionSyncBody } from '../schemas.js';
 import type { z } from 'zod';
 
 const ADMIN_ONLY = 'Only the administrator (the Plesk integration) keeps the directory in sync.';
+const CONFLICT = 'the parent named does not exist, or a rename would take a name that exists';
 
 /** Runs directory changes as one audited transaction; a conflict (missing parent, rename clash) is a 409. */
 function directoryWrite<T>(context: ApiContext, identity: Identity, change: () => T): T {
@@ -39,11 +40,12 @@ export function directoryRoutes(routes: RouteTable, context: ApiContext): void {
     method: 'PUT',
     path: '/directory/subscriptions/:name',
     summary: 'Create or update a subscription (previousName renames it, keeping counts and limits)',
+    errors: { 409: CONFLICT },
     tag: 'directory',
     body: subscriptionSyncBody,
     handler: ({ identity, params, body }) =>
       directoryWrite(context, identity, () => {
-        const name = params.name.toLowerCase();
+        const name = checkParam(subscriptionNameParam, params.name, 'name');
         const change = upsertSubscription(context.db, { name, ...body });
         if (change !== 'unchanged') audit(identity, `directory.${change}`, 'subscription', name, body);
         return { change };
@@ -54,6 +56,7 @@ export function directoryRoutes(routes: RouteTable, context: ApiContext): void {
     method: 'PUT',
     path: '/directory/domains/:name',
     summary: 'Create or update a domain of a subscription (previousName renames it and its mailboxes)',
+    errors: { 409: CONFLICT },
     tag: 'directory',
     body: domainSyncBody,
     handler: ({ identity, params, body }) =>
@@ -69,6 +72,7 @@ export function directoryRoutes(routes: RouteTable, context: ApiContext): void {
     method: 'PUT',
     path: '/directory/mailboxes/:address',
     summary: 'Create a mailbox in its domain (previousAddress renames it, keeping counts and limit)',
+    errors: { 409: CONFLICT },
     tag: 'directory',
     body: mailboxSyncBody,
     handler: ({ identity, params, body }) =>
@@ -121,6 +125,7 @@ export function directoryRoutes(routes: RouteTable, context: ApiContext): void {
     method: 'POST',
     path: '/directory/sync',
     summary: 'Many upserts and deletes in one transaction (subscriptions, then domains, then mailboxes; deletes last)',
+    errors: { 409: CONFLICT },
     tag: 'directory',
     body: directorySyncBody,
     handler: ({ identity, body }) =>

@@ -122,6 +122,10 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     path: '/held/:queueId/release',
     summary: 'Release now: within the budget for everyone who may act on it (409 with the reason otherwise); with force, the administrator releases beyond the limit (counted and audited)',
     tag: 'held mail',
+    errors: {
+      409: 'no budget left (the reason says when it frees), or the message is no longer in the hold queue',
+      502: 'Postfix could not be asked (postsuper, postqueue)',
+    },
     body: releaseBody,
     handler: ({ identity, params, body }) =>
       answering(async () => {
@@ -137,6 +141,7 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     path: '/held/:queueId',
     summary: 'Delete a held message from the hold queue for good (audited)',
     tag: 'held mail',
+    errors: { 409: 'the message is no longer in the hold queue', 502: 'Postfix could not be asked (postsuper)' },
     handler: ({ identity, params }) =>
       answering(async () => {
         const { message, object } = findVisible(identity, params.queueId);
@@ -164,6 +169,7 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     summary: 'Mark compromised: limit 0, the mailbox’s queued mail put on hold, people notified; undo with DELETE',
     tag: 'held mail',
     status: 201,
+    errors: { 409: 'the mailbox is marked compromised already' },
     handler: ({ identity, params }) =>
       answering(async () => {
         const mailbox = mailboxFor(context, identity, params.name);
