@@ -1,0 +1,91 @@
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, DaemonProcess, eventually, freePort, tempDataDir } from '../test-support/daemon-process.js';
+import { exampleDirectory } from '../test-support/directory-fixture.js';
+import { PostfixInstance } from '../test-support/postfix-instance.js';
+import { expectAccepted } from '../test-support/wired-postfix.js';
+
+/**
+ * A local client holds 2,500 connections open to the policy service and 2,500 to the milter, more than the
+ * daemon's cap of 2,000 on each, while a real Postfix sends mail through both. carol@example.com has a limit of
+ * 0: her mail must be held, whoever else holds connections; everyone else's mail must pass.
+ */
+const HELD_OPEN = 2_500;
+const CAP = 2_000;
+const OUTSIDE = ['someone@remote.test'];
+
+let postfix: PostfixInstance;
+let daemon: DaemonProcess;
+const flood: net.Socket[] = [];
+
+/** Opens `count` connections one after another and leaves them idle, as a hostile local user would. */
+async function holdOpen(port: number, count: number): Promise<net.Socket[]> {
+  const sockets: net.Socket[] = [];
+  for (let i = 0; i < count; i++) {
+    sockets.push(
+      await new Promise<net.Socket>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+        socket.once('error', reject);
+      }),
+    );
+    sockets[i]!.on('error', () => undefined);
+  }
+  return sockets;
+}
+
+const stillOpen = (sockets: net.Socket[]) => sockets.filter((s) => !s.destroyed && !s.readableEnded).length;
+
+beforeAll(async () => {
+  const policyPort = await freePort();
+  const milterPort = await freePort();
+  postfix = await PostfixInstance.start();
+  await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--policy', `127.0.0.1:${policyPort}`, '--milter', `127.0.0.1:${milterPort}`]);
+  await postfix.reload();
+  const dataDir = tempDataDir();
+  const file = path.join(dataDir, 'directory.json');
+  writeFileSync(file, JSON.stringify(exampleDirectory({ 'carol@example.com': 0 })));
+  await cli(['directory', 'import', file, '--data-dir', dataDir]);
+  daemon = await DaemonProcess.start(dataDir, policyPort, ['--postfix-config-dir', postfix.configDir, '--milter', `127.0.0.1:${milterPort}`]);
+});
+
+afterAll(async () => {
+  for (const socket of flood) socket.destroy();
+  await daemon?.stop();
+  await postfix?.stop();
+});
+
+describe('connections held open by a local user', () => {
+  it(`${HELD_OPEN} idle connections to each service do not lock Postfix out: a limit-0 mailbox is held, others pass`, async () => {
+    const policy = await holdOpen(daemon.policyPort, HELD_OPEN);
+    const milter = await holdOpen(daemon.milterPort!, HELD_OPEN);
+    flood.push(...policy, ...milter);
+    // The cap holds: the oldest made room for the newer ones.
+    await eventually(() => stillOpen(policy) === CAP && stillOpen(milter) === CAP, `the daemon to keep ${CAP} connections on each service`, 30_000);
+
+    // SMTP, through the policy service.
+    const held = await postfix.sendMail({ from: 'carol@example.com', to: OUTSIDE, subject: 'carol over smtp' });
+    expectAccepted(held);
+    expect(held.queueId).not.toBeNull();
+    await eventually(async () => (await postfix.queue()).some((q) => q.queue_id === held.queueId && q.queue_name === 'hold'), 'carol\'s SMTP message in the hold queue', 20_000);
+    expectAccepted(await postfix.sendMail({ from: 'alice@example.com', to: OUTSIDE, subject: 'alice over smtp' }));
+
+    // Local mail, through the milter.
+    await postfix.sendLocalMail({ from: 'carol@example.com', to: OUTSIDE, subject: 'carol by sendmail' });
+    await postfix.sendLocalMail({ from: 'bob@example.com', to: OUTSIDE, subject: 'bob by sendmail' });
+    await eventually(
+      async () => (await postfix.queue()).filter((q) => q.sender === 'carol@example.com' && q.queue_name === 'hold').length === 2,
+      'carol\'s local message in the hold queue too',
+      30_000,
+    );
+    await eventually(async () => {
+      const subjects = (await postfix.deliveredMessages()).map((m) => m.subject);
+      return subjects.includes('alice over smtp') && subjects.includes('bob by sendmail');
+    }, 'alice\'s and bob\'s mail to reach the sink', 30_000);
+    expect((await postfix.deliveredMessages()).map((m) => m.subject)).not.toContain('carol over smtp');
+    const log = await postfix.logTail(400);
+    expect(log).not.toMatch(/problem talking to server|milter.*(timeout|error|unavailable)/i);
+    expect(daemon.log).toContain('connection cap reached');
+  }, 180_000);
+});
