@@ -155,8 +155,9 @@ export abstract class ConnectionServer {
       }
     } catch (error) {
       socket.uncork();
-      const name = error instanceof Error ? error.constructor.name : 'Error';
-      this.warnings.warn(`${this.protocolName}-closed-${name}`, { peer: connection.peer, error: error instanceof Error ? error.message : String(error) }, `${this.protocolName} connection closed`);
+      // Protocol errors name their cause (`kind`): each cause is logged whole once, then counted.
+      const kind = error instanceof Error && 'kind' in error && typeof error.kind === 'string' ? error.kind : 'unexpected';
+      this.warnings.warn(`${this.protocolName}-closed-${kind}`, { peer: connection.peer, error: error instanceof Error ? error.message : String(error) }, `${this.protocolName} connection closed`);
       socket.destroy();
       return;
     }

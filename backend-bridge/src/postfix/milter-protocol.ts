@@ -49,7 +49,15 @@ export interface MilterFrame {
   data: Buffer;
 }
 
-export class MilterProtocolError extends Error {}
+/** A packet no milter conversation can have; `kind` names the cause with no detail, for summarised logs. */
+export class MilterProtocolError extends Error {
+  constructor(
+    readonly kind: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Splits a byte stream into packets; keeps an unfinished one for the next chunk. Reassembly is linear: once a
@@ -81,8 +89,8 @@ export class MilterFrameParser {
       this.headerBytes += this.take(this.header, this.headerBytes);
       if (this.headerBytes < 4) return null;
       const length = this.header.readUInt32BE(0);
-      if (length === 0) throw new MilterProtocolError('empty milter packet (length 0, no command)');
-      if (length > MAX_FRAME_BYTES) throw new MilterProtocolError(`milter packet of ${length} bytes refused (at most ${MAX_FRAME_BYTES})`);
+      if (length === 0) throw new MilterProtocolError('empty-packet', 'empty milter packet (length 0, no command)');
+      if (length > MAX_FRAME_BYTES) throw new MilterProtocolError('packet-too-large', `milter packet of ${length} bytes refused (at most ${MAX_FRAME_BYTES})`);
       this.packet = Buffer.allocUnsafe(length);
       this.packetBytes = 0;
     }
@@ -148,7 +156,7 @@ export interface Negotiation {
 }
 
 export function parseNegotiation(data: Buffer): Negotiation {
-  if (data.length < 12) throw new MilterProtocolError(`option negotiation of ${data.length} bytes (expected 12)`);
+  if (data.length < 12) throw new MilterProtocolError('short-negotiation', `option negotiation of ${data.length} bytes (expected 12)`);
   return { version: data.readUInt32BE(0), actions: data.readUInt32BE(4), protocol: data.readUInt32BE(8) };
 }
 
@@ -171,7 +179,7 @@ export function parseStrings(data: Buffer): string[] {
 
 /** A `D` packet: the command the macros belong to, then name/value pairs. */
 export function parseMacros(data: Buffer): { stage: string; macros: Array<[string, string]> } {
-  if (data.length === 0) throw new MilterProtocolError('macro packet without a stage');
+  if (data.length === 0) throw new MilterProtocolError('macro-without-stage', 'macro packet without a stage');
   const stage = String.fromCharCode(data[0] ?? 0);
   const strings = parseStrings(data.subarray(1));
   const macros: Array<[string, string]> = [];

@@ -95,7 +95,7 @@ export class MilterSession {
       case 'Q':
         return { replies: [], close: true };
       default:
-        throw new MilterProtocolError(`unknown milter command ${JSON.stringify(frame.command)} (0x${frame.command.charCodeAt(0).toString(16)})`);
+        throw new MilterProtocolError('unknown-command', `unknown milter command ${JSON.stringify(frame.command)} (0x${frame.command.charCodeAt(0).toString(16)})`);
     }
   }
 

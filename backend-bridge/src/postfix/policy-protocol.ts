@@ -23,6 +23,9 @@ export interface PolicyRequest {
 export type ParsedRequest = { ok: true; attributes: PolicyRequest } | { ok: false; error: string };
 
 export class RequestTooLargeError extends Error {
+  /** The cause with no detail, for summarised logs. */
+  readonly kind = 'request-too-large';
+
   constructor(bytes: number) {
     super(`policy request exceeds ${MAX_REQUEST_BYTES} bytes without its terminating empty line (${bytes} bytes buffered)`);
   }
