@@ -136,35 +136,58 @@ export abstract class ConnectionServer {
     });
   }
 
-  /** Answers every complete request buffered, until the client's unread answers fill the socket's buffer. */
+  /**
+   * Answers the complete requests buffered. When the socket's buffer fills with answers the client has not read,
+   * the client is not read from until it has ('drain'): its unread requests wait in its own socket, not in ours.
+   */
   private answer(connection: Connection, progressed = false): void {
     const { socket, session } = connection;
-    if (socket.destroyed || socket.writableEnded) return;
+    if (socket.destroyed || socket.writableEnded || socket.writableNeedDrain) return;
     let answered = false;
-    socket.cork();
-    try {
-      while (!socket.writableNeedDrain) {
-        const answer = session.answerNext();
-        if (answer === null) break;
-        answered = true;
-        if (answer.length > 0) socket.write(answer);
-        if (session.finished) {
-          socket.end();
-          break;
+    let failure: unknown = null;
+    let more = true;
+    // Postfix sends one request at a time: one answer, written as it is. Only pipelining clients make batches,
+    // each at most the socket's buffer; the next is made only if the kernel took the last one whole.
+    while (more && failure === null) {
+      const room = socket.writableHighWaterMark - socket.writableLength;
+      let first: string | Buffer | null = null;
+      let batch: Array<string | Buffer> | null = null;
+      let size = 0;
+      more = false;
+      try {
+        for (;;) {
+          const answer = session.answerNext();
+          if (answer === null) break;
+          answered = true;
+          if (answer.length > 0) {
+            if (first === null) first = answer;
+            else (batch ??= [first]).push(answer);
+            size += answer.length;
+          }
+          if (session.finished) break;
+          if (size >= room) {
+            more = true;
+            break;
+          }
         }
+      } catch (error) {
+        failure = error;
       }
-    } catch (error) {
-      socket.uncork();
+      if (first !== null && !socket.write(batch === null ? first : typeof first === 'string' ? batch.join('') : Buffer.concat(batch as Buffer[]))) more = false;
+    }
+    if (failure !== null) {
       // Protocol errors name their cause (`kind`): each cause is logged whole once, then counted.
-      const kind = error instanceof Error && 'kind' in error && typeof error.kind === 'string' ? error.kind : 'unexpected';
-      this.warnings.warn(`${this.protocolName}-closed-${kind}`, { peer: connection.peer, error: error instanceof Error ? error.message : String(error) }, `${this.protocolName} connection closed`);
+      const kind = failure instanceof Error && 'kind' in failure && typeof failure.kind === 'string' ? failure.kind : 'unexpected';
+      this.warnings.warn(`${this.protocolName}-closed-${kind}`, { peer: connection.peer, error: failure instanceof Error ? failure.message : String(failure) }, `${this.protocolName} connection closed`);
       socket.destroy();
       return;
     }
-    socket.uncork();
+    if (session.finished) {
+      socket.end();
+      return;
+    }
     if (answered) this.progressed(connection);
-    // Write returned false: stop reading until 'drain', so a client that never reads cannot make us buffer.
-    if (socket.writableNeedDrain && !connection.paused && !socket.destroyed) {
+    if (socket.writableNeedDrain && !connection.paused) {
       connection.paused = true;
       socket.pause();
     }
