@@ -48,6 +48,17 @@ describe('milter frame parser', () => {
     expect(() => new MilterFrameParser().feed(prefix)).toThrow(`milter packet of ${100 * 1024 * 1024} bytes refused (at most ${MAX_FRAME_BYTES})`);
   });
 
+  it('copies each byte once, however finely a packet is split (linear reassembly)', () => {
+    const packet = encodeFrame('B', Buffer.alloc(MAX_FRAME_BYTES - 1, 'x'));
+    const parser = new MilterFrameParser();
+    const frames = [];
+    for (let at = 0; at < packet.length; at += 128) frames.push(...parser.feed(packet.subarray(at, at + 128)));
+    expect(frames).toHaveLength(1);
+    expect(frames[0]!.data.equals(packet.subarray(5))).toBe(true);
+    // Copying the whole buffer on every chunk, as a concatenating parser does, would be about 4 GiB here.
+    expect(parser.copiedBytes).toBe(packet.length);
+  });
+
   it('refuses a packet of length 0 (no command)', () => {
     expect(() => new MilterFrameParser().feed(Buffer.alloc(4))).toThrow('empty milter packet');
   });

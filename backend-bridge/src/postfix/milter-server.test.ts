@@ -1,8 +1,10 @@
 import net from 'node:net';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeFrame, MilterFrameParser, type MilterFrame } from './milter-protocol.js';
+import { encodeFrame, MAX_FRAME_BYTES, MilterFrameParser, type MilterFrame } from './milter-protocol.js';
 import { MilterServer, type LocalMessage, type MilterVerdict } from './milter-server.js';
+import type { ConnectionLimits } from './connection-server.js';
+import { eventually } from '../../test-support/daemon-process.js';
 
 const text = (value: string) => Buffer.from(value, 'latin1');
 
@@ -65,14 +67,22 @@ let port: number;
 const seen: LocalMessage[] = [];
 let verdict: (message: LocalMessage) => MilterVerdict;
 
+async function start(limits: Partial<ConnectionLimits> = {}): Promise<void> {
+  server = new MilterServer(
+    (message) => {
+      seen.push(message);
+      return verdict(message);
+    },
+    pino({ level: 'silent' }),
+    limits,
+  );
+  port = (await server.listen('127.0.0.1', 0)).port;
+}
+
 beforeEach(async () => {
   seen.length = 0;
   verdict = () => ({ action: 'accept' });
-  server = new MilterServer((message) => {
-    seen.push(message);
-    return verdict(message);
-  }, pino({ level: 'silent' }));
-  port = (await server.listen('127.0.0.1', 0)).port;
+  await start();
 });
 
 afterEach(async () => {
@@ -152,4 +162,46 @@ describe('milter server', () => {
     expect((await healthy.message('alice@example.com', ['z@remote.test'], 'Q3')).map((r) => r.command)).toEqual(['a']);
     healthy.socket.destroy();
   });
+});
+
+describe('milter connections under abuse', () => {
+  it('a packet started and left unfinished is closed after the stall timeout; a conversation waiting between packets stays', async () => {
+    await server.close();
+    await start({ stallTimeoutMs: 300 });
+    const waiting = await negotiated();
+    waiting.send(encodeFrame('M', text('<alice@example.com>\0')));
+    const stalled = await negotiated();
+    stalled.send(encodeFrame('R', text('<someone@remote.test>\0')).subarray(0, 9));
+    await stalled.closed;
+    // The other conversation sat between packets for longer than the stall timeout: it goes on.
+    waiting.send(encodeFrame('R', text('<b@remote.test>\0')), encodeFrame('D', text('Ei\0Q7\0')), encodeFrame('E'));
+    expect((await waiting.replies(1)).map((r) => r.command)).toEqual(['a']);
+    expect(seen.at(-1)).toMatchObject({ queueId: 'Q7', sender: 'alice@example.com', recipients: ['b@remote.test'] });
+    waiting.socket.destroy();
+  });
+
+  it('at the connection cap a new conversation is served and the oldest idle one is closed', async () => {
+    await server.close();
+    await start({ maxConnections: 2 });
+    const oldest = await negotiated();
+    const newer = await negotiated();
+    const newcomer = await negotiated();
+    await oldest.closed;
+    expect((await newcomer.message('a@example.com', ['x@remote.test'], 'Q1')).map((r) => r.command)).toEqual(['a']);
+    expect((await newer.message('b@example.com', ['y@remote.test'], 'Q2')).map((r) => r.command)).toEqual(['a']);
+    expect(server.describeConnections()).toHaveLength(2);
+    newer.socket.destroy();
+    newcomer.socket.destroy();
+  });
+
+  it('a 1 MiB packet trickled in 128-byte writes by 8 connections at once is read whole by each', async () => {
+    const body = Buffer.alloc(MAX_FRAME_BYTES - 1, 'b');
+    const packet = encodeFrame('B', body);
+    const clients = await Promise.all(Array.from({ length: 8 }, () => negotiated()));
+    for (let at = 0; at < packet.length; at += 128) for (const client of clients) client.send(packet.subarray(at, at + 128));
+    const replies = await Promise.all(clients.map((client) => client.replies(1)));
+    expect(replies.map((r) => r[0]?.command)).toEqual(Array.from({ length: 8 }, () => 'c'));
+    await eventually(() => server.describeConnections().every((c) => c.pendingBytes === 0), 'every packet to be read');
+    for (const client of clients) client.socket.destroy();
+  }, 30_000);
 });

@@ -1,6 +1,5 @@
-import type net from 'node:net';
 import type { Logger } from 'pino';
-import { ConnectionServer } from './connection-server.js';
+import { ConnectionServer, type ConnectionLimits, type ProtocolSession } from './connection-server.js';
 import {
   ACCEPT,
   CONTINUE,
@@ -96,7 +95,7 @@ export class MilterSession {
       case 'Q':
         return { replies: [], close: true };
       default:
-        throw new MilterProtocolError(`unknown milter command ${JSON.stringify(frame.command)} (0x${frame.command.charCodeAt(0).toString(16)})`);
+        throw new MilterProtocolError('unknown-command', `unknown milter command ${JSON.stringify(frame.command)} (0x${frame.command.charCodeAt(0).toString(16)})`);
     }
   }
 
@@ -124,48 +123,57 @@ export class MilterSession {
   }
 }
 
+const NO_REPLY = Buffer.alloc(0);
+
+/** One milter connection as the connection server drives it: packets in, replies out, in order. */
+class MilterConnection implements ProtocolSession {
+  private readonly parser = new MilterFrameParser();
+  private readonly session: MilterSession;
+  finished = false;
+
+  constructor(
+    handler: MilterHandler,
+    private readonly log: Logger,
+    private readonly peer: string,
+  ) {
+    this.session = new MilterSession(handler);
+  }
+
+  receive(chunk: Buffer): void {
+    this.parser.push(chunk);
+  }
+
+  answerNext(): Buffer | null {
+    const frame = this.parser.next();
+    if (frame === null) return null;
+    this.log.trace({ peer: this.peer, command: frame.command, bytes: frame.data.length }, 'milter packet');
+    const { replies, close } = this.session.handle(frame);
+    this.finished = close;
+    if (replies.length === 0) return NO_REPLY;
+    return replies.length === 1 ? replies[0]! : Buffer.concat(replies);
+  }
+
+  get pendingBytes(): number {
+    return this.parser.pendingBytes;
+  }
+}
+
 /**
- * The TCP side of the milter. Each connection has its own parser and session; a bad packet, an oversized
+ * The socket side of the milter. Each connection has its own parser and session; a bad packet, an oversized
  * length or a handler failure closes only that connection (Postfix then applies milter_default_action, which
  * the wiring sets to accept), and nothing one connection sends can stop the others.
  */
 export class MilterServer extends ConnectionServer {
   constructor(
     private readonly handler: MilterHandler,
-    private readonly log: Logger,
+    log: Logger,
+    limits: Partial<ConnectionLimits> = {},
   ) {
-    super();
+    super('milter', log, limits);
   }
 
-  protected serve(socket: net.Socket, peer: string): void {
-    const parser = new MilterFrameParser();
-    const session = new MilterSession((message) => this.decide(message));
-    socket.on('data', (chunk: Buffer) => {
-      const replies: Buffer[] = [];
-      try {
-        for (const frame of parser.feed(chunk)) {
-          this.log.trace({ peer, command: frame.command, bytes: frame.data.length }, 'milter packet');
-          const result = session.handle(frame);
-          replies.push(...result.replies);
-          if (result.close) {
-            if (replies.length) socket.write(Buffer.concat(replies));
-            socket.end();
-            return;
-          }
-        }
-      } catch (error) {
-        if (replies.length) socket.write(Buffer.concat(replies));
-        this.log.warn({ peer, error: error instanceof Error ? error.message : String(error) }, 'milter connection closed');
-        socket.destroy();
-        return;
-      }
-      if (replies.length) socket.write(Buffer.concat(replies));
-    });
-    socket.on('end', () => {
-      if (parser.pendingBytes > 0) this.log.warn({ peer, bytes: parser.pendingBytes }, 'milter connection ended inside an unfinished packet');
-      socket.end();
-    });
-    socket.on('error', (error) => this.log.debug({ peer, error: error.message }, 'milter connection error'));
+  protected openSession(peer: string): ProtocolSession {
+    return new MilterConnection((message) => this.decide(message), this.log, peer);
   }
 
   private decide(message: LocalMessage): MilterVerdict {
@@ -173,7 +181,7 @@ export class MilterServer extends ConnectionServer {
       return this.handler(message);
     } catch (error) {
       // A bug of ours must not stop local mail: accept, as Postfix would with the daemon down.
-      this.log.error({ err: error, queueId: message.queueId }, 'milter handler failed; message accepted');
+      this.warnings.error('milter-handler-failed', { err: error, queueId: message.queueId }, 'milter handler failed; message accepted');
       return { action: 'accept' };
     }
   }

@@ -23,34 +23,68 @@ export interface PolicyRequest {
 export type ParsedRequest = { ok: true; attributes: PolicyRequest } | { ok: false; error: string };
 
 export class RequestTooLargeError extends Error {
+  /** The cause with no detail, for summarised logs. */
+  readonly kind = 'request-too-large';
+
   constructor(bytes: number) {
     super(`policy request exceeds ${MAX_REQUEST_BYTES} bytes without its terminating empty line (${bytes} bytes buffered)`);
   }
 }
 
-/** Splits a byte stream into policy requests; keeps the unfinished tail for the next chunk. */
+/**
+ * A blank line where a request should start: it ends no request, so it gets no answer (answering it would put
+ * every later answer one request behind its request).
+ */
+export const STRAY_BLANK_LINE = Symbol('stray blank line');
+
+/**
+ * Splits a byte stream into policy requests; keeps the unfinished tail for the next chunk. Requests are taken
+ * one at a time (`next`), so a server can stop taking them while its answers are not being read.
+ */
 export class PolicyRequestParser {
   private readonly decoder = new StringDecoder('utf8');
   private buffer = '';
+  /** Where the next request starts in `buffer`: requests are read in place, not cut off one by one. */
+  private position = 0;
 
-  /** Returns every request completed by this chunk; throws RequestTooLargeError when the sender floods. */
-  feed(chunk: Buffer): ParsedRequest[] {
-    this.buffer += this.decoder.write(chunk);
-    const requests: ParsedRequest[] = [];
-    for (;;) {
-      const end = this.buffer.startsWith('\n') ? 0 : this.buffer.indexOf('\n\n');
-      if (end < 0) break;
-      const text = this.buffer.slice(0, end);
-      this.buffer = this.buffer.slice(end === 0 ? 1 : end + 2);
-      requests.push(parseRequestText(text));
+  /** Adds received bytes. */
+  push(chunk: Buffer): void {
+    const text = this.decoder.write(chunk);
+    if (this.position >= this.buffer.length) this.buffer = text;
+    else this.buffer = (this.position > 0 ? this.buffer.slice(this.position) : this.buffer) + text;
+    this.position = 0;
+  }
+
+  /**
+   * The next complete request, STRAY_BLANK_LINE, or null when no complete request is buffered. Throws
+   * RequestTooLargeError when the unfinished request grows past MAX_REQUEST_BYTES (a flood, not Postfix).
+   */
+  next(): ParsedRequest | typeof STRAY_BLANK_LINE | null {
+    const start = this.position;
+    if (start < this.buffer.length && this.buffer.charCodeAt(start) === 10) {
+      this.position = start + 1;
+      return STRAY_BLANK_LINE;
     }
-    if (this.buffer.length > MAX_REQUEST_BYTES) throw new RequestTooLargeError(this.buffer.length);
+    const end = this.buffer.indexOf('\n\n', start);
+    if (end < 0) {
+      if (this.buffer.length - start > MAX_REQUEST_BYTES) throw new RequestTooLargeError(this.buffer.length - start);
+      return null;
+    }
+    this.position = end + 2;
+    return parseRequestText(this.buffer.slice(start, end));
+  }
+
+  /** Every request completed by this chunk (push, then next until null). */
+  feed(chunk: Buffer): Array<ParsedRequest | typeof STRAY_BLANK_LINE> {
+    this.push(chunk);
+    const requests: Array<ParsedRequest | typeof STRAY_BLANK_LINE> = [];
+    for (let request = this.next(); request !== null; request = this.next()) requests.push(request);
     return requests;
   }
 
-  /** Bytes of a request that was started but never finished (at connection close). */
+  /** Bytes received and not yet read as a request: an unfinished request, or requests not taken yet. */
   get pendingBytes(): number {
-    return this.buffer.length;
+    return this.buffer.length - this.position;
   }
 }
 
@@ -59,7 +93,6 @@ export class PolicyRequestParser {
  * message the server accepts, so it avoids making a string per line.
  */
 export function parseRequestText(text: string): ParsedRequest {
-  if (text.length === 0) return { ok: false, error: 'empty request (a blank line with no attributes)' };
   const attributes: PolicyRequest = { protocolState: '', sender: '', saslUsername: '', recipientCount: '', queueId: '', clientAddress: '' };
   let request: string | undefined;
   const length = text.length;

@@ -1,7 +1,7 @@
-import type net from 'node:net';
 import type { Logger } from 'pino';
-import { ConnectionServer } from './connection-server.js';
-import { formatAction, PolicyRequestParser, RequestTooLargeError, type PolicyRequest } from './policy-protocol.js';
+import type { LogSummariser } from '../log/log-summariser.js';
+import { ConnectionServer, type ConnectionLimits, type ProtocolSession } from './connection-server.js';
+import { formatAction, PolicyRequestParser, STRAY_BLANK_LINE, type PolicyRequest } from './policy-protocol.js';
 
 /** Answers one well-formed request with an action such as `DUNNO` or `DEFER_IF_PERMIT 4.7.1 ...`. */
 export type PolicyHandler = (attributes: PolicyRequest) => string;
@@ -10,53 +10,66 @@ export type PolicyHandler = (attributes: PolicyRequest) => string;
 const MALFORMED_ANSWER = formatAction('DUNNO');
 
 /**
- * The TCP side of the policy service. Each connection has its own parser; a bad request gets a logged DUNNO,
- * a flood or a broken stream closes only that connection, and nothing that arrives can stop the others.
+ * One policy connection: one answer per request, in order. A malformed request gets a DUNNO (Postfix waits for
+ * an answer to whatever it sent); a blank line that ends no request gets none. Both are logged, summarised.
  */
-export class PolicyServer extends ConnectionServer {
+export class PolicySession implements ProtocolSession {
+  private readonly parser = new PolicyRequestParser();
+  readonly finished = false;
+
   constructor(
     private readonly handler: PolicyHandler,
-    private readonly log: Logger,
-  ) {
-    super();
+    private readonly warnings: LogSummariser,
+    private readonly peer: string,
+  ) {}
+
+  receive(chunk: Buffer): void {
+    this.parser.push(chunk);
   }
 
-  protected serve(socket: net.Socket, peer: string): void {
-    const parser = new PolicyRequestParser();
-    socket.on('data', (chunk: Buffer) => {
-      let answers = '';
-      try {
-        for (const request of parser.feed(chunk)) {
-          if (request.ok) {
-            answers += formatAction(this.answer(request.attributes, peer));
-          } else {
-            this.log.warn({ peer, error: request.error }, 'malformed policy request answered DUNNO');
-            answers += MALFORMED_ANSWER;
-          }
-        }
-      } catch (error) {
-        if (answers) socket.write(answers);
-        const message = error instanceof RequestTooLargeError ? error.message : String(error);
-        this.log.warn({ peer, error: message }, 'policy connection closed');
-        socket.destroy();
-        return;
-      }
-      if (answers) socket.write(answers);
-    });
-    socket.on('end', () => {
-      if (parser.pendingBytes > 0) this.log.warn({ peer, bytes: parser.pendingBytes }, 'policy connection ended inside an unfinished request');
-      socket.end();
-    });
-    socket.on('error', (error) => this.log.debug({ peer, error: error.message }, 'policy connection error'));
+  answerNext(): string | null {
+    const request = this.parser.next();
+    if (request === null) return null;
+    if (request === STRAY_BLANK_LINE) {
+      this.warnings.warn('policy-stray-blank-line', { peer: this.peer }, 'blank line outside a policy request ignored (no answer)');
+      return '';
+    }
+    if (!request.ok) {
+      this.warnings.warn('policy-malformed', { peer: this.peer, error: request.error }, 'malformed policy request answered DUNNO');
+      return MALFORMED_ANSWER;
+    }
+    return formatAction(this.decide(request.attributes));
   }
 
-  private answer(attributes: PolicyRequest, peer: string): string {
+  get pendingBytes(): number {
+    return this.parser.pendingBytes;
+  }
+
+  private decide(attributes: PolicyRequest): string {
     try {
       return this.handler(attributes);
     } catch (error) {
       // A bug of ours must not stop mail: answer as if the service were unreachable with fail-open wiring.
-      this.log.error({ peer, err: error }, 'policy handler failed; answered DUNNO');
+      this.warnings.error('policy-handler-failed', { peer: this.peer, err: error }, 'policy handler failed; answered DUNNO');
       return 'DUNNO';
     }
+  }
+}
+
+/**
+ * The socket side of the policy service. Each connection has its own parser; a flood or a broken stream
+ * closes only that connection, and nothing that arrives can stop the others.
+ */
+export class PolicyServer extends ConnectionServer {
+  constructor(
+    private readonly handler: PolicyHandler,
+    log: Logger,
+    limits: Partial<ConnectionLimits> = {},
+  ) {
+    super('policy', log, limits);
+  }
+
+  protected openSession(peer: string): PolicySession {
+    return new PolicySession(this.handler, this.warnings, peer);
   }
 }
