@@ -208,6 +208,19 @@ describe('every refusal has the API shape, and the document lists its status', (
       }
     }
   });
+
+  it('the standalone UI never serves a dotfile of its directory', async () => {
+    const uiDir = mkdtempSync(path.join(os.tmpdir(), 'oml-ui-'));
+    writeFileSync(path.join(uiDir, 'index.html'), '<!doctype html><title>app</title>');
+    writeFileSync(path.join(uiDir, '.env'), 'SECRET=1');
+    const app = buildApi(h.context, { secret: h.secret, version: '0.0.0-test', uiDir });
+    try {
+      const response = await app.inject({ method: 'GET', url: '/.env' });
+      expect(response.body).not.toContain('SECRET');
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 // The TCP listener (standalone UI) is a plain Node server beside fastify: its parser refusals need the same answer.

@@ -28,6 +28,8 @@ export function registerStandaloneUi(app: FastifyInstance, dir: string): void {
     prefix: '/',
     index: 'index.html',
     wildcard: true,
+    // @fastify/static serves dotfiles by default: nothing of a build directory's .files is for the browser.
+    dotfiles: 'ignore',
     setHeaders: (reply, filePath) => {
       reply.header('Cache-Control', filePath.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
