@@ -252,6 +252,7 @@ describe('contract: every endpoint answers with its documented status and shape'
     const health = await h().get(null, '/api/v1/health');
     expectStatus(health, 200);
     expect(json(health)).toEqual({ status: 'ok' });
+    expect(document.paths['/api/v1/health']?.get).toMatchObject({ security: [], responses: { '200': expect.any(Object) } });
   });
 
   it('OpenAPI paths are distinct even when parameter names are ignored (OpenAPI 3.1 §4.8.8 forbids identical templated paths)', async () => {
