@@ -120,7 +120,7 @@ describe('a damaged store', () => {
     overwritePages(databasePath(dataDir), [2, 3, 4, 5]);
     const result = await startExpectingExit(dataDir);
     expect(result.killed).toBe(false);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(3); // EXIT_STORE_DAMAGED: a service manager does not restart into the same refusal
     expect(result.output).toContain(`the store ${databasePath(dataDir)} is damaged; limits cannot be enforced from it`);
     expect(result.output).toMatch(/malformed|Page \d+|corrupt/);
     expect(result.output).toContain(`outgoing-limits store restore ${newest?.name} --data-dir ${dataDir}`);

@@ -128,6 +128,7 @@ describe('install and uninstall', () => {
     const unit = readFileSync(unitFile, 'utf8');
     expect(unit).toContain(`${path.join(extension, 'plib/bridge/dist/backend-bridge/src/cli/main.js')} daemon --data-dir ${path.join(work, 'var')} --postfix-config-dir ${postfix.configDir} --api-group nogroup`);
     expect(unit).toMatch(/^Restart=always$/m);
+    expect(unit).toMatch(/^RestartPreventExitStatus=3$/m);
 
     // Plesk's settings were read first, and its own enforcement switched off only once Postfix was wired to ours.
     const calls = pleskCalls();

@@ -222,7 +222,9 @@ class Modules_OutgoingMailLimits_Installer
             // The panel (user psaadm) reaches the API socket and the secret through the group: see --api-group.
             . 'ExecStart=' . implode(' ', array_merge([$node, '--max-semi-space-size=1', '--heap-growing-percent=30', $this->cliScript(), 'daemon', '--data-dir', $this->varDir, '--postfix-config-dir', $this->postfixConfigDir(), '--api-group', self::env('OML_API_GROUP', self::API_GROUP)], $this->policyArguments())) . "\n"
             . "Restart=always\n"
-            . "RestartSec=2\n\n"
+            . "RestartSec=2\n"
+            // Exit 3 is a damaged store: restarting would refuse again; the admin restores a backup (see README).
+            . "RestartPreventExitStatus=3\n\n"
             . "[Install]\n"
             . "WantedBy=multi-user.target\n";
         $file = $this->unitFile();

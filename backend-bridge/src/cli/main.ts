@@ -11,6 +11,7 @@ import { Daemon, DEFAULT_POSTFIX_CONFIG_DIR } from '../daemon.js';
 import { Enforcer, windowSeconds } from '../enforcement/enforcer.js';
 import type { ListenAddress } from '../postfix/listen-address.js';
 import { unwirePostfix, wirePostfix } from '../postfix/wiring.js';
+import { StoreDamagedError } from '../store/integrity.js';
 import { replaceDirectory, setObjectLimit, streamDirectory } from '../store/directory-store.js';
 import { readSettings, updateSettings, type SettingsChange } from '../store/settings-store.js';
 import type { NotificationSettings, NotifyPeriod, ServerSettings } from '../core/settings.js';
@@ -25,6 +26,11 @@ import { createLogger } from './logger.js';
 import { describeSettings, usageTable } from './presentation.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/outgoing-limits';
+/**
+ * A damaged store: its own exit code, so a service manager can tell it from a crash and not restart into the
+ * same refusal every few seconds (the Plesk unit's RestartPreventExitStatus).
+ */
+export const EXIT_STORE_DAMAGED = 3;
 /** Said in --help of both commands that take --policy/--milter. */
 const TCP_RISK =
   'Default: a UNIX socket in outgoing-limits/ under the queue_directory of that Postfix, which only Postfix\'s group can open. ' +
@@ -309,7 +315,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     process.stderr.write(`outgoing-limits: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
+    return error instanceof StoreDamagedError ? EXIT_STORE_DAMAGED : 1;
   }
 }
 
