@@ -26,6 +26,7 @@ import { takeBackup, listBackups, backupName } from './store/backups.js';
 import { databasePath, GROUP_FILE_MODE, openDatabase, PRIVATE_FILE_MODE, type Db } from './store/database.js';
 import { integrityProblems, StoreDamagedError } from './store/integrity.js';
 import { OverLimitEventLog } from './store/over-limit-events.js';
+import { LogSummariser } from './log/log-summariser.js';
 import { StoreHealth } from './store/store-health.js';
 
 export type { ListenAddress };
@@ -132,13 +133,15 @@ export class Daemon {
     const counters = new RollingWindowCounters(windowSeconds());
     const restored = journal.restoreInto(counters, Math.floor(Date.now() / 1000));
     let notifier: Notifier | null = null;
+    // Per message on a failing store: one line, then a count a minute.
+    const repeated = new LogSummariser(log);
     const enforcer = new Enforcer(counters, journal, (event) => {
       // Recording and notifying may fail with the store; the refusal they follow must stand all the same.
       try {
         events.record(event);
         notifier?.limitReached(event);
       } catch (error) {
-        log.error({ err: error }, 'recording or notifying an over-limit message failed; the message is still refused');
+        repeated.error('over-limit-record-failed', { err: error }, 'recording or notifying an over-limit message failed; the message is still refused');
       }
     });
     const storeHealth = new StoreHealth(databasePath(options.dataDir), log, (event) => notifier?.storeFailed(event));
@@ -262,7 +265,7 @@ export class Daemon {
     this.releasing = true;
     void this.reconciled
       .then(() => this.held.releaseDue())
-      .catch((error: unknown) => this.log.error({ error: (error as Error).message }, 'releasing held mail failed; will try again'))
+      .catch((error: unknown) => this.held.repeated.error('release-failed', { error: (error as Error).message }, 'releasing held mail failed; will try again'))
       .finally(() => {
         this.releasing = false;
       });

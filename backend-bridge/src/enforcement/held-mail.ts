@@ -11,6 +11,7 @@ import { recordAudit } from '../store/audit-store.js';
 import type { Db } from '../store/database.js';
 import { setObjectLimit } from '../store/directory-store.js';
 import { HeldStore, type HeldMessage, type HeldSource } from '../store/held-store.js';
+import { LogSummariser } from '../log/log-summariser.js';
 import type { Enforcer, MessageFacts } from './enforcer.js';
 import type { StoreSync } from './store-sync.js';
 
@@ -60,6 +61,8 @@ export class HeldMail {
   readonly store: HeldStore;
   private queueLifetimeMs: number | null = null;
   private tail: Promise<unknown> = Promise.resolve();
+  /** A failing store or queue repeats these per message or per pass: one line, then a count a minute. */
+  readonly repeated: LogSummariser;
 
   constructor(
     private readonly db: Db,
@@ -71,6 +74,7 @@ export class HeldMail {
     private readonly nowMs: () => number = Date.now,
   ) {
     this.store = new HeldStore(db);
+    this.repeated = new LogSummariser(log);
   }
 
   /**
@@ -97,7 +101,7 @@ export class HeldMail {
         reason,
       });
     } catch (error) {
-      this.log.error({ err: error, queueId }, 'recording a held message failed; deferring it instead');
+      this.repeated.error('held-record-failed', { err: error, queueId }, 'recording a held message failed; deferring it instead');
       return false;
     }
     return true;
@@ -259,7 +263,7 @@ export class HeldMail {
       try {
         queued = await this.queue.list();
       } catch (error) {
-        this.log.warn({ error: (error as Error).message }, 'cannot read the Postfix queue to reconcile held mail; will try again');
+        this.repeated.warn('reconcile-queue-unreadable', { error: (error as Error).message }, 'cannot read the Postfix queue to reconcile held mail; will try again');
         return false;
       }
       const byId = new Map(queued.map((q) => [q.queue_id, q]));

@@ -11,6 +11,7 @@ import type { HeldStore } from '../store/held-store.js';
 import { contactAddress } from '../store/notification-contacts.js';
 import type { OverLimitEvent } from '../store/over-limit-events.js';
 import type { StoreFailureEvent } from '../store/store-health.js';
+import { LogSummariser } from '../log/log-summariser.js';
 import { headerSafe, mailBody, mailSubject, storeFailureBody, storeFailureSubject, topDomains, type Notification, type StoreFailureNotification } from './notification.js';
 
 /** Webhook attempts: at once, then after 1, 2, 4 and 8 seconds. */
@@ -41,7 +42,12 @@ export class Notifier {
     private readonly refreshRecipients: () => Promise<unknown>,
     private readonly log: Logger,
     private readonly nowMs: () => number = Date.now,
-  ) {}
+  ) {
+    this.repeated = new LogSummariser(log);
+  }
+
+  /** A failing store or mail command repeats these per notification: one line, then a count a minute. */
+  private readonly repeated: LogSummariser;
 
   /** From the enforcer: a message over the limit was held or deferred. */
   limitReached(event: OverLimitEvent): void {
@@ -112,7 +118,7 @@ export class Notifier {
       claimed = this.claimInStore(object, now, periodMs);
     } catch (error) {
       // The store cannot be written (full disk, damage): the period is kept in memory alone until it can.
-      this.log.warn({ err: error, object: key }, 'cannot record the notification period in the store; kept in memory');
+      this.repeated.warn('notify-period-unrecorded', { err: error, object: key }, 'cannot record the notification period in the store; kept in memory');
       claimed = true;
     }
     if (claimed) this.lastSentMs.set(key, now);

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { LogSummariser } from '../log/log-summariser.js';
 import { explainHold } from '../core/decision.js';
 import { identifyLocalSender, submittingUid } from '../core/identity.js';
 import type { Enforcer } from '../enforcement/enforcer.js';
@@ -13,6 +14,8 @@ import type { SystemUsers } from './system-users.js';
  * Never tempfail (Postfix would retry it from maildrop every minute, forever) and never reject (it would bounce).
  */
 export function localMailHandler(enforcer: Enforcer, held: HeldMail, systemUsers: SystemUsers, queueDirectory: () => string | null, log: Logger): MilterHandler {
+  // Per message: a failing store would otherwise write one line for each local message over the limit.
+  const repeated = new LogSummariser(log);
   return (message: LocalMessage) => {
     // Postfix's own Received header (the first line of the message) names the submitting uid; it is not among
     // the headers the milter is sent, so it is read from the queue file. Any later one could be forged.
@@ -28,13 +31,13 @@ export function localMailHandler(enforcer: Enforcer, held: HeldMail, systemUsers
     const reason = explainHold(decision);
     const context = { queueId: message.queueId, sender: message.sender, uid, systemUser, identifiedBy: identity.source, level: decision.tripped.level, object: decision.tripped.name };
     if (!message.queueId) {
-      log.error(context, 'local message over the limit without a queue id to track it: accepted');
+      repeated.error('local-over-limit-without-queue-id', context, 'local message over the limit without a queue id to track it: accepted');
       return { action: 'accept' };
     }
     if (!held.recordHold('milter', message.queueId, facts, identity, decision, weight, reason)) {
       // The store failed (logged there): held without a record, for a person to release, rather than let
       // over-limit mail through.
-      log.error(context, 'local message over the limit could not be recorded: held untracked; release it by hand (postsuper -H)');
+      repeated.error('local-hold-unrecorded', context, 'local message over the limit could not be recorded: held untracked; release it by hand (postsuper -H)');
       return { action: 'quarantine', reason };
     }
     log.info({ ...context, action: 'hold' }, reason);
