@@ -29,15 +29,30 @@ const flood: net.Socket[] = [];
 async function holdOpen(socketPath: string, count: number): Promise<net.Socket[]> {
   const sockets: net.Socket[] = [];
   for (let i = 0; i < count; i++) {
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const opened = net.connect(socketPath, () => resolve(opened));
-      opened.once('error', reject);
-    });
+    const socket = await connectWhenAccepted(socketPath);
     socket.on('error', () => undefined);
     if (i % 2 === 1) socket.write('r');
     sockets.push(socket);
   }
   return sockets;
+}
+
+/**
+ * A UNIX socket's connect fails at once with EAGAIN while the listener's backlog is full (TCP would wait): a
+ * flooding client simply tries again once the daemon had its turn to accept.
+ */
+async function connectWhenAccepted(socketPath: string): Promise<net.Socket> {
+  for (;;) {
+    try {
+      return await new Promise<net.Socket>((resolve, reject) => {
+        const opened = net.connect(socketPath, () => resolve(opened));
+        opened.once('error', reject);
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5)); // a back-off, not a wait for a condition: the next try checks it
+    }
+  }
 }
 
 const stillOpen = (sockets: net.Socket[]) => sockets.filter((s) => !s.destroyed && !s.readableEnded).length;

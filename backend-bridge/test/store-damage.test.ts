@@ -218,7 +218,7 @@ describe('recovery with the store command', () => {
     expect(check.stderr).toContain(`the store ${file} is damaged`);
     // The commands that open the store directly refuse it the same way.
     const usage = await runCli(['usage', '--data-dir', dataDir]);
-    expect(usage.code).toBe(1);
+    expect(usage.code).toBe(3); // EXIT_STORE_DAMAGED, as for the daemon
     expect(usage.stderr).toContain(`the store ${file} is damaged`);
 
     const listed = await cli(['store', 'backups', '--data-dir', dataDir]);
