@@ -291,7 +291,8 @@ export class PostfixInstance {
     // Only this attempt's lines: an earlier attempt's bind failure must not explain a later, different one.
     const attemptLog = (await this.logText()).slice(logBefore);
     if (result.exitCode !== 0) {
-      if (ADDRESS_IN_USE.test(attemptLog + result.stderr)) throw new PortTakenError('another program took it before master could bind it');
+      const bindFailure = `${attemptLog}\n${result.stderr}`.split('\n').find((line) => ADDRESS_IN_USE.test(line));
+      if (bindFailure !== undefined) throw new PortTakenError(bindFailure.replace(/^.*?postfix\/master\[\d+\]: /, 'master: '));
       throw new PostfixInstanceError(describeFailure(`postfix -c ${this.configDir} start`, result, await this.logTail(40)));
     }
     // master keeps every inet listener open itself (it hands them to smtpd): the port must be one of master's.

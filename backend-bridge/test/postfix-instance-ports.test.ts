@@ -109,6 +109,14 @@ describe('PostfixInstance ports lost to another program', () => {
     expect(failed?.message).toContain(`${squatter.port}: `);
     expect(failed?.message).toMatch(/Address already in use/);
     expect(existsSync(baseDir)).toBe(false);
+
+    const smtpdFailed = await PostfixInstance.start({ baseDir, smtpPort: squatter.port }).then(
+      () => null,
+      (error: unknown) => error as Error,
+    );
+    expect(smtpdFailed?.message).toContain('smtpd could not listen on 127.0.0.1 (the port was given, so no other was tried)');
+    expect(smtpdFailed?.message).toContain(`${squatter.port}: master: fatal: bind 127.0.0.1 port ${squatter.port}: Address already in use`);
+    expect(existsSync(baseDir)).toBe(false);
   });
 
   it(`gives up after ${PORT_TRIES} taken ports with every port and reason in the error`, async () => {
