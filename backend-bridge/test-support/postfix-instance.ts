@@ -230,6 +230,7 @@ export class PostfixInstance {
     const sinkPort = options.sinkPort ?? (await pickPort('sink'));
     const instance = new PostfixInstance(baseDir, owns, options, smtpPort, sinkPort);
     try {
+      if (!owns) await instance.stopLeftovers();
       await instance.writeFiles();
       await instance.start();
     } catch (error) {
@@ -237,6 +238,31 @@ export class PostfixInstance {
       throw error;
     }
     return instance;
+  }
+
+  /**
+   * A run that died without stop() (a killed test process) leaves master and smtp-sink running in its baseDir, on
+   * that run's ports. start() would take that master for this instance's and talk to ports where nothing
+   * listens: stop them first. The sink is found by its capture directory on its command line.
+   */
+  private async stopLeftovers(): Promise<void> {
+    if ((await this.masterPid()) !== null) {
+      await this.coolMainCf();
+      await run(POSTFIX, ['-c', this.configDir, 'stop'], { timeoutMs: 15_000 });
+    }
+    const sinkMarker = ['-d', `${this.sinkDir}/`].join('\0');
+    const leftovers = [...(await this.processes())];
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry) || Number(entry) === this.sink?.pid) continue;
+      try {
+        const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8');
+        if (cmdline.startsWith(`${SMTP_SINK}\0`) && cmdline.includes(sinkMarker)) leftovers.push({ pid: Number(entry), command: cmdline });
+      } catch {
+        // gone
+      }
+    }
+    for (const p of leftovers) killQuietly(p.pid, 'SIGKILL');
+    await pollUntil(5_000, async () => (await Promise.all(leftovers.map((p) => isRunningPid(p.pid)))).every((running) => !running));
   }
 
   /** Starts a stopped instance again (restart). Files still present are reused, so main.cf edits survive. */

@@ -1,10 +1,15 @@
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PORT_TRIES } from '../test-support/loopback-listeners.js';
+import { loopbackListenerOwner, PORT_TRIES } from '../test-support/loopback-listeners.js';
 import { freeLoopbackPort, PostfixInstance, type PortService } from '../test-support/postfix-instance.js';
+
+/** The built helper, so a separate process can start an instance and die without stopping it. */
+const BUILT_HELPER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/backend-bridge/test-support/postfix-instance.js');
 
 /** Another program's server on a loopback port: greets like an SMTP server and counts who came. */
 interface Squatter {
@@ -130,5 +135,27 @@ describe('PostfixInstance ports lost to another program', () => {
     expect(picks.filter((p) => p.service === 'sink')).toHaveLength(PORT_TRIES);
     expect(failed?.message).toContain(`gave up after ${PORT_TRIES} ports`);
     expect(failed?.message.match(new RegExp(`^${squatter.port}: .*Address already in use$`, 'gm'))).toHaveLength(PORT_TRIES);
+  });
+
+  it('takes over the baseDir of a run killed before stop(): its master and sink are stopped, mail flows on new ports', async () => {
+    const baseDir = path.join(tmpdir(), `postfix-crashed-run-${process.pid}-${Date.now()}`);
+    cleanups.push(async () => rmSync(baseDir, { recursive: true, force: true }));
+    const script = `import { PostfixInstance } from ${JSON.stringify(BUILT_HELPER)};
+      const p = await PostfixInstance.start({ baseDir: ${JSON.stringify(baseDir)} });
+      console.log(JSON.stringify({ smtpPort: p.smtpPort, sinkPort: p.sinkPort, master: await p.masterPid() }));
+      process.kill(process.pid, 'SIGKILL');`;
+    const crashed = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    crashed.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await new Promise<void>((resolve) => crashed.once('exit', () => resolve()));
+    const left = JSON.parse(output) as { smtpPort: number; sinkPort: number; master: number };
+    expect(await loopbackListenerOwner(left.smtpPort, [left.master])).toBe('ours');
+
+    const postfix = await PostfixInstance.start({ baseDir });
+    cleanups.push(() => postfix.stop());
+    expect(await postfix.masterPid()).not.toBe(left.master);
+    expect(await loopbackListenerOwner(left.smtpPort, [])).toBe('none');
+    expect(await loopbackListenerOwner(left.sinkPort, [])).toBe('none');
+    await expectMailReachesTheSink(postfix, 'after a crashed run');
   });
 });
