@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ADDRESS_IN_USE, launchOnFreePort, loopbackListenerOwner, PortTakenError } from '../backend-bridge/test-support/loopback-listeners.js';
 import { freePort, groupMembers, listProcesses, sleep, stopGroup, waitUntilAnswering } from './proc.js';
 import { abandonStart, LogFile, lookupId, makeTempDir, removeDir, type RunningServer } from './server.js';
 import { PER_SENDER_LIMIT, probeRequest } from './workload.js';
@@ -25,7 +26,42 @@ function pgidsByCmdline(needle: string): number[] {
   return [...pgids];
 }
 
+/**
+ * Waits until the server's process group holds the listener on 127.0.0.1:port. Neither peer can bind port 0 and
+ * report it, so the port was picked free a moment before: if another program listens there, or the server died
+ * saying the address is in use, it lost the race (PortTakenError, and the caller starts it on another port).
+ * Someone else's listener is final: neither peer retries its bind.
+ */
+async function waitForOwnListener(port: number, pgid: number, log: LogFile, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const members = groupMembers(pgid).map((p) => p.pid);
+    const owner = await loopbackListenerOwner(port, members);
+    if (owner === 'ours') return;
+    if (owner === 'other') throw new PortTakenError('another program listens there');
+    if (members.length === 0) {
+      if (ADDRESS_IN_USE.test(log.read())) throw new PortTakenError(log.tail(3));
+      throw new Error(`the server exited before it listened on 127.0.0.1:${port}`);
+    }
+    if (Date.now() > deadline) throw new Error(`the server did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+/** Stops and removes a start attempt that lost its port; anything else is abandoned with the server's log. */
+async function abandonAttempt(err: unknown, stop: () => Promise<unknown>, dir: string, log: LogFile): Promise<never> {
+  if (!(err instanceof PortTakenError)) return abandonStart(err, stop, dir, log);
+  await stop();
+  removeDir(dir);
+  throw err;
+}
+
 export async function startPostfwd2(opts: { connections: number }): Promise<RunningServer> {
+  return launchOnFreePort('postfwd2', await freePort(), freePort, (port) => startPostfwd2On(port, opts));
+}
+
+/** Starts postfwd2 on `port`; PortTakenError if another program has it. */
+export async function startPostfwd2On(port: number, opts: { connections: number }): Promise<RunningServer> {
   const t0 = Date.now();
   const dir = makeTempDir('postfwd2');
   // postfwd2 drops to nobody before writing its pid file and the cache daemon's socket.
@@ -34,7 +70,6 @@ export async function startPostfwd2(opts: { connections: number }): Promise<Runn
   const rules = join(dir, 'postfwd2.cf');
   writeFileSync(rules, POSTFWD2_RULE + '\n', { mode: 0o644 });
   const pidFile = join(dir, 'postfwd2.pid');
-  const port = await freePort();
   // Net::Server::PreFork: every persistent smtpd connection pins one child, so start enough children
   // up front and keep them (max_spare ≥ connections) instead of letting the pool shrink and regrow.
   const children = opts.connections + 10;
@@ -77,6 +112,8 @@ export async function startPostfwd2(opts: { connections: number }): Promise<Runn
       if (masterPid === 0) await sleep(100);
     }
     if (masterPid === 0) throw new Error(`postfwd2 wrote no pid file: ${log.tail()}`);
+    // Its policy server child dies silently when the port is taken (master and cache daemon stay up).
+    await waitForOwnListener(port, masterPid, log, 20_000);
     const probeAnswer = await waitUntilAnswering(port, probeRequest(), 20_000, () => groupMembers(masterPid).length > 0);
     // Give the prefork pool a moment to reach min_servers before the 50 connections arrive.
     for (let k = 0; k < 50 && groupMembers(masterPid).length < children; k++) await sleep(100);
@@ -94,7 +131,7 @@ export async function startPostfwd2(opts: { connections: number }): Promise<Runn
       cleanup: () => removeDir(dir),
     };
   } catch (err) {
-    return abandonStart(err, stop, dir, log);
+    return abandonAttempt(err, stop, dir, log);
   }
 }
 
@@ -126,12 +163,16 @@ export function policydRateLimitConfig(port: number, pidFile: string): string {
 }
 
 export async function startPolicydRateLimit(opts: { label: string }): Promise<RunningServer> {
+  return launchOnFreePort(opts.label, await freePort(), freePort, (port) => startPolicydRateLimitOn(port, opts));
+}
+
+/** Starts policyd-rate-limit on `port`; PortTakenError if another program has it. */
+export async function startPolicydRateLimitOn(port: number, opts: { label: string }): Promise<RunningServer> {
   const t0 = Date.now();
   const dir = makeTempDir('policyd-rate-limit');
   // It runs as its own user (started through runuser, so it never runs its root-only setup code).
   chownSync(dir, lookupId('/etc/passwd', 'policyd-rate-limit'), lookupId('/etc/group', 'policyd-rate-limit'));
   chmodSync(dir, 0o755);
-  const port = await freePort();
   const configPath = join(dir, 'policyd-rate-limit.yaml');
   const config = policydRateLimitConfig(port, join(dir, 'policyd-rate-limit.pid'));
   writeFileSync(configPath, config, { mode: 0o644 });
@@ -155,6 +196,8 @@ export async function startPolicydRateLimit(opts: { label: string }): Promise<Ru
   };
   try {
     if (pgid === 0) throw new Error('could not spawn runuser');
+    // A taken port: Python exits with "[Errno 98] Address already in use".
+    await waitForOwnListener(port, pgid, log, 20_000);
     const probeAnswer = await waitUntilAnswering(port, probeRequest(), 20_000, () => !exited);
     return {
       name: opts.label,
@@ -170,6 +213,6 @@ export async function startPolicydRateLimit(opts: { label: string }): Promise<Ru
       cleanup: () => removeDir(dir),
     };
   } catch (err) {
-    return abandonStart(err, stop, dir, log);
+    return abandonAttempt(err, stop, dir, log);
   }
 }

@@ -23,15 +23,21 @@
  *   reload and after postconf edits); the file is complete by then, which is all the pause protects.
  * - With a cool main.cf: first start ~0.3 s (post-install creates the queue dirs), stop ~0.05 s (up to 1 s when
  *   postfix-script's stop loop has to sleep once), reload ~0.05 s and idle smtpd processes exit within ~0.1 s.
+ * - Neither master.cf nor smtp-sink can bind port 0 and report the port, so this helper picks free ports and
+ *   hands them on; another program may take one first. master then fails to start ("fatal: bind 127.0.0.1 port N:
+ *   Address already in use", `postfix start` exits 1 after ~2 s) and smtp-sink exits with the same words; the
+ *   helper moves that listener to a new port and tries again (loopback-listeners.ts). smtp-sink counts as up only
+ *   once the listening socket is its own: a connect() alone would also succeed to whoever took the port.
  * - PID 1 here does not reap orphans: master and its children stay as zombies after stop. Zombies are not
  *   running, so process checks skip them (their /proc environ is empty anyway).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { chmod, chown, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ADDRESS_IN_USE, launchOnFreePort, loopbackListenerOwner, PortTakenError, type ListenerOwner } from './loopback-listeners.js';
 
 export interface SaslUser {
   /** e.g. `alice@example.com`; Postfix reports it to policy services as `sasl_username=alice@example.com`. */
@@ -42,10 +48,18 @@ export interface SaslUser {
 export interface PostfixInstanceOptions {
   /** Root of all files. Default: a fresh dir under os.tmpdir(). Removed on stop only if this helper created it. */
   baseDir?: string;
-  /** Loopback port of the smtpd listener. Default: a free port. */
+  /**
+   * Loopback port of the smtpd listener. Default: a port the kernel reports free; if another program takes it
+   * before master binds it, the instance moves to another one (see pickPort). A port given here is used or fails.
+   */
   smtpPort?: number;
-  /** Loopback port of the smtp-sink that receives all relayed mail. Default: a free port. */
+  /** Loopback port of the smtp-sink that receives all relayed mail. Default and races: as for smtpPort. */
   sinkPort?: number;
+  /**
+   * Where the automatic ports come from (default: freeLoopbackPort). Called for the first port of each service and
+   * again after each port lost to another program; tests use it to hand out a port they hold.
+   */
+  pickPort?: (service: PortService) => Promise<number>;
   /** Turns on SASL AUTH (PLAIN, LOGIN, without TLS) backed by a sasldb in the instance. */
   saslUsers?: SaslUser[];
   /** Keep the files after stop() (for post-mortems and demos). */
@@ -60,6 +74,9 @@ export interface PostfixInstanceOptions {
    */
   chroot?: boolean;
 }
+
+/** The two listeners of an instance whose ports a helper chooses: smtpd (master.cf) and the smtp-sink (relayhost). */
+export type PortService = 'smtpd' | 'sink';
 
 export interface SendMailOptions {
   from: string;
@@ -213,10 +230,12 @@ export class PostfixInstance {
     }
     // mkdtemp makes 0700; smtpd (user postfix) opens the sasldb and smtp-sink (nobody) writes by absolute path.
     await chmod(baseDir, 0o755);
-    const smtpPort = options.smtpPort ?? (await freeLoopbackPort());
-    const sinkPort = options.sinkPort ?? (await freeLoopbackPort());
+    const pickPort = options.pickPort ?? freeLoopbackPort;
+    const smtpPort = options.smtpPort ?? (await pickPort('smtpd'));
+    const sinkPort = options.sinkPort ?? (await pickPort('sink'));
     const instance = new PostfixInstance(baseDir, owns, options, smtpPort, sinkPort);
     try {
+      if (!owns) await instance.stopLeftovers();
       await instance.writeFiles();
       await instance.start();
     } catch (error) {
@@ -224,6 +243,31 @@ export class PostfixInstance {
       throw error;
     }
     return instance;
+  }
+
+  /**
+   * A run that died without stop() (a killed test process) leaves master and smtp-sink running in its baseDir, on
+   * that run's ports. start() would take that master for this instance's and talk to ports where nothing
+   * listens: stop them first. The sink is found by its capture directory on its command line.
+   */
+  private async stopLeftovers(): Promise<void> {
+    if ((await this.masterPid()) !== null) {
+      await this.coolMainCf();
+      await run(POSTFIX, ['-c', this.configDir, 'stop'], { timeoutMs: 15_000 });
+    }
+    const sinkMarker = ['-d', `${this.sinkDir}/`].join('\0');
+    const leftovers = [...(await this.processes())];
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry) || Number(entry) === this.sink?.pid) continue;
+      try {
+        const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8');
+        if (cmdline.startsWith(`${SMTP_SINK}\0`) && cmdline.includes(sinkMarker)) leftovers.push({ pid: Number(entry), command: cmdline });
+      } catch {
+        // gone
+      }
+    }
+    for (const p of leftovers) killQuietly(p.pid, 'SIGKILL');
+    await pollUntil(5_000, async () => (await Promise.all(leftovers.map((p) => isRunningPid(p.pid)))).every((running) => !running));
   }
 
   /** Starts a stopped instance again (restart). Files still present are reused, so main.cf edits survive. */
@@ -240,22 +284,75 @@ export class PostfixInstance {
     liveInstances.add(this);
     reservedPorts.add(this.smtpPort);
     reservedPorts.add(this.sinkPort);
-    if (!this.sink) await this.startSink();
-    if ((await this.masterPid()) !== null) return;
-    for (let attempt = 1; ; attempt++) {
-      await this.coolMainCf();
-      const result = await run(POSTFIX, ['-c', this.configDir, 'start'], { timeoutMs: 30_000 });
-      if (result.exitCode === 0) return;
-      const log = await this.logTail(40);
-      // Another process may have taken the port between our probe and master's bind.
-      if (this.autoSmtpPort && attempt < 3 && /Address already in use/i.test(log + result.stderr)) {
-        reservedPorts.delete(this.smtpPort);
-        this.smtpPort = await freeLoopbackPort();
-        await writeFile(this.masterCfPath, this.masterCf());
-        continue;
-      }
-      throw new PostfixInstanceError(describeFailure(`postfix -c ${this.configDir} start`, result, log));
+    if (!this.sink) {
+      await this.onFreePort('smtp-sink', 'sink', this.autoSinkPort, async (port) => {
+        if (port !== this.sinkPort) await this.moveSink(port);
+        await this.startSink();
+      });
     }
+    if ((await this.masterPid()) !== null) return;
+    await this.onFreePort('smtpd', 'smtpd', this.autoSmtpPort, async (port) => {
+      if (port !== this.smtpPort) await this.moveSmtpd(port);
+      await this.startMaster();
+    });
+  }
+
+  /**
+   * Ports are chosen before the program that binds them runs (neither master.cf nor smtp-sink can bind port 0
+   * and say what they got), so another program may take one first: `launch` then throws PortTakenError and runs
+   * again on a new port, a bounded number of times. A port given in the options is never changed.
+   */
+  private async onFreePort(what: string, service: PortService, auto: boolean, launch: (port: number) => Promise<void>): Promise<void> {
+    const pickPort = this.options.pickPort ?? freeLoopbackPort;
+    const current = service === 'smtpd' ? this.smtpPort : this.sinkPort;
+    try {
+      await launchOnFreePort(what, current, auto ? () => pickPort(service) : null, launch);
+    } catch (error) {
+      if (error instanceof PostfixInstanceError) throw error;
+      const log = await this.logTail(40);
+      throw new PostfixInstanceError((error as Error).message + (log ? `\n--- mail log ---\n${log}` : ''));
+    }
+  }
+
+  /** `postfix start`; PortTakenError if master lost the smtpd port ("fatal: bind 127.0.0.1 port N: Address already in use"). */
+  private async startMaster(): Promise<void> {
+    await this.coolMainCf();
+    const logBefore = (await this.logText()).length;
+    const result = await run(POSTFIX, ['-c', this.configDir, 'start'], { timeoutMs: 30_000 });
+    // Only this attempt's lines: an earlier attempt's bind failure must not explain a later, different one.
+    const attemptLog = (await this.logText()).slice(logBefore);
+    if (result.exitCode !== 0) {
+      const bindFailure = `${attemptLog}\n${result.stderr}`.split('\n').find((line) => ADDRESS_IN_USE.test(line));
+      if (bindFailure !== undefined) throw new PortTakenError(bindFailure.replace(/^.*?postfix\/master\[\d+\]: /, 'master: '));
+      throw new PostfixInstanceError(describeFailure(`postfix -c ${this.configDir} start`, result, await this.logTail(40)));
+    }
+    // master keeps every inet listener open itself (it hands them to smtpd): the port must be one of master's.
+    const master = await this.masterPid();
+    if ((await loopbackListenerOwner(this.smtpPort, master === null ? [] : [master])) !== 'ours') {
+      throw new PostfixInstanceError(`postfix started, but 127.0.0.1:${this.smtpPort} is not master's listener\n--- mail log ---\n${await this.logTail(40)}`);
+    }
+  }
+
+  /** Points the smtpd listener of master.cf at another port (only that service name changes in the file). */
+  private async moveSmtpd(port: number): Promise<void> {
+    const listener = new RegExp(`^127\\.0\\.0\\.1:${this.smtpPort}(?=\\s)`, 'm');
+    const text = await readFile(this.masterCfPath, 'utf8');
+    if (!listener.test(text)) throw new PostfixInstanceError(`${this.masterCfPath} has no smtpd listener 127.0.0.1:${this.smtpPort} to move`);
+    await writeFile(this.masterCfPath, text.replace(listener, `127.0.0.1:${port}`));
+    reservedPorts.delete(this.smtpPort);
+    this.smtpPort = port;
+    reservedPorts.add(port);
+  }
+
+  /** Points relayhost in main.cf at the sink's new port. */
+  private async moveSink(port: number): Promise<void> {
+    const relayhost = new RegExp(`^relayhost = \\[127\\.0\\.0\\.1\\]:${this.sinkPort}$`, 'm');
+    const text = await readFile(this.mainCfPath, 'utf8');
+    if (!relayhost.test(text)) throw new PostfixInstanceError(`${this.mainCfPath} has no relayhost [127.0.0.1]:${this.sinkPort} to move`);
+    await writeFile(this.mainCfPath, text.replace(relayhost, `relayhost = [127.0.0.1]:${port}`));
+    reservedPorts.delete(this.sinkPort);
+    this.sinkPort = port;
+    reservedPorts.add(port);
   }
 
   /** Stop, then start again with the same files (main.cf edits, queue and sink contents survive). */
@@ -637,47 +734,52 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 `;
   }
 
+  /**
+   * Starts smtp-sink on sinkPort. Ready means the sink itself holds the listener (a connection would also succeed
+   * to another program that took the port); PortTakenError if it lost the port.
+   */
   private async startSink(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      this.sinkOutput = '';
-      // "-d DIR/": one file per message named by a random hex id; "-u nobody": required when started as root.
-      const child = spawn(SMTP_SINK, ['-u', 'nobody', '-d', `${this.sinkDir}/`, `127.0.0.1:${this.sinkPort}`, '256'], {
-        env: COMMAND_ENV,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const append = (chunk: Buffer) => {
-        this.sinkOutput = (this.sinkOutput + chunk.toString('utf8')).slice(-8_000);
-      };
-      child.stdout?.on('data', append);
-      child.stderr?.on('data', append);
-      let exited = false;
-      child.on('exit', () => {
-        exited = true;
-      });
-      child.on('error', (error) => {
-        exited = true;
-        append(Buffer.from(String(error)));
-      });
-      this.sink = child;
-      const ready = await pollUntil(5_000, async () => exited || (await canConnect(this.sinkPort)));
-      if (ready && !exited) {
-        // A script that forgets stop() may still exit: the exit hook then kills the sink and master.
-        child.unref();
-        for (const stream of [child.stdout, child.stderr]) {
-          if ('unref' in stream && typeof stream.unref === 'function') stream.unref();
-        }
-        return;
+    this.sinkOutput = '';
+    // "-d DIR/": one file per message named by a random hex id; "-u nobody": required when started as root.
+    const child = spawn(SMTP_SINK, ['-u', 'nobody', '-d', `${this.sinkDir}/`, `127.0.0.1:${this.sinkPort}`, '256'], {
+      env: COMMAND_ENV,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const append = (chunk: Buffer) => {
+      this.sinkOutput = (this.sinkOutput + chunk.toString('utf8')).slice(-8_000);
+    };
+    child.stdout?.on('data', append);
+    child.stderr?.on('data', append);
+    let exited = false;
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    child.on('exit', () => {
+      exited = true;
+    });
+    child.on('error', (error) => {
+      exited = true;
+      append(Buffer.from(String(error)));
+    });
+    this.sink = child;
+    let owner = 'none' as ListenerOwner;
+    await pollUntil(5_000, async () => {
+      owner = child.pid === undefined ? 'none' : await loopbackListenerOwner(this.sinkPort, [child.pid]);
+      // smtp-sink prints its fatal bind error, then sleeps 1 s before it exits (Postfix's msg_fatal): no need to wait.
+      return exited || owner === 'ours' || ADDRESS_IN_USE.test(this.sinkOutput);
+    });
+    if (owner === 'ours' && !exited) {
+      // A script that forgets stop() may still exit: the exit hook then kills the sink and master.
+      child.unref();
+      for (const stream of [child.stdout, child.stderr]) {
+        if ('unref' in stream && typeof stream.unref === 'function') stream.unref();
       }
-      this.sink = null;
-      child.kill('SIGKILL');
-      if (this.autoSinkPort && attempt < 3 && /in use/i.test(this.sinkOutput)) {
-        reservedPorts.delete(this.sinkPort);
-        this.sinkPort = await freeLoopbackPort();
-        await writeFile(this.mainCfPath, (await readFile(this.mainCfPath, 'utf8')).replace(/^relayhost = .*$/m, `relayhost = [127.0.0.1]:${this.sinkPort}`));
-        continue;
-      }
-      throw new PostfixInstanceError(`smtp-sink did not come up on 127.0.0.1:${this.sinkPort}:\n${this.sinkOutput}`);
+      return;
     }
+    this.sink = null;
+    child.kill('SIGKILL');
+    // Its last words (smtp-sink says "fatal: bind: Address already in use") arrive with the pipes' end.
+    await Promise.race([closed, sleep(2_000)]);
+    if (ADDRESS_IN_USE.test(this.sinkOutput) || owner === 'other') throw new PortTakenError(this.sinkOutput.trim() || 'another program listens there');
+    throw new PostfixInstanceError(`smtp-sink did not come up on 127.0.0.1:${this.sinkPort}:\n${this.sinkOutput}`);
   }
 
   private async stopSink(): Promise<void> {
@@ -917,19 +1019,6 @@ async function pollUntil(timeoutMs: number, check: () => Promise<boolean>, inter
     if (Date.now() >= deadline) return false;
     await sleep(intervalMs);
   }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.setTimeout(1_000, () => done(false));
-  });
 }
 
 /** A loopback port that was free a moment ago and that no other instance of this process was given. */

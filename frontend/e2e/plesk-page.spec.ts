@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cli, DaemonProcess, eventually, freePort, tempDataDir } from '../../backend-bridge/test-support/daemon-process.js';
+import { cli, DaemonProcess, eventually, tempDataDir } from '../../backend-bridge/test-support/daemon-process.js';
 import { PostfixInstance } from '../../backend-bridge/test-support/postfix-instance.js';
 import { expectTwoSentThenDeferred, mailboxRow } from './pages.js';
 import { buildPleskUiLibrary } from './plesk-page/build-plesk-ui-library.js';
@@ -56,11 +56,15 @@ test.beforeAll(async () => {
   // The directory comes from Plesk through the extension's own resync script.
   expect(await runPhp(path.join(repo, 'plib/scripts/resync.php'), env)).toContain('Directory synchronized');
 
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  panel = spawn('php', ['-S', `127.0.0.1:${port}`, path.join(here, 'plesk-page/router.php')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Port 0: PHP's web server binds a free port itself and names it ("Development Server (http://127.0.0.1:N) started").
+  panel = spawn('php', ['-S', '127.0.0.1:0', path.join(here, 'plesk-page/router.php')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   panel.stdout?.on('data', (chunk: Buffer) => (panelLog += chunk.toString()));
   panel.stderr?.on('data', (chunk: Buffer) => (panelLog += chunk.toString()));
+  const started = /Development Server \((http:\/\/127\.0\.0\.1:\d+)\) started/;
+  await eventually(() => started.test(panelLog) || panel.exitCode !== null, `PHP's web server to say where it listens:\n${panelLog}`);
+  const bound = started.exec(panelLog)?.[1];
+  if (!bound) throw new Error(`PHP's web server did not start:\n${panelLog}`);
+  baseUrl = bound;
   await eventually(async () => {
     try {
       return (await fetch(`${baseUrl}/login-as?login=nobody`)).status === 404;
