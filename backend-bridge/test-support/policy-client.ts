@@ -94,3 +94,12 @@ export function endOfMessage(fields: { sender: string; sasl?: string; recipients
     mail_version: '3.7.11',
   };
 }
+
+/** `count` END-OF-MESSAGE requests from `sender` on one connection, one at a time as smtpd sends them: the answers. */
+export async function sendMessages(socketPath: string, sender: string, count: number): Promise<string[]> {
+  const client = await PolicyClient.connect(socketPath);
+  const answers: string[] = [];
+  for (let i = 0; i < count; i++) answers.push(await client.request(endOfMessage({ sender })));
+  client.end();
+  return answers;
+}

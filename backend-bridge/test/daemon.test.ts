@@ -10,7 +10,7 @@ import { BridgeClient } from '../src/api/bridge-client.js';
 import { apiSocketPath } from '../src/api/server.js';
 import { cli, DaemonProcess, eventually, runCli, tempDataDir } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
-import { endOfMessage, PolicyClient } from '../test-support/policy-client.js';
+import { sendMessages } from '../test-support/policy-client.js';
 
 const running: DaemonProcess[] = [];
 afterEach(async () => {
@@ -32,12 +32,8 @@ async function start(dataDir: string, extraArgs: string[] = []): Promise<DaemonP
   return daemon;
 }
 
-async function send(daemon: DaemonProcess, sender: string, count: number): Promise<string[]> {
-  const client = await PolicyClient.connect(daemon.policySocket);
-  const answers: string[] = [];
-  for (let i = 0; i < count; i++) answers.push(await client.request(endOfMessage({ sender })));
-  client.end();
-  return answers;
+function send(daemon: DaemonProcess, sender: string, count: number): Promise<string[]> {
+  return sendMessages(daemon.policySocket, sender, count);
 }
 
 interface UsageRow {

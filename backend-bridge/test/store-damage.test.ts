@@ -13,7 +13,7 @@ import { backupDir, listBackups } from '../src/store/backups.js';
 import { databasePath } from '../src/store/database.js';
 import { cli, CLI, DaemonProcess, eventually, runCli, tempDataDir } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
-import { endOfMessage, PolicyClient } from '../test-support/policy-client.js';
+import { sendMessages } from '../test-support/policy-client.js';
 import { overwritePages, pagesOf } from '../test-support/store-damage.js';
 
 const running: DaemonProcess[] = [];
@@ -60,12 +60,8 @@ function startExpectingExit(dataDir: string, timeoutMs = 20_000): Promise<{ code
   });
 }
 
-async function send(daemon: DaemonProcess, sender: string, count: number): Promise<string[]> {
-  const client = await PolicyClient.connect(daemon.policySocket);
-  const answers: string[] = [];
-  for (let i = 0; i < count; i++) answers.push(await client.request(endOfMessage({ sender })));
-  client.end();
-  return answers;
+function send(daemon: DaemonProcess, sender: string, count: number): Promise<string[]> {
+  return sendMessages(daemon.policySocket, sender, count);
 }
 
 interface Health {

@@ -2,21 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, MAX_FRAME_BYTES, MilterFrameParser, MilterProtocolError, type MilterFrame } from './milter-protocol.js';
 import { MilterSession, type LocalMessage } from './milter-server.js';
+import { chunked, postfixMilterOffer } from '../../test-support/protocol-bytes.js';
 
 /** Bounded so that `npm test` stays quick; a failure prints its seed to replay. */
 const RUNS = { numRuns: 300 };
 
-function chunked(bytes: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % bytes.length)))].sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let from = 0;
-  for (const point of points) {
-    chunks.push(bytes.subarray(from, point));
-    from = point;
-  }
-  chunks.push(bytes.subarray(from));
-  return chunks;
-}
 
 const latin1 = (text: string) => Buffer.from(text, 'latin1');
 
@@ -56,13 +46,6 @@ function run(chunks: Buffer[]): Outcome {
   return outcome;
 }
 
-function offer(): Buffer {
-  const data = Buffer.alloc(12);
-  data.writeUInt32BE(6, 0);
-  data.writeUInt32BE(0x1ff, 4);
-  data.writeUInt32BE(0x1fffff, 8);
-  return encodeFrame('O', data);
-}
 
 const address = fc.stringMatching(/^[a-z0-9.]{1,12}@[a-z]{1,8}\.test$/);
 const message = fc.record({
@@ -88,7 +71,7 @@ describe('milter parser and session, property-based', () => {
     fc.assert(
       fc.property(fc.array(message, { maxLength: 6 }), fc.array(fc.nat(), { maxLength: 30 }), (messages, cuts) => {
         const stream = Buffer.concat([
-          offer(),
+          postfixMilterOffer(),
           ...messages.flatMap((m) => [
             encodeFrame('D', latin1(`Mi\0${m.queueId}\0{mail_addr}\0${m.sender}\0`)),
             encodeFrame('M', latin1(`<${m.sender}>\0`)),

@@ -5,16 +5,10 @@ import { encodeFrame, MAX_FRAME_BYTES, MilterFrameParser, type MilterFrame } fro
 import { MilterServer, type LocalMessage, type MilterVerdict } from './milter-server.js';
 import type { ConnectionLimits } from './connection-server.js';
 import { eventually } from '../../test-support/daemon-process.js';
+import { postfixMilterOffer } from '../../test-support/protocol-bytes.js';
 
 const text = (value: string) => Buffer.from(value, 'latin1');
 
-function offer(): Buffer {
-  const data = Buffer.alloc(12);
-  data.writeUInt32BE(6, 0);
-  data.writeUInt32BE(0x1ff, 4);
-  data.writeUInt32BE(0x1fffff, 8);
-  return encodeFrame('O', data);
-}
 
 /** A milter client speaking as Postfix's cleanup does for one local message. */
 class Client {
@@ -91,7 +85,7 @@ afterEach(async () => {
 
 async function negotiated(): Promise<Client> {
   const client = await Client.connect(port);
-  client.send(offer());
+  client.send(postfixMilterOffer());
   const [reply] = await client.replies(1);
   expect(reply?.command).toBe('O');
   return client;

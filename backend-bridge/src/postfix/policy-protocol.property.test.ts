@@ -4,22 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { LogSummariser } from '../log/log-summariser.js';
 import { PolicyRequestParser, RequestTooLargeError, STRAY_BLANK_LINE, type ParsedRequest } from './policy-protocol.js';
 import { PolicySession } from './policy-server.js';
+import { chunked } from '../../test-support/protocol-bytes.js';
 
 /** Bounded so that `npm test` stays quick; a failure prints its seed to replay. */
 const RUNS = { numRuns: 300 };
 
-/** Cuts `bytes` at the given points (any numbers; taken modulo the length, sorted). */
-function chunked(bytes: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % bytes.length)))].sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let from = 0;
-  for (const point of points) {
-    chunks.push(bytes.subarray(from, point));
-    from = point;
-  }
-  chunks.push(bytes.subarray(from));
-  return chunks;
-}
 
 type Outcome = Array<ParsedRequest | typeof STRAY_BLANK_LINE> | { thrown: string };
 
