@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { defaultSocketAddress, type ListenAddress } from './listen-address.js';
 import { appendLine, findParameter, parameterLine, replaceSpan } from './main-cf.js';
+import { repairMainCf, wiringStatus, type ChangedParameter, type WiringState, type WiringStatus } from './wiring-status.js';
 
 const execFileAsync = promisify(execFile);
 /** Postfix's tools live in /usr/sbin, which a non-login PATH may lack. */
@@ -31,21 +33,6 @@ export interface WiringOptions {
   failOpen: boolean;
   /** Reload a running Postfix so the change takes effect now (off in tests of the file edits alone). */
   reload: boolean;
-}
-
-/** One parameter we changed: what stood there before (null: absent) and what we wrote, to undo it exactly. */
-interface ChangedParameter {
-  name: string;
-  original: string | null;
-  wired: string;
-  /** The file's last line had no newline and we added one before appending. */
-  addedNewline: boolean;
-}
-
-interface WiringState {
-  version: 1;
-  policyService: string;
-  parameters: ChangedParameter[];
 }
 
 export interface WiringResult {
@@ -193,6 +180,90 @@ export async function isWired(configDir: string): Promise<boolean> {
   return (await readState(configDir)) !== null;
 }
 
+export type { WiringStatus };
+
+/** Whether this Postfix's main.cf carries the entries `postfix wire` put there, and how it is wired. */
+export async function inspectWiring(configDir: string): Promise<WiringStatus> {
+  const state = await readState(configDir);
+  if (!state) return wiringStatus('', null);
+  return wiringStatus(await readFile(path.join(configDir, 'main.cf'), 'utf8'), state);
+}
+
+/** What identifies one version of main.cf without reading it: another write changes at least one of these. */
+export interface FileFingerprint {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+export function fingerprintOf(stats: Stats): FileFingerprint {
+  return { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs };
+}
+
+export function sameFingerprint(a: FileFingerprint | null, b: FileFingerprint | null): boolean {
+  return a !== null && b !== null && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}
+
+export async function mainCfFingerprint(configDir: string): Promise<FileFingerprint> {
+  return fingerprintOf(await stat(path.join(configDir, 'main.cf')));
+}
+
+export type RepairResult =
+  /** No state file: wire was never run here, or unwire undid it. Nothing is touched. */
+  | { outcome: 'not-wired' }
+  | { outcome: 'intact' }
+  /** main.cf changed while we looked at it (someone else is writing): nothing written; look again later. */
+  | { outcome: 'changed-meanwhile' }
+  | { outcome: 'restored'; restored: string[]; reloaded: boolean };
+
+/**
+ * Puts back the entries `postfix wire` wrote that someone else's rewrite of main.cf removed, keeping whatever
+ * else that program put there. Only where the state file says this Postfix was wired, so a Postfix the
+ * administrator never wired (or unwired) is never touched. `expect` is the version of main.cf the caller saw
+ * settle: if main.cf is another by the time we would replace it, nothing is written.
+ * A failed write leaves main.cf and the state file as they were; a failed reload throws ReloadError after the
+ * repair is in place.
+ */
+export async function repairWiring(configDir: string, options: { reload: boolean; expect?: FileFingerprint }): Promise<RepairResult> {
+  const state = await readState(configDir);
+  if (!state) return { outcome: 'not-wired' };
+  const mainCfPath = path.join(configDir, 'main.cf');
+  const before = await readFile(mainCfPath, 'utf8');
+  const seen = await mainCfFingerprint(configDir);
+  if (options.expect && !sameFingerprint(options.expect, seen)) return { outcome: 'changed-meanwhile' };
+  const repair = repairMainCf(before, state);
+  if (repair.restored.length === 0) return { outcome: 'intact' };
+  // A main.cf emptied by a program still writing it in place is not one to build on.
+  if (before.trim() === '') throw new WiringError(`${mainCfPath} is empty: not repairing a file that may be half-written`);
+  // The state first: should main.cf then fail, the state still describes it (restored below).
+  await writeState(configDir, repair.state);
+  let written: boolean;
+  try {
+    written = await replaceFile(mainCfPath, repair.text, seen);
+  } catch (error) {
+    await writeState(configDir, state).catch(() => undefined);
+    throw new WiringError(`cannot write ${mainCfPath}: ${(error as Error).message}`);
+  }
+  if (!written) {
+    await writeState(configDir, state).catch(() => undefined);
+    return { outcome: 'changed-meanwhile' };
+  }
+  return { outcome: 'restored', restored: repair.restored, reloaded: options.reload ? await reloadPostfix(configDir) : false };
+}
+
+export class ReloadError extends WiringError {}
+
+/** Reloads a running Postfix (a stopped one reads main.cf when it starts); true when it was reloaded. */
+export async function reloadPostfix(configDir: string): Promise<boolean> {
+  try {
+    return await reloadIfRunning(configDir);
+  } catch (error) {
+    const failed = error as { stderr?: string; message: string };
+    throw new ReloadError(`postfix -c ${configDir} reload failed: ${(failed.stderr || failed.message).trim()}`);
+  }
+}
+
 function revert(mainCf: string, state: WiringState): { text: string; leftAlone: string[] } {
   let text = mainCf;
   const leftAlone: string[] = [];
@@ -229,12 +300,25 @@ async function writeState(configDir: string, state: WiringState): Promise<void> 
   await replaceFile(path.join(configDir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
 }
 
-/** Write-then-rename, keeping the file's mode, so Postfix never reads a half-written main.cf. */
-async function replaceFile(file: string, content: string): Promise<void> {
+/**
+ * Write-then-rename, keeping the file's mode, so Postfix never reads a half-written main.cf. With `unless`, the
+ * file is replaced only if it is still that version just before the rename (false, and nothing replaced, if not).
+ */
+async function replaceFile(file: string, content: string, unlessChangedFrom?: FileFingerprint): Promise<boolean> {
   const mode = await stat(file).then((s) => s.mode & 0o777, () => 0o644);
   const temporary = `${file}.outgoing-limits-new`;
-  await writeFile(temporary, content, { mode });
-  await rename(temporary, file);
+  try {
+    await writeFile(temporary, content, { mode });
+    if (unlessChangedFrom && !sameFingerprint(unlessChangedFrom, await stat(file).then(fingerprintOf, () => null))) {
+      await rm(temporary, { force: true });
+      return false;
+    }
+    await rename(temporary, file);
+    return true;
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw error;
+  }
 }
 
 /** A stopped (or absent) Postfix reads the new main.cf at its next start; a running one is reloaded. */
