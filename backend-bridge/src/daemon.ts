@@ -22,6 +22,7 @@ import { smtpdPolicyHandler } from './postfix/policy-handler.js';
 import { PolicyServer } from './postfix/policy-server.js';
 import { defaultSocketAddress, describeAddress, type ListenAddress, type UnixAddress } from './postfix/listen-address.js';
 import { postfixGroup, prepareSocketDirectory } from './postfix/unix-socket.js';
+import { WiringGuard } from './postfix/wiring-guard.js';
 import { takeBackup, listBackups, backupName } from './store/backups.js';
 import { databasePath, GROUP_FILE_MODE, openDatabase, PRIVATE_FILE_MODE, type Db } from './store/database.js';
 import { integrityProblems, StoreDamagedError } from './store/integrity.js';
@@ -45,6 +46,11 @@ export interface DaemonOptions {
   postfixConfigDir?: string;
   /** Where the milter for local mail (non_smtpd_milters) listens; default: `outgoing-limits/milter` beside the policy socket; null: no milter. */
   milter?: ListenAddress | null;
+  /**
+   * Keep `postfix wire`'s entries in postfixConfigDir's main.cf (put back what another program removes). Only
+   * for a Postfix named explicitly (`daemon --postfix-config-dir`), and only while the wiring state file says wired.
+   */
+  guardWiring?: boolean;
 }
 
 export const DEFAULT_POSTFIX_CONFIG_DIR = '/etc/postfix';
@@ -104,6 +110,7 @@ export class Daemon {
   private stopped = false;
   private milterServer: MilterServer | null = null;
   milterAddress: ListenAddress | null = null;
+  private wiringGuard: WiringGuard | null = null;
 
   private constructor(
     private readonly db: Db,
@@ -192,6 +199,9 @@ export class Daemon {
         throw new Error(`cannot listen for milter connections on ${describeAddress(listenOn.milter)}: ${(error as Error).message}`);
       }
     }
+    if (options.guardWiring) {
+      daemon.wiringGuard = new WiringGuard({ configDir: postfixConfigDir, log, onEvent: (event) => notifier?.wiringChanged(event) });
+    }
     try {
       await daemon.startApi(options);
     } catch (error) {
@@ -207,6 +217,7 @@ export class Daemon {
       setInterval(() => daemon.checkStore(), STORE_CHECK_INTERVAL_MS),
     );
     void daemon.backUpIfDue();
+    daemon.wiringGuard?.start();
     // Before the first release: records of mail that left the hold queue while the daemon was down are closed.
     daemon.reconciled = held.reconcile(Date.now());
     for (const [service, address] of [['policy', daemon.policyAddress], ['milter', daemon.milterAddress]] as const) {
@@ -221,6 +232,7 @@ export class Daemon {
 
   private async startApi(options: DaemonOptions): Promise<void> {
     const context: ApiContext = { db: this.db, enforcer: this.enforcer, sync: this.sync, log: this.log, nowMs: Date.now, flushCounts: () => this.flush(), held: this.held };
+    if (this.wiringGuard) context.wiring = this.wiringGuard;
     const apiGroup = options.apiGroup ?? null;
     if (apiGroup !== null) {
       // The group must pass through the data directory to reach the socket; it lists and reads nothing else.
@@ -332,6 +344,7 @@ export class Daemon {
     await this.policyServer.close();
     await this.milterServer?.close();
     await this.held.idle();
+    await this.wiringGuard?.stop();
     // Mail goes out at once; a webhook still retrying gets a few seconds more, not its whole back-off.
     await Promise.race([this.notifier.idle(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     await this.backingUp; // the backup reads through this connection

@@ -4,6 +4,7 @@ import type { Enforcer } from '../enforcement/enforcer.js';
 import type { HeldMail } from '../enforcement/held-mail.js';
 import type { StoreSync } from '../enforcement/store-sync.js';
 import type { Db } from '../store/database.js';
+import type { WiringCheckOutcome } from '../postfix/wiring-guard.js';
 
 /** What the routes work with: the store, the live state it mirrors, and the clock. */
 export interface ApiContext {
@@ -16,6 +17,8 @@ export interface ApiContext {
   flushCounts: () => void;
   /** Held mail and its Postfix queue: only in the daemon, which runs next to Postfix. */
   held?: HeldMail;
+  /** The Postfix wiring guard: only in a daemon started with --postfix-config-dir. */
+  wiring?: { check(): Promise<WiringCheckOutcome> };
 }
 
 export function currentWindow(context: ApiContext): WindowView {

@@ -16,6 +16,7 @@ import { eventRoutes } from './routes/event-routes.js';
 import { heldRoutes } from './routes/held-routes.js';
 import { objectRoutes } from './routes/object-routes.js';
 import { settingsRoutes } from './routes/settings-routes.js';
+import { wiringRoutes } from './routes/wiring-routes.js';
 import { registerStandaloneUi, sendAppPage } from './standalone-ui.js';
 import type { StoreHealthReport } from '../store/store-health.js';
 
@@ -79,6 +80,7 @@ export function buildApi(context: ApiContext, options: { secret: Buffer; version
   eventRoutes(routes, context);
   directoryRoutes(routes, context);
   if (context.held) heldRoutes(routes, context, context.held);
+  if (context.wiring) wiringRoutes(routes, context.wiring);
   routes.registerAll(app);
 
   const document = apiDocument(routes, options.version);

@@ -61,7 +61,7 @@ export function buildProgram(): Command {
     .option('--http <host:port>', 'also serve the API (and the standalone UI) on this loopback address', parse.hostPort)
     .option('--milter <unix:path|host:port>', 'where the milter for local mail (sendmail, PHP) listens (default: unix:QUEUE_DIR/outgoing-limits/milter)', parse.listenAddress)
     .option('--no-milter', 'do not serve the milter')
-    .option('--postfix-config-dir <dir>', 'the Postfix instance whose hold queue keeps over-limit mail', DEFAULT_POSTFIX_CONFIG_DIR)
+    .option('--postfix-config-dir <dir>', 'the Postfix instance whose hold queue keeps over-limit mail; when given, the daemon also keeps the entries of `postfix wire` in its main.cf', DEFAULT_POSTFIX_CONFIG_DIR)
     .option('--api-group <group>', 'let this group (name or id) use the API socket and read the secret, e.g. psaadm for the Plesk panel', parse.groupId)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
     .action(
@@ -73,7 +73,7 @@ export function buildProgram(): Command {
         postfixConfigDir: string;
         apiGroup?: number;
         logLevel: string;
-      }) => {
+      }, command: Command) => {
       const log = createLogger(options.logLevel);
       const daemon = await Daemon.start(
         {
@@ -83,6 +83,8 @@ export function buildProgram(): Command {
           postfixConfigDir: options.postfixConfigDir,
           ...(options.milter === false ? { milter: null } : options.milter ? { milter: options.milter } : {}),
           apiGroup: options.apiGroup ?? null,
+          // Only a Postfix the administrator named: the default /etc/postfix may be no business of this daemon.
+          guardWiring: command.getOptionValueSource('postfixConfigDir') === 'cli',
         },
         log,
       );

@@ -114,3 +114,44 @@ export function storeFailureBody(n: StoreFailureNotification): string {
 function dirname(file: string): string {
   return file.slice(0, Math.max(file.lastIndexOf('/'), 1));
 }
+
+/** The daemon put back its Postfix wiring that another program removed from main.cf, or could not: for the administrator. */
+export interface WiringNotification {
+  kind: 'wiring-restored' | 'wiring-repair-failed';
+  atMs: number;
+  host: string;
+  mainCf: string;
+  /** The entries that were gone, each as `parameter: value` (empty when main.cf could not be read). */
+  missing: string[];
+  /** What the daemon did about it, in a sentence. */
+  action: string;
+  /** Why the repair failed; null when it worked. */
+  error: string | null;
+}
+
+export function wiringSubject(n: WiringNotification): string {
+  return n.kind === 'wiring-restored'
+    ? `Outgoing mail limits on ${n.host}: Postfix wiring was removed and has been put back`
+    : `Outgoing mail limits on ${n.host}: cannot put the Postfix wiring back; limits may not be enforced`;
+}
+
+export function wiringBody(n: WiringNotification): string {
+  const configDir = dirname(n.mainCf);
+  return [
+    n.kind === 'wiring-restored'
+      ? `Another program rewrote ${n.mainCf} and removed what connects Postfix to the outgoing mail limits service:`
+      : `The outgoing mail limits service could not check or repair its entries in ${n.mainCf}:`,
+    '',
+    ...(n.missing.length > 0 ? n.missing.map((entry) => `  ${entry}`) : ['  (not known: main.cf could not be read)']),
+    '',
+    n.action,
+    ...(n.error ? ['', `  ${n.error}`, '', 'While the entries are missing, Postfix does not ask the service and mail is not limited.', 'The service tries again every 30 seconds and when main.cf changes.'] : []),
+    '',
+    'The service keeps these entries in place for as long as Postfix is wired. To stop it, unwire Postfix:',
+    '',
+    `  outgoing-limits postfix unwire --config-dir ${configDir}`,
+    '',
+    n.kind === 'wiring-restored' ? 'You get at most one such message per notification period; the service log counts the others.' : 'You get this message once per failure; the service log sums up how it goes on.',
+    '',
+  ].join('\n');
+}

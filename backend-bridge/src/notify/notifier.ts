@@ -12,7 +12,20 @@ import { contactAddress } from '../store/notification-contacts.js';
 import type { OverLimitEvent } from '../store/over-limit-events.js';
 import type { StoreFailureEvent } from '../store/store-health.js';
 import { LogSummariser } from '../log/log-summariser.js';
-import { headerSafe, mailBody, mailSubject, storeFailureBody, storeFailureSubject, topDomains, type Notification, type StoreFailureNotification } from './notification.js';
+import type { WiringGuardEvent } from '../postfix/wiring-guard.js';
+import {
+  headerSafe,
+  mailBody,
+  mailSubject,
+  storeFailureBody,
+  storeFailureSubject,
+  topDomains,
+  wiringBody,
+  wiringSubject,
+  type Notification,
+  type StoreFailureNotification,
+  type WiringNotification,
+} from './notification.js';
 
 /** Webhook attempts: at once, then after 1, 2, 4 and 8 seconds. */
 const WEBHOOK_BACKOFF_MS = [0, 1_000, 2_000, 4_000, 8_000];
@@ -73,6 +86,37 @@ export class Notifier {
     const notification: StoreFailureNotification = { kind: 'store-failure', atMs: event.atMs, file: event.file, operation: event.operation, error: event.error, host: os.hostname() };
     const sends: Array<Promise<void>> = [];
     if (to.length > 0) sends.push(this.sendMail(to, storeFailureSubject(notification), storeFailureBody(notification), `store ${event.operation}`));
+    if (settings.webhookUrl) sends.push(this.postWebhook(settings.webhookUrl, notification));
+    const work = Promise.all(sends);
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+  }
+
+  /** When the wiring guard last told of a repair: a program that rewrites main.cf often must not flood the inbox. */
+  private lastWiringRestoredMs: number | null = null;
+
+  /**
+   * The daemon put back its entries in main.cf (at most one message per notification period; the log counts the
+   * rest), or could not (the guard reports each failure once). For the administrator only, like store failures.
+   */
+  wiringChanged(event: WiringGuardEvent): void {
+    const settings = this.enforcer.currentSettings.notifications;
+    const to = settings.adminAddress ? [settings.adminAddress] : [];
+    if (to.length === 0 && !settings.webhookUrl) {
+      this.log.warn({ kind: event.kind }, 'no administrator address or webhook is set: nobody is notified of the Postfix wiring');
+      return;
+    }
+    if (event.kind === 'wiring-restored') {
+      const now = this.nowMs();
+      if (this.lastWiringRestoredMs !== null && now - this.lastWiringRestoredMs < NOTIFY_PERIOD_SECONDS[settings.period] * 1000) return;
+      this.lastWiringRestoredMs = now;
+    }
+    const notification: WiringNotification =
+      event.kind === 'wiring-restored'
+        ? { kind: event.kind, atMs: event.atMs, host: os.hostname(), mainCf: event.mainCf, missing: event.missing, action: `The service put them back${event.reloaded ? ' and reloaded Postfix' : ' (Postfix was not running; it reads them when it starts)'}; limits are enforced again.`, error: null }
+        : { kind: event.kind, atMs: event.atMs, host: os.hostname(), mainCf: event.mainCf, missing: event.missing, action: 'The service could not put them back:', error: event.error };
+    const sends: Array<Promise<void>> = [];
+    if (to.length > 0) sends.push(this.sendMail(to, wiringSubject(notification), wiringBody(notification), event.kind));
     if (settings.webhookUrl) sends.push(this.postWebhook(settings.webhookUrl, notification));
     const work = Promise.all(sends);
     this.pending.add(work);
@@ -215,7 +259,7 @@ export class Notifier {
     });
   }
 
-  private async postWebhook(url: string, notification: Notification | StoreFailureNotification): Promise<void> {
+  private async postWebhook(url: string, notification: Notification | StoreFailureNotification | WiringNotification): Promise<void> {
     const body = JSON.stringify(notification);
     for (const [attempt, delay] of WEBHOOK_BACKOFF_MS.entries()) {
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
