@@ -156,6 +156,7 @@ describe('the daemon keeps Postfix wired', () => {
       expect.objectContaining({
         kind: 'wiring-repair-failed',
         missing: [`smtpd_end_of_data_restrictions: ${POLICY_ENTRY}`, `non_smtpd_milters: ${MILTER_ENTRY}`],
+        stage: 'repair',
         error: expect.stringMatching(/EPERM/),
       }),
     ]);

@@ -125,6 +125,8 @@ export interface WiringNotification {
   missing: string[];
   /** What the daemon did about it, in a sentence. */
   action: string;
+  /** Where a repair failed: writing main.cf, or reloading Postfix after it; null when it worked. */
+  stage: 'repair' | 'reload' | null;
   /** Why the repair failed; null when it worked. */
   error: string | null;
 }

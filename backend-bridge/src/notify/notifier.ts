@@ -113,8 +113,17 @@ export class Notifier {
     }
     const notification: WiringNotification =
       event.kind === 'wiring-restored'
-        ? { kind: event.kind, atMs: event.atMs, host: os.hostname(), mainCf: event.mainCf, missing: event.missing, action: `The service put them back${event.reloaded ? ' and reloaded Postfix' : ' (Postfix was not running; it reads them when it starts)'}; limits are enforced again.`, error: null }
-        : { kind: event.kind, atMs: event.atMs, host: os.hostname(), mainCf: event.mainCf, missing: event.missing, action: 'The service could not put them back:', error: event.error };
+        ? { kind: event.kind, atMs: event.atMs, host: os.hostname(), mainCf: event.mainCf, missing: event.missing, action: `The service put them back${event.reloaded ? ' and reloaded Postfix' : ' (Postfix was not running; it reads them when it starts)'}; limits are enforced again.`, stage: null, error: null }
+        : {
+            kind: event.kind,
+            atMs: event.atMs,
+            host: os.hostname(),
+            mainCf: event.mainCf,
+            missing: event.missing,
+            action: event.stage === 'reload' ? 'The service put them back in main.cf, but could not reload Postfix, which goes on without them until it is reloaded:' : 'The service could not put them back:',
+            stage: event.stage,
+            error: event.error,
+          };
     const sends: Array<Promise<void>> = [];
     if (to.length > 0) sends.push(this.sendMail(to, wiringSubject(notification), wiringBody(notification), event.kind));
     if (settings.webhookUrl) sends.push(this.postWebhook(settings.webhookUrl, notification));

@@ -110,7 +110,7 @@ describe('the wiring guard', { timeout: 60_000 }, () => {
     expect(entriesPresent(dir)).toBe(true);
     expect(await guard.check()).toMatchObject({ outcome: 'failed' });
     expect(events.map((event) => event.kind)).toEqual(['wiring-repair-failed']);
-    expect(events[0]).toMatchObject({ missing: ['smtpd_end_of_data_restrictions: check_policy_service inet:127.0.0.1:10040', 'non_smtpd_milters: inet:127.0.0.1:10041'] });
+    expect(events[0]).toMatchObject({ stage: 'reload', missing: ['smtpd_end_of_data_restrictions: check_policy_service inet:127.0.0.1:10040', 'non_smtpd_milters: inet:127.0.0.1:10041'] });
     expect(logs.filter((line) => line.kind === 'wiring-repair-failed')).toHaveLength(1);
     rmSync(path.join(queue, 'pid', 'master.pid'));
     expect(await guard.check()).toEqual({ outcome: 'intact' });

@@ -2,8 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { LogSummariser } from '../log/log-summariser.js';
-import { mainCfFingerprint, reloadPostfix, ReloadError, repairWiring, sameFingerprint, type FileFingerprint } from './wiring.js';
-import { inspectWiring } from './wiring.js';
+import { inspectWiring, mainCfFingerprint, reloadPostfix, ReloadError, repairWiring, sameFingerprint, type FileFingerprint } from './wiring.js';
 
 /** The safety net: main.cf is looked at this often even when no change was seen. */
 export const WIRING_CHECK_INTERVAL_MS = 30_000;
@@ -29,6 +28,8 @@ export interface WiringRepairFailedEvent {
   atMs: number;
   mainCf: string;
   missing: string[];
+  /** Where it failed: checking or writing main.cf, or reloading Postfix after main.cf was repaired. */
+  stage: 'repair' | 'reload';
   /** What could not be done, and why. */
   error: string;
 }
@@ -212,7 +213,7 @@ export class WiringGuard {
     );
     if (this.failing === null) {
       this.failing = message;
-      this.options.onEvent({ kind: 'wiring-repair-failed', atMs: Date.now(), mainCf: this.mainCf, missing, error: message });
+      this.options.onEvent({ kind: 'wiring-repair-failed', atMs: Date.now(), mainCf: this.mainCf, missing, stage: reload ? 'reload' : 'repair', error: message });
     }
     return { outcome: 'failed', error: message };
   }

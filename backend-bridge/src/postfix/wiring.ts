@@ -237,7 +237,11 @@ export async function repairWiring(configDir: string, options: { reload: boolean
   // A main.cf emptied by a program still writing it in place is not one to build on.
   if (before.trim() === '') throw new WiringError(`${mainCfPath} is empty: not repairing a file that may be half-written`);
   // The state first: should main.cf then fail, the state still describes it (restored below).
-  await writeState(configDir, repair.state);
+  try {
+    await writeState(configDir, repair.state);
+  } catch (error) {
+    throw new WiringError(`cannot write ${path.join(configDir, STATE_FILE)}: ${(error as Error).message}`);
+  }
   let written: boolean;
   try {
     written = await replaceFile(mainCfPath, repair.text, seen);
