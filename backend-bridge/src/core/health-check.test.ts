@@ -60,8 +60,8 @@ describe('the Postfix wiring line', () => {
     const result = judgeWiring(wired());
     expect(result.state).toBe('ok');
     expect(result.advice).toBeNull();
-    expect(result.found).toContain('policy service in smtpd_end_of_data_restrictions (unix:outgoing-limits/policy, UNIX socket, smtp/inet chrooted)');
-    expect(result.found).toContain('milter in non_smtpd_milters (unix:outgoing-limits/milter, UNIX socket, not chrooted)');
+    expect(result.found).toContain('policy service in smtpd_end_of_data_restrictions (unix:outgoing-limits/policy, UNIX socket, smtpd chrooted (smtp/inet))');
+    expect(result.found).toContain('milter in non_smtpd_milters (unix:outgoing-limits/milter, UNIX socket, cleanup not chrooted)');
     expect(result.found).toContain('fail-open');
   });
 

@@ -208,16 +208,16 @@ export type WiringFacts =
       failOpen: boolean;
     };
 
-function describeEndpoint(what: string, parameter: string, facts: EndpointFacts): string {
+function describeEndpoint(what: string, parameter: string, client: string, facts: EndpointFacts): string {
   const transport = facts.endpoint.startsWith('unix:') ? 'UNIX socket' : 'TCP';
-  const chroot = facts.chrootedServices.length > 0 ? `${facts.chrootedServices.join(', ')} chrooted` : 'not chrooted';
+  const chroot = facts.chrootedServices.length > 0 ? `${client} chrooted (${facts.chrootedServices.join(', ')})` : `${client} not chrooted`;
   return `${what} in ${parameter} (${facts.endpoint}, ${transport}, ${chroot})`;
 }
 
 export function describeWiring(facts: Extract<WiringFacts, { readable: true }>): string {
   const parts: string[] = [];
-  if (facts.policy) parts.push(describeEndpoint('policy service', 'smtpd_end_of_data_restrictions', facts.policy));
-  if (facts.milter) parts.push(describeEndpoint('milter', 'non_smtpd_milters', facts.milter));
+  if (facts.policy) parts.push(describeEndpoint('policy service', 'smtpd_end_of_data_restrictions', 'smtpd', facts.policy));
+  if (facts.milter) parts.push(describeEndpoint('milter', 'non_smtpd_milters', 'cleanup', facts.milter));
   parts.push(facts.failOpen ? 'fail-open (mail flows while the daemon is down)' : 'fail-closed (mail is deferred while the daemon is down)');
   return parts.join('; ');
 }
