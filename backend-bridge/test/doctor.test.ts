@@ -141,6 +141,9 @@ describe('outgoing-limits doctor with the daemon stopped', () => {
     const { code, line } = await doctorReport();
     expect(line('store')).toMatchObject({ state: 'problem', reason: 'store.damaged' });
     expect(line('store').advice).toContain(`outgoing-limits store restore NAME --data-dir ${dataDir}`);
+    // What the damaged store holds is not read: no line claims to know it.
+    expect(line('plesk')).toMatchObject({ state: 'warning', reason: 'plesk.unknown' });
+    expect(line('directory')).toMatchObject({ state: 'warning', reason: 'directory.unknown' });
     expect(code).toBe(2);
   });
 

@@ -108,6 +108,10 @@ describe("the line on Plesk's own limiting", () => {
     expect(judgePlatform(null, NOW)).toMatchObject({ state: 'ok', reason: 'plesk.none', found: 'Not a Plesk server (Plesk never reported here).' });
   });
 
+  it('does not say "not a Plesk server" when the report cannot be read', () => {
+    expect(judgePlatform({ unreadable: 'disk I/O error' }, NOW)).toMatchObject({ state: 'warning', reason: 'plesk.unknown', found: expect.stringContaining('disk I/O error') });
+  });
+
   it('is ok when off on Postfix and fresh', () => {
     expect(judgePlatform(report(), NOW)).toMatchObject({ state: 'ok', reason: 'plesk.off' });
   });

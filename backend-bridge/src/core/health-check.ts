@@ -86,6 +86,10 @@ export const HEALTH_TEXTS: Record<string, { found: string; advice?: string }> = 
     advice: 'Unless Postfix runs on another host, use the default UNIX sockets: outgoing-limits postfix wire --config-dir %%configDir%% (and start the daemon without --policy/--milter).',
   },
   'plesk.none': { found: 'Not a Plesk server (Plesk never reported here).' },
+  'plesk.unknown': {
+    found: "Cannot read Plesk's last report on its own limiting (%%error%%).",
+    advice: 'See the store line.',
+  },
   'plesk.off': { found: "Plesk's own limiting of outgoing mail is off and Plesk's mail server is Postfix (reported %%checkedAt%%, %%age%% ago)." },
   'plesk.nativeOn': {
     found: "Plesk's own limiting of outgoing mail is on (reported %%checkedAt%%): mail is limited twice, by Plesk and by this extension.",
@@ -254,8 +258,13 @@ export interface PlatformReport {
   receivedAt: string;
 }
 
-export function judgePlatform(report: PlatformReport | null, nowMs: number): HealthLine {
+/** What the store holds of Plesk's report: the report, null when Plesk never reported, or why it cannot be read. */
+export type PlatformFacts = PlatformReport | null | { unreadable: string };
+
+export function judgePlatform(report: PlatformFacts, nowMs: number): HealthLine {
   if (!report) return line('plesk', 'ok', 'plesk.none');
+  // "Not a Plesk server" only when the store says so: an unreadable store must not make a Plesk server look like none.
+  if ('unreadable' in report) return line('plesk', 'warning', 'plesk.unknown', { error: report.unreadable });
   const checkedMs = Date.parse(report.checkedAt);
   // A report dated ahead of this clock counts from when it arrived: a wrong clock on either side must not keep it fresh forever.
   const asOfMs = Math.min(checkedMs, Date.parse(report.receivedAt));
@@ -338,7 +347,8 @@ export function judgeBackup(facts: BackupFacts, nowMs: number): HealthLine {
 export interface HealthFacts {
   daemon: DaemonFacts;
   wiring: WiringFacts;
-  platform: PlatformReport | null;
+  platform: PlatformFacts;
+  /** null: there is no sound store to read it from. */
   directory: DirectoryFacts | null;
   held: HeldFacts;
   store: StoreFacts;

@@ -1,4 +1,4 @@
-import type { DaemonFacts, HealthFacts, StoreFacts } from '../core/health-check.js';
+import type { DaemonFacts, DirectoryFacts, HealthFacts, PlatformFacts, StoreFacts } from '../core/health-check.js';
 import { inspectWiring } from '../postfix/wiring-inspection.js';
 import type { Db } from '../store/database.js';
 import { readBackupFacts, readDirectoryFacts, readHeldFacts, readPlatformReport } from '../store/health-records.js';
@@ -15,13 +15,26 @@ export interface HealthSources {
 /** Gathers what the health view judges; the same for the command and for GET /doctor, apart from daemon and store. */
 export async function gatherHealthFacts(sources: HealthSources): Promise<HealthFacts> {
   const { db } = sources;
-  const unreadable = (what: string) => ({ readable: false as const, error: `no store to read ${what} from` });
+  const noStore = (what: string) => `no sound store to read ${what} from`;
+  // A failing store must not stop the view: each line it feeds says it cannot be read, the store line why.
+  let platform: PlatformFacts;
+  let directory: DirectoryFacts | null = null;
+  try {
+    platform = db ? readPlatformReport(db) : { unreadable: noStore("Plesk's report") };
+  } catch (error) {
+    platform = { unreadable: (error as Error).message };
+  }
+  try {
+    directory = db ? readDirectoryFacts(db) : null;
+  } catch {
+    directory = null;
+  }
   return {
     daemon: sources.daemon,
     wiring: await inspectWiring(sources.postfixConfigDir),
-    platform: db ? readPlatformReport(db) : null,
-    directory: db ? readDirectoryFacts(db) : null,
-    held: db ? readHeldFacts(db) : unreadable('held mail'),
+    platform,
+    directory,
+    held: db ? readHeldFacts(db) : { readable: false, error: noStore('held mail') },
     store: sources.store,
     backup: readBackupFacts(sources.dataDir),
   };

@@ -269,6 +269,10 @@ export const enUS = {
         none: {
           found: 'Not a Plesk server (Plesk never reported here).',
         },
+        unknown: {
+          found: 'Cannot read Plesk\'s last report on its own limiting (%%error%%).',
+          advice: 'See the store line.',
+        },
         off: {
           found: 'Plesk\'s own limiting of outgoing mail is off and Plesk\'s mail server is Postfix (reported %%checkedAt%%, %%age%% ago).',
         },
