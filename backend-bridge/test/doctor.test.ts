@@ -109,6 +109,19 @@ describe('outgoing-limits doctor with a running daemon and a wired Postfix', () 
     expect((await doctorReport()).line('postfix').state).toBe('ok');
   });
 
+  it("finds its milter among others', also written with options in braces", async () => {
+    const before = await postfix.postconf(['-h', 'non_smtpd_milters']);
+    // Plesk writes its own milter list with a leading comma; Postfix allows per-milter options in braces.
+    await postfix.postconf(['-e', 'non_smtpd_milters=, inet:127.0.0.1:12768, { unix:outgoing-limits/milter, default_action=accept }']);
+    try {
+      const line = (await doctorReport()).line('postfix');
+      expect(line).toMatchObject({ state: 'ok', reason: 'postfix.wired' });
+      expect(line.found).toContain('milter in non_smtpd_milters (unix:outgoing-limits/milter,');
+    } finally {
+      await postfix.postconf(['-e', `non_smtpd_milters=${before.trim()}`]);
+    }
+  });
+
   it('with the milter wired but removed, local mail is uncounted: a problem', async () => {
     const before = await postfix.postconf(['-h', 'non_smtpd_milters']);
     await postfix.postconf(['-e', 'non_smtpd_milters=']);
