@@ -1,7 +1,8 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { createElement } from 'react';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ApiClient } from '../api/client';
 import { HEALTH_TEXTS, HEALTH_TITLES } from '../../../backend-bridge/src/core/health-check.js';
 import { enUS } from '../messages/en-US';
 import { ADMIN, ApiHarness, JDOE, renderAs } from '../test-support/bridge';
@@ -14,6 +15,7 @@ beforeEach(async () => {
   harness = await ApiHarness.start({ heldWithoutPostfix: true });
 });
 afterEach(async () => {
+  vi.restoreAllMocks();
   await harness.close();
 });
 
@@ -68,6 +70,18 @@ describe('Health check panel', () => {
     failing = false;
     await user.click(screen.getByRole('button', { name: 'Retry' }));
     expect(await screen.findByTestId('health-panel', {}, LOADED)).toBeInTheDocument();
+  });
+
+  it("shows the daemon's own words for a reason these messages do not know (a newer daemon)", async () => {
+    vi.spyOn(ApiClient.prototype, 'doctor').mockResolvedValue({
+      state: 'warning',
+      checkedAt: '2030-01-01T00:00:00Z',
+      lines: [{ id: 'store', state: 'warning', reason: 'store.somethingNew', params: {}, found: 'Something new was found.', advice: 'Do the new thing.' }],
+    });
+    renderAs(harness, ADMIN, <HealthPanel />);
+    await screen.findByTestId('health-panel', {}, LOADED);
+    expect(within(rowOf('Store check')).getByText('Something new was found.')).toBeInTheDocument();
+    expect(within(rowOf('Store check')).getByTestId('health-advice-store')).toHaveTextContent('What to do: Do the new thing.');
   });
 
   it('is not shown to a customer, and does not ask', () => {

@@ -24,9 +24,10 @@ function HealthLines() {
   const load = useCallback(() => api.doctor(), [api]);
   const health = useResource(load, 'doctor');
 
+  // The LocaleProvider answers a key it does not have as "[key]".
   const say = (key: string, params: TextParams, fallback: string) => {
     const said = text(key, params);
-    return said === key ? fallback : said;
+    return said.startsWith('[') && said.endsWith(`${key}]`) ? fallback : said;
   };
   const columns = [
     { key: 'state', title: text('health.columns.state'), render: (line: HealthLine) => <Status intent={INTENT[line.state]}>{text(`health.states.${line.state}`)}</Status> },
