@@ -77,6 +77,10 @@ test('the admin switches limits on and sets the mailbox default to 3', async ({ 
   await page.getByText('Switch on limitations on outgoing email messages').click();
   await expect(enabled).toBeChecked();
   await mailboxDefault.fill('3');
+  // The health panel below the form: the daemon answers, so its line is OK.
+  await expect(page.getByText('Health check', { exact: true })).toBeVisible();
+  await expect(page.getByRole('row', { name: /Daemon running/ })).toContainText('The daemon runs and answers on its API socket');
+  await expect(page.getByRole('row', { name: /Daemon running/ }).getByRole('status')).toHaveText('OK');
   await shoot(page, 'settings');
   await expectAccessible(page);
   await page.getByRole('button', { name: 'OK' }).click();

@@ -1683,6 +1683,99 @@ describe('names as long as the directory accepts them work on every endpoint', (
 });
 
 // =========================================================================================================
+// Health view: GET /doctor (administrator) and PUT /platform/plesk (the Plesk integration)
+
+describe('health view', () => {
+  const h = useHarness({ heldWithoutPostfix: true });
+  /** Plesk itself, as plib's Identity::integration() signs it. */
+  const INTEGRATION: Caller = { login: 'plesk', userId: 'plesk-integration', role: 'admin' };
+  type Line = { id: string; state: string; reason: string; found: string; advice: string | null };
+  const lineOf = async (id: string): Promise<Line> => {
+    const response = await h().get(ADMIN, '/api/v1/doctor');
+    expectStatus(response, 200);
+    const line = json<{ lines: Line[] }>(response).lines.find((l) => l.id === id);
+    if (!line) throw new Error(`no ${id} line in ${response.body}`);
+    return line;
+  };
+  const report = { nativeLimiting: 'off', mailServer: 'postfix', checkedAt: '2029-12-31T23:00:00Z' };
+
+  it('GET /doctor gives the administrator every line, each with state, text and (when not ok) advice', async () => {
+    const response = await h().get(ADMIN, '/api/v1/doctor');
+    expectStatus(response, 200);
+    const body = json<{ state: string; checkedAt: string; lines: Line[] }>(response);
+    expect(body.lines.map((l) => l.id)).toEqual(['daemon', 'postfix', 'plesk', 'directory', 'held', 'store', 'backup']);
+    expect(body.checkedAt).toBe(new Date(h().nowMs).toISOString());
+    expect(body.lines[0]).toMatchObject({ state: 'ok', reason: 'daemon.running', advice: null });
+    for (const line of body.lines) expect(line.state === 'ok' ? line.advice === null : typeof line.advice === 'string', line.reason).toBe(true);
+    expect(await lineOf('plesk')).toMatchObject({ state: 'ok', found: 'Not a Plesk server (Plesk never reported here).' });
+  });
+
+  it('GET /doctor is refused to resellers and customers', async () => {
+    for (const caller of [RES1, JDOE]) expectError(await h().get(caller, '/api/v1/doctor'), 403);
+  });
+
+  it('PUT /platform/plesk stores the report of the Plesk integration, and the doctor judges it', async () => {
+    const response = await h().request(INTEGRATION, 'PUT', '/api/v1/platform/plesk', report);
+    expectStatus(response, 200);
+    expect(json(response)).toEqual({ ...report, checkedAt: '2029-12-31T23:00:00.000Z', receivedAt: new Date(h().nowMs).toISOString() });
+    expect(await lineOf('plesk')).toMatchObject({ state: 'ok', reason: 'plesk.off' });
+
+    expectStatus(await h().request(INTEGRATION, 'PUT', '/api/v1/platform/plesk', { ...report, nativeLimiting: 'on' }), 200);
+    const twice = await lineOf('plesk');
+    expect(twice).toMatchObject({ state: 'problem', reason: 'plesk.nativeOn' });
+    expect(twice.advice).toContain('plesk bin mailserver --disable-outgoing-antispam');
+
+    h().advance(3 * 24 * 3600);
+    expectStatus(await h().request(INTEGRATION, 'PUT', '/api/v1/platform/plesk', { ...report, checkedAt: '2030-01-01T00:00:00Z' }), 200);
+    h().advance(3 * 24 * 3600);
+    expect(await lineOf('plesk')).toMatchObject({ state: 'warning', reason: 'plesk.stale' });
+    // Only changes reach the audit log: on, then off again.
+    const audit = json<{ items: AuditRow[] }>(await h().get(ADMIN, '/api/v1/audit'));
+    expect(audit.items.filter((item) => item.action === 'platform.report').length).toBe(3);
+  });
+
+  it('PUT /platform/plesk is for the Plesk integration only: an administrator, reseller or customer gets 403 and nothing is stored', async () => {
+    for (const caller of [ADMIN, RES1, JDOE]) expectError(await h().request(caller, 'PUT', '/api/v1/platform/plesk', report), 403);
+    expect(await lineOf('plesk')).toMatchObject({ reason: 'plesk.none' });
+  });
+
+  it('PUT /platform/plesk with a bad body answers 400 naming each field, and stores nothing', async () => {
+    expectError(await h().request(INTEGRATION, 'PUT', '/api/v1/platform/plesk', { nativeLimiting: 'maybe', mailServer: 'exim', checkedAt: 'yesterday' }), 400, {
+      nativeLimiting: 'must be one of on, off',
+      mailServer: 'must be one of postfix, qmail, remote, none',
+      checkedAt: /must be a date and time in ISO 8601/,
+    });
+    expectError(await h().request(INTEGRATION, 'PUT', '/api/v1/platform/plesk', { ...report, extra: 1 }), 400, { extra: 'unknown field' });
+    expectError(await h().request(INTEGRATION, 'PUT', '/api/v1/platform/plesk', {}), 400, { nativeLimiting: /.+/, mailServer: /.+/, checkedAt: /.+/ });
+    expect(await lineOf('plesk')).toMatchObject({ reason: 'plesk.none' });
+  });
+
+  it('the directory line says when POST /directory/sync or PUT /directory last ran', async () => {
+    expect(await lineOf('directory')).toMatchObject({ state: 'warning', reason: 'directory.neverSynced' });
+    expectStatus(await h().request(INTEGRATION, 'POST', '/api/v1/directory/sync', { subscriptions: [] }), 200);
+    const synced = await lineOf('directory');
+    expect(synced).toMatchObject({ state: 'ok', reason: 'directory.synced' });
+    expect(synced.found).toContain(`last synced ${new Date(h().nowMs).toISOString()}`);
+
+    h().advance(8 * 24 * 3600);
+    expect(await lineOf('directory')).toMatchObject({ state: 'warning', reason: 'directory.stale' });
+    expectStatus(await h().request(ADMIN, 'PUT', '/api/v1/directory', exampleDirectory()), 200);
+    expect((await lineOf('directory')).found).toContain(`last loaded from a file ${new Date(h().nowMs).toISOString()}`);
+  });
+
+  it('the held mail line counts what waits and warns after a day', async () => {
+    h().recordHeld('AAAAAA111111', 'alice@example.com');
+    h().advance(3600);
+    h().recordHeld('BBBBBB222222', 'bob@example.com');
+    expect(await lineOf('held')).toMatchObject({ state: 'ok', found: expect.stringMatching(/^2 held message\(s\) waiting, the oldest for 60 minutes/) });
+    h().advance(24 * 3600);
+    const old = await lineOf('held');
+    expect(old).toMatchObject({ state: 'warning', reason: 'held.old' });
+    expect(old.advice).toContain('outgoing-limits held list');
+  });
+});
+
+// =========================================================================================================
 
 // Needs the whole file: run alone (or with -t filtering other tests out) it reports the endpoints not called.
 describe('coverage', () => {

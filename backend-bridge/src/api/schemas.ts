@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ADDRESS, DOMAIN_NAME, DOMAIN_NAME_MESSAGE, LOGIN, LOGIN_MESSAGE } from '../core/directory-file.js';
 import { LEVELS, MAX_LIMIT } from '../core/limits.js';
 import { NOTIFY_PERIODS, OVER_LIMIT_ACTIONS } from '../core/settings.js';
+import { MAIL_SERVERS, NATIVE_LIMITING } from '../core/health-check.js';
 
 /** The longest name of any object: a mailbox address of 64 + 1 + 253 characters (core/directory-file.ts). */
 export const MAX_NAME_LENGTH = 64 + 1 + 253;
@@ -149,3 +150,10 @@ export const heldQuery = z.strictObject({
 
 /** The body may be left out: a release within the budget. */
 export const releaseBody = z.strictObject({ force: z.boolean().default(false) }).default({ force: false });
+
+/** PUT /platform/plesk: what the Plesk layer found about Plesk's own limiting, after install and each resync. */
+export const platformPleskBody = z.strictObject({
+  nativeLimiting: z.enum(NATIVE_LIMITING, { error: `must be one of ${NATIVE_LIMITING.join(', ')}` }),
+  mailServer: z.enum(MAIL_SERVERS, { error: `must be one of ${MAIL_SERVERS.join(', ')}` }),
+  checkedAt: z.iso.datetime({ offset: true, error: 'must be a date and time in ISO 8601, such as 2026-12-03T10:00:00Z' }),
+});

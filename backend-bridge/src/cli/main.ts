@@ -14,6 +14,7 @@ import { unwirePostfix, wirePostfix } from '../postfix/wiring.js';
 import { StoreDamagedError } from '../store/integrity.js';
 import { replaceDirectory, setObjectLimit, streamDirectory } from '../store/directory-store.js';
 import { readSettings, updateSettings, type SettingsChange } from '../store/settings-store.js';
+import { recordDirectorySynced } from '../store/health-records.js';
 import type { NotificationSettings, NotifyPeriod, ServerSettings } from '../core/settings.js';
 import type { ImportSummary } from '../store/directory-store.js';
 import * as parse from './arguments.js';
@@ -22,6 +23,7 @@ import { registerUserCommands } from './user-command.js';
 import { registerHeldCommands } from './held-command.js';
 import { registerStoreCommands } from './store-command.js';
 import { registerNotifyCommands } from './notify-command.js';
+import { DoctorVerdict, registerDoctorCommand } from './doctor-command.js';
 import { createLogger } from './logger.js';
 import { describeSettings, usageTable } from './presentation.js';
 
@@ -125,7 +127,11 @@ export function buildProgram(): Command {
         (db) => {
           const parsed = parseDirectoryFile(content);
           if (!parsed.ok) throw notImported(parsed.errors.map((e) => `  ${e.field}: ${e.message}`));
-          return replaceDirectory(db, parsed.directory);
+          return db.transaction(() => {
+            const summary = replaceDirectory(db, parsed.directory);
+            recordDirectorySynced(db, 'file', Date.now());
+            return summary;
+          }).immediate();
         },
         'write',
       );
@@ -299,6 +305,7 @@ export function buildProgram(): Command {
   registerHeldCommands(program, dataDirOption);
   registerStoreCommands(program, dataDirOption);
   registerNotifyCommands(program, dataDirOption);
+  registerDoctorCommand(program, dataDirOption);
   return program;
 }
 
@@ -316,6 +323,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof DoctorVerdict) return error.exitCode;
     process.stderr.write(`outgoing-limits: ${error instanceof Error ? error.message : String(error)}\n`);
     return error instanceof StoreDamagedError ? EXIT_STORE_DAMAGED : 1;
   }

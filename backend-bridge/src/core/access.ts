@@ -131,3 +131,13 @@ export function checkHeldMailAction(identity: Identity, object: ChargedObject | 
 export function mayActOnHeldMail(identity: Identity, object: ChargedObject | undefined, action: HeldMailAction): boolean {
   return checkHeldMailAction(identity, object, action) === null;
 }
+
+/**
+ * The Plesk integration itself (install, event listener, resync): signed by the Plesk layer as the administrator
+ * with the user id no Plesk client has (plib's Identity::integration()). Some facts only it may report.
+ */
+export const PLESK_INTEGRATION_USER_ID = 'plesk-integration';
+
+export function isPleskIntegration(identity: Identity): boolean {
+  return identity.via === 'plesk' && identity.role === 'admin' && identity.userId === PLESK_INTEGRATION_USER_ID;
+}

@@ -1,5 +1,5 @@
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
-import { COLLECTION, type CompromisedMailbox, type HeldMessage, type HeldQuery, type Level, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats } from './types';
+import { COLLECTION, type CompromisedMailbox, type HeldMessage, type HealthReport, type HeldQuery, type Level, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats } from './types';
 
 /** Why a request failed: the API's sentence, its per-field messages, and the status (null: no answer at all). */
 export class ApiFailure extends Error {
@@ -92,6 +92,11 @@ export class ApiClient {
 
   updateSettings(change: Partial<Omit<ServerSettings, 'defaults'>> & { defaults?: Partial<Record<Level, unknown>> }): Promise<ServerSettings> {
     return this.call('PATCH', '/settings', undefined, change);
+  }
+
+  /** The health view; administrators only. */
+  doctor(): Promise<HealthReport> {
+    return this.call('GET', '/doctor');
   }
 
   list(level: Level, query: ListQuery): Promise<ObjectPage> {

@@ -99,3 +99,22 @@ export interface CompromisedMailbox {
   /** Whether this user may restore it (change that mailbox's limit). */
   mayRestore: boolean;
 }
+
+export type HealthState = 'ok' | 'warning' | 'problem';
+export type HealthLineId = 'daemon' | 'postfix' | 'plesk' | 'directory' | 'held' | 'store' | 'backup';
+
+/** One line of the health view (GET /doctor): `reason` and `params` pick the text; `found`/`advice` are its English form. */
+export interface HealthLine {
+  id: HealthLineId;
+  state: HealthState;
+  reason: string;
+  params: Record<string, string | number>;
+  found: string;
+  advice: string | null;
+}
+
+export interface HealthReport {
+  state: HealthState;
+  checkedAt: string;
+  lines: HealthLine[];
+}

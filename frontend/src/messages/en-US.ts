@@ -208,6 +208,156 @@ export const enUS = {
     screenUrl: 'Link to the Held messages screen',
     screenUrlHint: 'The address notifications link to. Leave empty for the address of the extension in Plesk.',
   },
+  health: {
+    title: 'Health check',
+    intro: 'What the limits depend on, checked now. Each line that is not right says what to do.',
+    refresh: 'Check Again',
+    checkedAt: 'Checked at %%time%%',
+    advice: 'What to do: %%advice%%',
+    states: { ok: 'OK', warning: 'Warning', problem: 'Problem' },
+    columns: { state: 'State', line: 'Checked', found: 'What was found' },
+    titles: {
+      daemon: 'Daemon running',
+      postfix: 'Postfix wired',
+      plesk: 'Plesk\'s own limiting off',
+      directory: 'Directory synced',
+      held: 'Held mail waiting',
+      store: 'Store check',
+      backup: 'Last backup',
+    },
+    /** The same templates as the command's (backend-bridge/src/core/health-check.ts HEALTH_TEXTS), by reason. */
+    reasons: {
+      daemon: {
+        running: {
+          found: 'The daemon runs and answers on its API socket %%socket%%.',
+        },
+        down: {
+          found: 'The daemon does not answer on %%socket%%: %%error%%.',
+          advice: 'Start it: systemctl start outgoing-mail-limits ("journalctl -u outgoing-mail-limits" says why it stopped). Until it runs, mail is not limited (fail-open) or all mail is deferred (fail-closed).',
+        },
+      },
+      postfix: {
+        wired: {
+          found: 'Postfix is wired: %%how%%.',
+        },
+        unreadable: {
+          found: 'Cannot read the Postfix configuration in %%configDir%%: %%error%%.',
+          advice: 'Point at the Postfix in use with --postfix-config-dir DIR (default /etc/postfix), or check that Postfix is installed.',
+        },
+        policyMissing: {
+          found: 'Postfix in %%configDir%% does not ask the policy service (no check_policy_service of ours in smtpd_end_of_data_restrictions): mail sent over SMTP is not limited.',
+          advice: 'Wire it again: outgoing-limits postfix wire --config-dir %%configDir%%',
+        },
+        milterLost: {
+          found: 'The milter for local mail was wired but is gone from non_smtpd_milters in %%configDir%%: mail from sendmail and PHP is not limited. %%how%%.',
+          advice: 'Wire it again: outgoing-limits postfix wire --config-dir %%configDir%%',
+        },
+        milterOff: {
+          found: 'Postfix is wired without the milter: mail from sendmail and PHP (local mail) is not counted. %%how%%.',
+          advice: 'Count local mail too: outgoing-limits postfix wire --config-dir %%configDir%% (without --no-milter)',
+        },
+        socketMissing: {
+          found: 'Postfix asks %%endpoint%%, but there is no socket at %%socketPath%%: the daemon listens elsewhere or not at all, and Postfix lets mail through unlimited (fail-open) or defers it. %%how%%.',
+          advice: 'Start the daemon with the same --postfix-config-dir (systemctl restart outgoing-mail-limits), or wire Postfix to where it listens: outgoing-limits postfix wire --config-dir %%configDir%% --policy ... --milter ...',
+        },
+        tcp: {
+          found: 'Postfix reaches the daemon over TCP (%%endpoint%%): every local user can connect to it and forge requests. %%how%%.',
+          advice: 'Unless Postfix runs on another host, use the default UNIX sockets: outgoing-limits postfix wire --config-dir %%configDir%% (and start the daemon without --policy/--milter).',
+        },
+      },
+      plesk: {
+        none: {
+          found: 'Not a Plesk server (Plesk never reported here).',
+        },
+        unknown: {
+          found: 'Cannot read Plesk\'s last report on its own limiting (%%error%%).',
+          advice: 'See the store line.',
+        },
+        off: {
+          found: 'Plesk\'s own limiting of outgoing mail is off and Plesk\'s mail server is Postfix (reported %%checkedAt%%, %%age%% ago).',
+        },
+        nativeOn: {
+          found: 'Plesk\'s own limiting of outgoing mail is on (reported %%checkedAt%%): mail is limited twice, by Plesk and by this extension.',
+          advice: 'Switch it off: plesk bin mailserver --disable-outgoing-antispam, then run the resync: plesk bin extension --exec outgoing-mail-limits resync.php',
+        },
+        notPostfix: {
+          found: 'Plesk reports the mail server %%mailServer%% (reported %%checkedAt%%): this extension enforces limits in Postfix only, so no mail is limited.',
+          advice: 'Switch Plesk to Postfix (Tools & Settings > Updates > Add/Remove Components > Mail hosting features), or remove this extension and use Plesk\'s own limits.',
+        },
+        stale: {
+          found: 'Plesk last reported on its own limiting %%checkedAt%% (%%age%% ago; it said: %%nativeLimiting%%, mail server %%mailServer%%): the report may no longer hold.',
+          advice: 'Run the resync, which reports again: plesk bin extension --exec outgoing-mail-limits resync.php',
+        },
+      },
+      directory: {
+        synced: {
+          found: 'The directory (%%objects%% subscriptions, domains and mailboxes) was last %%how%% %%at%% (%%age%% ago).',
+        },
+        empty: {
+          found: 'The directory is empty and was never loaded: no mailbox, domain or subscription is known, so no mail is limited.',
+          advice: 'Load it: in Plesk run the resync (plesk bin extension --exec outgoing-mail-limits resync.php); standalone run outgoing-limits directory import FILE',
+        },
+        neverSynced: {
+          found: 'The directory holds %%objects%% objects, but no full sync or file load is on record: mailboxes created since may be missing (their mail then goes unlimited).',
+          advice: 'Sync it once: in Plesk run the resync (plesk bin extension --exec outgoing-mail-limits resync.php); standalone run outgoing-limits directory import FILE',
+        },
+        stale: {
+          found: 'The directory (%%objects%% objects) was last %%how%% %%at%% (%%age%% ago): mailboxes created since may be missing.',
+          advice: 'Sync it again: in Plesk run the resync (plesk bin extension --exec outgoing-mail-limits resync.php); standalone run outgoing-limits directory import FILE',
+        },
+        unknown: {
+          found: 'Cannot read the directory: there is no sound store to read it from.',
+          advice: 'See the store line.',
+        },
+      },
+      held: {
+        none: {
+          found: 'No mail is held.',
+        },
+        waiting: {
+          found: '%%count%% held message(s) waiting, the oldest for %%age%%; each leaves by itself when its sender\'s hour frees.',
+        },
+        old: {
+          found: '%%count%% held message(s) waiting, the oldest for %%age%% (held %%since%%): mail held this long is usually from a mailbox marked compromised or one far over its limit.',
+          advice: 'Look at them on the "Held messages" screen or with outgoing-limits held list; release or delete them there (outgoing-limits held release ID / held delete ID).',
+        },
+        unknown: {
+          found: 'Cannot read the held mail records (%%error%%).',
+          advice: 'See the store line.',
+        },
+      },
+      store: {
+        ok: {
+          found: 'The store %%file%% is sound (%%how%%).',
+        },
+        damaged: {
+          found: 'The store %%file%% fails its check (%%how%%): %%error%%',
+          advice: 'Stop the daemon and restore the newest backup: outgoing-limits store restore NAME --data-dir %%dataDir%% (outgoing-limits store backups lists them; outgoing-limits store check says more).',
+        },
+        failing: {
+          found: 'The daemon cannot use its store %%file%%: %%operation%% fails since %%since%% (%%failures%% times): %%error%%. It keeps enforcing what it read last.',
+          advice: 'Check the disk and the file (outgoing-limits store check --data-dir %%dataDir%%); journalctl -u outgoing-mail-limits shows the failures.',
+        },
+        missing: {
+          found: 'There is no store in %%dataDir%%.',
+          advice: 'Give the daemon\'s data directory with --data-dir DIR, or start the daemon (systemctl start outgoing-mail-limits), which creates it.',
+        },
+      },
+      backup: {
+        recent: {
+          found: 'The newest backup is of %%date%% (%%count%% kept in %%dir%%).',
+        },
+        none: {
+          found: 'There is no backup in %%dir%%.',
+          advice: 'The daemon backs the store up once a day, the first when it starts: check that it runs and that %%dir%% is writable (journalctl -u outgoing-mail-limits says why a backup failed).',
+        },
+        stale: {
+          found: 'The newest backup is of %%date%%, %%age%% ago (%%count%% kept in %%dir%%): daily backups have stopped.',
+          advice: 'Check that the daemon runs and that %%dir%% is writable and has room; journalctl -u outgoing-mail-limits says why a backup failed.',
+        },
+      },
+    },
+  },
 };
 
 export type Messages = typeof enUS;

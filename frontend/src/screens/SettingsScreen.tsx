@@ -6,6 +6,7 @@ import { useEnvironment } from '../app/environment';
 import { useText } from '../app/text';
 import { useToasts } from '../app/toasts';
 import { useResource } from '../app/use-resource';
+import { HealthPanel } from '../components/HealthPanel';
 import { LoadState } from '../components/LoadState';
 
 const LEVELS: Level[] = ['mailbox', 'domain', 'subscription'];
@@ -187,6 +188,7 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
           </Fragment>
         )}
       </LoadState>
+      <HealthPanel />
     </Fragment>
   );
 }

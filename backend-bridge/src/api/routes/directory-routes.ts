@@ -3,6 +3,7 @@ import { parseDirectoryFile } from '../../core/directory-file.js';
 import { recordAudit } from '../../store/audit-store.js';
 import { replaceDirectory } from '../../store/directory-store.js';
 import { listContacts, setContactAddress, type NotificationContact } from '../../store/notification-contacts.js';
+import { recordDirectorySynced } from '../../store/health-records.js';
 import { deleteObject, DirectoryConflict, upsertDomain, upsertMailbox, upsertSubscription } from '../../store/directory-sync.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, forbidden } from '../errors.js';
@@ -116,6 +117,7 @@ export function directoryRoutes(routes: RouteTable, context: ApiContext): void {
       return directoryWrite(context, identity, () => {
         const summary = replaceDirectory(context.db, parsed.directory);
         recordAudit(context.db, identity, { action: 'directory.import', newValue: summary }, context.nowMs());
+        recordDirectorySynced(context.db, 'file', context.nowMs());
         return summary;
       });
     },
@@ -138,6 +140,7 @@ export function directoryRoutes(routes: RouteTable, context: ApiContext): void {
         for (const name of body.delete.domains) if (deleteObject(context.db, 'domain', name)) counts.deleted++;
         for (const name of body.delete.subscriptions) if (deleteObject(context.db, 'subscription', name)) counts.deleted++;
         recordAudit(context.db, identity, { action: 'directory.sync', newValue: counts }, context.nowMs());
+        recordDirectorySynced(context.db, 'sync', context.nowMs());
         return counts;
       }),
   });
