@@ -157,9 +157,25 @@ final class HooksTest extends TestCase
         } finally {
             pm_Context::$varDir = $running;
         }
-        $this->assertStringStartsWith('The outgoing mail limits service is not running', $form->elements['outgoingLimitUnavailable']['options']['description']);
+        $this->assertSame('simpleText', $form->elements['outgoingLimitUnavailable']['type']);
+        $this->assertStringStartsWith('The outgoing mail limits service is not running', $form->elements['outgoingLimitUnavailable']['options']['value']);
         $form->process(); // saves nothing, breaks nothing
         $this->assertSame('default', $this->ownLimit('alice@jdoe.example'));
+    }
+
+    public function testTheSubFormUsesOnlyDocumentedElementTypes(): void
+    {
+        // A type outside pm_Form_SubForm's documented list fails here as it would fail on a Plesk without it.
+        try {
+            (new pm_Form_SubForm())->addElement('description', 'x', ['description' => 'text']);
+            $this->fail('the stand-in must refuse an undocumented element type');
+        } catch (Zend_Loader_PluginLoader_Exception $refused) {
+            $this->assertStringContainsString("'Description' was not found", $refused->getMessage());
+        }
+        $types = array_map(function ($element) {
+            return $element['type'];
+        }, $this->openMailboxForm(1)->elements);
+        $this->assertSame(['outgoingLimitMode' => 'radio', 'outgoingLimitValue' => 'text'], $types);
     }
 
     private function openMailboxForm($mailId)
