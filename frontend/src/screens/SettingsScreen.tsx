@@ -7,6 +7,7 @@ import { useText } from '../app/text';
 import { useToasts } from '../app/toasts';
 import { useResource } from '../app/use-resource';
 import { LoadState } from '../components/LoadState';
+import { PleskTakeoverNote } from '../components/PleskTakeoverNote';
 
 const LEVELS: Level[] = ['mailbox', 'domain', 'subscription'];
 
@@ -127,6 +128,7 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
   return (
     <Fragment>
       <Heading level={1}>{text('settings.title')}</Heading>
+      <PleskTakeoverNote />
       <LoadState data={values} error={settings.error} onRetry={settings.reload}>
         {(current) => (
           <Fragment>
