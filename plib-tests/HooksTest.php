@@ -22,8 +22,28 @@ final class HooksTest extends TestCase
             [pm_Hook_CustomButtons::PLACE_RESELLER_TOOLS_AND_SETTINGS, null, '/modules/outgoing-mail-limits/index.php/ui/overview', false],
             [pm_Hook_CustomButtons::PLACE_DOMAIN_PROPERTIES_DYNAMIC, 'mail', '/modules/outgoing-mail-limits/index.php/ui/subscription', true],
             [pm_Hook_CustomButtons::PLACE_DOMAIN_PROPERTIES_DYNAMIC, 'mail', '/modules/outgoing-mail-limits/index.php/ui/domain', true],
+            [pm_Hook_CustomButtons::PLACE_TOOLBAR, null, '/modules/outgoing-mail-limits/index.php/ui/domain', true],
         ], $where);
         $this->assertSame('Limit Outgoing Messages', $buttons[3]['title']);
+        $this->assertSame('Limit Outgoing Messages', $buttons[5]['title']);
+        $this->assertSame('isVisibleOnEmailAddressPages', $buttons[5]['visibility'][1]);
+    }
+
+    public function testTheEmailAddressToolbarButtonShowsOnlyOnThosePagesOfAManageableDomain(): void
+    {
+        $hook = new Modules_OutgoingMailLimits_CustomButtons();
+        pm_Session::$client = PleskWorld::$jdoe;
+        $this->assertTrue($hook->isVisibleOnEmailAddressPages(['controller' => 'email-address', 'dom_id' => 100]));
+        $this->assertTrue($hook->isVisibleOnEmailAddressPages(['controller' => 'email-address', 'dom_id' => 100, 'site_id' => 101]));
+        // Other pages' toolbars, another customer's domain, no domain named: hidden.
+        $this->assertFalse($hook->isVisibleOnEmailAddressPages(['controller' => 'web', 'dom_id' => 100]));
+        $this->assertFalse($hook->isVisibleOnEmailAddressPages(['dom_id' => 100]));
+        $this->assertFalse($hook->isVisibleOnEmailAddressPages(['controller' => 'email-address', 'dom_id' => 200]));
+        $this->assertFalse($hook->isVisibleOnEmailAddressPages(['controller' => 'email-address']));
+        PleskWorld::$jdoe->permissions[Modules_OutgoingMailLimits_PleskObjects::PERMISSION][100] = false;
+        $this->assertFalse($hook->isVisibleOnEmailAddressPages(['controller' => 'email-address', 'dom_id' => 100]));
+        pm_Session::$client = PleskWorld::$admin;
+        $this->assertTrue($hook->isVisibleOnEmailAddressPages(['controller' => 'email-address', 'dom_id' => 200]));
     }
 
     public function testDomainButtonsShowOnlyWhereThePersonMayManageLimits(): void

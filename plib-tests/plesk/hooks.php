@@ -17,6 +17,8 @@ abstract class pm_Hook_CustomButtons implements pm_Hook_Interface
 {
     const PLACE_ADMIN_TOOLS_AND_SETTINGS = 5;
     const PLACE_RESELLER_TOOLS_AND_SETTINGS = 6;
+    const PLACE_TOOLBAR = 10;
+    const PLACE_LIST_ACTIONS = 11;
     const PLACE_DOMAIN_PROPERTIES_DYNAMIC = 16;
     const SECTION_ADMIN_TOOLS_MAIL = 'mailButtons';
     const SECTION_DOMAIN_PROPS_DYNAMIC_MAIL = 'mail';
