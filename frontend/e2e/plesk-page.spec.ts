@@ -214,3 +214,18 @@ test('on a Plesk whose plesk-ui-library module has only ReactDOM’s legacy rend
   await expect(mailboxRow(page, 'mallory@other.org')).toContainText('7 per hour (own value)');
   expect(errors).toEqual([]);
 });
+
+test('the admin’s settings screen in Plesk says that the extension enforces the limits and where Plesk’s fields went, on either module shape', async ({ browser }) => {
+  for (const renderOnly of [false, true]) {
+    const { page, errors } = await signedIn(browser, 'admin', { renderOnly });
+    await page.goto(`${MODULE}/index.php/ui/settings`);
+    const note = page.getByTestId('plesk-takeover-note');
+    await expect(note.getByRole('heading', { name: 'Outgoing mail limits are now enforced by this extension' }), `script errors: ${errors.join('\n')}`).toBeVisible();
+    await expect(note).toContainText('Plesk\'s own limitation of outgoing messages is switched off');
+    await expect(note).toContainText('"Outgoing messages from a mailbox / domain / subscription (per hour)"');
+    await expect(page.getByRole('checkbox', { name: 'Switch on limitations on outgoing email messages' })).toBeVisible();
+    expect(await pageModuleHas(page, 'createRoot')).toBe(!renderOnly);
+    if (!renderOnly) await page.screenshot({ path: path.join(screenshots, 'plesk-settings.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  }
+});

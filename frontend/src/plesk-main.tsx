@@ -24,7 +24,7 @@ export interface MountProps {
     returnUrl?: string;
     /** How often live usage is re-read, in milliseconds. */
     pollMs?: number;
-    /** The extension's own forgery-protection token (kept in the panel session), sent back on every write. */
+    /** The extension's own forgery-protection token (kept in the PHP session, or signed without one), sent back on every write. */
     forgeryToken?: string;
   };
 }
@@ -32,8 +32,9 @@ export interface MountProps {
 const DEFAULT_POLL_MS = 5000;
 
 /**
- * What every write carries: Plesk's CSRF token from the page's meta tag (checked by Plesk) with X-Requested-With,
- * and the extension's own token from the props (checked by the PHP layer, which cannot read Plesk's).
+ * What every write carries: Plesk's CSRF token from the page's meta tag (checked by Plesk, and by the PHP layer
+ * through Plesk's Csrf middleware where the Plesk version has it) with X-Requested-With, and the extension's own
+ * token from the props (checked by the PHP layer on every Plesk version).
  */
 export function pleskWriteHeaders(forgeryToken: string | undefined): Record<string, string> {
   const pleskToken = document.querySelector('meta[name="forgery_protection_token"]')?.getAttribute('content') ?? '';
