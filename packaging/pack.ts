@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
  * `npm run pack`: dist/outgoing-mail-limits-VERSION-RELEASE.zip with exactly what Plesk installs —
- *   meta.xml, _meta/ (icons, screenshots, DESCRIPTION.md, CHANGES.md), htdocs/ (index.php, images, dist/ = the
+ *   meta.xml, DESCRIPTION.md and CHANGES.md at the top (where Plesk's extension structure puts them), _meta/
+ *   (icons, screenshots), htdocs/ (index.php, images, dist/ = the
  *   frontend's Plesk build), plib/ (controllers, hooks, library, scripts, resources) and plib/bridge/ (the
  *   bridge's built JavaScript, its launcher, package.json and the lock file; post-install runs npm ci there).
  * No TypeScript sources, tests, source maps or node_modules.
@@ -45,14 +46,29 @@ export interface PackResult {
   version: string;
 }
 
-function metaVersion(): string {
+/**
+ * The package's CHANGES.md, made from the project's CHANGES.md so there is one changelog: each "## VERSION ..."
+ * section becomes "# VERSION-RELEASE" (Plesk's catalogue shows a changelog headed by version and release; the
+ * release of older versions is not kept, so they keep their version alone). Refuses a changelog without a section
+ * for the version being packed: a package must say what it changes.
+ */
+export function packageChangelog(projectChanges: string, version: string, release: string): string {
+  const heading = /^## +(\d+\.\d+\.\d+)\b.*$/gm;
+  if (![...projectChanges.matchAll(heading)].some((match) => match[1] === version)) {
+    throw new Error(`CHANGES.md has no "## ${version}" section: say what this version changes before packing it`);
+  }
+  const sections = projectChanges.slice(projectChanges.search(heading));
+  return `${sections.replace(heading, (_line, found: string) => (found === version ? `# ${version}-${release}` : `# ${found}`)).trimEnd()}\n`;
+}
+
+function metaFields(): { version: string; release: string } {
   const meta = readFileSync(path.join(ROOT, 'meta.xml'), 'utf8');
   const version = /<version>([^<]+)<\/version>/.exec(meta)?.[1];
   const release = /<release>([^<]+)<\/release>/.exec(meta)?.[1];
   if (!version || !release) throw new Error('meta.xml has no <version> or <release>');
   const packageVersion = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   if (packageVersion !== version) throw new Error(`meta.xml version ${version} differs from package.json version ${packageVersion}`);
-  return `${version}-${release}`;
+  return { version, release };
 }
 
 /** Copies the built bridge: every .js file of dist/backend-bridge/src except tests. */
@@ -66,7 +82,8 @@ function copyBridgeCode(target: string): void {
 }
 
 export function pack(options: { outDir?: string } = {}): PackResult {
-  const version = metaVersion();
+  const meta = metaFields();
+  const version = `${meta.version}-${meta.release}`;
   const frontend = path.join(ROOT, 'htdocs/dist/main.js');
   if (!existsSync(frontend) && process.env.OML_PACK_WITHOUT_FRONTEND !== '1') {
     throw new Error('htdocs/dist/main.js is missing: build the frontend for Plesk first (the screens need it)');
@@ -74,6 +91,8 @@ export function pack(options: { outDir?: string } = {}): PackResult {
   const stage = mkdtempSync(path.join(os.tmpdir(), 'oml-pack-'));
   try {
     cpSync(path.join(ROOT, 'meta.xml'), path.join(stage, 'meta.xml'));
+    cpSync(path.join(ROOT, 'DESCRIPTION.md'), path.join(stage, 'DESCRIPTION.md'));
+    writeFileSync(path.join(stage, 'CHANGES.md'), packageChangelog(readFileSync(path.join(ROOT, 'CHANGES.md'), 'utf8'), meta.version, meta.release));
     cpSync(path.join(ROOT, '_meta'), path.join(stage, '_meta'), { recursive: true, filter: (file) => !file.includes(`${path.sep}screenshots${path.sep}`) });
     copyScreenshots(path.join(stage, '_meta/screenshots'));
     cpSync(path.join(ROOT, 'htdocs'), path.join(stage, 'htdocs'), { recursive: true, filter: (file) => !file.endsWith('.map') });

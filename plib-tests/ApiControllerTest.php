@@ -8,6 +8,33 @@ final class ApiControllerTest extends TestCase
         PleskWorld::reset();
         PleskWorld::resync();
         $_SESSION = [];
+        PleskStandIn_PanelSession::$forgeryToken = '';
+    }
+
+    protected function tearDown(): void
+    {
+        Modules_OutgoingMailLimits_PleskCsrf::$middlewareClass = self::$pleskCsrf;
+        Modules_OutgoingMailLimits_PleskCsrf::$factoryClasses = self::$factories;
+        if (session_status() !== PHP_SESSION_ACTIVE) {
+            // The panel session again (bootstrap.php: no cache headers, so after PHPUnit's output too).
+            session_start();
+        }
+    }
+
+    private static $pleskCsrf;
+    private static $factories;
+
+    public static function setUpBeforeClass(): void
+    {
+        self::$pleskCsrf = Modules_OutgoingMailLimits_PleskCsrf::$middlewareClass;
+        self::$factories = Modules_OutgoingMailLimits_PleskCsrf::$factoryClasses;
+    }
+
+    /** A Plesk 18.0.41+ whose PHP has a PSR-17 implementation: Plesk's Csrf middleware runs on writes. */
+    private function withPlesksCsrfCheck()
+    {
+        Modules_OutgoingMailLimits_PleskCsrf::$factoryClasses = [['PleskStandIn_Psr17Factory', 'PleskStandIn_Psr17Factory']];
+        PleskStandIn_PanelSession::$forgeryToken = 'panel-token';
     }
 
     private function call($method, $path, $body = '', array $headers = [], $query = '')
@@ -157,6 +184,67 @@ final class ApiControllerTest extends TestCase
         Modules_OutgoingMailLimits_ForgeryToken::current();
         $response = $this->call('PUT', '/api/mailboxes/alice%40jdoe.example/limit', '{"limit":40}', ['X-Requested-With' => 'XMLHttpRequest', 'X-OML-Forgery-Token' => $mine]);
         $this->assertSame(403, $response->status);
+    }
+
+    public function testPlesksOwnForgeryCheckRunsOnWritesWhereThisPleskHasIt(): void
+    {
+        $this->withPlesksCsrfCheck();
+        pm_Session::$client = PleskWorld::$jdoe;
+        $path = '/api/mailboxes/alice%40jdoe.example/limit';
+        foreach (['no Plesk token' => [], 'wrong Plesk token' => ['X-Forgery-Protection-Token' => 'forged']] as $case => $extra) {
+            $refused = $this->call('PUT', $path, '{"limit":40}', $this->writeHeaders() + $extra);
+            $this->assertSame(403, $refused->status, $case);
+            $this->assertStringContainsString('forgery-protection token', json_decode($refused->body, true)['error']);
+        }
+        $this->assertSame('default', $this->aliceLimit());
+        // Plesk's token alone is not enough either: the extension's own stays required.
+        $this->assertSame(403, $this->call('PUT', $path, '{"limit":40}', ['X-Requested-With' => 'XMLHttpRequest', 'X-Forgery-Protection-Token' => 'panel-token'])->status);
+
+        $both = $this->call('PUT', $path, '{"limit":40}', $this->writeHeaders() + ['X-Forgery-Protection-Token' => 'panel-token']);
+        $this->assertSame(200, $both->status, $both->body);
+        $this->assertSame(40, $this->aliceLimit());
+        // Reads are not checked.
+        $this->assertSame(200, $this->call('GET', '/api/mailboxes')->status);
+    }
+
+    public function testWhereThisPleskHasNoSuchCheckTheExtensionsOwnTokenStands(): void
+    {
+        $this->withPlesksCsrfCheck();
+        // A Plesk before 18.0.41: no Plesk\SDK\Middleware\Access\Csrf.
+        Modules_OutgoingMailLimits_PleskCsrf::$middlewareClass = 'Plesk\SDK\Middleware\Access\NotInThisPlesk';
+        pm_Session::$client = PleskWorld::$jdoe;
+        $this->assertNull(Modules_OutgoingMailLimits_PleskCsrf::check(new Zend_Controller_Request_Http('PUT', '/api/x')));
+        $this->assertSame(200, $this->call('PUT', '/api/mailboxes/alice%40jdoe.example/limit', '{"limit":41}', $this->writeHeaders())->status);
+        $this->assertSame(403, $this->call('PUT', '/api/mailboxes/alice%40jdoe.example/limit', '{"limit":42}', ['X-Requested-With' => 'XMLHttpRequest'])->status);
+        $this->assertSame(41, $this->aliceLimit());
+        // Nor without a PSR-17 implementation to build the request Plesk's check reads.
+        Modules_OutgoingMailLimits_PleskCsrf::$middlewareClass = self::$pleskCsrf;
+        Modules_OutgoingMailLimits_PleskCsrf::$factoryClasses = [['No\Such\Factory', 'No\Such\Factory']];
+        $this->assertNull(Modules_OutgoingMailLimits_PleskCsrf::check(new Zend_Controller_Request_Http('PUT', '/api/x')));
+    }
+
+    public function testWithoutAPhpSessionWritesWorkWithASignedTokenOfThatUserOnly(): void
+    {
+        pm_Session::$client = PleskWorld::$jdoe;
+        session_write_close();
+        $token = Modules_OutgoingMailLimits_ForgeryToken::current();
+        $this->assertMatchesRegularExpression('/^s1\.\d+\.[0-9a-f]{64}$/', $token);
+        $headers = ['X-Requested-With' => 'XMLHttpRequest', 'X-OML-Forgery-Token' => $token];
+        $written = $this->call('PUT', '/api/mailboxes/alice%40jdoe.example/limit', '{"limit":12}', $headers);
+        $this->assertSame(200, $written->status, $written->body);
+        $this->assertSame(12, $this->aliceLimit());
+
+        $tampered = substr($token, 0, -1) . (substr($token, -1) === '0' ? '1' : '0');
+        $old = Modules_OutgoingMailLimits_ForgeryToken::current(time() - Modules_OutgoingMailLimits_ForgeryToken::SIGNED_LIFETIME - 1);
+        $later = Modules_OutgoingMailLimits_ForgeryToken::current(time() + 3600);
+        foreach (['tampered' => $tampered, 'expired' => $old, 'issued in the future' => $later, 'empty' => ''] as $case => $sent) {
+            $response = $this->call('PUT', '/api/mailboxes/alice%40jdoe.example/limit', '{"limit":13}', ['X-Requested-With' => 'XMLHttpRequest', 'X-OML-Forgery-Token' => $sent]);
+            $this->assertSame(403, $response->status, $case);
+        }
+        // jdoe's token does not write for the reseller signed in on the same browser later.
+        pm_Session::$client = PleskWorld::$res1;
+        $this->assertSame(403, $this->call('PUT', '/api/mailboxes/alice%40jdoe.example/limit', '{"limit":14}', $headers)->status);
+        $this->assertSame(12, $this->aliceLimit());
     }
 
     public function testTheBridgesRefusalsComeBackAsTheyAre(): void

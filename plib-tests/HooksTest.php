@@ -22,8 +22,28 @@ final class HooksTest extends TestCase
             [pm_Hook_CustomButtons::PLACE_RESELLER_TOOLS_AND_SETTINGS, null, '/modules/outgoing-mail-limits/index.php/ui/overview', false],
             [pm_Hook_CustomButtons::PLACE_DOMAIN_PROPERTIES_DYNAMIC, 'mail', '/modules/outgoing-mail-limits/index.php/ui/subscription', true],
             [pm_Hook_CustomButtons::PLACE_DOMAIN_PROPERTIES_DYNAMIC, 'mail', '/modules/outgoing-mail-limits/index.php/ui/domain', true],
+            [pm_Hook_CustomButtons::PLACE_TOOLBAR, null, '/modules/outgoing-mail-limits/index.php/ui/domain', true],
         ], $where);
         $this->assertSame('Limit Outgoing Messages', $buttons[3]['title']);
+        $this->assertSame('Limit Outgoing Messages', $buttons[5]['title']);
+        $this->assertSame('isVisibleOnEmailAddressPages', $buttons[5]['visibility'][1]);
+    }
+
+    public function testTheEmailAddressToolbarButtonShowsOnlyOnThosePagesOfAManageableDomain(): void
+    {
+        $hook = new Modules_OutgoingMailLimits_CustomButtons();
+        pm_Session::$client = PleskWorld::$jdoe;
+        $this->assertTrue($hook->isVisibleOnEmailAddressPages(['controller' => 'email-address', 'dom_id' => 100]));
+        $this->assertTrue($hook->isVisibleOnEmailAddressPages(['controller' => 'email-address', 'dom_id' => 100, 'site_id' => 101]));
+        // Other pages' toolbars, another customer's domain, no domain named: hidden.
+        $this->assertFalse($hook->isVisibleOnEmailAddressPages(['controller' => 'web', 'dom_id' => 100]));
+        $this->assertFalse($hook->isVisibleOnEmailAddressPages(['dom_id' => 100]));
+        $this->assertFalse($hook->isVisibleOnEmailAddressPages(['controller' => 'email-address', 'dom_id' => 200]));
+        $this->assertFalse($hook->isVisibleOnEmailAddressPages(['controller' => 'email-address']));
+        PleskWorld::$jdoe->permissions[Modules_OutgoingMailLimits_PleskObjects::PERMISSION][100] = false;
+        $this->assertFalse($hook->isVisibleOnEmailAddressPages(['controller' => 'email-address', 'dom_id' => 100]));
+        pm_Session::$client = PleskWorld::$admin;
+        $this->assertTrue($hook->isVisibleOnEmailAddressPages(['controller' => 'email-address', 'dom_id' => 200]));
     }
 
     public function testDomainButtonsShowOnlyWhereThePersonMayManageLimits(): void
@@ -157,9 +177,25 @@ final class HooksTest extends TestCase
         } finally {
             pm_Context::$varDir = $running;
         }
-        $this->assertStringStartsWith('The outgoing mail limits service is not running', $form->elements['outgoingLimitUnavailable']['options']['description']);
+        $this->assertSame('simpleText', $form->elements['outgoingLimitUnavailable']['type']);
+        $this->assertStringStartsWith('The outgoing mail limits service is not running', $form->elements['outgoingLimitUnavailable']['options']['value']);
         $form->process(); // saves nothing, breaks nothing
         $this->assertSame('default', $this->ownLimit('alice@jdoe.example'));
+    }
+
+    public function testTheSubFormUsesOnlyDocumentedElementTypes(): void
+    {
+        // A type outside pm_Form_SubForm's documented list fails here as it would fail on a Plesk without it.
+        try {
+            (new pm_Form_SubForm())->addElement('description', 'x', ['description' => 'text']);
+            $this->fail('the stand-in must refuse an undocumented element type');
+        } catch (Zend_Loader_PluginLoader_Exception $refused) {
+            $this->assertStringContainsString("'Description' was not found", $refused->getMessage());
+        }
+        $types = array_map(function ($element) {
+            return $element['type'];
+        }, $this->openMailboxForm(1)->elements);
+        $this->assertSame(['outgoingLimitMode' => 'radio', 'outgoingLimitValue' => 'text'], $types);
     }
 
     private function openMailboxForm($mailId)

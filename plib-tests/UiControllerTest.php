@@ -50,6 +50,21 @@ final class UiControllerTest extends TestCase
         $this->assertMatchesRegularExpression('/^[0-9a-f]{64}$/', $props['context']['forgeryToken']);
     }
 
+    public function testEveryScreenOpensWhereThePanelHasNoPhpSession(): void
+    {
+        session_write_close();
+        try {
+            $props = $this->props($this->show('settings'));
+            $this->assertMatchesRegularExpression('/^s1\.\d+\.[0-9a-f]{64}$/', $props['context']['forgeryToken']);
+            $this->assertTrue(Modules_OutgoingMailLimits_ForgeryToken::matches($props['context']['forgeryToken']));
+            pm_Session::$client = PleskWorld::$jdoe;
+            $this->assertSame('overview', $this->props($this->open('index', 'index')->body)['screen']);
+        } finally {
+            // The panel session again (bootstrap.php: no cache headers, so after PHPUnit's output too).
+            session_start();
+        }
+    }
+
     public function testTheEntryPageOpensWhatTheRoleMayUse(): void
     {
         $this->assertSame('settings', $this->props($this->open('index', 'index')->body)['screen']);

@@ -7,6 +7,8 @@ require __DIR__ . '/PleskWorld.php';
 
 ini_set('session.use_cookies', '0');
 ini_set('session.save_path', sys_get_temp_dir());
+// No cache headers: tests that play a panel without a PHP session start it again after PHPUnit's output.
+ini_set('session.cache_limiter', '');
 session_start();
 
 BridgeDaemon::start();

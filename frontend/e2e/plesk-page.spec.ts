@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { cli, DaemonProcess, eventually, tempDataDir } from '../../backend-bridge/test-support/daemon-process.js';
 import { PostfixInstance } from '../../backend-bridge/test-support/postfix-instance.js';
 import { expectTwoSentThenDeferred, mailboxRow } from './pages.js';
-import { buildPleskUiLibrary } from './plesk-page/build-plesk-ui-library.js';
+import { buildPleskUiLibraries } from './plesk-page/build-plesk-ui-library.js';
 
 /**
  * The Plesk build inside a simulated Plesk page: PHP's built-in web server runs the real plib controllers on the
@@ -43,7 +43,7 @@ function runPhp(script: string, env: NodeJS.ProcessEnv): Promise<string> {
 
 test.beforeAll(async () => {
   mkdirSync(screenshots, { recursive: true });
-  const uiLibrary = await buildPleskUiLibrary(path.join(repo, 'test-output/plesk-page'));
+  const uiLibrary = await buildPleskUiLibraries(path.join(repo, 'test-output/plesk-page'));
 
   postfix = await PostfixInstance.start();
   await cli(['postfix', 'wire', '--config-dir', postfix.configDir]);
@@ -52,7 +52,7 @@ test.beforeAll(async () => {
   const dataDir = tempDataDir();
   await cli(['settings', 'set', '--data-dir', dataDir, '--enabled', 'on', '--mailbox-limit', '100', '--domain-limit', '500', '--subscription-limit', '1000', '--over-limit-action', 'defer']);
   daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir]);
-  const env = { OML_DATA_DIR: dataDir, OML_UI_LIBRARY: uiLibrary };
+  const env = { OML_DATA_DIR: dataDir, OML_UI_LIBRARY: uiLibrary.current, OML_UI_LIBRARY_RENDER_ONLY: uiLibrary.renderOnly };
   // The directory comes from Plesk through the extension's own resync script.
   expect(await runPhp(path.join(repo, 'plib/scripts/resync.php'), env)).toContain('Directory synchronized');
 
@@ -85,8 +85,11 @@ test.afterEach(async () => {
   for (const context of openContexts.splice(0)) await context.close();
 });
 
-/** A browser signed in to the panel as `login`; errors of the page's scripts fail the test. */
-async function signedIn(browser: Browser, login: string): Promise<{ page: Page; errors: string[] }> {
+/**
+ * A browser signed in to the panel as `login`; errors of the page's scripts fail the test. `renderOnly`: the page's
+ * 'plesk-ui-library' module is that of a Plesk before about October 2025 (no createRoot).
+ */
+async function signedIn(browser: Browser, login: string, options: { renderOnly?: boolean } = {}): Promise<{ page: Page; errors: string[] }> {
   const context = await browser.newContext({ baseURL: baseUrl });
   openContexts.push(context);
   const page = await context.newPage();
@@ -98,9 +101,22 @@ async function signedIn(browser: Browser, login: string): Promise<{ page: Page; 
   page.on('response', (response) => {
     if (response.status() >= 400) errors.push(`${response.status()} ${response.url()}`);
   });
-  await page.goto(`/login-as?login=${login}`);
+  await page.goto(`/login-as?login=${login}${options.renderOnly ? '&ui=render-only' : ''}`);
   await expect(page.getByText(`Signed in as ${login}`)).toBeVisible();
   return { page, errors };
+}
+
+/** What RequireJS defined on the page. */
+function definedModules(page: Page): Promise<string[]> {
+  return page.evaluate(() => Object.keys((window as unknown as { requirejs: { s: { contexts: { _: { defined: object } } } } }).requirejs.s.contexts._.defined));
+}
+
+/** Whether the page's 'plesk-ui-library' module has the export `name`. */
+function pageModuleHas(page: Page, name: string): Promise<boolean> {
+  return page.evaluate((exported) => {
+    const defined = (window as unknown as { requirejs: { s: { contexts: { _: { defined: Record<string, Record<string, unknown>> } } } } }).requirejs.s.contexts._.defined;
+    return typeof defined['plesk-ui-library']?.[exported] === 'function';
+  }, name);
 }
 
 test('a customer caps a mailbox on the Plesk page; the write goes through PHP to the bridge and Postfix defers the message over it', async ({ browser }) => {
@@ -111,8 +127,8 @@ test('a customer caps a mailbox on the Plesk page; the write goes through PHP to
   await expect(mailboxRow(page, 'bob@example.com')).toContainText('Sending');
 
   // Loaded as Plesk loads it: RequireJS defined the page's module and the extension's bundle, and only they brought React.
-  const defined = await page.evaluate(() => Object.keys((window as unknown as { requirejs: { s: { contexts: { _: { defined: object } } } } }).requirejs.s.contexts._.defined));
-  expect(defined).toEqual(expect.arrayContaining(['plesk-ui-library', `${MODULE}/dist/main.js`]));
+  expect(await definedModules(page)).toEqual(expect.arrayContaining(['plesk-ui-library', `${MODULE}/dist/main.js`]));
+  expect(await pageModuleHas(page, 'createRoot')).toBe(true);
 
   await page.getByRole('button', { name: 'Limit Outgoing Messages of alice@example.com' }).click();
   const dialog = page.getByRole('dialog');
@@ -178,4 +194,38 @@ test('the admin opens Outgoing Mail Control on the Plesk page and sees the mailb
   await page.goto(`${MODULE}/index.php/ui/held?level=mailbox&name=alice%40example.com`);
   await expect(page.getByText('No held messages of alice@example.com.')).toBeVisible();
   expect(errors).toEqual([]);
+});
+
+test('on a Plesk whose plesk-ui-library module has only ReactDOM’s legacy render, the screens mount and a write goes through', async ({ browser }) => {
+  const { page, errors } = await signedIn(browser, 'mary', { renderOnly: true });
+  await page.goto(`${MODULE}/index.php/ui/domain?name=other.org`);
+  await expect(page.getByRole('heading', { name: 'Email addresses of other.org' }), `script errors: ${errors.join('\n')}\n${panelLog}`).toBeVisible();
+  expect(await definedModules(page)).toEqual(expect.arrayContaining(['plesk-ui-library', `${MODULE}/dist/main.js`]));
+  expect(await pageModuleHas(page, 'createRoot')).toBe(false);
+  expect(await pageModuleHas(page, 'render')).toBe(true);
+
+  await page.getByRole('button', { name: 'Limit Outgoing Messages of mallory@other.org' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByText('Custom value', { exact: true }).click();
+  await dialog.getByRole('textbox', { name: 'Messages per hour' }).fill('7');
+  const written = page.waitForResponse((response) => response.request().method() === 'PUT');
+  await dialog.getByRole('button', { name: 'OK' }).click();
+  expect((await written).status()).toBe(200);
+  await expect(mailboxRow(page, 'mallory@other.org')).toContainText('7 per hour (own value)');
+  expect(errors).toEqual([]);
+});
+
+test('the admin’s settings screen in Plesk says that the extension enforces the limits and where Plesk’s fields went, on either module shape', async ({ browser }) => {
+  for (const renderOnly of [false, true]) {
+    const { page, errors } = await signedIn(browser, 'admin', { renderOnly });
+    await page.goto(`${MODULE}/index.php/ui/settings`);
+    const note = page.getByTestId('plesk-takeover-note');
+    await expect(note.getByRole('heading', { name: 'Outgoing mail limits are now enforced by this extension' }), `script errors: ${errors.join('\n')}`).toBeVisible();
+    await expect(note).toContainText('Plesk\'s own limitation of outgoing messages is switched off');
+    await expect(note).toContainText('"Outgoing messages from a mailbox / domain / subscription (per hour)"');
+    await expect(page.getByRole('checkbox', { name: 'Switch on limitations on outgoing email messages' })).toBeVisible();
+    expect(await pageModuleHas(page, 'createRoot')).toBe(!renderOnly);
+    if (!renderOnly) await page.screenshot({ path: path.join(screenshots, 'plesk-settings.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  }
 });

@@ -1,7 +1,10 @@
 import type { AxiosAdapter, InternalAxiosRequestConfig } from 'axios';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { act, createElement } from 'react';
+import * as ReactDom from 'react-dom';
+import * as ReactDomClient from 'react-dom/client';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiHarness, bridgeAdapter, JDOE } from './test-support/bridge';
-import { pleskApiClient, pleskWriteHeaders, targetOf, type MountProps } from './plesk-main';
+import { mountInto, pleskApiClient, pleskWriteHeaders, targetOf, type MountProps, type PageReactDom } from './plesk-main';
 
 // What UiController prints (plib/library/Screen.php) for a customer's screen.
 const context: MountProps['context'] = {
@@ -82,5 +85,49 @@ describe('the screen the props ask for', () => {
     expect(targetOf({ screen: 'held', context: { ...context, name: 'alice@example.com' } })).toEqual({ screen: 'held', name: 'alice@example.com' });
     expect(targetOf({ screen: 'held', context: { apiBase: context.apiBase } })).toEqual({ screen: 'held' });
     expect(targetOf({ screen: 'overview', context })).toEqual({ screen: 'overview' });
+  });
+});
+
+describe('mounting on the page’s ReactDOM, whichever shape Plesk gives it', () => {
+  // React's act() wants to know it runs in a test environment.
+  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+  const greeting = createElement('p', null, 'mounted');
+  const modern: PageReactDom = { createRoot: ReactDomClient.createRoot, render: ReactDom.render, unmountComponentAtNode: ReactDom.unmountComponentAtNode };
+  const legacyOnly: PageReactDom = { render: ReactDom.render, unmountComponentAtNode: ReactDom.unmountComponentAtNode };
+
+  function container(): HTMLElement {
+    const element = document.createElement('div');
+    document.body.append(element);
+    return element;
+  }
+
+  it('uses createRoot when the module has it, and not the legacy render', () => {
+    const render = vi.fn((node: Parameters<NonNullable<PageReactDom['render']>>[0], into: Element) => ReactDom.render(node, into));
+    const element = container();
+    let mounted: ReturnType<typeof mountInto> | undefined;
+    act(() => {
+      mounted = mountInto({ ...modern, render }, element, greeting);
+    });
+    expect(mounted?.mountedWith).toBe('createRoot');
+    expect(render).not.toHaveBeenCalled();
+    expect(element.textContent).toBe('mounted');
+    act(() => mounted?.unmount());
+    expect(element.textContent).toBe('');
+  });
+
+  it('falls back to the legacy render on a module without createRoot (Plesk before its createRoot SDK)', () => {
+    const element = container();
+    let mounted: ReturnType<typeof mountInto> | undefined;
+    act(() => {
+      mounted = mountInto(legacyOnly, element, greeting);
+    });
+    expect(mounted?.mountedWith).toBe('render');
+    expect(element.textContent).toBe('mounted');
+    act(() => mounted?.unmount());
+    expect(element.textContent).toBe('');
+  });
+
+  it('says what is missing when the module has neither', () => {
+    expect(() => mountInto({}, container(), greeting)).toThrow("this page's ReactDOM has neither createRoot nor render");
   });
 });

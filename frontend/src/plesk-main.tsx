@@ -1,5 +1,6 @@
-import { createElement, useEffect, useMemo, useState } from 'react';
-import { createRoot } from 'react-dom/client';
+import { createElement, useEffect, useMemo, useState, type ReactElement } from 'react';
+import * as ReactDom from 'react-dom';
+import * as ReactDomClient from 'react-dom/client';
 import type { AxiosAdapter } from 'axios';
 import { ApiClient, ApiFailure } from './api/client';
 import type { SessionInfo } from './api/types';
@@ -23,7 +24,7 @@ export interface MountProps {
     returnUrl?: string;
     /** How often live usage is re-read, in milliseconds. */
     pollMs?: number;
-    /** The extension's own forgery-protection token (kept in the panel session), sent back on every write. */
+    /** The extension's own forgery-protection token (kept in the PHP session, or signed without one), sent back on every write. */
     forgeryToken?: string;
   };
 }
@@ -31,8 +32,9 @@ export interface MountProps {
 const DEFAULT_POLL_MS = 5000;
 
 /**
- * What every write carries: Plesk's CSRF token from the page's meta tag (checked by Plesk) with X-Requested-With,
- * and the extension's own token from the props (checked by the PHP layer, which cannot read Plesk's).
+ * What every write carries: Plesk's CSRF token from the page's meta tag (checked by Plesk, and by the PHP layer
+ * through Plesk's Csrf middleware where the Plesk version has it) with X-Requested-With, and the extension's own
+ * token from the props (checked by the PHP layer on every Plesk version).
  */
 export function pleskWriteHeaders(forgeryToken: string | undefined): Record<string, string> {
   const pleskToken = document.querySelector('meta[name="forgery_protection_token"]')?.getAttribute('content') ?? '';
@@ -80,15 +82,53 @@ function PleskScreen({ props }: { props: MountProps }) {
   );
 }
 
+/**
+ * The part of ReactDOM that mounting needs, as Plesk's 'plesk-ui-library' module offers it. Plesk pages before about
+ * October 2025 (Plesk's own SDK moved to createRoot then) may carry a module with only the legacy `render`, while
+ * meta.xml admits every Plesk from 18.0.41: whichever the page has is used.
+ */
+export interface PageReactDom {
+  createRoot?: (container: Element) => { render: (node: ReactElement) => void; unmount: () => void };
+  render?: (node: ReactElement, container: Element) => unknown;
+  unmountComponentAtNode?: (container: Element) => boolean;
+}
+
+export type MountedWith = 'createRoot' | 'render';
+
+/** Renders `node` into `container` with createRoot when the page's ReactDOM has it, else with the legacy render. */
+export function mountInto(dom: PageReactDom, container: Element, node: ReactElement): { mountedWith: MountedWith; unmount: () => void } {
+  const { createRoot, render, unmountComponentAtNode } = dom;
+  if (typeof createRoot === 'function') {
+    const root = createRoot(container);
+    root.render(node);
+    return { mountedWith: 'createRoot', unmount: () => root.unmount() };
+  }
+  if (typeof render === 'function') {
+    render(node, container);
+    return { mountedWith: 'render', unmount: () => void unmountComponentAtNode?.(container) };
+  }
+  throw new Error("Outgoing Mail Limits: this page's ReactDOM has neither createRoot nor render");
+}
+
+/**
+ * ReactDOM as this page provides it. In the Plesk build 'react-dom' and 'react-dom/client' are both the page's
+ * 'plesk-ui-library' module, so these are property reads that find what that module has, or nothing.
+ */
+function pageReactDom(): PageReactDom {
+  const client = ReactDomClient as PageReactDom;
+  const legacy = ReactDom as PageReactDom;
+  return { createRoot: client.createRoot, render: legacy.render, unmountComponentAtNode: legacy.unmountComponentAtNode };
+}
+
 /** The module's default export: mounts the screen into the element with id `moduleId`; returns how to unmount it. */
-export default function mount(props: MountProps): { unmount: () => void } {
+export default function mount(props: MountProps, dom: PageReactDom = pageReactDom()): { mountedWith: MountedWith; unmount: () => void } {
   const element = document.getElementById(props.moduleId);
   if (!element) throw new Error(`Outgoing Mail Limits: no element with id "${props.moduleId}" on this page`);
-  const root = createRoot(element);
-  root.render(
+  return mountInto(
+    dom,
+    element,
     <LocaleOnly locale={props.locale}>
       <PleskScreen props={props} />
     </LocaleOnly>,
   );
-  return { unmount: () => root.unmount() };
 }

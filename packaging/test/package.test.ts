@@ -2,8 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CATALOGUE_SCREENSHOTS } from '../pack.js';
+import { fileURLToPath } from 'node:url';
+import { CATALOGUE_SCREENSHOTS, packageChangelog } from '../pack.js';
 import { FRONTEND_BUILT, unpackedPackage } from './unpacked-package.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 function filesBelow(dir: string, prefix = ''): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
@@ -22,12 +25,10 @@ describe('the extension package', () => {
   });
 
   it('holds exactly the Plesk layout at its top', () => {
-    expect(readdirSync(unpacked).sort()).toEqual(['_meta', 'htdocs', 'meta.xml', 'plib']);
+    expect(readdirSync(unpacked).sort()).toEqual(['CHANGES.md', 'DESCRIPTION.md', '_meta', 'htdocs', 'meta.xml', 'plib']);
     expect(readdirSync(path.join(unpacked, 'plib')).sort()).toEqual(['bridge', 'controllers', 'hooks', 'library', 'resources', 'scripts']);
     expect(statSync(path.join(unpacked, '_meta/screenshots')).isDirectory()).toBe(true);
     for (const file of [
-      '_meta/DESCRIPTION.md',
-      '_meta/CHANGES.md',
       'htdocs/index.php',
       'htdocs/images/icon-32.png',
       'plib/controllers/IndexController.php',
@@ -52,6 +53,20 @@ describe('the extension package', () => {
       expect(files).toContain(file);
     }
     if (FRONTEND_BUILT) expect(files).toContain('htdocs/dist/main.js');
+  });
+
+  it('has DESCRIPTION.md and CHANGES.md at its top, the changelog made from the project’s CHANGES.md', () => {
+    expect(files.filter((file) => file.startsWith('_meta/') && file.endsWith('.md'))).toEqual([]);
+    expect(readFileSync(path.join(unpacked, 'DESCRIPTION.md'), 'utf8')).toBe(readFileSync(path.join(ROOT, 'DESCRIPTION.md'), 'utf8'));
+    const meta = readFileSync(path.join(unpacked, 'meta.xml'), 'utf8');
+    const version = /<version>([^<]+)<\/version>/.exec(meta)?.[1] ?? '';
+    const release = /<release>([^<]+)<\/release>/.exec(meta)?.[1] ?? '';
+    const changes = readFileSync(path.join(unpacked, 'CHANGES.md'), 'utf8');
+    expect(changes.split('\n')[0]).toBe(`# ${version}-${release}`);
+    const project = readFileSync(path.join(ROOT, 'CHANGES.md'), 'utf8');
+    expect(changes).toBe(packageChangelog(project, version, release));
+    // Every entry of the project's changelog is in the package's: one changelog, not a second hand-kept copy.
+    for (const entry of project.split('\n').filter((line) => line.startsWith('- '))) expect(changes).toContain(entry);
   });
 
   it('carries the catalogue screenshots of the Plesk page, as PNG images', () => {
@@ -99,5 +114,17 @@ describe('the extension package', () => {
   it('htdocs/index.php runs the Plesk application and nothing else', () => {
     const index = readFileSync(path.join(unpacked, 'htdocs/index.php'), 'utf8');
     expect(index.replace(/^\s*\/\/.*$/gm, '').replace(/\s+/g, '')).toBe('<?php(newpm_Application)->run();');
+  });
+});
+
+describe('the package changelog', () => {
+  const project = '# Changes\n\nIntro.\n\n## 0.2.0 (unreleased)\n- **New.** Text\n  wrapped.\n\n## 0.1.0\n- First.\n';
+
+  it('heads the packed version with version and release and keeps every entry as written', () => {
+    expect(packageChangelog(project, '0.2.0', '3')).toBe('# 0.2.0-3\n- **New.** Text\n  wrapped.\n\n# 0.1.0\n- First.\n');
+  });
+
+  it('refuses a changelog that says nothing of the packed version', () => {
+    expect(() => packageChangelog(project, '0.3.0', '1')).toThrow('CHANGES.md has no "## 0.3.0" section');
   });
 });

@@ -5,6 +5,7 @@ require __DIR__ . '/context.php';
 require __DIR__ . '/hooks.php';
 require __DIR__ . '/repair.php';
 require __DIR__ . '/controller.php';
+require __DIR__ . '/sdk-csrf.php';
 
 spl_autoload_register(function ($class) {
     $plib = rtrim(pm_Context::getPlibDir(), '/');

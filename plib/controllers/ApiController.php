@@ -69,12 +69,8 @@ class ApiController extends pm_Controller_Action
         if ($path === null || !preg_match(self::PATH_PATTERN, $path) || !preg_match(self::QUERY_PATTERN, $query)) {
             return $this->answerError(400, 'Invalid API path.');
         }
-        if (!in_array($method, self::SAFE_METHODS, true)) {
-            $requestedWith = (string) $request->getHeader('X-Requested-With');
-            $token = $request->getHeader(Modules_OutgoingMailLimits_ForgeryToken::HEADER);
-            if ($requestedWith !== 'XMLHttpRequest' || !Modules_OutgoingMailLimits_ForgeryToken::matches($token)) {
-                return $this->answerError(403, 'The forgery-protection token is missing or wrong. Reload the page and try again.');
-            }
+        if (!in_array($method, self::SAFE_METHODS, true) && !$this->writeIsGenuine($request)) {
+            return $this->answerError(403, 'The forgery-protection token is missing or wrong. Reload the page and try again.');
         }
         $body = (string) $request->getRawBody();
         try {
@@ -87,6 +83,21 @@ class ApiController extends pm_Controller_Action
             ->setHttpResponseCode($answer['status'])
             ->setHeader('Content-Type', $answer['contentType'] !== '' ? $answer['contentType'] : 'application/json; charset=utf-8', true)
             ->setBody($answer['body']);
+    }
+
+    /**
+     * A write comes from the extension's own screen: sent by script (X-Requested-With), with the extension's token,
+     * and past Plesk's own forgery check where this Plesk has one (Plesk\SDK\Middleware\Access\Csrf, 18.0.41+).
+     */
+    private function writeIsGenuine($request)
+    {
+        if ((string) $request->getHeader('X-Requested-With') !== 'XMLHttpRequest') {
+            return false;
+        }
+        if (!Modules_OutgoingMailLimits_ForgeryToken::matches($request->getHeader(Modules_OutgoingMailLimits_ForgeryToken::HEADER))) {
+            return false;
+        }
+        return Modules_OutgoingMailLimits_PleskCsrf::check($request) !== false;
     }
 
     /** "/api/mailboxes/x/limit" (or "/outgoing-mail-limits/api/...") → "/mailboxes/x/limit"; null if not below /api. */

@@ -2,6 +2,9 @@
 /** Where the screens are opened from in Plesk's own pages. */
 class Modules_OutgoingMailLimits_CustomButtons extends pm_Hook_CustomButtons
 {
+    /** Plesk's controller of the email address pages, as the visibility options name it. */
+    const EMAIL_ADDRESS_CONTROLLER = 'email-address';
+
     public function getButtons()
     {
         $icon = pm_Context::getBaseUrl() . 'images/icon-32.png';
@@ -49,7 +52,33 @@ class Modules_OutgoingMailLimits_CustomButtons extends pm_Hook_CustomButtons
                 'contextParams' => true,
                 'visibility' => [$this, 'isVisibleForDomain'],
             ],
+            [
+                // The toolbar of Plesk's email address pages (Domains → Email Addresses): PLACE_TOOLBAR with the
+                // page's controller in the visibility options, as Plesk's sample extension plesk/ext-custom-buttons
+                // shows it. Plesk documents no button place on one mail account, so this opens the domain's email
+                // addresses with their limits; the mailbox form's sub-form edits the one address.
+                'place' => self::PLACE_TOOLBAR,
+                'title' => pm_Locale::lmsg('limitOutgoingMessages'),
+                'description' => pm_Locale::lmsg('buttonMailboxLimitsDescription'),
+                'icon' => $icon,
+                'link' => pm_Context::getActionUrl('ui', 'domain'),
+                'contextParams' => true,
+                'visibility' => [$this, 'isVisibleOnEmailAddressPages'],
+            ],
         ];
+    }
+
+    /**
+     * On the toolbar of the email address pages of a domain the person may manage. That the options carry the
+     * domain (site_id / dom_id, as contextParams do elsewhere) is assumed, not documented: without it the
+     * button stays hidden rather than lead to a page that cannot say which domain.
+     */
+    public function isVisibleOnEmailAddressPages($options)
+    {
+        if (!isset($options['controller']) || $options['controller'] !== self::EMAIL_ADDRESS_CONTROLLER) {
+            return false;
+        }
+        return $this->isVisibleForDomain($options);
     }
 
     /** Shown on a domain the person may manage; customers need the "Manage outgoing mail limits" permission. */

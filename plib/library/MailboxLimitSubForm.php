@@ -31,7 +31,8 @@ class Modules_OutgoingMailLimits_MailboxLimitSubForm extends pm_Form_SubForm
             $answer = $this->bridge()->json('GET', '/mailboxes/' . rawurlencode($this->address));
         } catch (Modules_OutgoingMailLimits_BridgeUnavailableException $down) {
             $this->address = null;
-            $this->addElement('description', 'outgoingLimitUnavailable', ['description' => $down->getMessage()]);
+            // simpleText: a line of text among the form's fields, one of the element types pm_Form_SubForm documents.
+            $this->addElement('simpleText', 'outgoingLimitUnavailable', ['value' => $down->getMessage()]);
             return;
         }
         if ($answer['status'] !== 200) {

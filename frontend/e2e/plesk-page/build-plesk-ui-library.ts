@@ -22,12 +22,14 @@ function servedImages(): Plugin {
   };
 }
 
-/**
- * Builds the page's 'plesk-ui-library' module (plesk-ui-library.ts) as an anonymous AMD module (UMD) into
- * `outDir` and returns the file. Libraries inside it must not register themselves with RequireJS, as in the
- * frontend's own Plesk build.
- */
-export async function buildPleskUiLibrary(outDir: string): Promise<string> {
+/** The two shapes of the page's module: with react-dom/client's createRoot, and with only the legacy render. */
+export interface PleskUiLibraries {
+  current: string;
+  renderOnly: string;
+}
+
+/** Builds one entry as an anonymous AMD module (UMD) named `fileName` in `outDir`. */
+async function buildModule(entry: string, outDir: string, fileName: string): Promise<string> {
   await build({
     configFile: false,
     logLevel: 'warn',
@@ -39,10 +41,22 @@ export async function buildPleskUiLibrary(outDir: string): Promise<string> {
       emptyOutDir: true,
       sourcemap: false,
       minify: false,
-      lib: { entry: path.join(here, 'plesk-ui-library.ts'), formats: ['umd'], name: 'PleskUiLibrary', fileName: () => 'plesk-ui-library.js' },
+      lib: { entry: path.join(here, entry), formats: ['umd'], name: 'PleskUiLibrary', fileName: () => fileName },
       // The AMD module's value is the object itself, as Plesk's is.
       rolldownOptions: { output: { exports: 'default' } },
     },
   });
-  return path.join(outDir, 'plesk-ui-library.js');
+  return path.join(outDir, fileName);
+}
+
+/**
+ * Builds the page's 'plesk-ui-library' module in both shapes (plesk-ui-library.ts and
+ * plesk-ui-library-render-only.ts), each into its own directory below `outDir`. Libraries inside them must not
+ * register themselves with RequireJS, as in the frontend's own Plesk build.
+ */
+export async function buildPleskUiLibraries(outDir: string): Promise<PleskUiLibraries> {
+  return {
+    current: await buildModule('plesk-ui-library.ts', path.join(outDir, 'current'), 'plesk-ui-library.js'),
+    renderOnly: await buildModule('plesk-ui-library-render-only.ts', path.join(outDir, 'render-only'), 'plesk-ui-library.js'),
+  };
 }

@@ -7,8 +7,11 @@
  * - like Plesk, every write to the panel needs Plesk's own token (X-Forgery-Protection-Token) and
  *   X-Requested-With, else 403 before the extension runs;
  * - /modules/outgoing-mail-limits/<file> serves the extension's htdocs (dist/main.js);
- * - /login-as?login=NAME signs a stand-in user in (the test chooses who looks), in a PHP session.
- * Environment: OML_DATA_DIR (the bridge daemon's data directory), OML_UI_LIBRARY (the built plesk-ui-library.js).
+ * - /login-as?login=NAME signs a stand-in user in (the test chooses who looks), in a PHP session; with
+ *   &ui=render-only that session's pages get the 'plesk-ui-library' module of a Plesk from before about October
+ *   2025 (ReactDOM's legacy render, no createRoot).
+ * Environment: OML_DATA_DIR (the bridge daemon's data directory), OML_UI_LIBRARY and OML_UI_LIBRARY_RENDER_ONLY
+ * (the built plesk-ui-library.js of either shape).
  */
 require __DIR__ . '/world.php';
 
@@ -81,7 +84,8 @@ if ($path === '/login-as') {
     foreach (pm_Client::$all as $client) {
         if ($client->getLogin() === $login) {
             session_regenerate_id(true);
-            $_SESSION = ['login' => $login, 'plesk_forgery_token' => bin2hex(random_bytes(16))];
+            $renderOnly = isset($_GET['ui']) && $_GET['ui'] === 'render-only';
+            $_SESSION = ['login' => $login, 'plesk_forgery_token' => bin2hex(random_bytes(16)), 'ui_render_only' => $renderOnly];
             header('Content-Type: text/plain');
             echo "Signed in as {$login}\n";
             return true;
@@ -96,7 +100,7 @@ if ($path === '/vendor/require.js') {
     return true;
 }
 if ($path === '/vendor/plesk-ui-library.js') {
-    send_file((string) getenv('OML_UI_LIBRARY'), 'application/javascript');
+    send_file((string) getenv(empty($_SESSION['ui_render_only']) ? 'OML_UI_LIBRARY' : 'OML_UI_LIBRARY_RENDER_ONLY'), 'application/javascript');
     return true;
 }
 if (strpos($path, '/ui-library/') === 0 && strpos($path, '..') === false) {

@@ -55,6 +55,8 @@ export interface SessionInfo {
   login: string;
   role: Role;
   csrfToken: string | null;
+  /** How the caller came in: through Plesk's PHP layer, a session of the standalone app, or the local socket. */
+  via?: 'plesk' | 'session' | 'local';
 }
 
 export const COLLECTION: Record<Level, string> = { subscription: 'subscriptions', domain: 'domains', mailbox: 'mailboxes' };

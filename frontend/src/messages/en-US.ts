@@ -190,6 +190,13 @@ export const enUS = {
     mailboxCompromised: 'This email address is marked as compromised: its limit is 0 and everything it sends is held.',
     mailboxFine: 'Mark this email address as compromised if someone else sends mail through it.',
   },
+  pleskTakeover: {
+    title: 'Outgoing mail limits are now enforced by this extension',
+    pleskOff: 'Plesk\'s own limitation of outgoing messages is switched off, so that no message is limited twice.',
+    imported: 'Plesk\'s server defaults, the values of the service plans and the limits that were set on subscriptions, domains and email addresses were imported.',
+    plans: 'Service plans keep using Plesk\'s own plan fields "Outgoing messages from a mailbox / domain / subscription (per hour)": they are the plan values this extension enforces.',
+    whereChanged: 'The limits of subscriptions, domains and email addresses are changed here, in Outgoing Mail Control, or on the settings form of an email address (Limit Outgoing Messages).',
+  },
   settingsMail: {
     overLimitAction: 'What happens to messages over the limit',
     hold: 'Hold them in the mail queue',

@@ -8,6 +8,7 @@ import { useToasts } from '../app/toasts';
 import { useResource } from '../app/use-resource';
 import { HealthPanel } from '../components/HealthPanel';
 import { LoadState } from '../components/LoadState';
+import { PleskTakeoverNote } from '../components/PleskTakeoverNote';
 
 const LEVELS: Level[] = ['mailbox', 'domain', 'subscription'];
 
@@ -128,6 +129,7 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
   return (
     <Fragment>
       <Heading level={1}>{text('settings.title')}</Heading>
+      <PleskTakeoverNote />
       <LoadState data={values} error={settings.error} onRetry={settings.reload}>
         {(current) => (
           <Fragment>
