@@ -2,7 +2,9 @@
 /**
  * Keeps the bridge's directory equal to Plesk's: single idempotent upserts and deletes for events, and a full
  * resync (upsert everything Plesk has, delete what it no longer has) for install and repair. The notification
- * addresses of resellers and customers (the bridge's contacts) are kept the same way.
+ * addresses of resellers and customers (the bridge's contacts) are kept the same way. Each subscription carries
+ * its service plan's values (Plesk's own plan fields); a limit value changed in Plesk's own forms since it was
+ * last seen becomes the object's own limit in the bridge (PleskLimits::pickUp).
  */
 class Modules_OutgoingMailLimits_DirectorySync
 {
@@ -12,10 +14,18 @@ class Modules_OutgoingMailLimits_DirectorySync
 
     /** @var Modules_OutgoingMailLimits_BridgeClient */
     private $bridge;
+    /** @var Modules_OutgoingMailLimits_PleskLimits */
+    private $limits;
+    /** @var callable(string):void where a value the bridge refused is said (default: Plesk's log) */
+    private $say;
 
-    public function __construct(Modules_OutgoingMailLimits_BridgeClient $bridge)
+    public function __construct(Modules_OutgoingMailLimits_BridgeClient $bridge, Modules_OutgoingMailLimits_PleskLimits $limits = null, callable $say = null)
     {
         $this->bridge = $bridge;
+        $this->limits = $limits ?: Modules_OutgoingMailLimits_PleskLimits::forExtension();
+        $this->say = $say ?: function ($line) {
+            pm_Log::err('Outgoing mail limits: ' . $line);
+        };
     }
 
     /**
@@ -29,13 +39,16 @@ class Modules_OutgoingMailLimits_DirectorySync
         $previous = $previousName === null ? null : Modules_OutgoingMailLimits_PleskDirectory::asciiDomain($previousName);
         $isMain = (int) $main->getId() === (int) $domain->getId();
 
-        $subscription = $this->upsertSubscription($main, $isMain ? $previous : null);
+        $plesk = $this->limits->readSubscription($main->getId());
+        $subscription = $this->upsertSubscription($main, $plesk['plan'], $isMain ? $previous : null);
 
         $domainBody = ['subscription' => $subscription];
         if ($previous !== null && $previous !== $name) {
             $domainBody['previousName'] = $previous;
         }
         $this->expect(['PUT', '/directory/domains/' . rawurlencode($name), $domainBody]);
+        $values = $plesk['values'] + ($isMain ? [] : $this->limits->readSite($domain->getId()));
+        $this->pickUp($values, false);
 
         foreach (Modules_OutgoingMailLimits_PleskObjects::notifiedClients($main) as $login => $client) {
             $this->writeContact($login, Modules_OutgoingMailLimits_PleskDirectory::emailOf($client));
@@ -43,10 +56,10 @@ class Modules_OutgoingMailLimits_DirectorySync
     }
 
     /** PUT of a subscription (by its main domain) with owner, reseller, system user and plan; returns its name. */
-    private function upsertSubscription(pm_Domain $main, $previousName = null)
+    private function upsertSubscription(pm_Domain $main, $plan, $previousName = null)
     {
         $subscription = Modules_OutgoingMailLimits_PleskDirectory::asciiDomain($main->getName());
-        $body = Modules_OutgoingMailLimits_PleskObjects::subscriptionSync($main);
+        $body = Modules_OutgoingMailLimits_PleskObjects::subscriptionSync($main, $plan);
         if ($previousName !== null && $previousName !== $subscription) {
             $body['previousName'] = $previousName;
         }
@@ -71,7 +84,7 @@ class Modules_OutgoingMailLimits_DirectorySync
                 $owner = $main->getClient();
                 $reseller = Modules_OutgoingMailLimits_PleskObjects::resellerOf($owner);
                 if ((int) $owner->getId() === (int) $client->getId() || ($reseller !== null && (int) $reseller->getId() === (int) $client->getId())) {
-                    $this->upsertSubscription($main);
+                    $this->upsertSubscription($main, $this->limits->readSubscription($main->getId())['plan']);
                 }
             }
         }
@@ -153,6 +166,11 @@ class Modules_OutgoingMailLimits_DirectorySync
             $body['previousAddress'] = strtolower($previousAddress);
         }
         $this->expect(['PUT', '/directory/mailboxes/' . rawurlencode(strtolower($address)), (object) $body]);
+        $domainName = substr($address, strrpos($address, '@') + 1);
+        $domain = Modules_OutgoingMailLimits_PleskObjects::domainByName($domainName);
+        if ($domain !== null) {
+            $this->pickUp($this->limits->readMailboxes($domain->getId(), $domainName), false);
+        }
     }
 
     public function deleteMailbox($address)
@@ -162,19 +180,30 @@ class Modules_OutgoingMailLimits_DirectorySync
 
     /**
      * Makes the bridge's directory match Plesk's in one transaction: upserts keep every limit and count that is
-     * already there; objects Plesk no longer has are deleted. Then the contacts (syncContacts). Returns the
-     * bridge's counts with the contacts' under "contacts".
+     * already there; objects Plesk no longer has are deleted. Then the contacts (syncContacts), then the limit
+     * values changed in Plesk since last seen (all of them the first time). $plesk: a PleskLimits::read() made
+     * just before, else it is read here. Returns the bridge's counts with the contacts' under "contacts" and
+     * the number of values taken from Plesk under "pleskValues".
      */
-    public function fullResync()
+    public function fullResync(array $plesk = null)
     {
-        $counts = $this->syncDirectory();
+        $plesk = $plesk ?: $this->limits->read();
+        $counts = $this->syncDirectory($plesk);
         $counts['contacts'] = $this->syncContacts();
+        $counts['pleskValues'] = $this->pickUp(Modules_OutgoingMailLimits_PleskLimits::values($plesk), true);
         return $counts;
     }
 
-    private function syncDirectory()
+    /** Values changed in Plesk become the bridge's; one the bridge refuses is logged and tried again next time. */
+    private function pickUp(array $values, $complete)
     {
-        $body = Modules_OutgoingMailLimits_PleskDirectory::syncBody();
+        $picked = $this->limits->pickUp($this->bridge, $values, $complete, $this->say);
+        return $picked['applied'];
+    }
+
+    private function syncDirectory(array $plesk)
+    {
+        $body = Modules_OutgoingMailLimits_PleskDirectory::syncBody($plesk);
         $wanted = [
             'subscriptions' => array_column($body['subscriptions'], 'name'),
             'domains' => array_column($body['domains'], 'name'),
