@@ -1,0 +1,191 @@
+<?php
+use PHPUnit\Framework\TestCase;
+
+/**
+ * Plesk's own outgoing values after install: changed in Plesk's forms, they become the bridge's on the matching
+ * event or the next resync; unchanged ones never overwrite what was set in this product; Plesk's own limiting
+ * is switched off again. The XML API answers come from the pm_ApiRpc stand-in in Plesk's documented shapes.
+ */
+final class PleskValuesTest extends TestCase
+{
+    /** @var Modules_OutgoingMailLimits_EventListener */
+    private static $listener;
+
+    public static function setUpBeforeClass(): void
+    {
+        self::$listener = new Modules_OutgoingMailLimits_EventListener();
+    }
+
+    protected function setUp(): void
+    {
+        PleskWorld::reset();
+        PleskWorld::resync();
+    }
+
+    private function event($objectType, $objectId, $action, array $old, array $new)
+    {
+        self::$listener->handleEvent($objectType, $objectId, $action, $old, $new);
+        $this->assertSame([], pm_Log::$lines, 'no event may fail here');
+    }
+
+    private function own($collection, $name)
+    {
+        return PleskWorld::integration()->json('GET', "/{$collection}/" . rawurlencode($name))['data']['ownLimit'];
+    }
+
+    public function testAValueChangedInPlesksOwnFormsIsTakenOverOnItsEvent(): void
+    {
+        // A mailbox's limit (Mail → the address → Outgoing messages).
+        pm_Bootstrap::$mail[1]['limit'] = '9';
+        $this->event('mailname', 1, 'mailname_update', ['Mailname' => 'alice', 'Domain Name' => 'jdoe.example'], ['Mailname' => 'alice', 'Domain Name' => 'jdoe.example']);
+        $this->assertSame(9, $this->own('mailboxes', 'alice@jdoe.example'));
+
+        // An add-on domain's limit (Mail Settings → Limit Outgoing Messages).
+        pm_ApiRpc::$domainLimits[101] = 'unlimited';
+        $this->event('site', 101, 'site_update', ['Domain Name' => 'jdoe-shop.example'], ['Domain Name' => 'jdoe-shop.example']);
+        $this->assertSame('unlimited', $this->own('domains', 'jdoe-shop.example'));
+
+        // A subscription's limit (Subscriptions → Outgoing Mail Limits) and its main domain's.
+        pm_ApiRpc::$subscriptionLimits[100]['subscription'] = '700';
+        pm_ApiRpc::$domainLimits[100] = '60';
+        $this->event('domain', 100, 'domain_limits_update', [], []);
+        $this->assertSame(700, $this->own('subscriptions', 'jdoe.example'));
+        $this->assertSame(60, $this->own('domains', 'jdoe.example'));
+
+        // Back to "default" in Plesk: no own value any more.
+        pm_Bootstrap::$mail[1]['limit'] = 'default';
+        $this->event('mailname', 1, 'mailname_update', ['Mailname' => 'alice', 'Domain Name' => 'jdoe.example'], ['Mailname' => 'alice', 'Domain Name' => 'jdoe.example']);
+        $this->assertSame('default', $this->own('mailboxes', 'alice@jdoe.example'));
+    }
+
+    public function testTheResyncTakesOverWhatChangedInPleskAndNothingElse(): void
+    {
+        // Set in this product: Plesk's value did not change, so the resync leaves it.
+        PleskWorld::integration()->json('PUT', '/mailboxes/bob%40jdoe.example/limit', ['limit' => 5]);
+        PleskWorld::integration()->json('PATCH', '/settings', ['defaults' => ['domain' => 444]]);
+        // Changed in Plesk while no event came: Mail Server Settings, a mailbox, a subscription on its plan.
+        pm_ApiRpc::$server['outgoing_messages_mbox_limit'] = '-1';
+        pm_Bootstrap::$mail[4]['limit'] = '3';
+        $counts = PleskWorld::resync();
+        $this->assertSame(2, $counts['pleskValues']);
+        $defaults = PleskWorld::integration()->json('GET', '/settings')['data']['defaults'];
+        $this->assertSame(['mailbox' => 'unlimited', 'domain' => 444, 'subscription' => 1000], $defaults);
+        $this->assertSame(3, $this->own('mailboxes', 'mary@mary.example'));
+        $this->assertSame(5, $this->own('mailboxes', 'bob@jdoe.example'));
+        $this->assertSame(0, PleskWorld::resync()['pleskValues'], 'a second resync finds nothing new');
+    }
+
+    public function testASubscriptionValueEqualToItsPlansIsThePlansNotItsOwn(): void
+    {
+        pm_ApiRpc::$plans['guid-silver'] = ['id' => 7, 'name' => 'Silver', 'mbox' => '20', 'domain' => 'default', 'subscription' => '300'];
+        pm_ApiRpc::$subscriptionPlans[100] = 'guid-silver';
+        pm_ApiRpc::$subscriptionLimits[100]['subscription'] = '300';
+        PleskWorld::resync();
+        $subscription = PleskWorld::integration()->json('GET', '/subscriptions/jdoe.example')['data'];
+        $this->assertSame(['default', 300, 'plan'], [$subscription['ownLimit'], $subscription['effectiveLimit'], $subscription['limitSource']]);
+        // Customized on the subscription (it does not get locked in Plesk): its own value.
+        pm_ApiRpc::$subscriptionLimits[100]['subscription'] = '350';
+        PleskWorld::resync();
+        $this->assertSame(350, $this->own('subscriptions', 'jdoe.example'));
+    }
+
+    public function testPlesksOwnLimitingSwitchedOnAgainIsSwitchedOffAndSaid(): void
+    {
+        $calls = [];
+        $limits = new Modules_OutgoingMailLimits_PleskLimits(new Modules_OutgoingMailLimits_PleskApi(), pm_Context::getVarDir(), function (array $args) use (&$calls) {
+            $calls[] = implode(' ', $args);
+            pm_ApiRpc::$server['outgoing_antispam'] = 'false';
+            return '';
+        });
+        $said = [];
+        $say = function ($line) use (&$said) {
+            $said[] = $line;
+        };
+        $this->assertFalse($limits->keepNativeOff($limits->read()['server'], $say), 'off: nothing to do');
+        pm_ApiRpc::$server['outgoing_antispam'] = 'true';
+        $this->assertTrue($limits->keepNativeOff($limits->read()['server'], $say));
+        $this->assertSame(['bin mailserver --disable-outgoing-antispam'], $calls);
+        $this->assertStringContainsString("Plesk's own outgoing mail limiting had been switched on again; it is switched off", $said[0]);
+    }
+
+    public function testPlesksStateIsReportedAndA404IsOnlySaid(): void
+    {
+        $said = [];
+        $reported = Modules_OutgoingMailLimits_PleskLimits::report(PleskWorld::integration(), false, 'postfix', function ($line) use (&$said) {
+            $said[] = $line;
+        });
+        // This bridge has no PUT /platform/plesk: not reported, said, nothing fails.
+        $this->assertFalse($reported);
+        $this->assertSame(["Plesk's state was not reported to the limits service: 404 Not found"], array_map(function ($line) {
+            return preg_replace('/: 404 .*/', ': 404 Not found', $line);
+        }, $said));
+    }
+
+    public function testTheRequestsArePlesksDocumentedPackets(): void
+    {
+        pm_ApiRpc::$requests = [];
+        PleskWorld::resync();
+        $this->assertSame([
+            '<packet><server><get><components/><prefs/></get></server></packet>',
+            '<packet><service-plan><get><filter/><owner-all/></get></service-plan></packet>',
+            '<packet><webspace><get><filter/><dataset><gen_info/><prefs/><subscriptions/><mail/></dataset></get></webspace></packet>',
+            '<packet><site><get><filter/><dataset><gen_info/><prefs/></dataset></get></site></packet>',
+        ], array_slice(pm_ApiRpc::$requests, 0, 4));
+        $this->assertSame('<packet><mail><get_info><filter><site-id>100</site-id></filter></get_info></mail></packet>', pm_ApiRpc::$requests[4]);
+    }
+
+    public function testAnErrorAnswerIsAnErrorWithPlesksMessageNeverAValue(): void
+    {
+        $api = new Modules_OutgoingMailLimits_PleskApi();
+        try {
+            $api->mailboxes(999);
+            $this->fail('no error');
+        } catch (RuntimeException $error) {
+            $this->assertSame("Plesk's XML API mail get_info failed: 1013 Site does not exist", $error->getMessage());
+        }
+        try {
+            $api->setDomainLimit('jdoe-shop.example', 'lots', false);
+            $this->fail('no error');
+        } catch (RuntimeException $error) {
+            $this->assertStringContainsString('1019 Invalid value of outgoing-messages-domain-limit', $error->getMessage());
+        }
+        $refusing = new Modules_OutgoingMailLimits_PleskApi(function ($packet) {
+            return (new pm_ApiRpc())->call('<packet><server><get><components/></get></server><webspace/></packet>');
+        });
+        try {
+            $refusing->server();
+            $this->fail('no error');
+        } catch (RuntimeException $error) {
+            $this->assertSame("Plesk's XML API refused the request: 1014 Parser error: Request is invalid.", $error->getMessage());
+        }
+    }
+
+    public function testPlesksValuesMapToTheBridgesAndBack(): void
+    {
+        $map = [];
+        foreach (['0', '25', '-1', 'unlimited', 'default', '', null, 'lots', '-5'] as $raw) {
+            $map[] = Modules_OutgoingMailLimits_PleskLimitValue::fromPlesk($raw);
+        }
+        $this->assertSame([0, 25, 'unlimited', 'unlimited', null, null, null, null, null], $map);
+        $this->assertSame(['7', '-1', 'default', 'default'], array_map([Modules_OutgoingMailLimits_PleskLimitValue::class, 'toPlesk'], [7, 'unlimited', 'default', null]));
+        $this->assertTrue(Modules_OutgoingMailLimits_PleskLimitValue::same('unlimited', 'unlimited'));
+        $this->assertTrue(Modules_OutgoingMailLimits_PleskLimitValue::same('default', 'default'));
+        $this->assertFalse(Modules_OutgoingMailLimits_PleskLimitValue::same('7', 8));
+    }
+
+    public function testOnlyPostfixOnThisHostIsTakenOver(): void
+    {
+        $here = sys_get_temp_dir() . '/oml-postfix-' . getmypid();
+        @mkdir($here);
+        touch($here . '/main.cf');
+        $detect = function (array $components, $dir) {
+            return Modules_OutgoingMailLimits_PleskMailServer::detect($components, $dir);
+        };
+        $this->assertSame('postfix', $detect(['postfix' => '3.7.11', 'qmail' => ''], $here));
+        $this->assertSame('remote', $detect(['postfix' => '3.7.11'], $here . '/nowhere'));
+        $this->assertSame('qmail', $detect(['qmail' => '1.03', 'postfix' => ''], $here));
+        $this->assertSame('none', $detect(['dovecot' => '2.3'], $here));
+        unlink($here . '/main.cf');
+        rmdir($here);
+    }
+}
