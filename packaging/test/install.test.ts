@@ -151,6 +151,7 @@ describe('install and uninstall', () => {
     expect(installed.stdout).toContain('Mail server: Postfix on this host.');
     // The bridge here has no PUT /platform/plesk yet: said, not a failure.
     expect(installed.stdout).toContain("Plesk's state was not reported to the limits service: 404");
+    expect(pleskState().scheduledTasks).toEqual([{ cmd: 'resync.php', schedule: ['0', '*', '*', '*', '*'] }]);
 
     const unit = readFileSync(unitFile, 'utf8');
     expect(unit).toContain(`${path.join(extension, 'plib/bridge/dist/backend-bridge/src/cli/main.js')} daemon --data-dir ${path.join(work, 'var')} --postfix-config-dir ${postfix.configDir} --api-group nogroup`);
@@ -192,6 +193,7 @@ describe('install and uninstall', () => {
     expect(upgraded.code, `${upgraded.stdout}\n${upgraded.stderr}`).toBe(0);
     expect(upgraded.stdout).toContain('0 value(s) taken over');
     expect(pleskCalls()).toHaveLength(1);
+    expect(pleskState().scheduledTasks, 'scheduled once').toHaveLength(1);
 
     // A value changed in this product after install goes to Plesk at uninstall; everything else round-trips.
     expect((await api.request('PUT', '/api/v1/mailboxes/bob@jdoe.example/limit', { limit: 7 })).status).toBe(200);
@@ -203,8 +205,9 @@ describe('install and uninstall', () => {
       'bin mail --update bob@jdoe.example -outgoing-messages-mbox-limit 7',
       'bin mailserver --enable-outgoing-antispam',
     ]);
-    const expected = structuredClone(before) as { mail: Record<string, { limit: string }> };
+    const expected = structuredClone(before) as { mail: Record<string, { limit: string }>; scheduledTasks?: unknown[] };
     expected.mail['2']!.limit = '7';
+    expected.scheduledTasks = [];
     expect(pleskState()).toEqual(expected);
     expect(uninstalled.stdout).toContain("1 value(s) written back");
     expect(existsSync(unitFile)).toBe(false);

@@ -13,7 +13,7 @@
  */
 class pm_ApiRpc
 {
-    /** @var array<string, string> server preferences (Plesk's ints, written as text) */
+    /** @var array<string, string> server preferences (Plesk's ints, written as text; a missing one is left out) */
     public static $server = [];
     /** @var array<string, string> installed components: name => version */
     public static $components = [];
@@ -32,7 +32,8 @@ class pm_ApiRpc
 
     public static function reset()
     {
-        self::$server = ['outgoing_antispam' => 'false', 'outgoing_messages_mbox_limit' => '-1', 'outgoing_messages_domain_limit' => '-1', 'outgoing_messages_subscription_limit' => '-1'];
+        // The defaults are optional elements of serverPrefs: left out until a test sets them.
+        self::$server = ['outgoing_antispam' => 'false'];
         self::$components = ['postfix' => '3.7.11-0+deb12u1', 'dovecot' => '2.3.19.1', 'qmail' => ''];
         self::$plans = [];
         self::$subscriptionPlans = [];
@@ -102,7 +103,9 @@ class pm_ApiRpc
         if (isset($get->prefs)) {
             $xml .= '<prefs><max_connections>100</max_connections><outgoing_email_mode>domain-ip</outgoing_email_mode>';
             foreach (['outgoing_antispam', 'outgoing_messages_mbox_limit', 'outgoing_messages_domain_limit', 'outgoing_messages_subscription_limit'] as $name) {
-                $xml .= "<{$name}>" . self::x(self::$server[$name]) . "</{$name}>";
+                if (isset(self::$server[$name])) {
+                    $xml .= "<{$name}>" . self::x(self::$server[$name]) . "</{$name}>";
+                }
             }
             $xml .= '<enable_sendmail>true</enable_sendmail><stat_ttl>3</stat_ttl></prefs>';
         }

@@ -3,6 +3,7 @@
 // Modules_OutgoingMailLimits_<Name> → plib/library/<Name>.php, hooks and controllers by file.
 require __DIR__ . '/context.php';
 require __DIR__ . '/apirpc.php';
+require __DIR__ . '/scheduler.php';
 require __DIR__ . '/hooks.php';
 require __DIR__ . '/controller.php';
 

@@ -19,6 +19,8 @@ class Modules_OutgoingMailLimits_Installer
     const API_GROUP = 'psaadm';
     const NODE_MIN_MAJOR = 20;
     const NATIVE_SETTINGS_FILE = 'plesk-native-settings.json';
+    /** plib/scripts/resync.php, run by Plesk's scheduler. */
+    const RESYNC_SCRIPT = 'resync.php';
     const REMOVE_DATA_SETTING = 'removeDataOnUninstall';
     /** Store files that make up the service's data; kept across uninstall unless the admin asked otherwise. */
     const DATA_FILES = ['outgoing-limits.sqlite', 'outgoing-limits.sqlite-wal', 'outgoing-limits.sqlite-shm', 'bridge.secret', self::NATIVE_SETTINGS_FILE];
@@ -104,6 +106,36 @@ class Modules_OutgoingMailLimits_Installer
             $this->say("Plesk's own outgoing mail limits are switched off; these limits replace them.");
         }
         Modules_OutgoingMailLimits_PleskLimits::report($bridge, false, $mailServer, $this->say);
+        $this->scheduleResync();
+    }
+
+    /**
+     * The resync every hour (Plesk's scheduled tasks of the extension, run as root): values changed in Plesk
+     * without an event (Mail Server Settings) are taken over, and Plesk's own limiting is kept off.
+     */
+    private function scheduleResync()
+    {
+        $scheduler = pm_Scheduler::getInstance();
+        foreach ($scheduler->listTasks() as $task) {
+            if ($task->getCmd() === self::RESYNC_SCRIPT) {
+                return;
+            }
+        }
+        $task = new pm_Scheduler_Task();
+        $task->setSchedule(pm_Scheduler::$EVERY_HOUR);
+        $task->setCmd(self::RESYNC_SCRIPT);
+        $scheduler->putTask($task);
+        $this->say('Resync scheduled every hour (' . self::RESYNC_SCRIPT . ').');
+    }
+
+    private function unscheduleResync()
+    {
+        $scheduler = pm_Scheduler::getInstance();
+        foreach ($scheduler->listTasks() as $task) {
+            if ($task->getCmd() === self::RESYNC_SCRIPT) {
+                $scheduler->removeTask($task);
+            }
+        }
     }
 
     /** pre-uninstall: unwire, give Plesk its settings back, stop and remove the service, keep the data. */
@@ -115,6 +147,7 @@ class Modules_OutgoingMailLimits_Installer
         } else {
             $this->say('Node.js or the service is missing: Postfix could not be unwired here. Run "outgoing-limits postfix unwire", or by hand remove check_policy_service unix:outgoing-limits/policy from smtpd_end_of_data_restrictions and unix:outgoing-limits/milter from non_smtpd_milters in main.cf.');
         }
+        $this->unscheduleResync();
         $this->restoreNativeSettings();
         @unlink($this->varDir . '/' . Modules_OutgoingMailLimits_PleskLimits::SEEN_FILE);
         $this->stopService();
