@@ -58,6 +58,38 @@ final class PleskValuesTest extends TestCase
         $this->assertSame('default', $this->own('mailboxes', 'alice@jdoe.example'));
     }
 
+    public function testACustomersChangeInPlesksFormsMeetsTheRulesTheAdministratorSetForCustomers(): void
+    {
+        // Customers may not change limits here: the same customer changing one in Plesk's form gets nowhere.
+        PleskWorld::integration()->json('PATCH', '/settings', ['customersMayChangeLimits' => false]);
+        pm_Session::$client = PleskWorld::$jdoe;
+        pm_Bootstrap::$mail[1]['limit'] = 'unlimited';
+        self::$listener->handleEvent('mailname', 1, 'mailname_update', ['Mailname' => 'alice', 'Domain Name' => 'jdoe.example'], ['Mailname' => 'alice', 'Domain Name' => 'jdoe.example']);
+        $this->assertSame('default', $this->own('mailboxes', 'alice@jdoe.example'));
+        $this->assertCount(1, pm_Log::$lines);
+        $this->assertStringContainsString("Plesk's limit of alice@jdoe.example was not taken over: 403", pm_Log::$lines[0]);
+        $this->assertStringContainsString('(changed in Plesk by jdoe; kept as it was)', pm_Log::$lines[0]);
+        // Nor does the next resync, which acts with Plesk's own authority, take it over.
+        pm_Session::$client = PleskWorld::$admin;
+        $this->assertSame(0, PleskWorld::resync()['pleskValues']);
+        $this->assertSame('default', $this->own('mailboxes', 'alice@jdoe.example'));
+
+        // Allowed: the customer's value is taken over.
+        PleskWorld::integration()->json('PATCH', '/settings', ['customersMayChangeLimits' => true]);
+        pm_Log::$lines = [];
+        pm_Session::$client = PleskWorld::$jdoe;
+        pm_Bootstrap::$mail[1]['limit'] = '5';
+        $this->event('mailname', 1, 'mailname_update', ['Mailname' => 'alice', 'Domain Name' => 'jdoe.example'], ['Mailname' => 'alice', 'Domain Name' => 'jdoe.example']);
+        $this->assertSame(5, $this->own('mailboxes', 'alice@jdoe.example'));
+    }
+
+    public function testTheXmlApiStandInRefusesAPacketPleskWouldRefuse(): void
+    {
+        $this->expectException(LogicException::class);
+        $this->expectExceptionMessage('<gen_info> is not expected in <dataset> here');
+        (new pm_ApiRpc())->call('<packet><webspace><get><filter/><dataset><mail/><gen_info/></dataset></get></webspace></packet>');
+    }
+
     public function testTheResyncTakesOverWhatChangedInPleskAndNothingElse(): void
     {
         // Set in this product: Plesk's value did not change, so the resync leaves it.

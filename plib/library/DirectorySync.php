@@ -48,7 +48,7 @@ class Modules_OutgoingMailLimits_DirectorySync
         }
         $this->expect(['PUT', '/directory/domains/' . rawurlencode($name), $domainBody]);
         $values = $plesk['values'] + ($isMain ? [] : $this->limits->readSite($domain->getId()));
-        $this->pickUp($values, false);
+        $this->pickUpFromEvent($values);
 
         foreach (Modules_OutgoingMailLimits_PleskObjects::notifiedClients($main) as $login => $client) {
             $this->writeContact($login, Modules_OutgoingMailLimits_PleskDirectory::emailOf($client));
@@ -169,7 +169,7 @@ class Modules_OutgoingMailLimits_DirectorySync
         $domainName = substr($address, strrpos($address, '@') + 1);
         $domain = Modules_OutgoingMailLimits_PleskObjects::domainByName($domainName);
         if ($domain !== null) {
-            $this->pickUp($this->limits->readMailboxes($domain->getId(), $domainName), false);
+            $this->pickUpFromEvent($this->limits->readMailboxes($domain->getId(), $domainName));
         }
     }
 
@@ -199,6 +199,37 @@ class Modules_OutgoingMailLimits_DirectorySync
     {
         $picked = $this->limits->pickUp($this->bridge, $values, $complete, $this->say);
         return $picked['applied'];
+    }
+
+    /**
+     * After an event, values changed in Plesk are set in the bridge as the person who changed them: Plesk runs
+     * event handlers in that person's request, and a customer may change domain and mailbox limits in Plesk's own
+     * forms. The bridge's rules for that person apply (a customer within the limits the administrator allows); a
+     * value it refuses is logged and remembered as seen, so that no later resync sets it with Plesk's authority.
+     */
+    private function pickUpFromEvent(array $values)
+    {
+        $client = $this->actor();
+        if ($client === null) {
+            return $this->pickUp($values, false);
+        }
+        $bridge = Modules_OutgoingMailLimits_BridgeClient::inDataDir(Modules_OutgoingMailLimits_Identity::fromClient($client));
+        $say = $this->say;
+        $picked = $this->limits->pickUp($bridge, $values, false, function ($line) use ($say, $client) {
+            call_user_func($say, $line . ' (changed in Plesk by ' . $client->getLogin() . '; kept as it was)');
+        }, true);
+        return $picked['applied'];
+    }
+
+    /** The reseller or customer signed in to Plesk, or null for the administrator and when nobody is. */
+    private function actor()
+    {
+        try {
+            $client = pm_Session::getClient();
+        } catch (Exception $nobody) {
+            return null;
+        }
+        return $client->isAdmin() ? null : $client;
     }
 
     private function syncDirectory(array $plesk)

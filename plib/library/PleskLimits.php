@@ -180,10 +180,11 @@ class Modules_OutgoingMailLimits_PleskLimits
     /**
      * Makes each value that changed in Plesk since last seen the bridge's (the first time: every value). With
      * $complete, $current is all of Plesk and values no longer there are forgotten; without, only those keys are
-     * looked at (one object after an event). A value the bridge refuses (an object it does not have) is said
-     * and not remembered, so the next resync tries again. Returns [applied => n, refused => [key => message]].
+     * looked at (one object after an event). A value the bridge refuses is said; it is not remembered, so the
+     * next resync tries again (an object the bridge did not have yet), unless $rememberRefused (a person's change
+     * the bridge's rules refuse stays refused). Returns [applied => n, refused => [key => message]].
      */
-    public function pickUp(Modules_OutgoingMailLimits_BridgeClient $bridge, array $current, $complete, callable $say)
+    public function pickUp(Modules_OutgoingMailLimits_BridgeClient $bridge, array $current, $complete, callable $say, $rememberRefused = false)
     {
         $seen = $this->seen();
         $changes = [];
@@ -200,7 +201,7 @@ class Modules_OutgoingMailLimits_PleskLimits
         }
         $next = $complete ? [] : $seen;
         foreach ($current as $key => $raw) {
-            if (isset($refused[$key])) {
+            if (isset($refused[$key]) && !$rememberRefused) {
                 if (array_key_exists($key, $seen)) {
                     $next[$key] = $seen[$key];
                 } else {
