@@ -83,6 +83,25 @@ final class PleskValuesTest extends TestCase
         $this->assertSame(5, $this->own('mailboxes', 'alice@jdoe.example'));
     }
 
+    public function testValuesSeenWrittenByRootStayReadableForThePanelsUser(): void
+    {
+        // The tests run as root, as install and the scheduled resync do.
+        $varDir = sys_get_temp_dir() . '/oml-var-' . getmypid();
+        mkdir($varDir, 0750);
+        $nobody = posix_getpwnam('nobody');
+        chown($varDir, $nobody['uid']);
+        chgrp($varDir, $nobody['gid']);
+        $limits = new Modules_OutgoingMailLimits_PleskLimits(new Modules_OutgoingMailLimits_PleskApi(), $varDir, function () {
+            return '';
+        });
+        $limits->pickUp(PleskWorld::integration(), [], true, function () {
+        });
+        $file = $varDir . '/' . Modules_OutgoingMailLimits_PleskLimits::SEEN_FILE;
+        $this->assertSame([$nobody['uid'], $nobody['gid'], '600'], [fileowner($file), filegroup($file), substr(sprintf('%o', fileperms($file)), -3)]);
+        unlink($file);
+        rmdir($varDir);
+    }
+
     public function testTheXmlApiStandInRefusesAPacketPleskWouldRefuse(): void
     {
         $this->expectException(LogicException::class);

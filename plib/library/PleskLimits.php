@@ -175,6 +175,11 @@ class Modules_OutgoingMailLimits_PleskLimits
             throw new RuntimeException("Cannot write {$file}.");
         }
         @chmod($file, 0600);
+        if (function_exists('posix_geteuid') && posix_geteuid() === 0) {
+            // Written by root (install, scheduled resync), read and written by the panel's user on events.
+            @chown($file, fileowner($this->varDir));
+            @chgrp($file, filegroup($this->varDir));
+        }
     }
 
     /**
