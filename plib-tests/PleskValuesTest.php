@@ -159,17 +159,31 @@ final class PleskValuesTest extends TestCase
         $this->assertStringContainsString("Plesk's own outgoing mail limiting had been switched on again; it is switched off", $said[0]);
     }
 
-    public function testPlesksStateIsReportedAndA404IsOnlySaid(): void
+    public function testPlesksStateIsReportedAndABridgeWithoutTheEndpointIsOnlySaid(): void
     {
+        $bridge = new class ('/nowhere', '/nowhere', Modules_OutgoingMailLimits_Identity::integration()) extends Modules_OutgoingMailLimits_BridgeClient {
+            public $calls = [];
+            public $status = 404;
+
+            public function json($method, $pathAndQuery, $data = null)
+            {
+                $this->calls[] = [$method, $pathAndQuery, $data];
+                return ['status' => $this->status, 'data' => ['error' => 'no such endpoint: PUT /api/v1/platform/plesk']];
+            }
+        };
         $said = [];
-        $reported = Modules_OutgoingMailLimits_PleskLimits::report(PleskWorld::integration(), false, 'postfix', function ($line) use (&$said) {
+        $say = function ($line) use (&$said) {
             $said[] = $line;
-        });
-        // This bridge has no PUT /platform/plesk: not reported, said, nothing fails.
-        $this->assertFalse($reported);
-        $this->assertSame(["Plesk's state was not reported to the limits service: 404 Not found"], array_map(function ($line) {
-            return preg_replace('/: 404 .*/', ': 404 Not found', $line);
-        }, $said));
+        };
+        $this->assertFalse(Modules_OutgoingMailLimits_PleskLimits::report($bridge, false, 'postfix', $say));
+        $this->assertSame(["Plesk's state was not reported to the limits service: 404 no such endpoint: PUT /api/v1/platform/plesk"], $said);
+        list($method, $path, $body) = $bridge->calls[0];
+        $this->assertSame(['PUT', '/platform/plesk', 'off', 'postfix'], [$method, $path, $body['nativeLimiting'], $body['mailServer']]);
+        $this->assertMatchesRegularExpression('/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/', $body['checkedAt']);
+        $bridge->status = 204;
+        $this->assertTrue(Modules_OutgoingMailLimits_PleskLimits::report($bridge, true, 'postfix', $say));
+        $this->assertSame('on', $bridge->calls[1][2]['nativeLimiting']);
+        $this->assertCount(1, $said, 'a report taken is not said');
     }
 
     public function testTheRequestsArePlesksDocumentedPackets(): void

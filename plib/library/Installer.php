@@ -77,6 +77,10 @@ class Modules_OutgoingMailLimits_Installer
     {
         $node = $this->findNode();
         $this->say("Node.js: {$node['path']} ({$node['version']}).");
+        if (class_exists('Plesk\\SDK\\Server\\Components')) {
+            // Plesk 18.0.52+: its component list (read below) made current first.
+            (new \Plesk\SDK\Server\Components())->refresh();
+        }
         $plesk = $this->limits->read();
         $mailServer = Modules_OutgoingMailLimits_PleskMailServer::detect($plesk['server']['components'], $this->postfixConfigDir());
         if ($mailServer !== Modules_OutgoingMailLimits_PleskMailServer::POSTFIX) {
