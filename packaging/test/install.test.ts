@@ -186,10 +186,15 @@ describe('install and uninstall', () => {
     expect(held?.queue_name).toBe('hold');
 
     // An upgrade runs post-install again: the first record stays what uninstall gives back, Plesk's switch is
-    // off already, and nothing changed in Plesk is taken again.
+    // off already, and nothing changed in Plesk is taken again. Upgraded from a version that kept no record of
+    // the values seen: a value set here since install stays, although Plesk has another one.
+    expect((await api.request('PUT', '/api/v1/mailboxes/sales@shop.example/limit', { limit: 11 })).status).toBe(200);
+    rmSync(path.join(work, 'var/plesk-values-seen.json'));
     const upgraded = await runScript('post-install.php', env);
     expect(upgraded.code, `${upgraded.stdout}\n${upgraded.stderr}`).toBe(0);
+    expect(upgraded.stdout).toContain("Installed before: this extension's values stay");
     expect(upgraded.stdout).toContain('0 value(s) taken over');
+    expect(await get('/mailboxes/sales@shop.example')).toMatchObject({ ownLimit: 11 });
     expect(pleskCalls()).toHaveLength(1);
     expect(pleskState().scheduledTasks, 'scheduled once').toHaveLength(1);
 
@@ -201,13 +206,15 @@ describe('install and uninstall', () => {
     expect(readFileSync(postfix.mainCfPath)).toEqual(originalMainCf);
     expect(pleskCalls().slice(1).map((c) => c.args.join(' '))).toEqual([
       'bin mail --update bob@jdoe.example -outgoing-messages-mbox-limit 7',
+      'bin mail --update sales@shop.example -outgoing-messages-mbox-limit 11',
       'bin mailserver --enable-outgoing-antispam',
     ]);
     const expected = structuredClone(before) as { mail: Record<string, { limit: string }>; scheduledTasks?: unknown[] };
     expected.mail['2']!.limit = '7';
+    expected.mail['3']!.limit = '11';
     expected.scheduledTasks = [];
     expect(pleskState()).toEqual(expected);
-    expect(uninstalled.stdout).toContain("1 value(s) written back");
+    expect(uninstalled.stdout).toContain('2 value(s) written back');
     expect(existsSync(unitFile)).toBe(false);
     expect(existsSync(path.join(work, 'kept/outgoing-limits.sqlite'))).toBe(true);
     expect(uninstalled.stdout).toContain(`Data kept in ${path.join(work, 'kept')}`);

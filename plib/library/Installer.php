@@ -97,6 +97,11 @@ class Modules_OutgoingMailLimits_Installer
         if ($this->recordNativeSettings($plesk)) {
             // Plesk's switch becomes ours once; its values follow in the resync (none seen yet: all are taken).
             $this->expect($bridge->json('PATCH', '/settings', ['enabled' => $plesk['server']['outgoing_antispam'] === 'true']), "taking over Plesk's switch");
+        } elseif (!$this->limits->hasSeen()) {
+            // Installed before, but no values seen (an earlier version, or data kept from an uninstall): the
+            // bridge's values are the ones in force; only later changes in Plesk are taken over.
+            $this->limits->rememberAsSeen($plesk);
+            $this->say("Installed before: this extension's values stay; values changed in Plesk from now on are taken over.");
         }
         $sync = new Modules_OutgoingMailLimits_DirectorySync($bridge, $this->limits, $this->say);
         $counts = $sync->fullResync($plesk);

@@ -168,6 +168,20 @@ class Modules_OutgoingMailLimits_PleskLimits
         return is_array($seen) ? $seen : [];
     }
 
+    /**
+     * Takes Plesk's values as seen without setting any in the bridge: an upgrade from a version that kept no
+     * record of them, where the bridge's values (set here since install) are the ones in force.
+     */
+    public function rememberAsSeen(array $plesk)
+    {
+        $this->remember(self::values($plesk));
+    }
+
+    public function hasSeen()
+    {
+        return is_file($this->varDir . '/' . self::SEEN_FILE);
+    }
+
     private function remember(array $seen)
     {
         $file = $this->varDir . '/' . self::SEEN_FILE;
