@@ -126,6 +126,24 @@ final class PleskValuesTest extends TestCase
         $this->assertSame(0, PleskWorld::resync()['pleskValues'], 'a second resync finds nothing new');
     }
 
+    public function testAValueThisExtensionDoesNotUnderstandIsNeverTakenAsInheritAndIsSaid(): void
+    {
+        PleskWorld::integration()->json('PUT', '/mailboxes/bob%40jdoe.example/limit', ['limit' => 5]);
+        pm_Bootstrap::$mail[2]['limit'] = '5000000000';
+        pm_Bootstrap::$mail[4]['limit'] = 'lots';
+        $this->assertSame(0, PleskWorld::resync()['pleskValues']);
+        $this->assertSame(5, $this->own('mailboxes', 'bob@jdoe.example'));
+        $this->assertSame('default', $this->own('mailboxes', 'mary@mary.example'));
+        $this->assertSame([
+            "Outgoing mail limits: Plesk's limit of bob@jdoe.example was not taken over: Plesk's value \"5000000000\" is not a number up to 1000000000, -1, \"unlimited\" or \"default\"; the value here is left as it was",
+            "Outgoing mail limits: Plesk's limit of mary@mary.example was not taken over: Plesk's value \"lots\" is not a number up to 1000000000, -1, \"unlimited\" or \"default\"; the value here is left as it was",
+        ], pm_Log::$lines);
+        // Fixed in Plesk: taken over.
+        pm_Bootstrap::$mail[4]['limit'] = '1000000000';
+        PleskWorld::resync();
+        $this->assertSame(1000000000, $this->own('mailboxes', 'mary@mary.example'));
+    }
+
     public function testASubscriptionValueEqualToItsPlansIsThePlansNotItsOwn(): void
     {
         pm_ApiRpc::$plans['guid-silver'] = ['id' => 7, 'name' => 'Silver', 'mbox' => '20', 'domain' => 'default', 'subscription' => '300'];
@@ -228,10 +246,10 @@ final class PleskValuesTest extends TestCase
     public function testPlesksValuesMapToTheBridgesAndBack(): void
     {
         $map = [];
-        foreach (['0', '25', '-1', 'unlimited', 'default', '', null, 'lots', '-5'] as $raw) {
-            $map[] = Modules_OutgoingMailLimits_PleskLimitValue::fromPlesk($raw);
+        foreach (['0', '25', '-1', 'unlimited', 'default', '', null, 'lots', '-5', '1000000001'] as $raw) {
+            $map[] = [Modules_OutgoingMailLimits_PleskLimitValue::fromPlesk($raw), Modules_OutgoingMailLimits_PleskLimitValue::understood($raw)];
         }
-        $this->assertSame([0, 25, 'unlimited', 'unlimited', null, null, null, null, null], $map);
+        $this->assertSame([[0, true], [25, true], ['unlimited', true], ['unlimited', true], [null, true], [null, true], [null, true], [null, false], [null, false], [null, false]], $map);
         $this->assertSame(['7', '-1', 'default', 'default'], array_map([Modules_OutgoingMailLimits_PleskLimitValue::class, 'toPlesk'], [7, 'unlimited', 'default', null]));
         $this->assertTrue(Modules_OutgoingMailLimits_PleskLimitValue::same('unlimited', 'unlimited'));
         $this->assertTrue(Modules_OutgoingMailLimits_PleskLimitValue::same('default', 'default'));

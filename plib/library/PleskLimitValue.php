@@ -9,6 +9,8 @@ class Modules_OutgoingMailLimits_PleskLimitValue
 {
     const UNLIMITED = '-1';
     const INHERIT = 'default';
+    /** The bridge's highest limit (backend-bridge/src/core/limits.ts MAX_LIMIT). */
+    const MAX = 1000000000;
 
     /**
      * A number or "unlimited"; null when the value inherits (an object's or plan's "default") or Plesk gave
@@ -37,12 +39,22 @@ class Modules_OutgoingMailLimits_PleskLimitValue
         return self::parse($raw) === ($value === 'default' ? null : $value);
     }
 
+    /**
+     * Whether $raw is one of the values above (a whole number up to the bridge's highest, -1, "unlimited",
+     * "default", or nothing); anything else is never taken as "inherit".
+     */
+    public static function understood($raw)
+    {
+        $raw = strtolower(trim((string) $raw));
+        return in_array($raw, ['', '-1', 'unlimited', self::INHERIT], true) || (preg_match('/^\d{1,10}$/', $raw) && (int) $raw <= self::MAX);
+    }
+
     private static function parse($raw)
     {
         $raw = strtolower(trim((string) $raw));
         if ($raw === '-1' || $raw === 'unlimited') {
             return 'unlimited';
         }
-        return preg_match('/^\d{1,9}$/', $raw) ? (int) $raw : null;
+        return preg_match('/^\d{1,10}$/', $raw) && (int) $raw <= self::MAX ? (int) $raw : null;
     }
 }

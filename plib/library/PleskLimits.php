@@ -207,14 +207,20 @@ class Modules_OutgoingMailLimits_PleskLimits
     {
         $seen = $this->seen();
         $changes = [];
+        $unknown = [];
         foreach ($current as $key => $raw) {
+            if (!Modules_OutgoingMailLimits_PleskLimitValue::understood($raw)) {
+                // Never read as "inherit": the bridge's value stays, and it is said on every resync until fixed.
+                $unknown[$key] = "Plesk's value \"{$raw}\" is not a number up to " . Modules_OutgoingMailLimits_PleskLimitValue::MAX . ', -1, "unlimited" or "default"; the value here is left as it was';
+                continue;
+            }
             $before = array_key_exists($key, $seen) ? Modules_OutgoingMailLimits_PleskLimitValue::fromPlesk($seen[$key]) : null;
             $now = Modules_OutgoingMailLimits_PleskLimitValue::fromPlesk($raw);
             if ($now !== $before) {
                 $changes[$key] = $now;
             }
         }
-        $refused = $this->apply($bridge, $changes);
+        $refused = $this->apply($bridge, $changes) + $unknown;
         foreach ($refused as $key => $message) {
             $say("Plesk's limit of " . substr($key, strpos($key, ':') + 1) . " was not taken over: {$message}");
         }
@@ -231,7 +237,7 @@ class Modules_OutgoingMailLimits_PleskLimits
             }
         }
         $this->remember($next);
-        return ['applied' => count($changes) - count($refused), 'refused' => $refused];
+        return ['applied' => count($changes) - count($refused) + count($unknown), 'refused' => $refused];
     }
 
     /** Server defaults in one PATCH; object values grouped by value in bulk, one by one where a bulk is refused. */
