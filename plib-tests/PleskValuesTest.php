@@ -138,6 +138,11 @@ final class PleskValuesTest extends TestCase
             "Outgoing mail limits: Plesk's limit of bob@jdoe.example was not taken over: Plesk's value \"5000000000\" is not a number up to 1000000000, -1, \"unlimited\" or \"default\"; the value here is left as it was",
             "Outgoing mail limits: Plesk's limit of mary@mary.example was not taken over: Plesk's value \"lots\" is not a number up to 1000000000, -1, \"unlimited\" or \"default\"; the value here is left as it was",
         ], pm_Log::$lines);
+        pm_Log::$lines = [];
+        pm_ApiRpc::$server['outgoing_messages_domain_limit'] = '-7';
+        PleskWorld::resync();
+        $this->assertStringStartsWith("Outgoing mail limits: Plesk's limit of the server default per domain was not taken over: Plesk's value \"-7\"", pm_Log::$lines[0]);
+        $this->assertSame(500, PleskWorld::integration()->json('GET', '/settings')['data']['defaults']['domain']);
         // Fixed in Plesk: taken over.
         pm_Bootstrap::$mail[4]['limit'] = '1000000000';
         PleskWorld::resync();

@@ -222,7 +222,8 @@ class Modules_OutgoingMailLimits_PleskLimits
         }
         $refused = $this->apply($bridge, $changes) + $unknown;
         foreach ($refused as $key => $message) {
-            $say("Plesk's limit of " . substr($key, strpos($key, ':') + 1) . " was not taken over: {$message}");
+            list($level, $name) = explode(':', $key, 2);
+            $say("Plesk's limit of " . ($level === 'server' ? "the server default per {$name}" : $name) . " was not taken over: {$message}");
         }
         $next = $complete ? [] : $seen;
         foreach ($current as $key => $raw) {
