@@ -182,6 +182,35 @@ final class PleskValuesTest extends TestCase
         $this->assertStringContainsString("Plesk's own outgoing mail limiting had been switched on again; it is switched off", $said[0]);
     }
 
+    public function testUninstallGivesBackWhatDiffersAndOneRefusalKeepsNoOtherValueFromGoingBack(): void
+    {
+        $record = ['server' => pm_ApiRpc::$server, 'subscriptions' => [], 'domains' => [], 'mailboxes' => []];
+        $record['server']['outgoing_antispam'] = 'true';
+        PleskWorld::integration()->json('PUT', '/mailboxes/bob%40jdoe.example/limit', ['limit' => 7]);
+        PleskWorld::integration()->json('PUT', '/domains/jdoe-shop.example/limit', ['limit' => 33]);
+        PleskWorld::integration()->json('PUT', '/subscriptions/mary.example/limit', ['limit' => 'unlimited']);
+        $calls = [];
+        $limits = new Modules_OutgoingMailLimits_PleskLimits(new Modules_OutgoingMailLimits_PleskApi(), pm_Context::getVarDir(), function (array $args) use (&$calls) {
+            $calls[] = implode(' ', $args);
+            if ($args[1] === 'mail') {
+                throw new RuntimeException('plesk bin mail failed (exit 1): Unable to update the mail name');
+            }
+            pm_ApiRpc::$server['outgoing_antispam'] = 'true';
+            return '';
+        });
+        $said = [];
+        $written = $limits->giveBack(PleskWorld::integration(), $record, function ($line) use (&$said) {
+            $said[] = $line;
+        });
+        $this->assertSame(2, $written);
+        $this->assertSame('33', pm_ApiRpc::domainLimit(101));
+        $this->assertSame('-1', pm_ApiRpc::subscriptionValue(200, 'subscription'));
+        $this->assertSame(['bin mail --update bob@jdoe.example -outgoing-messages-mbox-limit 7', 'bin mailserver --enable-outgoing-antispam'], $calls);
+        $this->assertSame("Plesk's limit of bob@jdoe.example could not be set to 7: plesk bin mail failed (exit 1): Unable to update the mail name. Set it in Plesk yourself.", $said[0]);
+        $this->assertSame('true', pm_ApiRpc::$server['outgoing_antispam']);
+        $this->assertStringContainsString('2 value(s) written back', end($said));
+    }
+
     public function testPlesksStateIsReportedAndABridgeWithoutTheEndpointIsOnlySaid(): void
     {
         $bridge = new class ('/nowhere', '/nowhere', Modules_OutgoingMailLimits_Identity::integration()) extends Modules_OutgoingMailLimits_BridgeClient {

@@ -292,7 +292,7 @@ class Modules_OutgoingMailLimits_PleskLimits
      * keep Plesk's values. Plesk's own limiting is switched on again only when $record says it was on.
      * Returns the number of values written.
      */
-    public function giveBack(Modules_OutgoingMailLimits_BridgeClient $bridge = null, array $record, callable $say)
+    public function giveBack(?Modules_OutgoingMailLimits_BridgeClient $bridge, array $record, callable $say)
     {
         $plesk = $this->read();
         $now = self::values($plesk);
@@ -315,8 +315,13 @@ class Modules_OutgoingMailLimits_PleskLimits
                 // No own value: the subscription's value is its plan's again.
                 $raw = Modules_OutgoingMailLimits_PleskLimitValue::toPlesk($plesk['subscriptions'][$name]['plan']['subscription']);
             }
-            $this->write($level, $name, $raw, $plesk);
-            $written++;
+            try {
+                $this->write($level, $name, $raw, $plesk);
+                $written++;
+            } catch (Exception $failed) {
+                // One value Plesk refuses must not keep the others (or the switch) from going back.
+                $say("Plesk's limit of " . ($level === 'server' ? "the server default per {$name}" : $name) . " could not be set to {$raw}: {$failed->getMessage()}. Set it in Plesk yourself.");
+            }
         }
         if ($record['server']['outgoing_antispam'] === 'true' && $plesk['server']['outgoing_antispam'] !== 'true') {
             call_user_func($this->plesk, ['bin', 'mailserver', '--enable-outgoing-antispam']);
