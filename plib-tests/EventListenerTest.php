@@ -171,7 +171,12 @@ final class EventListenerTest extends TestCase
         // An own value wins; the plan changes and is synced to its subscriptions: the rest follow the new value.
         PleskWorld::integration()->json('PUT', '/mailboxes/bob%40jdoe.example/limit', ['limit' => 5]);
         pm_ApiRpc::$plans['guid-silver']['mbox'] = '12';
+        pm_ApiRpc::$requests = [];
         $this->event('service-plan', 7, 'template_domain_update', [], []);
+        // It runs in the plan form's request: plans and subscriptions only, not every mail account.
+        $this->assertSame(['webspace', 'service-plan'], array_map(function ($packet) {
+            return (new SimpleXMLElement($packet))->children()[0]->getName();
+        }, pm_ApiRpc::$requests));
         $this->assertSame([12, 'plan'], [$this->mailbox('alice@jdoe.example')['effectiveLimit'], $this->mailbox('alice@jdoe.example')['limitSource']]);
         $this->assertSame([5, 'own'], [$this->mailbox('bob@jdoe.example')['effectiveLimit'], $this->mailbox('bob@jdoe.example')['limitSource']]);
 

@@ -68,6 +68,26 @@ class Modules_OutgoingMailLimits_DirectorySync
     }
 
     /**
+     * A service plan changed (Plesk syncs it to its subscriptions): every subscription is sent again with its
+     * plan's values, and subscription and main domain values changed since last seen are taken over. Reads only
+     * plans and subscriptions (not every mail account, as the full resync does): it runs in the plan form's request.
+     */
+    public function refreshPlans()
+    {
+        $subscriptions = $this->limits->readSubscriptions();
+        $values = [];
+        foreach (pm_Domain::getAllDomains(true) as $main) {
+            $name = Modules_OutgoingMailLimits_PleskDirectory::asciiDomain($main->getName());
+            if (isset($subscriptions[$name])) {
+                $this->upsertSubscription($main, $subscriptions[$name]['plan']);
+                $values["subscription:{$name}"] = $subscriptions[$name]['own'];
+                $values["domain:{$name}"] = $subscriptions[$name]['domainOwn'];
+            }
+        }
+        $this->pickUpFromEvent($values);
+    }
+
+    /**
      * A customer or reseller was created, changed or deleted: its login may have changed, so the subscriptions
      * it owns or resells are sent again, then every contact is made to match Plesk (a deleted client's address
      * goes). $clientId may name a client that no longer exists.

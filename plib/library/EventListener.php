@@ -60,8 +60,8 @@ class Modules_OutgoingMailLimits_EventListener implements EventListener
                 $sync->upsertDomain(pm_Domain::getByDomainId((int) $objectId));
                 return;
             case 'template_domain_update':
-                // Plesk gives no list of a plan's subscriptions here: the full resync carries every plan's values.
-                $sync->fullResync();
+                // Plesk gives no list of a plan's subscriptions here: every subscription gets its plan again.
+                $sync->refreshPlans();
                 return;
             case 'domain_update':
             case 'site_update':

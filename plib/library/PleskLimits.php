@@ -44,39 +44,18 @@ class Modules_OutgoingMailLimits_PleskLimits
      * plans: {guid: {name, mailbox, domain, subscription}} (the bridge's plan body),
      * subscriptions: {name: {id, plan (body or null), own (raw or null)}},
      * domains: {name: {id, subscription, main, own}}, mailboxes: {address: {domain, own}}.
-     * A subscription's own value is its value where it differs from its plan's: Plesk copies the plan's value
-     * to every subscription of the plan, so an equal one is the plan's, not the subscription's.
      */
     public function read()
     {
         $server = $this->api->server();
-        $plans = [];
-        $planRaw = [];
-        foreach ($this->api->servicePlans() as $guid => $plan) {
-            $plans[$guid] = ['name' => $plan['name']];
-            foreach (self::PLESK_LEVEL as $level => $word) {
-                $plans[$guid][$level] = Modules_OutgoingMailLimits_PleskLimitValue::fromPlesk($plan[$word]);
-            }
-            $planRaw[$guid] = $plan['subscription'];
-        }
+        $plans = $this->plans();
         $subscriptions = [];
         $domains = [];
         $subscriptionNames = [];
-        foreach ($this->api->subscriptions() as $id => $webspace) {
-            $guid = null;
-            foreach ($webspace['planGuids'] as $candidate) {
-                if (isset($plans[$candidate])) {
-                    $guid = $candidate;
-                    break;
-                }
-            }
-            $own = $webspace['subscriptionLimit'];
-            if ($guid !== null && Modules_OutgoingMailLimits_PleskLimitValue::fromPlesk($own) === $plans[$guid]['subscription']) {
-                $own = null;
-            }
-            $subscriptions[$webspace['name']] = ['id' => $id, 'plan' => $guid === null ? null : $plans[$guid], 'own' => $own];
-            $domains[$webspace['name']] = ['id' => $id, 'subscription' => $webspace['name'], 'main' => true, 'own' => $webspace['domainLimit']];
-            $subscriptionNames[$id] = $webspace['name'];
+        foreach ($this->subscriptionsOf($this->api->subscriptions(), $plans) as $name => $subscription) {
+            $subscriptions[$name] = ['id' => $subscription['id'], 'plan' => $subscription['plan'], 'own' => $subscription['own']];
+            $domains[$name] = ['id' => $subscription['id'], 'subscription' => $name, 'main' => true, 'own' => $subscription['domainOwn']];
+            $subscriptionNames[$subscription['id']] = $name;
         }
         foreach ($this->api->sites() as $id => $site) {
             if (isset($subscriptionNames[$site['webspaceId']])) {
@@ -94,34 +73,63 @@ class Modules_OutgoingMailLimits_PleskLimits
     }
 
     /**
+     * Every subscription with its plan and the own values of it and its main domain, without add-on domains and
+     * mail accounts (two XML API calls, for a plan change): [name => {id, plan, own, domainOwn}].
+     */
+    public function readSubscriptions()
+    {
+        return $this->subscriptionsOf($this->api->subscriptions(), $this->plans());
+    }
+
+    /**
      * One subscription as Plesk has it now, by its main domain's id: its plan body (or null) and the flat values
      * of the subscription and its main domain.
      */
     public function readSubscription($id)
     {
-        $webspaces = $this->api->subscriptions((int) $id);
-        if (!$webspaces) {
-            return ['plan' => null, 'values' => []];
+        foreach ($this->subscriptionsOf($this->api->subscriptions((int) $id), $this->plans()) as $name => $subscription) {
+            return ['plan' => $subscription['plan'], 'values' => ["subscription:{$name}" => $subscription['own'], "domain:{$name}" => $subscription['domainOwn']]];
         }
-        $webspace = reset($webspaces);
-        $plan = null;
-        if ($webspace['planGuids']) {
-            $plans = $this->api->servicePlans();
+        return ['plan' => null, 'values' => []];
+    }
+
+    /** Plesk's service plans as the bridge's plan bodies {name, mailbox, domain, subscription}, by guid. */
+    private function plans()
+    {
+        $plans = [];
+        foreach ($this->api->servicePlans() as $guid => $plan) {
+            $plans[$guid] = ['name' => $plan['name']];
+            foreach (self::PLESK_LEVEL as $level => $word) {
+                $plans[$guid][$level] = Modules_OutgoingMailLimits_PleskLimitValue::fromPlesk($plan[$word]);
+            }
+        }
+        return $plans;
+    }
+
+    /**
+     * Webspaces (PleskApi::subscriptions()) by name with their service plan (the first of their plans that is a
+     * service plan; add-on plans are not) and own values. A subscription's own value is its value where it
+     * differs from its plan's: Plesk copies the plan's value to every subscription of the plan, so an equal one
+     * is the plan's, not the subscription's.
+     */
+    private function subscriptionsOf(array $webspaces, array $plans)
+    {
+        $subscriptions = [];
+        foreach ($webspaces as $id => $webspace) {
+            $plan = null;
             foreach ($webspace['planGuids'] as $guid) {
                 if (isset($plans[$guid])) {
-                    $plan = ['name' => $plans[$guid]['name']];
-                    foreach (self::PLESK_LEVEL as $level => $word) {
-                        $plan[$level] = Modules_OutgoingMailLimits_PleskLimitValue::fromPlesk($plans[$guid][$word]);
-                    }
+                    $plan = $plans[$guid];
                     break;
                 }
             }
+            $own = $webspace['subscriptionLimit'];
+            if ($plan !== null && Modules_OutgoingMailLimits_PleskLimitValue::fromPlesk($own) === $plan['subscription']) {
+                $own = null;
+            }
+            $subscriptions[$webspace['name']] = ['id' => $id, 'plan' => $plan, 'own' => $own, 'domainOwn' => $webspace['domainLimit']];
         }
-        $own = $webspace['subscriptionLimit'];
-        if ($plan !== null && Modules_OutgoingMailLimits_PleskLimitValue::fromPlesk($own) === $plan['subscription']) {
-            $own = null;
-        }
-        return ['plan' => $plan, 'values' => ["subscription:{$webspace['name']}" => $own, "domain:{$webspace['name']}" => $webspace['domainLimit']]];
+        return $subscriptions;
     }
 
     /** The flat value of one add-on domain (by id), or nothing when Plesk has no such site. */
