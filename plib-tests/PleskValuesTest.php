@@ -163,6 +163,20 @@ final class PleskValuesTest extends TestCase
         $this->assertSame(350, $this->own('subscriptions', 'jdoe.example'));
     }
 
+    public function testAResellerEventSendsItsSubscriptionsWithTheirPlansInTwoRequests(): void
+    {
+        pm_ApiRpc::$plans['guid-silver'] = ['id' => 7, 'name' => 'Silver', 'mbox' => '20', 'domain' => 'default', 'subscription' => '300'];
+        pm_ApiRpc::$subscriptionPlans[100] = 'guid-silver';
+        PleskWorld::resync();
+        pm_ApiRpc::$requests = [];
+        $this->event('reseller', 10, 'reseller_update', [], []);
+        $this->assertSame(['webspace', 'service-plan'], array_map(function ($packet) {
+            return (new SimpleXMLElement($packet))->children()[0]->getName();
+        }, pm_ApiRpc::$requests));
+        $alice = PleskWorld::integration()->json('GET', '/mailboxes/alice%40jdoe.example')['data'];
+        $this->assertSame([20, 'plan'], [$alice['effectiveLimit'], $alice['limitSource']], 'the plan stays');
+    }
+
     public function testPlesksOwnLimitingSwitchedOnAgainIsSwitchedOffAndSaid(): void
     {
         $calls = [];

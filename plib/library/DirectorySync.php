@@ -100,11 +100,15 @@ class Modules_OutgoingMailLimits_DirectorySync
             $client = null;
         }
         if ($client !== null) {
+            $subscriptions = null;
             foreach (pm_Domain::getAllDomains(true) as $main) {
                 $owner = $main->getClient();
                 $reseller = Modules_OutgoingMailLimits_PleskObjects::resellerOf($owner);
                 if ((int) $owner->getId() === (int) $client->getId() || ($reseller !== null && (int) $reseller->getId() === (int) $client->getId())) {
-                    $this->upsertSubscription($main, $this->limits->readSubscription($main->getId())['plan']);
+                    // Plans of all subscriptions in two XML API calls, once, not two per subscription.
+                    $subscriptions = $subscriptions === null ? $this->limits->readSubscriptions() : $subscriptions;
+                    $name = Modules_OutgoingMailLimits_PleskDirectory::asciiDomain($main->getName());
+                    $this->upsertSubscription($main, isset($subscriptions[$name]) ? $subscriptions[$name]['plan'] : null);
                 }
             }
         }
