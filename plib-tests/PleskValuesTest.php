@@ -167,6 +167,7 @@ final class PleskValuesTest extends TestCase
     {
         pm_ApiRpc::$plans['guid-silver'] = ['id' => 7, 'name' => 'Silver', 'mbox' => '20', 'domain' => 'default', 'subscription' => '300'];
         pm_ApiRpc::$subscriptionPlans[100] = 'guid-silver';
+        new pm_Domain(300, 'jdoe-two.example', 20, 0, 'jdoe2_ftp'); // res1 resells two subscriptions
         PleskWorld::resync();
         pm_ApiRpc::$requests = [];
         $this->event('reseller', 10, 'reseller_update', [], []);
