@@ -178,6 +178,20 @@ final class PleskValuesTest extends TestCase
         $this->assertSame([20, 'plan'], [$alice['effectiveLimit'], $alice['limitSource']], 'the plan stays');
     }
 
+    public function testTheMailboxFormFindsItsAddressAmongTheDomainsOfThePersonOnly(): void
+    {
+        pm_Session::$client = PleskWorld::$jdoe;
+        pm_ApiRpc::$requests = [];
+        $this->assertSame('sales@jdoe-shop.example', Modules_OutgoingMailLimits_PleskDirectory::mailboxAddressById(3));
+        $this->assertSame([
+            '<packet><mail><get_info><filter><site-id>100</site-id></filter></get_info></mail></packet>',
+            '<packet><mail><get_info><filter><site-id>101</site-id></filter></get_info></mail></packet>',
+        ], pm_ApiRpc::$requests);
+        $this->assertNull(Modules_OutgoingMailLimits_PleskDirectory::mailboxAddressById(4), "mary's mailbox is not searched for jdoe");
+        pm_Session::$client = PleskWorld::$admin;
+        $this->assertSame('mary@mary.example', Modules_OutgoingMailLimits_PleskDirectory::mailboxAddressById(4));
+    }
+
     public function testPlesksOwnLimitingSwitchedOnAgainIsSwitchedOffAndSaid(): void
     {
         $calls = [];

@@ -6,13 +6,18 @@
 class Modules_OutgoingMailLimits_PleskDirectory
 {
     /**
-     * alice@example.com for a mail account id, or null when there is none. The XML API finds mail accounts only
-     * by domain (mail get_info, filter site-id), so the domains are asked in turn until one has this id.
+     * alice@example.com for a mail account id among the domains the signed-in person may reach, or null. The XML
+     * API finds mail accounts only by domain (mail get_info, filter site-id), so those domains are asked in turn
+     * until one has this id.
      */
     public static function mailboxAddressById($mailId, Modules_OutgoingMailLimits_PleskApi $api = null)
     {
         $api = $api ?: new Modules_OutgoingMailLimits_PleskApi();
+        $client = pm_Session::getClient();
         foreach (pm_Domain::getAllDomains() as $domain) {
+            if (!$client->isAdmin() && !$client->hasAccessToDomain($domain->getId())) {
+                continue;
+            }
             $mailboxes = $api->mailboxes($domain->getId());
             if (isset($mailboxes[(int) $mailId])) {
                 return self::address($mailboxes[(int) $mailId]['name'], $domain->getName());
