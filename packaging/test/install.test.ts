@@ -242,6 +242,21 @@ describe('install and uninstall', () => {
     expect(existsSync(path.join(work, 'var/plesk-native-settings.json'))).toBe(false);
   });
 
+  it('when Plesk\'s XML API refuses, says so and changes nothing', async () => {
+    work = mkdtempSync(path.join(os.tmpdir(), 'oml-install-'));
+    mkdirSync(path.join(work, 'var'));
+    writeFileSync(path.join(work, 'plesk-state.json'), JSON.stringify({ ...(pleskServer() as object), systemError: 'Access to API is disabled' }));
+    writeFileSync(path.join(work, 'plesk-calls.jsonl'), '');
+    const mainCf = readFileSync(postfix.mainCfPath);
+    const result = await runScript('post-install.php', environment());
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("Plesk's outgoing mail settings could not be read through its XML API: Plesk's XML API refused the request: 1006 Access to API is disabled");
+    expect(result.stderr).toContain('Nothing was changed');
+    expect(readFileSync(postfix.mainCfPath)).toEqual(mainCf);
+    expect(readFileSync(path.join(work, 'plesk-calls.jsonl'), 'utf8')).toBe('');
+    expect(existsSync(path.join(work, 'systemd'))).toBe(false);
+  });
+
   it('without Node.js 20 says what to do and changes nothing', async () => {
     work = mkdtempSync(path.join(os.tmpdir(), 'oml-install-'));
     writeFileSync(path.join(work, 'plesk-state.json'), JSON.stringify(pleskServer()));

@@ -25,6 +25,8 @@ class pm_ApiRpc
     public static $subscriptionLimits = [];
     /** @var array<int, string> each domain's own limit, by domain id */
     public static $domainLimits = [];
+    /** @var string|null when set, every call answers packet/system with this errtext (e.g. the API switched off) */
+    public static $systemError = null;
     /** @var string[] every request packet, in order */
     public static $requests = [];
     /** @var string|null */
@@ -39,6 +41,7 @@ class pm_ApiRpc
         self::$subscriptionPlans = [];
         self::$subscriptionLimits = [];
         self::$domainLimits = [];
+        self::$systemError = null;
         self::$requests = [];
     }
 
@@ -61,6 +64,9 @@ class pm_ApiRpc
         }
         self::$requests[] = (string) $request;
         self::load();
+        if (self::$systemError !== null) {
+            return self::systemError(1006, self::$systemError);
+        }
         $packet = @simplexml_load_string((string) $request);
         if ($packet === false || $packet->getName() !== 'packet' || count($packet->children()) !== 1) {
             return self::systemError(1014, 'Parser error: Request is invalid.');
@@ -370,6 +376,7 @@ class pm_ApiRpc
             throw new LogicException('Unreadable stand-in state ' . self::$stateFile);
         }
         self::reset();
+        self::$systemError = isset($state['systemError']) ? $state['systemError'] : null;
         foreach (['server', 'components', 'plans', 'subscriptionPlans', 'subscriptionLimits', 'domainLimits'] as $part) {
             if (isset($state[$part])) {
                 self::${$part} = $part === 'server' ? $state[$part] + self::$server : $state[$part];

@@ -81,7 +81,12 @@ class Modules_OutgoingMailLimits_Installer
             // Plesk 18.0.52+: its component list (read below) made current first.
             (new \Plesk\SDK\Server\Components())->refresh();
         }
-        $plesk = $this->limits->read();
+        try {
+            $plesk = $this->limits->read();
+        } catch (Exception $unreadable) {
+            throw new RuntimeException("Plesk's outgoing mail settings could not be read through its XML API: {$unreadable->getMessage()}\n"
+                . "Nothing was changed: Postfix, Plesk's own limits and the service are as they were. Install the extension again once Plesk's XML API answers.");
+        }
         $mailServer = Modules_OutgoingMailLimits_PleskMailServer::detect($plesk['server']['components'], $this->postfixConfigDir());
         if ($mailServer !== Modules_OutgoingMailLimits_PleskMailServer::POSTFIX) {
             throw new RuntimeException(Modules_OutgoingMailLimits_PleskMailServer::refusal($mailServer, $this->postfixConfigDir()));
