@@ -68,7 +68,7 @@ final class PleskValuesTest extends TestCase
         $this->assertSame('default', $this->own('mailboxes', 'alice@jdoe.example'));
         $this->assertCount(1, pm_Log::$lines);
         $this->assertStringContainsString("Plesk's limit of alice@jdoe.example was not taken over: 403", pm_Log::$lines[0]);
-        $this->assertStringContainsString('(changed in Plesk by jdoe; kept as it was)', pm_Log::$lines[0]);
+        $this->assertStringEndsWith('(changed in Plesk by jdoe)', pm_Log::$lines[0]);
         // Nor does the next resync, which acts with Plesk's own authority, take it over.
         pm_Session::$client = PleskWorld::$admin;
         $this->assertSame(0, PleskWorld::resync()['pleskValues']);
@@ -135,8 +135,8 @@ final class PleskValuesTest extends TestCase
         $this->assertSame(5, $this->own('mailboxes', 'bob@jdoe.example'));
         $this->assertSame('default', $this->own('mailboxes', 'mary@mary.example'));
         $this->assertSame([
-            "Outgoing mail limits: Plesk's limit of bob@jdoe.example was not taken over: Plesk's value \"5000000000\" is not a number up to 1000000000, -1, \"unlimited\" or \"default\"; the value here is left as it was",
-            "Outgoing mail limits: Plesk's limit of mary@mary.example was not taken over: Plesk's value \"lots\" is not a number up to 1000000000, -1, \"unlimited\" or \"default\"; the value here is left as it was",
+            "Outgoing mail limits: Plesk's limit of bob@jdoe.example was not taken over: Plesk's value \"5000000000\" is not a number up to 1000000000, -1, \"unlimited\" or \"default\"; the value here is left as it was (taken as its owner jdoe)",
+            "Outgoing mail limits: Plesk's limit of mary@mary.example was not taken over: Plesk's value \"lots\" is not a number up to 1000000000, -1, \"unlimited\" or \"default\"; the value here is left as it was (taken as its owner mary)",
         ], pm_Log::$lines);
         pm_Log::$lines = [];
         pm_ApiRpc::$server['outgoing_messages_domain_limit'] = '-7';
@@ -144,9 +144,30 @@ final class PleskValuesTest extends TestCase
         $this->assertStringStartsWith("Outgoing mail limits: Plesk's limit of the server default per domain was not taken over: Plesk's value \"-7\"", pm_Log::$lines[0]);
         $this->assertSame(500, PleskWorld::integration()->json('GET', '/settings')['data']['defaults']['domain']);
         // Fixed in Plesk: taken over.
-        pm_Bootstrap::$mail[4]['limit'] = '1000000000';
+        pm_Bootstrap::$mail[4]['limit'] = '50';
         PleskWorld::resync();
-        $this->assertSame(1000000000, $this->own('mailboxes', 'mary@mary.example'));
+        $this->assertSame(50, $this->own('mailboxes', 'mary@mary.example'));
+    }
+
+    public function testTheResyncTakesDomainAndMailboxValuesAsTheSubscriptionsOwner(): void
+    {
+        // A customer's change no event passed on (the bridge was down, say) is not taken with Plesk's authority.
+        PleskWorld::integration()->json('PATCH', '/settings', ['customersMayChangeLimits' => false]);
+        pm_Bootstrap::$mail[1]['limit'] = 'unlimited';
+        pm_ApiRpc::$domainLimits[101] = '100000';
+        // The subscription's value only the administrator sets in Plesk: taken.
+        pm_ApiRpc::$subscriptionLimits[100]['subscription'] = '2000';
+        $this->assertSame(1, PleskWorld::resync()['pleskValues']);
+        $this->assertSame(2000, $this->own('subscriptions', 'jdoe.example'));
+        $this->assertSame('default', $this->own('mailboxes', 'alice@jdoe.example'));
+        $this->assertSame('default', $this->own('domains', 'jdoe-shop.example'));
+        $this->assertCount(2, pm_Log::$lines);
+        $this->assertStringStartsWith("Outgoing mail limits: Plesk's limit of jdoe-shop.example was not taken over: 403", pm_Log::$lines[0]);
+        $this->assertStringEndsWith('(taken as its owner jdoe)', pm_Log::$lines[1]);
+        // Refused once, refused for good: the next resync does not try again with anyone's authority.
+        pm_Log::$lines = [];
+        $this->assertSame(0, PleskWorld::resync()['pleskValues']);
+        $this->assertSame([], pm_Log::$lines);
     }
 
     public function testASubscriptionValueEqualToItsPlansIsThePlansNotItsOwn(): void

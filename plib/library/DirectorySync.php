@@ -214,8 +214,50 @@ class Modules_OutgoingMailLimits_DirectorySync
         $plesk = $plesk ?: $this->limits->read();
         $counts = $this->syncDirectory($plesk);
         $counts['contacts'] = $this->syncContacts();
-        $counts['pleskValues'] = $this->pickUp(Modules_OutgoingMailLimits_PleskLimits::values($plesk), true);
+        $counts['pleskValues'] = $this->pickUpAll($plesk);
         return $counts;
+    }
+
+    /**
+     * The first time (install) every value Plesk has is taken as Plesk itself. Later, who changed a value is not
+     * known here: server and subscription values (only the administrator and resellers set those in Plesk) are
+     * taken as Plesk itself, domain and mailbox values (which customers may set in Plesk's own forms) as the
+     * owner of their subscription, so that a change a customer made while no event reached the bridge meets the
+     * same rules as one that did (pickUpFromEvent). Values Plesk no longer has are forgotten.
+     */
+    private function pickUpAll(array $plesk)
+    {
+        $values = Modules_OutgoingMailLimits_PleskLimits::values($plesk);
+        if (!$this->limits->hasSeen()) {
+            return $this->pickUp($values, true);
+        }
+        $owners = [];
+        foreach (pm_Domain::getAllDomains(true) as $main) {
+            $owner = $main->getClient();
+            $owners[Modules_OutgoingMailLimits_PleskDirectory::asciiDomain($main->getName())] = $owner->isAdmin() ? null : $owner;
+        }
+        $byOwner = ['' => []];
+        $clients = [];
+        foreach ($values as $key => $raw) {
+            list($level, $name) = explode(':', $key, 2);
+            $subscription = null;
+            if ($level === 'domain') {
+                $subscription = $plesk['domains'][$name]['subscription'];
+            } elseif ($level === 'mailbox') {
+                $subscription = $plesk['domains'][$plesk['mailboxes'][$name]['domain']]['subscription'];
+            }
+            $owner = $subscription !== null && isset($owners[$subscription]) ? $owners[$subscription] : null;
+            $login = $owner === null ? '' : $owner->getLogin();
+            $byOwner[$login][$key] = $raw;
+            $clients[$login] = $owner;
+        }
+        $applied = $this->pickUp($byOwner[''], false);
+        unset($byOwner['']);
+        foreach ($byOwner as $login => $ownValues) {
+            $applied += $this->pickUpAs($clients[$login], $ownValues, 'taken as its owner ' . $login);
+        }
+        $this->limits->forgetAllBut(array_keys($values));
+        return $applied;
     }
 
     /** Values changed in Plesk become the bridge's; one the bridge refuses is logged and tried again next time. */
@@ -237,10 +279,16 @@ class Modules_OutgoingMailLimits_DirectorySync
         if ($client === null) {
             return $this->pickUp($values, false);
         }
+        return $this->pickUpAs($client, $values, 'changed in Plesk by ' . $client->getLogin());
+    }
+
+    /** Values set in the bridge as $client; a refused one is logged and remembered as seen (stays refused). */
+    private function pickUpAs(pm_Client $client, array $values, $why)
+    {
         $bridge = Modules_OutgoingMailLimits_BridgeClient::inDataDir(Modules_OutgoingMailLimits_Identity::fromClient($client));
         $say = $this->say;
-        $picked = $this->limits->pickUp($bridge, $values, false, function ($line) use ($say, $client) {
-            call_user_func($say, $line . ' (changed in Plesk by ' . $client->getLogin() . '; kept as it was)');
+        $picked = $this->limits->pickUp($bridge, $values, false, function ($line) use ($say, $why) {
+            call_user_func($say, "{$line} ({$why})");
         }, true);
         return $picked['applied'];
     }

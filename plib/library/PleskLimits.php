@@ -185,6 +185,12 @@ class Modules_OutgoingMailLimits_PleskLimits
         $this->remember(self::values($plesk));
     }
 
+    /** Forgets the values seen of objects Plesk no longer has (all keys but these). */
+    public function forgetAllBut(array $keys)
+    {
+        $this->remember(array_intersect_key($this->seen(), array_flip($keys)));
+    }
+
     public function hasSeen()
     {
         return is_file($this->varDir . '/' . self::SEEN_FILE);
