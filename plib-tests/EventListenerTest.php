@@ -156,12 +156,9 @@ final class EventListenerTest extends TestCase
 
     public function testASubscriptionFollowsItsServicePlansValuesUnlessItHasItsOwn(): void
     {
-        // jdoe.example is on plan "Silver": 20 per mailbox, no domain value (-1), 300 for the subscription.
-        pm_Bootstrap::$plans[100] = ['id' => 7, 'name' => 'Silver'];
-        pm_Domain::$all[100]->limits = [
-            Modules_OutgoingMailLimits_Limits::MAILBOX => 20,
-            Modules_OutgoingMailLimits_Limits::SUBSCRIPTION => 300,
-        ];
+        // jdoe.example is on Plesk's plan "Silver": 20 per mailbox, no domain value, 300 for the subscription.
+        pm_ApiRpc::$plans['guid-silver'] = ['id' => 7, 'name' => 'Silver', 'mbox' => '20', 'domain' => 'default', 'subscription' => '300'];
+        pm_ApiRpc::$subscriptionPlans[100] = 'guid-silver';
         $this->event('domain', 100, 'domain_limits_update', [], []);
         $this->assertSame(['effectiveLimit' => 20, 'limitSource' => 'plan'], array_intersect_key($this->mailbox('alice@jdoe.example'), ['effectiveLimit' => 0, 'limitSource' => 0]));
         $this->assertSame('plan', $this->mailbox('sales@jdoe-shop.example')['limitSource'], 'add-on domains follow the plan of their subscription');
@@ -173,13 +170,18 @@ final class EventListenerTest extends TestCase
 
         // An own value wins; the plan changes and is synced to its subscriptions: the rest follow the new value.
         PleskWorld::integration()->json('PUT', '/mailboxes/bob%40jdoe.example/limit', ['limit' => 5]);
-        pm_Domain::$all[100]->limits[Modules_OutgoingMailLimits_Limits::MAILBOX] = 12;
+        pm_ApiRpc::$plans['guid-silver']['mbox'] = '12';
+        pm_ApiRpc::$requests = [];
         $this->event('service-plan', 7, 'template_domain_update', [], []);
+        // It runs in the plan form's request: plans and subscriptions only, not every mail account.
+        $this->assertSame(['webspace', 'service-plan'], array_map(function ($packet) {
+            return (new SimpleXMLElement($packet))->children()[0]->getName();
+        }, pm_ApiRpc::$requests));
         $this->assertSame([12, 'plan'], [$this->mailbox('alice@jdoe.example')['effectiveLimit'], $this->mailbox('alice@jdoe.example')['limitSource']]);
         $this->assertSame([5, 'own'], [$this->mailbox('bob@jdoe.example')['effectiveLimit'], $this->mailbox('bob@jdoe.example')['limitSource']]);
 
         // Off the plan: back to the server defaults.
-        unset(pm_Bootstrap::$plans[100]);
+        unset(pm_ApiRpc::$subscriptionPlans[100]);
         $this->event('domain', 100, 'domain_limits_update', [], []);
         $this->assertSame([100, 'default'], [$this->mailbox('alice@jdoe.example')['effectiveLimit'], $this->mailbox('alice@jdoe.example')['limitSource']]);
     }
@@ -250,8 +252,9 @@ final class EventListenerTest extends TestCase
 
     public function testTheFullResyncCarriesThePlans(): void
     {
-        pm_Bootstrap::$plans[200] = ['id' => 8, 'name' => 'Bronze'];
-        pm_Domain::$all[200]->limits = [Modules_OutgoingMailLimits_Limits::MAILBOX => 0];
+        // A reseller's plan: Plesk lists it only with owner-all.
+        pm_ApiRpc::$plans['guid-bronze'] = ['id' => 8, 'name' => 'Bronze', 'owner' => 'res1', 'mbox' => '0', 'domain' => '-1', 'subscription' => 'default'];
+        pm_ApiRpc::$subscriptionPlans[200] = 'guid-bronze';
         PleskWorld::resync();
         $this->assertSame([0, 'plan'], [$this->mailbox('mary@mary.example')['effectiveLimit'], $this->mailbox('mary@mary.example')['limitSource']]);
         $this->assertSame('default', $this->mailbox('alice@jdoe.example')['limitSource']);

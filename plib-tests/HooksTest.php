@@ -66,15 +66,11 @@ final class HooksTest extends TestCase
         $this->assertFalse($hook->isVisibleForDomain(['dom_id' => 200]));
     }
 
-    public function testPlanLimitsAndThePermissionHaveValidIds(): void
+    public function testNoPlanLimitsBesidePlesksOwnAndThePermissionHasAValidId(): void
     {
-        $limits = (new Modules_OutgoingMailLimits_Limits())->getLimits();
-        $this->assertSame(['outgoing_messages_subscription_per_hour', 'outgoing_messages_domain_per_hour', 'outgoing_messages_mbox_per_hour'], array_keys($limits));
-        foreach ($limits as $id => $limit) {
-            $this->assertMatchesRegularExpression('/^[a-z0-9_]+$/', $id);
-            $this->assertSame(-1, $limit['default']);
-            $this->assertStringContainsString('per hour', $limit['name']);
-        }
+        // Plesk's plans have their own outgoing limits; they are this product's plan values (no second set).
+        $this->assertFalse(class_exists('Modules_OutgoingMailLimits_Limits'));
+        $this->assertFileDoesNotExist(pm_Context::getPlibDir() . 'hooks/Limits.php');
         $permissions = (new Modules_OutgoingMailLimits_Permissions())->getPermissions();
         $this->assertSame(['manage_outgoing_mail_limits'], array_keys($permissions));
         $this->assertSame('Manage outgoing mail limits', $permissions['manage_outgoing_mail_limits']['name']);

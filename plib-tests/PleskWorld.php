@@ -16,7 +16,10 @@ final class PleskWorld
         pm_Client::$all = [];
         pm_Domain::$all = [];
         pm_Bootstrap::$mail = [];
-        pm_Bootstrap::$plans = [];
+        pm_ApiRpc::reset();
+        // Plesk's own defaults are the bridge's (every resync takes a changed one over): the same values as below.
+        pm_ApiRpc::$server = ['outgoing_antispam' => 'false', 'outgoing_messages_mbox_limit' => '100', 'outgoing_messages_domain_limit' => '500', 'outgoing_messages_subscription_limit' => '1000'];
+        @unlink(pm_Context::getVarDir() . Modules_OutgoingMailLimits_PleskLimits::SEEN_FILE);
         pm_Settings::$values = [];
         pm_Log::$lines = [];
         self::$admin = new pm_Client(1, 'admin', 'admin', 0, 'admin@server.example');

@@ -36,7 +36,6 @@ describe('the extension package', () => {
       'plib/controllers/ApiController.php',
       'plib/hooks/CustomButtons.php',
       'plib/hooks/Form.php',
-      'plib/hooks/Limits.php',
       'plib/hooks/Permissions.php',
       'plib/library/EventListener.php',
       'plib/library/BridgeClient.php',

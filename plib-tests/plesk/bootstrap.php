@@ -2,6 +2,8 @@
 // Loads the stand-ins and the extension's classes the way Plesk's autoloader finds them:
 // Modules_OutgoingMailLimits_<Name> → plib/library/<Name>.php, hooks and controllers by file.
 require __DIR__ . '/context.php';
+require __DIR__ . '/apirpc.php';
+require __DIR__ . '/scheduler.php';
 require __DIR__ . '/hooks.php';
 require __DIR__ . '/repair.php';
 require __DIR__ . '/controller.php';

@@ -73,6 +73,11 @@ class pm_Log
     {
         self::$lines[] = $message;
     }
+
+    public static function warn($message)
+    {
+        self::$lines[] = $message;
+    }
 }
 
 class pm_Settings
@@ -321,55 +326,15 @@ class pm_Domain
     {
         return $this->sysUser;
     }
-
-    /** @var array<string, int> custom limits (Limits hook ids) as the plan sync left them on the subscription */
-    public $limits = [];
-
-    /** Plesk answers the hook's default (-1 here) for a limit nobody set. */
-    public function getLimit($name)
-    {
-        return isset($this->limits[$name]) ? $this->limits[$name] : -1;
-    }
 }
 
-/** Plesk's database, as far as the extension reads it: mail accounts (psa.mail joined with psa.domains). */
+/**
+ * Not Plesk's database (the extension reads none of its tables): only where the stand-in server keeps its mail
+ * accounts, [id => {name, domainId, limit}] (limit: the outgoing-messages-mbox-limit Plesk answers, "default"
+ * when left out), answered through the XML API stand-in (apirpc.php).
+ */
 class pm_Bootstrap
 {
+    /** @var array<int, array{name: string, domainId: int, limit?: string}> */
     public static $mail = [];
-    /** @var array<int, array{id: int, name: string}> the service plan of each subscription, by its main domain id */
-    public static $plans = [];
-
-    public static function getDbAdapter()
-    {
-        return new pm_Bootstrap_StandInDb();
-    }
-}
-
-class pm_Bootstrap_StandInDb
-{
-    public function fetchAll($sql, array $bind = [])
-    {
-        if ($sql !== Modules_OutgoingMailLimits_PleskDirectory::ALL_MAIL_ACCOUNTS_SQL) {
-            throw new LogicException("The stand-in database does not know: {$sql}");
-        }
-        return array_values(array_map([$this, 'row'], array_keys(pm_Bootstrap::$mail), pm_Bootstrap::$mail));
-    }
-
-    public function fetchRow($sql, array $bind = [])
-    {
-        if ($sql === Modules_OutgoingMailLimits_PleskObjects::PLAN_OF_SUBSCRIPTION_SQL) {
-            $id = (int) $bind[0];
-            return isset(pm_Bootstrap::$plans[$id]) ? pm_Bootstrap::$plans[$id] : false;
-        }
-        if ($sql !== Modules_OutgoingMailLimits_PleskDirectory::MAIL_ACCOUNT_BY_ID_SQL) {
-            throw new LogicException("The stand-in database does not know: {$sql}");
-        }
-        $id = (int) $bind[0];
-        return isset(pm_Bootstrap::$mail[$id]) ? $this->row($id, pm_Bootstrap::$mail[$id]) : false;
-    }
-
-    private function row($id, array $mail)
-    {
-        return ['id' => $id, 'mail_name' => $mail['name'], 'domain_name' => pm_Domain::getByDomainId($mail['domainId'])->getName()];
-    }
 }

@@ -2,7 +2,9 @@
 /**
  * Keeps the bridge's directory equal to Plesk's: single idempotent upserts and deletes for events, and a full
  * resync (upsert everything Plesk has, delete what it no longer has) for install and repair. The notification
- * addresses of resellers and customers (the bridge's contacts) are kept the same way.
+ * addresses of resellers and customers (the bridge's contacts) are kept the same way. Each subscription carries
+ * its service plan's values (Plesk's own plan fields); a limit value changed in Plesk's own forms since it was
+ * last seen becomes the object's own limit in the bridge (PleskLimits::pickUp).
  */
 class Modules_OutgoingMailLimits_DirectorySync
 {
@@ -12,10 +14,18 @@ class Modules_OutgoingMailLimits_DirectorySync
 
     /** @var Modules_OutgoingMailLimits_BridgeClient */
     private $bridge;
+    /** @var Modules_OutgoingMailLimits_PleskLimits */
+    private $limits;
+    /** @var callable(string):void where a value the bridge refused is said (default: Plesk's log) */
+    private $say;
 
-    public function __construct(Modules_OutgoingMailLimits_BridgeClient $bridge)
+    public function __construct(Modules_OutgoingMailLimits_BridgeClient $bridge, Modules_OutgoingMailLimits_PleskLimits $limits = null, callable $say = null)
     {
         $this->bridge = $bridge;
+        $this->limits = $limits ?: Modules_OutgoingMailLimits_PleskLimits::forExtension();
+        $this->say = $say ?: function ($line) {
+            pm_Log::err('Outgoing mail limits: ' . $line);
+        };
     }
 
     /**
@@ -29,13 +39,16 @@ class Modules_OutgoingMailLimits_DirectorySync
         $previous = $previousName === null ? null : Modules_OutgoingMailLimits_PleskDirectory::asciiDomain($previousName);
         $isMain = (int) $main->getId() === (int) $domain->getId();
 
-        $subscription = $this->upsertSubscription($main, $isMain ? $previous : null);
+        $plesk = $this->limits->readSubscription($main->getId());
+        $subscription = $this->upsertSubscription($main, $plesk['plan'], $isMain ? $previous : null);
 
         $domainBody = ['subscription' => $subscription];
         if ($previous !== null && $previous !== $name) {
             $domainBody['previousName'] = $previous;
         }
         $this->expect(['PUT', '/directory/domains/' . rawurlencode($name), $domainBody]);
+        $values = $plesk['values'] + ($isMain ? [] : $this->limits->readSite($domain->getId()));
+        $this->pickUpFromEvent($values);
 
         foreach (Modules_OutgoingMailLimits_PleskObjects::notifiedClients($main) as $login => $client) {
             $this->writeContact($login, Modules_OutgoingMailLimits_PleskDirectory::emailOf($client));
@@ -43,15 +56,35 @@ class Modules_OutgoingMailLimits_DirectorySync
     }
 
     /** PUT of a subscription (by its main domain) with owner, reseller, system user and plan; returns its name. */
-    private function upsertSubscription(pm_Domain $main, $previousName = null)
+    private function upsertSubscription(pm_Domain $main, $plan, $previousName = null)
     {
         $subscription = Modules_OutgoingMailLimits_PleskDirectory::asciiDomain($main->getName());
-        $body = Modules_OutgoingMailLimits_PleskObjects::subscriptionSync($main);
+        $body = Modules_OutgoingMailLimits_PleskObjects::subscriptionSync($main, $plan);
         if ($previousName !== null && $previousName !== $subscription) {
             $body['previousName'] = $previousName;
         }
         $this->expect(['PUT', '/directory/subscriptions/' . rawurlencode($subscription), $body]);
         return $subscription;
+    }
+
+    /**
+     * A service plan changed (Plesk syncs it to its subscriptions): every subscription is sent again with its
+     * plan's values, and subscription and main domain values changed since last seen are taken over. Reads only
+     * plans and subscriptions (not every mail account, as the full resync does): it runs in the plan form's request.
+     */
+    public function refreshPlans()
+    {
+        $subscriptions = $this->limits->readSubscriptions();
+        $values = [];
+        foreach (pm_Domain::getAllDomains(true) as $main) {
+            $name = Modules_OutgoingMailLimits_PleskDirectory::asciiDomain($main->getName());
+            if (isset($subscriptions[$name])) {
+                $this->upsertSubscription($main, $subscriptions[$name]['plan']);
+                $values["subscription:{$name}"] = $subscriptions[$name]['own'];
+                $values["domain:{$name}"] = $subscriptions[$name]['domainOwn'];
+            }
+        }
+        $this->pickUpFromEvent($values);
     }
 
     /**
@@ -67,11 +100,15 @@ class Modules_OutgoingMailLimits_DirectorySync
             $client = null;
         }
         if ($client !== null) {
+            $subscriptions = null;
             foreach (pm_Domain::getAllDomains(true) as $main) {
                 $owner = $main->getClient();
                 $reseller = Modules_OutgoingMailLimits_PleskObjects::resellerOf($owner);
                 if ((int) $owner->getId() === (int) $client->getId() || ($reseller !== null && (int) $reseller->getId() === (int) $client->getId())) {
-                    $this->upsertSubscription($main);
+                    // Plans of all subscriptions in two XML API calls, once, not two per subscription.
+                    $subscriptions = $subscriptions === null ? $this->limits->readSubscriptions() : $subscriptions;
+                    $name = Modules_OutgoingMailLimits_PleskDirectory::asciiDomain($main->getName());
+                    $this->upsertSubscription($main, isset($subscriptions[$name]) ? $subscriptions[$name]['plan'] : null);
                 }
             }
         }
@@ -153,6 +190,11 @@ class Modules_OutgoingMailLimits_DirectorySync
             $body['previousAddress'] = strtolower($previousAddress);
         }
         $this->expect(['PUT', '/directory/mailboxes/' . rawurlencode(strtolower($address)), (object) $body]);
+        $domainName = substr($address, strrpos($address, '@') + 1);
+        $domain = Modules_OutgoingMailLimits_PleskObjects::domainByName($domainName);
+        if ($domain !== null) {
+            $this->pickUpFromEvent($this->limits->readMailboxes($domain->getId(), $domainName));
+        }
     }
 
     public function deleteMailbox($address)
@@ -162,19 +204,109 @@ class Modules_OutgoingMailLimits_DirectorySync
 
     /**
      * Makes the bridge's directory match Plesk's in one transaction: upserts keep every limit and count that is
-     * already there; objects Plesk no longer has are deleted. Then the contacts (syncContacts). Returns the
-     * bridge's counts with the contacts' under "contacts".
+     * already there; objects Plesk no longer has are deleted. Then the contacts (syncContacts), then the limit
+     * values changed in Plesk since last seen (all of them the first time). $plesk: a PleskLimits::read() made
+     * just before, else it is read here. Returns the bridge's counts with the contacts' under "contacts" and
+     * the number of values taken from Plesk under "pleskValues".
      */
-    public function fullResync()
+    public function fullResync(array $plesk = null)
     {
-        $counts = $this->syncDirectory();
+        $plesk = $plesk ?: $this->limits->read();
+        $counts = $this->syncDirectory($plesk);
         $counts['contacts'] = $this->syncContacts();
+        $counts['pleskValues'] = $this->pickUpAll($plesk);
         return $counts;
     }
 
-    private function syncDirectory()
+    /**
+     * The first time (install) every value Plesk has is taken as Plesk itself. Later, who changed a value is not
+     * known here: server and subscription values (only the administrator and resellers set those in Plesk) are
+     * taken as Plesk itself, domain and mailbox values (which customers may set in Plesk's own forms) as the
+     * owner of their subscription, so that a change a customer made while no event reached the bridge meets the
+     * same rules as one that did (pickUpFromEvent). Values Plesk no longer has are forgotten.
+     */
+    private function pickUpAll(array $plesk)
     {
-        $body = Modules_OutgoingMailLimits_PleskDirectory::syncBody();
+        $values = Modules_OutgoingMailLimits_PleskLimits::values($plesk);
+        if (!$this->limits->hasSeen()) {
+            return $this->pickUp($values, true);
+        }
+        $owners = [];
+        foreach (pm_Domain::getAllDomains(true) as $main) {
+            $owner = $main->getClient();
+            $owners[Modules_OutgoingMailLimits_PleskDirectory::asciiDomain($main->getName())] = $owner->isAdmin() ? null : $owner;
+        }
+        $byOwner = ['' => []];
+        $clients = [];
+        foreach ($values as $key => $raw) {
+            list($level, $name) = explode(':', $key, 2);
+            $subscription = null;
+            if ($level === 'domain') {
+                $subscription = $plesk['domains'][$name]['subscription'];
+            } elseif ($level === 'mailbox') {
+                $subscription = $plesk['domains'][$plesk['mailboxes'][$name]['domain']]['subscription'];
+            }
+            $owner = $subscription !== null && isset($owners[$subscription]) ? $owners[$subscription] : null;
+            $login = $owner === null ? '' : $owner->getLogin();
+            $byOwner[$login][$key] = $raw;
+            $clients[$login] = $owner;
+        }
+        $applied = $this->pickUp($byOwner[''], false);
+        unset($byOwner['']);
+        foreach ($byOwner as $login => $ownValues) {
+            $applied += $this->pickUpAs($clients[$login], $ownValues, 'taken as its owner ' . $login);
+        }
+        $this->limits->forgetAllBut(array_keys($values));
+        return $applied;
+    }
+
+    /** Values changed in Plesk become the bridge's; one the bridge refuses is logged and tried again next time. */
+    private function pickUp(array $values, $complete)
+    {
+        $picked = $this->limits->pickUp($this->bridge, $values, $complete, $this->say);
+        return $picked['applied'];
+    }
+
+    /**
+     * After an event, values changed in Plesk are set in the bridge as the person who changed them: Plesk runs
+     * event handlers in that person's request, and a customer may change domain and mailbox limits in Plesk's own
+     * forms. The bridge's rules for that person apply (a customer within the limits the administrator allows); a
+     * value it refuses is logged and remembered as seen, so that no later resync sets it with Plesk's authority.
+     */
+    private function pickUpFromEvent(array $values)
+    {
+        $client = $this->actor();
+        if ($client === null) {
+            return $this->pickUp($values, false);
+        }
+        return $this->pickUpAs($client, $values, 'changed in Plesk by ' . $client->getLogin());
+    }
+
+    /** Values set in the bridge as $client; a refused one is logged and remembered as seen (stays refused). */
+    private function pickUpAs(pm_Client $client, array $values, $why)
+    {
+        $bridge = Modules_OutgoingMailLimits_BridgeClient::inDataDir(Modules_OutgoingMailLimits_Identity::fromClient($client));
+        $say = $this->say;
+        $picked = $this->limits->pickUp($bridge, $values, false, function ($line) use ($say, $why) {
+            call_user_func($say, "{$line} ({$why})");
+        }, true);
+        return $picked['applied'];
+    }
+
+    /** The reseller or customer signed in to Plesk, or null for the administrator and when nobody is. */
+    private function actor()
+    {
+        try {
+            $client = pm_Session::getClient();
+        } catch (Exception $nobody) {
+            return null;
+        }
+        return $client->isAdmin() ? null : $client;
+    }
+
+    private function syncDirectory(array $plesk)
+    {
+        $body = Modules_OutgoingMailLimits_PleskDirectory::syncBody($plesk);
         $wanted = [
             'subscriptions' => array_column($body['subscriptions'], 'name'),
             'domains' => array_column($body['domains'], 'name'),

@@ -3,7 +3,9 @@
  * Keeps the bridge's directory in step with Plesk: subscriptions (domain_*), add-on domains (site_*) and mail
  * accounts (mailname_*), created, renamed, moved and deleted; a subscription's service plan values when its
  * limits change (domain_limits_update: plan switched, synced or customized) and every subscription's when a
- * service plan changes (template_domain_update, synced to its subscriptions); the notification addresses and
+ * service plan changes (template_domain_update, synced to its subscriptions). Each of these reads the object's
+ * outgoing limit as Plesk has it now (XML API) and takes it over when it changed in Plesk's own forms since last
+ * seen (DirectorySync → PleskLimits::pickUp). Also the notification addresses and
  * logins of customers and resellers (client_*, reseller_*). Every call is an idempotent upsert or delete, so a
  * repeated event does no harm. A failure never breaks the Plesk operation that raised the event: it is logged
  * and remembered, and `plesk bin extension --exec outgoing-mail-limits resync.php` repairs the directory.
@@ -58,8 +60,8 @@ class Modules_OutgoingMailLimits_EventListener implements EventListener
                 $sync->upsertDomain(pm_Domain::getByDomainId((int) $objectId));
                 return;
             case 'template_domain_update':
-                // Plesk gives no list of a plan's subscriptions here: the full resync carries every plan's values.
-                $sync->fullResync();
+                // Plesk gives no list of a plan's subscriptions here: every subscription gets its plan again.
+                $sync->refreshPlans();
                 return;
             case 'domain_update':
             case 'site_update':

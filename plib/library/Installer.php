@@ -19,14 +19,11 @@ class Modules_OutgoingMailLimits_Installer
     const API_GROUP = 'psaadm';
     const NODE_MIN_MAJOR = 20;
     const NATIVE_SETTINGS_FILE = 'plesk-native-settings.json';
+    /** plib/scripts/resync.php, run by Plesk's scheduler. */
+    const RESYNC_SCRIPT = 'resync.php';
     const REMOVE_DATA_SETTING = 'removeDataOnUninstall';
     /** Store files that make up the service's data; kept across uninstall unless the admin asked otherwise. */
     const DATA_FILES = ['outgoing-limits.sqlite', 'outgoing-limits.sqlite-wal', 'outgoing-limits.sqlite-shm', 'bridge.secret', self::NATIVE_SETTINGS_FILE];
-
-    /** Plesk's server-wide outgoing mail settings (psa.misc), read before install and given back at uninstall. */
-    const NATIVE_SERVER_SQL = "SELECT param, val FROM misc WHERE param IN ('outgoing_antispam', 'outgoing_messages_mbox_limit', 'outgoing_messages_domain_limit', 'outgoing_messages_subscription_limit')";
-    /** Per-mailbox values (psa.mn_param). */
-    const NATIVE_MAILBOX_SQL = "SELECT CONCAT(m.mail_name, '@', d.name), p.val FROM mn_param p INNER JOIN mail m ON m.id = p.mn_id INNER JOIN domains d ON d.id = m.dom_id WHERE p.param = 'outgoing_messages_mbox_limit'";
 
     /** @var string */
     private $plibDir;
@@ -34,19 +31,22 @@ class Modules_OutgoingMailLimits_Installer
     private $varDir;
     /** @var callable(string):void */
     private $say;
+    /** @var Modules_OutgoingMailLimits_PleskLimits Plesk's own values, through the XML API and `plesk bin` */
+    private $limits;
 
-    public function __construct($plibDir, $varDir, callable $say)
+    public function __construct($plibDir, $varDir, callable $say, Modules_OutgoingMailLimits_PleskLimits $limits)
     {
         $this->plibDir = rtrim($plibDir, '/');
         $this->varDir = rtrim($varDir, '/');
         $this->say = $say;
+        $this->limits = $limits;
     }
 
     public static function forExtension()
     {
         return new self(pm_Context::getPlibDir(), pm_Context::getVarDir(), function ($line) {
             echo $line, "\n";
-        });
+        }, Modules_OutgoingMailLimits_PleskLimits::forExtension());
     }
 
     public function bridgeDir()
@@ -69,11 +69,29 @@ class Modules_OutgoingMailLimits_Installer
         return self::env('OML_KEPT_DATA_DIR', '/var/lib/' . self::SERVICE . '-kept');
     }
 
-    /** post-install: also run on upgrade; every step is safe to repeat. */
+    /**
+     * post-install: also run on upgrade; every step is safe to repeat. Plesk's values are read first (XML API):
+     * on any mail server but Postfix on this host nothing at all is changed.
+     */
     public function install()
     {
         $node = $this->findNode();
         $this->say("Node.js: {$node['path']} ({$node['version']}).");
+        if (class_exists('Plesk\\SDK\\Server\\Components')) {
+            // Plesk 18.0.52+: its component list (read below) made current first.
+            (new \Plesk\SDK\Server\Components())->refresh();
+        }
+        try {
+            $plesk = $this->limits->read();
+        } catch (Exception $unreadable) {
+            throw new RuntimeException("Plesk's outgoing mail settings could not be read through its XML API: {$unreadable->getMessage()}\n"
+                . "Nothing was changed: Postfix, Plesk's own limits and the service are as they were. Install the extension again once Plesk's XML API answers.");
+        }
+        $mailServer = Modules_OutgoingMailLimits_PleskMailServer::detect($plesk['server']['components'], $this->postfixConfigDir());
+        if ($mailServer !== Modules_OutgoingMailLimits_PleskMailServer::POSTFIX) {
+            throw new RuntimeException(Modules_OutgoingMailLimits_PleskMailServer::refusal($mailServer, $this->postfixConfigDir()));
+        }
+        $this->say('Mail server: Postfix on this host.');
         $this->installDependencies($node['path']);
         $this->restoreKeptData();
         $this->writeUnit($node['path']);
@@ -81,17 +99,56 @@ class Modules_OutgoingMailLimits_Installer
         $this->waitForApi();
 
         $bridge = Modules_OutgoingMailLimits_BridgeClient::inDataDir(Modules_OutgoingMailLimits_Identity::integration(), $this->varDir);
-        $counts = (new Modules_OutgoingMailLimits_DirectorySync($bridge))->fullResync();
+        if ($this->recordNativeSettings($plesk)) {
+            // Plesk's switch becomes ours once; its values follow in the resync (none seen yet: all are taken).
+            $this->expect($bridge->json('PATCH', '/settings', ['enabled' => $plesk['server']['outgoing_antispam'] === 'true']), "taking over Plesk's switch");
+        } elseif (!$this->limits->hasSeen()) {
+            // Installed before, but no values seen (an earlier version, or data kept from an uninstall): the
+            // bridge's values are the ones in force; only later changes in Plesk are taken over.
+            $this->limits->rememberAsSeen($plesk);
+            $this->say("Installed before: this extension's values stay; values changed in Plesk from now on are taken over.");
+        }
+        $sync = new Modules_OutgoingMailLimits_DirectorySync($bridge, $this->limits, $this->say);
+        $counts = $sync->fullResync($plesk);
         $this->say('Directory synchronized: ' . json_encode($counts) . '.');
-
-        $native = $this->nativeSettings();
-        $this->importNativeSettings($bridge, $native);
+        $this->say("Plesk's own outgoing mail values are this extension's now: {$counts['pleskValues']} value(s) taken over (server defaults, subscriptions, domains, mailboxes; service plans' values come with their subscriptions).");
 
         $this->run(array_merge([$node['path'], $this->cliScript(), 'postfix', 'wire', '--config-dir', $this->postfixConfigDir()], $this->policyArguments()), 'wiring Postfix');
-        if ($native['server']['outgoing_antispam'] === 'true') {
+        if ($plesk['server']['outgoing_antispam'] === 'true') {
             // Only now: our limits are in force, so switching Plesk's off leaves no gap and no double limits.
             $this->plesk(['bin', 'mailserver', '--disable-outgoing-antispam']);
             $this->say("Plesk's own outgoing mail limits are switched off; these limits replace them.");
+        }
+        Modules_OutgoingMailLimits_PleskLimits::report($bridge, false, $mailServer, $this->say);
+        $this->scheduleResync();
+    }
+
+    /**
+     * The resync every hour (Plesk's scheduled tasks of the extension, run as root): values changed in Plesk
+     * without an event (Mail Server Settings) are taken over, and Plesk's own limiting is kept off.
+     */
+    private function scheduleResync()
+    {
+        $scheduler = pm_Scheduler::getInstance();
+        foreach ($scheduler->listTasks() as $task) {
+            if ($task->getCmd() === self::RESYNC_SCRIPT) {
+                return;
+            }
+        }
+        $task = new pm_Scheduler_Task();
+        $task->setSchedule(pm_Scheduler::$EVERY_HOUR);
+        $task->setCmd(self::RESYNC_SCRIPT);
+        $scheduler->putTask($task);
+        $this->say('Resync scheduled every hour (' . self::RESYNC_SCRIPT . ').');
+    }
+
+    private function unscheduleResync()
+    {
+        $scheduler = pm_Scheduler::getInstance();
+        foreach ($scheduler->listTasks() as $task) {
+            if ($task->getCmd() === self::RESYNC_SCRIPT) {
+                $scheduler->removeTask($task);
+            }
         }
     }
 
@@ -104,7 +161,9 @@ class Modules_OutgoingMailLimits_Installer
         } else {
             $this->say('Node.js or the service is missing: Postfix could not be unwired here. Run "outgoing-limits postfix unwire", or by hand remove check_policy_service unix:outgoing-limits/policy from smtpd_end_of_data_restrictions and unix:outgoing-limits/milter from non_smtpd_milters in main.cf.');
         }
+        $this->unscheduleResync();
         $this->restoreNativeSettings();
+        @unlink($this->varDir . '/' . Modules_OutgoingMailLimits_PleskLimits::SEEN_FILE);
         $this->stopService();
         if ($removeData) {
             foreach (self::DATA_FILES as $file) {
@@ -294,114 +353,64 @@ class Modules_OutgoingMailLimits_Installer
     }
 
     /**
-     * Plesk's own settings as they are now; recorded once, at the first install, so that an upgrade (after which
-     * Plesk's switch is already off) does not overwrite what uninstall must give back.
+     * Records Plesk's values as they are before the first install (record file, kept with the data), so that
+     * an upgrade, after which Plesk's switch is already off, does not overwrite what uninstall gives back.
+     * Returns whether this is the first install (nothing recorded yet).
      */
-    public function nativeSettings()
+    public function recordNativeSettings(array $plesk)
     {
         $file = $this->varDir . '/' . self::NATIVE_SETTINGS_FILE;
-        if (is_file($file)) {
-            $kept = json_decode((string) file_get_contents($file), true);
-            if (is_array($kept) && isset($kept['server'], $kept['mailboxes'])) {
-                $kept['firstInstall'] = false;
-                return $kept;
-            }
+        if (is_array($this->nativeRecord())) {
+            return false;
         }
-        $server = ['outgoing_antispam' => 'false', 'outgoing_messages_mbox_limit' => null, 'outgoing_messages_domain_limit' => null, 'outgoing_messages_subscription_limit' => null];
-        foreach ($this->pleskDb(self::NATIVE_SERVER_SQL) as $row) {
-            if (array_key_exists($row[0], $server)) {
-                $server[$row[0]] = $row[1];
-            }
+        $server = $plesk['server'];
+        unset($server['components']);
+        $record = ['recordedAt' => gmdate('c'), 'server' => $server, 'plans' => (object) $plesk['plans']];
+        foreach (['subscriptions', 'domains', 'mailboxes'] as $collection) {
+            $record[$collection] = (object) array_filter(array_map(function ($object) {
+                return $object['own'];
+            }, $plesk[$collection]), function ($raw) {
+                return $raw !== null;
+            });
         }
-        $mailboxes = [];
-        foreach ($this->pleskDb(self::NATIVE_MAILBOX_SQL) as $row) {
-            $mailboxes[strtolower($row[0])] = $row[1];
+        if (file_put_contents($file, json_encode($record, JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES) . "\n") === false) {
+            throw new RuntimeException("Cannot write {$file}.");
         }
-        $native = ['recordedAt' => gmdate('c'), 'server' => $server, 'mailboxes' => (object) $mailboxes];
-        file_put_contents($file, json_encode($native, JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES) . "\n");
         chmod($file, 0600);
-        $native['mailboxes'] = $mailboxes;
-        $native['firstInstall'] = true;
-        return $native;
+        return true;
     }
 
-    /** Plesk's switch and defaults become ours at the first install; its per-mailbox values become overrides. */
-    private function importNativeSettings(Modules_OutgoingMailLimits_BridgeClient $bridge, array $native)
+    /** The record of the first install, or null. */
+    private function nativeRecord()
     {
-        if (!$native['firstInstall']) {
-            return;
-        }
-        $server = $native['server'];
-        $defaults = [];
-        foreach (['mailbox' => 'outgoing_messages_mbox_limit', 'domain' => 'outgoing_messages_domain_limit', 'subscription' => 'outgoing_messages_subscription_limit'] as $level => $param) {
-            $value = self::nativeLimit($server[$param]);
-            if ($value !== null) {
-                $defaults[$level] = $value;
-            }
-        }
-        $patch = ['enabled' => $server['outgoing_antispam'] === 'true'];
-        if ($defaults) {
-            $patch['defaults'] = $defaults;
-        }
-        $this->expect($bridge->json('PATCH', '/settings', $patch), 'importing Plesk\'s outgoing mail settings');
-
-        $byValue = [];
-        foreach ($native['mailboxes'] as $address => $raw) {
-            $value = self::nativeLimit($raw);
-            if ($value !== null) {
-                $byValue[json_encode($value)][] = $address;
-            }
-        }
-        $imported = 0;
-        foreach ($byValue as $valueJson => $addresses) {
-            foreach (array_chunk($addresses, 1000) as $chunk) {
-                $answer = $bridge->json('POST', '/limits/bulk', ['level' => 'mailbox', 'names' => $chunk, 'limit' => json_decode($valueJson, true)]);
-                if ($answer['status'] === 200) {
-                    $imported += count($chunk);
-                } else {
-                    // One unknown address must not lose the others: set them one by one.
-                    foreach ($chunk as $address) {
-                        $single = $bridge->json('PUT', '/mailboxes/' . rawurlencode($address) . '/limit', ['limit' => json_decode($valueJson, true)]);
-                        if ($single['status'] === 200) {
-                            $imported++;
-                        } else {
-                            $this->say("Plesk's limit of {$address} was not imported: " . self::errorOf($single));
-                        }
-                    }
-                }
-            }
-        }
-        $this->say("Imported Plesk's outgoing mail settings" . ($imported ? " and {$imported} mailbox limits" : '') . '.');
+        $file = $this->varDir . '/' . self::NATIVE_SETTINGS_FILE;
+        $record = is_file($file) ? json_decode((string) file_get_contents($file), true) : null;
+        return is_array($record) && isset($record['server']['outgoing_antispam']) ? $record : null;
     }
 
-    /** Plesk's value → ours: -1 is unlimited, a whole number stays, nothing set means "use the default". */
-    private static function nativeLimit($raw)
-    {
-        if ($raw === null || $raw === '' || strtoupper((string) $raw) === 'NULL') {
-            return null;
-        }
-        if ((string) $raw === '-1') {
-            return 'unlimited';
-        }
-        return preg_match('/^\d+$/', (string) $raw) ? (int) $raw : null;
-    }
-
+    /**
+     * Uninstall: Plesk gets this extension's current values (PleskLimits::giveBack); its own limiting is on again
+     * only if it was on before the first install. Never stops the uninstall: a failure is said with what to do.
+     */
     private function restoreNativeSettings()
     {
-        $file = $this->varDir . '/' . self::NATIVE_SETTINGS_FILE;
-        $native = is_file($file) ? json_decode((string) file_get_contents($file), true) : null;
-        if (!is_array($native) || !isset($native['server'])) {
+        $record = $this->nativeRecord();
+        if ($record === null) {
             $this->say("No record of Plesk's own outgoing mail settings: they are left as they are.");
             return;
         }
-        $server = $native['server'];
-        foreach (['mbox' => 'outgoing_messages_mbox_limit', 'domain' => 'outgoing_messages_domain_limit', 'subscription' => 'outgoing_messages_subscription_limit'] as $option => $param) {
-            if ($server[$param] !== null && $server[$param] !== '') {
-                $this->plesk(['bin', 'mailserver', "--set-outgoing-messages-{$option}-limit", (string) $server[$param]]);
-            }
+        $record += ['subscriptions' => [], 'domains' => [], 'mailboxes' => []];
+        $bridge = Modules_OutgoingMailLimits_BridgeClient::inDataDir(Modules_OutgoingMailLimits_Identity::integration(), $this->varDir);
+        try {
+            $bridge->json('GET', '/settings');
+        } catch (Modules_OutgoingMailLimits_BridgeUnavailableException $down) {
+            $bridge = null;
         }
-        $this->plesk(['bin', 'mailserver', $server['outgoing_antispam'] === 'true' ? '--enable-outgoing-antispam' : '--disable-outgoing-antispam']);
-        $this->say("Plesk's own outgoing mail settings are as they were before install.");
+        try {
+            $this->limits->giveBack($bridge, $record, $this->say);
+        } catch (Exception $failed) {
+            $this->say("Plesk's own outgoing mail values could not all be given back ({$failed->getMessage()}). Check Tools & Settings → Mail Server Settings and the subscriptions' outgoing mail limits; " . ($record['server']['outgoing_antispam'] === 'true' ? 'switch Plesk\'s limitation of outgoing messages on again there.' : 'Plesk\'s own limitation was off before install.'));
+        }
     }
 
     /** Moves the store out of the extension's var directory (Plesk deletes it) to where a reinstall finds it. */
@@ -441,19 +450,6 @@ class Modules_OutgoingMailLimits_Installer
             }
         }
         $this->say("Data of the earlier installation taken back from {$kept}.");
-    }
-
-    /** Rows of `plesk db` (tab-separated, no header). */
-    private function pleskDb($sql)
-    {
-        $out = $this->plesk(['db', '-Ne', $sql]);
-        $rows = [];
-        foreach (preg_split('/\r?\n/', trim($out)) as $line) {
-            if ($line !== '') {
-                $rows[] = explode("\t", $line);
-            }
-        }
-        return $rows;
     }
 
     private function plesk(array $args)

@@ -1,22 +1,29 @@
 <?php
 /**
  * Reads Plesk's subscriptions, domains and mail accounts in the shape of the bridge's directory sync.
- * Domains come from pm_Domain; mail accounts from Plesk's database (psa: mail.mail_name, mail.dom_id →
- * domains.id), the one source that lists every mail account of the server in one query.
+ * Domains come from pm_Domain; mail accounts and plans from Plesk's XML API (PleskLimits::read()).
  */
 class Modules_OutgoingMailLimits_PleskDirectory
 {
-    const ALL_MAIL_ACCOUNTS_SQL = 'SELECT m.id, m.mail_name, d.name AS domain_name FROM mail m INNER JOIN domains d ON d.id = m.dom_id';
-    const MAIL_ACCOUNT_BY_ID_SQL = 'SELECT m.id, m.mail_name, d.name AS domain_name FROM mail m INNER JOIN domains d ON d.id = m.dom_id WHERE m.id = ?';
-
-    /** alice@example.com for a mail account id, or null when there is none. */
-    public static function mailboxAddressById($mailId)
+    /**
+     * alice@example.com for a mail account id among the domains the signed-in person may reach, or null. The XML
+     * API finds mail accounts only by domain (mail get_info, filter site-id), so those domains are asked in turn
+     * until one has this id.
+     */
+    public static function mailboxAddressById($mailId, Modules_OutgoingMailLimits_PleskApi $api = null)
     {
-        $row = pm_Bootstrap::getDbAdapter()->fetchRow(self::MAIL_ACCOUNT_BY_ID_SQL, [(int) $mailId]);
-        if (!$row) {
-            return null;
+        $api = $api ?: new Modules_OutgoingMailLimits_PleskApi();
+        $client = pm_Session::getClient();
+        foreach (pm_Domain::getAllDomains() as $domain) {
+            if (!$client->isAdmin() && !$client->hasAccessToDomain($domain->getId())) {
+                continue;
+            }
+            $mailboxes = $api->mailboxes($domain->getId());
+            if (isset($mailboxes[(int) $mailId])) {
+                return self::address($mailboxes[(int) $mailId]['name'], $domain->getName());
+            }
         }
-        return self::address($row['mail_name'], $row['domain_name']);
+        return null;
     }
 
     public static function address($mailName, $domainName)
@@ -63,9 +70,9 @@ class Modules_OutgoingMailLimits_PleskDirectory
 
     /**
      * The whole directory as the body of POST /directory/sync (without deletes): every subscription (by its
-     * main domain), every domain with mail, every mail account.
+     * main domain) with its plan, every domain, every mail account; $plesk is a PleskLimits::read().
      */
-    public static function syncBody()
+    public static function syncBody(array $plesk)
     {
         $subscriptions = [];
         $domains = [];
@@ -74,17 +81,16 @@ class Modules_OutgoingMailLimits_PleskDirectory
             $main = Modules_OutgoingMailLimits_PleskObjects::subscriptionOf($domain);
             $subscriptionName = self::asciiDomain($main->getName());
             if (!isset($subscriptions[$subscriptionName])) {
-                $subscriptions[$subscriptionName] = ['name' => $subscriptionName] + Modules_OutgoingMailLimits_PleskObjects::subscriptionSync($main);
+                $plan = isset($plesk['subscriptions'][$subscriptionName]) ? $plesk['subscriptions'][$subscriptionName]['plan'] : null;
+                $subscriptions[$subscriptionName] = ['name' => $subscriptionName] + Modules_OutgoingMailLimits_PleskObjects::subscriptionSync($main, $plan);
             }
             $domainName = self::asciiDomain($domain->getName());
             $domains[$domainName] = ['name' => $domainName, 'subscription' => $subscriptionName];
             $knownDomains[$domainName] = true;
         }
         $mailboxes = [];
-        foreach (pm_Bootstrap::getDbAdapter()->fetchAll(self::ALL_MAIL_ACCOUNTS_SQL) as $row) {
-            $address = self::address($row['mail_name'], $row['domain_name']);
-            $domainName = self::asciiDomain($row['domain_name']);
-            if (isset($knownDomains[$domainName])) {
+        foreach ($plesk['mailboxes'] as $address => $mailbox) {
+            if (isset($knownDomains[$mailbox['domain']])) {
                 $mailboxes[$address] = ['address' => $address];
             }
         }

@@ -3,8 +3,6 @@
 class Modules_OutgoingMailLimits_PleskObjects
 {
     const PERMISSION = 'manage_outgoing_mail_limits';
-    /** The service plan (not an add-on plan) a subscription is associated with, in Plesk's database. */
-    const PLAN_OF_SUBSCRIPTION_SQL = "SELECT t.id, t.name FROM Subscriptions s INNER JOIN PlansSubscriptions ps ON ps.subscription_id = s.id INNER JOIN Templates t ON t.id = ps.plan_id WHERE s.object_type = 'domain' AND s.object_id = ? AND t.type = 'domain'";
 
     /**
      * The main domain of the subscription (webspace) the domain belongs to. pm_Domain has no getter for it: the
@@ -30,13 +28,16 @@ class Modules_OutgoingMailLimits_PleskObjects
         return $parent !== null && $parent->isReseller() ? $parent : null;
     }
 
-    /** The body of PUT /directory/subscriptions/{name} for a subscription's main domain. */
-    public static function subscriptionSync(pm_Domain $main)
+    /**
+     * The body of PUT /directory/subscriptions/{name} for a subscription's main domain; $plan is its service
+     * plan's values ({name, mailbox, domain, subscription}, Plesk's own plan fields) or null without a plan.
+     */
+    public static function subscriptionSync(pm_Domain $main, $plan)
     {
         $owner = $main->getClient();
         $reseller = self::resellerOf($owner);
         $systemUser = $main->hasHosting() ? $main->getSysUserLogin() : null;
-        return ['owner' => $owner->getLogin(), 'reseller' => $reseller === null ? null : $reseller->getLogin(), 'systemUser' => $systemUser ?: null, 'plan' => self::planOf($main)];
+        return ['owner' => $owner->getLogin(), 'reseller' => $reseller === null ? null : $reseller->getLogin(), 'systemUser' => $systemUser ?: null, 'plan' => $plan];
     }
 
     /**
@@ -77,27 +78,6 @@ class Modules_OutgoingMailLimits_PleskObjects
             $clients[$reseller->getLogin()] = $reseller;
         }
         return $clients;
-    }
-
-    /**
-     * The subscription's service plan with its hourly outgoing limits (the Limits hook's custom limits), as the
-     * bridge takes them: {name, mailbox, domain, subscription}, a level null where the plan sets none; null
-     * without a plan. The values are read on the subscription: Plesk copies them from the plan on every plan
-     * sync and keeps them when the admin customized (locked) the subscription. -1 ("Unlimited" in the plan
-     * form, the hook's default) means the plan sets no value: the server default applies.
-     */
-    public static function planOf(pm_Domain $main)
-    {
-        $plan = pm_Bootstrap::getDbAdapter()->fetchRow(self::PLAN_OF_SUBSCRIPTION_SQL, [(int) $main->getId()]);
-        if (!$plan) {
-            return null;
-        }
-        $values = ['name' => (string) $plan['name']];
-        foreach (Modules_OutgoingMailLimits_Limits::BY_LEVEL as $level => $limitId) {
-            $value = $main->getLimit($limitId);
-            $values[$level] = $value === null || $value === '' || (int) $value < 0 ? null : (int) $value;
-        }
-        return $values;
     }
 
     /** The domain with this id, or null when Plesk has none. */

@@ -1,5 +1,5 @@
 <?php
-// Texts the PHP layer shows in Plesk itself (buttons, form labels, plan limits); screen texts live in the frontend.
+// Texts the PHP layer shows in Plesk itself (buttons, form labels); screen texts live in the frontend.
 $messages = [
     'extensionName' => 'Outgoing Mail Limits',
     'limitOutgoingMessages' => 'Limit Outgoing Messages',
@@ -19,12 +19,6 @@ $messages = [
     'buttonSubscriptionLimitsDescription' => 'Hourly limits on outgoing messages of this subscription and its domains.',
     'buttonMailboxLimits' => 'Outgoing Messages of Mailboxes',
     'buttonMailboxLimitsDescription' => 'Hourly limits and usage of each mailbox of this domain.',
-    'limitSubscription' => 'Outgoing messages per hour from the subscription',
-    'limitSubscriptionDescription' => 'All domains and mailboxes of the subscription together. Unlimited: the server default applies.',
-    'limitDomain' => 'Outgoing messages per hour from a domain',
-    'limitDomainDescription' => 'All mailboxes of one domain together. Unlimited: the server default applies.',
-    'limitMailbox' => 'Outgoing messages per hour from a mailbox',
-    'limitMailboxDescription' => 'One mailbox. Unlimited: the server default applies.',
     'permissionManage' => 'Manage outgoing mail limits',
     'permissionManageDescription' => 'Set the hourly outgoing limits of domains and mailboxes, within the subscription\'s limit.',
 ];
