@@ -174,6 +174,9 @@ describe('install and uninstall', () => {
     expect(await get('/mailboxes/alice@jdoe.example')).toMatchObject({ ownLimit: 2, subscription: 'jdoe.example' });
     expect(await get('/mailboxes/bob@jdoe.example')).toMatchObject({ ownLimit: 'default', effectiveLimit: 30, limitSource: 'plan' });
     expect(await get('/mailboxes/sales@shop.example')).toMatchObject({ ownLimit: 'unlimited' });
+    // Install told the bridge that Plesk's own limiting is off and its mail server is Postfix: the health view says so.
+    const health = (await get('/doctor')) as { lines: { id: string; state: string; reason: string }[] };
+    expect(health.lines.find((l) => l.id === 'plesk')).toMatchObject({ state: 'ok', reason: 'plesk.off' });
 
     // The imported limit governs real mail.
     await postfix.reload();
