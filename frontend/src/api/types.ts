@@ -8,6 +8,7 @@ export type { Level, Limit } from '../../../backend-bridge/src/core/limits.js';
 export type { ObjectPage, ObjectRow } from '../../../backend-bridge/src/core/object-query.js';
 export type { NotificationSettings, NotifyPeriod, OverLimitAction, ServerSettings } from '../../../backend-bridge/src/core/settings.js';
 export type { HeldStatus } from '../../../backend-bridge/src/store/held-store.js';
+export type { HealthLine, HealthLineId, HealthReport, HealthState } from '../../../backend-bridge/src/core/health-check.js';
 import type { Level, Limit } from '../../../backend-bridge/src/core/limits.js';
 import type { Role } from '../../../backend-bridge/src/api/identity.js';
 import type { HeldStatus } from '../../../backend-bridge/src/store/held-store.js';
@@ -102,21 +103,3 @@ export interface CompromisedMailbox {
   mayRestore: boolean;
 }
 
-export type HealthState = 'ok' | 'warning' | 'problem';
-export type HealthLineId = 'daemon' | 'postfix' | 'plesk' | 'directory' | 'held' | 'store' | 'backup';
-
-/** One line of the health view (GET /doctor): `reason` and `params` pick the text; `found`/`advice` are its English form. */
-export interface HealthLine {
-  id: HealthLineId;
-  state: HealthState;
-  reason: string;
-  params: Record<string, string | number>;
-  found: string;
-  advice: string | null;
-}
-
-export interface HealthReport {
-  state: HealthState;
-  checkedAt: string;
-  lines: HealthLine[];
-}
