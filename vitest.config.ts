@@ -8,6 +8,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['backend-bridge/src/**/*.test.ts'],
+          // Some run postconf and postfix (wiring, queue files): on a busy 2-core machine 5 s is not enough.
+          testTimeout: 30_000,
         },
       },
       {
