@@ -155,3 +155,11 @@ describe('what the dialog may offer', () => {
     expect(await row(ADMIN, 'mailbox', 'alice@example.com')).toMatchObject({ mayChooseDefault: true, mayChooseUnlimited: true });
   });
 });
+
+describe('a change that does not mention the lock', () => {
+  it('keeps a lock already there (as Plesk forms and the resync send values): it never lifts a lock silently', async () => {
+    await ok(put(ADMIN, 'mailbox', 'alice@example.com', { limit: 50, locked: true }));
+    expect(await ok<ObjectRow>(put(ADMIN, 'mailbox', 'alice@example.com', { limit: 40 }))).toMatchObject({ ownLimit: 40, lockedBy: 'admin' });
+    expect((await refused(put(JDOE, 'mailbox', 'alice@example.com', { limit: 2 }), 403)).error).toMatch(/locked by the administrator admin/);
+  });
+});

@@ -19,11 +19,11 @@ export const serverLimitValue = z.union([z.literal('unlimited'), limitNumber(ser
 
 export const levelValue = z.enum(LEVELS);
 
-/** Administrators and resellers: lock the value for the roles below (true) or leave it open; absent: 0 locked, others open. */
+/** Administrators and resellers: lock the value for the roles below (true) or leave it open; absent: a lock there stays, else 0 is locked. */
 const lockedFlag = z
   .boolean('must be true (lock the value for the roles below yours) or false (leave it open)')
   .optional()
-  .describe('true: the roles below yours may not change the value; false: they may; absent: locked for 0, open otherwise');
+  .describe('true: the roles below yours may not change the value; false: they may; absent: a lock already there stays, else a 0 is locked and other values are open');
 
 export const setLimitBody = z.strictObject({ limit: limitValue, locked: lockedFlag });
 

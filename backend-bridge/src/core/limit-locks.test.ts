@@ -63,13 +63,17 @@ describe('locks on limit values', () => {
     expect(lockRefusal(mary, object('mailbox', 'orders@carts.test'))).toBeNull();
   });
 
-  it('without an explicit choice 0 is locked and any other value left open; customers never lock', () => {
-    expect(lockAfterChange(admin, 0, undefined)).toEqual({ login: 'admin', role: 'admin' });
-    expect(lockAfterChange(admin, 50, undefined)).toBeNull();
-    expect(lockAfterChange(admin, 'unlimited', undefined)).toBeNull();
-    expect(lockAfterChange(res1, 50, true)).toEqual({ login: 'res1', role: 'reseller' });
-    expect(lockAfterChange(res1, 0, false)).toBeNull();
-    expect(lockAfterChange(mary, 0, undefined)).toBeNull();
+  it('without an explicit choice 0 is locked and any other value left open, and a lock already there stays; customers never lock', () => {
+    const resellerLock = { login: 'res1', role: 'reseller' } as const;
+    expect(lockAfterChange(admin, 0, undefined, null)).toEqual({ login: 'admin', role: 'admin' });
+    expect(lockAfterChange(admin, 50, undefined, null)).toBeNull();
+    expect(lockAfterChange(admin, 'unlimited', undefined, null)).toBeNull();
+    expect(lockAfterChange(admin, 50, undefined, resellerLock)).toEqual(resellerLock);
+    expect(lockAfterChange(admin, 50, false, resellerLock)).toBeNull();
+    expect(lockAfterChange(admin, 50, true, resellerLock)).toEqual({ login: 'admin', role: 'admin' });
+    expect(lockAfterChange(res1, 50, true, null)).toEqual(resellerLock);
+    expect(lockAfterChange(res1, 0, false, null)).toBeNull();
+    expect(lockAfterChange(mary, 0, undefined, null)).toBeNull();
     expect(lockRequestRefusal(mary, true)).toEqual({ status: 403, error: 'Only the administrator or a reseller can lock a limit.' });
     expect(lockRequestRefusal(mary, false)).toBeNull();
     expect(lockRequestRefusal(res1, true)).toBeNull();

@@ -54,12 +54,14 @@ export function lockRefusal(identity: Identity, object: { level: string; name: s
 }
 
 /**
- * The lock an object carries after this person sets its value: their own when they lock it (`locked`, else the
- * default for the value), none when they leave it open or cannot lock. Checked before: a customer asking to lock
- * is refused by lockRequestRefusal.
+ * The lock an object carries after this person sets its value (checked before: the current lock does not stop
+ * them). `locked` true: theirs; false: open. Absent (a caller that does not choose, such as Plesk's forms and
+ * resync): a lock already there stays as it is, since a change that does not mention the lock must not lift it;
+ * an open value is locked when it is 0. A customer's value is always open: there is nobody below them.
  */
-export function lockAfterChange(identity: Identity, value: LimitOverride, locked: boolean | undefined): LimitLock | null {
+export function lockAfterChange(identity: Identity, value: LimitOverride, locked: boolean | undefined, current: LimitLock | null): LimitLock | null {
   if (!isLockingRole(identity.role)) return null;
+  if (locked === undefined && current !== null) return current;
   return (locked ?? lockedByDefault(value)) ? { login: identity.login, role: identity.role } : null;
 }
 

@@ -44,22 +44,22 @@ function setLimits(context: ApiContext, identity: Identity, level: Level, names:
     if (refusal) throw new ApiError(refusal.status, refusal.error, refusal.status === 400 ? { limit: refusal.error } : undefined);
   }
   if (lockedObjects.length > 0) throw objects.length === 1 ? new ApiError(403, lockedObjects[0]?.error ?? '') : lockedObjectsError(lockedObjects);
-  const newLock = lockAfterChange(identity, limit, locked);
+  const changes = objects.map((object) => ({ object, lock: lockAfterChange(identity, limit, locked, object.lock) }));
   context.sync.write(
     () => {
       const at = context.nowMs();
-      for (const object of objects) {
+      for (const { object, lock } of changes) {
         setObjectLimit(context.db, level, object.name, limit);
         recordAudit(context.db, identity, { action: 'limit.set', level, objectName: object.name, oldValue: ownLimitOf(object.own), newValue: ownLimitOf(limit) }, at);
-        if (sameLock(object.lock, newLock)) continue;
-        setObjectLock(context.db, level, object.name, newLock);
-        recordAudit(context.db, identity, { action: newLock ? 'limit.lock' : 'limit.unlock', level, objectName: object.name, oldValue: object.lock, newValue: newLock }, at);
+        if (sameLock(object.lock, lock)) continue;
+        setObjectLock(context.db, level, object.name, lock);
+        recordAudit(context.db, identity, { action: lock ? 'limit.lock' : 'limit.unlock', level, objectName: object.name, oldValue: object.lock, newValue: lock }, at);
       }
     },
     () => {
-      for (const object of objects) {
+      for (const { object, lock } of changes) {
         context.enforcer.directory.setOwnLimit(object, limit);
-        context.enforcer.directory.setLock(object, newLock);
+        context.enforcer.directory.setLock(object, lock);
       }
     },
   );
