@@ -45,7 +45,9 @@ describe('locked values', () => {
     expect(within(dialog).getByText('The limit of other.org was set by the administrator admin. Only they (or a higher role) can change it.')).toBeInTheDocument();
     expect(within(dialog).queryByRole('button', { name: 'OK' })).not.toBeInTheDocument();
     expect(within(dialog).queryByRole('radio')).not.toBeInTheDocument();
-    expect(within(dialog).getByRole('button', { name: 'Cancel' })).toBeInTheDocument();
+    // Nothing to save: the footer offers Close (beside the header's ×), not Cancel.
+    expect(within(dialog).getByText('Close', { exact: true }).closest('button')).toBeInTheDocument();
+    expect(within(dialog).queryByRole('button', { name: 'Cancel' })).not.toBeInTheDocument();
   });
 
   it('the administrator setting 0 locks it by default; the dialog then says so, and ticking "let change" opens it again', async () => {

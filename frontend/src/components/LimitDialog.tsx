@@ -184,7 +184,8 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
         onSubmit: () => void submit(),
         submitButton:
           changeable.length === 0 ? false : { children: text('common.ok'), state: saving ? 'loading' : undefined, disabled: values.mode === 'keep' },
-        cancelButton: { children: text('common.cancel'), onClick: onClose },
+        // Nothing to save: the only way out is Close.
+        cancelButton: { children: text(changeable.length === 0 ? 'dialog.close' : 'common.cancel'), onClick: onClose },
       }}
     >
       {lockNotes}

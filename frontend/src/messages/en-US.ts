@@ -81,6 +81,7 @@ export const enUS = {
     lockedHint: 'Locked: only you (or a higher role) can change this limit.',
     lockedBy: 'Set and locked by the %%role%% %%login%%.',
     lockedForYou: 'The limit of %%name%% was set by the %%role%% %%login%%. Only they (or a higher role) can change it.',
+    close: 'Close',
     lockedSkipped: '%%name%% is left out: its limit was set by the %%role%% %%login%%, and only they (or a higher role) can change it.',
     saved: 'Limit on outgoing messages saved for %%name%%.',
     savedMany: {
