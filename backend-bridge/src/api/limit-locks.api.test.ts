@@ -163,3 +163,29 @@ describe('a change that does not mention the lock', () => {
     expect((await refused(put(JDOE, 'mailbox', 'alice@example.com', { limit: 2 }), 403)).error).toMatch(/locked by the administrator admin/);
   });
 });
+
+describe('compromised marks and locks', () => {
+  it("an administrator's mark locks the mailbox's 0: the customer cannot restore it; the administrator's restore brings the old lock back", async () => {
+    await ok(put(ADMIN, 'mailbox', 'alice@example.com', { limit: 2 }));
+    const marked = await h.request(ADMIN, 'POST', '/api/v1/mailboxes/alice@example.com/compromised');
+    expect(marked.statusCode, marked.body).toBe(201);
+    expect(await row(JDOE, 'mailbox', 'alice@example.com')).toMatchObject({ ownLimit: 0, lockedBy: 'admin', lockedForYou: true });
+    expect((await refused(h.request(JDOE, 'DELETE', '/api/v1/mailboxes/alice@example.com/compromised'), 403)).error).toBe(
+      'The limit of email address alice@example.com was set and locked by the administrator admin; only they (or a higher role) can change it.',
+    );
+    expect(await refused(put(JDOE, 'mailbox', 'alice@example.com', { limit: 'default' }), 403)).toBeDefined();
+
+    const restored = await h.request(ADMIN, 'DELETE', '/api/v1/mailboxes/alice@example.com/compromised');
+    expect(restored.statusCode, restored.body).toBe(200);
+    expect(await row(JDOE, 'mailbox', 'alice@example.com')).toMatchObject({ ownLimit: 2, lockedBy: null, lockedForYou: false });
+    expect((await lockAudit()).map((entry) => entry.action)).toEqual(['limit.unlock', 'limit.lock']);
+  });
+
+  it("a customer's own mark is hers to restore", async () => {
+    const marked = await h.request(JDOE, 'POST', '/api/v1/mailboxes/alice@example.com/compromised');
+    expect(marked.statusCode, marked.body).toBe(201);
+    expect(await row(JDOE, 'mailbox', 'alice@example.com')).toMatchObject({ ownLimit: 0, lockedBy: null });
+    const restored = await h.request(JDOE, 'DELETE', '/api/v1/mailboxes/alice@example.com/compromised');
+    expect(restored.statusCode, restored.body).toBe(200);
+  });
+});

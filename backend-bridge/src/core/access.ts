@@ -93,13 +93,14 @@ export function checkLimitChange(
   settings: ServerSettings,
 ): AccessRefusal | null {
   // A locked value stops every way of changing it: a new value, back to the default, a compromised mark or restore.
-  const locked = lockRefusal(identity, object);
-  if (locked) return locked;
-  if (identity.role !== 'customer') return null;
+  // A customer's missing rights are named first: they hold whatever the value's lock.
+  if (identity.role !== 'customer') return lockRefusal(identity, object);
   if (!settings.customersMayChangeLimits) {
     return { status: 403, error: 'The administrator does not allow customers to change outgoing mail limits.' };
   }
   if (!holdsLimitPermission(identity, object)) return permissionRefusal('manage outgoing mail limits', subscriptionOf(object).name);
+  const locked = lockRefusal(identity, object);
+  if (locked) return locked;
   if (object.level === 'subscription') {
     return { status: 403, error: 'Only the administrator or the reseller can change the limit of a subscription.' };
   }

@@ -242,6 +242,9 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
       ALTER TABLE domains ADD COLUMN locked_by_role TEXT CHECK (locked_by_role IS NULL OR locked_by_role IN ('admin', 'reseller'));
       ALTER TABLE mailboxes ADD COLUMN locked_by TEXT;
       ALTER TABLE mailboxes ADD COLUMN locked_by_role TEXT CHECK (locked_by_role IS NULL OR locked_by_role IN ('admin', 'reseller'));
+      -- The lock a mailbox had before it was marked compromised (the mark locks its 0): a restore brings it back.
+      ALTER TABLE compromised_mailboxes ADD COLUMN previous_locked_by TEXT;
+      ALTER TABLE compromised_mailboxes ADD COLUMN previous_locked_by_role TEXT;
     `,
   },
 ];
