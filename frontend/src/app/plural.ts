@@ -15,8 +15,8 @@ export function pluralText(text: Text, key: string, count: number, params: TextP
   const category = new Intl.PluralRules(pageLocale()).select(count);
   const wanted = `${key}.${category}`;
   const found = text(wanted, { ...params, count });
-  // ui-library answers a missing key with the key itself.
-  return found === wanted ? text(`${key}.other`, { ...params, count }) : found;
+  // ui-library answers a missing key with "[key]".
+  return found === `[${wanted}]` ? text(`${key}.other`, { ...params, count }) : found;
 }
 
 /** A number as the page's language writes it ("1,000,000,000" in en-US). */
