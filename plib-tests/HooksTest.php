@@ -137,6 +137,21 @@ final class HooksTest extends TestCase
         $this->assertSame('default', $this->ownLimit('alice@jdoe.example'));
     }
 
+    public function testAValueLockedByAHigherRoleIsShownWithWhoSetItAndNeverBlocksTheForm(): void
+    {
+        PleskWorld::integration()->json('PUT', '/mailboxes/' . rawurlencode('alice@jdoe.example') . '/limit', ['limit' => 0]);
+        pm_Session::$client = PleskWorld::$jdoe;
+        $form = $this->openMailboxForm(1);
+        $this->assertSame(['outgoingLimitLocked'], array_keys($form->elements));
+        $this->assertSame('simpleText', $form->elements['outgoingLimitLocked']['type']);
+        $this->assertSame(
+            '0 per hour, set by the administrator plesk. Only they (or a higher role) can change it.',
+            $form->elements['outgoingLimitLocked']['options']['value']
+        );
+        $form->process(); // Plesk's form saves; the locked value stays
+        $this->assertSame(0, $this->ownLimit('alice@jdoe.example'));
+    }
+
     public function testNoSubFormForOthersMailboxesOrWithoutPermission(): void
     {
         pm_Session::$client = PleskWorld::$mary;

@@ -110,7 +110,8 @@ test('a customer caps a mailbox at 2; Postfix defers the third message and the r
   await page.getByRole('button', { name: 'Limit Outgoing Messages of alice@example.com' }).click();
   const dialog = page.getByRole('dialog');
   await expect(dialog.getByText('Use the default (3 per hour)')).toBeVisible();
-  await expect(dialog.getByText('You can set at most 10 per hour. The domain example.com may send at most 10 per hour.')).toBeVisible();
+  await expect(dialog.getByText('Your provider allows at most 10 per hour, so Unlimited is not offered. The domain example.com may send at most 10 per hour.')).toBeVisible();
+  await expect(dialog.getByRole('radio', { name: 'Unlimited' })).toHaveCount(0);
   await dialog.getByText('Custom value', { exact: true }).click();
   await expect(dialog.getByRole('radio', { name: 'Custom value' })).toBeChecked();
   await dialog.getByRole('textbox', { name: 'Messages per hour' }).fill('2');
@@ -172,4 +173,41 @@ test('the admin overview shows what is at its limit, the top senders and the ove
   await expect(page.getByRole('img', { name: /Email address alice@example\.com, last 24 hours: 2 sent, 1 blocked/ })).toBeVisible();
   await shoot(page, 'overview');
   await expectAccessible(page);
+});
+
+test("the admin blocks mary's domain at 0: locked by default, mary's dialog says who set it, and Postfix keeps deferring her mail", async ({ browser }) => {
+  const admin = await logIn(browser, users.admin, '/subscriptions/other.org');
+  await admin.getByTestId('domain-list').getByRole('button', { name: 'Limit Outgoing Messages of other.org' }).click();
+  const dialog = admin.getByRole('dialog');
+  await dialog.getByText('Custom value', { exact: true }).click();
+  const value = dialog.getByRole('textbox', { name: 'Messages per hour' });
+  // Ten digits fit the field: nothing scrolls out of sight.
+  await value.fill('1000000000');
+  expect(await value.evaluate((input: HTMLInputElement) => input.scrollWidth <= input.clientWidth)).toBe(true);
+  await value.fill('99999999999');
+  await expect(dialog.getByText('Enter a whole number from 0 to 1,000,000,000')).toBeVisible();
+  await value.fill('0');
+  await expect(dialog.getByRole('checkbox', { name: 'Let the reseller and the customer change this limit' })).not.toBeChecked();
+  await expect(dialog.getByText('Locked: only you (or a higher role) can change this limit.')).toBeVisible();
+  await expectAccessible(admin);
+  await shoot(admin, 'limit-dialog-lock');
+  await dialog.getByRole('button', { name: 'OK' }).click();
+  await expect(admin.getByText('Limit on outgoing messages saved for other.org.')).toBeVisible();
+
+  const blocked = await postfix.sendMail({ from: 'mallory@other.org', to: ['someone@remote.test'], subject: 'blocked' });
+  expect(blocked.code, blocked.transcript).toBe(450);
+  expect(blocked.text).toContain('domain other.org');
+
+  const mary = await logIn(browser, users.mary, '/subscriptions/other.org');
+  await mary.getByTestId('domain-list').getByRole('button', { name: 'Limit Outgoing Messages of other.org' }).click();
+  const locked = mary.getByRole('dialog');
+  await expect(locked.getByText('The limit of other.org was set by the administrator admin. Only they (or a higher role) can change it.')).toBeVisible();
+  await expect(locked.getByRole('button', { name: 'OK' })).toHaveCount(0);
+  await expect(locked.getByRole('radio')).toHaveCount(0);
+  await expect(locked.getByText('Close', { exact: true })).toBeVisible();
+  await expectAccessible(mary);
+  await shoot(mary, 'limit-dialog-locked');
+
+  const still = await postfix.sendMail({ from: 'mallory@other.org', to: ['someone@remote.test'], subject: 'still blocked' });
+  expect(still.code, still.transcript).toBe(450);
 });

@@ -41,6 +41,17 @@ class Modules_OutgoingMailLimits_MailboxLimitSubForm extends pm_Form_SubForm
             return;
         }
         $row = $answer['data'];
+        if (!empty($row['lockedForYou'])) {
+            // A value a higher role locked: say who set it, and save nothing (the bridge would refuse it anyway,
+            // and with it the rest of Plesk's mailbox form).
+            $this->address = null;
+            $role = pm_Locale::lmsg($row['lockedByRole'] === 'reseller' ? 'roleReseller' : 'roleAdmin');
+            $this->addElement('simpleText', 'outgoingLimitLocked', [
+                'label' => pm_Locale::lmsg('limitOutgoingMessages'),
+                'value' => pm_Locale::lmsg('limitLocked', ['value' => self::describe($row['effectiveLimit']), 'role' => $role, 'login' => (string) $row['lockedBy']]),
+            ]);
+            return;
+        }
         $own = $row['ownLimit'];
         $mode = $own === 'default' || $own === 'unlimited' ? $own : 'custom';
         $this->addElement('radio', 'outgoingLimitMode', [

@@ -97,7 +97,10 @@ const limitValue = (v: unknown) => v === 'unlimited' || (typeof v === 'number' &
 function expectRow(row: unknown, level?: Level): asserts row is ObjectRow {
   const r = row as Json;
   expect(Object.keys(r).sort()).toEqual(
-    ['blocked', 'ceiling', 'defaultLimit', 'domain', 'effectiveLimit', 'freesInSeconds', 'level', 'limitSource', 'mayChangeLimit', 'name', 'ownLimit', 'subscription', 'used'].sort(),
+    [
+      'blocked', 'ceiling', 'defaultLimit', 'domain', 'effectiveLimit', 'freesInSeconds', 'level', 'limitSource', 'mayChangeLimit', 'name', 'ownLimit', 'subscription', 'used',
+      'mayChooseDefault', 'mayChooseUnlimited', 'lockedBy', 'lockedByRole', 'lockedForYou', 'mayLock',
+    ].sort(),
   );
   if (level) expect(r.level).toBe(level);
   expect(['subscription', 'domain', 'mailbox']).toContain(r.level);
@@ -1574,8 +1577,9 @@ describe('concurrent writers', () => {
   });
 
   it('ten writers at once still chain in the audit', async () => {
+    // The reseller leaves each value open (a 0 would otherwise be locked against jdoe).
     const url = `${objectUrl('mailbox', 'bob@example.com')}/limit`;
-    const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => h().request(i % 2 ? RES1 : JDOE, 'PUT', url, { limit: i % 5 })));
+    const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => h().request(i % 2 ? RES1 : JDOE, 'PUT', url, i % 2 ? { limit: i % 5, locked: false } : { limit: i % 5 })));
     for (const response of responses) expectStatus(response, 200);
     const rows = (await audit(h(), ADMIN, '?level=mailbox&name=bob@example.com')).reverse();
     expect(rows).toHaveLength(10);

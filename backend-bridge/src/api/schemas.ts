@@ -19,12 +19,19 @@ export const serverLimitValue = z.union([z.literal('unlimited'), limitNumber(ser
 
 export const levelValue = z.enum(LEVELS);
 
-export const setLimitBody = z.strictObject({ limit: limitValue });
+/** Administrators and resellers: lock the value for the roles below (true) or leave it open; absent: a lock there stays, else 0 is locked. */
+const lockedFlag = z
+  .boolean('must be true (lock the value for the roles below yours) or false (leave it open)')
+  .optional()
+  .describe('true: the roles below yours may not change the value; false: they may; absent: a lock already there stays, else a 0 is locked and other values are open');
+
+export const setLimitBody = z.strictObject({ limit: limitValue, locked: lockedFlag });
 
 export const bulkLimitBody = z.strictObject({
   level: levelValue,
   names: z.array(z.string().min(1).max(MAX_NAME_LENGTH)).min(1).max(1000),
   limit: limitValue,
+  locked: lockedFlag,
 });
 
 const httpUrl = z

@@ -1,5 +1,6 @@
 import type { Identity } from '../api/identity.js';
 import { subscriptionOf, type ChargedObject } from './directory.js';
+import { isLockedFor, lockRefusal } from './limit-locks.js';
 import { effectiveLimit, type Limit, type LimitOverride } from './limits.js';
 import type { ServerSettings } from './settings.js';
 
@@ -45,6 +46,14 @@ export function limitCeiling(identity: Identity, object: ChargedObject): Ceiling
   return { max, reason: `The ${capping.level} ${capping.name} may send at most ${max} per hour.` };
 }
 
+/** Which of "Use the default" and "Unlimited" this person may choose for the object: only what stays within the ceiling. */
+export function limitChoices(identity: Identity, object: ChargedObject, settings: ServerSettings): { mayChooseDefault: boolean; mayChooseUnlimited: boolean } {
+  const ceiling = limitCeiling(identity, object);
+  if (!ceiling) return { mayChooseDefault: true, mayChooseUnlimited: true };
+  const byDefault = effectiveLimit(null, object.plan, settings.defaults[object.level]).limit;
+  return { mayChooseDefault: byDefault !== 'unlimited' && byDefault <= ceiling.max, mayChooseUnlimited: false };
+}
+
 /**
  * Plesk's per-subscription permission "Manage outgoing mail limits". Only Plesk customers are subject to it;
  * administrators, resellers, standalone users and the local command are not.
@@ -64,6 +73,7 @@ export function holdsLimitPermission(identity: Identity, object: ChargedObject):
  * offer. checkLimitChange has the final word on a value.
  */
 export function mayChangeLimit(identity: Identity, object: ChargedObject, settings: ServerSettings): boolean {
+  if (isLockedFor(identity, object.lock)) return false;
   if (identity.role !== 'customer') return true;
   return settings.customersMayChangeLimits && object.level !== 'subscription' && holdsLimitPermission(identity, object);
 }
@@ -82,11 +92,15 @@ export function checkLimitChange(
   value: LimitOverride,
   settings: ServerSettings,
 ): AccessRefusal | null {
-  if (identity.role !== 'customer') return null;
+  // A locked value stops every way of changing it: a new value, back to the default, a compromised mark or restore.
+  // A customer's missing rights are named first: they hold whatever the value's lock.
+  if (identity.role !== 'customer') return lockRefusal(identity, object);
   if (!settings.customersMayChangeLimits) {
     return { status: 403, error: 'The administrator does not allow customers to change outgoing mail limits.' };
   }
   if (!holdsLimitPermission(identity, object)) return permissionRefusal('manage outgoing mail limits', subscriptionOf(object).name);
+  const locked = lockRefusal(identity, object);
+  if (locked) return locked;
   if (object.level === 'subscription') {
     return { status: 403, error: 'Only the administrator or the reseller can change the limit of a subscription.' };
   }

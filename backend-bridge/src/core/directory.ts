@@ -1,3 +1,4 @@
+import type { LimitLock } from './limit-locks.js';
 import { effectiveLimit, type EffectiveLimit, type Level, type LimitOverride, type PlanLimits } from './limits.js';
 import type { ServerSettings } from './settings.js';
 
@@ -12,6 +13,8 @@ export interface SubscriptionRecord {
   /** The subscription's system (FTP/SSH) user: scripts run under its uid. */
   systemUser: string | null;
   limit: LimitOverride;
+  /** Who locked the own value for the roles below them; absent or null: open. */
+  lock?: LimitLock | null;
   /** The service plan the subscription follows (its values for all three levels); null or absent: none. */
   plan?: PlanLimits | null;
 }
@@ -21,6 +24,7 @@ export interface DomainRecord {
   subscriptionId: number;
   name: string;
   limit: LimitOverride;
+  lock?: LimitLock | null;
 }
 
 export interface MailboxRecord {
@@ -28,6 +32,7 @@ export interface MailboxRecord {
   domainId: number;
   address: string;
   limit: LimitOverride;
+  lock?: LimitLock | null;
 }
 
 export interface DirectoryRecords {
@@ -55,6 +60,8 @@ export interface ChargedObject {
   own: LimitOverride;
   /** The service plan's value for this object's level (null: the plan sets none, or no plan). */
   plan: LimitOverride;
+  /** Who locked the own value for the roles below them (core/limit-locks.ts); null: open. */
+  lock: LimitLock | null;
   effective: EffectiveLimit;
   /** The domain of a mailbox, the subscription of a domain; null for a subscription. */
   parent: ChargedObject | null;
@@ -99,7 +106,7 @@ export class DirectoryIndex {
     const plansBySubscription = new Map<number, PlanLimits | null>();
     for (const s of records.subscriptions) {
       plansBySubscription.set(s.id, s.plan ?? null);
-      const object = this.charged('subscription', s.id, s.name, s.limit, s.plan?.subscription ?? null, null, { customer: s.owner, reseller: s.reseller });
+      const object = this.charged('subscription', s.id, s.name, s.limit, s.plan?.subscription ?? null, null, { customer: s.owner, reseller: s.reseller }, s.lock);
       subscriptionsById.set(s.id, object);
       this.subscriptionsByName.set(s.name.toLowerCase(), object);
       if (s.systemUser) this.subscriptionsBySystemUser.set(s.systemUser, object);
@@ -110,7 +117,7 @@ export class DirectoryIndex {
       const subscription = subscriptionsById.get(d.subscriptionId);
       if (!subscription) continue; // the store's foreign keys make this impossible; skip rather than guess
       const plan = plansBySubscription.get(d.subscriptionId) ?? null;
-      const object = this.charged('domain', d.id, d.name, d.limit, plan?.domain ?? null, subscription, subscription.owner);
+      const object = this.charged('domain', d.id, d.name, d.limit, plan?.domain ?? null, subscription, subscription.owner, d.lock);
       planOfDomain.set(d.id, plan);
       domainsById.set(d.id, object);
       this.domainsByName.set(d.name.toLowerCase(), object);
@@ -118,7 +125,7 @@ export class DirectoryIndex {
     for (const m of records.mailboxes) {
       const domain = domainsById.get(m.domainId);
       if (!domain) continue;
-      const object = this.charged('mailbox', m.id, m.address, m.limit, planOfDomain.get(m.domainId)?.mailbox ?? null, domain, domain.owner);
+      const object = this.charged('mailbox', m.id, m.address, m.limit, planOfDomain.get(m.domainId)?.mailbox ?? null, domain, domain.owner, m.lock);
       this.mailboxesByAddress.set(m.address.toLowerCase(), object);
     }
   }
@@ -131,6 +138,7 @@ export class DirectoryIndex {
     plan: LimitOverride,
     parent: ChargedObject | null,
     owner: ChargedObject['owner'],
+    lock: LimitLock | null | undefined,
   ): ChargedObject {
     const object: ChargedObject = {
       level,
@@ -139,6 +147,7 @@ export class DirectoryIndex {
       counterKey: counterKey(level, id),
       own,
       plan,
+      lock: lock ?? null,
       effective: this.effectiveOf(level, own, plan),
       parent,
       owner,
@@ -214,6 +223,11 @@ export class DirectoryIndex {
   setOwnLimit(object: ChargedObject, own: LimitOverride): void {
     object.own = own;
     object.effective = this.effectiveOf(object.level, own, object.plan);
+  }
+
+  /** Changes who holds the lock on an object's own value, in place, as setOwnLimit does for the value. */
+  setLock(object: ChargedObject, lock: LimitLock | null): void {
+    object.lock = lock;
   }
 
   /** New server defaults: every object's effective limit is resolved again, in place. */

@@ -1,7 +1,9 @@
 import type { Identity } from '../api/identity.js';
-import { canSee, limitCeiling, mayChangeLimit, type Ceiling } from './access.js';
+import type { Role } from '../api/identity.js';
+import { canSee, limitCeiling, limitChoices, mayChangeLimit, type Ceiling } from './access.js';
 import type { WindowView } from './decision.js';
 import { subscriptionOf, type ChargedObject, type DirectoryIndex } from './directory.js';
+import { isLockedFor, mayLock } from './limit-locks.js';
 import { effectiveLimit, type Level, type Limit, type LimitOverride, type LimitSource } from './limits.js';
 import type { ServerSettings } from './settings.js';
 import { usageOf } from './usage.js';
@@ -22,6 +24,16 @@ export interface ObjectRow {
   ceiling: Ceiling | null;
   /** Whether the asking user may change this object's limit at all (and so mark a mailbox compromised). */
   mayChangeLimit: boolean;
+  /** Whether "Use the default" and "Unlimited" stay within the asking user's ceiling (what the dialog offers). */
+  mayChooseDefault: boolean;
+  mayChooseUnlimited: boolean;
+  /** Who locked the own value for the roles below theirs (login and role); null when it is open. */
+  lockedBy: string | null;
+  lockedByRole: Exclude<Role, 'customer'> | null;
+  /** Whether that lock stops the asking user. */
+  lockedForYou: boolean;
+  /** Whether the asking user may lock the values they set (administrators and resellers). */
+  mayLock: boolean;
   used: number;
   blocked: boolean;
   freesInSeconds: number | null;
@@ -64,6 +76,11 @@ export function objectRow(object: ChargedObject, identity: Identity, window: Win
     defaultLimit: effectiveLimit(null, object.plan, settings.defaults[object.level]).limit,
     ceiling: limitCeiling(identity, object),
     mayChangeLimit: mayChangeLimit(identity, object, settings),
+    ...limitChoices(identity, object, settings),
+    lockedBy: object.lock?.login ?? null,
+    lockedByRole: object.lock?.role ?? null,
+    lockedForYou: isLockedFor(identity, object.lock),
+    mayLock: mayLock(identity),
     used: usage.used,
     blocked: usage.blocked,
     freesInSeconds: usage.freesInSeconds,

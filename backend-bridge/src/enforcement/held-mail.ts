@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Identity } from '../api/identity.js';
 import type { Refused } from '../core/decision.js';
 import type { ChargedObject } from '../core/directory.js';
+import { isLockingRole, lockAfterChange, sameLock, type LimitLock } from '../core/limit-locks.js';
 import type { SenderIdentity } from '../core/identity.js';
 import type { LimitOverride } from '../core/limits.js';
 import { ownLimitOf } from '../core/object-query.js';
@@ -9,7 +10,7 @@ import type { PostfixQueue } from '../postfix/queue.js';
 import { candidatesFor, matchRequeued, type RequeuedOriginal } from '../postfix/requeued.js';
 import { recordAudit } from '../store/audit-store.js';
 import type { Db } from '../store/database.js';
-import { setObjectLimit } from '../store/directory-store.js';
+import { setObjectLimit, setObjectLock } from '../store/directory-store.js';
 import { HeldStore, type HeldMessage, type HeldSource } from '../store/held-store.js';
 import { LogSummariser } from '../log/log-summariser.js';
 import type { Enforcer, MessageFacts } from './enforcer.js';
@@ -381,13 +382,22 @@ export class HeldMail {
       if (this.compromisedEntry(mailbox.name)) throw new HeldMailError(409, `mailbox ${mailbox.name} is already marked compromised`);
       const at = this.nowMs();
       const previous = ownLimitOf(mailbox.own);
+      const previousLock = mailbox.lock;
+      // A mark by an administrator or reseller is their 0: locked, so a customer's restore cannot lift it.
+      const lock = lockAfterChange(actor, 0, undefined, previousLock);
       this.sync.write(
         () => {
-          this.db.prepare('INSERT INTO compromised_mailboxes (address, previous_limit, marked_at_ms, marked_by) VALUES (?, ?, ?, ?)').run(mailbox.name, JSON.stringify(previous), at, actor.login);
+          this.db
+            .prepare('INSERT INTO compromised_mailboxes (address, previous_limit, marked_at_ms, marked_by, previous_locked_by, previous_locked_by_role) VALUES (?, ?, ?, ?, ?, ?)')
+            .run(mailbox.name, JSON.stringify(previous), at, actor.login, previousLock?.login ?? null, previousLock?.role ?? null);
           setObjectLimit(this.db, 'mailbox', mailbox.name, 0);
           recordAudit(this.db, actor, { action: 'mailbox.compromised', level: 'mailbox', objectName: mailbox.name, oldValue: previous, newValue: 0 }, at);
+          this.changeLock(mailbox, previousLock, lock, actor, at);
         },
-        () => this.enforcer.directory.setOwnLimit(mailbox, 0),
+        () => {
+          this.enforcer.directory.setOwnLimit(mailbox, 0);
+          this.enforcer.directory.setLock(mailbox, lock);
+        },
       );
       const heldNow = await this.holdQueuedFrom(mailbox);
       this.onCompromised({
@@ -445,15 +455,36 @@ export class HeldMail {
     const entry = this.compromisedEntry(mailbox.name);
     if (!entry) throw new HeldMailError(404, `mailbox ${mailbox.name} is not marked compromised`);
     const previous: LimitOverride = entry.previousLimit === 'default' ? null : entry.previousLimit;
+    const previousLock = this.previousLockOf(mailbox.name);
     const at = this.nowMs();
     this.sync.write(
       () => {
         this.db.prepare('DELETE FROM compromised_mailboxes WHERE address = ?').run(mailbox.name);
         setObjectLimit(this.db, 'mailbox', mailbox.name, previous);
         recordAudit(this.db, actor, { action: 'mailbox.restore', level: 'mailbox', objectName: mailbox.name, oldValue: 0, newValue: entry.previousLimit }, at);
+        this.changeLock(mailbox, mailbox.lock, previousLock, actor, at);
       },
-      () => this.enforcer.directory.setOwnLimit(mailbox, previous),
+      () => {
+        this.enforcer.directory.setOwnLimit(mailbox, previous);
+        this.enforcer.directory.setLock(mailbox, previousLock);
+      },
     );
     return entry;
+  }
+
+  /** The lock the mailbox had before it was marked compromised: a restore brings it back with the value. */
+  private previousLockOf(address: string): LimitLock | null {
+    const row = this.db.prepare('SELECT previous_locked_by, previous_locked_by_role FROM compromised_mailboxes WHERE address = ?').get(address) as
+      | { previous_locked_by: string | null; previous_locked_by_role: string | null }
+      | undefined;
+    const role = row?.previous_locked_by_role ?? null;
+    return role !== null && isLockingRole(role) ? { login: row?.previous_locked_by ?? '', role } : null;
+  }
+
+  /** Stores and audits a change of the mailbox's lock (inside the caller's transaction); nothing when it stays. */
+  private changeLock(mailbox: ChargedObject, from: LimitLock | null, to: LimitLock | null, actor: Identity, at: number): void {
+    if (sameLock(from, to)) return;
+    setObjectLock(this.db, 'mailbox', mailbox.name, to);
+    recordAudit(this.db, actor, { action: to ? 'limit.lock' : 'limit.unlock', level: 'mailbox', objectName: mailbox.name, oldValue: from, newValue: to }, at);
   }
 }

@@ -1,5 +1,6 @@
 import type { DirectoryRecords, DirectoryRecordStreams, DomainRecord, MailboxRecord, SubscriptionRecord } from '../core/directory.js';
 import type { DirectoryFile } from '../core/directory-file.js';
+import { isLockingRole, type LimitLock } from '../core/limit-locks.js';
 import type { Level, LimitOverride, PlanLimits } from '../core/limits.js';
 import { bumpRevision, type Db } from './database.js';
 
@@ -39,9 +40,21 @@ export function fromPlanColumns(row: PlanColumns): PlanLimits | null {
   };
 }
 
-type SubscriptionRow = PlanColumns & { id: number; name: string; owner: string; reseller: string | null; system_user: string | null; limit_value: number | null };
-type DomainRow = { id: number; subscription_id: number; name: string; limit_value: number | null };
-type MailboxRow = { id: number; domain_id: number; address: string; limit_value: number | null };
+/** The lock columns of an object row: both NULL = open. */
+interface LockColumns {
+  locked_by: string | null;
+  locked_by_role: string | null;
+}
+
+function fromLockColumns(row: LockColumns): LimitLock | null {
+  // The column's CHECK keeps other roles out; a role without a login still locks: a fault never lifts a limit.
+  if (row.locked_by_role === null || !isLockingRole(row.locked_by_role)) return null;
+  return { login: row.locked_by ?? '', role: row.locked_by_role };
+}
+
+type SubscriptionRow = PlanColumns & LockColumns & { id: number; name: string; owner: string; reseller: string | null; system_user: string | null; limit_value: number | null };
+type DomainRow = LockColumns & { id: number; subscription_id: number; name: string; limit_value: number | null };
+type MailboxRow = LockColumns & { id: number; domain_id: number; address: string; limit_value: number | null };
 
 /** Starts the query only when reading begins: one open cursor at a time on the connection. */
 function* mapRows<Row, T>(rows: () => Iterable<unknown>, map: (row: Row) => T): Generator<T> {
@@ -55,7 +68,7 @@ function* mapRows<Row, T>(rows: () => Iterable<unknown>, map: (row: Row) => T): 
 export function streamDirectory(db: Db): DirectoryRecordStreams {
   return {
     subscriptions: mapRows(
-      () => db.prepare('SELECT id, name, owner, reseller, system_user, limit_value, plan_name, plan_mailbox, plan_domain, plan_subscription FROM subscriptions').iterate(),
+      () => db.prepare('SELECT id, name, owner, reseller, system_user, limit_value, locked_by, locked_by_role, plan_name, plan_mailbox, plan_domain, plan_subscription FROM subscriptions').iterate(),
       (r: SubscriptionRow): SubscriptionRecord => ({
         id: r.id,
         name: r.name,
@@ -63,20 +76,23 @@ export function streamDirectory(db: Db): DirectoryRecordStreams {
         reseller: r.reseller,
         systemUser: r.system_user,
         limit: fromLimitColumn(r.limit_value),
+        lock: fromLockColumns(r),
         plan: fromPlanColumns(r),
       }),
     ),
-    domains: mapRows(() => db.prepare('SELECT id, subscription_id, name, limit_value FROM domains').iterate(), (r: DomainRow): DomainRecord => ({
+    domains: mapRows(() => db.prepare('SELECT id, subscription_id, name, limit_value, locked_by, locked_by_role FROM domains').iterate(), (r: DomainRow): DomainRecord => ({
       id: r.id,
       subscriptionId: r.subscription_id,
       name: r.name,
       limit: fromLimitColumn(r.limit_value),
+      lock: fromLockColumns(r),
     })),
-    mailboxes: mapRows(() => db.prepare('SELECT id, domain_id, address, limit_value FROM mailboxes').iterate(), (r: MailboxRow): MailboxRecord => ({
+    mailboxes: mapRows(() => db.prepare('SELECT id, domain_id, address, limit_value, locked_by, locked_by_role FROM mailboxes').iterate(), (r: MailboxRow): MailboxRecord => ({
       id: r.id,
       domainId: r.domain_id,
       address: r.address,
       limit: fromLimitColumn(r.limit_value),
+      lock: fromLockColumns(r),
     })),
   };
 }
@@ -171,6 +187,18 @@ export function setObjectLimit(db: Db, level: Level, name: string, limit: LimitO
   return db
     .transaction(() => {
       const result = db.prepare(`UPDATE ${table} SET limit_value = ? WHERE ${nameColumn} = ?`).run(toLimitColumn(limit), name.toLowerCase());
+      if (result.changes > 0) bumpRevision(db, 'directory');
+      return result.changes > 0;
+    })
+    .immediate();
+}
+
+/** Sets who holds the lock on one object's own value (null: open). Returns false when no such object exists. */
+export function setObjectLock(db: Db, level: Level, name: string, lock: LimitLock | null): boolean {
+  const { table, nameColumn } = TABLE_OF[level];
+  return db
+    .transaction(() => {
+      const result = db.prepare(`UPDATE ${table} SET locked_by = ?, locked_by_role = ? WHERE ${nameColumn} = ?`).run(lock?.login ?? null, lock?.role ?? null, name.toLowerCase());
       if (result.changes > 0) bumpRevision(db, 'directory');
       return result.changes > 0;
     })

@@ -230,4 +230,21 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
       db.exec('DROP TABLE counter_journal');
     },
   },
+  {
+    version: 8,
+    description: 'locks on limit values',
+    sql: `
+      -- Who set an object's own limit and locked it for the roles below theirs (core/limit-locks.ts); both NULL:
+      -- open. Kept apart from limit_value so that directory imports and syncs, which write values, keep the lock.
+      ALTER TABLE subscriptions ADD COLUMN locked_by TEXT;
+      ALTER TABLE subscriptions ADD COLUMN locked_by_role TEXT CHECK (locked_by_role IS NULL OR locked_by_role IN ('admin', 'reseller'));
+      ALTER TABLE domains ADD COLUMN locked_by TEXT;
+      ALTER TABLE domains ADD COLUMN locked_by_role TEXT CHECK (locked_by_role IS NULL OR locked_by_role IN ('admin', 'reseller'));
+      ALTER TABLE mailboxes ADD COLUMN locked_by TEXT;
+      ALTER TABLE mailboxes ADD COLUMN locked_by_role TEXT CHECK (locked_by_role IS NULL OR locked_by_role IN ('admin', 'reseller'));
+      -- The lock a mailbox had before it was marked compromised (the mark locks its 0): a restore brings it back.
+      ALTER TABLE compromised_mailboxes ADD COLUMN previous_locked_by TEXT;
+      ALTER TABLE compromised_mailboxes ADD COLUMN previous_locked_by_role TEXT;
+    `,
+  },
 ];

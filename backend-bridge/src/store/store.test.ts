@@ -138,7 +138,7 @@ describe('store', () => {
     old.close();
     const db = openDatabase(dir);
     expect(schemaVersion(db)).toBe(MIGRATIONS.at(-1)!.version);
-    expect(readDirectory(db).subscriptions).toEqual([{ id: 1, name: 'kept.example', owner: 'jdoe', reseller: null, systemUser: null, limit: 30, plan: null }]);
+    expect(readDirectory(db).subscriptions).toEqual([{ id: 1, name: 'kept.example', owner: 'jdoe', reseller: null, systemUser: null, limit: 30, lock: null, plan: null }]);
     db.close();
   });
 });

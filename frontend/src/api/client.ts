@@ -109,12 +109,13 @@ export class ApiClient {
   }
 
   /** `limit` is a number, "unlimited" or "default"; anything else comes back as a field error from the API. */
-  setLimit(level: Level, name: string, limit: OwnLimit | string): Promise<ObjectRow> {
-    return this.call('PUT', `/${COLLECTION[level]}/${encode(name)}/limit`, undefined, { limit });
+  /** `locked` (administrators and resellers): lock the value for the roles below, or leave it open; absent: the API's default. */
+  setLimit(level: Level, name: string, limit: OwnLimit | string, locked?: boolean): Promise<ObjectRow> {
+    return this.call('PUT', `/${COLLECTION[level]}/${encode(name)}/limit`, undefined, locked === undefined ? { limit } : { limit, locked });
   }
 
-  setLimits(level: Level, names: string[], limit: OwnLimit | string): Promise<{ items: ObjectRow[] }> {
-    return this.call('POST', '/limits/bulk', undefined, { level, names, limit });
+  setLimits(level: Level, names: string[], limit: OwnLimit | string, locked?: boolean): Promise<{ items: ObjectRow[] }> {
+    return this.call('POST', '/limits/bulk', undefined, locked === undefined ? { level, names, limit } : { level, names, limit, locked });
   }
 
   events(query: { level?: Level; name?: string; limit?: number } = {}): Promise<{ items: OverLimitEvent[] }> {

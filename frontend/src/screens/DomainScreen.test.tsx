@@ -34,7 +34,7 @@ describe('email addresses of a domain', () => {
     expect(within(row('bob@example.com')).getByText('Sending')).toBeInTheDocument();
   });
 
-  it('the dialog offers the default with its value, Unlimited or a number, shows the ceiling and why, and shows a refusal at the field', async () => {
+  it('the dialog offers the default with its value or a number (no Unlimited under a ceiling, and says why), and checks the number as it is typed', async () => {
     const user = userEvent.setup();
     renderAs(harness, JDOE, <DomainScreen name="example.com" />);
     await screen.findByText('alice@example.com');
@@ -42,18 +42,20 @@ describe('email addresses of a domain', () => {
 
     const dialog = await screen.findByRole('dialog');
     expect(within(dialog).getByText('Use the default (3 per hour)')).toBeInTheDocument();
-    expect(within(dialog).getByText('Unlimited')).toBeInTheDocument();
-    expect(within(dialog).getByText('You can set at most 5 per hour. The domain example.com may send at most 5 per hour.')).toBeInTheDocument();
+    expect(within(dialog).queryByText('Unlimited')).not.toBeInTheDocument();
+    expect(within(dialog).getByText('Your provider allows at most 5 per hour, so Unlimited is not offered. The domain example.com may send at most 5 per hour.')).toBeInTheDocument();
 
     await user.click(within(dialog).getByLabelText('Custom value', { selector: 'input[type=radio]' }));
     const value = within(dialog).getByRole('textbox', { name: 'Messages per hour' });
     await user.clear(value);
     await user.type(value, '9');
+    expect(within(dialog).getByText('Enter a whole number from 0 to 5')).toBeInTheDocument();
     await user.click(within(dialog).getByRole('button', { name: 'OK' }));
-    expect(await within(dialog).findByText('The value must be in the range 0...5. Only the administrator can raise it.')).toBeInTheDocument();
+    expect((await harness.get(JDOE, '/api/v1/mailboxes/alice@example.com')).json()).toMatchObject({ ownLimit: 'default' });
 
     await user.clear(value);
     await user.type(value, '2');
+    expect(within(dialog).queryByText('Enter a whole number from 0 to 5')).not.toBeInTheDocument();
     await user.click(within(dialog).getByRole('button', { name: 'OK' }));
     expect(await screen.findByText('Limit on outgoing messages saved for alice@example.com.')).toBeInTheDocument();
     await waitFor(() => expect(within(row('alice@example.com')).getByText('2 per hour (own value)')).toBeInTheDocument());
@@ -70,12 +72,12 @@ describe('email addresses of a domain', () => {
     await user.click(within(screen.getByTestId('mailbox-list')).getByRole('button', { name: 'Limit Outgoing Messages' }));
 
     const dialog = await screen.findByRole('dialog');
-    expect(within(dialog).getByText('For 2 selected objects')).toBeInTheDocument();
+    expect(within(dialog).getByText('For 2 selected email addresses')).toBeInTheDocument();
     expect(within(dialog).getByText('You may set any value, or Unlimited.')).toBeInTheDocument();
     await user.click(within(dialog).getByLabelText('Unlimited', { selector: 'input[type=radio]' }));
     await user.click(within(dialog).getByRole('button', { name: 'OK' }));
 
-    expect(await screen.findByText('Limit on outgoing messages saved for 2 objects.')).toBeInTheDocument();
+    expect(await screen.findByText('Limit on outgoing messages saved for 2 email addresses.')).toBeInTheDocument();
     await waitFor(() => expect(within(row('bob@example.com')).getByText('Unlimited (own value)')).toBeInTheDocument());
     expect(within(row('alice@example.com')).getByText('Unlimited (own value)')).toBeInTheDocument();
     expect(within(row('carol@example.com')).getByText('3 per hour (server default)')).toBeInTheDocument();

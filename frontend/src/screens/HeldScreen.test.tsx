@@ -171,7 +171,8 @@ describe('Held messages of a Plesk customer with "Manage outgoing mail limits" o
 
   it('a mark offers Restore only where the permission is on; the screen of one address offers what that address allows', async () => {
     await harness.request(ADMIN, 'POST', '/api/v1/mailboxes/alice@example.com/compromised');
-    await harness.request(ADMIN, 'POST', '/api/v1/mailboxes/mallory@other.org/compromised');
+    // Marked by the customer: an administrator's mark would lock the 0 against the customer's restore.
+    expect((await harness.request(jdoe, 'POST', '/api/v1/mailboxes/mallory@other.org/compromised')).statusCode).toBe(201);
     const { unmount } = renderAs(harness, jdoe, <HeldScreen />);
     const marks = await screen.findByTestId('compromised-list');
     expect(await within(marks).findByRole('button', { name: 'Restore mallory@other.org' })).toBeInTheDocument();

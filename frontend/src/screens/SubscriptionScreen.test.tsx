@@ -35,7 +35,7 @@ describe('Outgoing Mail Limits of a subscription', () => {
 
     await user.click(screen.getByRole('button', { name: 'Limit Outgoing Messages of example.net' }));
     const dialog = await screen.findByRole('dialog');
-    expect(within(dialog).getByText('You can set at most 8 per hour. The subscription example.com may send at most 8 per hour.')).toBeInTheDocument();
+    expect(within(dialog).getByText('Your provider allows at most 8 per hour, so Unlimited is not offered. The subscription example.com may send at most 8 per hour.')).toBeInTheDocument();
     await user.click(within(dialog).getByLabelText('Custom value', { selector: 'input[type=radio]' }));
     await user.type(within(dialog).getByRole('textbox', { name: 'Messages per hour' }), '4');
     await user.click(within(dialog).getByRole('button', { name: 'OK' }));
@@ -52,11 +52,11 @@ describe('Outgoing Mail Limits of a subscription', () => {
     await user.click(within(domainRow('example.net')).getByRole('checkbox'));
     await user.click(within(screen.getByTestId('domain-list')).getByRole('button', { name: 'Limit Outgoing Messages' }));
     const dialog = await screen.findByRole('dialog');
-    expect(within(dialog).getByText('For 2 selected objects')).toBeInTheDocument();
+    expect(within(dialog).getByText('For 2 selected domains')).toBeInTheDocument();
     await user.click(within(dialog).getByLabelText('Custom value', { selector: 'input[type=radio]' }));
     await user.type(within(dialog).getByRole('textbox', { name: 'Messages per hour' }), '6');
     await user.click(within(dialog).getByRole('button', { name: 'OK' }));
-    expect(await screen.findByText('Limit on outgoing messages saved for 2 objects.')).toBeInTheDocument();
+    expect(await screen.findByText('Limit on outgoing messages saved for 2 domains.')).toBeInTheDocument();
     expect((await harness.get(ADMIN, '/api/v1/domains/example.net')).json()).toMatchObject({ ownLimit: 6 });
     expect((await harness.get(ADMIN, '/api/v1/domains/example.com')).json()).toMatchObject({ ownLimit: 6 });
   });

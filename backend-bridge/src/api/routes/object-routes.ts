@@ -1,10 +1,11 @@
 import { checkLimitChange } from '../../core/access.js';
+import { lockAfterChange, lockRefusal, lockRequestRefusal, sameLock } from '../../core/limit-locks.js';
 import type { Level, LimitOverride } from '../../core/limits.js';
 import { objectRow, ownLimitOf, queryObjects, type ObjectPage, type ObjectRow } from '../../core/object-query.js';
 import { recordAudit } from '../../store/audit-store.js';
-import { setObjectLimit } from '../../store/directory-store.js';
+import { setObjectLimit, setObjectLock } from '../../store/directory-store.js';
 import { currentWindow, type ApiContext } from '../context.js';
-import { ApiError } from '../errors.js';
+import { ApiError, throwIfRefused } from '../errors.js';
 import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
 import { visibleObject } from '../visibility.js';
@@ -18,26 +19,48 @@ const COLLECTIONS: Array<{ level: Level; path: string; label: string }> = [
 
 const toOverride = (limit: number | 'unlimited' | 'default'): LimitOverride => (limit === 'default' ? null : limit);
 
+/** A refused bulk change names each locked object and who holds its lock; nothing is changed. */
+function lockedObjectsError(refusals: ReadonlyArray<{ name: string; error: string }>): ApiError {
+  const count = refusals.length === 1 ? '1 of the selected objects is locked' : `${refusals.length} of the selected objects are locked`;
+  return new ApiError(403, `${count}; nothing was changed. ${refusals.map((r) => r.error).join(' ')}`, Object.fromEntries(refusals.map((r) => [r.name, r.error])));
+}
+
 /**
  * Sets the limit of several objects in one transaction: every object is checked first, so a refusal of one
- * changes none. Each change is audited with its old and new value.
+ * changes none. Each change is audited with its old and new value, and so is each lock taken or lifted.
  */
-function setLimits(context: ApiContext, identity: Identity, level: Level, names: readonly string[], limit: LimitOverride): ObjectRow[] {
+function setLimits(context: ApiContext, identity: Identity, level: Level, names: readonly string[], limit: LimitOverride, locked: boolean | undefined): ObjectRow[] {
+  throwIfRefused(lockRequestRefusal(identity, locked));
   const objects = [...new Set(names.map((n) => n.toLowerCase()))].map((name) => visibleObject(context, identity, level, name));
   const settings = context.enforcer.currentSettings;
+  const lockedObjects: Array<{ name: string; error: string }> = [];
   for (const object of objects) {
+    const lockedOne = lockRefusal(identity, object);
+    if (lockedOne) {
+      lockedObjects.push({ name: object.name, error: lockedOne.error });
+      continue;
+    }
     const refusal = checkLimitChange(identity, object, limit, settings);
     if (refusal) throw new ApiError(refusal.status, refusal.error, refusal.status === 400 ? { limit: refusal.error } : undefined);
   }
+  if (lockedObjects.length > 0) throw objects.length === 1 ? new ApiError(403, lockedObjects[0]?.error ?? '') : lockedObjectsError(lockedObjects);
+  const changes = objects.map((object) => ({ object, lock: lockAfterChange(identity, limit, locked, object.lock) }));
   context.sync.write(
     () => {
-      for (const object of objects) {
+      const at = context.nowMs();
+      for (const { object, lock } of changes) {
         setObjectLimit(context.db, level, object.name, limit);
-        recordAudit(context.db, identity, { action: 'limit.set', level, objectName: object.name, oldValue: ownLimitOf(object.own), newValue: ownLimitOf(limit) }, context.nowMs());
+        recordAudit(context.db, identity, { action: 'limit.set', level, objectName: object.name, oldValue: ownLimitOf(object.own), newValue: ownLimitOf(limit) }, at);
+        if (sameLock(object.lock, lock)) continue;
+        setObjectLock(context.db, level, object.name, lock);
+        recordAudit(context.db, identity, { action: lock ? 'limit.lock' : 'limit.unlock', level, objectName: object.name, oldValue: object.lock, newValue: lock }, at);
       }
     },
     () => {
-      for (const object of objects) context.enforcer.directory.setOwnLimit(object, limit);
+      for (const { object, lock } of changes) {
+        context.enforcer.directory.setOwnLimit(object, limit);
+        context.enforcer.directory.setLock(object, lock);
+      }
     },
   );
   const window = currentWindow(context);
@@ -76,22 +99,24 @@ export function objectRoutes(routes: RouteTable, context: ApiContext): void {
         objectRow(visibleObject(context, identity, level, params.name), identity, currentWindow(context), context.enforcer.currentSettings),
     });
 
-    routes.add<{ limit: number | 'unlimited' | 'default' }, unknown, { name: string }>({
+    routes.add<{ limit: number | 'unlimited' | 'default'; locked?: boolean | undefined }, unknown, { name: string }>({
       method: 'PUT',
       path: `/${path}/:name/limit`,
-      summary: `Set the hourly limit of one ${label.toLowerCase()}: a number, "unlimited" or "default"`,
+      summary: `Set the hourly limit of one ${label.toLowerCase()}: a number, "unlimited" or "default"; administrators and resellers lock it for the roles below or leave it open (locked: 403 naming who holds the lock)`,
       tag: 'limits',
       body: setLimitBody,
-      handler: ({ identity, params, body }): ObjectRow => setLimits(context, identity, level, [params.name], toOverride(body.limit))[0]!,
+      errors: { 403: 'not yours to change: the value is locked by a higher role (the answer names who), or a permission is missing' },
+      handler: ({ identity, params, body }): ObjectRow => setLimits(context, identity, level, [params.name], toOverride(body.limit), body.locked)[0]!,
     });
   }
 
   routes.add({
     method: 'POST',
     path: '/limits/bulk',
-    summary: '"Limit Outgoing Messages" on several objects of one level at once (all or nothing)',
+    summary: '"Limit Outgoing Messages" on several objects of one level at once (all or nothing; locked objects are named one by one in the 403\'s fields)',
     tag: 'limits',
     body: bulkLimitBody,
-    handler: ({ identity, body }): { items: ObjectRow[] } => ({ items: setLimits(context, identity, body.level, body.names, toOverride(body.limit)) }),
+    errors: { 403: 'some objects are not yours to change; `fields` names each locked object and who holds its lock' },
+    handler: ({ identity, body }): { items: ObjectRow[] } => ({ items: setLimits(context, identity, body.level, body.names, toOverride(body.limit), body.locked) }),
   });
 }

@@ -1,0 +1,162 @@
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { createElement } from 'react';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DomainScreen } from '../screens/DomainScreen';
+import { SubscriptionScreen } from '../screens/SubscriptionScreen';
+import { ADMIN, ApiHarness, JDOE, MARY, renderAs, type Caller } from '../test-support/bridge';
+
+// Defaults of the harness: mailbox 3, domain 5, subscription 8. jdoe (of reseller res1) owns example.com with the
+// domains example.com (alice, bob, carol, dave) and example.net; mary owns other.org (mallory), no reseller.
+let harness: ApiHarness;
+beforeEach(async () => {
+  harness = await ApiHarness.start();
+});
+afterEach(async () => {
+  await harness.close();
+});
+
+async function putLimit(caller: Caller, path: string, body: Record<string, unknown>): Promise<void> {
+  const answer = await harness.request(caller, 'PUT', `/api/v1/${path}/limit`, body);
+  expect(answer.statusCode, answer.body).toBe(200);
+}
+
+const stored = async (path: string) => (await harness.get(ADMIN, `/api/v1/${path}`)).json() as Record<string, unknown>;
+
+function rowOf(list: string, name: string): HTMLElement {
+  const found = within(screen.getByTestId(list))
+    .getAllByRole('row')
+    .find((r) => within(r).queryByText(name) !== null);
+  if (!found) throw new Error(`no row for ${name}`);
+  return found;
+}
+
+async function openFor(name: string): Promise<HTMLElement> {
+  await userEvent.setup().click(await screen.findByRole('button', { name: `Limit Outgoing Messages of ${name}` }));
+  return screen.findByRole('dialog');
+}
+
+describe('locked values', () => {
+  it("the issue's case: mary's domain blocked by the administrator says who set it and offers her nothing to change", async () => {
+    await putLimit(ADMIN, 'subscriptions/other.org', { limit: 'unlimited' });
+    await putLimit(ADMIN, 'domains/other.org', { limit: 0 });
+    renderAs(harness, MARY, <SubscriptionScreen name="other.org" />);
+    const dialog = await openFor('other.org');
+    expect(within(dialog).getByText('The limit of other.org was set by the administrator admin. Only they (or a higher role) can change it.')).toBeInTheDocument();
+    expect(within(dialog).queryByRole('button', { name: 'OK' })).not.toBeInTheDocument();
+    expect(within(dialog).queryByRole('radio')).not.toBeInTheDocument();
+    // Nothing to save: the footer offers Close (beside the header's ×), not Cancel.
+    expect(within(dialog).getByText('Close', { exact: true }).closest('button')).toBeInTheDocument();
+    expect(within(dialog).queryByRole('button', { name: 'Cancel' })).not.toBeInTheDocument();
+  });
+
+  it('the administrator setting 0 locks it by default; the dialog then says so, and ticking "let change" opens it again', async () => {
+    const user = userEvent.setup();
+    renderAs(harness, ADMIN, <SubscriptionScreen name="other.org" />);
+    let dialog = await openFor('other.org');
+    const letChange = () => within(dialog).getByRole('checkbox', { name: 'Let the reseller and the customer change this limit' });
+    expect(letChange()).toBeChecked();
+    await user.click(within(dialog).getByLabelText('Custom value', { selector: 'input[type=radio]' }));
+    await user.type(within(dialog).getByRole('textbox', { name: 'Messages per hour' }), '0');
+    expect(letChange()).not.toBeChecked();
+    expect(within(dialog).getByText('Locked: only you (or a higher role) can change this limit.')).toBeInTheDocument();
+    await user.click(within(dialog).getByRole('button', { name: 'OK' }));
+    expect(await screen.findByText('Limit on outgoing messages saved for other.org.')).toBeInTheDocument();
+    expect(await stored('domains/other.org')).toMatchObject({ ownLimit: 0, lockedBy: 'admin', lockedByRole: 'admin' });
+
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    dialog = await openFor('other.org');
+    expect(within(dialog).getByText('Set and locked by the administrator admin.')).toBeInTheDocument();
+    expect(letChange()).not.toBeChecked();
+    await user.click(within(dialog).getByText('Let the reseller and the customer change this limit'));
+    await user.click(within(dialog).getByRole('button', { name: 'OK' }));
+    await waitFor(async () => expect(await stored('domains/other.org')).toMatchObject({ ownLimit: 0, lockedBy: null }));
+  });
+
+  it('a customer sees no lock choice: there is nobody below them', async () => {
+    renderAs(harness, JDOE, <DomainScreen name="example.com" />);
+    const dialog = await openFor('alice@example.com');
+    expect(within(dialog).queryByRole('checkbox')).not.toBeInTheDocument();
+  });
+});
+
+describe('only what the caller may choose', () => {
+  it('under a ceiling below the default: neither Unlimited nor the default is offered or preselected, and the dialog says why', async () => {
+    await putLimit(ADMIN, 'domains/example.com', { limit: 2 });
+    renderAs(harness, JDOE, <DomainScreen name="example.com" />);
+    const dialog = await openFor('alice@example.com');
+    expect(within(dialog).getAllByRole('radio').map((radio) => radio.closest('label')?.textContent)).toEqual(['Custom value']);
+    expect(within(dialog).getByRole('radio', { name: 'Custom value' })).toBeChecked();
+    expect(
+      within(dialog).getByText(
+        'Your provider allows at most 2 per hour, so Unlimited is not offered. The domain example.com may send at most 2 per hour. The default (3 per hour) is above that, so it is not offered either.',
+      ),
+    ).toBeInTheDocument();
+    // Nothing was typed: no refusal shown yet.
+    expect(within(dialog).queryByText(/Enter a whole number/)).not.toBeInTheDocument();
+    await userEvent.setup().click(within(dialog).getByRole('button', { name: 'OK' }));
+    expect(within(dialog).getByText('Enter a whole number from 0 to 2')).toBeInTheDocument();
+  });
+
+  it('a number is checked as it is typed, in words people use, before any request', async () => {
+    const user = userEvent.setup();
+    let writes = 0;
+    renderAs(harness, ADMIN, <DomainScreen name="example.com" />, {
+      before: (config) => {
+        if (config.method?.toLowerCase() !== 'get') writes++;
+      },
+    });
+    const dialog = await openFor('alice@example.com');
+    await user.click(within(dialog).getByLabelText('Custom value', { selector: 'input[type=radio]' }));
+    const value = within(dialog).getByRole('textbox', { name: 'Messages per hour' });
+    await user.type(value, '99999999999');
+    expect(within(dialog).getByText('Enter a whole number from 0 to 1,000,000,000')).toBeInTheDocument();
+    await user.click(within(dialog).getByRole('button', { name: 'OK' }));
+    await user.clear(value);
+    await user.type(value, '12.5');
+    expect(within(dialog).getByText('Enter a whole number from 0 to 1,000,000,000')).toBeInTheDocument();
+    await user.click(within(dialog).getByRole('button', { name: 'OK' }));
+    expect(writes).toBe(0);
+    expect(within(dialog).queryByText(/must be a whole number/)).not.toBeInTheDocument();
+    // A choice without a field shows no message about the field.
+    await user.click(within(dialog).getByLabelText('Unlimited', { selector: 'input[type=radio]' }));
+    expect(within(dialog).queryByText(/Enter a whole number/)).not.toBeInTheDocument();
+  });
+});
+
+describe('the bulk dialog', () => {
+  it('names what is selected, starts from "keep each own value" and so never removes an own value by OK', async () => {
+    const user = userEvent.setup();
+    await putLimit(ADMIN, 'mailboxes/alice@example.com', { limit: 50 });
+    renderAs(harness, ADMIN, <DomainScreen name="example.com" />);
+    await screen.findByText('bob@example.com');
+    await user.click(within(rowOf('mailbox-list', 'alice@example.com')).getByRole('checkbox'));
+    await user.click(within(rowOf('mailbox-list', 'bob@example.com')).getByRole('checkbox'));
+    await user.click(within(screen.getByTestId('mailbox-list')).getByRole('button', { name: 'Limit Outgoing Messages' }));
+    const dialog = await screen.findByRole('dialog');
+    expect(within(dialog).getByText('For 2 selected email addresses')).toBeInTheDocument();
+    expect(within(dialog).getByRole('radio', { name: 'Keep each own value' })).toBeChecked();
+    expect(within(dialog).getByRole('button', { name: 'OK' })).toBeDisabled();
+    expect(await stored('mailboxes/alice@example.com')).toMatchObject({ ownLimit: 50 });
+  });
+
+  it('leaves out what is locked for the customer, says who holds each lock, and changes the rest', async () => {
+    const user = userEvent.setup();
+    await putLimit(ADMIN, 'mailboxes/alice@example.com', { limit: 1, locked: true });
+    renderAs(harness, JDOE, <DomainScreen name="example.com" />);
+    await screen.findByText('bob@example.com');
+    await user.click(within(rowOf('mailbox-list', 'alice@example.com')).getByRole('checkbox'));
+    await user.click(within(rowOf('mailbox-list', 'bob@example.com')).getByRole('checkbox'));
+    await user.click(within(screen.getByTestId('mailbox-list')).getByRole('button', { name: 'Limit Outgoing Messages' }));
+    const dialog = await screen.findByRole('dialog');
+    expect(
+      within(dialog).getByText('alice@example.com is left out: its limit was set by the administrator admin, and only they (or a higher role) can change it.'),
+    ).toBeInTheDocument();
+    await user.click(within(dialog).getByLabelText('Custom value', { selector: 'input[type=radio]' }));
+    await user.type(within(dialog).getByRole('textbox', { name: 'Messages per hour' }), '2');
+    await user.click(within(dialog).getByRole('button', { name: 'OK' }));
+    expect(await screen.findByText('Limit on outgoing messages saved for 1 email address.')).toBeInTheDocument();
+    expect(await stored('mailboxes/bob@example.com')).toMatchObject({ ownLimit: 2 });
+    expect(await stored('mailboxes/alice@example.com')).toMatchObject({ ownLimit: 1, lockedBy: 'admin' });
+  });
+});
