@@ -109,11 +109,7 @@ export const enUS = {
     showWholeServer: 'Whole server',
     chart: 'Show chart',
     showChart: 'Show chart for %%name%%',
-    chartLabel: 'Messages sent and blocked per hour for %%object%%, last 24 hours: %%sent%% sent, %%blocked%% blocked',
     chartPick: 'Pick an object in the lists above to see its last 24 hours.',
-    sent: 'Sent',
-    blocked: 'Blocked',
-    hour: 'Hour',
     events: 'Recent over-limit attempts',
     eventsNone: 'No over-limit attempts recently.',
     time: 'Time',
@@ -364,6 +360,16 @@ export const enUS = {
         },
       },
     },
+  },
+  // The chart, empty and error states, confirmations of the look-and-feel items.
+  chart: {
+    label: 'Messages per hour for %%object%%, last 24 hours: %%sent%% sent, %%released%% released, %%held%% held, %%deferred%% deferred',
+    sent: 'Sent',
+    released: 'Released',
+    held: 'Held',
+    deferred: 'Deferred',
+    hour: 'Hour',
+    thisHour: 'This hour',
   },
 };
 
