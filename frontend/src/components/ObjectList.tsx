@@ -1,4 +1,4 @@
-import { Button, List, ListEmptyView, Pagination, SearchBar, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
+import { Button, List, Pagination, SearchBar, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
 import { createElement, useCallback, useState, type ReactNode } from 'react';
 import type { Level, ListQuery, ObjectRow } from '../api/types';
 import { useEnvironment } from '../app/environment';
@@ -7,7 +7,7 @@ import { useText } from '../app/text';
 import { useResource } from '../app/use-resource';
 import { effectiveLimitText, usageText } from './limit-text';
 import { LimitDialog } from './LimitDialog';
-import { LoadState } from './LoadState';
+import { EmptyState, LoadState } from './LoadState';
 import { NavLink } from './NavLink';
 import { SendingStatus } from './SendingStatus';
 
@@ -123,7 +123,7 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
               setPage(1);
             }}
             filtered={search !== ''}
-            emptyView={<ListEmptyView title={text(search ? 'list.emptySearch' : 'list.empty')} />}
+            emptyView={<EmptyState>{text(search ? 'list.emptySearch' : 'list.empty')}</EmptyState>}
             pagination={
               data.total > PAGE_SIZE ? <Pagination total={Math.ceil(data.total / PAGE_SIZE)} current={page} onSelect={(next: number) => setPage(next)} /> : undefined
             }

@@ -371,6 +371,11 @@ export const enUS = {
     hour: 'Hour',
     thisHour: 'This hour',
   },
+  states: {
+    forbidden: 'You do not have permission to see this: %%reason%%',
+    pageNotFound: 'There is no page at %%path%%.',
+    toOverview: 'Go to Outgoing Mail Control',
+  },
 };
 
 export type Messages = typeof enUS;

@@ -1,4 +1,4 @@
-import { Button, Heading, List, ListEmptyView, Paragraph, SearchBar, Section, SegmentedControl, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
+import { Button, Heading, List, Paragraph, SearchBar, Section, SegmentedControl, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
 import { createElement, Fragment, useCallback, useState } from 'react';
 import { ApiFailure } from '../api/client';
 import type { CompromisedMailbox, HeldMessage, HeldQuery, HeldStatus } from '../api/types';
@@ -8,7 +8,7 @@ import { useToasts } from '../app/toasts';
 import { useResource } from '../app/use-resource';
 import { limitText } from '../components/limit-text';
 import { ConfirmDialog } from '../components/ConfirmDialog';
-import { LoadState } from '../components/LoadState';
+import { EmptyState, LoadState } from '../components/LoadState';
 import { NavLink } from '../components/NavLink';
 
 const STATUSES: Array<HeldStatus | 'all'> = ['held', 'released', 'deleted', 'gone', 'all'];
@@ -243,7 +243,7 @@ export function HeldScreen({ name }: { name?: string }) {
               toolbar={toolbar}
               filtered={object !== '' || status !== 'held'}
               emptyView={
-                <ListEmptyView title={object ? text('held.emptySearch', { name: object }) : status === 'held' ? text('held.empty') : text('held.emptyOther')} />
+                <EmptyState>{object ? text('held.emptySearch', { name: object }) : status === 'held' ? text('held.empty') : text('held.emptyOther')}</EmptyState>
               }
             />
             {items.length >= limit ? (
