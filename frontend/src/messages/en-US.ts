@@ -376,6 +376,11 @@ export const enUS = {
     pageNotFound: 'There is no page at %%path%%.',
     toOverview: 'Go to Outgoing Mail Control',
   },
+  confirmRestore: {
+    title: 'Restore %%name%%?',
+    text: 'The limit of %%name%% becomes %%limit%% again, and its held messages are sent as that limit allows.',
+    unknownLimit: 'what it was before it was marked compromised',
+  },
 };
 
 export type Messages = typeof enUS;
