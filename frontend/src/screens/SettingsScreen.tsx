@@ -40,7 +40,7 @@ const PERIODS: NotifyPeriod[] = ['15m', '1h', '6h', '12h', '1d'];
  * with it because inside Plesk only Plesk's stylesheet is on the page.
  */
 const SETTINGS_LAYOUT = `
-.oml-settings .pul-section-item:not(.pul-section-item--vertical) .pul-section-item__title { width: 340px; max-width: 45%; }
+.oml-settings .pul-section-item:not(.pul-section-item--vertical) .pul-section-item__title { width: 440px; max-width: 50%; }
 .oml-settings .oml-limit-field { display: inline-flex; flex-wrap: wrap; align-items: center; gap: 8px 16px; }
 @media (max-width: 600px) {
   .oml-settings .pul-section-item:not(.pul-section-item--vertical) { flex-direction: column; }
