@@ -370,10 +370,10 @@ describe('contract: every endpoint answers with its documented status and shape'
     expect(body.level).toBe('mailbox');
     expect(body.name).toBe('alice@example.com');
     expect(body.buckets).toHaveLength(24);
-    expect(body.buckets.at(-1)).toEqual({ start: new Date(h().nowMs).toISOString(), sent: 2, blocked: 0 });
+    expect(body.buckets.at(-1)).toEqual({ start: new Date(h().nowMs).toISOString(), sent: 2, held: 0, released: 0, deferred: 0 });
     expect(body.buckets[0]?.start).toBe(new Date(h().nowMs - 23 * 3_600_000).toISOString());
     const server = json<{ level: null; name: null; buckets: HourBucket[] }>(await h().get(ADMIN, '/api/v1/stats?hours=2'));
-    expect(server).toEqual({ level: null, name: null, buckets: [{ start: new Date(h().nowMs - 3_600_000).toISOString(), sent: 0, blocked: 0 }, { start: new Date(h().nowMs).toISOString(), sent: 2, blocked: 0 }] });
+    expect(server).toEqual({ level: null, name: null, buckets: [{ start: new Date(h().nowMs - 3_600_000).toISOString(), sent: 0, held: 0, released: 0, deferred: 0 }, { start: new Date(h().nowMs).toISOString(), sent: 2, held: 0, released: 0, deferred: 0 }] });
   });
 
   it('PUT/GET/DELETE /directory/contacts: where resellers and customers are notified, audited', async () => {

@@ -10,6 +10,7 @@ import { DATABASE_FILE, openDatabase, schemaVersion } from './database.js';
 import { hourlyStats, HOUR_MS } from './hourly-stats.js';
 import { MIGRATIONS } from './migrations.js';
 import { recentOverLimitEvents } from './over-limit-events.js';
+import { updateSettings } from './settings-store.js';
 
 describe('hourly statistics', () => {
   let h: ApiHarness;
@@ -24,7 +25,7 @@ describe('hourly statistics', () => {
     return h.journal.pruneBefore(Math.floor(h.nowMs / 1000) - HOUR_SECONDS);
   };
   const sent = (target: ReturnType<typeof idOf> | null, hours = 24) => hourlyStats(h.db, target, h.nowMs, hours).map((b) => b.sent);
-  const blocked = (target: ReturnType<typeof idOf> | null, hours = 24) => hourlyStats(h.db, target, h.nowMs, hours).map((b) => b.blocked);
+  const blocked = (target: ReturnType<typeof idOf> | null, hours = 24) => hourlyStats(h.db, target, h.nowMs, hours).map((b) => b.held + b.deferred);
 
   it('keeps what left the window as hourly rows, so the day is complete while the journal stays an hour long', () => {
     const firstHour = h.nowMs;
@@ -66,6 +67,45 @@ describe('hourly statistics', () => {
     expect(blocked(null, 1)).toEqual([2]);
   });
 
+  it('shows held mail as held in its hour and as released in the hour it left, never as refused or sent twice', async () => {
+    await h.close();
+    h = await ApiHarness.start({ heldWithoutPostfix: true });
+    const held = h.held!;
+    expect(h.sendMany('alice@example.com', 4)).toBe(3); // the 4th is held (over-limit action "hold")
+    h.recordHeld('AAAAAA1', 'alice@example.com');
+    h.flush();
+    h.advance(HOUR_SECONDS + 60);
+    // The worker's release an hour later: counted like a new message, and the record closed as released.
+    const record = held.store.stillHeld()[0]!;
+    h.enforcer.chargeAnyway(held.chainOf(record), record.weight);
+    expect(held.store.resolve(record.id, 'released', 'worker', h.nowMs)).toBe(true);
+    updateSettings(h.db, { overLimitAction: 'defer' });
+    h.sync.reloadIfChanged();
+    expect(h.sendMany('bob@example.com', 4)).toBe(3); // the 4th is deferred
+    h.flush();
+
+    const buckets = (target: ReturnType<typeof idOf> | null) =>
+      hourlyStats(h.db, target, h.nowMs, 2).map(({ sent, held, released, deferred }) => ({ sent, held, released, deferred }));
+    expect(buckets(idOf('mailbox', 'alice@example.com'))).toEqual([
+      { sent: 3, held: 1, released: 0, deferred: 0 },
+      { sent: 0, held: 0, released: 1, deferred: 0 },
+    ]);
+    expect(buckets(idOf('mailbox', 'bob@example.com'))).toEqual([
+      { sent: 0, held: 0, released: 0, deferred: 0 },
+      { sent: 3, held: 0, released: 0, deferred: 1 },
+    ]);
+    for (const target of [idOf('domain', 'example.com'), idOf('subscription', 'example.com'), null]) {
+      expect(buckets(target)).toEqual([
+        { sent: 3, held: 1, released: 0, deferred: 0 },
+        { sent: 3, held: 0, released: 1, deferred: 1 },
+      ]);
+    }
+    expect(buckets(idOf('subscription', 'other.org'))).toEqual([
+      { sent: 0, held: 0, released: 0, deferred: 0 },
+      { sent: 0, held: 0, released: 0, deferred: 0 },
+    ]);
+  });
+
   it('forgets hourly rows after two days', () => {
     h.sendMany('alice@example.com', 1);
     h.advance(2 * HOUR_SECONDS);
@@ -96,8 +136,8 @@ describe('schema version 3 (statistics)', () => {
     expect(schemaVersion(db)).toBe(MIGRATIONS.at(-1)!.version);
     expect(recentOverLimitEvents(db, 10).map((e) => e.objectName)).toEqual(['alice@example.com']);
     // Events from before the upgrade know no chain: they count for the server only.
-    expect(hourlyStats(db, null, HOUR_MS * 10, 1)).toEqual([{ start: new Date(HOUR_MS * 10).toISOString(), sent: 0, blocked: 1 }]);
-    expect(hourlyStats(db, { level: 'mailbox', id: 1 }, HOUR_MS * 10, 1)[0]?.blocked).toBe(0);
+    expect(hourlyStats(db, null, HOUR_MS * 10, 1)).toEqual([{ start: new Date(HOUR_MS * 10).toISOString(), sent: 0, held: 0, released: 0, deferred: 1 }]);
+    expect(hourlyStats(db, { level: 'mailbox', id: 1 }, HOUR_MS * 10, 1)[0]?.deferred).toBe(0);
     db.close();
   });
 });

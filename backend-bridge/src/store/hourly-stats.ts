@@ -12,10 +12,17 @@ const SUBSCRIPTION_TAG = counterKey('subscription', 0);
 export interface HourBucket {
   /** Start of the clock hour, ISO 8601. */
   start: string;
-  /** Counted amount accepted in that hour, in the counting unit (messages or recipients). */
+  /**
+   * Amount that left straight away in that hour, in the counting unit (messages or recipients): what was counted,
+   * less what releases of held mail counted (those are `released`).
+   */
   sent: number;
-  /** Messages refused or held because this object or a level above it was over its limit. */
-  blocked: number;
+  /** Messages put on hold in that hour because this object or a level above it was over its limit. */
+  held: number;
+  /** Held messages released in that hour (by the worker as budget freed, by a person, or seen leaving Postfix). */
+  released: number;
+  /** Attempts answered "try again later" in that hour (over-limit action "defer"). */
+  deferred: number;
 }
 
 /**
@@ -76,12 +83,43 @@ export function prepareJournalRollUp(db: Db): (oldestKeptSecond: number) => void
   });
 }
 
-/** One bucket per clock hour, oldest first, the current hour last; `target` null means the whole server. */
+/**
+ * Held mail released in the hours from `firstHour`, per hour: message count and the amount its releases counted.
+ * Held records name the innermost object they are charged to; the directory tables say which domain and
+ * subscription that object belongs to.
+ */
+function releasedPerHour(db: Db, target: { level: Level; id: number } | null, firstHour: number): Array<[number, number, number]> {
+  const chargedTo: Record<Level, string> = {
+    mailbox: `charged_level = 'mailbox' AND charged_name = (SELECT address FROM mailboxes WHERE id = @id)`,
+    domain: `(charged_level = 'domain' AND charged_name = (SELECT name FROM domains WHERE id = @id))
+      OR (charged_level = 'mailbox' AND charged_name IN (SELECT address FROM mailboxes WHERE domain_id = @id))`,
+    subscription: `(charged_level = 'subscription' AND charged_name = (SELECT name FROM subscriptions WHERE id = @id))
+      OR (charged_level = 'domain' AND charged_name IN (SELECT name FROM domains WHERE subscription_id = @id))
+      OR (charged_level = 'mailbox' AND charged_name IN
+        (SELECT m.address FROM mailboxes m JOIN domains d ON d.id = m.domain_id WHERE d.subscription_id = @id))`,
+  };
+  return db
+    .prepare(
+      `SELECT resolved_at_ms / ${HOUR_MS}, COUNT(*), SUM(weight) FROM held_messages
+       WHERE status = 'released' AND resolved_at_ms >= @from ${target ? `AND (${chargedTo[target.level]})` : ''}
+       GROUP BY resolved_at_ms / ${HOUR_MS}`,
+    )
+    .raw()
+    .all(target ? { from: firstHour * HOUR_MS, id: target.id } : { from: firstHour * HOUR_MS }) as Array<[number, number, number]>;
+}
+
+/**
+ * One bucket per clock hour, oldest first, the current hour last; `target` null means the whole server.
+ * Held mail shows as held in the hour it was held and as released in the hour it left, never as refused.
+ */
 export function hourlyStats(db: Db, target: { level: Level; id: number } | null, nowMs: number, hours: number): HourBucket[] {
   const currentHour = Math.floor(nowMs / HOUR_MS);
   const firstHour = currentHour - hours + 1;
-  const sent = new Map<number, number>();
-  const blocked = new Map<number, number>();
+  const counted = new Map<number, number>();
+  const held = new Map<number, number>();
+  const deferred = new Map<number, number>();
+  const released = new Map<number, number>();
+  const releasedAmount = new Map<number, number>();
   const add = (into: Map<number, number>, rows: Array<[number, number]>): void => {
     for (const [hour, amount] of rows) into.set(hour, (into.get(hour) ?? 0) + amount);
   };
@@ -91,32 +129,40 @@ export function hourlyStats(db: Db, target: { level: Level; id: number } | null,
   forEachCounterStep(db, { fromSecond: firstHour * 3600 }, (stepKey, second, amount) => {
     if (key === null ? stepKey % 4 === SUBSCRIPTION_TAG : stepKey === key) {
       const hour = Math.floor(second / 3600);
-      sent.set(hour, (sent.get(hour) ?? 0) + amount);
+      counted.set(hour, (counted.get(hour) ?? 0) + amount);
     }
   });
   if (target) {
-    add(sent, db.prepare('SELECT hour, amount FROM hourly_sent WHERE counter_key = ? AND hour >= ?').raw().all(key, firstHour) as Array<[number, number]>);
-    add(
-      blocked,
-      db
-        .prepare(`SELECT at_ms / ${HOUR_MS}, COUNT(*) FROM over_limit_events WHERE ${target.level}_id = ? AND at_ms >= ? GROUP BY at_ms / ${HOUR_MS}`)
-        .raw()
-        .all(target.id, firstHour * HOUR_MS) as Array<[number, number]>,
-    );
+    add(counted, db.prepare('SELECT hour, amount FROM hourly_sent WHERE counter_key = ? AND hour >= ?').raw().all(key, firstHour) as Array<[number, number]>);
   } else {
-    add(sent, db.prepare('SELECT hour, amount FROM hourly_server_sent WHERE hour >= ?').raw().all(firstHour) as Array<[number, number]>);
-    add(
-      blocked,
-      db
-        .prepare(`SELECT at_ms / ${HOUR_MS}, COUNT(*) FROM over_limit_events WHERE at_ms >= ? GROUP BY at_ms / ${HOUR_MS}`)
-        .raw()
-        .all(firstHour * HOUR_MS) as Array<[number, number]>,
-    );
+    add(counted, db.prepare('SELECT hour, amount FROM hourly_server_sent WHERE hour >= ?').raw().all(firstHour) as Array<[number, number]>);
+  }
+  const events = db
+    .prepare(
+      `SELECT at_ms / ${HOUR_MS}, action, COUNT(*) FROM over_limit_events
+       WHERE ${target ? `${target.level}_id = ? AND ` : ''}at_ms >= ? GROUP BY at_ms / ${HOUR_MS}, action`,
+    )
+    .raw()
+    .all(...(target ? [target.id] : []), firstHour * HOUR_MS) as Array<[number, string, number]>;
+  for (const [hour, action, count] of events) {
+    if (action === 'defer') add(deferred, [[hour, count]]);
+    else if (action === 'hold') add(held, [[hour, count]]);
+  }
+  for (const [hour, count, amount] of releasedPerHour(db, target, firstHour)) {
+    add(released, [[hour, count]]);
+    add(releasedAmount, [[hour, amount]]);
   }
 
   const buckets: HourBucket[] = [];
   for (let hour = firstHour; hour <= currentHour; hour++) {
-    buckets.push({ start: new Date(hour * HOUR_MS).toISOString(), sent: sent.get(hour) ?? 0, blocked: blocked.get(hour) ?? 0 });
+    buckets.push({
+      start: new Date(hour * HOUR_MS).toISOString(),
+      // A release is counted like a new message when it leaves; it is shown as released, not twice.
+      sent: Math.max(0, (counted.get(hour) ?? 0) - (releasedAmount.get(hour) ?? 0)),
+      held: held.get(hour) ?? 0,
+      released: released.get(hour) ?? 0,
+      deferred: deferred.get(hour) ?? 0,
+    });
   }
   return buckets;
 }

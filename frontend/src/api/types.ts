@@ -40,10 +40,14 @@ export interface OverLimitEvent {
   reason: string;
 }
 
+/** One clock hour of GET /stats: what left at once, what was held, what held mail left, what was deferred. */
 export interface StatsBucket {
   start: string;
+  /** In the counting unit (messages or recipients), releases not included. */
   sent: number;
-  blocked: number;
+  held: number;
+  released: number;
+  deferred: number;
 }
 
 export interface Stats {

@@ -1,4 +1,5 @@
 import { createElement } from 'react';
+import { NotFoundScreen } from '../screens/NotFoundScreen';
 import { DomainScreen } from '../screens/DomainScreen';
 import { HeldScreen } from '../screens/HeldScreen';
 import { OverviewScreen } from '../screens/OverviewScreen';
@@ -7,8 +8,12 @@ import { SubscriptionScreen } from '../screens/SubscriptionScreen';
 import { SubscriptionsScreen } from '../screens/SubscriptionsScreen';
 import type { Target } from './navigation';
 
-/** The screen for a target; `key` makes a new name a fresh screen (no state carried over from the last one). */
-export function ScreenView({ target, onLeaveSettings }: { target: Target; onLeaveSettings: () => void }) {
+/**
+ * The screen for a target, or "not found" for an address that names no screen (null); `key` makes a new name a
+ * fresh screen (no state carried over from the last one).
+ */
+export function ScreenView({ target, onLeaveSettings }: { target: Target | null; onLeaveSettings: () => void }) {
+  if (target === null) return <NotFoundScreen />;
   switch (target.screen) {
     case 'overview':
       return <OverviewScreen />;

@@ -112,7 +112,8 @@ export function StandaloneApp({ apiBase }: { apiBase: string }) {
       </LocaleOnly>
     );
   }
-  const target = targetOfPath(path) ?? { screen: 'overview' };
+  // /login right after logging in is the overview; any other address that names no screen is "not found".
+  const target: Target | null = path.split('?')[0] === '/login' ? { screen: 'overview' } : targetOfPath(path);
   return (
     <Providers environment={{ api, session, navigator, pollMs: POLL_MS }}>
       <Shell session={session} navigator={navigator} onLogout={logout}>

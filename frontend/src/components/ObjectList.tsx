@@ -1,13 +1,14 @@
-import { Button, List, ListEmptyView, Pagination, SearchBar, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
-import { createElement, useCallback, useState, type ReactNode } from 'react';
+import { Button, List, Pagination, SearchBar, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
+import { createElement, useCallback, useRef, useState, type ReactNode } from 'react';
 import type { Level, ListQuery, ObjectRow } from '../api/types';
 import { useEnvironment } from '../app/environment';
 import type { Target } from '../app/navigation';
 import { useText } from '../app/text';
+import { useDebounced } from '../app/use-debounced';
 import { useResource } from '../app/use-resource';
 import { effectiveLimitText, usageText } from './limit-text';
 import { LimitDialog } from './LimitDialog';
-import { LoadState } from './LoadState';
+import { EmptyState, LoadState } from './LoadState';
 import { NavLink } from './NavLink';
 import { SendingStatus } from './SendingStatus';
 
@@ -15,6 +16,8 @@ const PAGE_SIZE = 25;
 type SortColumn = 'name' | 'used' | 'limit';
 const SORT_COLUMN: Record<string, SortColumn> = { name: 'name', usage: 'used', limit: 'limit' };
 const COLUMN_OF_SORT: Record<SortColumn, string> = { name: 'name', used: 'usage', limit: 'limit' };
+/** Set widths for the columns whose text changes with live usage, so a refresh never makes the table jump. */
+const COLUMN_WIDTHS = { limit: '24%', usage: '28%', status: '18%' } as const;
 
 interface ObjectListProps {
   level: Level;
@@ -46,6 +49,17 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
   const key = JSON.stringify([level, query]);
   const load = useCallback(() => api.list(level, query), [api, key]); // eslint-disable-line react-hooks/exhaustive-deps
   const resource = useResource(load, key, pollMs);
+  // While another search or page loads, the list (and the search field being typed in) stays as it was.
+  const lastData = useRef(resource.data);
+  if (resource.data) lastData.current = resource.data;
+  const shown = resource.data ?? (resource.error ? null : lastData.current);
+
+  const applySearch = (value: string) => {
+    setSearch(value.trim());
+    setPage(1);
+    setSelection([]);
+  };
+  const searchAsTyped = useDebounced(applySearch);
 
   const levelName = text(`levels.${level}`);
   const columns = [
@@ -56,9 +70,9 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
       sortable: true,
       render: (row: ObjectRow) => (linkTo ? <NavLink to={linkTo(row)}>{row.name}</NavLink> : row.name),
     },
-    { key: 'limit', title: text('list.limit'), sortable: true, render: (row: ObjectRow) => effectiveLimitText(text, row) },
-    { key: 'usage', title: text('list.usage'), sortable: true, render: (row: ObjectRow) => <span data-testid="usage">{usageText(text, row)}</span> },
-    { key: 'status', title: text('list.status'), render: (row: ObjectRow) => <SendingStatus blocked={row.blocked} /> },
+    { key: 'limit', title: text('list.limit'), sortable: true, width: COLUMN_WIDTHS.limit, render: (row: ObjectRow) => effectiveLimitText(text, row) },
+    { key: 'usage', title: text('list.usage'), sortable: true, width: COLUMN_WIDTHS.usage, render: (row: ObjectRow) => <span data-testid="usage">{usageText(text, row)}</span> },
+    { key: 'status', title: text('list.status'), width: COLUMN_WIDTHS.status, render: (row: ObjectRow) => <SendingStatus blocked={row.blocked} /> },
     ...(canEdit || rowActions
       ? [
           {
@@ -94,10 +108,10 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
       <ToolbarGroup title={text('common.search')}>
         <SearchBar
           inputProps={{ placeholder: text('list.searchPlaceholder'), 'aria-label': text('list.searchPlaceholder') } as never}
+          onTyping={(value: string) => searchAsTyped.call(value)}
           onSearch={(value: string) => {
-            setSearch(value.trim());
-            setPage(1);
-            setSelection([]);
+            searchAsTyped.cancel();
+            applySearch(value);
           }}
         />
       </ToolbarGroup>
@@ -105,7 +119,7 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
   );
 
   return (
-    <LoadState data={resource.data} error={resource.error} onRetry={resource.reload}>
+    <LoadState data={shown} error={resource.error} onRetry={resource.reload}>
       {(data) => (
         <div data-testid={`${level}-list`}>
           <List
@@ -123,7 +137,7 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
               setPage(1);
             }}
             filtered={search !== ''}
-            emptyView={<ListEmptyView title={text(search ? 'list.emptySearch' : 'list.empty')} />}
+            emptyView={<EmptyState>{text(search ? 'list.emptySearch' : 'list.empty')}</EmptyState>}
             pagination={
               data.total > PAGE_SIZE ? <Pagination total={Math.ceil(data.total / PAGE_SIZE)} current={page} onSelect={(next: number) => setPage(next)} /> : undefined
             }

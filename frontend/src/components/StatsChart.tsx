@@ -1,66 +1,152 @@
-import { createElement } from 'react';
+import { createElement, useEffect, useRef, useState, type RefObject } from 'react';
 import type { StatsBucket } from '../api/types';
 import { useText } from '../app/text';
 
-const WIDTH = 720;
-const HEIGHT = 180;
-const AXIS = 24;
-const SENT_COLOR = '#1b6f96';
-const BLOCKED_COLOR = '#b3203d';
+const HEIGHT = 200;
+/** Width before the first measurement (and where the browser cannot measure, as in jsdom). */
+const FALLBACK_WIDTH = 720;
+const TOP = 10;
+const BOTTOM = 26;
+const FONT = 12;
+/** Room one hour label needs ("23:00", "This hour"), so labels never overlap. */
+const LABEL_ROOM = 56;
+
+type Series = 'sent' | 'released' | 'held' | 'deferred';
+/** Bottom to top in each bar: what left, then what is waiting or was turned away. */
+const SERIES: Array<{ key: Series; color: string }> = [
+  { key: 'sent', color: '#1b6f96' },
+  { key: 'released', color: '#3a7d2c' },
+  { key: 'held', color: '#c76a00' },
+  { key: 'deferred', color: '#b3203d' },
+];
+
+/** Axis steps of 1, 2 or 5 times a power of ten, about four of them up to `highest`. */
+export function axisTicks(highest: number): number[] {
+  if (highest <= 0) return [0, 1];
+  const rough = highest / 4;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const step = Math.max(1, [1, 2, 5, 10].map((m) => m * power).find((candidate) => candidate >= rough) ?? 10 * power);
+  const ticks: number[] = [];
+  for (let value = 0; value < highest + step; value += step) ticks.push(value);
+  return ticks;
+}
+
+/** The width of the element, followed as it changes. */
+function useWidth(): [RefObject<HTMLDivElement>, number] {
+  const ref = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(FALLBACK_WIDTH);
+  useEffect(() => {
+    const element = ref.current;
+    if (!element || typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver((entries) => {
+      const measured = Math.floor(entries[0]?.contentRect.width ?? 0);
+      if (measured > 0) setWidth(measured);
+    });
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+  return [ref, width];
+}
 
 /**
- * Sent and blocked messages per hour as paired bars (ui-library has no chart). The picture is labelled with
- * its totals, and the same numbers are in a table for screen readers.
+ * Messages per clock hour as stacked bars (ui-library has no chart): sent, released, held and deferred, each
+ * as what it is. The picture fills the width it is given, has a labelled y-axis and names the current hour;
+ * the same numbers are in a table for screen readers.
  */
 export function StatsChart({ buckets, objectLabel }: { buckets: StatsBucket[]; objectLabel: string }) {
   const text = useText();
-  const highest = Math.max(1, ...buckets.map((bucket) => Math.max(bucket.sent, bucket.blocked)));
-  const slot = (WIDTH - AXIS) / Math.max(1, buckets.length);
-  const barWidth = Math.max(1, slot / 2 - 1);
-  const scale = (value: number) => ((HEIGHT - AXIS) * value) / highest;
-  const sent = buckets.reduce((sum, bucket) => sum + bucket.sent, 0);
-  const blocked = buckets.reduce((sum, bucket) => sum + bucket.blocked, 0);
+  const [containerRef, width] = useWidth();
+  const totals = Object.fromEntries(SERIES.map(({ key }) => [key, buckets.reduce((sum, bucket) => sum + bucket[key], 0)])) as Record<Series, number>;
+  const ticks = axisTicks(Math.max(0, ...buckets.map((bucket) => SERIES.reduce((sum, { key }) => sum + bucket[key], 0))));
+  const top = ticks[ticks.length - 1] ?? 1;
+  const axisWidth = String(top).length * 7 + 12;
+  const plotHeight = HEIGHT - TOP - BOTTOM;
+  const y = (value: number) => TOP + plotHeight - (plotHeight * value) / top;
+  const slot = (width - axisWidth) / Math.max(1, buckets.length);
+  const barWidth = Math.max(1, Math.min(40, slot * 0.7));
+  const labelEvery = Math.max(1, Math.ceil(LABEL_ROOM / slot));
+  const last = buckets.length - 1;
   const hourOf = (start: string) => new Date(start).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const hourLabel = (index: number, start: string) => (index === last ? text('chart.thisHour') : hourOf(start));
+  // Count back from the current hour so it is always labelled and no label runs into it.
+  const labelled = (index: number) => (last - index) % labelEvery === 0;
 
   return (
     <figure style={{ margin: 0 }}>
-      <svg role="img" aria-label={text('overview.chartLabel', { object: objectLabel, sent, blocked })} viewBox={`0 0 ${WIDTH} ${HEIGHT}`} style={{ width: '100%', maxWidth: WIDTH, height: 'auto' }}>
-        <line x1={AXIS} y1={HEIGHT - AXIS} x2={WIDTH} y2={HEIGHT - AXIS} stroke="#737373" />
-        <text x={0} y={12} fontSize={11} fill="#222">{highest}</text>
-        <text x={0} y={HEIGHT - AXIS} fontSize={11} fill="#222">0</text>
-        {buckets.map((bucket, index) => {
-          const x = AXIS + index * slot;
-          return (
-            <g key={bucket.start}>
-              <rect x={x} y={HEIGHT - AXIS - scale(bucket.sent)} width={barWidth} height={scale(bucket.sent)} fill={SENT_COLOR} />
-              <rect x={x + barWidth + 1} y={HEIGHT - AXIS - scale(bucket.blocked)} width={barWidth} height={scale(bucket.blocked)} fill={BLOCKED_COLOR} />
-              {index % 4 === 0 ? (
-                <text x={x} y={HEIGHT - 8} fontSize={10} fill="#222">
-                  {hourOf(bucket.start)}
-                </text>
-              ) : null}
+      <div ref={containerRef} style={{ width: '100%' }}>
+        <svg
+          role="img"
+          aria-label={text('chart.label', { object: objectLabel, ...totals })}
+          width={width}
+          height={HEIGHT}
+          data-testid="stats-chart"
+          style={{ display: 'block', maxWidth: '100%' }}
+        >
+          {ticks.map((tick) => (
+            <g key={tick} data-testid="y-tick">
+              <line x1={axisWidth} y1={y(tick)} x2={width} y2={y(tick)} stroke={tick === 0 ? '#737373' : '#e0e0e0'} />
+              <text x={axisWidth - 6} y={y(tick) + FONT / 3} fontSize={FONT} textAnchor="end" fill="#222">
+                {tick}
+              </text>
             </g>
-          );
-        })}
-      </svg>
-      <figcaption>
-        <span aria-hidden="true" style={{ color: SENT_COLOR }}>■</span> {text('overview.sent')}: {sent} <span aria-hidden="true" style={{ color: BLOCKED_COLOR }}>■</span> {text('overview.blocked')}: {blocked}
+          ))}
+          {buckets.map((bucket, index) => {
+            const x = axisWidth + index * slot + (slot - barWidth) / 2;
+            let base = 0;
+            return (
+              <g key={bucket.start}>
+                <title>{`${hourOf(bucket.start)}: ${SERIES.map(({ key }) => `${text(`chart.${key}`)} ${bucket[key]}`).join(', ')}`}</title>
+                {SERIES.map(({ key, color }) => {
+                  const value = bucket[key];
+                  if (value <= 0) return null;
+                  const rect = <rect key={key} x={x} y={y(base + value)} width={barWidth} height={y(base) - y(base + value)} fill={color} />;
+                  base += value;
+                  return rect;
+                })}
+                {labelled(index) ? (
+                  <text
+                    x={x + barWidth / 2}
+                    y={HEIGHT - 8}
+                    fontSize={FONT}
+                    textAnchor={index === last ? 'end' : 'middle'}
+                    fontWeight={index === last ? 'bold' : 'normal'}
+                    fill="#222"
+                    data-testid={index === last ? 'current-hour' : undefined}
+                  >
+                    {hourLabel(index, bucket.start)}
+                  </text>
+                ) : null}
+              </g>
+            );
+          })}
+        </svg>
+      </div>
+      <figcaption style={{ display: 'flex', flexWrap: 'wrap', gap: '4px 16px' }}>
+        {SERIES.map(({ key, color }) => (
+          <span key={key} data-testid={`legend-${key}`}>
+            <span aria-hidden="true" style={{ color }}>■</span> {text(`chart.${key}`)}: {totals[key]}
+          </span>
+        ))}
       </figcaption>
       <table style={{ position: 'absolute', width: 1, height: 1, overflow: 'hidden', clip: 'rect(0 0 0 0)' }}>
         <caption>{objectLabel}</caption>
         <thead>
           <tr>
-            <th scope="col">{text('overview.hour')}</th>
-            <th scope="col">{text('overview.sent')}</th>
-            <th scope="col">{text('overview.blocked')}</th>
+            <th scope="col">{text('chart.hour')}</th>
+            {SERIES.map(({ key }) => (
+              <th key={key} scope="col">
+                {text(`chart.${key}`)}
+              </th>
+            ))}
           </tr>
         </thead>
         <tbody>
-          {buckets.map((bucket) => (
+          {buckets.map((bucket, index) => (
             <tr key={bucket.start}>
-              <td>{hourOf(bucket.start)}</td>
-              <td>{bucket.sent}</td>
-              <td>{bucket.blocked}</td>
+              <td>{hourLabel(index, bucket.start)}</td>
+              {SERIES.map(({ key }) => (
+                <td key={key}>{bucket[key]}</td>
+              ))}
             </tr>
           ))}
         </tbody>

@@ -129,11 +129,7 @@ export const enUS = {
     showWholeServer: 'Whole server',
     chart: 'Show chart',
     showChart: 'Show chart for %%name%%',
-    chartLabel: 'Messages sent and blocked per hour for %%object%%, last 24 hours: %%sent%% sent, %%blocked%% blocked',
     chartPick: 'Pick an object in the lists above to see its last 24 hours.',
-    sent: 'Sent',
-    blocked: 'Blocked',
-    hour: 'Hour',
     events: 'Recent over-limit attempts',
     eventsNone: 'No over-limit attempts recently.',
     time: 'Time',
@@ -384,6 +380,26 @@ export const enUS = {
         },
       },
     },
+  },
+  // The chart, empty and error states, confirmations of the look-and-feel items.
+  chart: {
+    label: 'Messages per hour for %%object%%, last 24 hours: %%sent%% sent, %%released%% released, %%held%% held, %%deferred%% deferred',
+    sent: 'Sent',
+    released: 'Released',
+    held: 'Held',
+    deferred: 'Deferred',
+    hour: 'Hour',
+    thisHour: 'This hour',
+  },
+  states: {
+    forbidden: 'You do not have permission to see this: %%reason%%',
+    pageNotFound: 'There is no page at %%path%%.',
+    toOverview: 'Go to Outgoing Mail Control',
+  },
+  confirmRestore: {
+    title: 'Restore %%name%%?',
+    text: 'The limit of %%name%% becomes %%limit%% again, and its held messages are sent as that limit allows.',
+    unknownLimit: 'what it was before it was marked compromised',
   },
 };
 

@@ -92,7 +92,7 @@ describe('Held messages', () => {
     expect((await harness.get(ADMIN, '/api/v1/held/AAAAAA1')).json()).toMatchObject({ status: 'held' });
   });
 
-  it('"Mark as Compromised" sets the limit to 0 after a confirmation; one click on "Restore" brings the limit back', async () => {
+  it('"Mark as Compromised" sets the limit to 0 after a confirmation; "Restore" asks too, then brings the limit back', async () => {
     const user = userEvent.setup();
     await harness.request(ADMIN, 'PUT', '/api/v1/mailboxes/bob@example.com/limit', { limit: 2 });
     renderAs(harness, JDOE, <HeldScreen name="bob@example.com" />);
@@ -109,7 +109,16 @@ describe('Held messages', () => {
     expect(marked).toHaveTextContent('2 per hour');
     expect(screen.getByText('This email address is marked as compromised: its limit is 0 and everything it sends is held.')).toBeInTheDocument();
 
+    // Restore asks first, like the other actions, and says what the limit will be; Cancel changes nothing.
     await user.click(screen.getAllByRole('button', { name: 'Restore bob@example.com' })[0]!);
+    const asked = await screen.findByRole('dialog', { name: 'Restore bob@example.com?' });
+    expect(asked).toHaveTextContent('The limit of bob@example.com becomes 2 per hour again');
+    await user.click(within(asked).getByRole('button', { name: 'Cancel' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    expect((await harness.get(JDOE, '/api/v1/mailboxes/bob@example.com')).json()).toMatchObject({ ownLimit: 0 });
+
+    await user.click(screen.getAllByRole('button', { name: 'Restore bob@example.com' })[0]!);
+    await user.click(within(await screen.findByRole('dialog', { name: 'Restore bob@example.com?' })).getByRole('button', { name: 'Restore' }));
     expect(await screen.findByText('bob@example.com was restored; its held messages are sent as the limit allows.')).toBeInTheDocument();
     expect((await harness.get(JDOE, '/api/v1/mailboxes/bob@example.com')).json()).toMatchObject({ ownLimit: 2 });
     await waitFor(() => expect(screen.queryByTestId('compromised-list')).not.toBeInTheDocument());

@@ -1,4 +1,4 @@
-import { Button, Heading, List, ListEmptyView, Paragraph, SearchBar, Section, SegmentedControl, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
+import { Button, Heading, List, Paragraph, SearchBar, Section, SegmentedControl, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
 import { createElement, Fragment, useCallback, useState } from 'react';
 import { ApiFailure } from '../api/client';
 import type { CompromisedMailbox, HeldMessage, HeldQuery, HeldStatus } from '../api/types';
@@ -8,7 +8,7 @@ import { useToasts } from '../app/toasts';
 import { useResource } from '../app/use-resource';
 import { limitText } from '../components/limit-text';
 import { ConfirmDialog } from '../components/ConfirmDialog';
-import { LoadState } from '../components/LoadState';
+import { EmptyState, LoadState } from '../components/LoadState';
 import { NavLink } from '../components/NavLink';
 
 const STATUSES: Array<HeldStatus | 'all'> = ['held', 'released', 'deleted', 'gone', 'all'];
@@ -18,7 +18,7 @@ const MOST = 1000;
 
 type Pending =
   | { action: 'release' | 'delete'; message: HeldMessage }
-  | { action: 'compromise'; address: string };
+  | { action: 'compromise' | 'restore'; address: string };
 
 const reasonOf = (error: unknown): string => (error instanceof ApiFailure ? error.message : String(error));
 
@@ -104,6 +104,12 @@ export function HeldScreen({ name }: { name?: string }) {
     refresh();
   };
 
+  const restoredLimitText = (address: string): string => {
+    const previous = compromisedEntry(address)?.previousLimit;
+    if (previous === undefined) return text('confirmRestore.unknownLimit');
+    return previous === 'default' ? text('held.previousDefault') : limitText(text, previous);
+  };
+
   const senderOf = (message: HeldMessage) => message.saslUsername ?? message.sender ?? '<>';
   const compromiseButton = (address: string, intent?: 'danger') => (
     <Button key="compromise" intent={intent} aria-label={text('held.compromiseOf', { name: address })} onClick={() => setPending({ action: 'compromise', address })}>
@@ -111,7 +117,7 @@ export function HeldScreen({ name }: { name?: string }) {
     </Button>
   );
   const restoreButton = (address: string) => (
-    <Button key="restore" intent="primary" aria-label={text('held.restoreOf', { name: address })} onClick={() => void restore(address)}>
+    <Button key="restore" intent="primary" aria-label={text('held.restoreOf', { name: address })} onClick={() => setPending({ action: 'restore', address })}>
       {text('held.restore')}
     </Button>
   );
@@ -243,7 +249,7 @@ export function HeldScreen({ name }: { name?: string }) {
               toolbar={toolbar}
               filtered={object !== '' || status !== 'held'}
               emptyView={
-                <ListEmptyView title={object ? text('held.emptySearch', { name: object }) : status === 'held' ? text('held.empty') : text('held.emptyOther')} />
+                <EmptyState>{object ? text('held.emptySearch', { name: object }) : status === 'held' ? text('held.empty') : text('held.emptyOther')}</EmptyState>
               }
             />
             {items.length >= limit ? (
@@ -281,6 +287,16 @@ export function HeldScreen({ name }: { name?: string }) {
           onClose={() => setPending(null)}
         >
           {text('held.compromiseText', { name: pending.address })}
+        </ConfirmDialog>
+      ) : null}
+      {pending?.action === 'restore' ? (
+        <ConfirmDialog
+          title={text('confirmRestore.title', { name: pending.address })}
+          confirmLabel={text('held.restore')}
+          onConfirm={() => restore(pending.address)}
+          onClose={() => setPending(null)}
+        >
+          {text('confirmRestore.text', { name: pending.address, limit: restoredLimitText(pending.address) })}
         </ConfirmDialog>
       ) : null}
     </Fragment>

@@ -1,4 +1,4 @@
-import { Button, Heading, List, ListEmptyView, Paragraph, Section } from '@plesk/ui-library';
+import { Button, Heading, List, Paragraph, Section } from '@plesk/ui-library';
 import { createElement, Fragment, useCallback, useEffect, useState } from 'react';
 import type { Level, ObjectRow, OverLimitEvent } from '../api/types';
 import { useEnvironment } from '../app/environment';
@@ -6,7 +6,7 @@ import type { Target } from '../app/navigation';
 import { useText } from '../app/text';
 import { useResource } from '../app/use-resource';
 import { effectiveLimitText, usageText } from '../components/limit-text';
-import { LoadState } from '../components/LoadState';
+import { EmptyState, LoadState } from '../components/LoadState';
 import { NavLink } from '../components/NavLink';
 import { SendingStatus } from '../components/SendingStatus';
 import { StatsChart } from '../components/StatsChart';
@@ -121,7 +121,7 @@ export function OverviewScreen() {
         <LoadState data={blocked.data} error={blocked.error} onRetry={blocked.reload}>
           {(rows) => (
             <div data-testid="blocked-list">
-              <List columns={objectColumns} data={rows.map((row) => ({ ...row, key: `${row.level}:${row.name}` }))} emptyView={<ListEmptyView title={text('overview.blockedNone')} />} />
+              <List columns={objectColumns} data={rows.map((row) => ({ ...row, key: `${row.level}:${row.name}` }))} emptyView={<EmptyState>{text('overview.blockedNone')}</EmptyState>} />
             </div>
           )}
         </LoadState>
@@ -131,7 +131,7 @@ export function OverviewScreen() {
         <LoadState data={top.data} error={top.error} onRetry={top.reload}>
           {(rows) => (
             <div data-testid="top-senders">
-              <List columns={objectColumns} data={rows.map((row) => ({ ...row, key: row.name }))} emptyView={<ListEmptyView title={text('overview.topSendersNone')} />} />
+              <List columns={objectColumns} data={rows.map((row) => ({ ...row, key: row.name }))} emptyView={<EmptyState>{text('overview.topSendersNone')}</EmptyState>} />
             </div>
           )}
         </LoadState>
@@ -154,7 +154,7 @@ export function OverviewScreen() {
         <LoadState data={events.data} error={events.error} onRetry={events.reload}>
           {(rows) => (
             <div data-testid="events">
-              <List columns={eventColumns} data={rows.map((event, index) => ({ ...event, key: `${event.atMs}-${index}` }))} emptyView={<ListEmptyView title={text('overview.eventsNone')} />} />
+              <List columns={eventColumns} data={rows.map((event, index) => ({ ...event, key: `${event.atMs}-${index}` }))} emptyView={<EmptyState>{text('overview.eventsNone')}</EmptyState>} />
             </div>
           )}
         </LoadState>

@@ -1,4 +1,4 @@
-import { screen, waitFor } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { createElement } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -95,5 +95,23 @@ describe('Limitations on outgoing email messages', () => {
     renderAs(harness, JDOE, <SettingsScreen onLeave={() => undefined} />);
     expect(await screen.findByRole('alert')).toHaveTextContent('Only the administrator can see or change the server settings.');
     expect(screen.queryByRole('textbox')).not.toBeInTheDocument();
+  });
+
+  it('puts each "Unlimited" beside its own number field, in the same row, and greys the number out when ticked', async () => {
+    const user = userEvent.setup();
+    renderAs(harness, ADMIN, <SettingsScreen onLeave={() => undefined} />);
+    await waitFor(() => expect(mailboxField()).toHaveValue('3'));
+    for (const level of ['mailbox', 'domain', 'subscription']) {
+      const field = screen.getByRole('textbox', { name: `Default limit on outgoing messages from a ${level} (per hour)` });
+      const row = field.closest('.pul-section-item') as HTMLElement;
+      expect(row).not.toBeNull();
+      const unlimited = within(row).getByRole('checkbox', { name: 'Unlimited' });
+      expect(field).toBeEnabled();
+      await user.click(unlimited);
+      expect(unlimited).toBeChecked();
+      expect(field).toBeDisabled();
+    }
+    // The rows of the three levels are the three fields' rows: no row of its own for a checkbox.
+    expect(screen.getAllByRole('checkbox', { name: 'Unlimited' })).toHaveLength(3);
   });
 });

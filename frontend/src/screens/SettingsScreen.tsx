@@ -1,5 +1,5 @@
-import { Alert, Form, FormFieldCheckbox, FormFieldRadioButtons, FormFieldText, Heading, Section } from '@plesk/ui-library';
-import { createElement, Fragment, useCallback, useEffect, useState } from 'react';
+import { Alert, Checkbox, Form, FormField, FormFieldCheckbox, FormFieldRadioButtons, FormFieldText, Heading, Input, Section } from '@plesk/ui-library';
+import { createElement, Fragment, useCallback, useEffect, useState, type ChangeEvent } from 'react';
 import { ApiFailure } from '../api/client';
 import type { Level, NotifyPeriod, OverLimitAction, ServerSettings } from '../api/types';
 import { useEnvironment } from '../app/environment';
@@ -33,6 +33,20 @@ interface SettingsValues {
 }
 
 const PERIODS: NotifyPeriod[] = ['15m', '1h', '6h', '12h', '1d'];
+
+/**
+ * ui-library's label column is 200 px, which wraps Plesk's long labels onto three lines: this form gets the wider
+ * column of Plesk's own settings forms, and stacks label over field on a phone. Scoped to this screen, and shipped
+ * with it because inside Plesk only Plesk's stylesheet is on the page.
+ */
+const SETTINGS_LAYOUT = `
+.oml-settings .pul-section-item:not(.pul-section-item--vertical) .pul-section-item__title { width: 440px; max-width: 50%; }
+.oml-settings .oml-limit-field { display: inline-flex; flex-wrap: wrap; align-items: center; gap: 8px 16px; }
+@media (max-width: 600px) {
+  .oml-settings .pul-section-item:not(.pul-section-item--vertical) { flex-direction: column; }
+  .oml-settings .pul-section-item:not(.pul-section-item--vertical) .pul-section-item__title { width: auto; max-width: none; padding-bottom: 4px; }
+}
+`;
 
 function valuesOf(settings: ServerSettings): SettingsValues {
   const notifications = settings.notifications;
@@ -127,7 +141,8 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
   };
 
   return (
-    <Fragment>
+    <div className="oml-settings">
+      <style>{SETTINGS_LAYOUT}</style>
       <Heading level={1}>{text('settings.title')}</Heading>
       <PleskTakeoverNote />
       <LoadState data={values} error={settings.error} onRetry={settings.reload}>
@@ -150,12 +165,31 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
             >
               <Section>
                 <FormFieldCheckbox name="enabled" label={text('settings.enabled')} />
-                {LEVELS.map((level) => (
-                  <Fragment key={level}>
-                    <FormFieldText name={`${level}Limit`} label={text(`settings.${level}`)} size="sm" disabled={Boolean(current[`${level}Unlimited`])} />
-                    <FormFieldCheckbox name={`${level}Unlimited`} label={text('settings.unlimited')}/>
-                  </Fragment>
-                ))}
+                {LEVELS.map((level) => {
+                  const unlimited = Boolean(current[`${level}Unlimited`]);
+                  // As in Plesk's own form: the number, then "Unlimited" beside it on the same row.
+                  return (
+                    <FormField key={level} name={`${level}Limit`} label={text(`settings.${level}`)}>
+                      {({ getId, getValue, setValue }) => (
+                        <span className="oml-limit-field">
+                          <Input
+                            id={getId()}
+                            size="sm"
+                            value={String(getValue(''))}
+                            disabled={unlimited}
+                            onChange={(event: ChangeEvent<HTMLInputElement>) => setValue(event.target.value)}
+                          />
+                          <Checkbox
+                            checked={unlimited}
+                            onChange={(checked: boolean) => setValues((previous) => (previous ? { ...previous, [`${level}Unlimited`]: checked } : previous))}
+                          >
+                            {text('settings.unlimited')}
+                          </Checkbox>
+                        </span>
+                      )}
+                    </FormField>
+                  );
+                })}
                 <FormFieldRadioButtons
                   name="countingUnit"
                   label={text('settings.countingUnit')}
@@ -191,6 +225,6 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
         )}
       </LoadState>
       <HealthPanel />
-    </Fragment>
+    </div>
   );
 }

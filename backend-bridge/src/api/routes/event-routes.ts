@@ -42,7 +42,7 @@ export function eventRoutes(routes: RouteTable, context: ApiContext): void {
   routes.add({
     method: 'GET',
     path: '/stats',
-    summary: 'Sent and blocked per clock hour for one object, or for the whole server (admins): a day by default',
+    summary: 'Sent, held, released and deferred per clock hour for one object, or for the whole server (admins): a day by default',
     tag: 'events',
     query: statsQuery,
     handler: async ({ identity, query }): Promise<{ level: string | null; name: string | null; buckets: HourBucket[] }> => {
