@@ -797,6 +797,44 @@ describe('Plesk permission "Manage outgoing mail limits" per subscription', () =
     expect(expectError(await h().request(ADMIN, 'DELETE', '/api/v1/held/CCCCCC3'), 502).error).toMatch(/postsuper/);
   });
 
+  it('a bulk action checks each message exactly like the single action and answers each one; only what was allowed is tried', async () => {
+    h().recordHeld('AAAAAA1', 'alice@example.com');
+    h().recordHeld('CCCCCC3', 'mallory@other.org');
+    const bulk = async (caller: Caller, body: Json) => {
+      const response = await h().request(caller, 'POST', '/api/v1/held/bulk', body);
+      expectStatus(response, 200);
+      return json<{ results: Array<Json & { queueId: string }>; done: number; failed: number }>(response);
+    };
+    const deleted = await bulk(jdoe, { action: 'delete', queueIds: ['CCCCCC3', 'AAAAAA1', 'FFFFFF9'] });
+    expect(Object.fromEntries(deleted.results.map((r) => [r.queueId, r]))).toEqual({
+      CCCCCC3: { queueId: 'CCCCCC3', ok: false, httpStatus: 403, status: 'held', error: heldRefusal('delete') },
+      // The permitted subscription passes the check and reaches Postfix, which does not run here.
+      AAAAAA1: expect.objectContaining({ queueId: 'AAAAAA1', ok: false, httpStatus: 502, status: 'held', error: expect.stringMatching(/postsuper/) }),
+      FFFFFF9: { queueId: 'FFFFFF9', ok: false, httpStatus: 404, error: 'held message FFFFFF9 not found' },
+    });
+    expect([deleted.done, deleted.failed]).toEqual([0, 3]);
+    // Mail of another customer is not found, exactly as GET says, whatever the action.
+    expect((await bulk(MARY, { action: 'release', queueIds: ['AAAAAA1'] })).results).toEqual([{ queueId: 'AAAAAA1', ok: false, httpStatus: 404, error: 'held message AAAAAA1 not found' }]);
+    expect(expectError(await h().request(jdoe, 'POST', '/api/v1/held/bulk', { action: 'release', queueIds: ['AAAAAA1'], force: true }), 403).error).toBe('Only the administrator can release mail beyond the limit.');
+
+    const marked = await bulk(jdoe, { action: 'compromise', queueIds: ['AAAAAA1', 'CCCCCC3'] });
+    expect(marked.results).toEqual([
+      { queueId: 'AAAAAA1', ok: true, status: 'held' },
+      { queueId: 'CCCCCC3', ok: false, httpStatus: 403, status: 'held', error: refusal },
+    ]);
+    expect((await getRow(h(), ADMIN, 'mailbox', 'alice@example.com')).ownLimit).toBe(0);
+    expect((await getRow(h(), ADMIN, 'mailbox', 'mallory@other.org')).ownLimit).toBe('default');
+    expect((await audit(h(), ADMIN, '?name=alice@example.com'))[0]).toMatchObject({ action: 'mailbox.compromised', actorLogin: 'jdoe' });
+    expect(await audit(h(), ADMIN, '?name=mallory@other.org')).toEqual([]);
+
+    // Bad requests are refused as a whole, with the field that is wrong.
+    const many = Array.from({ length: 501 }, (_, i) => `AAAA${String(i).padStart(4, '0')}`);
+    expectError(await h().request(ADMIN, 'POST', '/api/v1/held/bulk', { action: 'release', queueIds: many }), 400, { queueIds: 'must name at most 500 messages' });
+    expectError(await h().request(ADMIN, 'POST', '/api/v1/held/bulk', { action: 'release', queueIds: [] }), 400, { queueIds: 'must name at least one message' });
+    expectError(await h().request(ADMIN, 'POST', '/api/v1/held/bulk', { action: 'release', queueIds: ['../etc'] }), 400, { 'queueIds.0': ANY });
+    expectError(await h().request(ADMIN, 'POST', '/api/v1/held/bulk', { action: 'purge', queueIds: ['AAAAAA1'] }), 400, { action: 'must be "release", "delete" or "compromise"' });
+  });
+
   it('compromised marks say whether this person may restore them; a restore on the other subscription is 403', async () => {
     expectStatus(await h().request(ADMIN, 'POST', '/api/v1/mailboxes/mallory@other.org/compromised'), 201);
     const marked = json<{ entry: Json }>(await h().request(jdoe, 'POST', '/api/v1/mailboxes/alice@example.com/compromised'));

@@ -6,6 +6,7 @@ import type { SenderIdentity } from '../core/identity.js';
 import type { LimitOverride } from '../core/limits.js';
 import { ownLimitOf } from '../core/object-query.js';
 import type { PostfixQueue } from '../postfix/queue.js';
+import { heldQueueFileSummary, type QueueFileSummary } from '../postfix/queue-file.js';
 import { candidatesFor, matchRequeued, type RequeuedOriginal } from '../postfix/requeued.js';
 import { recordAudit } from '../store/audit-store.js';
 import type { Db } from '../store/database.js';
@@ -49,6 +50,9 @@ interface LeftHold {
   originals: RequeuedOriginal[];
 }
 
+/** Summaries of queue files kept in memory (one held message's is well under a kilobyte). */
+const MAX_SUMMARIES = 20_000;
+
 /** A message that a record says is held but Postfix has not finished writing yet is given this long to show up. */
 const SETTLE_MS = 30_000;
 
@@ -63,6 +67,12 @@ export class HeldMail {
   private tail: Promise<unknown> = Promise.resolve();
   /** A failing store or queue repeats these per message or per pass: one line, then a count a minute. */
   readonly repeated: LogSummariser;
+  private queueDirectory: string | null = null;
+  /**
+   * Recipients and subject read from the queue files of held mail, by queue id. Kept in memory only: the file
+   * is there while the message is held, and after it left the last reading stays until the daemon restarts.
+   */
+  private readonly summaries = new Map<string, QueueFileSummary>();
 
   constructor(
     private readonly db: Db,
@@ -112,6 +122,30 @@ export class HeldMail {
     if (!message.chargedLevel || !message.chargedName) return [];
     const object = this.enforcer.directory.find(message.chargedLevel, message.chargedName);
     return object ? this.enforcer.directory.chainFrom(object) : [];
+  }
+
+  /**
+   * Recipients and subject of messages, read from their hold queue files (bounded, see ../postfix/queue-file.ts)
+   * the first time they are asked for while held. A message whose file cannot be read has no entry.
+   */
+  async summariesOf(messages: readonly HeldMessage[]): Promise<Map<string, QueueFileSummary>> {
+    const found = new Map<string, QueueFileSummary>();
+    const unread = messages.filter((m) => m.status === 'held' && !this.summaries.has(m.queueId));
+    if (unread.length > 0) {
+      this.queueDirectory ??= await this.queue.queueDirectory().catch(() => null);
+      const directory = this.queueDirectory;
+      for (const message of unread) {
+        const summary = directory === null ? null : heldQueueFileSummary(directory, message.queueId);
+        if (!summary) continue;
+        if (this.summaries.size >= MAX_SUMMARIES) this.summaries.delete(this.summaries.keys().next().value!);
+        this.summaries.set(message.queueId, summary);
+      }
+    }
+    for (const message of messages) {
+      const summary = this.summaries.get(message.queueId);
+      if (summary) found.set(message.queueId, summary);
+    }
+    return found;
   }
 
   /** Resolves when the queue work under way is done (for a clean stop). */
