@@ -9,7 +9,7 @@ import type { ObjectPage, ObjectRow } from '../core/object-query.js';
 import type { ServerSettings } from '../core/settings.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
 import { HOUR_SECONDS } from '../enforcement/enforcer.js';
-import type { AuditRow } from '../store/audit-store.js';
+import { recordAudit, type AuditRow } from '../store/audit-store.js';
 import type { HourBucket } from '../store/hourly-stats.js';
 import type { OverLimitEvent } from '../store/over-limit-events.js';
 import { newNonce } from './auth/signature.js';
@@ -199,8 +199,8 @@ function setLimit(h: ApiHarness, caller: Caller, level: Level, name: string, lim
 async function audit(h: ApiHarness, caller: Caller = ADMIN, query = ''): Promise<AuditRow[]> {
   const response = await h.get(caller, `/api/v1/audit${query}`);
   expectStatus(response, 200);
-  const body = json<{ items: AuditRow[] }>(response);
-  expect(Object.keys(body)).toEqual(['items']);
+  const body = json<{ items: AuditRow[]; next: number | null }>(response);
+  expect(Object.keys(body)).toEqual(['items', 'next']);
   for (const row of body.items) expectAuditRow(row);
   return body.items;
 }
@@ -356,6 +356,30 @@ describe('contract: every endpoint answers with its documented status and shape'
     expectStatus(await setLimit(h(), ADMIN, 'mailbox', 'alice@example.com', 9), 200);
     const rows = await audit(h());
     expect(rows[0]).toMatchObject({ actorLogin: 'admin', actorRole: 'admin', action: 'limit.set', level: 'mailbox', objectName: 'alice@example.com', oldValue: 'default', newValue: 9, atMs: h().nowMs });
+  });
+
+  it('GET /audit filters by person and object, pages with next, and shows each role only its own objects however far back', async () => {
+    expectStatus(await setLimit(h(), ADMIN, 'mailbox', 'alice@example.com', 9), 200);
+    expectStatus(await setLimit(h(), JDOE, 'mailbox', 'alice@example.com', 5), 200);
+    // Many lines nobody but the administrator may see, written after jdoe's: they must not hide jdoe's from jdoe.
+    const admin = { login: 'admin', role: 'admin' as const, userId: '1', via: 'plesk' as const };
+    h().db.transaction(() => {
+      for (let i = 0; i < 12_000; i++) recordAudit(h().db, admin, { action: 'limit.set', level: 'mailbox', objectName: 'mallory@other.org', oldValue: i, newValue: i + 1 });
+    })();
+    expectStatus(await setLimit(h(), ADMIN, 'domain', 'example.com', 7), 200);
+
+    const byJdoe = json<{ items: AuditRow[]; next: number | null }>(await h().get(JDOE, '/api/v1/audit?actor=jdoe'));
+    expect(byJdoe.items.map((r) => [r.actorLogin, r.objectName, r.oldValue, r.newValue])).toEqual([['jdoe', 'alice@example.com', 9, 5]]);
+    expect(byJdoe.next).toBeNull();
+    const jdoeAll = await audit(h(), JDOE, '?limit=2');
+    expect(jdoeAll.map((r) => [r.actorLogin, r.objectName, r.newValue])).toEqual([['admin', 'example.com', 7], ['jdoe', 'alice@example.com', 5]]);
+    const page = json<{ items: AuditRow[]; next: number | null }>(await h().get(JDOE, '/api/v1/audit?limit=2'));
+    const older = json<{ items: AuditRow[]; next: number | null }>(await h().get(JDOE, `/api/v1/audit?limit=2&before=${page.next}`));
+    expect(older.items.map((r) => [r.actorLogin, r.objectName, r.newValue])).toEqual([['admin', 'alice@example.com', 9]]);
+    expect(older.next).toBeNull();
+    expect(await audit(h(), MARY, '?name=alice@example.com')).toEqual([]);
+    expect((await audit(h(), MARY, '?limit=1'))[0]).toMatchObject({ objectName: 'mallory@other.org', newValue: 12_000 });
+    expect((await audit(h(), ADMIN, '?actor=ADMIN&name=example.com&level=domain')).map((r) => r.newValue)).toEqual([7]);
   });
 
   it('GET /stats answers one bucket per clock hour of the last day, oldest first', async () => {

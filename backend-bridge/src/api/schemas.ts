@@ -80,6 +80,8 @@ export const statsQuery = z
 export const auditQuery = z.strictObject({
   level: levelValue.optional(),
   name: z.string().max(MAX_NAME_LENGTH).optional(),
+  /** The login of the person who made the change. */
+  actor: z.string().max(255).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   before: z.coerce.number().int().min(1).optional(),
 });
