@@ -68,6 +68,8 @@ export class HeldMail {
   /** A failing store or queue repeats these per message or per pass: one line, then a count a minute. */
   readonly repeated: LogSummariser;
   private queueDirectory: string | null = null;
+  /** When queue_directory was last asked for (it is asked in the background, at most once a minute). */
+  private queueDirectoryAskedAtMs = -Infinity;
   /**
    * Recipients and subject read from the queue files of held mail, by queue id. Kept in memory only: the file
    * is there while the message is held, and after it left the last reading stays until the daemon restarts.
@@ -128,12 +130,11 @@ export class HeldMail {
    * Recipients and subject of messages, read from their hold queue files (bounded, see ../postfix/queue-file.ts)
    * the first time they are asked for while held. A message whose file cannot be read has no entry.
    */
-  async summariesOf(messages: readonly HeldMessage[]): Promise<Map<string, QueueFileSummary>> {
+  summariesOf(messages: readonly HeldMessage[]): Map<string, QueueFileSummary> {
     const found = new Map<string, QueueFileSummary>();
     const unread = messages.filter((m) => m.status === 'held' && !this.summaries.has(m.queueId));
     if (unread.length > 0) {
-      this.queueDirectory ??= await this.queue.queueDirectory().catch(() => null);
-      const directory = this.queueDirectory;
+      const directory = this.knownQueueDirectory();
       for (const message of unread) {
         const summary = directory === null ? null : heldQueueFileSummary(directory, message.queueId);
         if (!summary) continue;
@@ -146,6 +147,21 @@ export class HeldMail {
       if (summary) found.set(message.queueId, summary);
     }
     return found;
+  }
+
+  /**
+   * Postfix's queue_directory once known; until then null, and it is asked for in the background (postconf), so
+   * that a list never waits on Postfix nor asks it on every refresh while it cannot answer.
+   */
+  private knownQueueDirectory(): string | null {
+    if (this.queueDirectory === null && this.nowMs() - this.queueDirectoryAskedAtMs >= 60_000) {
+      this.queueDirectoryAskedAtMs = this.nowMs();
+      void this.queue.queueDirectory().then(
+        (directory) => (this.queueDirectory = directory),
+        () => undefined,
+      );
+    }
+    return this.queueDirectory;
   }
 
   /** Resolves when the queue work under way is done (for a clean stop). */

@@ -120,7 +120,7 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
         shown.push({ message, object });
         if (shown.length >= query.limit) break;
       }
-      const summaries = await held.summariesOf(shown.map((s) => s.message));
+      const summaries = held.summariesOf(shown.map((s) => s.message));
       return { items: shown.map(({ message, object }) => heldView(identity, message, object, summaries.get(message.queueId))) };
     },
   });
@@ -132,7 +132,7 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     tag: 'held mail',
     handler: async ({ identity, params }): Promise<HeldMessageView> => {
       const { message, object } = findVisible(identity, params.queueId);
-      return heldView(identity, message, object, (await held.summariesOf([message])).get(message.queueId));
+      return heldView(identity, message, object, held.summariesOf([message]).get(message.queueId));
     },
   });
 
