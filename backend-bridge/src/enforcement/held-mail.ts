@@ -50,6 +50,9 @@ interface LeftHold {
   originals: RequeuedOriginal[];
 }
 
+/** postqueue -i commands run side by side after a release of many messages. */
+const DELIVER_NOW_AT_ONCE = 8;
+
 /** Summaries of queue files kept in memory (one held message's is well under a kilobyte). */
 const MAX_SUMMARIES = 20_000;
 
@@ -262,7 +265,9 @@ export class HeldMail {
 
   /** Sends released mail on now; requeued mail has a new id, which its record is given once pickup has it. */
   private async afterLeaving(messages: readonly HeldMessage[], left: LeftHold): Promise<void> {
-    for (const m of messages) if (!left.requeued.has(m.queueId)) await this.queue.deliverNow(m.queueId);
+    // postqueue -i takes one id: a few at a time, so that releasing hundreds does not take minutes.
+    const now = messages.filter((m) => !left.requeued.has(m.queueId));
+    for (let i = 0; i < now.length; i += DELIVER_NOW_AT_ONCE) await Promise.all(now.slice(i, i + DELIVER_NOW_AT_ONCE).map((m) => this.queue.deliverNow(m.queueId)));
     if (left.requeued.size === 0) return;
     const newIds = await this.followRequeued(left.originals);
     for (const m of messages) {
@@ -378,6 +383,96 @@ export class HeldMail {
       })();
       await this.afterLeaving([message], left);
       return this.store.byQueueId(queueId) ?? { ...message, status: 'released', resolvedAtMs: at, resolvedBy: actor.login };
+    });
+  }
+
+  /**
+   * "Release now" of several messages (a person's selection), in the order given: each is charged, refused or
+   * forced exactly as releaseNow does it, then all leave the hold queue with one postsuper. Returns each
+   * message's record, or why it was not released.
+   */
+  releaseMany(queueIds: readonly string[], actor: Identity, force: boolean): Promise<Map<string, HeldMessage | HeldMailError>> {
+    return this.exclusive(async () => {
+      const outcome = new Map<string, HeldMessage | HeldMailError>();
+      const charged: Array<{ message: HeldMessage; chain: ChargedObject[]; second: number | null; exceeded: boolean }> = [];
+      for (const queueId of queueIds) {
+        const message = this.store.byQueueId(queueId);
+        if (!message || message.status !== 'held') {
+          outcome.set(queueId, new HeldMailError(404, `held message ${queueId} not found`));
+          continue;
+        }
+        const chain = this.chainOf(message);
+        if (chain.length === 0) {
+          charged.push({ message, chain, second: null, exceeded: false });
+          continue;
+        }
+        const attempt = this.enforcer.chargeIfRoom(chain, message.weight);
+        if (attempt.second !== null) charged.push({ message, chain, second: attempt.second, exceeded: false });
+        else if (force) charged.push({ message, chain, second: this.enforcer.chargeAnyway(chain, message.weight), exceeded: true });
+        else outcome.set(queueId, new HeldMailError(409, `${attempt.decision.allowed ? '' : attempt.decision.reason}; the message stays held until then`));
+      }
+      const refund = (entries: typeof charged) => {
+        for (const c of entries) if (c.second !== null) this.enforcer.refund(c.chain, c.second, c.message.weight);
+      };
+      if (charged.length === 0) return outcome;
+      let left: LeftHold;
+      try {
+        left = await this.leaveHold(charged.map((c) => c.message));
+      } catch (error) {
+        refund(charged);
+        for (const c of charged) outcome.set(c.message.queueId, new HeldMailError(502, (error as Error).message));
+        return outcome;
+      }
+      const gone = charged.filter((c) => !left.released.has(c.message.queueId));
+      refund(gone);
+      for (const c of gone) outcome.set(c.message.queueId, new HeldMailError(409, `message ${c.message.queueId} is no longer in the Postfix hold queue`));
+      const released = charged.filter((c) => left.released.has(c.message.queueId));
+      const at = this.nowMs();
+      this.db.transaction(() => {
+        for (const { message, exceeded } of released) {
+          this.store.resolve(message.id, 'released', actor.login, at);
+          recordAudit(this.db, actor, { action: 'held.release', level: message.chargedLevel, objectName: message.chargedName, newValue: { queueId: message.queueId, overLimit: exceeded } }, at);
+        }
+      })();
+      await this.afterLeaving(released.map((c) => c.message), left);
+      for (const { message } of released) outcome.set(message.queueId, this.store.byQueueId(message.queueId) ?? { ...message, status: 'released', resolvedAtMs: at, resolvedBy: actor.login });
+      return outcome;
+    });
+  }
+
+  /** Deletes several held messages with one postsuper (audited each); returns each record, or why not. */
+  deleteMany(queueIds: readonly string[], actor: Identity): Promise<Map<string, HeldMessage | HeldMailError>> {
+    return this.exclusive(async () => {
+      const outcome = new Map<string, HeldMessage | HeldMailError>();
+      const messages: HeldMessage[] = [];
+      for (const queueId of queueIds) {
+        const message = this.store.byQueueId(queueId);
+        if (message?.status === 'held') messages.push(message);
+        else outcome.set(queueId, new HeldMailError(404, `held message ${queueId} not found`));
+      }
+      if (messages.length === 0) return outcome;
+      let removed: Set<string>;
+      try {
+        removed = await this.queue.deleteFromHold(messages.map((m) => m.queueId));
+      } catch (error) {
+        for (const m of messages) outcome.set(m.queueId, new HeldMailError(502, (error as Error).message));
+        return outcome;
+      }
+      const at = this.nowMs();
+      this.db.transaction(() => {
+        for (const message of messages) {
+          if (!removed.has(message.queueId)) continue;
+          this.store.resolve(message.id, 'deleted', actor.login, at);
+          recordAudit(this.db, actor, { action: 'held.delete', level: message.chargedLevel, objectName: message.chargedName, oldValue: { queueId: message.queueId, sender: message.sender } }, at);
+        }
+      })();
+      for (const message of messages) {
+        outcome.set(
+          message.queueId,
+          removed.has(message.queueId) ? { ...message, status: 'deleted', resolvedAtMs: at, resolvedBy: actor.login } : new HeldMailError(409, `message ${message.queueId} is no longer in the Postfix hold queue`),
+        );
+      }
+      return outcome;
     });
   }
 

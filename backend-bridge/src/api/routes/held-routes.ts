@@ -195,19 +195,39 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
         .map((queueId) => ({ queueId, heldAtMs: held.store.byQueueId(queueId)?.heldAtMs ?? 0 }))
         .sort((a, b) => a.heldAtMs - b.heldAtMs)
         .map((entry) => entry.queueId);
+      if (body.action !== 'compromise') {
+        // Each message is checked first exactly as the single action; those allowed go to Postfix together.
+        const checked = new Map<string, HeldBulkResult>();
+        for (const queueId of ordered) {
+          const result = await bulkOne(queueId, () => {
+            const { message, object } = findVisible(identity, queueId);
+            throwIfRefused(checkHeldMailAction(identity, object, body.action === 'release' ? 'release' : 'delete'));
+            return Promise.resolve(message.status);
+          });
+          if (!result.ok) checked.set(queueId, result);
+        }
+        const allowed = ordered.filter((queueId) => !checked.has(queueId));
+        const outcomes = allowed.length === 0 ? new Map() : body.action === 'release' ? await held.releaseMany(allowed, identity, body.force) : await held.deleteMany(allowed, identity);
+        for (const queueId of ordered) {
+          const refused = checked.get(queueId);
+          if (refused) {
+            results.push(refused);
+            continue;
+          }
+          const outcome = outcomes.get(queueId);
+          results.push(
+            await bulkOne(queueId, () => {
+              if (outcome instanceof HeldMailError || outcome === undefined) throw outcome ?? new HeldMailError(404, `held message ${queueId} not found`);
+              return Promise.resolve(outcome.status);
+            }),
+          );
+        }
+      }
       const marked = new Map<string, HeldBulkResult>();
-      for (const queueId of ordered) {
+      for (const queueId of body.action === 'compromise' ? ordered : []) {
         results.push(
           await bulkOne(queueId, async () => {
             const { message, object } = findVisible(identity, queueId);
-            if (body.action === 'release') {
-              throwIfRefused(checkHeldMailAction(identity, object, 'release'));
-              return (await held.releaseNow(message.queueId, identity, body.force)).status;
-            }
-            if (body.action === 'delete') {
-              throwIfRefused(checkHeldMailAction(identity, object, 'delete'));
-              return (await held.delete(message.queueId, identity)).status;
-            }
             if (object?.level !== 'mailbox') throw new ApiError(409, `message ${queueId} counts against no email address`);
             // Several selected messages of one mailbox mark it once; an earlier mark is no failure.
             const earlier = marked.get(object.name);
@@ -219,11 +239,8 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
             return message.status;
           }),
         );
-        const last = results[results.length - 1]!;
-        if (body.action === 'compromise') {
-          const name = held.store.byQueueId(queueId)?.chargedName;
-          if (name && !marked.has(name)) marked.set(name, last);
-        }
+        const name = held.store.byQueueId(queueId)?.chargedName;
+        if (name && !marked.has(name)) marked.set(name, results[results.length - 1]!);
       }
       const done = results.filter((r) => r.ok).length;
       return { results, done, failed: results.length - done };
