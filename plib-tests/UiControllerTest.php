@@ -114,6 +114,17 @@ final class UiControllerTest extends TestCase
         }
     }
 
+    public function testHistoryForEveryoneOptionallyOfOneObject(): void
+    {
+        foreach ([PleskWorld::$admin, PleskWorld::$res1, PleskWorld::$jdoe] as $client) {
+            pm_Session::$client = $client;
+            $all = $this->props($this->show('history'));
+            $this->assertSame('history', $all['screen']);
+            $this->assertArrayNotHasKey('name', $all['context']);
+            $this->assertSame('alice@jdoe.example', $this->props($this->show('history', ['name' => 'Alice@jdoe.example']))['context']['name']);
+        }
+    }
+
     public function testPlesksButtonsOpenTheScreensWithTheDomainId(): void
     {
         pm_Session::$client = PleskWorld::$jdoe;

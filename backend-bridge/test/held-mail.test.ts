@@ -137,6 +137,49 @@ describe('held mail with a real Postfix', () => {
     expect(subjects.filter((s) => s === 'carol c' || s === 'carol d')).toEqual([]);
   });
 
+  it('held mail shows its subject (decoded, as plain text) and recipients from the queue file; a bulk action answers each message', async () => {
+    const hostile = `Grüße <img src=x onerror=alert(1)> \u202Egnp.exe ${'x'.repeat(400)}`;
+    const encoded = `=?UTF-8?B?${Buffer.from(hostile, 'utf8').toString('base64')}?=`;
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const result = await postfix.sendMail({ from: 'carol@example.com', to: ['x@remote.test', 'y@remote.test'], subject: i === 0 ? encoded : `carol bulk ${i}` });
+      expectAccepted(result);
+      ids.push(result.queueId!);
+    }
+    for (const id of ids) expect(await queueNameOf(id)).toBe('hold');
+    type Item = { queueId: string; subject: string | null; recipients: string[] | null };
+    const listed = async () => ((await api().request('GET', '/api/v1/held?name=carol@example.com')).body as { items: Item[] }).items;
+    await eventually(async () => (await listed()).find((m) => m.queueId === ids[0])?.subject != null, 'the subject to be read from the queue file');
+    const first = (await listed()).find((m) => m.queueId === ids[0])!;
+    // Decoded, the direction override gone, markup left as the text it is, cut to 200 characters.
+    const shown = 'Grüße <img src=x onerror=alert(1)> gnp.exe ';
+    expect(first.subject).toBe(`${shown}${'x'.repeat(199 - shown.length)}…`);
+    expect(first.recipients).toEqual(['x@remote.test', 'y@remote.test']);
+    expect((await listed()).find((m) => m.queueId === ids[1])?.subject).toBe('carol bulk 1');
+
+    // Within the budget (carol's limit is 0) nothing may leave: each message says why, and stays.
+    const refused = await api(JDOE).request('POST', '/api/v1/held/bulk', { action: 'release', queueIds: ids.slice(0, 2) });
+    expect(refused.status).toBe(200);
+    expect((refused.body as { results: Array<{ ok: boolean; httpStatus: number; error: string }> }).results).toEqual([
+      expect.objectContaining({ ok: false, httpStatus: 409, error: expect.stringMatching(/^Sending is not allowed for mailbox carol@example\.com/) }),
+      expect.objectContaining({ ok: false, httpStatus: 409 }),
+    ]);
+    for (const id of ids) expect(await queueNameOf(id)).toBe('hold');
+
+    const released = await api().request('POST', '/api/v1/held/bulk', { action: 'release', queueIds: [...ids.slice(0, 3), 'FFFFFF123'], force: true });
+    expect(released.body).toMatchObject({ done: 3, failed: 1 });
+    const deleted = await api(JDOE).request('POST', '/api/v1/held/bulk', { action: 'delete', queueIds: ids.slice(3) });
+    expect(deleted.body).toEqual({ results: ids.slice(3).map((queueId) => ({ queueId, ok: true, status: 'deleted' })), done: 3, failed: 0 });
+    for (const id of ids.slice(3)) expect(await queueNameOf(id)).toBeNull();
+    await eventually(async () => {
+      const subjects = await deliveredSubjects();
+      return ['carol bulk 1', 'carol bulk 2'].every((s) => subjects.includes(s));
+    }, 'the released messages to be delivered', 20_000);
+    expect((await deliveredSubjects()).filter((s) => /carol bulk [345]/.test(s))).toEqual([]);
+    const audit = (await api().request('GET', '/api/v1/audit?name=carol@example.com&limit=6')).body as { items: Array<{ action: string; actorLogin: string }> };
+    expect(audit.items.map((e) => `${e.actorLogin} ${e.action}`)).toEqual([...Array(3).fill('jdoe held.delete'), ...Array(3).fill('admin held.release')]);
+  });
+
   it('mark compromised holds the mailbox’s mail at limit 0; restore brings the old limit back and the mail leaves', async () => {
     const marked = await cli(['mailbox', 'compromised', 'bob@example.com', '--data-dir', dataDir]);
     expect(marked).toContain('Mailbox bob@example.com marked compromised: limit 0 (was default)');

@@ -169,3 +169,67 @@ test('a failed load shows the error with Retry, and Retry loads the list', async
   await page.getByRole('button', { name: 'Retry' }).click();
   await expect(heldRow(page, 'mallory@other.org')).toBeVisible();
 });
+
+test('a bad day: select all from one sender, release them with one confirmation; subjects show as the text they are', async ({ browser }) => {
+  const subject = '<b>Rechnung</b> für Sie';
+  const encoded = `=?UTF-8?B?${Buffer.from(subject, 'utf8').toString('base64')}?=`;
+  const ids: string[] = [];
+  await send('erin@example.net', 'erin 1');
+  for (const n of [2, 3, 4]) ids.push(await send('erin@example.net', n === 2 ? encoded : `erin ${n}`));
+  for (const id of ids) await expect.poll(() => queueNameOf(id)).toBe('hold');
+
+  const page = await pages.logIn(browser, users.admin, '/held');
+  const first = heldRow(page, ids[0] as string);
+  await expect(first).toContainText(subject);
+  await expect(first).toContainText('someone@remote.test');
+  // The customer's markup is text: no element came of it.
+  await expect(page.getByTestId('held-list').locator('b')).toHaveCount(0);
+
+  await page.getByRole('button', { name: 'Select', exact: true }).click();
+  await page.getByText('All from erin@example.net (3)').click();
+  await page.getByRole('button', { name: 'Release Now (3)' }).click();
+  const dialog = page.getByRole('dialog');
+  await expect(dialog).toContainText('Release 3 messages?');
+  await expect(dialog).toContainText('As the administrator, you release them even if the limit is reached now');
+  await shoot(page, 'held-bulk-confirmation');
+  await expectAccessible(page);
+  await dialog.getByRole('button', { name: 'Release Now' }).click();
+  await expect(page.getByText('3 messages were released.')).toBeVisible();
+  await expect(heldRow(page, 'erin@example.net')).toHaveCount(0);
+  await expect.poll(() => delivered(encoded), { timeout: 30_000 }).toBe(true);
+  await expect.poll(() => delivered('erin 4'), { timeout: 30_000 }).toBe(true);
+
+  // What left by itself says so in words.
+  await page.getByRole('button', { name: 'Released', exact: true }).click();
+  await expect(heldRow(page, 'carol@example.com')).toContainText('Released automatically');
+  await expect(page.getByTestId('held-list')).not.toContainText('worker');
+  await shoot(page, 'held-released');
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto('/held');
+  await expect(heldRow(page, 'mallory@other.org')).toBeVisible();
+  await shoot(page, 'held-messages-390');
+});
+
+test('History: who changed what, old → new, for what each role may see', async ({ browser }) => {
+  const admin = await pages.logIn(browser, users.admin);
+  await admin.getByRole('navigation').getByRole('link', { name: 'History' }).click();
+  await expect(admin.getByRole('heading', { name: 'History', exact: true })).toBeVisible();
+  const list = admin.getByTestId('history-list');
+  await expect(list).toContainText('released beyond the limit');
+  await expect(list).toContainText('Marked as compromised: limit from the default to 0 per hour');
+  await expect(list).toContainText('jdoe (customer)');
+  await shoot(admin, 'history');
+  await expectAccessible(admin);
+  await admin.getByRole('textbox', { name: 'Login of the person' }).fill('jdoe');
+  await admin.getByRole('textbox', { name: 'Login of the person' }).press('Enter');
+  await expect(list.getByRole('row').filter({ hasText: 'admin (administrator)' })).toHaveCount(0);
+  await expect(list).toContainText('Restored: limit from 0 per hour to the default');
+
+  const mary = await pages.logIn(browser, users.mary, '/history');
+  await expect(mary.getByTestId('history-list')).toContainText('No changes are recorded yet.');
+  await expect(mary.getByTestId('history-list')).not.toContainText('carol@example.com');
+  await mary.setViewportSize({ width: 390, height: 844 });
+  await shoot(mary, 'history-customer-390');
+  await expectAccessible(mary);
+});

@@ -50,7 +50,7 @@ export function pleskApiClient(context: MountProps['context'], adapter?: AxiosAd
 export function targetOf(props: Pick<MountProps, 'screen' | 'context'>): Target {
   const name = props.context.name ?? '';
   if (props.screen === 'subscription' || props.screen === 'domain') return { screen: props.screen, name };
-  if (props.screen === 'held') return name ? { screen: 'held', name } : { screen: 'held' };
+  if (props.screen === 'held' || props.screen === 'history') return name ? { screen: props.screen, name } : { screen: props.screen };
   return { screen: props.screen };
 }
 

@@ -51,6 +51,20 @@ class UiController extends pm_Controller_Action
         $this->show('held', $name === '' ? null : $name);
     }
 
+    /**
+     * History (who changed which limit when): everyone; the bridge lists only changes of the person's own objects.
+     * With `name`, the changes of that object.
+     */
+    public function historyAction()
+    {
+        $name = strtolower(trim((string) $this->getRequest()->getParam('name', '')));
+        if (strlen($name) > 320) {
+            $this->getResponse()->setHttpResponseCode(404);
+            throw new pm_Exception(pm_Locale::lmsg('domainNotFound', ['name' => substr($name, 0, 64) . '…']));
+        }
+        $this->show('history', $name === '' ? null : $name);
+    }
+
     /** The limits of one subscription and its domains; a domain's name opens the subscription it belongs to. */
     public function subscriptionAction()
     {

@@ -6,14 +6,14 @@
 class Modules_OutgoingMailLimits_Screen
 {
     const MOUNT_ID = 'outgoing-mail-limits';
-    const SCREENS = ['settings', 'overview', 'subscriptions', 'subscription', 'domain', 'held'];
+    const SCREENS = ['settings', 'overview', 'subscriptions', 'subscription', 'domain', 'held', 'history'];
     /** Tools & Settings, where the settings button is: where OK and Cancel of the settings screen lead. */
     const TOOLS_AND_SETTINGS_URL = '/admin/server/tools';
 
     /**
      * @param string $screen one of SCREENS
      * @param string|null $name the subscription or domain of the 'subscription' and 'domain' screens; for
-     *   'held', optionally the mailbox, domain or subscription whose held mail is shown
+     *   'held' and 'history', optionally the mailbox, domain or subscription whose held mail or changes are shown
      * @param string|null $returnUrl where OK and Cancel of the settings screen lead
      */
     public static function html($screen, $name = null, $returnUrl = null)

@@ -9,7 +9,7 @@ import type { ObjectPage, ObjectRow } from '../core/object-query.js';
 import type { ServerSettings } from '../core/settings.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
 import { HOUR_SECONDS } from '../enforcement/enforcer.js';
-import type { AuditRow } from '../store/audit-store.js';
+import { recordAudit, type AuditRow } from '../store/audit-store.js';
 import type { HourBucket } from '../store/hourly-stats.js';
 import type { OverLimitEvent } from '../store/over-limit-events.js';
 import { newNonce } from './auth/signature.js';
@@ -202,8 +202,8 @@ function setLimit(h: ApiHarness, caller: Caller, level: Level, name: string, lim
 async function audit(h: ApiHarness, caller: Caller = ADMIN, query = ''): Promise<AuditRow[]> {
   const response = await h.get(caller, `/api/v1/audit${query}`);
   expectStatus(response, 200);
-  const body = json<{ items: AuditRow[] }>(response);
-  expect(Object.keys(body)).toEqual(['items']);
+  const body = json<{ items: AuditRow[]; next: number | null }>(response);
+  expect(Object.keys(body)).toEqual(['items', 'next']);
   for (const row of body.items) expectAuditRow(row);
   return body.items;
 }
@@ -359,6 +359,30 @@ describe('contract: every endpoint answers with its documented status and shape'
     expectStatus(await setLimit(h(), ADMIN, 'mailbox', 'alice@example.com', 9), 200);
     const rows = await audit(h());
     expect(rows[0]).toMatchObject({ actorLogin: 'admin', actorRole: 'admin', action: 'limit.set', level: 'mailbox', objectName: 'alice@example.com', oldValue: 'default', newValue: 9, atMs: h().nowMs });
+  });
+
+  it('GET /audit filters by person and object, pages with next, and shows each role only its own objects however far back', async () => {
+    expectStatus(await setLimit(h(), ADMIN, 'mailbox', 'alice@example.com', 9), 200);
+    expectStatus(await setLimit(h(), JDOE, 'mailbox', 'alice@example.com', 5), 200);
+    // Many lines nobody but the administrator may see, written after jdoe's: they must not hide jdoe's from jdoe.
+    const admin = { login: 'admin', role: 'admin' as const, userId: '1', via: 'plesk' as const };
+    h().db.transaction(() => {
+      for (let i = 0; i < 12_000; i++) recordAudit(h().db, admin, { action: 'limit.set', level: 'mailbox', objectName: 'mallory@other.org', oldValue: i, newValue: i + 1 });
+    })();
+    expectStatus(await setLimit(h(), ADMIN, 'domain', 'example.com', 7), 200);
+
+    const byJdoe = json<{ items: AuditRow[]; next: number | null }>(await h().get(JDOE, '/api/v1/audit?actor=jdoe'));
+    expect(byJdoe.items.map((r) => [r.actorLogin, r.objectName, r.oldValue, r.newValue])).toEqual([['jdoe', 'alice@example.com', 9, 5]]);
+    expect(byJdoe.next).toBeNull();
+    const jdoeAll = await audit(h(), JDOE, '?limit=2');
+    expect(jdoeAll.map((r) => [r.actorLogin, r.objectName, r.newValue])).toEqual([['admin', 'example.com', 7], ['jdoe', 'alice@example.com', 5]]);
+    const page = json<{ items: AuditRow[]; next: number | null }>(await h().get(JDOE, '/api/v1/audit?limit=2'));
+    const older = json<{ items: AuditRow[]; next: number | null }>(await h().get(JDOE, `/api/v1/audit?limit=2&before=${page.next}`));
+    expect(older.items.map((r) => [r.actorLogin, r.objectName, r.newValue])).toEqual([['admin', 'alice@example.com', 9]]);
+    expect(older.next).toBeNull();
+    expect(await audit(h(), MARY, '?name=alice@example.com')).toEqual([]);
+    expect((await audit(h(), MARY, '?limit=1'))[0]).toMatchObject({ objectName: 'mallory@other.org', newValue: 12_000 });
+    expect((await audit(h(), ADMIN, '?actor=ADMIN&name=example.com&level=domain')).map((r) => r.newValue)).toEqual([7]);
   });
 
   it('GET /stats answers one bucket per clock hour of the last day, oldest first', async () => {
@@ -798,6 +822,44 @@ describe('Plesk permission "Manage outgoing mail limits" per subscription', () =
     expect(await heldOf(RES1)).toEqual([expect.objectContaining({ queueId: 'AAAAAA1', ...allowed })]);
     expect(expectError(await h().request(RES1, 'DELETE', '/api/v1/held/AAAAAA1'), 502).error).toMatch(/postsuper/);
     expect(expectError(await h().request(ADMIN, 'DELETE', '/api/v1/held/CCCCCC3'), 502).error).toMatch(/postsuper/);
+  });
+
+  it('a bulk action checks each message exactly like the single action and answers each one; only what was allowed is tried', async () => {
+    h().recordHeld('AAAAAA1', 'alice@example.com');
+    h().recordHeld('CCCCCC3', 'mallory@other.org');
+    const bulk = async (caller: Caller, body: Json) => {
+      const response = await h().request(caller, 'POST', '/api/v1/held/bulk', body);
+      expectStatus(response, 200);
+      return json<{ results: Array<Json & { queueId: string }>; done: number; failed: number }>(response);
+    };
+    const deleted = await bulk(jdoe, { action: 'delete', queueIds: ['CCCCCC3', 'AAAAAA1', 'FFFFFF9'] });
+    expect(Object.fromEntries(deleted.results.map((r) => [r.queueId, r]))).toEqual({
+      CCCCCC3: { queueId: 'CCCCCC3', ok: false, httpStatus: 403, status: 'held', error: heldRefusal('delete') },
+      // The permitted subscription passes the check and reaches Postfix, which does not run here.
+      AAAAAA1: expect.objectContaining({ queueId: 'AAAAAA1', ok: false, httpStatus: 502, status: 'held', error: expect.stringMatching(/postsuper/) }),
+      FFFFFF9: { queueId: 'FFFFFF9', ok: false, httpStatus: 404, error: 'held message FFFFFF9 not found' },
+    });
+    expect([deleted.done, deleted.failed]).toEqual([0, 3]);
+    // Mail of another customer is not found, exactly as GET says, whatever the action.
+    expect((await bulk(MARY, { action: 'release', queueIds: ['AAAAAA1'] })).results).toEqual([{ queueId: 'AAAAAA1', ok: false, httpStatus: 404, error: 'held message AAAAAA1 not found' }]);
+    expect(expectError(await h().request(jdoe, 'POST', '/api/v1/held/bulk', { action: 'release', queueIds: ['AAAAAA1'], force: true }), 403).error).toBe('Only the administrator can release mail beyond the limit.');
+
+    const marked = await bulk(jdoe, { action: 'compromise', queueIds: ['AAAAAA1', 'CCCCCC3'] });
+    expect(marked.results).toEqual([
+      { queueId: 'AAAAAA1', ok: true, status: 'held' },
+      { queueId: 'CCCCCC3', ok: false, httpStatus: 403, status: 'held', error: refusal },
+    ]);
+    expect((await getRow(h(), ADMIN, 'mailbox', 'alice@example.com')).ownLimit).toBe(0);
+    expect((await getRow(h(), ADMIN, 'mailbox', 'mallory@other.org')).ownLimit).toBe('default');
+    expect((await audit(h(), ADMIN, '?name=alice@example.com'))[0]).toMatchObject({ action: 'mailbox.compromised', actorLogin: 'jdoe' });
+    expect(await audit(h(), ADMIN, '?name=mallory@other.org')).toEqual([]);
+
+    // Bad requests are refused as a whole, with the field that is wrong.
+    const many = Array.from({ length: 501 }, (_, i) => `AAAA${String(i).padStart(4, '0')}`);
+    expectError(await h().request(ADMIN, 'POST', '/api/v1/held/bulk', { action: 'release', queueIds: many }), 400, { queueIds: 'must name at most 500 messages' });
+    expectError(await h().request(ADMIN, 'POST', '/api/v1/held/bulk', { action: 'release', queueIds: [] }), 400, { queueIds: 'must name at least one message' });
+    expectError(await h().request(ADMIN, 'POST', '/api/v1/held/bulk', { action: 'release', queueIds: ['../etc'] }), 400, { 'queueIds.0': ANY });
+    expectError(await h().request(ADMIN, 'POST', '/api/v1/held/bulk', { action: 'purge', queueIds: ['AAAAAA1'] }), 400, { action: 'must be "release", "delete" or "compromise"' });
   });
 
   it('compromised marks say whether this person may restore them; a restore on the other subscription is 403', async () => {

@@ -87,6 +87,8 @@ export const statsQuery = z
 export const auditQuery = z.strictObject({
   level: levelValue.optional(),
   name: z.string().max(MAX_NAME_LENGTH).optional(),
+  /** The login of the person who made the change. */
+  actor: z.string().max(255).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   before: z.coerce.number().int().min(1).optional(),
 });
@@ -153,6 +155,19 @@ export const heldQuery = z.strictObject({
   /** A mailbox, domain or subscription name: its held mail (charged to it or to an object inside it, or held because it tripped). */
   name: z.string().max(MAX_NAME_LENGTH).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+/** The most messages one bulk request acts on: each is a Postfix command, and the request must end in seconds. */
+export const MAX_BULK_HELD = 500;
+
+export const heldBulkBody = z.strictObject({
+  action: z.enum(['release', 'delete', 'compromise'], { error: 'must be "release", "delete" or "compromise"' }),
+  queueIds: z
+    .array(z.string().regex(/^[0-9A-Za-z]{6,32}$/, 'must be a Postfix queue id (letters and digits)'), { error: 'must be a list of queue ids' })
+    .min(1, 'must name at least one message')
+    .max(MAX_BULK_HELD, `must name at most ${MAX_BULK_HELD} messages`),
+  /** Release beyond the limit: the administrator only, as for one message. */
+  force: z.boolean().default(false),
 });
 
 /** The body may be left out: a release within the budget. */

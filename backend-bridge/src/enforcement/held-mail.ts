@@ -7,6 +7,7 @@ import type { SenderIdentity } from '../core/identity.js';
 import type { LimitOverride } from '../core/limits.js';
 import { ownLimitOf } from '../core/object-query.js';
 import type { PostfixQueue } from '../postfix/queue.js';
+import { heldQueueFileSummary, type QueueFileSummary } from '../postfix/queue-file.js';
 import { candidatesFor, matchRequeued, type RequeuedOriginal } from '../postfix/requeued.js';
 import { recordAudit } from '../store/audit-store.js';
 import type { Db } from '../store/database.js';
@@ -50,6 +51,12 @@ interface LeftHold {
   originals: RequeuedOriginal[];
 }
 
+/** postqueue -i commands run side by side after a release of many messages. */
+const DELIVER_NOW_AT_ONCE = 8;
+
+/** Summaries of queue files kept in memory (one held message's is well under a kilobyte). */
+const MAX_SUMMARIES = 20_000;
+
 /** A message that a record says is held but Postfix has not finished writing yet is given this long to show up. */
 const SETTLE_MS = 30_000;
 
@@ -64,6 +71,14 @@ export class HeldMail {
   private tail: Promise<unknown> = Promise.resolve();
   /** A failing store or queue repeats these per message or per pass: one line, then a count a minute. */
   readonly repeated: LogSummariser;
+  private queueDirectory: string | null = null;
+  /** When queue_directory was last asked for (it is asked in the background, at most once a minute). */
+  private queueDirectoryAskedAtMs = -Infinity;
+  /**
+   * Recipients and subject read from the queue files of held mail, by queue id. Kept in memory only: the file
+   * is there while the message is held, and after it left the last reading stays until the daemon restarts.
+   */
+  private readonly summaries = new Map<string, QueueFileSummary>();
 
   constructor(
     private readonly db: Db,
@@ -113,6 +128,44 @@ export class HeldMail {
     if (!message.chargedLevel || !message.chargedName) return [];
     const object = this.enforcer.directory.find(message.chargedLevel, message.chargedName);
     return object ? this.enforcer.directory.chainFrom(object) : [];
+  }
+
+  /**
+   * Recipients and subject of messages, read from their hold queue files (bounded, see ../postfix/queue-file.ts)
+   * the first time they are asked for while held. A message whose file cannot be read has no entry.
+   */
+  summariesOf(messages: readonly HeldMessage[]): Map<string, QueueFileSummary> {
+    const found = new Map<string, QueueFileSummary>();
+    const unread = messages.filter((m) => m.status === 'held' && !this.summaries.has(m.queueId));
+    if (unread.length > 0) {
+      const directory = this.knownQueueDirectory();
+      for (const message of unread) {
+        const summary = directory === null ? null : heldQueueFileSummary(directory, message.queueId);
+        if (!summary) continue;
+        if (this.summaries.size >= MAX_SUMMARIES) this.summaries.delete(this.summaries.keys().next().value!);
+        this.summaries.set(message.queueId, summary);
+      }
+    }
+    for (const message of messages) {
+      const summary = this.summaries.get(message.queueId);
+      if (summary) found.set(message.queueId, summary);
+    }
+    return found;
+  }
+
+  /**
+   * Postfix's queue_directory once known; until then null, and it is asked for in the background (postconf), so
+   * that a list never waits on Postfix nor asks it on every refresh while it cannot answer.
+   */
+  private knownQueueDirectory(): string | null {
+    if (this.queueDirectory === null && this.nowMs() - this.queueDirectoryAskedAtMs >= 60_000) {
+      this.queueDirectoryAskedAtMs = this.nowMs();
+      void this.queue.queueDirectory().then(
+        (directory) => (this.queueDirectory = directory),
+        () => undefined,
+      );
+    }
+    return this.queueDirectory;
   }
 
   /** Resolves when the queue work under way is done (for a clean stop). */
@@ -213,7 +266,9 @@ export class HeldMail {
 
   /** Sends released mail on now; requeued mail has a new id, which its record is given once pickup has it. */
   private async afterLeaving(messages: readonly HeldMessage[], left: LeftHold): Promise<void> {
-    for (const m of messages) if (!left.requeued.has(m.queueId)) await this.queue.deliverNow(m.queueId);
+    // postqueue -i takes one id: a few at a time, so that releasing hundreds does not take minutes.
+    const now = messages.filter((m) => !left.requeued.has(m.queueId));
+    for (let i = 0; i < now.length; i += DELIVER_NOW_AT_ONCE) await Promise.all(now.slice(i, i + DELIVER_NOW_AT_ONCE).map((m) => this.queue.deliverNow(m.queueId)));
     if (left.requeued.size === 0) return;
     const newIds = await this.followRequeued(left.originals);
     for (const m of messages) {
@@ -329,6 +384,96 @@ export class HeldMail {
       })();
       await this.afterLeaving([message], left);
       return this.store.byQueueId(queueId) ?? { ...message, status: 'released', resolvedAtMs: at, resolvedBy: actor.login };
+    });
+  }
+
+  /**
+   * "Release now" of several messages (a person's selection), in the order given: each is charged, refused or
+   * forced exactly as releaseNow does it, then all leave the hold queue with one postsuper. Returns each
+   * message's record, or why it was not released.
+   */
+  releaseMany(queueIds: readonly string[], actor: Identity, force: boolean): Promise<Map<string, HeldMessage | HeldMailError>> {
+    return this.exclusive(async () => {
+      const outcome = new Map<string, HeldMessage | HeldMailError>();
+      const charged: Array<{ message: HeldMessage; chain: ChargedObject[]; second: number | null; exceeded: boolean }> = [];
+      for (const queueId of queueIds) {
+        const message = this.store.byQueueId(queueId);
+        if (!message || message.status !== 'held') {
+          outcome.set(queueId, new HeldMailError(404, `held message ${queueId} not found`));
+          continue;
+        }
+        const chain = this.chainOf(message);
+        if (chain.length === 0) {
+          charged.push({ message, chain, second: null, exceeded: false });
+          continue;
+        }
+        const attempt = this.enforcer.chargeIfRoom(chain, message.weight);
+        if (attempt.second !== null) charged.push({ message, chain, second: attempt.second, exceeded: false });
+        else if (force) charged.push({ message, chain, second: this.enforcer.chargeAnyway(chain, message.weight), exceeded: true });
+        else outcome.set(queueId, new HeldMailError(409, `${attempt.decision.allowed ? '' : attempt.decision.reason}; the message stays held until then`));
+      }
+      const refund = (entries: typeof charged) => {
+        for (const c of entries) if (c.second !== null) this.enforcer.refund(c.chain, c.second, c.message.weight);
+      };
+      if (charged.length === 0) return outcome;
+      let left: LeftHold;
+      try {
+        left = await this.leaveHold(charged.map((c) => c.message));
+      } catch (error) {
+        refund(charged);
+        for (const c of charged) outcome.set(c.message.queueId, new HeldMailError(502, (error as Error).message));
+        return outcome;
+      }
+      const gone = charged.filter((c) => !left.released.has(c.message.queueId));
+      refund(gone);
+      for (const c of gone) outcome.set(c.message.queueId, new HeldMailError(409, `message ${c.message.queueId} is no longer in the Postfix hold queue`));
+      const released = charged.filter((c) => left.released.has(c.message.queueId));
+      const at = this.nowMs();
+      this.db.transaction(() => {
+        for (const { message, exceeded } of released) {
+          this.store.resolve(message.id, 'released', actor.login, at);
+          recordAudit(this.db, actor, { action: 'held.release', level: message.chargedLevel, objectName: message.chargedName, newValue: { queueId: message.queueId, overLimit: exceeded } }, at);
+        }
+      })();
+      await this.afterLeaving(released.map((c) => c.message), left);
+      for (const { message } of released) outcome.set(message.queueId, this.store.byQueueId(message.queueId) ?? { ...message, status: 'released', resolvedAtMs: at, resolvedBy: actor.login });
+      return outcome;
+    });
+  }
+
+  /** Deletes several held messages with one postsuper (audited each); returns each record, or why not. */
+  deleteMany(queueIds: readonly string[], actor: Identity): Promise<Map<string, HeldMessage | HeldMailError>> {
+    return this.exclusive(async () => {
+      const outcome = new Map<string, HeldMessage | HeldMailError>();
+      const messages: HeldMessage[] = [];
+      for (const queueId of queueIds) {
+        const message = this.store.byQueueId(queueId);
+        if (message?.status === 'held') messages.push(message);
+        else outcome.set(queueId, new HeldMailError(404, `held message ${queueId} not found`));
+      }
+      if (messages.length === 0) return outcome;
+      let removed: Set<string>;
+      try {
+        removed = await this.queue.deleteFromHold(messages.map((m) => m.queueId));
+      } catch (error) {
+        for (const m of messages) outcome.set(m.queueId, new HeldMailError(502, (error as Error).message));
+        return outcome;
+      }
+      const at = this.nowMs();
+      this.db.transaction(() => {
+        for (const message of messages) {
+          if (!removed.has(message.queueId)) continue;
+          this.store.resolve(message.id, 'deleted', actor.login, at);
+          recordAudit(this.db, actor, { action: 'held.delete', level: message.chargedLevel, objectName: message.chargedName, oldValue: { queueId: message.queueId, sender: message.sender } }, at);
+        }
+      })();
+      for (const message of messages) {
+        outcome.set(
+          message.queueId,
+          removed.has(message.queueId) ? { ...message, status: 'deleted', resolvedAtMs: at, resolvedBy: actor.login } : new HeldMailError(409, `message ${message.queueId} is no longer in the Postfix hold queue`),
+        );
+      }
+      return outcome;
     });
   }
 

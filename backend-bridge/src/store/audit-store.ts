@@ -38,6 +38,8 @@ export function recordAudit(
 export interface AuditQuery {
   level?: string | undefined;
   objectName?: string | undefined;
+  /** The login of the person who made the change. */
+  actorLogin?: string | undefined;
   limit: number;
   beforeId?: number | undefined;
 }
@@ -57,6 +59,10 @@ export function queryAudit(db: Db, query: AuditQuery): AuditRow[] {
   if (query.objectName) {
     where.push('object_name = ?');
     args.push(query.objectName.toLowerCase());
+  }
+  if (query.actorLogin) {
+    where.push('actor_login = ? COLLATE NOCASE');
+    args.push(query.actorLogin);
   }
   if (query.beforeId) {
     where.push('id < ?');
@@ -89,4 +95,31 @@ export function queryAudit(db: Db, query: AuditQuery): AuditRow[] {
     oldValue: r.old_value === null ? null : (JSON.parse(r.old_value) as unknown),
     newValue: r.new_value === null ? null : (JSON.parse(r.new_value) as unknown),
   }));
+}
+
+/** How many rows one scoped request reads at most before it answers with what it found and where to go on. */
+export const AUDIT_SCAN_LIMIT = 50_000;
+const SCAN_CHUNK = 1000;
+
+/**
+ * A page of the audit lines `visible` lets through, newest first: read in chunks going back until the page is
+ * full or AUDIT_SCAN_LIMIT rows were read. `next` is the `beforeId` of the following page; null at the start of
+ * the log. A page may be short (even empty) and still have a `next`: the rows read so far were not visible.
+ */
+export function queryVisibleAudit(db: Db, query: AuditQuery, visible: (row: AuditRow) => boolean): { items: AuditRow[]; next: number | null } {
+  const items: AuditRow[] = [];
+  let beforeId = query.beforeId;
+  let scanned = 0;
+  for (;;) {
+    const chunk = queryAudit(db, { ...query, beforeId, limit: SCAN_CHUNK });
+    for (const row of chunk) {
+      scanned++;
+      beforeId = row.id;
+      if (!visible(row)) continue;
+      items.push(row);
+      if (items.length >= query.limit) return { items, next: row.id };
+    }
+    if (chunk.length < SCAN_CHUNK) return { items, next: null };
+    if (scanned >= AUDIT_SCAN_LIMIT) return { items, next: beforeId ?? null };
+  }
 }

@@ -1,5 +1,5 @@
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
-import { COLLECTION, type CompromisedMailbox, type HeldMessage, type HealthReport, type HeldQuery, type Level, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats } from './types';
+import { COLLECTION, type AuditEntry, type AuditQuery, type CompromisedMailbox, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HealthReport, type HeldQuery, type Level, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats } from './types';
 
 /** Why a request failed: the API's sentence, its per-field messages, and the status (null: no answer at all). */
 export class ApiFailure extends Error {
@@ -133,6 +133,16 @@ export class ApiClient {
   /** Release now; `force` (the administrator only) releases beyond the limit. */
   releaseHeld(queueId: string, force: boolean): Promise<HeldMessage> {
     return this.call('POST', `/held/${encode(queueId)}/release`, undefined, { force });
+  }
+
+  /** Release, delete or mark compromised several held messages; each is answered on its own. */
+  heldBulk(action: HeldBulkAction, queueIds: string[], force = false): Promise<{ results: HeldBulkResult[]; done: number; failed: number }> {
+    return this.call('POST', '/held/bulk', undefined, { action, queueIds, force });
+  }
+
+  /** The audit log as far as this user may see it, newest first; `next` goes on to older lines (null: none). */
+  audit(query: AuditQuery = {}): Promise<{ items: AuditEntry[]; next: number | null }> {
+    return this.call('GET', '/audit', { ...query });
   }
 
   deleteHeld(queueId: string): Promise<HeldMessage> {

@@ -80,6 +80,8 @@ export interface HeldMessage {
   trippedName: string;
   recipientCount: number;
   recipients: string[] | null;
+  /** Decoded, bounded plain text the sender wrote: shown as text, never as markup. */
+  subject: string | null;
   reason: string;
   status: HeldStatus;
   resolvedAtMs: number | null;
@@ -89,6 +91,40 @@ export interface HeldMessage {
   mayDelete: boolean;
   /** Mark the mailbox it counts against as compromised; false when it counts against no mailbox. */
   mayMarkCompromised: boolean;
+}
+
+export type HeldBulkAction = 'release' | 'delete' | 'compromise';
+
+/** One message of POST /held/bulk: done, or the status and error the single action would have answered. */
+export interface HeldBulkResult {
+  queueId: string;
+  ok: boolean;
+  status?: HeldStatus;
+  httpStatus?: number;
+  error?: string;
+}
+
+/** The most messages one bulk request may name (the API refuses more). */
+export const MAX_BULK_HELD = 500;
+
+/** One line of the audit log (GET /audit): who changed what, when, old value → new value. */
+export interface AuditEntry {
+  id: number;
+  atMs: number;
+  actorLogin: string;
+  actorRole: string;
+  action: string;
+  level: Level | null;
+  objectName: string | null;
+  oldValue: unknown;
+  newValue: unknown;
+}
+
+export interface AuditQuery {
+  name?: string;
+  actor?: string;
+  limit?: number;
+  before?: number;
 }
 
 export interface HeldQuery {

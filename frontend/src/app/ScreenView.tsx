@@ -2,6 +2,7 @@ import { createElement } from 'react';
 import { NotFoundScreen } from '../screens/NotFoundScreen';
 import { DomainScreen } from '../screens/DomainScreen';
 import { HeldScreen } from '../screens/HeldScreen';
+import { HistoryScreen } from '../screens/HistoryScreen';
 import { OverviewScreen } from '../screens/OverviewScreen';
 import { SettingsScreen } from '../screens/SettingsScreen';
 import { SubscriptionScreen } from '../screens/SubscriptionScreen';
@@ -27,5 +28,7 @@ export function ScreenView({ target, onLeaveSettings }: { target: Target | null;
       return <DomainScreen key={target.name} name={target.name} />;
     case 'held':
       return <HeldScreen key={target.name ?? ''} {...(target.name ? { name: target.name } : {})} />;
+    case 'history':
+      return <HistoryScreen key={target.name ?? ''} {...(target.name ? { name: target.name } : {})} />;
   }
 }

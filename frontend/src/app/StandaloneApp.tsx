@@ -16,6 +16,7 @@ function Shell({ session, navigator, onLogout, children }: { session: SessionInf
     { target: { screen: 'overview' }, label: text('app.overview') },
     { target: { screen: 'subscriptions' }, label: text('app.subscriptions') },
     { target: { screen: 'held' }, label: text('held.link') },
+    { target: { screen: 'history' }, label: text('history.link') },
     ...(session.role === 'admin' ? [{ target: { screen: 'settings' } as Target, label: text('app.settings') }] : []),
   ];
   return (

@@ -5,7 +5,8 @@ export type Target =
   | { screen: 'subscriptions' }
   | { screen: 'subscription'; name: string }
   | { screen: 'domain'; name: string }
-  | { screen: 'held'; name?: string };
+  | { screen: 'held'; name?: string }
+  | { screen: 'history'; name?: string };
 
 export type ScreenName = Target['screen'];
 
@@ -15,7 +16,8 @@ export interface Navigator {
 }
 
 /**
- * Standalone paths: / (overview), /settings, /subscriptions, /subscriptions/NAME, /domains/NAME, /held[?name=NAME]
+ * Standalone paths: / (overview), /settings, /subscriptions, /subscriptions/NAME, /domains/NAME, /held[?name=NAME],
+ * /history[?name=NAME]
  * (the form notification links take: the setting screenUrl plus `?level=...&name=...`).
  */
 export function standalonePath(target: Target): string {
@@ -32,6 +34,8 @@ export function standalonePath(target: Target): string {
       return `/domains/${encodeURIComponent(target.name)}`;
     case 'held':
       return target.name ? `/held?name=${encodeURIComponent(target.name)}` : '/held';
+    case 'history':
+      return target.name ? `/history?name=${encodeURIComponent(target.name)}` : '/history';
   }
 }
 
@@ -45,9 +49,9 @@ export function targetOfPath(location: string): Target | null {
   if (parts.length === 1 && first === 'subscriptions') return { screen: 'subscriptions' };
   if (parts.length === 2 && first === 'subscriptions' && second) return { screen: 'subscription', name: second };
   if (parts.length === 2 && first === 'domains' && second) return { screen: 'domain', name: second };
-  if (parts.length === 1 && first === 'held') {
+  if (parts.length === 1 && (first === 'held' || first === 'history')) {
     const name = new URLSearchParams(search).get('name');
-    return name ? { screen: 'held', name } : { screen: 'held' };
+    return name ? { screen: first, name } : { screen: first };
   }
   return null;
 }

@@ -35,7 +35,7 @@ function row(text: string): HTMLElement {
 }
 
 describe('Held messages', () => {
-  it('lists held mail newest first with sender, object, level that tripped, reason and recipients count', async () => {
+  it('lists held mail newest first with queue id, sender, subject, object, level that tripped, reason and recipients', async () => {
     hold('AAAAAA1', 'alice@example.com');
     harness.advance(60);
     hold('BBBBBB2', 'erin@example.net', { trippedLevel: 'domain', trippedName: 'example.net', reason: 'Outgoing limit of 5 messages/hour for domain example.net reached; message held' });
@@ -50,7 +50,10 @@ describe('Held messages', () => {
     expect(erin).toHaveTextContent('Email address erin@example.net');
     expect(erin).toHaveTextContent('Domain example.net');
     expect(erin).toHaveTextContent('Outgoing limit of 5 messages/hour for domain example.net reached; message held');
-    expect(within(erin).getByText('2')).toBeInTheDocument();
+    expect(erin).toHaveTextContent('BBBBBB2');
+    expect(erin).toHaveTextContent('a@remote.test, b@remote.test');
+    // Postfix does not run here: no queue file to read the subject from.
+    expect(erin).toHaveTextContent('(no subject)');
     expect(within(erin).getByRole('button', { name: 'Release now the message BBBBBB2' })).toBeInTheDocument();
     expect(within(erin).getByRole('button', { name: 'Delete the message BBBBBB2' })).toBeInTheDocument();
   });
@@ -134,6 +137,65 @@ describe('Held messages', () => {
     await screen.findByText('This email address is marked as compromised: its limit is 0 and everything it sends is held.');
     expect(screen.queryByRole('button', { name: /^Restore / })).not.toBeInTheDocument();
     expect(screen.queryByRole('button', { name: /^Mark as Compromised/ })).not.toBeInTheDocument();
+  });
+
+  it('"Select" picks all from one sender or all of one email address; one confirmation says how many; each is answered', async () => {
+    const user = userEvent.setup();
+    for (const id of ['AAAAAA1', 'AAAAAA2', 'AAAAAA3']) hold(id, 'alice@example.com');
+    hold('BBBBBB1', 'erin@example.net');
+    renderAs(harness, ADMIN, <HeldScreen />);
+    await screen.findByText('erin@example.net');
+    expect(screen.getByRole('button', { name: 'Release Now (0)' })).toBeDisabled();
+    await user.click(screen.getByRole('button', { name: 'Select' }));
+    await user.click(await screen.findByText('All from alice@example.com (3)'));
+    await user.click(screen.getByRole('button', { name: 'Release Now (3)' }));
+    const dialog = await screen.findByRole('dialog');
+    expect(dialog).toHaveTextContent('Release 3 messages?');
+    expect(dialog).toHaveTextContent('The 3 selected messages are sent now, oldest first');
+    await user.click(within(dialog).getByRole('button', { name: 'Release Now' }));
+    // Postfix does not run here: every message is answered with why, and all stay held.
+    await waitFor(() => expect(document.body.textContent).toMatch(/0 of 3 messages were released; 3 were not: postsuper -c \S+ -H failed/), { timeout: 15_000 });
+    for (const id of ['AAAAAA1', 'AAAAAA2', 'AAAAAA3', 'BBBBBB1']) expect((await harness.get(ADMIN, `/api/v1/held/${id}`)).json()).toMatchObject({ status: 'held' });
+
+    await user.click(screen.getByRole('button', { name: 'Select' }));
+    await user.click(await screen.findByText('All on this page (4)'));
+    await user.click(screen.getByRole('button', { name: 'Mark as Compromised (4)' }));
+    const marking = await screen.findByRole('dialog');
+    expect(marking).toHaveTextContent('Mark 2 email addresses as compromised?');
+    await user.click(within(marking).getByRole('button', { name: 'Mark as Compromised' }));
+    expect(await screen.findByText('The email addresses of 4 messages were marked as compromised.')).toBeInTheDocument();
+    expect((await harness.get(ADMIN, '/api/v1/mailboxes/erin@example.net')).json()).toMatchObject({ ownLimit: 0 });
+    expect((await harness.get(ADMIN, '/api/v1/mailboxes/alice@example.com')).json()).toMatchObject({ ownLimit: 0 });
+  });
+
+  it('a selection of mail the customer may not touch offers nothing for it; "All of email address" selects that address only', async () => {
+    const user = userEvent.setup();
+    hold('AAAAAA1', 'alice@example.com');
+    hold('AAAAAA2', 'bob@example.com');
+    renderAs(harness, JDOE, <HeldScreen />);
+    await screen.findByText('bob@example.com');
+    await user.click(screen.getByRole('button', { name: 'Select' }));
+    await user.click(await screen.findByText('All of email address bob@example.com (1)'));
+    await user.click(screen.getByRole('button', { name: 'Delete (1)' }));
+    const dialog = await screen.findByRole('dialog');
+    expect(dialog).toHaveTextContent('Delete 1 messages?');
+    await user.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    expect((await harness.get(ADMIN, '/api/v1/held/AAAAAA2')).json()).toMatchObject({ status: 'held' });
+  });
+
+  it('says "Released automatically" for mail the limit let go, and who released the rest', async () => {
+    hold('AAAAAA1', 'alice@example.com');
+    hold('AAAAAA2', 'bob@example.com');
+    const [first, second] = [harness.held!.store.byQueueId('AAAAAA1')!, harness.held!.store.byQueueId('AAAAAA2')!];
+    harness.held!.store.resolve(first.id, 'released', 'worker', harness.nowMs);
+    harness.held!.store.resolve(second.id, 'released', 'admin', harness.nowMs);
+    renderAs(harness, ADMIN, <HeldScreen name="example.com" />);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Released' }));
+    await screen.findByText('Released automatically');
+    expect(row('alice@example.com')).toHaveTextContent('Released automatically');
+    expect(row('bob@example.com')).toHaveTextContent('Released by admin');
+    expect(document.body.textContent).not.toContain('worker');
   });
 
   it('a failed load shows the error with Retry, and Retry loads the list', async () => {

@@ -1,7 +1,7 @@
-import { Button, Heading, List, Paragraph, SearchBar, Section, SegmentedControl, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
+import { Button, Dropdown, Heading, List, Menu, MenuItem, Paragraph, SearchBar, Section, SegmentedControl, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
 import { createElement, Fragment, useCallback, useState } from 'react';
 import { ApiFailure } from '../api/client';
-import type { CompromisedMailbox, HeldMessage, HeldQuery, HeldStatus } from '../api/types';
+import { MAX_BULK_HELD, type CompromisedMailbox, type HeldBulkAction, type HeldMessage, type HeldQuery, type HeldStatus } from '../api/types';
 import { useEnvironment } from '../app/environment';
 import { useText } from '../app/text';
 import { useToasts } from '../app/toasts';
@@ -18,7 +18,29 @@ const MOST = 1000;
 
 type Pending =
   | { action: 'release' | 'delete'; message: HeldMessage }
-  | { action: 'compromise' | 'restore'; address: string };
+  | { action: 'compromise' | 'restore'; address: string }
+  | { action: 'bulk'; bulk: HeldBulkAction; messages: HeldMessage[] };
+
+/** At most this many senders and email addresses are offered in the "Select" menu (the busiest first). */
+const SELECT_CHOICES = 8;
+/** Recipients shown in a row; the rest are counted. */
+const RECIPIENTS_SHOWN = 2;
+
+const senderOf = (message: HeldMessage) => message.saslUsername ?? message.sender ?? '<>';
+const mailboxOf = (message: HeldMessage) => (message.chargedLevel === 'mailbox' ? message.chargedName : null);
+
+/** Distinct values among held messages, the most frequent first, with how many messages each has. */
+function busiest(messages: HeldMessage[], valueOf: (m: HeldMessage) => string | null): Array<{ value: string; count: number }> {
+  const counts = new Map<string, number>();
+  for (const m of messages) {
+    const value = valueOf(m);
+    if (value !== null) counts.set(value, (counts.get(value) ?? 0) + 1);
+  }
+  return [...counts.entries()]
+    .map(([value, count]) => ({ value, count }))
+    .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value))
+    .slice(0, SELECT_CHOICES);
+}
 
 const reasonOf = (error: unknown): string => (error instanceof ApiFailure ? error.message : String(error));
 
@@ -49,6 +71,8 @@ export function HeldScreen({ name }: { name?: string }) {
   const [object, setObject] = useState(name ?? '');
   const [limit, setLimit] = useState(PAGE);
   const [pending, setPending] = useState<Pending | null>(null);
+  /** Selected messages by queue id; only held ones are ever acted on. */
+  const [selection, setSelection] = useState<string[]>([]);
 
   const query: HeldQuery = { status, name: object || undefined, limit };
   const key = JSON.stringify(query);
@@ -110,7 +134,36 @@ export function HeldScreen({ name }: { name?: string }) {
     return previous === 'default' ? text('held.previousDefault') : limitText(text, previous);
   };
 
-  const senderOf = (message: HeldMessage) => message.saslUsername ?? message.sender ?? '<>';
+  /** One request per action for the whole selection; the API answers message by message. */
+  const runBulk = async (action: HeldBulkAction, messages: HeldMessage[]) => {
+    const ids = messages.map((m) => m.queueId);
+    try {
+      const answer = await api.heldBulk(action, ids, action === 'release' && isAdmin);
+      const firstError = answer.results.find((r) => !r.ok)?.error ?? '';
+      if (answer.failed === 0) toasts.success(text(`held.bulk.${action}.done`, { count: answer.done }));
+      else toasts.error(text(`held.bulk.${action}.partly`, { done: answer.done, count: ids.length, failed: answer.failed, reason: firstError }));
+      setSelection((current) => current.filter((id) => answer.results.some((r) => r.queueId === id && !r.ok)));
+    } catch (error) {
+      toasts.error(text(`held.bulk.${action}.failed`, { count: ids.length, reason: reasonOf(error) }));
+    }
+    refresh();
+  };
+
+  const recipientsOf = (m: HeldMessage): string => {
+    const list = m.recipients ?? [];
+    if (list.length === 0) return String(m.recipientCount);
+    const shown = list.slice(0, RECIPIENTS_SHOWN).join(', ');
+    const more = Math.max(m.recipientCount, list.length) - RECIPIENTS_SHOWN;
+    return more > 0 ? text('held.recipientsMore', { shown, count: more }) : shown;
+  };
+
+  const statusOf = (m: HeldMessage): string => {
+    const label = text(`held.statuses.${m.status}`);
+    if (m.status === 'held' || !m.resolvedBy) return label;
+    if (m.resolvedBy === 'worker') return text('held.releasedAutomatically');
+    if (m.resolvedBy === 'postfix') return m.status === 'released' ? text('held.releasedInQueue') : label;
+    return text('held.byWhom', { status: label, who: m.resolvedBy });
+  };
   const compromiseButton = (address: string, intent?: 'danger') => (
     <Button key="compromise" intent={intent} aria-label={text('held.compromiseOf', { name: address })} onClick={() => setPending({ action: 'compromise', address })}>
       {text('held.compromise')}
@@ -124,7 +177,14 @@ export function HeldScreen({ name }: { name?: string }) {
 
   const columns = [
     { key: 'time', title: text('held.time'), render: (m: HeldMessage) => new Date(m.heldAtMs).toLocaleString() },
+    { key: 'queueId', title: text('held.queueId'), render: (m: HeldMessage) => <code>{m.queueId}</code> },
     { key: 'sender', title: text('held.sender'), type: 'title' as const, render: (m: HeldMessage) => senderOf(m) },
+    {
+      key: 'subject',
+      title: text('held.subject'),
+      // The sender wrote it: React puts it in as text, never as markup.
+      render: (m: HeldMessage) => (m.subject === null ? <span style={{ color: '#737373' }}>{text('held.noSubject')}</span> : <span title={m.subject}>{m.subject}</span>),
+    },
     {
       key: 'object',
       title: text('held.object'),
@@ -137,15 +197,8 @@ export function HeldScreen({ name }: { name?: string }) {
     },
     { key: 'tripped', title: text('held.levelTripped'), render: (m: HeldMessage) => `${text(`levels.${m.trippedLevel}`)} ${m.trippedName}` },
     { key: 'reason', title: text('held.reason'), render: (m: HeldMessage) => m.reason },
-    { key: 'recipients', title: text('held.recipients'), render: (m: HeldMessage) => String(m.recipientCount) },
-    {
-      key: 'status',
-      title: text('held.state'),
-      render: (m: HeldMessage) => {
-        const label = text(`held.statuses.${m.status}`);
-        return m.resolvedBy && m.status !== 'held' ? text('held.byWhom', { status: label, who: m.resolvedBy }) : label;
-      },
-    },
+    { key: 'recipients', title: text('held.recipients'), render: (m: HeldMessage) => recipientsOf(m) },
+    { key: 'status', title: text('held.state'), render: (m: HeldMessage) => statusOf(m) },
     {
       key: 'actions',
       title: text('held.actions'),
@@ -191,8 +244,51 @@ export function HeldScreen({ name }: { name?: string }) {
   const mayChangeMailbox = useMayChangeMailbox(mailbox);
   const mailboxButton = mailbox === null ? null : mailboxEntry ? (mailboxEntry.mayRestore ? restoreButton(mailbox) : null) : mayChangeMailbox ? compromiseButton(mailbox, 'danger') : null;
 
+  const page = held.data ?? [];
+  const heldOnPage = page.filter((m) => m.status === 'held');
+  const selected = heldOnPage.filter((m) => selection.includes(m.queueId));
+  const select = (messages: HeldMessage[]) => setSelection(messages.slice(0, MAX_BULK_HELD).map((m) => m.queueId));
+  // Offered only when the API allows it for some message on the page; acts on the selected ones it allows.
+  const bulkButton = (action: HeldBulkAction, allowed: (m: HeldMessage) => boolean) => {
+    if (!heldOnPage.some(allowed)) return null;
+    const messages = selected.filter(allowed);
+    return (
+      <Button key={action} disabled={messages.length === 0} onClick={() => setPending({ action: 'bulk', bulk: action, messages })}>
+        {text(`held.bulk.${action}.button`, { count: messages.length })}
+      </Button>
+    );
+  };
+  const selectMenu = (
+    <Menu>
+      <MenuItem onClick={() => select(heldOnPage)}>{text('held.selectPage', { count: heldOnPage.length })}</MenuItem>
+      {busiest(heldOnPage, senderOf).map(({ value, count }) => (
+        <MenuItem key={`s:${value}`} onClick={() => select(heldOnPage.filter((m) => senderOf(m) === value))}>
+          {text('held.selectSender', { sender: value, count })}
+        </MenuItem>
+      ))}
+      {busiest(heldOnPage, mailboxOf).map(({ value, count }) => (
+        <MenuItem key={`m:${value}`} onClick={() => select(heldOnPage.filter((m) => mailboxOf(m) === value))}>
+          {text('held.selectMailbox', { name: value, count })}
+        </MenuItem>
+      ))}
+      <MenuItem onClick={() => setSelection([])}>{text('held.selectNone')}</MenuItem>
+    </Menu>
+  );
+
   const toolbar = (
     <Toolbar>
+      {status === 'held' || status === 'all' ? (
+        <ToolbarGroup title={text('held.selection')}>
+          <Dropdown menu={selectMenu}>
+            <Button caret disabled={heldOnPage.length === 0}>
+              {text('held.select')}
+            </Button>
+          </Dropdown>
+          {bulkButton('release', (m) => m.mayRelease)}
+          {bulkButton('delete', (m) => m.mayDelete)}
+          {bulkButton('compromise', (m) => m.mayMarkCompromised && mailboxOf(m) !== null && !compromisedEntry(mailboxOf(m)!))}
+        </ToolbarGroup>
+      ) : null}
       <ToolbarGroup title={text('held.status')}>
         <SegmentedControl
           label={text('held.status')}
@@ -201,6 +297,7 @@ export function HeldScreen({ name }: { name?: string }) {
           onChange={(next: HeldStatus | 'all') => {
             setStatus(next);
             setLimit(PAGE);
+            setSelection([]);
           }}
           buttons={STATUSES.map((value) => ({ value, title: text(`held.statuses.${value}`) }))}
         />
@@ -212,6 +309,7 @@ export function HeldScreen({ name }: { name?: string }) {
           onSearch={(value: string) => {
             setObject(value.trim());
             setLimit(PAGE);
+            setSelection([]);
           }}
         />
       </ToolbarGroup>
@@ -245,7 +343,9 @@ export function HeldScreen({ name }: { name?: string }) {
           <div data-testid="held-list">
             <List
               columns={columns}
-              data={items.map((message) => ({ ...message, key: String(message.id) }))}
+              data={items.map((message) => ({ ...message, key: message.status === 'held' ? message.queueId : `record-${message.id}`, disabled: message.status !== 'held' }))}
+              selection={selection}
+              onSelectionChange={(keys: string[]) => setSelection(keys.filter((key) => heldOnPage.some((m) => m.queueId === key)).slice(0, MAX_BULK_HELD))}
               toolbar={toolbar}
               filtered={object !== '' || status !== 'held'}
               emptyView={
@@ -276,6 +376,22 @@ export function HeldScreen({ name }: { name?: string }) {
       {pending?.action === 'delete' ? (
         <ConfirmDialog title={text('held.deleteTitle')} confirmLabel={text('held.delete')} danger onConfirm={() => remove(pending.message)} onClose={() => setPending(null)}>
           {text('held.deleteText', { queueId: pending.message.queueId, sender: senderOf(pending.message) })}
+        </ConfirmDialog>
+      ) : null}
+      {pending?.action === 'bulk' ? (
+        <ConfirmDialog
+          title={text(`held.bulk.${pending.bulk}.title`, { count: pending.bulk === 'compromise' ? new Set(pending.messages.map(mailboxOf)).size : pending.messages.length })}
+          confirmLabel={text(`held.bulk.${pending.bulk}.confirm`)}
+          danger={pending.bulk !== 'release'}
+          onConfirm={() => runBulk(pending.bulk, pending.messages)}
+          onClose={() => setPending(null)}
+        >
+          <Paragraph>
+            {pending.bulk === 'compromise'
+              ? text('held.bulk.compromise.text', { names: [...new Set(pending.messages.map((m) => mailboxOf(m)))].join(', ') })
+              : text(`held.bulk.${pending.bulk}.text`, { count: pending.messages.length })}
+          </Paragraph>
+          {pending.bulk === 'release' ? <Paragraph>{isAdmin ? text('held.bulk.release.admin') : text('held.releaseOthers')}</Paragraph> : null}
         </ConfirmDialog>
       ) : null}
       {pending?.action === 'compromise' ? (

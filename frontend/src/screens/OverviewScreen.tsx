@@ -111,7 +111,8 @@ export function OverviewScreen() {
                   : count === 1
                     ? text('held.overviewCountOne')
                     : text('held.overviewCount', { count })}{' '}
-              <NavLink to={{ screen: 'held' }}>{text('held.show')}</NavLink>
+              <NavLink to={{ screen: 'held' }}>{text('held.show')}</NavLink>{' '}
+              <NavLink to={{ screen: 'history' }}>{text('history.show')}</NavLink>
             </Paragraph>
           )}
         </LoadState>

@@ -1,5 +1,5 @@
 import { hourlyStats, type HourBucket } from '../../store/hourly-stats.js';
-import { queryAudit, type AuditRow } from '../../store/audit-store.js';
+import { queryVisibleAudit, type AuditRow } from '../../store/audit-store.js';
 import { recentOverLimitEvents, type OverLimitEvent } from '../../store/over-limit-events.js';
 import type { ApiContext } from '../context.js';
 import { forbidden } from '../errors.js';
@@ -30,13 +30,14 @@ export function eventRoutes(routes: RouteTable, context: ApiContext): void {
   routes.add({
     method: 'GET',
     path: '/audit',
-    summary: 'Who changed what and when, old value → new value; filter by object',
+    summary:
+      'Who changed what and when, old value → new value, newest first, as far as you may see it (customers: their own objects; resellers: their customers\'; the administrator: everything); filter by object (`level`, `name`) and by person (`actor`); `next` is the `before` of the following page (null: no older entries)',
     tag: 'audit',
     query: auditQuery,
-    handler: ({ identity, query }): { items: AuditRow[] } => {
-      const rows = queryAudit(context.db, { level: query.level, objectName: query.name, limit: identity.role === 'admin' ? query.limit : 10_000, beforeId: query.before });
-      return { items: rows.filter((row) => visibleByName(context, identity, row.level, row.objectName)).slice(0, query.limit) };
-    },
+    handler: ({ identity, query }): { items: AuditRow[]; next: number | null } =>
+      queryVisibleAudit(context.db, { level: query.level, objectName: query.name, actorLogin: query.actor, limit: query.limit, beforeId: query.before }, (row) =>
+        visibleByName(context, identity, row.level, row.objectName),
+      ),
   });
 
   routes.add({

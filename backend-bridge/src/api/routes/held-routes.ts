@@ -3,18 +3,24 @@ import type { ChargedObject } from '../../core/directory.js';
 import type { LimitOverride } from '../../core/limits.js';
 import { HeldMailError, type CompromisedMailbox, type HeldMail } from '../../enforcement/held-mail.js';
 import { QUEUE_ID } from '../../postfix/queue.js';
-import type { HeldMessage } from '../../store/held-store.js';
+import type { HeldMessage, HeldStatus } from '../../store/held-store.js';
+import type { QueueFileSummary } from '../../postfix/queue-file.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, forbidden, notFound, throwIfRefused } from '../errors.js';
 import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
-import { heldQuery, releaseBody } from '../schemas.js';
+import { heldBulkBody, heldQuery, releaseBody } from '../schemas.js';
 
 /**
  * A held message as the API answers it: the record, and what the asking person may do with it while it is held,
  * so a screen offers only what the API will not refuse (as `mayChangeLimit` does on object rows).
  */
 export interface HeldMessageView extends HeldMessage {
+  /**
+   * The subject, read from the queue file while the message is held: decoded and bounded plain text that the
+   * sender wrote (never markup); null when it has none or the file could not be read.
+   */
+  subject: string | null;
   /** Release now (within the budget; beyond it only the administrator, with `force`). */
   mayRelease: boolean;
   mayDelete: boolean;
@@ -25,6 +31,16 @@ export interface HeldMessageView extends HeldMessage {
 /** A compromised mark as the API answers it, with whether the asking person may restore the mailbox. */
 export interface CompromisedMailboxView extends CompromisedMailbox {
   mayRestore: boolean;
+}
+
+/** One message of a bulk action: done, or why not (the status the single action would have answered). */
+export interface HeldBulkResult {
+  queueId: string;
+  ok: boolean;
+  /** The message's status afterwards, when it is known. */
+  status?: HeldStatus;
+  httpStatus?: number;
+  error?: string;
 }
 
 /** The object a held message counts against, if it is (still) in the directory. */
@@ -71,8 +87,10 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     return { message, object };
   };
 
-  const heldView = (identity: Identity, message: HeldMessage, object: ChargedObject | undefined): HeldMessageView => ({
+  const heldView = (identity: Identity, message: HeldMessage, object: ChargedObject | undefined, summary?: QueueFileSummary): HeldMessageView => ({
     ...message,
+    recipients: message.recipients ?? summary?.recipients ?? null,
+    subject: summary?.subject ?? null,
     mayRelease: mayActOnHeldMail(identity, object, 'release'),
     mayDelete: mayActOnHeldMail(identity, object, 'delete'),
     mayMarkCompromised: object?.level === 'mailbox' && mayChangeLimit(identity, object, context.enforcer.currentSettings),
@@ -93,16 +111,17 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     summary: 'Held messages you may see, newest first: queue id, time, sender, object, level that tripped, reason, recipients, status, and whether you may release, delete or mark its mailbox compromised; `name`: of that object and the objects inside it',
     tag: 'held mail',
     query: heldQuery,
-    handler: ({ identity, query }): { items: HeldMessageView[] } => {
-      const items: HeldMessageView[] = [];
+    handler: async ({ identity, query }): Promise<{ items: HeldMessageView[] }> => {
+      const shown: Array<{ message: HeldMessage; object: ChargedObject | undefined }> = [];
       for (const message of held.store.list({ status: query.status === 'all' ? undefined : query.status, limit: identity.role === 'admin' ? query.limit : 10_000 })) {
         if (query.name && !concerns(message, query.name.toLowerCase())) continue;
         const object = chargedObject(context, message);
         if (!visible(identity, object)) continue;
-        items.push(heldView(identity, message, object));
-        if (items.length >= query.limit) break;
+        shown.push({ message, object });
+        if (shown.length >= query.limit) break;
       }
-      return { items };
+      const summaries = held.summariesOf(shown.map((s) => s.message));
+      return { items: shown.map(({ message, object }) => heldView(identity, message, object, summaries.get(message.queueId))) };
     },
   });
 
@@ -111,9 +130,9 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     path: '/held/:queueId',
     summary: 'One held message (the newest record of that queue id)',
     tag: 'held mail',
-    handler: ({ identity, params }): HeldMessageView => {
+    handler: async ({ identity, params }): Promise<HeldMessageView> => {
       const { message, object } = findVisible(identity, params.queueId);
-      return heldView(identity, message, object);
+      return heldView(identity, message, object, held.summariesOf([message]).get(message.queueId));
     },
   });
 
@@ -148,6 +167,84 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
         throwIfRefused(checkHeldMailAction(identity, object, 'delete'));
         return heldView(identity, await held.delete(message.queueId, identity), object);
       }),
+  });
+
+  /** One message of a bulk action, checked exactly as the single action checks it; failures are its result. */
+  const bulkOne = async (queueId: string, work: () => Promise<HeldStatus>): Promise<HeldBulkResult> => {
+    try {
+      return { queueId, ok: true, status: await answering(work) };
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      return { queueId, ok: false, httpStatus: error.status, error: error.message, ...(error.status === 404 ? {} : { status: held.store.byQueueId(queueId)?.status ?? 'gone' }) };
+    }
+  };
+
+  routes.add({
+    method: 'POST',
+    path: '/held/bulk',
+    summary:
+      'Release now, delete, or mark compromised (the mailboxes they count against) up to 500 held messages in one request: each is checked against your rights exactly as the single action, and answered one by one (`ok`, or the status and error the single action would answer); each change is audited',
+    tag: 'held mail',
+    body: heldBulkBody,
+    errors: { 502: 'Postfix could not be asked for any of them' },
+    handler: async ({ identity, body }): Promise<{ results: HeldBulkResult[]; done: number; failed: number }> => {
+      if (body.force && identity.role !== 'admin') throw forbidden('Only the administrator can release mail beyond the limit.');
+      const results: HeldBulkResult[] = [];
+      // Oldest first, as the worker releases: with little budget, the mail that waited longest goes first.
+      const ordered = [...new Set(body.queueIds)]
+        .map((queueId) => ({ queueId, heldAtMs: held.store.byQueueId(queueId)?.heldAtMs ?? 0 }))
+        .sort((a, b) => a.heldAtMs - b.heldAtMs)
+        .map((entry) => entry.queueId);
+      if (body.action !== 'compromise') {
+        // Each message is checked first exactly as the single action; those allowed go to Postfix together.
+        const checked = new Map<string, HeldBulkResult>();
+        for (const queueId of ordered) {
+          const result = await bulkOne(queueId, () => {
+            const { message, object } = findVisible(identity, queueId);
+            throwIfRefused(checkHeldMailAction(identity, object, body.action === 'release' ? 'release' : 'delete'));
+            return Promise.resolve(message.status);
+          });
+          if (!result.ok) checked.set(queueId, result);
+        }
+        const allowed = ordered.filter((queueId) => !checked.has(queueId));
+        const outcomes = allowed.length === 0 ? new Map() : body.action === 'release' ? await held.releaseMany(allowed, identity, body.force) : await held.deleteMany(allowed, identity);
+        for (const queueId of ordered) {
+          const refused = checked.get(queueId);
+          if (refused) {
+            results.push(refused);
+            continue;
+          }
+          const outcome = outcomes.get(queueId);
+          results.push(
+            await bulkOne(queueId, () => {
+              if (outcome instanceof HeldMailError || outcome === undefined) throw outcome ?? new HeldMailError(404, `held message ${queueId} not found`);
+              return Promise.resolve(outcome.status);
+            }),
+          );
+        }
+      }
+      const marked = new Map<string, HeldBulkResult>();
+      for (const queueId of body.action === 'compromise' ? ordered : []) {
+        results.push(
+          await bulkOne(queueId, async () => {
+            const { message, object } = findVisible(identity, queueId);
+            if (object?.level !== 'mailbox') throw new ApiError(409, `message ${queueId} counts against no email address`);
+            // Several selected messages of one mailbox mark it once; an earlier mark is no failure.
+            const earlier = marked.get(object.name);
+            if (earlier && !earlier.ok) throw new ApiError(earlier.httpStatus ?? 409, earlier.error ?? 'not marked');
+            if (!earlier && !held.compromisedEntry(object.name)) {
+              throwIfRefused(checkLimitChange(identity, object, 0, context.enforcer.currentSettings));
+              await held.markCompromised(object, identity);
+            }
+            return message.status;
+          }),
+        );
+        const name = held.store.byQueueId(queueId)?.chargedName;
+        if (name && !marked.has(name)) marked.set(name, results[results.length - 1]!);
+      }
+      const done = results.filter((r) => r.ok).length;
+      return { results, done, failed: results.length - done };
+    },
   });
 
   routes.add({
