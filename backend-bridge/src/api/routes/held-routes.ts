@@ -5,6 +5,7 @@ import { HeldMailError, type CompromisedMailbox, type HeldMail } from '../../enf
 import { QUEUE_ID } from '../../postfix/queue.js';
 import type { HeldMessage } from '../../store/held-store.js';
 import type { ApiContext } from '../context.js';
+import { leavingNow, type HeldLeavingView } from '../held-leaving.js';
 import { ApiError, forbidden, notFound, throwIfRefused } from '../errors.js';
 import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
@@ -14,7 +15,7 @@ import { heldQuery, releaseBody } from '../schemas.js';
  * A held message as the API answers it: the record, and what the asking person may do with it while it is held,
  * so a screen offers only what the API will not refuse (as `mayChangeLimit` does on object rows).
  */
-export interface HeldMessageView extends HeldMessage {
+export interface HeldMessageView extends HeldMessage, HeldLeavingView {
   /** Release now (within the budget; beyond it only the administrator, with `force`). */
   mayRelease: boolean;
   mayDelete: boolean;
@@ -76,6 +77,7 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     mayRelease: mayActOnHeldMail(identity, object, 'release'),
     mayDelete: mayActOnHeldMail(identity, object, 'delete'),
     mayMarkCompromised: object?.level === 'mailbox' && mayChangeLimit(identity, object, context.enforcer.currentSettings),
+    ...leavingNow(context, held, message),
   });
 
   const compromisedView = (identity: Identity, entry: CompromisedMailbox): CompromisedMailboxView => {

@@ -1,9 +1,10 @@
-import { checkLimitChange } from '../../core/access.js';
+import { canChangeSettings, checkLimitChange } from '../../core/access.js';
 import type { Level, LimitOverride } from '../../core/limits.js';
 import { objectRow, ownLimitOf, queryObjects, type ObjectPage, type ObjectRow } from '../../core/object-query.js';
 import { recordAudit } from '../../store/audit-store.js';
 import { setObjectLimit } from '../../store/directory-store.js';
 import { currentWindow, type ApiContext } from '../context.js';
+import { currentRowFacts } from '../row-facts.js';
 import { ApiError } from '../errors.js';
 import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
@@ -15,6 +16,13 @@ const COLLECTIONS: Array<{ level: Level; path: string; label: string }> = [
   { level: 'domain', path: 'domains', label: 'Domain' },
   { level: 'mailbox', path: 'mailboxes', label: 'Mailbox' },
 ];
+
+/** GET /limits/state. */
+export interface LimitsState {
+  enabled: boolean;
+  /** The settings screen, where they are switched on, is open to this user. */
+  maySwitchOn: boolean;
+}
 
 const toOverride = (limit: number | 'unlimited' | 'default'): LimitOverride => (limit === 'default' ? null : limit);
 
@@ -42,7 +50,8 @@ function setLimits(context: ApiContext, identity: Identity, level: Level, names:
   );
   const window = currentWindow(context);
   // After a reload the index holds new objects: look them up again by name.
-  return objects.map((o) => objectRow(visibleObject(context, identity, level, o.name), identity, window, settings));
+  const facts = currentRowFacts(context);
+  return objects.map((o) => objectRow(visibleObject(context, identity, level, o.name), identity, window, settings, facts));
 }
 
 export function objectRoutes(routes: RouteTable, context: ApiContext): void {
@@ -64,7 +73,7 @@ export function objectRoutes(routes: RouteTable, context: ApiContext): void {
           order: query.order,
           page: query.page,
           pageSize: query.pageSize,
-        }),
+        }, currentRowFacts(context)),
     });
 
     routes.add<unknown, unknown, { name: string }>({
@@ -73,7 +82,7 @@ export function objectRoutes(routes: RouteTable, context: ApiContext): void {
       summary: `One ${label.toLowerCase()} with its limit and usage`,
       tag: 'limits',
       handler: ({ identity, params }): ObjectRow =>
-        objectRow(visibleObject(context, identity, level, params.name), identity, currentWindow(context), context.enforcer.currentSettings),
+        objectRow(visibleObject(context, identity, level, params.name), identity, currentWindow(context), context.enforcer.currentSettings, currentRowFacts(context)),
     });
 
     routes.add<{ limit: number | 'unlimited' | 'default' }, unknown, { name: string }>({
@@ -85,6 +94,15 @@ export function objectRoutes(routes: RouteTable, context: ApiContext): void {
       handler: ({ identity, params, body }): ObjectRow => setLimits(context, identity, level, [params.name], toOverride(body.limit))[0]!,
     });
   }
+
+  // Everyone may learn whether limits are on: every screen says so at the top when they are off.
+  routes.add({
+    method: 'GET',
+    path: '/limits/state',
+    summary: 'Whether limits are switched on (when off, mail passes and is still counted), and whether you may switch them on',
+    tag: 'limits',
+    handler: ({ identity }): LimitsState => ({ enabled: context.enforcer.currentSettings.enabled, maySwitchOn: canChangeSettings(identity) }),
+  });
 
   routes.add({
     method: 'POST',
