@@ -1,4 +1,5 @@
-import { createElement } from 'react';
+import { createElement, Fragment } from 'react';
+import { LimitsOffBanner } from '../components/LimitsOffBanner';
 import { DomainScreen } from '../screens/DomainScreen';
 import { HeldScreen } from '../screens/HeldScreen';
 import { OverviewScreen } from '../screens/OverviewScreen';
@@ -7,8 +8,18 @@ import { SubscriptionScreen } from '../screens/SubscriptionScreen';
 import { SubscriptionsScreen } from '../screens/SubscriptionsScreen';
 import type { Target } from './navigation';
 
-/** The screen for a target; `key` makes a new name a fresh screen (no state carried over from the last one). */
+/** The screen for a target, under the note that limits are switched off when they are. */
 export function ScreenView({ target, onLeaveSettings }: { target: Target; onLeaveSettings: () => void }) {
+  return (
+    <Fragment>
+      <LimitsOffBanner />
+      <TargetScreen target={target} onLeaveSettings={onLeaveSettings} />
+    </Fragment>
+  );
+}
+
+/** `key` makes a new name a fresh screen (no state carried over from the last one). */
+function TargetScreen({ target, onLeaveSettings }: { target: Target; onLeaveSettings: () => void }) {
   switch (target.screen) {
     case 'overview':
       return <OverviewScreen />;

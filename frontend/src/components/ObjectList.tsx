@@ -9,6 +9,7 @@ import { effectiveLimitText, usageText } from './limit-text';
 import { LimitDialog } from './LimitDialog';
 import { LoadState } from './LoadState';
 import { NavLink } from './NavLink';
+import { CompromisedAction, CompromisedLabel } from './CompromisedMark';
 import { SendingStatus } from './SendingStatus';
 
 const PAGE_SIZE = 25;
@@ -54,12 +55,17 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
       title: text('list.name'),
       type: 'title' as const,
       sortable: true,
-      render: (row: ObjectRow) => (linkTo ? <NavLink to={linkTo(row)}>{row.name}</NavLink> : row.name),
+      render: (row: ObjectRow) => (
+        <span>
+          {linkTo ? <NavLink to={linkTo(row)}>{row.name}</NavLink> : row.name}
+          <CompromisedLabel row={row} />
+        </span>
+      ),
     },
     { key: 'limit', title: text('list.limit'), sortable: true, render: (row: ObjectRow) => effectiveLimitText(text, row) },
     { key: 'usage', title: text('list.usage'), sortable: true, render: (row: ObjectRow) => <span data-testid="usage">{usageText(text, row)}</span> },
-    { key: 'status', title: text('list.status'), render: (row: ObjectRow) => <SendingStatus blocked={row.blocked} /> },
-    ...(canEdit || rowActions
+    { key: 'status', title: text('list.status'), render: (row: ObjectRow) => <SendingStatus row={row} /> },
+    ...(canEdit || rowActions || level === 'mailbox'
       ? [
           {
             key: 'actions',
@@ -71,6 +77,13 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
                   <Button ghost icon="pencil" aria-label={text('list.rowLimitOf', { name: row.name })} tooltip={text('list.rowLimitOf', { name: row.name })} onClick={() => setDialogRows([row])} />
                 ) : null}
                 {rowActions?.(row)}
+                <CompromisedAction
+                  row={row}
+                  onChanged={() => {
+                    resource.reload();
+                    onChanged?.();
+                  }}
+                />
               </span>
             ),
           },
