@@ -206,7 +206,7 @@ export const enUS = {
     notSendingOtherZero: 'Not sending: %%level%% %%name%% has limit 0',
     levelNames: { mailbox: 'email address', domain: 'domain', subscription: 'subscription' },
     held: '%%count%% held',
-    heldOf: 'Held messages of %%name%% (%%count%%)',
+    heldOf: '%%count%% held, of %%name%%',
     compromised: 'Compromised',
     usageWhy: '%%usage%% (%%why%%)',
     overLimit: {
