@@ -115,7 +115,7 @@ function expectRow(row: unknown, level?: Level): asserts row is ObjectRow {
   expect(['sending', 'limitsOff', 'holding', 'deferring']).toContain((r.sending as Json).state);
   expect(typeof r.heldCount).toBe('number');
   expect(typeof r.compromised).toBe('boolean');
-  expect([null, 'compromised', 'releasedByAdministrator', 'countedBefore']).toContain(r.overLimitCause);
+  expect([null, 'compromised', 'releasedByAdministrator', 'limitsOff', 'countedBefore']).toContain(r.overLimitCause);
   if (r.ceiling !== null) expect(r.ceiling).toEqual({ max: expect.any(Number), reason: expect.any(String) });
 }
 

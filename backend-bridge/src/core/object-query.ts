@@ -114,7 +114,7 @@ export function objectRow(object: ChargedObject, identity: Identity, window: Win
     sending: sendingState(chainOf(object), window, settings, (mailbox) => facts.isCompromised(mailbox)),
     heldCount: facts.heldCount(object),
     compromised,
-    overLimitCause: overLimitCause(usage.used, usage.limit, { compromised, releasedBeyondLimit: facts.releasedBeyondLimit(object) }),
+    overLimitCause: overLimitCause(usage.used, usage.limit, { compromised, releasedBeyondLimit: facts.releasedBeyondLimit(object), limitsOff: !settings.enabled }),
   };
 }
 

@@ -71,13 +71,14 @@ describe('sendingState: the state of the message the object would send now', () 
 
 describe('overLimitCause: why usage is above the limit', () => {
   it('is null at or under the limit, and for Unlimited', () => {
-    expect(overLimitCause(3, 3, { compromised: true, releasedBeyondLimit: true })).toBeNull();
-    expect(overLimitCause(9, 'unlimited', { compromised: true, releasedBeyondLimit: true })).toBeNull();
+    expect(overLimitCause(3, 3, { compromised: true, releasedBeyondLimit: true, limitsOff: true })).toBeNull();
+    expect(overLimitCause(9, 'unlimited', { compromised: true, releasedBeyondLimit: true, limitsOff: true })).toBeNull();
   });
-  it('names the compromised mark first, then a release beyond the limit, else mail counted before the limit applied', () => {
-    expect(overLimitCause(4, 0, { compromised: true, releasedBeyondLimit: true })).toBe('compromised');
-    expect(overLimitCause(4, 3, { compromised: false, releasedBeyondLimit: true })).toBe('releasedByAdministrator');
-    expect(overLimitCause(4, 3, { compromised: false, releasedBeyondLimit: false })).toBe('countedBefore');
+  it('names the compromised mark first, then limits switched off, then a release beyond the limit, else mail counted before the limit applied', () => {
+    expect(overLimitCause(4, 0, { compromised: true, releasedBeyondLimit: true, limitsOff: true })).toBe('compromised');
+    expect(overLimitCause(4, 3, { compromised: false, releasedBeyondLimit: true, limitsOff: true })).toBe('limitsOff');
+    expect(overLimitCause(4, 3, { compromised: false, releasedBeyondLimit: true, limitsOff: false })).toBe('releasedByAdministrator');
+    expect(overLimitCause(4, 3, { compromised: false, releasedBeyondLimit: false, limitsOff: false })).toBe('countedBefore');
   });
 });
 

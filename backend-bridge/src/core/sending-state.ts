@@ -52,14 +52,16 @@ export function sendingState(chain: readonly ChargedObject[], window: WindowView
 
 /**
  * Why an object has used more than its limit: the mailbox was marked compromised (its limit became 0 after it
- * sent), an administrator released held mail beyond the limit, or the messages were counted before this limit
- * applied (it was lowered, limits were switched off, or held mail was released in Postfix by hand).
+ * sent), an administrator released held mail beyond the limit, limits are switched off (everything passes and is
+ * counted), or the messages were counted before this limit applied (it was lowered, limits were off then, or
+ * held mail was released in Postfix by hand).
  */
-export type OverLimitCause = 'compromised' | 'releasedByAdministrator' | 'countedBefore';
+export type OverLimitCause = 'compromised' | 'releasedByAdministrator' | 'limitsOff' | 'countedBefore';
 
-export function overLimitCause(used: number, limit: Limit, facts: { compromised: boolean; releasedBeyondLimit: boolean }): OverLimitCause | null {
+export function overLimitCause(used: number, limit: Limit, facts: { compromised: boolean; releasedBeyondLimit: boolean; limitsOff: boolean }): OverLimitCause | null {
   if (limit === 'unlimited' || used <= limit) return null;
   if (facts.compromised) return 'compromised';
+  if (facts.limitsOff) return 'limitsOff';
   if (facts.releasedBeyondLimit) return 'releasedByAdministrator';
   return 'countedBefore';
 }

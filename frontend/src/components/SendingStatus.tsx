@@ -24,9 +24,9 @@ export function sendingText(text: Text, sending: SendingState): string {
   return text(`${prefix}Other${zero ? 'Zero' : ''}`, { ...frees, level: text(`rowState.levelNames.${sending.level}`), name: sending.name });
 }
 
-const INTENT: Record<SendingState['state'], 'success' | 'inactive' | 'warning' | 'danger'> = {
+const INTENT: Record<SendingState['state'], 'success' | 'info' | 'warning' | 'danger'> = {
   sending: 'success',
-  limitsOff: 'inactive',
+  limitsOff: 'info',
   holding: 'warning',
   deferring: 'danger',
 };

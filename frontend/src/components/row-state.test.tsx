@@ -47,6 +47,9 @@ describe('limits switched off', () => {
     await waitFor(() => expect(screen.getAllByTestId('sending-state').length).toBeGreaterThanOrEqual(5));
     for (const state of screen.getAllByTestId('sending-state')) expect(state).toHaveTextContent('Sending: limits are switched off');
     expect(screen.queryByText(/Not sending|Holding/)).not.toBeInTheDocument();
+    // alice's limit of 0 is passed by while limits are off; what she sends counts, and her row says why it is above 0.
+    expect(harness.sendMany('alice@example.com', 2)).toBe(2);
+    await waitFor(() => expect(rowOf('alice@example.com', screen.getByTestId('mailbox-list'))).toHaveTextContent('2 of 0 this hour (sent while limits are switched off)'));
     await userEvent.setup().click(within(banner).getByRole('link', { name: 'Switch them on' }));
     expect(visited).toEqual([{ screen: 'settings' }]);
   });

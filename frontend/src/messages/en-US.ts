@@ -212,6 +212,7 @@ export const enUS = {
     overLimit: {
       compromised: 'marked as compromised',
       releasedByAdministrator: 'released by an administrator beyond the limit',
+      limitsOff: 'sent while limits are switched off',
       countedBefore: 'sent before this limit applied',
     },
     markCompromised: 'Mark as Compromised',
