@@ -1,5 +1,7 @@
+import type { WindowView } from '../core/decision.js';
 import { heldCause, heldLeaving, type HeldLeaving } from '../core/held-release-time.js';
 import type { HeldMail } from '../enforcement/held-mail.js';
+import { heldQueues, type HeldQueues } from '../store/held-counts.js';
 import type { HeldMessage } from '../store/held-store.js';
 import { currentWindow, type ApiContext } from './context.js';
 
@@ -10,22 +12,33 @@ export interface HeldLeavingView {
   cause: string;
 }
 
-export function leavingNow(context: ApiContext, held: HeldMail, message: HeldMessage): HeldLeavingView {
-  const cause = heldCause(message.reason);
-  if (message.status !== 'held') return { leaves: null, cause };
-  // The worker releases a sender's mail oldest first: older held messages of the same sender go before this one.
-  const ahead = message.chargedLevel && message.chargedName
-    ? held.store.heldFor(message.chargedLevel, message.chargedName).filter((m) => m.chargedName === message.chargedName && m.chargedLevel === message.chargedLevel && (m.heldAtMs < message.heldAtMs || (m.heldAtMs === message.heldAtMs && m.id < message.id)))
-    : [];
-  const compromised = new Set(held.compromised().map((entry) => entry.address));
-  const leaves = heldLeaving(
-    held.chainOf(message),
-    message.weight,
-    ahead.reduce((sum, m) => sum + m.weight, 0),
-    ahead.length,
-    currentWindow(context),
-    context.enforcer.currentSettings,
-    (mailbox) => compromised.has(mailbox.name),
-  );
-  return { leaves, cause };
+/**
+ * When held messages leave, as of one moment: make one per answer. What it reads (the order of all held mail,
+ * the compromised marks, the window) is read once, on first use, so a list of 1,000 held messages costs one
+ * query, not one per message (a hostile sender can fill the hold queue).
+ */
+export class HeldLeavingNow {
+  private snapshot: { queues: HeldQueues; compromised: Set<string>; window: WindowView } | null = null;
+
+  constructor(
+    private readonly context: ApiContext,
+    private readonly held: HeldMail,
+  ) {}
+
+  view(message: HeldMessage): HeldLeavingView {
+    const cause = heldCause(message.reason);
+    if (message.status !== 'held') return { leaves: null, cause };
+    this.snapshot ??= {
+      queues: heldQueues(this.context.db),
+      compromised: new Set(this.held.compromised().map((entry) => entry.address)),
+      window: currentWindow(this.context),
+    };
+    const { queues, compromised, window } = this.snapshot;
+    // The worker releases a sender's mail oldest first: older held messages of the same sender go before this one.
+    const ahead = queues.ahead(message);
+    const leaves = heldLeaving(this.held.chainOf(message), message.weight, ahead.weight, ahead.count, window, this.context.enforcer.currentSettings, (mailbox) =>
+      compromised.has(mailbox.name),
+    );
+    return { leaves, cause };
+  }
 }

@@ -49,11 +49,11 @@ export interface RowFacts {
 export const NO_ROW_FACTS: RowFacts = { heldCount: () => 0, isCompromised: () => false, releasedBeyondLimit: () => false };
 
 /**
- * RowFacts from what the store holds now: the chains of the messages still held, the compromised addresses, and
+ * RowFacts from what the store holds now: held messages counted per charged object (with its chain), the compromised addresses, and
  * the objects whose held mail an administrator released beyond the limit (their chains: a domain's row counts
  * its mailboxes' releases too).
  */
-export function rowFacts(heldChains: Iterable<readonly ChargedObject[]>, compromisedAddresses: ReadonlySet<string>, releasedBeyondChains: Iterable<readonly ChargedObject[]>): RowFacts {
+export function rowFacts(heldChains: Iterable<{ chain: readonly ChargedObject[]; count: number }>, compromisedAddresses: ReadonlySet<string>, releasedBeyondChains: Iterable<readonly ChargedObject[]>): RowFacts {
   const held = heldCountsByObject(heldChains);
   const released = new Set<number>();
   for (const chain of releasedBeyondChains) for (const object of chain) released.add(object.counterKey);

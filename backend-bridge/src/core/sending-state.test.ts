@@ -85,7 +85,7 @@ describe('overLimitCause: why usage is above the limit', () => {
 describe('heldCountsByObject', () => {
   it('counts a held message for its mailbox, domain and subscription', () => {
     const s = shop({ mailbox: 3, domain: 0, subscription: 5 });
-    const counts = heldCountsByObject([s.chain, s.chain, s.chain.slice(1)]);
+    const counts = heldCountsByObject([{ chain: s.chain, count: 2 }, { chain: s.chain.slice(1), count: 1 }]);
     expect(counts.get(s.mailbox.counterKey)).toBe(2);
     expect(counts.get(s.domain.counterKey)).toBe(3);
     expect(counts.get(s.subscription.counterKey)).toBe(3);

@@ -67,11 +67,12 @@ export function overLimitCause(used: number, limit: Limit, facts: { compromised:
 }
 
 /**
- * How many held messages each object has, by counter key: a held message counts for every object it is charged
- * to (its mailbox, that mailbox's domain and subscription), as the held-mail screen's filter by name lists it.
+ * How many held messages each object has, by counter key, from counts per charged object (`chain` innermost
+ * first): a held message counts for every object it is charged to (its mailbox, that mailbox's domain and
+ * subscription), as the held-mail screen's filter by name lists it.
  */
-export function heldCountsByObject(chains: Iterable<readonly ChargedObject[]>): Map<number, number> {
+export function heldCountsByObject(chains: Iterable<{ chain: readonly ChargedObject[]; count: number }>): Map<number, number> {
   const counts = new Map<number, number>();
-  for (const chain of chains) for (const object of chain) counts.set(object.counterKey, (counts.get(object.counterKey) ?? 0) + 1);
+  for (const { chain, count } of chains) for (const object of chain) counts.set(object.counterKey, (counts.get(object.counterKey) ?? 0) + count);
   return counts;
 }

@@ -5,7 +5,7 @@ import { HeldMailError, type CompromisedMailbox, type HeldMail } from '../../enf
 import { QUEUE_ID } from '../../postfix/queue.js';
 import type { HeldMessage } from '../../store/held-store.js';
 import type { ApiContext } from '../context.js';
-import { leavingNow, type HeldLeavingView } from '../held-leaving.js';
+import { HeldLeavingNow, type HeldLeavingView } from '../held-leaving.js';
 import { ApiError, forbidden, notFound, throwIfRefused } from '../errors.js';
 import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
@@ -72,12 +72,12 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     return { message, object };
   };
 
-  const heldView = (identity: Identity, message: HeldMessage, object: ChargedObject | undefined): HeldMessageView => ({
+  const heldView = (identity: Identity, message: HeldMessage, object: ChargedObject | undefined, leaving = new HeldLeavingNow(context, held)): HeldMessageView => ({
     ...message,
     mayRelease: mayActOnHeldMail(identity, object, 'release'),
     mayDelete: mayActOnHeldMail(identity, object, 'delete'),
     mayMarkCompromised: object?.level === 'mailbox' && mayChangeLimit(identity, object, context.enforcer.currentSettings),
-    ...leavingNow(context, held, message),
+    ...leaving.view(message),
   });
 
   const compromisedView = (identity: Identity, entry: CompromisedMailbox): CompromisedMailboxView => {
@@ -97,11 +97,12 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     query: heldQuery,
     handler: ({ identity, query }): { items: HeldMessageView[] } => {
       const items: HeldMessageView[] = [];
+      const leaving = new HeldLeavingNow(context, held);
       for (const message of held.store.list({ status: query.status === 'all' ? undefined : query.status, limit: identity.role === 'admin' ? query.limit : 10_000 })) {
         if (query.name && !concerns(message, query.name.toLowerCase())) continue;
         const object = chargedObject(context, message);
         if (!visible(identity, object)) continue;
-        items.push(heldView(identity, message, object));
+        items.push(heldView(identity, message, object, leaving));
         if (items.length >= query.limit) break;
       }
       return { items };
