@@ -98,7 +98,7 @@ function expectRow(row: unknown, level?: Level): asserts row is ObjectRow {
   const r = row as Json;
   expect(Object.keys(r).sort()).toEqual(
     [
-      'blocked', 'ceiling', 'defaultLimit', 'domain', 'effectiveLimit', 'freesInSeconds', 'level', 'limitSource', 'mayChangeLimit', 'name', 'ownLimit', 'subscription', 'used',
+      'blocked', 'ceiling', 'compromised', 'defaultLimit', 'domain', 'effectiveLimit', 'freesInSeconds', 'heldCount', 'level', 'limitSource', 'mayChangeLimit', 'name', 'overLimitCause', 'ownLimit', 'sending', 'subscription', 'used',
       'mayChooseDefault', 'mayChooseUnlimited', 'lockedBy', 'lockedByRole', 'lockedForYou', 'mayLock',
     ].sort(),
   );
@@ -115,6 +115,10 @@ function expectRow(row: unknown, level?: Level): asserts row is ObjectRow {
   expect(typeof r.blocked).toBe('boolean');
   expect(typeof r.mayChangeLimit).toBe('boolean');
   expect(r.freesInSeconds === null || typeof r.freesInSeconds === 'number').toBe(true);
+  expect(['sending', 'limitsOff', 'holding', 'deferring']).toContain((r.sending as Json).state);
+  expect(typeof r.heldCount).toBe('number');
+  expect(typeof r.compromised).toBe('boolean');
+  expect([null, 'compromised', 'releasedByAdministrator', 'limitsOff', 'countedBefore']).toContain(r.overLimitCause);
   if (r.ceiling !== null) expect(r.ceiling).toEqual({ max: expect.any(Number), reason: expect.any(String) });
 }
 
@@ -1838,6 +1842,106 @@ describe('health view', () => {
     const old = await lineOf('held');
     expect(old).toMatchObject({ state: 'warning', reason: 'held.old' });
     expect(old.advice).toContain('outgoing-limits held list');
+  });
+});
+
+// =========================================================================================================
+
+describe('rows say what is so: the state of the next message, held mail, compromised marks, usage above the limit', () => {
+  const h = useHarness({ heldWithoutPostfix: true });
+
+  it('a mailbox with room under a domain at 0 is not "Sending": its row names the domain; the domain row names itself', async () => {
+    expectStatus(await setLimit(h(), ADMIN, 'domain', 'example.com', 0), 200);
+    const alice = await getRow(h(), JDOE, 'mailbox', 'alice@example.com');
+    expect(alice).toMatchObject({ used: 0, effectiveLimit: 3, blocked: false });
+    expect(alice.sending).toEqual({ state: 'holding', level: 'domain', name: 'example.com', self: false, limit: 0, freesInSeconds: null, compromised: false });
+    expect((await getRow(h(), JDOE, 'domain', 'example.com')).sending).toMatchObject({ state: 'holding', self: true });
+    // The list says the same as the single object.
+    const page = expectPage(await h().get(JDOE, '/api/v1/mailboxes?domain=example.com'), 'mailbox');
+    expect(page.items.every((row) => row.sending.state === 'holding')).toBe(true);
+    expect((await getRow(h(), JDOE, 'mailbox', 'erin@example.net')).sending).toEqual({ state: 'sending' });
+  });
+
+  it('a domain at its limit says when it frees; with over-limit action "defer" the state is deferring', async () => {
+    expect(h().sendMany('alice@example.com', 3) + h().sendMany('bob@example.com', 2)).toBe(5);
+    h().advance(12 * 60);
+    const carol = await getRow(h(), ADMIN, 'mailbox', 'carol@example.com');
+    expect(carol.sending).toMatchObject({ state: 'holding', level: 'domain', name: 'example.com', limit: 5, freesInSeconds: 48 * 60 });
+    expectStatus(await h().request(ADMIN, 'PATCH', '/api/v1/settings', { overLimitAction: 'defer' }), 200);
+    expect((await getRow(h(), ADMIN, 'mailbox', 'carol@example.com')).sending).toMatchObject({ state: 'deferring', level: 'domain' });
+  });
+
+  it('limits switched off: no row is holding or deferring, and GET /limits/state says so (and who may switch them on)', async () => {
+    expectStatus(await setLimit(h(), ADMIN, 'mailbox', 'alice@example.com', 0), 200);
+    expect(json(await h().get(JDOE, '/api/v1/limits/state'))).toEqual({ enabled: true, maySwitchOn: false });
+    expectStatus(await h().request(ADMIN, 'PATCH', '/api/v1/settings', { enabled: false }), 200);
+    expect(json(await h().get(ADMIN, '/api/v1/limits/state'))).toEqual({ enabled: false, maySwitchOn: true });
+    expect(json(await h().get(MARY, '/api/v1/limits/state'))).toEqual({ enabled: false, maySwitchOn: false });
+    for (const level of ['subscription', 'domain', 'mailbox'] as const) {
+      const page = expectPage(await h().get(ADMIN, `/api/v1/${COLLECTION[level]}`), level);
+      expect(page.items.map((row) => row.sending.state)).toEqual(page.items.map(() => 'limitsOff'));
+    }
+  });
+
+  it('a row counts the held messages of its object and the objects inside it', async () => {
+    h().recordHeld('AAAAAA1', 'alice@example.com');
+    h().recordHeld('AAAAAA2', 'alice@example.com');
+    h().recordHeld('BBBBBB1', 'erin@example.net');
+    expect((await getRow(h(), JDOE, 'mailbox', 'alice@example.com')).heldCount).toBe(2);
+    expect((await getRow(h(), JDOE, 'mailbox', 'bob@example.com')).heldCount).toBe(0);
+    expect((await getRow(h(), JDOE, 'domain', 'example.com')).heldCount).toBe(2);
+    expect((await getRow(h(), JDOE, 'subscription', 'example.com')).heldCount).toBe(3);
+  });
+
+  it('a mailbox marked compromised says so on its row, with "4 of 0" explained; a restore clears both', async () => {
+    expect(h().sendMany('alice@example.com', 3)).toBe(3);
+    expectStatus(await h().request(JDOE, 'POST', '/api/v1/mailboxes/alice@example.com/compromised'), 201);
+    const alice = await getRow(h(), JDOE, 'mailbox', 'alice@example.com');
+    expect(alice).toMatchObject({ compromised: true, used: 3, effectiveLimit: 0, overLimitCause: 'compromised', mayChangeLimit: true });
+    expect(alice.sending).toMatchObject({ state: 'holding', self: true, compromised: true });
+    expect((await getRow(h(), JDOE, 'mailbox', 'bob@example.com')).compromised).toBe(false);
+    expectStatus(await h().request(JDOE, 'DELETE', '/api/v1/mailboxes/alice@example.com/compromised'), 200);
+    expect(await getRow(h(), JDOE, 'mailbox', 'alice@example.com')).toMatchObject({ compromised: false, overLimitCause: null });
+  });
+
+  it('"4 of 3" after an administrator\'s release beyond the limit says so; other usage above the limit says it was counted before', async () => {
+    expect(h().sendMany('alice@example.com', 3)).toBe(3);
+    // What releaseNow does with force once Postfix has let the message go (Postfix does not run here).
+    const alice = h().enforcer.directory.find('mailbox', 'alice@example.com')!;
+    h().enforcer.chargeAnyway(h().enforcer.directory.chainFrom(alice), 1);
+    recordAudit(h().db, { login: 'admin', role: 'admin', userId: '1', via: 'plesk' }, { action: 'held.release', level: 'mailbox', objectName: 'alice@example.com', newValue: { queueId: 'AAAAAA1', overLimit: true } }, h().nowMs);
+    expect(await getRow(h(), JDOE, 'mailbox', 'alice@example.com')).toMatchObject({ used: 4, effectiveLimit: 3, overLimitCause: 'releasedByAdministrator' });
+    expect((await getRow(h(), JDOE, 'domain', 'example.com')).overLimitCause).toBeNull(); // 4 of 5
+    expect(h().sendMany('bob@example.com', 2)).toBe(1); // the domain has room for one more
+    expectStatus(await setLimit(h(), ADMIN, 'domain', 'example.com', 3), 200);
+    expect(await getRow(h(), JDOE, 'domain', 'example.com')).toMatchObject({ used: 5, overLimitCause: 'releasedByAdministrator' });
+    expect(await getRow(h(), JDOE, 'mailbox', 'bob@example.com')).toMatchObject({ used: 1, overLimitCause: null });
+    expectStatus(await setLimit(h(), ADMIN, 'mailbox', 'bob@example.com', 0), 200);
+    expect(await getRow(h(), JDOE, 'mailbox', 'bob@example.com')).toMatchObject({ used: 1, effectiveLimit: 0, overLimitCause: 'countedBefore' });
+    h().advance(3601);
+    expect((await getRow(h(), JDOE, 'mailbox', 'alice@example.com')).overLimitCause).toBeNull();
+  });
+
+  it('a held message says when it leaves as of now: 48 minutes 12 minutes later, and waits for a person once its mailbox is compromised', async () => {
+    expect(h().sendMany('alice@example.com', 3)).toBe(3);
+    h().recordHeld('AAAAAA1', 'alice@example.com', { reason: 'Outgoing limit of 3 messages/hour for mailbox alice@example.com reached; message held, sent automatically in about 60 minutes' });
+    h().advance(12 * 60);
+    const now = json<Json>(await h().get(JDOE, '/api/v1/held/AAAAAA1'));
+    expect(now).toMatchObject({ cause: 'Outgoing limit of 3 messages/hour for mailbox alice@example.com reached', leaves: { leaves: 'automatically', inSeconds: 48 * 60 } });
+    // Older held mail of the same sender leaves first (bob's does not count): the fourth waits for the three before it.
+    h().recordHeld('BBBBBB1', 'bob@example.com');
+    for (const id of ['AAAAAA2', 'AAAAAA3', 'AAAAAA4']) {
+      h().advance(1);
+      h().recordHeld(id, 'alice@example.com');
+    }
+    const leavesOf = async () => new Map(json<{ items: Array<{ queueId: string; leaves: unknown }> }>(await h().get(JDOE, '/api/v1/held')).items.map((m) => [m.queueId, m.leaves]));
+    const before = await leavesOf();
+    expect(before.get('AAAAAA2')).toEqual({ leaves: 'automatically', inSeconds: 48 * 60 - 3 }); // the clock moved 3 s since
+    expect(before.get('AAAAAA4')).toEqual({ leaves: 'afterOthers', ahead: 3 });
+    expect(before.get('BBBBBB1')).toEqual({ leaves: 'automatically', inSeconds: 0 });
+    expectStatus(await h().request(ADMIN, 'POST', '/api/v1/mailboxes/alice@example.com/compromised'), 201);
+    const listed = json<{ items: Json[] }>(await h().get(JDOE, '/api/v1/held?name=alice@example.com')).items;
+    expect(listed.find((m) => m.queueId === 'AAAAAA1')).toMatchObject({ queueId: 'AAAAAA1', leaves: { leaves: 'byPerson', because: 'compromised', level: 'mailbox', name: 'alice@example.com' } });
   });
 });
 

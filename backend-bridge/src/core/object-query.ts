@@ -6,6 +6,7 @@ import { subscriptionOf, type ChargedObject, type DirectoryIndex } from './direc
 import { isLockedFor, mayLock } from './limit-locks.js';
 import { effectiveLimit, type Level, type Limit, type LimitOverride, type LimitSource } from './limits.js';
 import type { ServerSettings } from './settings.js';
+import { heldCountsByObject, overLimitCause, sendingState, type OverLimitCause, type SendingState } from './sending-state.js';
 import { usageOf } from './usage.js';
 
 /** One subscription, domain or mailbox as lists and the limit dialog show it. */
@@ -35,8 +36,44 @@ export interface ObjectRow {
   /** Whether the asking user may lock the values they set (administrators and resellers). */
   mayLock: boolean;
   used: number;
+  /** Usage alone: the object itself has no room for one more unit (its parents not looked at). */
   blocked: boolean;
   freesInSeconds: number | null;
+  /** What its next message meets now, tighter levels above and the switch included: what the row says. */
+  sending: SendingState;
+  /** Held messages charged to it or to the objects inside it. */
+  heldCount: number;
+  /** A mailbox marked compromised (its limit is 0 until it is restored); false for domains and subscriptions. */
+  compromised: boolean;
+  /** Why `used` is above the limit; null when it is not. */
+  overLimitCause: OverLimitCause | null;
+}
+
+/** What a row needs beyond the directory and the counters: held mail, compromised marks, releases beyond the limit. */
+export interface RowFacts {
+  heldCount(object: ChargedObject): number;
+  isCompromised(mailbox: ChargedObject): boolean;
+  /** An administrator released held mail charged to this object beyond the limit within the last hour. */
+  releasedBeyondLimit(object: ChargedObject): boolean;
+}
+
+/** Where there is no held mail (the API without the daemon's Postfix): nothing held, nothing marked. */
+export const NO_ROW_FACTS: RowFacts = { heldCount: () => 0, isCompromised: () => false, releasedBeyondLimit: () => false };
+
+/**
+ * RowFacts from what the store holds now: held messages counted per charged object (with its chain), the compromised addresses, and
+ * the objects whose held mail an administrator released beyond the limit (their chains: a domain's row counts
+ * its mailboxes' releases too).
+ */
+export function rowFacts(heldChains: Iterable<{ chain: readonly ChargedObject[]; count: number }>, compromisedAddresses: ReadonlySet<string>, releasedBeyondChains: Iterable<readonly ChargedObject[]>): RowFacts {
+  const held = heldCountsByObject(heldChains);
+  const released = new Set<number>();
+  for (const chain of releasedBeyondChains) for (const object of chain) released.add(object.counterKey);
+  return {
+    heldCount: (object) => held.get(object.counterKey) ?? 0,
+    isCompromised: (mailbox) => mailbox.level === 'mailbox' && compromisedAddresses.has(mailbox.name),
+    releasedBeyondLimit: (object) => released.has(object.counterKey),
+  };
 }
 
 export interface ObjectQuery {
@@ -63,8 +100,15 @@ export function ownLimitOf(own: LimitOverride): ObjectRow['ownLimit'] {
   return own === null ? 'default' : own;
 }
 
-export function objectRow(object: ChargedObject, identity: Identity, window: WindowView, settings: ServerSettings): ObjectRow {
+function chainOf(object: ChargedObject): ChargedObject[] {
+  const chain: ChargedObject[] = [];
+  for (let o: ChargedObject | null = object; o; o = o.parent) chain.push(o);
+  return chain;
+}
+
+export function objectRow(object: ChargedObject, identity: Identity, window: WindowView, settings: ServerSettings, facts: RowFacts = NO_ROW_FACTS): ObjectRow {
   const usage = usageOf(object, window);
+  const compromised = facts.isCompromised(object);
   return {
     level: object.level,
     name: object.name,
@@ -84,6 +128,10 @@ export function objectRow(object: ChargedObject, identity: Identity, window: Win
     used: usage.used,
     blocked: usage.blocked,
     freesInSeconds: usage.freesInSeconds,
+    sending: sendingState(chainOf(object), window, settings, (mailbox) => facts.isCompromised(mailbox)),
+    heldCount: facts.heldCount(object),
+    compromised,
+    overLimitCause: overLimitCause(usage.used, usage.limit, { compromised, releasedBeyondLimit: facts.releasedBeyondLimit(object), limitsOff: !settings.enabled }),
   };
 }
 
@@ -128,7 +176,7 @@ const SELECTION_LIMIT = 2000;
  * listed, so totals never reveal other customers' objects. Name order comes from the index's sorted view;
  * usage is looked up only where sorting or filtering needs it, and for the rows of the page.
  */
-export function queryObjects(index: DirectoryIndex, window: WindowView, settings: ServerSettings, identity: Identity, query: ObjectQuery): ObjectPage {
+export function queryObjects(index: DirectoryIndex, window: WindowView, settings: ServerSettings, identity: Identity, query: ObjectQuery, facts: RowFacts = NO_ROW_FACTS): ObjectPage {
   const term = query.search?.trim().toLowerCase() ?? '';
   const subscription = query.subscription?.toLowerCase();
   const domain = query.domain?.toLowerCase();
@@ -149,7 +197,7 @@ export function queryObjects(index: DirectoryIndex, window: WindowView, settings
   else if (query.order === 'asc') page = matches.slice(start, start + query.pageSize);
   else page = matches.slice(Math.max(0, matches.length - start - query.pageSize), Math.max(0, matches.length - start)).reverse();
   return {
-    items: page.map((o) => objectRow(o, identity, window, settings)),
+    items: page.map((o) => objectRow(o, identity, window, settings, facts)),
     total: matches.length,
     page: query.page,
     pageSize: query.pageSize,

@@ -1,5 +1,5 @@
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
-import { COLLECTION, type AuditEntry, type AuditQuery, type CompromisedMailbox, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HealthReport, type HeldQuery, type Level, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats } from './types';
+import { COLLECTION, type AuditEntry, type AuditQuery, type CompromisedMailbox, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HealthReport, type HeldQuery, type Level, type LimitsState, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats } from './types';
 
 /** Why a request failed: the API's sentence, its per-field messages, and the status (null: no answer at all). */
 export class ApiFailure extends Error {
@@ -159,5 +159,10 @@ export class ApiClient {
 
   restoreMailbox(address: string): Promise<CompromisedMailbox> {
     return this.call('DELETE', `/mailboxes/${encode(address)}/compromised`);
+  }
+
+  /** Whether limits are switched on; every role may ask. */
+  limitsState(): Promise<LimitsState> {
+    return this.call('GET', '/limits/state');
   }
 }

@@ -9,6 +9,9 @@ export type { ObjectPage, ObjectRow } from '../../../backend-bridge/src/core/obj
 export type { NotificationSettings, NotifyPeriod, OverLimitAction, ServerSettings } from '../../../backend-bridge/src/core/settings.js';
 export type { HeldStatus } from '../../../backend-bridge/src/store/held-store.js';
 export type { HealthLine, HealthLineId, HealthReport, HealthState } from '../../../backend-bridge/src/core/health-check.js';
+export type { LimitsState } from '../../../backend-bridge/src/api/routes/object-routes.js';
+export type { HeldLeaving } from '../../../backend-bridge/src/core/held-release-time.js';
+import type { HeldLeaving } from '../../../backend-bridge/src/core/held-release-time.js';
 import type { Level, Limit } from '../../../backend-bridge/src/core/limits.js';
 import type { Role } from '../../../backend-bridge/src/api/identity.js';
 import type { HeldStatus } from '../../../backend-bridge/src/store/held-store.js';
@@ -91,6 +94,10 @@ export interface HeldMessage {
   mayDelete: boolean;
   /** Mark the mailbox it counts against as compromised; false when it counts against no mailbox. */
   mayMarkCompromised: boolean;
+  /** When it leaves, as of now; null once it is no longer held. */
+  leaves: HeldLeaving | null;
+  /** The recorded reason without the wait it was written with. */
+  cause: string;
 }
 
 export type HeldBulkAction = 'release' | 'delete' | 'compromise';

@@ -1,4 +1,5 @@
-import { createElement } from 'react';
+import { createElement, Fragment } from 'react';
+import { LimitsOffBanner } from '../components/LimitsOffBanner';
 import { NotFoundScreen } from '../screens/NotFoundScreen';
 import { DomainScreen } from '../screens/DomainScreen';
 import { HeldScreen } from '../screens/HeldScreen';
@@ -10,11 +11,20 @@ import { SubscriptionsScreen } from '../screens/SubscriptionsScreen';
 import type { Target } from './navigation';
 
 /**
- * The screen for a target, or "not found" for an address that names no screen (null); `key` makes a new name a
- * fresh screen (no state carried over from the last one).
+ * The screen for a target under the note that limits are switched off when they are, or "not found" for an
+ * address that names no screen (null).
  */
 export function ScreenView({ target, onLeaveSettings }: { target: Target | null; onLeaveSettings: () => void }) {
-  if (target === null) return <NotFoundScreen />;
+  return (
+    <Fragment>
+      <LimitsOffBanner />
+      {target === null ? <NotFoundScreen /> : <TargetScreen target={target} onLeaveSettings={onLeaveSettings} />}
+    </Fragment>
+  );
+}
+
+/** `key` makes a new name a fresh screen (no state carried over from the last one). */
+function TargetScreen({ target, onLeaveSettings }: { target: Target; onLeaveSettings: () => void }) {
   switch (target.screen) {
     case 'overview':
       return <OverviewScreen />;

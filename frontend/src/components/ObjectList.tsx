@@ -10,6 +10,7 @@ import { effectiveLimitText, usageText } from './limit-text';
 import { LimitDialog } from './LimitDialog';
 import { EmptyState, LoadState } from './LoadState';
 import { NavLink } from './NavLink';
+import { CompromisedAction, CompromisedLabel } from './CompromisedMark';
 import { SendingStatus } from './SendingStatus';
 
 const PAGE_SIZE = 25;
@@ -68,12 +69,17 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
       title: text('list.name'),
       type: 'title' as const,
       sortable: true,
-      render: (row: ObjectRow) => (linkTo ? <NavLink to={linkTo(row)}>{row.name}</NavLink> : row.name),
+      render: (row: ObjectRow) => (
+        <span>
+          {linkTo ? <NavLink to={linkTo(row)}>{row.name}</NavLink> : row.name}
+          <CompromisedLabel row={row} />
+        </span>
+      ),
     },
     { key: 'limit', title: text('list.limit'), sortable: true, width: COLUMN_WIDTHS.limit, render: (row: ObjectRow) => effectiveLimitText(text, row) },
     { key: 'usage', title: text('list.usage'), sortable: true, width: COLUMN_WIDTHS.usage, render: (row: ObjectRow) => <span data-testid="usage">{usageText(text, row)}</span> },
-    { key: 'status', title: text('list.status'), width: COLUMN_WIDTHS.status, render: (row: ObjectRow) => <SendingStatus blocked={row.blocked} /> },
-    ...(canEdit || rowActions
+    { key: 'status', title: text('list.status'), width: COLUMN_WIDTHS.status, render: (row: ObjectRow) => <SendingStatus row={row} /> },
+    ...(canEdit || rowActions || level === 'mailbox'
       ? [
           {
             key: 'actions',
@@ -85,6 +91,13 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
                   <Button ghost icon="pencil" aria-label={text('list.rowLimitOf', { name: row.name })} tooltip={text('list.rowLimitOf', { name: row.name })} onClick={() => setDialogRows([row])} />
                 ) : null}
                 {rowActions?.(row)}
+                <CompromisedAction
+                  row={row}
+                  onChanged={() => {
+                    resource.reload();
+                    onChanged?.();
+                  }}
+                />
               </span>
             ),
           },

@@ -27,7 +27,7 @@ export function ObjectSummary({ level, title, object, readOnlyReason, onSaved }:
       buttons={readOnlyReason === null ? [<Button key="limit" intent="primary" onClick={() => setOpen(true)}>{text('list.rowLimit')}</Button>] : []}
     >
       <Paragraph>
-        <strong>{effectiveLimitText(text, object)}</strong> · <span data-testid="summary-usage">{usageText(text, object)}</span> · <SendingStatus blocked={object.blocked} />
+        <strong>{effectiveLimitText(text, object)}</strong> · <span data-testid="summary-usage">{usageText(text, object)}</span> · <SendingStatus row={object} />
       </Paragraph>
       {readOnlyReason ? <Paragraph>{readOnlyReason}</Paragraph> : null}
       {open ? (

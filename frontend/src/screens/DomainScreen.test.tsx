@@ -22,7 +22,7 @@ function row(name: string): HTMLElement {
 }
 
 describe('email addresses of a domain', () => {
-  it('lists each mailbox with its usage and status, live: sending past the limit turns a row to "Not sending" without reloading', async () => {
+  it('lists each mailbox with its usage and status, live: sending past the limit turns a row to "Holding new mail" without reloading', async () => {
     renderAs(harness, JDOE, <DomainScreen name="example.com" />);
     await screen.findByText('alice@example.com');
     expect(within(row('alice@example.com')).getByText('0 of 3 this hour')).toBeInTheDocument();
@@ -30,7 +30,7 @@ describe('email addresses of a domain', () => {
 
     expect(harness.sendMany('alice@example.com', 4)).toBe(3);
     await waitFor(() => expect(within(row('alice@example.com')).getByText('3 of 3 this hour, frees in 60 min')).toBeInTheDocument());
-    expect(within(row('alice@example.com')).getByText('Not sending')).toBeInTheDocument();
+    expect(within(row('alice@example.com')).getByText('Holding new mail: at its limit (frees in 60 min)')).toBeInTheDocument();
     expect(within(row('bob@example.com')).getByText('Sending')).toBeInTheDocument();
   });
 

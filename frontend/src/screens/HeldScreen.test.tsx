@@ -49,7 +49,8 @@ describe('Held messages', () => {
     const erin = row('erin@example.net');
     expect(erin).toHaveTextContent('Email address erin@example.net');
     expect(erin).toHaveTextContent('Domain example.net');
-    expect(erin).toHaveTextContent('Outgoing limit of 5 messages/hour for domain example.net reached; message held');
+    // The reason as of now: erin's domain has room again, so it leaves at the worker's next pass.
+    expect(erin).toHaveTextContent('Outgoing limit of 5 messages/hour for domain example.net reached. Sent automatically within a few seconds.');
     expect(erin).toHaveTextContent('BBBBBB2');
     expect(erin).toHaveTextContent('a@remote.test, b@remote.test');
     // Postfix does not run here: no queue file to read the subject from.

@@ -8,6 +8,7 @@ import { useToasts } from '../app/toasts';
 import { useResource } from '../app/use-resource';
 import { limitText } from '../components/limit-text';
 import { ConfirmDialog } from '../components/ConfirmDialog';
+import { HeldLeavingText } from '../components/HeldLeavingText';
 import { EmptyState, LoadState } from '../components/LoadState';
 import { NavLink } from '../components/NavLink';
 
@@ -196,7 +197,7 @@ export function HeldScreen({ name }: { name?: string }) {
         ),
     },
     { key: 'tripped', title: text('held.levelTripped'), render: (m: HeldMessage) => `${text(`levels.${m.trippedLevel}`)} ${m.trippedName}` },
-    { key: 'reason', title: text('held.reason'), render: (m: HeldMessage) => m.reason },
+    { key: 'reason', title: text('held.reason'), render: (m: HeldMessage) => <HeldLeavingText message={m} /> },
     { key: 'recipients', title: text('held.recipients'), render: (m: HeldMessage) => recipientsOf(m) },
     { key: 'status', title: text('held.state'), render: (m: HeldMessage) => statusOf(m) },
     {

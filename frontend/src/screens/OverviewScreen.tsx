@@ -8,6 +8,7 @@ import { useResource } from '../app/use-resource';
 import { effectiveLimitText, usageText } from '../components/limit-text';
 import { EmptyState, LoadState } from '../components/LoadState';
 import { NavLink } from '../components/NavLink';
+import { CompromisedLabel } from '../components/CompromisedMark';
 import { SendingStatus } from '../components/SendingStatus';
 import { StatsChart } from '../components/StatsChart';
 
@@ -78,11 +79,21 @@ export function OverviewScreen() {
   );
 
   const objectColumns = [
-    { key: 'name', title: text('list.name'), type: 'title' as const, render: (row: ObjectRow) => <NavLink to={targetOf(row)}>{row.name}</NavLink> },
+    {
+      key: 'name',
+      title: text('list.name'),
+      type: 'title' as const,
+      render: (row: ObjectRow) => (
+        <span>
+          <NavLink to={targetOf(row)}>{row.name}</NavLink>
+          <CompromisedLabel row={row} />
+        </span>
+      ),
+    },
     { key: 'level', title: text('overview.object'), render: (row: ObjectRow) => text(`levels.${row.level}`) },
     { key: 'limit', title: text('list.limit'), render: (row: ObjectRow) => effectiveLimitText(text, row) },
     { key: 'usage', title: text('list.usage'), render: (row: ObjectRow) => usageText(text, row) },
-    { key: 'status', title: text('list.status'), render: (row: ObjectRow) => <SendingStatus blocked={row.blocked} /> },
+    { key: 'status', title: text('list.status'), render: (row: ObjectRow) => <SendingStatus row={row} /> },
     { key: 'chart', title: text('list.actions'), type: 'actions' as const, render: chartButton },
   ];
 

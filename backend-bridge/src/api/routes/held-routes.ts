@@ -6,6 +6,7 @@ import { QUEUE_ID } from '../../postfix/queue.js';
 import type { HeldMessage, HeldStatus } from '../../store/held-store.js';
 import type { QueueFileSummary } from '../../postfix/queue-file.js';
 import type { ApiContext } from '../context.js';
+import { HeldLeavingNow, type HeldLeavingView } from '../held-leaving.js';
 import { ApiError, forbidden, notFound, throwIfRefused } from '../errors.js';
 import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
@@ -15,7 +16,7 @@ import { heldBulkBody, heldQuery, releaseBody } from '../schemas.js';
  * A held message as the API answers it: the record, and what the asking person may do with it while it is held,
  * so a screen offers only what the API will not refuse (as `mayChangeLimit` does on object rows).
  */
-export interface HeldMessageView extends HeldMessage {
+export interface HeldMessageView extends HeldMessage, HeldLeavingView {
   /**
    * The subject, read from the queue file while the message is held: decoded and bounded plain text that the
    * sender wrote (never markup); null when it has none or the file could not be read.
@@ -87,13 +88,20 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     return { message, object };
   };
 
-  const heldView = (identity: Identity, message: HeldMessage, object: ChargedObject | undefined, summary?: QueueFileSummary): HeldMessageView => ({
+  const heldView = (
+    identity: Identity,
+    message: HeldMessage,
+    object: ChargedObject | undefined,
+    summary?: QueueFileSummary,
+    leaving = new HeldLeavingNow(context, held),
+  ): HeldMessageView => ({
     ...message,
     recipients: message.recipients ?? summary?.recipients ?? null,
     subject: summary?.subject ?? null,
     mayRelease: mayActOnHeldMail(identity, object, 'release'),
     mayDelete: mayActOnHeldMail(identity, object, 'delete'),
     mayMarkCompromised: object?.level === 'mailbox' && mayChangeLimit(identity, object, context.enforcer.currentSettings),
+    ...leaving.view(message),
   });
 
   const compromisedView = (identity: Identity, entry: CompromisedMailbox): CompromisedMailboxView => {
@@ -121,7 +129,8 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
         if (shown.length >= query.limit) break;
       }
       const summaries = held.summariesOf(shown.map((s) => s.message));
-      return { items: shown.map(({ message, object }) => heldView(identity, message, object, summaries.get(message.queueId))) };
+      const leaving = new HeldLeavingNow(context, held);
+      return { items: shown.map(({ message, object }) => heldView(identity, message, object, summaries.get(message.queueId), leaving)) };
     },
   });
 

@@ -1,4 +1,4 @@
-import { checkLimitChange } from '../../core/access.js';
+import { canChangeSettings, checkLimitChange } from '../../core/access.js';
 import { lockAfterChange, lockRefusal, lockRequestRefusal, sameLock } from '../../core/limit-locks.js';
 import type { Level, LimitOverride } from '../../core/limits.js';
 import { objectRow, ownLimitOf, queryObjects, type ObjectPage, type ObjectRow } from '../../core/object-query.js';
@@ -6,6 +6,7 @@ import { recordAudit } from '../../store/audit-store.js';
 import { setObjectLimit, setObjectLock } from '../../store/directory-store.js';
 import { currentWindow, type ApiContext } from '../context.js';
 import { ApiError, throwIfRefused } from '../errors.js';
+import { currentRowFacts } from '../row-facts.js';
 import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
 import { visibleObject } from '../visibility.js';
@@ -16,6 +17,13 @@ const COLLECTIONS: Array<{ level: Level; path: string; label: string }> = [
   { level: 'domain', path: 'domains', label: 'Domain' },
   { level: 'mailbox', path: 'mailboxes', label: 'Mailbox' },
 ];
+
+/** GET /limits/state. */
+export interface LimitsState {
+  enabled: boolean;
+  /** The settings screen, where they are switched on, is open to this user. */
+  maySwitchOn: boolean;
+}
 
 const toOverride = (limit: number | 'unlimited' | 'default'): LimitOverride => (limit === 'default' ? null : limit);
 
@@ -65,7 +73,8 @@ function setLimits(context: ApiContext, identity: Identity, level: Level, names:
   );
   const window = currentWindow(context);
   // After a reload the index holds new objects: look them up again by name.
-  return objects.map((o) => objectRow(visibleObject(context, identity, level, o.name), identity, window, settings));
+  const facts = currentRowFacts(context);
+  return objects.map((o) => objectRow(visibleObject(context, identity, level, o.name), identity, window, settings, facts));
 }
 
 export function objectRoutes(routes: RouteTable, context: ApiContext): void {
@@ -87,7 +96,7 @@ export function objectRoutes(routes: RouteTable, context: ApiContext): void {
           order: query.order,
           page: query.page,
           pageSize: query.pageSize,
-        }),
+        }, currentRowFacts(context)),
     });
 
     routes.add<unknown, unknown, { name: string }>({
@@ -96,7 +105,7 @@ export function objectRoutes(routes: RouteTable, context: ApiContext): void {
       summary: `One ${label.toLowerCase()} with its limit and usage`,
       tag: 'limits',
       handler: ({ identity, params }): ObjectRow =>
-        objectRow(visibleObject(context, identity, level, params.name), identity, currentWindow(context), context.enforcer.currentSettings),
+        objectRow(visibleObject(context, identity, level, params.name), identity, currentWindow(context), context.enforcer.currentSettings, currentRowFacts(context)),
     });
 
     routes.add<{ limit: number | 'unlimited' | 'default'; locked?: boolean | undefined }, unknown, { name: string }>({
@@ -109,6 +118,15 @@ export function objectRoutes(routes: RouteTable, context: ApiContext): void {
       handler: ({ identity, params, body }): ObjectRow => setLimits(context, identity, level, [params.name], toOverride(body.limit), body.locked)[0]!,
     });
   }
+
+  // Everyone may learn whether limits are on: every screen says so at the top when they are off.
+  routes.add({
+    method: 'GET',
+    path: '/limits/state',
+    summary: 'Whether limits are switched on (when off, mail passes and is still counted), and whether you may switch them on',
+    tag: 'limits',
+    handler: ({ identity }): LimitsState => ({ enabled: context.enforcer.currentSettings.enabled, maySwitchOn: canChangeSettings(identity) }),
+  });
 
   routes.add({
     method: 'POST',

@@ -1,0 +1,27 @@
+import type { ChargedObject } from '../core/directory.js';
+import { NO_ROW_FACTS, rowFacts, type RowFacts } from '../core/object-query.js';
+import { heldCountsByCharged } from '../store/held-counts.js';
+import { releasedBeyondLimitSince } from '../store/over-limit-releases.js';
+import type { ApiContext } from './context.js';
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * What the rows of one answer need from held mail and the audit, read once per request: held mail counted per
+ * sender by SQLite (thousands held cost no more than a few), releases beyond the limit of the last hour from the
+ * audit's time index.
+ */
+export function currentRowFacts(context: ApiContext): RowFacts {
+  const held = context.held;
+  if (!held) return NO_ROW_FACTS;
+  const directory = context.enforcer.directory;
+  const chainOfNamed = (entry: { level: ChargedObject['level']; name: string }): ChargedObject[] => {
+    const object = directory.find(entry.level, entry.name);
+    return object ? directory.chainFrom(object) : [];
+  };
+  return rowFacts(
+    heldCountsByCharged(context.db).map((entry) => ({ chain: chainOfNamed(entry), count: entry.count })),
+    new Set(held.compromised().map((entry) => entry.address)),
+    releasedBeyondLimitSince(context.db, context.nowMs() - HOUR_MS).map(chainOfNamed),
+  );
+}

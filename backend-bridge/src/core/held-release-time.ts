@@ -1,0 +1,64 @@
+import type { WindowView } from './decision.js';
+import type { ChargedObject } from './directory.js';
+import type { ServerSettings } from './settings.js';
+
+/**
+ * When a held message leaves, as of now. The reason recorded at the moment of holding keeps the wait it had then
+ * ("sent automatically in about 60 minutes"); this is computed afresh each time it is shown.
+ */
+export type HeldLeaving =
+  /** The release worker sends it once the window has room: `inSeconds` 0 means at its next pass (about a second). */
+  | { leaves: 'automatically'; inSeconds: number }
+  /**
+   * It leaves automatically, but only after the held messages ahead of it (`ahead`, same sender) have left and
+   * counted: later than this hour's window can tell.
+   */
+  | { leaves: 'afterOthers'; ahead: number }
+  /** Only a person can send it: a level's limit is 0 (`compromised`: because of the mark), or the message is larger than the limit. */
+  | { leaves: 'byPerson'; because: 'compromised' | 'limitZero' | 'tooLarge'; level: ChargedObject['level']; name: string };
+
+/**
+ * `chain`: the objects the message counts against when it leaves (innermost first; [] when it belongs to nobody
+ * limited here). `aheadWeight`: budget units of the same sender's held messages that are older (they leave first).
+ */
+export function heldLeaving(
+  chain: readonly ChargedObject[],
+  weight: number,
+  aheadWeight: number,
+  ahead: number,
+  window: WindowView,
+  settings: ServerSettings,
+  isCompromised: (mailbox: ChargedObject) => boolean,
+): HeldLeaving {
+  if (!settings.enabled || chain.length === 0) return { leaves: 'automatically', inSeconds: 0 };
+  let wait = 0;
+  for (const object of chain) {
+    const limit = object.effective.limit;
+    if (limit === 'unlimited') continue;
+    if (weight > limit) {
+      const because = limit === 0 ? (object.level === 'mailbox' && isCompromised(object) ? 'compromised' : 'limitZero') : 'tooLarge';
+      return { leaves: 'byPerson', because, level: object.level, name: object.name };
+    }
+    const used = window.used(object);
+    const needed = used + aheadWeight + weight - limit;
+    if (needed <= 0) continue;
+    // More than is in the window now must first be sent (the messages ahead count as they leave).
+    if (needed > used) return { leaves: 'afterOthers', ahead };
+    const seconds = window.secondsUntilFreed(object, needed);
+    if (seconds === null) return { leaves: 'afterOthers', ahead };
+    wait = Math.max(wait, seconds);
+  }
+  return { leaves: 'automatically', inSeconds: wait };
+}
+
+/**
+ * The part of a recorded hold reason that stays true: what was reached. The tail it was written with ("message
+ * held, sent automatically in about 60 minutes", "message held until a person releases it") is dropped, since
+ * heldLeaving says that as of now.
+ */
+export function heldCause(reason: string): string {
+  const at = reason.indexOf('; message held');
+  if (at >= 0) return reason.slice(0, at);
+  const compromised = reason.indexOf('; held until it is restored');
+  return compromised >= 0 ? reason.slice(0, compromised) : reason;
+}
