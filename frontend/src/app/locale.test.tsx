@@ -60,7 +60,7 @@ describe('screens in the locale', () => {
     await screen.findByText('alice@example.com');
     expect(within(row('alice@example.com')).getByText('2 von 1.000 in dieser Stunde')).toBeInTheDocument();
     expect(within(row('alice@example.com')).getByText('Sendet')).toBeInTheDocument();
-    expect(screen.getByRole('button', { name: 'Ausgehende Nachrichten von alice@example.com begrenzen' })).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Ausgehende Nachrichten begrenzen: alice@example.com' })).toBeInTheDocument();
   });
 
   it("shows a screen in Russian with Russian numbers when Plesk's locale is ru-RU", async () => {

@@ -1,6 +1,8 @@
 import type { MessageTree } from './message-tree';
 
 /** German texts of the screens; the keys and placeholders are those of en-US.ts (checked by messages.test.ts). */
+// Accessible names of buttons ("...Of") begin with the button's visible words, so speech input and screen readers
+// find the button by what is shown on it.
 export const deDE: MessageTree = {
   app: {
     name: 'Ausgehende Mail-Limits',
@@ -52,7 +54,7 @@ export const deDE: MessageTree = {
     actions: 'Aktionen',
     bulkLimit: 'Ausgehende Nachrichten begrenzen',
     rowLimit: 'Ausgehende Nachrichten begrenzen',
-    rowLimitOf: 'Ausgehende Nachrichten von %%name%% begrenzen',
+    rowLimitOf: 'Ausgehende Nachrichten begrenzen: %%name%%',
     empty: 'Hier gibt es noch keine Objekte.',
     emptySearch: 'Keine Treffer für Ihre Suche.',
     searchPlaceholder: 'Nach Name suchen',
@@ -129,7 +131,7 @@ export const deDE: MessageTree = {
     wholeServer: 'gesamter Server',
     showWholeServer: 'Gesamter Server',
     chart: 'Diagramm anzeigen',
-    showChart: 'Diagramm für %%name%% anzeigen',
+    showChart: 'Diagramm anzeigen: %%name%%',
     chartPick: 'Wählen Sie oben in den Listen ein Objekt, um seine letzten 24 Stunden zu sehen.',
     events: 'Letzte Versuche über dem Limit',
     eventsNone: 'Keine Versuche über dem Limit in letzter Zeit.',
@@ -172,7 +174,7 @@ export const deDE: MessageTree = {
     showMore: 'Mehr anzeigen',
     shownLatest: 'Die neuesten %%count%% werden angezeigt.',
     release: 'Jetzt freigeben',
-    releaseOf: 'Die Nachricht %%queueId%% jetzt freigeben',
+    releaseOf: 'Jetzt freigeben: Nachricht %%queueId%%',
     releaseTitle: 'Die Nachricht jetzt freigeben?',
     releaseText: 'Die Nachricht %%queueId%% von %%sender%% wird jetzt gesendet und auf das Limit angerechnet.',
     releaseAdmin: 'Als Administrator geben Sie sie frei, auch wenn das Limit jetzt erreicht ist: Sie wird über das Limit hinaus gesendet, und dies wird im Audit-Log vermerkt.',
@@ -180,7 +182,7 @@ export const deDE: MessageTree = {
     released: 'Die Nachricht %%queueId%% wurde freigegeben.',
     releaseFailed: 'Die Nachricht %%queueId%% wurde nicht freigegeben: %%reason%%',
     delete: 'Löschen',
-    deleteOf: 'Die Nachricht %%queueId%% löschen',
+    deleteOf: 'Löschen: Nachricht %%queueId%%',
     deleteTitle: 'Die Nachricht löschen?',
     deleteText: 'Die Nachricht %%queueId%% von %%sender%% wird aus der Mail-Warteschlange entfernt und nie zugestellt. Dies kann nicht rückgängig gemacht werden.',
     deleted: 'Die Nachricht %%queueId%% wurde gelöscht.',
@@ -200,7 +202,7 @@ export const deDE: MessageTree = {
     previousLimit: 'Limit nach dem Wiederherstellen',
     previousDefault: 'der Standardwert',
     restore: 'Wiederherstellen',
-    restoreOf: '%%name%% wiederherstellen',
+    restoreOf: 'Wiederherstellen: %%name%%',
     restored: '%%name%% wurde wiederhergestellt; die zurückgehaltenen Nachrichten werden gesendet, soweit das Limit es erlaubt.',
     restoreFailed: '%%name%% wurde nicht wiederhergestellt: %%reason%%',
     mailboxSection: 'E-Mail-Adresse %%name%%',
@@ -308,7 +310,7 @@ export const deDE: MessageTree = {
     markCompromised: 'Als kompromittiert markieren',
     markCompromisedOf: 'Als kompromittiert markieren: %%name%%',
     restore: 'Wiederherstellen',
-    restoreOf: '%%name%% wiederherstellen',
+    restoreOf: 'Wiederherstellen: %%name%%',
     restoreTitle: '%%name%% wiederherstellen?',
     restoreText: 'Das Limit, das %%name%% vor der Markierung als kompromittiert hatte, kehrt zurück, und die zurückgehaltenen Nachrichten werden gesendet, soweit dieses Limit es erlaubt.',
     limitsOffBanner: 'Die Beschränkungen für ausgehende E-Mail-Nachrichten sind ausgeschaltet: Jede Nachricht wird gesendet (und weiterhin gezählt).',
