@@ -51,6 +51,8 @@ const cases = [
     overview: 'Kontrolle ausgehender E-Mails',
     domainTitle: 'E-Mail-Adressen von example.com',
     usage: '2 von 1.000 in dieser Stunde',
+    // ui-library's own text of the list, in the same language.
+    total: '4 Elemente insgesamt',
   },
   {
     locale: 'ru-RU',
@@ -60,6 +62,7 @@ const cases = [
     overview: 'Контроль исходящей почты',
     domainTitle: 'Адреса электронной почты example.com',
     usage: '2 из 1\u00a0000 за этот час',
+    total: 'Всего элементов: 4',
   },
 ];
 
@@ -75,6 +78,7 @@ for (const c of cases) {
     await page.goto('/domains/example.com');
     await expect(page.getByRole('heading', { name: c.domainTitle })).toBeVisible();
     await expect(page.getByText(c.usage, { exact: true })).toBeVisible();
+    await expect(page.getByText(c.total, { exact: true })).toBeVisible();
     await expectAccessible(page);
     await shoot(page, `locale-${c.lang}-domain`);
     await page.setViewportSize({ width: 390, height: 844 });
