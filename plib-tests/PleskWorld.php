@@ -15,6 +15,7 @@ final class PleskWorld
     {
         pm_Client::$all = [];
         pm_Domain::$all = [];
+        pm_Locale::$code = 'en-US';
         pm_Bootstrap::$mail = [];
         pm_ApiRpc::reset();
         // Plesk's own defaults are the bridge's (every resync takes a changed one over): the same values as below.

@@ -40,19 +40,30 @@ class pm_Context
 
 class pm_Locale
 {
+    /** The locale of the person looking (Plesk's interface language); tests set it. */
+    public static $code = 'en-US';
     private static $messages = null;
+    private static $messagesOf = null;
 
     public static function getCode()
     {
-        return 'en-US';
+        return self::$code;
     }
 
     public static function lmsg($key, array $params = [])
     {
-        if (self::$messages === null) {
+        if (self::$messages === null || self::$messagesOf !== self::$code) {
+            // Like Plesk: the locale's file over en-US's, so a key the locale lacks still has its en-US text.
             $messages = [];
             include pm_Context::getPlibDir() . 'resources/locales/en-US.php';
-            self::$messages = $messages;
+            $english = $messages;
+            $messages = [];
+            $file = pm_Context::getPlibDir() . 'resources/locales/' . self::$code . '.php';
+            if (self::$code !== 'en-US' && is_file($file)) {
+                include $file;
+            }
+            self::$messages = array_merge($english, $messages);
+            self::$messagesOf = self::$code;
         }
         if (!isset(self::$messages[$key])) {
             throw new LogicException("No locale message \"{$key}\".");

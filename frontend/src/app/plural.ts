@@ -1,11 +1,7 @@
+import { pageLocale } from './locale';
 import type { TextParams } from './text';
 
 type Text = (key: string, params?: TextParams) => string;
-
-/** The page's language (Plesk sets <html lang>); en-US where there is none. */
-export function pageLocale(): string {
-  return (typeof document !== 'undefined' && document.documentElement.lang) || 'en-US';
-}
 
 /**
  * A text with plural forms: `key` holds one message per plural category of the page's language ("one",
@@ -17,9 +13,4 @@ export function pluralText(text: Text, key: string, count: number, params: TextP
   const found = text(wanted, { ...params, count });
   // ui-library answers a missing key with "[key]".
   return found === `[${wanted}]` ? text(`${key}.other`, { ...params, count }) : found;
-}
-
-/** A number as the page's language writes it ("1,000,000,000" in en-US). */
-export function formatNumber(value: number): string {
-  return new Intl.NumberFormat(pageLocale()).format(value);
 }

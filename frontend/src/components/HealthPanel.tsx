@@ -5,6 +5,7 @@ import { useEnvironment } from '../app/environment';
 import { useText, type TextParams } from '../app/text';
 import { useResource } from '../app/use-resource';
 import { LoadState } from './LoadState';
+import { formatDateTime } from '../app/locale';
 
 const INTENT: Record<HealthState, 'success' | 'warning' | 'danger'> = { ok: 'success', warning: 'warning', problem: 'danger' };
 
@@ -52,7 +53,7 @@ function HealthLines() {
           <div data-testid="health-panel">
             <List columns={columns} data={report.lines.map((line) => ({ ...line, key: line.id }))} />
             <Paragraph>
-              {text('health.checkedAt', { time: new Date(report.checkedAt).toLocaleString() })}{' '}
+              {text('health.checkedAt', { time: formatDateTime(report.checkedAt) })}{' '}
               <Button onClick={health.reload} state={health.loading ? 'loading' : undefined}>
                 {text('health.refresh')}
               </Button>

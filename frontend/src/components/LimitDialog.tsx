@@ -4,7 +4,8 @@ import { MAX_LIMIT } from '../../../backend-bridge/src/core/limits.js';
 import { ApiFailure } from '../api/client';
 import type { Level, ObjectRow } from '../api/types';
 import { useEnvironment } from '../app/environment';
-import { formatNumber, pluralText } from '../app/plural';
+import { formatNumber } from '../app/locale';
+import { pluralText } from '../app/plural';
 import { useText } from '../app/text';
 import { useToasts } from '../app/toasts';
 

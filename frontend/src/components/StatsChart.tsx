@@ -1,6 +1,7 @@
 import { createElement, useEffect, useRef, useState, type RefObject } from 'react';
 import type { StatsBucket } from '../api/types';
 import { useText } from '../app/text';
+import { formatHourMinute } from '../app/locale';
 
 const HEIGHT = 200;
 /** Width before the first measurement (and where the browser cannot measure, as in jsdom). */
@@ -66,7 +67,7 @@ export function StatsChart({ buckets, objectLabel }: { buckets: StatsBucket[]; o
   const barWidth = Math.max(1, Math.min(40, slot * 0.7));
   const labelEvery = Math.max(1, Math.ceil(LABEL_ROOM / slot));
   const last = buckets.length - 1;
-  const hourOf = (start: string) => new Date(start).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const hourOf = (start: string) => formatHourMinute(start);
   const hourLabel = (index: number, start: string) => (index === last ? text('chart.thisHour') : hourOf(start));
   // Count back from the current hour so it is always labelled and no label runs into it.
   const labelled = (index: number) => (last - index) % labelEvery === 0;

@@ -11,6 +11,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { HeldLeavingText } from '../components/HeldLeavingText';
 import { EmptyState, LoadState } from '../components/LoadState';
 import { NavLink } from '../components/NavLink';
+import { formatDateTime } from '../app/locale';
 
 const STATUSES: Array<HeldStatus | 'all'> = ['held', 'released', 'deleted', 'gone', 'all'];
 const PAGE = 100;
@@ -177,7 +178,7 @@ export function HeldScreen({ name }: { name?: string }) {
   );
 
   const columns = [
-    { key: 'time', title: text('held.time'), render: (m: HeldMessage) => new Date(m.heldAtMs).toLocaleString() },
+    { key: 'time', title: text('held.time'), render: (m: HeldMessage) => formatDateTime(m.heldAtMs) },
     { key: 'queueId', title: text('held.queueId'), render: (m: HeldMessage) => <code>{m.queueId}</code> },
     { key: 'sender', title: text('held.sender'), type: 'title' as const, render: (m: HeldMessage) => senderOf(m) },
     {
@@ -227,7 +228,7 @@ export function HeldScreen({ name }: { name?: string }) {
 
   const compromisedColumns = [
     { key: 'address', title: text('held.address'), type: 'title' as const, render: (c: CompromisedMailbox) => <NavLink to={{ screen: 'held', name: c.address }}>{c.address}</NavLink> },
-    { key: 'markedAt', title: text('held.markedAt'), render: (c: CompromisedMailbox) => new Date(c.markedAtMs).toLocaleString() },
+    { key: 'markedAt', title: text('held.markedAt'), render: (c: CompromisedMailbox) => formatDateTime(c.markedAtMs) },
     { key: 'markedBy', title: text('held.markedBy'), render: (c: CompromisedMailbox) => c.markedBy },
     {
       key: 'previous',

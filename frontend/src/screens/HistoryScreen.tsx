@@ -7,6 +7,7 @@ import { useText, type TextParams } from '../app/text';
 import { useResource } from '../app/use-resource';
 import { limitText } from '../components/limit-text';
 import { LoadState } from '../components/LoadState';
+import { formatDateTime } from '../app/locale';
 
 const PAGE = 50;
 
@@ -84,7 +85,7 @@ export function HistoryScreen({ name }: { name?: string }) {
   };
 
   const columns = [
-    { key: 'time', title: text('history.time'), render: (e: AuditEntry) => new Date(e.atMs).toLocaleString() },
+    { key: 'time', title: text('history.time'), render: (e: AuditEntry) => formatDateTime(e.atMs) },
     { key: 'who', title: text('history.who'), type: 'title' as const, render: (e: AuditEntry) => text('history.whoText', { login: e.actorLogin, role: text(`roles.${e.actorRole}`) }) },
     {
       key: 'object',

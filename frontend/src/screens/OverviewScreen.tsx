@@ -11,6 +11,7 @@ import { NavLink } from '../components/NavLink';
 import { CompromisedLabel } from '../components/CompromisedMark';
 import { SendingStatus } from '../components/SendingStatus';
 import { StatsChart } from '../components/StatsChart';
+import { formatDateTime } from '../app/locale';
 
 const LEVELS: Level[] = ['subscription', 'domain', 'mailbox'];
 const BLOCKED_PER_LEVEL = 10;
@@ -98,7 +99,7 @@ export function OverviewScreen() {
   ];
 
   const eventColumns = [
-    { key: 'time', title: text('overview.time'), render: (event: OverLimitEvent) => new Date(event.atMs).toLocaleString() },
+    { key: 'time', title: text('overview.time'), render: (event: OverLimitEvent) => formatDateTime(event.atMs) },
     { key: 'object', title: text('overview.object'), type: 'title' as const, render: (event: OverLimitEvent) => event.objectName },
     { key: 'level', title: text('overview.levelTripped'), render: (event: OverLimitEvent) => text(`levels.${event.level}`) },
     { key: 'sender', title: text('overview.sender'), render: (event: OverLimitEvent) => event.saslUsername ?? event.sender ?? '' },

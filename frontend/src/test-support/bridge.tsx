@@ -40,11 +40,11 @@ export interface RenderedScreen extends RenderResult {
 }
 
 /** Renders `screen` with the providers both builds use, as `caller`, polling fast so live updates show at once. */
-export function renderAs(harness: ApiHarness, caller: Caller, screen: ReactElement, options: { before?: (config: InternalAxiosRequestConfig) => void; pollMs?: number } = {}): RenderedScreen {
+export function renderAs(harness: ApiHarness, caller: Caller, screen: ReactElement, options: { before?: (config: InternalAxiosRequestConfig) => void; pollMs?: number; locale?: string } = {}): RenderedScreen {
   const api = new ApiClient({ apiBase: '/api/v1', writeHeaders: () => ({}), adapter: bridgeAdapter(harness, caller, options.before) });
   const visited: Target[] = [];
   const navigator: Navigator = { href: (target) => `/#${target.screen}`, go: (target) => void visited.push(target) };
   const environment: Environment = { api, session: { login: caller.login, role: caller.role, csrfToken: null }, navigator, pollMs: options.pollMs ?? 50 };
-  const result = render(<Providers environment={environment}>{screen}</Providers>);
+  const result = render(<Providers environment={environment} locale={options.locale}>{screen}</Providers>);
   return { ...result, api, visited };
 }

@@ -1,0 +1,27 @@
+<?php
+// German texts the PHP layer shows in Plesk itself; the keys are those of en-US.php (checked by LocalesTest).
+$messages = [
+    'extensionName' => 'Ausgehende Mail-Limits',
+    'limitOutgoingMessages' => 'Ausgehende Nachrichten begrenzen',
+    'unlimited' => 'Unbegrenzt',
+    'perHour' => 'pro Stunde',
+    'useDefault' => 'Standardwert verwenden (%%value%% pro Stunde)',
+    'customLimit' => 'Begrenzen auf',
+    'limitLocked' => '%%value%% pro Stunde, festgelegt vom %%role%% %%login%%. Nur dieser (oder eine höhere Rolle) kann es ändern.',
+    'roleAdmin' => 'Administrator',
+    'roleReseller' => 'Reseller',
+    'serviceDown' => 'Der Dienst für Limits ausgehender Mail läuft nicht',
+    'adminOnly' => 'Nur der Administrator kann die Servereinstellungen sehen oder ändern.',
+    'domainNotFound' => 'Domain %%name%% nicht gefunden oder nicht Ihre.',
+    'buttonServerSettings' => 'Ausgehende Mail-Limits',
+    'buttonServerSettingsDescription' => 'Stündliche Limits für ausgehende Nachrichten je Postfach, Domain und Abonnement.',
+    'buttonOverview' => 'Kontrolle ausgehender E-Mails',
+    'buttonOverviewDescription' => 'Wer wie viel sendet, wer am Limit ist und wann das Senden weitergeht.',
+    'buttonResellerOverviewDescription' => 'Ausgehende Nachrichten der Abonnements Ihrer Kunden.',
+    'buttonSubscriptionLimits' => 'Ausgehende Nachrichten begrenzen',
+    'buttonSubscriptionLimitsDescription' => 'Stündliche Limits für ausgehende Nachrichten dieses Abonnements und seiner Domains.',
+    'buttonMailboxLimits' => 'Ausgehende Nachrichten der Postfächer',
+    'buttonMailboxLimitsDescription' => 'Stündliche Limits und Nutzung jedes Postfachs dieser Domain.',
+    'permissionManage' => 'Limits für ausgehende Mail verwalten',
+    'permissionManageDescription' => 'Die stündlichen Limits für ausgehende Nachrichten von Domains und Postfächern festlegen, innerhalb des Limits des Abonnements.',
+];

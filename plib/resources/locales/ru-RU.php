@@ -1,0 +1,27 @@
+<?php
+// Russian texts the PHP layer shows in Plesk itself; the keys are those of en-US.php (checked by LocalesTest).
+$messages = [
+    'extensionName' => 'Ограничения исходящей почты',
+    'limitOutgoingMessages' => 'Ограничить исходящие сообщения',
+    'unlimited' => 'Неограниченно',
+    'perHour' => 'в час',
+    'useDefault' => 'Использовать значение по умолчанию (%%value%% в час)',
+    'customLimit' => 'Ограничить до',
+    'limitLocked' => '%%value%% в час, задано: %%role%% %%login%%. Изменить это может только он (или более высокая роль).',
+    'roleAdmin' => 'администратор',
+    'roleReseller' => 'реселлер',
+    'serviceDown' => 'Служба ограничений исходящей почты не запущена',
+    'adminOnly' => 'Просматривать и изменять настройки сервера может только администратор.',
+    'domainNotFound' => 'Домен %%name%% не найден или не принадлежит вам.',
+    'buttonServerSettings' => 'Ограничения исходящей почты',
+    'buttonServerSettingsDescription' => 'Почасовые ограничения исходящих сообщений для каждого почтового ящика, домена и подписки.',
+    'buttonOverview' => 'Контроль исходящей почты',
+    'buttonOverviewDescription' => 'Кто сколько отправляет, кто достиг ограничения и когда отправка возобновится.',
+    'buttonResellerOverviewDescription' => 'Исходящие сообщения подписок ваших клиентов.',
+    'buttonSubscriptionLimits' => 'Ограничить исходящие сообщения',
+    'buttonSubscriptionLimitsDescription' => 'Почасовые ограничения исходящих сообщений этой подписки и её доменов.',
+    'buttonMailboxLimits' => 'Исходящие сообщения почтовых ящиков',
+    'buttonMailboxLimitsDescription' => 'Почасовые ограничения и использование каждого почтового ящика этого домена.',
+    'permissionManage' => 'Управление ограничениями исходящей почты',
+    'permissionManageDescription' => 'Задавать почасовые ограничения исходящих сообщений доменов и почтовых ящиков в пределах ограничения подписки.',
+];
