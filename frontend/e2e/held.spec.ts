@@ -156,6 +156,9 @@ test('a customer marks a mailbox compromised from its row: its mail is held; Res
   await expectAccessible(page);
 
   await page.getByTestId('compromised-list').getByRole('button', { name: 'Restore carol@example.com' }).click();
+  // Restore asks first, like the other actions.
+  const confirmRestore = page.getByRole('dialog', { name: 'Restore carol@example.com?' });
+  await confirmRestore.getByRole('button', { name: 'Restore', exact: true }).click();
   await expect(page.getByText('carol@example.com was restored; its held messages are sent as the limit allows.')).toBeVisible();
   await expect(page.getByTestId('compromised-list')).toHaveCount(0);
   // Back to the default of 1 an hour: the release worker sends the held message by itself.
