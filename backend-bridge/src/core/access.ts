@@ -79,10 +79,15 @@ export function mayChangeLimit(identity: Identity, object: ChargedObject, settin
 }
 
 /** Why a change is refused, with the status the API answers. */
-export type AccessRefusal = { status: 400 | 403; error: string };
+export type AccessRefusal = { status: 400 | 403; error: string; code: string; params: Record<string, unknown> };
 
 function permissionRefusal(what: string, subscription: string): AccessRefusal {
-  return { status: 403, error: `Your account may not ${what} of subscription ${subscription} (Plesk permission "Manage outgoing mail limits"). Ask your provider.` };
+  return {
+    status: 403,
+    error: `Your account may not ${what} of subscription ${subscription} (Plesk permission "Manage outgoing mail limits"). Ask your provider.`,
+    code: 'noPermission',
+    params: { subscription },
+  };
 }
 
 /** Checks one limit change against the role rules; null when it may go ahead. Visibility is checked before. */
@@ -96,19 +101,19 @@ export function checkLimitChange(
   // A customer's missing rights are named first: they hold whatever the value's lock.
   if (identity.role !== 'customer') return lockRefusal(identity, object);
   if (!settings.customersMayChangeLimits) {
-    return { status: 403, error: 'The administrator does not allow customers to change outgoing mail limits.' };
+    return { status: 403, error: 'The administrator does not allow customers to change outgoing mail limits.', code: 'customersMayNotChange', params: {} };
   }
   if (!holdsLimitPermission(identity, object)) return permissionRefusal('manage outgoing mail limits', subscriptionOf(object).name);
   const locked = lockRefusal(identity, object);
   if (locked) return locked;
   if (object.level === 'subscription') {
-    return { status: 403, error: 'Only the administrator or the reseller can change the limit of a subscription.' };
+    return { status: 403, error: 'Only the administrator or the reseller can change the limit of a subscription.', code: 'subscriptionByProvider', params: {} };
   }
   const ceiling = limitCeiling(identity, object);
   if (!ceiling) return null;
   const resulting: Limit = effectiveLimit(value, object.plan, settings.defaults[object.level]).limit;
   if (resulting === 'unlimited' || resulting > ceiling.max) {
-    return { status: 400, error: `The value must be in the range 0...${ceiling.max}. Only the administrator can raise it.` };
+    return { status: 400, error: `The value must be in the range 0...${ceiling.max}. Only the administrator can raise it.`, code: 'aboveCeiling', params: { max: ceiling.max } };
   }
   return null;
 }
@@ -135,7 +140,12 @@ export type HeldMailAction = 'release' | 'delete';
 export function checkHeldMailAction(identity: Identity, object: ChargedObject | undefined, action: HeldMailAction): AccessRefusal | null {
   if (identity.role === 'admin') return null;
   if (!object || !canSee(identity, object)) {
-    return { status: 403, error: `Only the administrator can ${action} held messages that count against none of your mailboxes, domains or subscriptions.` };
+    return {
+      status: 403,
+      error: `Only the administrator can ${action} held messages that count against none of your mailboxes, domains or subscriptions.`,
+      code: 'heldOfNobody',
+      params: { action },
+    };
   }
   if (!holdsLimitPermission(identity, object)) return permissionRefusal(`${action} held messages`, subscriptionOf(object).name);
   return null;
