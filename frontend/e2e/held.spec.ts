@@ -78,7 +78,7 @@ test('over-limit mail is held, shows on the Held messages screen, and "Release N
   const alice = heldRow(page, 'alice@example.com');
   await expect(alice).toContainText('Email address alice@example.com');
   // What was reached, and when it leaves as of now (not the wait written when it was held).
-  await expect(alice).toContainText(/Outgoing limit of 1 messages\/hour for mailbox alice@example\.com reached\. Sent automatically in about (59|60) min\./);
+  await expect(alice).toContainText(/Limit of 1 per hour for email address alice@example\.com reached\. Sent automatically in about (59|60) min\./);
   await expect(heldRow(page, 'bob@example.com')).toBeVisible();
   await expect(heldRow(page, 'mallory@other.org')).toBeVisible();
   await shoot(page, 'held-messages');

@@ -65,7 +65,7 @@ test('the admin switches limits on and sets the mailbox default to 3', async ({ 
   await expect(page.getByRole('heading', { name: 'Limitations on outgoing email messages' })).toBeVisible();
   const enabled = page.getByLabel('Switch on limitations on outgoing email messages');
   await expect(enabled).not.toBeChecked();
-  const mailboxDefault = page.getByRole('textbox', { name: 'Default limit on outgoing messages from a mailbox (per hour)' });
+  const mailboxDefault = page.getByRole('textbox', { name: 'Default limit on outgoing messages from an email address (per hour)' });
   await expect(mailboxDefault).toHaveValue('100');
 
   // A value the API refuses is reported at its field, and nothing is saved.
