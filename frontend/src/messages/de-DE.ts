@@ -547,7 +547,7 @@ export const deDE: MessageTree = {
     },
     // Die Ebene, wie die Texte oben sie nennen („für E-Mail-Adresse x“).
     levelOf: { mailbox: 'E-Mail-Adresse', domain: 'Domain', subscription: 'Abonnement' },
-    lockedMark: 'Gesperrt von %%role%% %%login%%',
-    lockedEdit: 'Gesperrt: nur %%role%% %%login%% kann dieses Limit ändern',
+    lockedMark: 'Gesperrt vom %%role%% %%login%%',
+    lockedEdit: 'Gesperrt: nur der %%role%% %%login%% kann das Limit von %%name%% ändern',
   },
 };

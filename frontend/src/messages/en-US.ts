@@ -549,7 +549,7 @@ export const enUS = {
     // The level as the cause and refusal texts name it ("for email address x").
     levelOf: { mailbox: 'email address', domain: 'domain', subscription: 'subscription' },
     lockedMark: 'Locked by the %%role%% %%login%%',
-    lockedEdit: 'Locked: only the %%role%% %%login%% can change this limit',
+    lockedEdit: 'Locked: only the %%role%% %%login%% can change the limit of %%name%%',
   },
 };
 
