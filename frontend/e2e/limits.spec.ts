@@ -199,7 +199,11 @@ test("the admin blocks mary's domain at 0: locked by default, mary's dialog says
   expect(blocked.text).toContain('domain other.org');
 
   const mary = await logIn(browser, users.mary, '/subscriptions/other.org');
-  await mary.getByTestId('domain-list').getByRole('button', { name: 'Limit Outgoing Messages of other.org' }).click();
+  // The row says it is locked, and by whom, before any dialog opens.
+  const maryRow = mary.getByTestId('domain-list').getByRole('row').filter({ hasText: 'other.org' });
+  await expect(maryRow.getByRole('img', { name: 'Locked by the administrator admin' })).toBeVisible();
+  await shoot(mary, 'domain-row-locked');
+  await maryRow.getByRole('button', { name: 'Locked: only the administrator admin can change the limit of other.org' }).click();
   const locked = mary.getByRole('dialog');
   await expect(locked.getByText('The limit of other.org was set by the administrator admin. Only they (or a higher role) can change it.')).toBeVisible();
   await expect(locked.getByRole('button', { name: 'OK' })).toHaveCount(0);
