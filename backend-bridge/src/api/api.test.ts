@@ -120,7 +120,7 @@ function expectRow(row: unknown, level?: Level): asserts row is ObjectRow {
   expect(typeof r.heldCount).toBe('number');
   expect(typeof r.compromised).toBe('boolean');
   expect([null, 'compromised', 'releasedByAdministrator', 'limitsOff', 'countedBefore']).toContain(r.overLimitCause);
-  if (r.ceiling !== null) expect(r.ceiling).toEqual({ max: expect.any(Number), reason: expect.any(String) });
+  if (r.ceiling !== null) expect(r.ceiling).toEqual({ max: expect.any(Number), reason: expect.any(String), level: expect.any(String), name: expect.any(String) });
 }
 
 function expectPage(response: LightMyRequestResponse, level: Level): ObjectPage {
@@ -710,7 +710,7 @@ describe('customer ceiling: never above the effective limit of any level above',
   it('a mailbox under an unlimited domain is capped by the subscription: the row says so, and 500 is refused', async () => {
     expectStatus(await setLimit(h(), ADMIN, 'domain', 'example.com', 'unlimited'), 200);
     const row = await getRow(h(), JDOE, 'mailbox', 'alice@example.com');
-    expect(row.ceiling).toEqual({ max: 25, reason: 'The subscription example.com may send at most 25 per hour.' });
+    expect(row.ceiling).toEqual({ max: 25, reason: 'The subscription example.com may send at most 25 per hour.', level: 'subscription', name: 'example.com' });
     expectError(await setLimit(h(), JDOE, 'mailbox', 'alice@example.com', 500), 400, { limit: CEILING_25 });
     expect((await getRow(h(), ADMIN, 'mailbox', 'alice@example.com')).ownLimit).toBe('default');
     expectStatus(await setLimit(h(), JDOE, 'mailbox', 'alice@example.com', 25), 200);

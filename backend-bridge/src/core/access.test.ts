@@ -159,7 +159,7 @@ describe('held mail: acting on it needs the permission on its subscription; seei
     const owner: Identity = { login: 'jdoe', role: 'customer', userId: '20', via: 'plesk', permittedSubscriptions: new Set(['shop.example']) };
 
     it('a mailbox under an unlimited domain is capped by its subscription, which the reason names', () => {
-      expect(limitCeiling(owner, find('mailbox', 'sales@shop.example'))).toEqual({ max: 25, reason: 'The subscription shop.example may send at most 25 per hour.' });
+      expect(limitCeiling(owner, find('mailbox', 'sales@shop.example'))).toEqual({ max: 25, reason: 'The subscription shop.example may send at most 25 per hour.', level: 'subscription', name: 'shop.example' });
       expect(checkLimitChange(owner, find('mailbox', 'sales@shop.example'), 500, settings)).toEqual({
         status: 400,
         error: 'The value must be in the range 0...25. Only the administrator can raise it.',
@@ -169,9 +169,9 @@ describe('held mail: acting on it needs the permission on its subscription; seei
     });
 
     it('the tighter of domain and subscription caps; on a tie the nearer level is named', () => {
-      expect(limitCeiling(owner, find('mailbox', 'info@tight.example'))).toEqual({ max: 10, reason: 'The domain tight.example may send at most 10 per hour.' });
-      expect(limitCeiling(owner, find('mailbox', 'info@even.example'))).toEqual({ max: 25, reason: 'The domain even.example may send at most 25 per hour.' });
-      expect(limitCeiling(owner, find('domain', 'shop.example'))).toEqual({ max: 25, reason: 'The subscription shop.example may send at most 25 per hour.' });
+      expect(limitCeiling(owner, find('mailbox', 'info@tight.example'))).toEqual({ max: 10, reason: 'The domain tight.example may send at most 10 per hour.', level: 'domain', name: 'tight.example' });
+      expect(limitCeiling(owner, find('mailbox', 'info@even.example'))).toEqual({ max: 25, reason: 'The domain even.example may send at most 25 per hour.', level: 'domain', name: 'even.example' });
+      expect(limitCeiling(owner, find('domain', 'shop.example'))).toEqual({ max: 25, reason: 'The subscription shop.example may send at most 25 per hour.', level: 'subscription', name: 'shop.example' });
     });
 
     it('no cap for the administrator, nor where every level above is unlimited', () => {

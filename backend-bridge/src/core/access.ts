@@ -1,7 +1,7 @@
 import type { Identity } from '../api/identity.js';
 import { subscriptionOf, type ChargedObject } from './directory.js';
 import { isLockedFor, lockRefusal } from './limit-locks.js';
-import { effectiveLimit, type Limit, type LimitOverride } from './limits.js';
+import { effectiveLimit, type Level, type Limit, type LimitOverride } from './limits.js';
 import type { ServerSettings } from './settings.js';
 
 /**
@@ -22,7 +22,11 @@ export function canChangeSettings(identity: Identity): boolean {
 
 export interface Ceiling {
   max: number;
+  /** English, for the command line and logs; screens word `level` and `name` in the person's language. */
   reason: string;
+  /** The level that caps. */
+  level: Level;
+  name: string;
 }
 
 /**
@@ -43,7 +47,7 @@ export function limitCeiling(identity: Identity, object: ChargedObject): Ceiling
     }
   }
   if (!capping) return null;
-  return { max, reason: `The ${capping.level} ${capping.name} may send at most ${max} per hour.` };
+  return { max, reason: `The ${capping.level} ${capping.name} may send at most ${max} per hour.`, level: capping.level, name: capping.name };
 }
 
 /** Which of "Use the default" and "Unlimited" this person may choose for the object: only what stays within the ceiling. */

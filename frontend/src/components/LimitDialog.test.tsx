@@ -127,6 +127,15 @@ describe('only what the caller may choose', () => {
     expect(within(dialog).getByText('Enter a whole number from 0 to 2')).toBeInTheDocument();
   });
 
+  it('the level that caps is named in the screen\'s language, not in the API\'s English sentence', async () => {
+    await putLimit(ADMIN, 'domains/example.com', { limit: 2 });
+    renderAs(harness, JDOE, <DomainScreen name="example.com" />, { locale: 'de-DE' });
+    await userEvent.setup().click(await screen.findByRole('button', { name: 'Ausgehende Nachrichten begrenzen: alice@example.com' }));
+    const dialog = await screen.findByRole('dialog');
+    expect(dialog).toHaveTextContent('Ihr Anbieter erlaubt höchstens 2 pro Stunde, daher wird Unbegrenzt nicht angeboten. Die Domain example.com darf höchstens 2 pro Stunde senden.');
+    expect(dialog).not.toHaveTextContent('may send at most');
+  });
+
   it('a number is checked as it is typed, in words people use, before any request', async () => {
     const user = userEvent.setup();
     let writes = 0;

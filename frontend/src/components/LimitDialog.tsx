@@ -163,7 +163,7 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
 
   const why = ceiling ? (
     <Paragraph>
-      {text('dialog.providerMax', { max: formatNumber(ceiling.max), reason: ceiling.reason })}
+      {text('dialog.providerMax', { max: formatNumber(ceiling.max), reason: text(`reasons.ceiling.${ceiling.level}`, { name: ceiling.name, max: ceiling.max }) })}
       {!offers.default && defaultLimit !== 'unlimited' ? ` ${text('dialog.defaultAbove', { value: formatNumber(defaultLimit) })}` : null}
     </Paragraph>
   ) : (

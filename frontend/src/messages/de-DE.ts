@@ -547,6 +547,12 @@ export const deDE: MessageTree = {
     },
     // Die Ebene, wie die Texte oben sie nennen („für E-Mail-Adresse x“).
     levelOf: { mailbox: 'E-Mail-Adresse', domain: 'Domain', subscription: 'Abonnement' },
+    // Warum der Dialog eines Kunden nicht mehr anbietet („Die Domain shop.test darf höchstens 10 pro Stunde senden.“).
+    ceiling: {
+      mailbox: 'Die E-Mail-Adresse %%name%% darf höchstens %%max%% pro Stunde senden.',
+      domain: 'Die Domain %%name%% darf höchstens %%max%% pro Stunde senden.',
+      subscription: 'Das Abonnement %%name%% darf höchstens %%max%% pro Stunde senden.',
+    },
     lockedMark: 'Gesperrt vom %%role%% %%login%%',
     lockedEdit: 'Gesperrt: nur der %%role%% %%login%% kann das Limit von %%name%% ändern',
   },

@@ -548,6 +548,12 @@ export const enUS = {
     },
     // The level as the cause and refusal texts name it ("for email address x").
     levelOf: { mailbox: 'email address', domain: 'domain', subscription: 'subscription' },
+    // Why a customer's dialog offers no more than the ceiling ("The domain shop.test may send at most 10 per hour.").
+    ceiling: {
+      mailbox: 'The email address %%name%% may send at most %%max%% per hour.',
+      domain: 'The domain %%name%% may send at most %%max%% per hour.',
+      subscription: 'The subscription %%name%% may send at most %%max%% per hour.',
+    },
     lockedMark: 'Locked by the %%role%% %%login%%',
     lockedEdit: 'Locked: only the %%role%% %%login%% can change the limit of %%name%%',
   },
