@@ -162,6 +162,8 @@ export class ApiHarness {
       chargedName: mailbox,
       trippedLevel: 'mailbox',
       trippedName: mailbox,
+      trippedLimit: 3,
+      trippedUsed: 3,
       weight: 1,
       recipientCount: 1,
       recipients: null,

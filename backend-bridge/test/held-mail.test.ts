@@ -215,6 +215,24 @@ describe('held mail with a real Postfix', () => {
     expect((await deliveredSubjects()).filter((s) => s.startsWith('erin'))).not.toContain('erin 3');
   });
 
+  it('subject and recipients, read while held, stay with released and deleted mail after a restart, and so does why it was held', async () => {
+    const toRelease = (await postfix.sendMail({ from: 'carol@example.com', to: ['r1@remote.test', 'r2@remote.test'], subject: 'kept after release' })).queueId!;
+    const toDelete = (await postfix.sendMail({ from: 'carol@example.com', to: ['d1@remote.test'], subject: 'kept after delete' })).queueId!;
+    for (const id of [toRelease, toDelete]) expect(await queueNameOf(id)).toBe('hold');
+    // The list reads the queue files (queue_directory is asked for in the background on the first list).
+    await eventually(async () => (await heldRecord(toRelease)).subject === 'kept after release' && (await heldRecord(toDelete)).subject === 'kept after delete', 'the subjects to be read');
+    expect((await api().request('POST', `/api/v1/held/${toRelease}/release`, { force: true })).status).toBe(200);
+    expect((await api().request('DELETE', `/api/v1/held/${toDelete}`)).status).toBe(200);
+
+    await daemon.stop();
+    daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir], { OUTGOING_LIMITS_TEST_WINDOW_SECONDS: String(WINDOW_SECONDS) });
+    type Item = { queueId: string; status: string; subject: string | null; recipients: string[] | null; cause: unknown };
+    const all = ((await api().request('GET', '/api/v1/held?status=all&name=carol@example.com')).body as { items: Item[] }).items;
+    const notAllowed = { kind: 'notAllowed', level: 'mailbox', name: 'carol@example.com', limit: 0 };
+    expect(all.find((m) => m.queueId === toRelease)).toMatchObject({ status: 'released', subject: 'kept after release', recipients: ['r1@remote.test', 'r2@remote.test'], cause: notAllowed });
+    expect(all.find((m) => m.queueId === toDelete)).toMatchObject({ status: 'deleted', subject: 'kept after delete', recipients: ['d1@remote.test'], cause: notAllowed });
+  });
+
   it('notifies the administrator and the customer by mail and the webhook, once per object per period', async () => {
     const hooks: unknown[] = [];
     let calls = 0;

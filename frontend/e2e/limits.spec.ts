@@ -65,7 +65,7 @@ test('the admin switches limits on and sets the mailbox default to 3', async ({ 
   await expect(page.getByRole('heading', { name: 'Limitations on outgoing email messages' })).toBeVisible();
   const enabled = page.getByLabel('Switch on limitations on outgoing email messages');
   await expect(enabled).not.toBeChecked();
-  const mailboxDefault = page.getByRole('textbox', { name: 'Default limit on outgoing messages from a mailbox (per hour)' });
+  const mailboxDefault = page.getByRole('textbox', { name: 'Default limit on outgoing messages from an email address (per hour)' });
   await expect(mailboxDefault).toHaveValue('100');
 
   // A value the API refuses is reported at its field, and nothing is saved.
@@ -199,7 +199,11 @@ test("the admin blocks mary's domain at 0: locked by default, mary's dialog says
   expect(blocked.text).toContain('domain other.org');
 
   const mary = await logIn(browser, users.mary, '/subscriptions/other.org');
-  await mary.getByTestId('domain-list').getByRole('button', { name: 'Limit Outgoing Messages of other.org' }).click();
+  // The row says it is locked, and by whom, before any dialog opens.
+  const maryRow = mary.getByTestId('domain-list').getByRole('row').filter({ hasText: 'other.org' });
+  await expect(maryRow.getByRole('img', { name: 'Locked by the administrator admin' })).toBeVisible();
+  await shoot(mary, 'domain-row-locked');
+  await maryRow.getByRole('button', { name: 'Locked: only the administrator admin can change the limit of other.org' }).click();
   const locked = mary.getByRole('dialog');
   await expect(locked.getByText('The limit of other.org was set by the administrator admin. Only they (or a higher role) can change it.')).toBeVisible();
   await expect(locked.getByRole('button', { name: 'OK' })).toHaveCount(0);

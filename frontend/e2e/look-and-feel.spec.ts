@@ -116,7 +116,7 @@ test('settings: labels fit the label column and each "Unlimited" sits beside its
   await shoot(page, 'settings-layout');
   await expectAccessible(page);
   await phone(page);
-  const field = page.getByRole('textbox', { name: 'Default limit on outgoing messages from a mailbox (per hour)' });
+  const field = page.getByRole('textbox', { name: 'Default limit on outgoing messages from an email address (per hour)' });
   expect((await field.boundingBox())!.x + (await field.boundingBox())!.width).toBeLessThanOrEqual(390);
   await shoot(page, 'settings-layout-390');
 });

@@ -73,13 +73,14 @@ function expectStatus(response: LightMyRequestResponse, status: number): void {
   expect(response.statusCode, describeResponse(response)).toBe(status);
 }
 
-/** An error answer: {error} or {error, fields}; nothing else. */
+/** An error answer: {error}, with {fields} or a {code, params} beside it; nothing else. */
 function expectError(response: LightMyRequestResponse, status: number, fields?: Record<string, string | RegExp>): Json {
   expectStatus(response, status);
   expect(response.headers['content-type']).toMatch(/^application\/json/);
   const body = json(response);
   expect(typeof body.error).toBe('string');
-  expect(Object.keys(body).every((k) => k === 'error' || k === 'fields')).toBe(true);
+  expect(Object.keys(body).every((k) => ['error', 'fields', 'code', 'params'].includes(k))).toBe(true);
+  if ('code' in body) expect([typeof body.code, typeof body.params]).toEqual(['string', 'object']);
   if (fields) {
     expect(body.fields, describeResponse(response)).toBeTypeOf('object');
     const actual = body.fields as Record<string, string>;
@@ -119,7 +120,7 @@ function expectRow(row: unknown, level?: Level): asserts row is ObjectRow {
   expect(typeof r.heldCount).toBe('number');
   expect(typeof r.compromised).toBe('boolean');
   expect([null, 'compromised', 'releasedByAdministrator', 'limitsOff', 'countedBefore']).toContain(r.overLimitCause);
-  if (r.ceiling !== null) expect(r.ceiling).toEqual({ max: expect.any(Number), reason: expect.any(String) });
+  if (r.ceiling !== null) expect(r.ceiling).toEqual({ max: expect.any(Number), reason: expect.any(String), level: expect.any(String), name: expect.any(String) });
 }
 
 function expectPage(response: LightMyRequestResponse, level: Level): ObjectPage {
@@ -586,7 +587,7 @@ describe('role matrix: admin, reseller res1, reseller res2 (owns nothing), custo
           if (response.statusCode !== want) mismatches.push(`${matrixCase.what} [${label}] ${method} ${url}: expected ${want}, got ${describeResponse(response)}`);
           else if (want >= 400) {
             const error = json(response);
-            if (typeof error.error !== 'string' || Object.keys(error).some((k) => k !== 'error' && k !== 'fields')) mismatches.push(`${matrixCase.what}: bad error shape ${response.body}`);
+            if (typeof error.error !== 'string' || Object.keys(error).some((k) => !['error', 'fields', 'code', 'params'].includes(k))) mismatches.push(`${matrixCase.what}: bad error shape ${response.body}`);
             if (want === 404 && !/^(Subscription|Domain|Mailbox) \S+ not found$/.test(String(error.error))) mismatches.push(`${matrixCase.what}: 404 says ${String(error.error)}`);
           }
         }
@@ -675,7 +676,7 @@ describe('customer ceiling: never above the effective limit of any level above',
 
   it('a domain above its subscription is 400 with the exact sentence, on the field limit; 25 and below work', async () => {
     const refused = expectError(await setLimit(h(), JDOE, 'domain', 'example.com', 30), 400, { limit: CEILING_25 });
-    expect(refused).toEqual({ error: CEILING_25, fields: { limit: CEILING_25 } });
+    expect(refused).toEqual({ error: CEILING_25, fields: { limit: CEILING_25 }, code: 'aboveCeiling', params: { max: 25 } });
     expect((await getRow(h(), ADMIN, 'domain', 'example.com')).ownLimit).toBe('default');
 
     const accepted = await setLimit(h(), JDOE, 'domain', 'example.com', 25);
@@ -709,7 +710,7 @@ describe('customer ceiling: never above the effective limit of any level above',
   it('a mailbox under an unlimited domain is capped by the subscription: the row says so, and 500 is refused', async () => {
     expectStatus(await setLimit(h(), ADMIN, 'domain', 'example.com', 'unlimited'), 200);
     const row = await getRow(h(), JDOE, 'mailbox', 'alice@example.com');
-    expect(row.ceiling).toEqual({ max: 25, reason: 'The subscription example.com may send at most 25 per hour.' });
+    expect(row.ceiling).toEqual({ max: 25, reason: 'The subscription example.com may send at most 25 per hour.', level: 'subscription', name: 'example.com' });
     expectError(await setLimit(h(), JDOE, 'mailbox', 'alice@example.com', 500), 400, { limit: CEILING_25 });
     expect((await getRow(h(), ADMIN, 'mailbox', 'alice@example.com')).ownLimit).toBe('default');
     expectStatus(await setLimit(h(), JDOE, 'mailbox', 'alice@example.com', 25), 200);
@@ -770,8 +771,8 @@ describe('Plesk permission "Manage outgoing mail limits" per subscription', () =
   });
 
   it('a change on the other subscription is 403 naming it and changes nothing; the permitted one works', async () => {
-    expect(expectError(await setLimit(h(), jdoe, 'mailbox', 'mallory@other.org', 1), 403)).toEqual({ error: refusal });
-    expect(expectError(await setLimit(h(), jdoe, 'domain', 'other.org', 1), 403)).toEqual({ error: refusal });
+    expect(expectError(await setLimit(h(), jdoe, 'mailbox', 'mallory@other.org', 1), 403)).toEqual({ error: refusal, code: 'noPermission', params: { subscription: 'other.org' } });
+    expect(expectError(await setLimit(h(), jdoe, 'domain', 'other.org', 1), 403)).toEqual({ error: refusal, code: 'noPermission', params: { subscription: 'other.org' } });
     expect((await getRow(h(), ADMIN, 'mailbox', 'mallory@other.org')).ownLimit).toBe('default');
     expect((await getRow(h(), ADMIN, 'domain', 'other.org')).ownLimit).toBe('default');
     expectStatus(await setLimit(h(), jdoe, 'mailbox', 'alice@example.com', 1), 200);
@@ -780,19 +781,20 @@ describe('Plesk permission "Manage outgoing mail limits" per subscription', () =
 
   it('a bulk change touching the other subscription is refused as a whole', async () => {
     const both = { level: 'mailbox', names: ['alice@example.com', 'mallory@other.org'], limit: 2 };
-    expect(expectError(await h().request(jdoe, 'POST', '/api/v1/limits/bulk', both), 403)).toEqual({ error: refusal });
+    expect(expectError(await h().request(jdoe, 'POST', '/api/v1/limits/bulk', both), 403)).toEqual({ error: refusal, code: 'noPermission', params: { subscription: 'other.org' } });
     expect((await getRow(h(), ADMIN, 'mailbox', 'alice@example.com')).ownLimit).toBe('default');
     expectStatus(await h().request(jdoe, 'POST', '/api/v1/limits/bulk', { ...both, names: ['alice@example.com', 'erin@example.net'] }), 200);
     expect((await getRow(h(), ADMIN, 'mailbox', 'erin@example.net')).ownLimit).toBe(2);
   });
 
   it('marking a mailbox of the other subscription compromised is refused too', async () => {
-    expect(expectError(await h().request(jdoe, 'POST', '/api/v1/mailboxes/mallory@other.org/compromised'), 403)).toEqual({ error: refusal });
+    expect(expectError(await h().request(jdoe, 'POST', '/api/v1/mailboxes/mallory@other.org/compromised'), 403)).toEqual({ error: refusal, code: 'noPermission', params: { subscription: 'other.org' } });
     expect((await getRow(h(), ADMIN, 'mailbox', 'mallory@other.org')).ownLimit).toBe('default');
   });
 
   type HeldItem = { queueId: string; status: string; chargedName: string | null; mayRelease: boolean; mayDelete: boolean; mayMarkCompromised: boolean };
   const heldOf = async (caller: Caller) => json<{ items: HeldItem[] }>(await h().get(caller, '/api/v1/held')).items;
+  const NO_PERMISSION = { code: 'noPermission', params: { subscription: 'other.org' } };
   const heldRefusal = (action: string) =>
     `Your account may not ${action} held messages of subscription other.org (Plesk permission "Manage outgoing mail limits"). Ask your provider.`;
 
@@ -807,10 +809,10 @@ describe('Plesk permission "Manage outgoing mail limits" per subscription', () =
     expect(byId.get('DDDDDD4')).toMatchObject({ mayRelease: false, mayDelete: false, mayMarkCompromised: false });
     expect(json(await h().get(jdoe, '/api/v1/held/CCCCCC3'))).toMatchObject({ queueId: 'CCCCCC3', mayRelease: false, mayDelete: false });
 
-    expect(expectError(await h().request(jdoe, 'POST', '/api/v1/held/CCCCCC3/release', {}), 403)).toEqual({ error: heldRefusal('release') });
-    expect(expectError(await h().request(jdoe, 'POST', '/api/v1/held/CCCCCC3/release', { force: true }), 403)).toEqual({ error: heldRefusal('release') });
-    expect(expectError(await h().request(jdoe, 'DELETE', '/api/v1/held/CCCCCC3'), 403)).toEqual({ error: heldRefusal('delete') });
-    expect(expectError(await h().request(jdoe, 'DELETE', '/api/v1/held/DDDDDD4'), 403)).toEqual({ error: heldRefusal('delete') });
+    expect(expectError(await h().request(jdoe, 'POST', '/api/v1/held/CCCCCC3/release', {}), 403)).toEqual({ error: heldRefusal('release'), ...NO_PERMISSION });
+    expect(expectError(await h().request(jdoe, 'POST', '/api/v1/held/CCCCCC3/release', { force: true }), 403)).toEqual({ error: heldRefusal('release'), ...NO_PERMISSION });
+    expect(expectError(await h().request(jdoe, 'DELETE', '/api/v1/held/CCCCCC3'), 403)).toEqual({ error: heldRefusal('delete'), ...NO_PERMISSION });
+    expect(expectError(await h().request(jdoe, 'DELETE', '/api/v1/held/DDDDDD4'), 403)).toEqual({ error: heldRefusal('delete'), ...NO_PERMISSION });
     const untouched = json<HeldItem>(await h().get(ADMIN, '/api/v1/held/CCCCCC3'));
     expect(untouched.status).toBe('held');
     expect(await audit(h(), ADMIN, '?name=mallory@other.org')).toEqual([]);
@@ -838,20 +840,22 @@ describe('Plesk permission "Manage outgoing mail limits" per subscription', () =
     };
     const deleted = await bulk(jdoe, { action: 'delete', queueIds: ['CCCCCC3', 'AAAAAA1', 'FFFFFF9'] });
     expect(Object.fromEntries(deleted.results.map((r) => [r.queueId, r]))).toEqual({
-      CCCCCC3: { queueId: 'CCCCCC3', ok: false, httpStatus: 403, status: 'held', error: heldRefusal('delete') },
+      CCCCCC3: { queueId: 'CCCCCC3', ok: false, httpStatus: 403, status: 'held', error: heldRefusal('delete'), ...NO_PERMISSION },
       // The permitted subscription passes the check and reaches Postfix, which does not run here.
       AAAAAA1: expect.objectContaining({ queueId: 'AAAAAA1', ok: false, httpStatus: 502, status: 'held', error: expect.stringMatching(/postsuper/) }),
-      FFFFFF9: { queueId: 'FFFFFF9', ok: false, httpStatus: 404, error: 'held message FFFFFF9 not found' },
+      FFFFFF9: { queueId: 'FFFFFF9', ok: false, httpStatus: 404, error: 'held message FFFFFF9 not found', code: 'heldNotFound', params: { queueId: 'FFFFFF9' } },
     });
     expect([deleted.done, deleted.failed]).toEqual([0, 3]);
     // Mail of another customer is not found, exactly as GET says, whatever the action.
-    expect((await bulk(MARY, { action: 'release', queueIds: ['AAAAAA1'] })).results).toEqual([{ queueId: 'AAAAAA1', ok: false, httpStatus: 404, error: 'held message AAAAAA1 not found' }]);
+    expect((await bulk(MARY, { action: 'release', queueIds: ['AAAAAA1'] })).results).toEqual([
+      { queueId: 'AAAAAA1', ok: false, httpStatus: 404, error: 'held message AAAAAA1 not found', code: 'heldNotFound', params: { queueId: 'AAAAAA1' } },
+    ]);
     expect(expectError(await h().request(jdoe, 'POST', '/api/v1/held/bulk', { action: 'release', queueIds: ['AAAAAA1'], force: true }), 403).error).toBe('Only the administrator can release mail beyond the limit.');
 
     const marked = await bulk(jdoe, { action: 'compromise', queueIds: ['AAAAAA1', 'CCCCCC3'] });
     expect(marked.results).toEqual([
       { queueId: 'AAAAAA1', ok: true, status: 'held' },
-      { queueId: 'CCCCCC3', ok: false, httpStatus: 403, status: 'held', error: refusal },
+      { queueId: 'CCCCCC3', ok: false, httpStatus: 403, status: 'held', error: refusal, ...NO_PERMISSION },
     ]);
     expect((await getRow(h(), ADMIN, 'mailbox', 'alice@example.com')).ownLimit).toBe(0);
     expect((await getRow(h(), ADMIN, 'mailbox', 'mallory@other.org')).ownLimit).toBe('default');
@@ -874,7 +878,7 @@ describe('Plesk permission "Manage outgoing mail limits" per subscription', () =
     expect(Object.fromEntries(entries.map((e) => [e.address, e.mayRestore]))).toEqual({ 'alice@example.com': true, 'mallory@other.org': false });
     expect(json<{ items: Array<{ mayRestore: boolean }> }>(await h().get(ADMIN, '/api/v1/compromised')).items.map((e) => e.mayRestore)).toEqual([true, true]);
 
-    expect(expectError(await h().request(jdoe, 'DELETE', '/api/v1/mailboxes/mallory@other.org/compromised'), 403)).toEqual({ error: refusal });
+    expect(expectError(await h().request(jdoe, 'DELETE', '/api/v1/mailboxes/mallory@other.org/compromised'), 403)).toEqual({ error: refusal, code: 'noPermission', params: { subscription: 'other.org' } });
     expect((await getRow(h(), ADMIN, 'mailbox', 'mallory@other.org')).ownLimit).toBe(0);
     expect(json(await h().request(jdoe, 'DELETE', '/api/v1/mailboxes/alice@example.com/compromised'))).toMatchObject({ address: 'alice@example.com', mayRestore: true });
   });
@@ -1927,7 +1931,7 @@ describe('rows say what is so: the state of the next message, held mail, comprom
     h().recordHeld('AAAAAA1', 'alice@example.com', { reason: 'Outgoing limit of 3 messages/hour for mailbox alice@example.com reached; message held, sent automatically in about 60 minutes' });
     h().advance(12 * 60);
     const now = json<Json>(await h().get(JDOE, '/api/v1/held/AAAAAA1'));
-    expect(now).toMatchObject({ cause: 'Outgoing limit of 3 messages/hour for mailbox alice@example.com reached', leaves: { leaves: 'automatically', inSeconds: 48 * 60 } });
+    expect(now).toMatchObject({ cause: { kind: 'limitReached', level: 'mailbox', name: 'alice@example.com', limit: 3 }, leaves: { leaves: 'automatically', inSeconds: 48 * 60 } });
     // Older held mail of the same sender leaves first (bob's does not count): the fourth waits for the three before it.
     h().recordHeld('BBBBBB1', 'bob@example.com');
     for (const id of ['AAAAAA2', 'AAAAAA3', 'AAAAAA4']) {

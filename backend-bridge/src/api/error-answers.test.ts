@@ -56,8 +56,10 @@ function expectApiShape(what: string, got: Answer, status: number): void {
   const body = JSON.parse(got.body) as Record<string, unknown>;
   expect(typeof body.error, `${what}: ${got.body}`).toBe('string');
   expect((body.error as string).length, what).toBeGreaterThan(5);
-  expect(Object.keys(body).filter((key) => key !== 'error' && key !== 'fields'), `${what}: ${got.body}`).toEqual([]);
+  expect(Object.keys(body).filter((key) => !['error', 'fields', 'code', 'params'].includes(key)), `${what}: ${got.body}`).toEqual([]);
   if (body.fields !== undefined) expect(Object.values(body.fields as object).every((v) => typeof v === 'string'), what).toBe(true);
+  // A code always comes with its facts, so a screen can say it in its own words.
+  if (body.code !== undefined) expect([typeof body.code, typeof body.params], `${what}: ${got.body}`).toEqual(['string', 'object']);
 }
 
 describe('every refusal has the API shape, and the document lists its status', () => {

@@ -21,6 +21,8 @@ export const MAX_PARAM_LENGTH = 1024;
 interface ErrorBody {
   error: string;
   fields?: Record<string, string>;
+  code?: string;
+  params?: Record<string, unknown>;
 }
 
 const send = (reply: FastifyReply, status: number, body: ErrorBody) => reply.code(status).type('application/json; charset=utf-8').send(body);
@@ -48,7 +50,9 @@ function sentenceFor(status: number, error: FastifyError, limits: { bodyBytes: n
 /** The error handler of the API: every error a route or a hook throws becomes the API's shape. */
 export function errorAnswerer(limits: { bodyBytes: number }) {
   return (error: FastifyError | ApiError | z.ZodError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
-    if (error instanceof ApiError) return send(reply, error.status, error.fields ? { error: error.message, fields: error.fields } : { error: error.message });
+    if (error instanceof ApiError) {
+      return send(reply, error.status, { error: error.message, ...(error.fields ? { fields: error.fields } : {}), ...(error.refusal ?? {}) });
+    }
     if (error instanceof z.ZodError) return send(reply, 400, { error: 'invalid request', fields: fieldErrors(error) });
     const status = (error as FastifyError).statusCode ?? 500;
     if (status < 500) return send(reply, status, { error: sentenceFor(status, error, limits) });

@@ -1,15 +1,16 @@
 import type { WindowView } from '../core/decision.js';
-import { heldCause, heldLeaving, type HeldLeaving } from '../core/held-release-time.js';
+import { holdCause, type HoldCause } from '../core/hold-cause.js';
+import { heldLeaving, type HeldLeaving } from '../core/held-release-time.js';
 import type { HeldMail } from '../enforcement/held-mail.js';
 import { heldQueues, type HeldQueues } from '../store/held-counts.js';
 import type { HeldMessage } from '../store/held-store.js';
 import { currentWindow, type ApiContext } from './context.js';
 
-/** What a held message's view adds: when it leaves as of now, and the recorded reason without its frozen wait. */
+/** What a held message's view adds: when it leaves as of now, and why it was held (as data, for people's words). */
 export interface HeldLeavingView {
   /** null once the message is no longer held. */
   leaves: HeldLeaving | null;
-  cause: string;
+  cause: HoldCause;
 }
 
 /**
@@ -26,7 +27,7 @@ export class HeldLeavingNow {
   ) {}
 
   view(message: HeldMessage): HeldLeavingView {
-    const cause = heldCause(message.reason);
+    const cause = holdCause(message);
     if (message.status !== 'held') return { leaves: null, cause };
     this.snapshot ??= {
       queues: heldQueues(this.context.db),

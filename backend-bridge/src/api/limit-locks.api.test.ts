@@ -44,6 +44,8 @@ const lockAudit = async () =>
   (await ok<{ items: AuditRow[] }>(h.get(ADMIN, '/api/v1/audit'))).items.filter((entry) => entry.action.startsWith('limit.lock') || entry.action === 'limit.unlock');
 
 const ADMIN_LOCK = 'The limit of domain other.org was set and locked by the administrator admin; only they (or a higher role) can change it.';
+/** What the screens render the refusal from, in the person's language. */
+const ADMIN_LOCK_CODE = { code: 'locked', params: { level: 'domain', name: 'other.org', role: 'admin', login: 'admin' } };
 
 describe("the issue's case: the administrator blocks mary's domain, mary may not lift the block", () => {
   it('a 0 set by the administrator is locked: raising it or returning it to the default is 403 naming the administrator', async () => {
@@ -52,9 +54,9 @@ describe("the issue's case: the administrator blocks mary's domain, mary may not
     expect(blocked).toMatchObject({ ownLimit: 0, lockedBy: 'admin', lockedByRole: 'admin', lockedForYou: false, mayLock: true });
 
     expect(await row(MARY, 'domain', 'other.org')).toMatchObject({ lockedBy: 'admin', lockedByRole: 'admin', lockedForYou: true, mayChangeLimit: false, mayLock: false });
-    expect(await refused(put(MARY, 'domain', 'other.org', { limit: 1000 }), 403)).toEqual({ error: ADMIN_LOCK });
-    expect(await refused(put(MARY, 'domain', 'other.org', { limit: 'default' }), 403)).toEqual({ error: ADMIN_LOCK });
-    expect(await refused(h.request(MARY, 'POST', '/api/v1/limits/bulk', { level: 'domain', names: ['other.org'], limit: 'unlimited' }), 403)).toEqual({ error: ADMIN_LOCK });
+    expect(await refused(put(MARY, 'domain', 'other.org', { limit: 1000 }), 403)).toEqual({ error: ADMIN_LOCK, ...ADMIN_LOCK_CODE });
+    expect(await refused(put(MARY, 'domain', 'other.org', { limit: 'default' }), 403)).toEqual({ error: ADMIN_LOCK, ...ADMIN_LOCK_CODE });
+    expect(await refused(h.request(MARY, 'POST', '/api/v1/limits/bulk', { level: 'domain', names: ['other.org'], limit: 'unlimited' }), 403)).toEqual({ error: ADMIN_LOCK, ...ADMIN_LOCK_CODE });
 
     expect((await row(ADMIN, 'domain', 'other.org')).effectiveLimit).toBe(0);
     expect(h.sendMany('mallory@other.org', 1)).toBe(0);
@@ -66,7 +68,7 @@ describe("the issue's case: the administrator blocks mary's domain, mary may not
     expect(readDirectory(h.db).domains.find((d) => d.name === 'other.org')).toMatchObject({ limit: 0, lock: { login: 'admin', role: 'admin' } });
     h.db.prepare("UPDATE revisions SET value = value + 1 WHERE name = 'directory'").run();
     h.sync.reloadIfChanged();
-    expect(await refused(put(MARY, 'domain', 'other.org', { limit: 1000 }), 403)).toEqual({ error: ADMIN_LOCK });
+    expect(await refused(put(MARY, 'domain', 'other.org', { limit: 1000 }), 403)).toEqual({ error: ADMIN_LOCK, ...ADMIN_LOCK_CODE });
   });
 
   it('left open ("let the customer change this"), the same 0 is hers to change', async () => {
@@ -83,6 +85,8 @@ describe('who a lock stops', () => {
     expect(await ok<ObjectRow>(put(RES1, 'domain', 'example.com', { limit: 4, locked: true }))).toMatchObject({ lockedBy: 'res1', lockedByRole: 'reseller' });
     expect(await refused(put(JDOE, 'domain', 'example.com', { limit: 2 }), 403)).toEqual({
       error: 'The limit of domain example.com was set and locked by the reseller res1; only they (or a higher role) can change it.',
+      code: 'locked',
+      params: { level: 'domain', name: 'example.com', role: 'reseller', login: 'res1' },
     });
     expect(await row(RES1, 'domain', 'example.com')).toMatchObject({ lockedForYou: false, mayChangeLimit: true });
 
@@ -111,7 +115,11 @@ describe('who a lock stops', () => {
 
   it('a customer cannot lock: locked true is 403, a locked that is no boolean is 400 at its field; nothing changes', async () => {
     const before = h.storeState();
-    expect(await refused(put(JDOE, 'mailbox', 'alice@example.com', { limit: 1, locked: true }), 403)).toEqual({ error: 'Only the administrator or a reseller can lock a limit.' });
+    expect(await refused(put(JDOE, 'mailbox', 'alice@example.com', { limit: 1, locked: true }), 403)).toEqual({
+      error: 'Only the administrator or a reseller can lock a limit.',
+      code: 'lockNotForCustomers',
+      params: {},
+    });
     const wrong = await refused(put(ADMIN, 'mailbox', 'alice@example.com', { limit: 1, locked: 'yes' }), 400);
     expect(wrong.fields?.locked).toBe('must be true (lock the value for the roles below yours) or false (leave it open)');
     expect(h.storeState()).toEqual(before);

@@ -60,6 +60,12 @@ const ERROR_SCHEMA = {
   properties: {
     error: { type: 'string', description: 'what was wrong, in a sentence for people' },
     fields: { type: 'object', additionalProperties: { type: 'string' }, description: 'per request field (e.g. "limit", "subscriptions[0].name"): what is wrong with it' },
+    code: {
+      type: 'string',
+      description:
+        'what the refusal is, for screens that say it in their own words: noRoom, notHeld, heldNotFound, alreadyCompromised, notCompromised, noEmailAddress, forceAdminOnly, locked, lockNotForCustomers, noPermission, customersMayNotChange, subscriptionByProvider, aboveCeiling, heldOfNobody',
+    },
+    params: { type: 'object', description: 'the facts of the refusal named by code (e.g. noRoom: cause {kind, level, name, limit, ...} and inSeconds)' },
   },
 } as const;
 

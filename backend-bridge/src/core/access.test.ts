@@ -76,12 +76,14 @@ describe('Plesk permission "Manage outgoing mail limits" per subscription', () =
   });
 
   it('checkLimitChange: 403 naming the subscription; allowed where the permission is on, within the ceiling', () => {
-    expect(checkLimitChange(jdoe, object('mailbox', 'bob@b.example'), 5, settings)).toEqual({ status: 403, error: refusalFor('b.example') });
-    expect(checkLimitChange(jdoe, object('domain', 'b.example'), 'unlimited', settings)).toEqual({ status: 403, error: refusalFor('b.example') });
+    expect(checkLimitChange(jdoe, object('mailbox', 'bob@b.example'), 5, settings)).toEqual({ status: 403, error: refusalFor('b.example'), code: 'noPermission', params: { subscription: 'b.example' } });
+    expect(checkLimitChange(jdoe, object('domain', 'b.example'), 'unlimited', settings)).toEqual({ status: 403, error: refusalFor('b.example'), code: 'noPermission', params: { subscription: 'b.example' } });
     expect(checkLimitChange(jdoe, object('mailbox', 'alice@a.example'), 5, settings)).toBeNull();
     expect(checkLimitChange(jdoe, object('mailbox', 'alice@a.example'), 51, settings)).toEqual({
       status: 400,
       error: 'The value must be in the range 0...50. Only the administrator can raise it.',
+      code: 'aboveCeiling',
+      params: { max: 50 },
     });
   });
 
@@ -101,8 +103,8 @@ describe('held mail: acting on it needs the permission on its subscription; seei
     for (const action of ['release', 'delete'] as const) {
       expect(checkHeldMailAction(jdoe, object('mailbox', 'alice@a.example'), action)).toBeNull();
       expect(checkHeldMailAction(jdoe, object('domain', 'shop.example'), action)).toBeNull();
-      expect(checkHeldMailAction(jdoe, object('mailbox', 'bob@b.example'), action)).toEqual({ status: 403, error: heldRefusal(action, 'b.example') });
-      expect(checkHeldMailAction(jdoe, object('subscription', 'b.example'), action)).toEqual({ status: 403, error: heldRefusal(action, 'b.example') });
+      expect(checkHeldMailAction(jdoe, object('mailbox', 'bob@b.example'), action)).toEqual({ status: 403, error: heldRefusal(action, 'b.example'), code: 'noPermission', params: { subscription: 'b.example' } });
+      expect(checkHeldMailAction(jdoe, object('subscription', 'b.example'), action)).toEqual({ status: 403, error: heldRefusal(action, 'b.example'), code: 'noPermission', params: { subscription: 'b.example' } });
       expect(mayActOnHeldMail(jdoe, object('mailbox', 'alice@a.example'), action)).toBe(true);
       expect(mayActOnHeldMail(jdoe, object('mailbox', 'bob@b.example'), action)).toBe(false);
     }
@@ -110,7 +112,7 @@ describe('held mail: acting on it needs the permission on its subscription; seei
 
   it('without a list nothing; the admin switch for limit changes does not apply, since neither action changes a limit', () => {
     const { permittedSubscriptions: _list, ...withoutList } = jdoe;
-    expect(checkHeldMailAction(withoutList, object('mailbox', 'alice@a.example'), 'delete')).toEqual({ status: 403, error: heldRefusal('delete', 'a.example') });
+    expect(checkHeldMailAction(withoutList, object('mailbox', 'alice@a.example'), 'delete')).toEqual({ status: 403, error: heldRefusal('delete', 'a.example'), code: 'noPermission', params: { subscription: 'a.example' } });
     // The switch lives in the settings, which this rule does not read: a permitted customer acts either way.
     expect(mayChangeLimit(jdoe, object('mailbox', 'alice@a.example'), { ...settings, customersMayChangeLimits: false })).toBe(false);
     expect(mayActOnHeldMail(jdoe, object('mailbox', 'alice@a.example'), 'release')).toBe(true);
@@ -126,6 +128,8 @@ describe('held mail: acting on it needs the permission on its subscription; seei
       expect(checkHeldMailAction(identity, undefined, 'delete'), identity.login).toEqual({
         status: 403,
         error: 'Only the administrator can delete held messages that count against none of your mailboxes, domains or subscriptions.',
+        code: 'heldOfNobody',
+        params: { action: 'delete' },
       });
     }
     // Another reseller's objects: not theirs to act on (the API says "not found" before asking).
@@ -155,17 +159,19 @@ describe('held mail: acting on it needs the permission on its subscription; seei
     const owner: Identity = { login: 'jdoe', role: 'customer', userId: '20', via: 'plesk', permittedSubscriptions: new Set(['shop.example']) };
 
     it('a mailbox under an unlimited domain is capped by its subscription, which the reason names', () => {
-      expect(limitCeiling(owner, find('mailbox', 'sales@shop.example'))).toEqual({ max: 25, reason: 'The subscription shop.example may send at most 25 per hour.' });
+      expect(limitCeiling(owner, find('mailbox', 'sales@shop.example'))).toEqual({ max: 25, reason: 'The subscription shop.example may send at most 25 per hour.', level: 'subscription', name: 'shop.example' });
       expect(checkLimitChange(owner, find('mailbox', 'sales@shop.example'), 500, settings)).toEqual({
         status: 400,
         error: 'The value must be in the range 0...25. Only the administrator can raise it.',
+        code: 'aboveCeiling',
+        params: { max: 25 },
       });
     });
 
     it('the tighter of domain and subscription caps; on a tie the nearer level is named', () => {
-      expect(limitCeiling(owner, find('mailbox', 'info@tight.example'))).toEqual({ max: 10, reason: 'The domain tight.example may send at most 10 per hour.' });
-      expect(limitCeiling(owner, find('mailbox', 'info@even.example'))).toEqual({ max: 25, reason: 'The domain even.example may send at most 25 per hour.' });
-      expect(limitCeiling(owner, find('domain', 'shop.example'))).toEqual({ max: 25, reason: 'The subscription shop.example may send at most 25 per hour.' });
+      expect(limitCeiling(owner, find('mailbox', 'info@tight.example'))).toEqual({ max: 10, reason: 'The domain tight.example may send at most 10 per hour.', level: 'domain', name: 'tight.example' });
+      expect(limitCeiling(owner, find('mailbox', 'info@even.example'))).toEqual({ max: 25, reason: 'The domain even.example may send at most 25 per hour.', level: 'domain', name: 'even.example' });
+      expect(limitCeiling(owner, find('domain', 'shop.example'))).toEqual({ max: 25, reason: 'The subscription shop.example may send at most 25 per hour.', level: 'subscription', name: 'shop.example' });
     });
 
     it('no cap for the administrator, nor where every level above is unlimited', () => {

@@ -1,7 +1,7 @@
 import type { Identity } from '../api/identity.js';
 import { subscriptionOf, type ChargedObject } from './directory.js';
 import { isLockedFor, lockRefusal } from './limit-locks.js';
-import { effectiveLimit, type Limit, type LimitOverride } from './limits.js';
+import { effectiveLimit, type Level, type Limit, type LimitOverride } from './limits.js';
 import type { ServerSettings } from './settings.js';
 
 /**
@@ -22,7 +22,11 @@ export function canChangeSettings(identity: Identity): boolean {
 
 export interface Ceiling {
   max: number;
+  /** English, for the command line and logs; screens word `level` and `name` in the person's language. */
   reason: string;
+  /** The level that caps. */
+  level: Level;
+  name: string;
 }
 
 /**
@@ -43,7 +47,7 @@ export function limitCeiling(identity: Identity, object: ChargedObject): Ceiling
     }
   }
   if (!capping) return null;
-  return { max, reason: `The ${capping.level} ${capping.name} may send at most ${max} per hour.` };
+  return { max, reason: `The ${capping.level} ${capping.name} may send at most ${max} per hour.`, level: capping.level, name: capping.name };
 }
 
 /** Which of "Use the default" and "Unlimited" this person may choose for the object: only what stays within the ceiling. */
@@ -79,10 +83,15 @@ export function mayChangeLimit(identity: Identity, object: ChargedObject, settin
 }
 
 /** Why a change is refused, with the status the API answers. */
-export type AccessRefusal = { status: 400 | 403; error: string };
+export type AccessRefusal = { status: 400 | 403; error: string; code: string; params: Record<string, unknown> };
 
 function permissionRefusal(what: string, subscription: string): AccessRefusal {
-  return { status: 403, error: `Your account may not ${what} of subscription ${subscription} (Plesk permission "Manage outgoing mail limits"). Ask your provider.` };
+  return {
+    status: 403,
+    error: `Your account may not ${what} of subscription ${subscription} (Plesk permission "Manage outgoing mail limits"). Ask your provider.`,
+    code: 'noPermission',
+    params: { subscription },
+  };
 }
 
 /** Checks one limit change against the role rules; null when it may go ahead. Visibility is checked before. */
@@ -96,19 +105,19 @@ export function checkLimitChange(
   // A customer's missing rights are named first: they hold whatever the value's lock.
   if (identity.role !== 'customer') return lockRefusal(identity, object);
   if (!settings.customersMayChangeLimits) {
-    return { status: 403, error: 'The administrator does not allow customers to change outgoing mail limits.' };
+    return { status: 403, error: 'The administrator does not allow customers to change outgoing mail limits.', code: 'customersMayNotChange', params: {} };
   }
   if (!holdsLimitPermission(identity, object)) return permissionRefusal('manage outgoing mail limits', subscriptionOf(object).name);
   const locked = lockRefusal(identity, object);
   if (locked) return locked;
   if (object.level === 'subscription') {
-    return { status: 403, error: 'Only the administrator or the reseller can change the limit of a subscription.' };
+    return { status: 403, error: 'Only the administrator or the reseller can change the limit of a subscription.', code: 'subscriptionByProvider', params: {} };
   }
   const ceiling = limitCeiling(identity, object);
   if (!ceiling) return null;
   const resulting: Limit = effectiveLimit(value, object.plan, settings.defaults[object.level]).limit;
   if (resulting === 'unlimited' || resulting > ceiling.max) {
-    return { status: 400, error: `The value must be in the range 0...${ceiling.max}. Only the administrator can raise it.` };
+    return { status: 400, error: `The value must be in the range 0...${ceiling.max}. Only the administrator can raise it.`, code: 'aboveCeiling', params: { max: ceiling.max } };
   }
   return null;
 }
@@ -135,7 +144,12 @@ export type HeldMailAction = 'release' | 'delete';
 export function checkHeldMailAction(identity: Identity, object: ChargedObject | undefined, action: HeldMailAction): AccessRefusal | null {
   if (identity.role === 'admin') return null;
   if (!object || !canSee(identity, object)) {
-    return { status: 403, error: `Only the administrator can ${action} held messages that count against none of your mailboxes, domains or subscriptions.` };
+    return {
+      status: 403,
+      error: `Only the administrator can ${action} held messages that count against none of your mailboxes, domains or subscriptions.`,
+      code: 'heldOfNobody',
+      params: { action },
+    };
   }
   if (!holdsLimitPermission(identity, object)) return permissionRefusal(`${action} held messages`, subscriptionOf(object).name);
   return null;

@@ -52,7 +52,11 @@ export function decideMessage(chain: readonly ChargedObject[], weight: number, u
   return ALLOWED;
 }
 
-/** The sentence a sender (and the log) gets: which level, which limit, and when budget frees. */
+/**
+ * The sentence a sender (and the log) gets: which level, which limit, and when budget frees. It is protocol text
+ * (SMTP replies, milter quarantine reasons, logs) and stays English and as it is; the screens never show it: they
+ * word the structured cause (core/hold-cause.ts) in the person's language.
+ */
 export function explainRefusal(
   object: ChargedObject,
   limit: number,

@@ -103,17 +103,17 @@ export const HEALTH_TEXTS: Record<string, { found: string; advice?: string }> = 
     found: "Plesk last reported on its own limiting %%checkedAt%% (%%age%% ago; it said: %%nativeLimiting%%, mail server %%mailServer%%): the report may no longer hold.",
     advice: 'Run the resync, which reports again: plesk bin extension --exec outgoing-mail-limits resync.php',
   },
-  'directory.synced': { found: 'The directory (%%objects%% subscriptions, domains and mailboxes) was last %%how%% %%at%% (%%age%% ago).' },
+  'directory.synced': { found: 'The directory (%%objects%% subscriptions, domains and email addresses) was last %%how%% %%at%% (%%age%% ago).' },
   'directory.empty': {
-    found: 'The directory is empty and was never loaded: no mailbox, domain or subscription is known, so no mail is limited.',
+    found: 'The directory is empty and was never loaded: no email address, domain or subscription is known, so no mail is limited.',
     advice: 'Load it: in Plesk run the resync (plesk bin extension --exec outgoing-mail-limits resync.php); standalone run outgoing-limits directory import FILE',
   },
   'directory.neverSynced': {
-    found: 'The directory holds %%objects%% objects, but no full sync or file load is on record: mailboxes created since may be missing (their mail then goes unlimited).',
+    found: 'The directory holds %%objects%% objects, but no full sync or file load is on record: email addresses created since may be missing (their mail then goes unlimited).',
     advice: 'Sync it once: in Plesk run the resync (plesk bin extension --exec outgoing-mail-limits resync.php); standalone run outgoing-limits directory import FILE',
   },
   'directory.stale': {
-    found: 'The directory (%%objects%% objects) was last %%how%% %%at%% (%%age%% ago): mailboxes created since may be missing.',
+    found: 'The directory (%%objects%% objects) was last %%how%% %%at%% (%%age%% ago): email addresses created since may be missing.',
     advice: 'Sync it again: in Plesk run the resync (plesk bin extension --exec outgoing-mail-limits resync.php); standalone run outgoing-limits directory import FILE',
   },
   'directory.unknown': {
@@ -123,7 +123,7 @@ export const HEALTH_TEXTS: Record<string, { found: string; advice?: string }> = 
   'held.none': { found: 'No mail is held.' },
   'held.waiting': { found: '%%count%% held message(s) waiting, the oldest for %%age%%; each leaves by itself when its sender\'s hour frees.' },
   'held.old': {
-    found: '%%count%% held message(s) waiting, the oldest for %%age%% (held %%since%%): mail held this long is usually from a mailbox marked compromised or one far over its limit.',
+    found: '%%count%% held message(s) waiting, the oldest for %%age%% (held %%since%%): mail held this long is usually from an email address marked compromised or one far over its limit.',
     advice: 'Look at them on the "Held messages" screen or with outgoing-limits held list; release or delete them there (outgoing-limits held release ID / held delete ID).',
   },
   'held.unknown': {

@@ -3,7 +3,7 @@ import type { WindowView } from './decision.js';
 import { counterKey, type ChargedObject } from './directory.js';
 import type { Level, Limit } from './limits.js';
 import { INITIAL_SETTINGS } from './settings.js';
-import { heldCause, heldLeaving } from './held-release-time.js';
+import { heldLeaving } from './held-release-time.js';
 
 function object(level: Level, id: number, name: string, limit: Limit, parent: ChargedObject | null): ChargedObject {
   return { level, id, name, counterKey: counterKey(level, id), own: null, plan: null, lock: null, effective: { limit, source: 'default' }, parent, owner: { customer: 'mary', reseller: null } };
@@ -63,17 +63,5 @@ describe('heldLeaving: when a held message leaves, as of now', () => {
     expect(heldLeaving(chain, 1, 0, 0, windowWith(new Map([[chain[0]!, 1]]), 600), INITIAL_SETTINGS, never)).toEqual({ leaves: 'automatically', inSeconds: 0 });
     expect(heldLeaving(chainOf(0), 1, 0, 0, windowWith(new Map(), 600), { ...INITIAL_SETTINGS, enabled: false }, never)).toEqual({ leaves: 'automatically', inSeconds: 0 });
     expect(heldLeaving([], 1, 0, 0, windowWith(new Map(), 600), INITIAL_SETTINGS, never)).toEqual({ leaves: 'automatically', inSeconds: 0 });
-  });
-});
-
-describe('heldCause', () => {
-  it('keeps what was reached and drops the wait written at the moment of holding', () => {
-    expect(heldCause('Outgoing limit of 3 messages/hour for mailbox a@b.test reached; message held, sent automatically in about 60 minutes')).toBe(
-      'Outgoing limit of 3 messages/hour for mailbox a@b.test reached',
-    );
-    expect(heldCause('Sending is not allowed for domain b.test (outgoing limit 0 messages/hour); message held until a person releases it')).toBe(
-      'Sending is not allowed for domain b.test (outgoing limit 0 messages/hour)',
-    );
-    expect(heldCause('Mailbox a@b.test is marked compromised; held until it is restored')).toBe('Mailbox a@b.test is marked compromised');
   });
 });

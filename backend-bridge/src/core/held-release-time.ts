@@ -50,15 +50,3 @@ export function heldLeaving(
   }
   return { leaves: 'automatically', inSeconds: wait };
 }
-
-/**
- * The part of a recorded hold reason that stays true: what was reached. The tail it was written with ("message
- * held, sent automatically in about 60 minutes", "message held until a person releases it") is dropped, since
- * heldLeaving says that as of now.
- */
-export function heldCause(reason: string): string {
-  const at = reason.indexOf('; message held');
-  if (at >= 0) return reason.slice(0, at);
-  const compromised = reason.indexOf('; held until it is restored');
-  return compromised >= 0 ? reason.slice(0, compromised) : reason;
-}

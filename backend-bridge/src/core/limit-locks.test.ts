@@ -37,6 +37,8 @@ describe('locks on limit values', () => {
     const refusal = {
       status: 403,
       error: 'The limit of domain shop.test was set and locked by the administrator admin; only they (or a higher role) can change it.',
+      code: 'locked',
+      params: { level: 'domain', name: 'shop.test', role: 'admin', login: 'admin' },
     };
     expect(checkLimitChange(mary, shop, 1000, settings)).toEqual(refusal);
     expect(checkLimitChange(mary, shop, null, settings)).toEqual(refusal);
@@ -74,7 +76,7 @@ describe('locks on limit values', () => {
     expect(lockAfterChange(res1, 50, true, null)).toEqual(resellerLock);
     expect(lockAfterChange(res1, 0, false, null)).toBeNull();
     expect(lockAfterChange(mary, 0, undefined, null)).toBeNull();
-    expect(lockRequestRefusal(mary, true)).toEqual({ status: 403, error: 'Only the administrator or a reseller can lock a limit.' });
+    expect(lockRequestRefusal(mary, true)).toEqual({ status: 403, error: 'Only the administrator or a reseller can lock a limit.', code: 'lockNotForCustomers', params: {} });
     expect(lockRequestRefusal(mary, false)).toBeNull();
     expect(lockRequestRefusal(res1, true)).toBeNull();
   });

@@ -38,7 +38,8 @@ export function lockedByDefault(value: LimitOverride): boolean {
   return value === 0;
 }
 
-export type LockRefusal = { status: 403; error: string };
+/** `code` and `params`: what the refusal is, for screens that say it in their own words (see hold-cause.ts RefusalCode). */
+export type LockRefusal = { status: 403; error: string; code: string; params: Record<string, unknown> };
 
 const ROLE_WORD: Record<LockingRole, string> = { admin: 'administrator', reseller: 'reseller' };
 
@@ -50,6 +51,8 @@ export function lockRefusal(identity: Identity, object: { level: string; name: s
   return {
     status: 403,
     error: `The limit of ${level} ${object.name} was set and locked by the ${ROLE_WORD[lock.role]} ${lock.login}; only they (or a higher role) can change it.`,
+    code: 'locked',
+    params: { level: object.level, name: object.name, role: lock.role, login: lock.login },
   };
 }
 
@@ -68,7 +71,7 @@ export function lockAfterChange(identity: Identity, value: LimitOverride, locked
 /** A customer asking to lock a value: there is nobody below them to lock it for. */
 export function lockRequestRefusal(identity: Identity, locked: boolean | undefined): LockRefusal | null {
   if (locked !== true || mayLock(identity)) return null;
-  return { status: 403, error: 'Only the administrator or a reseller can lock a limit.' };
+  return { status: 403, error: 'Only the administrator or a reseller can lock a limit.', code: 'lockNotForCustomers', params: {} };
 }
 
 export function sameLock(a: LimitLock | null, b: LimitLock | null): boolean {

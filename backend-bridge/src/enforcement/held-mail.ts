@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import type { Identity } from '../api/identity.js';
-import type { Refused } from '../core/decision.js';
+import type { Decision, Refused } from '../core/decision.js';
+import { refusalCause, type RefusalCode } from '../core/hold-cause.js';
 import type { ChargedObject } from '../core/directory.js';
 import { isLockingRole, lockAfterChange, sameLock, type LimitLock } from '../core/limit-locks.js';
 import type { SenderIdentity } from '../core/identity.js';
 import type { LimitOverride } from '../core/limits.js';
 import { ownLimitOf } from '../core/object-query.js';
 import type { PostfixQueue } from '../postfix/queue.js';
-import { heldQueueFileSummary, type QueueFileSummary } from '../postfix/queue-file.js';
+import { heldQueueFileSummary } from '../postfix/queue-file.js';
 import { candidatesFor, matchRequeued, type RequeuedOriginal } from '../postfix/requeued.js';
 import { recordAudit } from '../store/audit-store.js';
 import type { Db } from '../store/database.js';
@@ -17,15 +18,32 @@ import { LogSummariser } from '../log/log-summariser.js';
 import type { Enforcer, MessageFacts } from './enforcer.js';
 import type { StoreSync } from './store-sync.js';
 
-/** A request about held mail that cannot be done; status as the API answers it. */
+/**
+ * A request about held mail that cannot be done; status as the API answers it, and for the refusals a person can
+ * meet in a screen a code with its facts (rendered there in the person's language).
+ */
 export class HeldMailError extends Error {
   constructor(
     readonly status: 404 | 409 | 502,
     message: string,
+    readonly refusal?: RefusalCode,
   ) {
     super(message);
   }
 }
+
+/** "No room to release it within the limit", with what is known of why (see core/hold-cause.ts). */
+function noRoomError(decision: Decision, weight: number): HeldMailError {
+  if (decision.allowed) return new HeldMailError(409, 'no room in the limit; the message stays held until then', { code: 'noRoom', params: {} });
+  const cause = refusalCause(decision, weight);
+  return new HeldMailError(409, `${decision.reason}; the message stays held until then`, {
+    code: 'noRoom',
+    params: { cause, inSeconds: decision.retryAfterSeconds },
+  });
+}
+
+const notHeldError = (queueId: string) => new HeldMailError(409, `message ${queueId} is no longer in the Postfix hold queue`, { code: 'notHeld', params: { queueId } });
+const notFoundError = (queueId: string) => new HeldMailError(404, `held message ${queueId} not found`, { code: 'heldNotFound', params: { queueId } });
 
 /** What the notifier hears from here: a mailbox was marked compromised (limits reached come as over-limit events). */
 export interface MarkedCompromised {
@@ -54,9 +72,6 @@ interface LeftHold {
 /** postqueue -i commands run side by side after a release of many messages. */
 const DELIVER_NOW_AT_ONCE = 8;
 
-/** Summaries of queue files kept in memory (one held message's is well under a kilobyte). */
-const MAX_SUMMARIES = 20_000;
-
 /** A message that a record says is held but Postfix has not finished writing yet is given this long to show up. */
 const SETTLE_MS = 30_000;
 
@@ -74,11 +89,6 @@ export class HeldMail {
   private queueDirectory: string | null = null;
   /** When queue_directory was last asked for (it is asked in the background, at most once a minute). */
   private queueDirectoryAskedAtMs = -Infinity;
-  /**
-   * Recipients and subject read from the queue files of held mail, by queue id. Kept in memory only: the file
-   * is there while the message is held, and after it left the last reading stays until the daemon restarts.
-   */
-  private readonly summaries = new Map<string, QueueFileSummary>();
 
   constructor(
     private readonly db: Db,
@@ -111,6 +121,8 @@ export class HeldMail {
         chargedName: charged?.name ?? null,
         trippedLevel: refused.tripped.level,
         trippedName: refused.tripped.name,
+        trippedLimit: refused.limit,
+        trippedUsed: refused.used,
         weight,
         recipientCount: facts.recipientCount,
         recipients: facts.recipients ?? null,
@@ -131,26 +143,26 @@ export class HeldMail {
   }
 
   /**
-   * Recipients and subject of messages, read from their hold queue files (bounded, see ../postfix/queue-file.ts)
-   * the first time they are asked for while held. A message whose file cannot be read has no entry.
+   * The messages with their subject and recipients: read from the hold queue file (bounded, see
+   * ../postfix/queue-file.ts) the first time a held message is asked for, and kept in its record, so they are
+   * still there after it left and after a restart, and nothing grows in memory with the number held. A file that
+   * cannot be read (yet) is tried again on the next ask.
    */
-  summariesOf(messages: readonly HeldMessage[]): Map<string, QueueFileSummary> {
-    const found = new Map<string, QueueFileSummary>();
-    const unread = messages.filter((m) => m.status === 'held' && !this.summaries.has(m.queueId));
-    if (unread.length > 0) {
-      const directory = this.knownQueueDirectory();
-      for (const message of unread) {
-        const summary = directory === null ? null : heldQueueFileSummary(directory, message.queueId);
-        if (!summary) continue;
-        if (this.summaries.size >= MAX_SUMMARIES) this.summaries.delete(this.summaries.keys().next().value!);
-        this.summaries.set(message.queueId, summary);
+  withSummaries(messages: readonly HeldMessage[]): HeldMessage[] {
+    if (!messages.some((m) => m.status === 'held' && !m.summaryRead)) return [...messages];
+    const directory = this.knownQueueDirectory();
+    if (directory === null) return [...messages];
+    return messages.map((message) => {
+      if (message.status !== 'held' || message.summaryRead) return message;
+      const summary = heldQueueFileSummary(directory, message.queueId);
+      if (!summary) return message;
+      try {
+        this.store.setSummary(message.id, summary, this.nowMs());
+      } catch (error) {
+        this.repeated.error('held-summary-failed', { err: error, queueId: message.queueId }, 'keeping the subject of a held message failed');
       }
-    }
-    for (const message of messages) {
-      const summary = this.summaries.get(message.queueId);
-      if (summary) found.set(message.queueId, summary);
-    }
-    return found;
+      return { ...message, subject: summary.subject, recipients: message.recipients ?? summary.recipients, summaryRead: true };
+    });
   }
 
   /**
@@ -363,7 +375,7 @@ export class HeldMail {
           second = this.enforcer.chargeAnyway(chain, message.weight);
           exceeded = true;
         } else {
-          throw new HeldMailError(409, `${charged.decision.allowed ? '' : charged.decision.reason}; the message stays held until then`);
+          throw noRoomError(charged.decision, message.weight);
         }
       }
       let left: LeftHold;
@@ -375,7 +387,7 @@ export class HeldMail {
       }
       if (!left.released.has(queueId)) {
         if (second !== null) this.enforcer.refund(chain, second, message.weight);
-        throw new HeldMailError(409, `message ${queueId} is no longer in the Postfix hold queue`);
+        throw notHeldError(queueId);
       }
       const at = this.nowMs();
       this.db.transaction(() => {
@@ -399,7 +411,7 @@ export class HeldMail {
       for (const queueId of queueIds) {
         const message = this.store.byQueueId(queueId);
         if (!message || message.status !== 'held') {
-          outcome.set(queueId, new HeldMailError(404, `held message ${queueId} not found`));
+          outcome.set(queueId, notFoundError(queueId));
           continue;
         }
         const chain = this.chainOf(message);
@@ -410,7 +422,7 @@ export class HeldMail {
         const attempt = this.enforcer.chargeIfRoom(chain, message.weight);
         if (attempt.second !== null) charged.push({ message, chain, second: attempt.second, exceeded: false });
         else if (force) charged.push({ message, chain, second: this.enforcer.chargeAnyway(chain, message.weight), exceeded: true });
-        else outcome.set(queueId, new HeldMailError(409, `${attempt.decision.allowed ? '' : attempt.decision.reason}; the message stays held until then`));
+        else outcome.set(queueId, noRoomError(attempt.decision, message.weight));
       }
       const refund = (entries: typeof charged) => {
         for (const c of entries) if (c.second !== null) this.enforcer.refund(c.chain, c.second, c.message.weight);
@@ -426,7 +438,7 @@ export class HeldMail {
       }
       const gone = charged.filter((c) => !left.released.has(c.message.queueId));
       refund(gone);
-      for (const c of gone) outcome.set(c.message.queueId, new HeldMailError(409, `message ${c.message.queueId} is no longer in the Postfix hold queue`));
+      for (const c of gone) outcome.set(c.message.queueId, notHeldError(c.message.queueId));
       const released = charged.filter((c) => left.released.has(c.message.queueId));
       const at = this.nowMs();
       this.db.transaction(() => {
@@ -449,7 +461,7 @@ export class HeldMail {
       for (const queueId of queueIds) {
         const message = this.store.byQueueId(queueId);
         if (message?.status === 'held') messages.push(message);
-        else outcome.set(queueId, new HeldMailError(404, `held message ${queueId} not found`));
+        else outcome.set(queueId, notFoundError(queueId));
       }
       if (messages.length === 0) return outcome;
       let removed: Set<string>;
@@ -470,7 +482,7 @@ export class HeldMail {
       for (const message of messages) {
         outcome.set(
           message.queueId,
-          removed.has(message.queueId) ? { ...message, status: 'deleted', resolvedAtMs: at, resolvedBy: actor.login } : new HeldMailError(409, `message ${message.queueId} is no longer in the Postfix hold queue`),
+          removed.has(message.queueId) ? { ...message, status: 'deleted', resolvedAtMs: at, resolvedBy: actor.login } : notHeldError(message.queueId),
         );
       }
       return outcome;
@@ -487,7 +499,7 @@ export class HeldMail {
       } catch (error) {
         throw new HeldMailError(502, (error as Error).message);
       }
-      if (!removed.has(queueId)) throw new HeldMailError(409, `message ${queueId} is no longer in the Postfix hold queue`);
+      if (!removed.has(queueId)) throw notHeldError(queueId);
       const at = this.nowMs();
       this.db.transaction(() => {
         this.store.resolve(message.id, 'deleted', actor.login, at);
@@ -499,7 +511,7 @@ export class HeldMail {
 
   private heldOrThrow(queueId: string): HeldMessage {
     const message = this.store.byQueueId(queueId);
-    if (!message || message.status !== 'held') throw new HeldMailError(404, `held message ${queueId} not found`);
+    if (!message || message.status !== 'held') throw notFoundError(queueId);
     return message;
   }
 
@@ -524,7 +536,7 @@ export class HeldMail {
    */
   markCompromised(mailbox: ChargedObject, actor: Identity): Promise<{ entry: CompromisedMailbox; heldNow: number | null }> {
     return this.exclusive(async () => {
-      if (this.compromisedEntry(mailbox.name)) throw new HeldMailError(409, `mailbox ${mailbox.name} is already marked compromised`);
+      if (this.compromisedEntry(mailbox.name)) throw new HeldMailError(409, `mailbox ${mailbox.name} is already marked compromised`, { code: 'alreadyCompromised', params: { name: mailbox.name } });
       const at = this.nowMs();
       const previous = ownLimitOf(mailbox.own);
       const previousLock = mailbox.lock;
@@ -577,6 +589,8 @@ export class HeldMail {
         chargedName: mailbox.name,
         trippedLevel: 'mailbox',
         trippedName: mailbox.name,
+        trippedLimit: 0,
+        trippedUsed: null,
         weight: this.enforcer.currentSettings.countingUnit === 'recipients' ? Math.max(1, q.recipients.length) : 1,
         recipientCount: q.recipients.length,
         recipients: q.recipients.map((r) => r.address),
@@ -598,7 +612,7 @@ export class HeldMail {
   /** One-click restore: the limit from before comes back; held mail then leaves by the normal rules. */
   restore(mailbox: ChargedObject, actor: Identity): CompromisedMailbox {
     const entry = this.compromisedEntry(mailbox.name);
-    if (!entry) throw new HeldMailError(404, `mailbox ${mailbox.name} is not marked compromised`);
+    if (!entry) throw new HeldMailError(404, `mailbox ${mailbox.name} is not marked compromised`, { code: 'notCompromised', params: { name: mailbox.name } });
     const previous: LimitOverride = entry.previousLimit === 'default' ? null : entry.previousLimit;
     const previousLock = this.previousLockOf(mailbox.name);
     const at = this.nowMs();

@@ -1,4 +1,5 @@
 import type { Level } from '../core/limits.js';
+import { MAX_SUBJECT_LENGTH } from '../core/header-text.js';
 import type { Db } from './database.js';
 
 export type HeldSource = 'smtpd' | 'milter' | 'compromised';
@@ -16,9 +17,16 @@ export interface NewHeldMessage {
   chargedName: string | null;
   trippedLevel: Level;
   trippedName: string;
+  /**
+   * The tripped level's limit and its usage when the message was held; null in records from before they were
+   * kept (their `reason` still says it).
+   */
+  trippedLimit: number | null;
+  trippedUsed: number | null;
   weight: number;
   recipientCount: number;
   recipients: string[] | null;
+  /** The SMTP text given to Postfix (protocol wording, kept for logs and the command line). */
   reason: string;
 }
 
@@ -30,7 +38,15 @@ export interface HeldMessage extends NewHeldMessage {
   resolvedBy: string | null;
   /** The new queue id of a message released with `postsuper -r`, when it could be found (it may have left already). */
   requeuedAs: string | null;
+  /** The subject read from the queue file while the message was held (decoded, at most MAX_SUBJECT_LENGTH characters). */
+  subject: string | null;
+  /** Whether the queue file was read (subject and recipients): it is read once, the first time it is asked for. */
+  summaryRead: boolean;
 }
+
+/** The most recipients stored from a queue file, and the longest address (the sender chose them); the rest is cut. */
+const MAX_STORED_RECIPIENTS = 100;
+const MAX_STORED_RECIPIENT = 320;
 
 interface Row {
   id: number;
@@ -43,6 +59,8 @@ interface Row {
   charged_name: string | null;
   tripped_level: Level;
   tripped_name: string;
+  tripped_limit: number | null;
+  tripped_used: number | null;
   weight: number;
   recipient_count: number;
   recipients: string | null;
@@ -51,6 +69,8 @@ interface Row {
   resolved_at_ms: number | null;
   resolved_by: string | null;
   requeued_as: string | null;
+  subject: string | null;
+  summary_read_at_ms: number | null;
 }
 
 function fromRow(r: Row): HeldMessage {
@@ -65,6 +85,8 @@ function fromRow(r: Row): HeldMessage {
     chargedName: r.charged_name,
     trippedLevel: r.tripped_level,
     trippedName: r.tripped_name,
+    trippedLimit: r.tripped_limit,
+    trippedUsed: r.tripped_used,
     weight: r.weight,
     recipientCount: r.recipient_count,
     recipients: r.recipients === null ? null : (JSON.parse(r.recipients) as string[]),
@@ -73,6 +95,8 @@ function fromRow(r: Row): HeldMessage {
     resolvedAtMs: r.resolved_at_ms,
     resolvedBy: r.resolved_by,
     requeuedAs: r.requeued_as,
+    subject: r.subject,
+    summaryRead: r.summary_read_at_ms !== null,
   };
 }
 
@@ -88,9 +112,9 @@ export class HeldStore {
   constructor(private readonly db: Db) {
     this.insertStatement = db.prepare(
       `INSERT INTO held_messages (queue_id, held_at_ms, source, sender, sasl_username, charged_level, charged_name, tripped_level, tripped_name,
-                                  weight, recipient_count, recipients, reason)
+                                  tripped_limit, tripped_used, weight, recipient_count, recipients, reason)
        VALUES (@queueId, @heldAtMs, @source, @sender, @saslUsername, @chargedLevel, @chargedName, @trippedLevel, @trippedName,
-               @weight, @recipientCount, @recipients, @reason)
+               @trippedLimit, @trippedUsed, @weight, @recipientCount, @recipients, @reason)
        ON CONFLICT (queue_id) WHERE status = 'held' DO NOTHING`,
     );
     this.resolveStatement = db.prepare(`UPDATE held_messages SET status = ?, resolved_at_ms = ?, resolved_by = ? WHERE id = ? AND status = 'held'`);
@@ -114,6 +138,21 @@ export class HeldStore {
 
   setRecipients(id: number, recipients: string[]): void {
     this.db.prepare('UPDATE held_messages SET recipients = ?, recipient_count = MAX(recipient_count, ?) WHERE id = ?').run(JSON.stringify(recipients), recipients.length, id);
+  }
+
+  /**
+   * Keeps what the queue file said (read once, while the message is held): the subject, and the recipients when
+   * the record has none. Both are bounded, since the sender wrote them.
+   */
+  setSummary(id: number, summary: { subject: string | null; recipients: readonly string[] }, atMs: number): void {
+    const subject = summary.subject === null ? null : [...summary.subject].slice(0, MAX_SUBJECT_LENGTH).join('');
+    const recipients = summary.recipients.slice(0, MAX_STORED_RECIPIENTS).map((r) => r.slice(0, MAX_STORED_RECIPIENT));
+    this.db
+      .prepare(
+        `UPDATE held_messages SET subject = ?, summary_read_at_ms = ?,
+                recipients = COALESCE(recipients, ?), recipient_count = MAX(recipient_count, ?) WHERE id = ?`,
+      )
+      .run(subject, atMs, recipients.length > 0 ? JSON.stringify(recipients) : null, recipients.length, id);
   }
 
   /** Still held, oldest first: the order in which they are released. */

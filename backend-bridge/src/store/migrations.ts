@@ -247,4 +247,18 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
       ALTER TABLE compromised_mailboxes ADD COLUMN previous_locked_by_role TEXT;
     `,
   },
+  {
+    version: 9,
+    description: 'held mail keeps the limit it was held at, its subject and recipients',
+    sql: `
+      -- The limit and the usage of the tripped level at the moment of holding, so a screen can say in people's
+      -- words why a message is held (NULL in rows held before: their reason text still says it).
+      ALTER TABLE held_messages ADD COLUMN tripped_limit INTEGER CHECK (tripped_limit IS NULL OR tripped_limit >= 0);
+      ALTER TABLE held_messages ADD COLUMN tripped_used INTEGER CHECK (tripped_used IS NULL OR tripped_used >= 0);
+      -- The subject read once from the queue file while held (the file is gone once the message left); bounded,
+      -- since the sender wrote it. summary_read_at_ms: when the file was read (NULL: not yet).
+      ALTER TABLE held_messages ADD COLUMN subject TEXT CHECK (subject IS NULL OR length(subject) <= 1000);
+      ALTER TABLE held_messages ADD COLUMN summary_read_at_ms INTEGER;
+    `,
+  },
 ];

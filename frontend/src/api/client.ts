@@ -1,12 +1,17 @@
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
 import { COLLECTION, type AuditEntry, type AuditQuery, type CompromisedMailbox, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HealthReport, type HeldQuery, type Level, type LimitsState, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats } from './types';
 
-/** Why a request failed: the API's sentence, its per-field messages, and the status (null: no answer at all). */
+/**
+ * Why a request failed: the API's sentence, its per-field messages, the status (null: no answer at all), and
+ * what the refusal is (`code` with its `params`), from which screens say it in the person's language.
+ */
 export class ApiFailure extends Error {
   constructor(
     message: string,
     readonly status: number | null,
     readonly fields: Record<string, string> = {},
+    readonly code: string | null = null,
+    readonly params: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -43,10 +48,12 @@ export interface ApiClientOptions {
 function failureOf(error: unknown): ApiFailure {
   if (axios.isAxiosError(error)) {
     const status = error.response?.status ?? null;
-    const body = error.response?.data as { error?: unknown; fields?: unknown } | undefined;
+    const body = error.response?.data as { error?: unknown; fields?: unknown; code?: unknown; params?: unknown } | undefined;
     const message = typeof body?.error === 'string' ? body.error : status === null ? error.message : `HTTP ${status}`;
     const fields = body?.fields && typeof body.fields === 'object' ? (body.fields as Record<string, string>) : {};
-    return new ApiFailure(message, status, fields);
+    const code = typeof body?.code === 'string' ? body.code : null;
+    const params = body?.params && typeof body.params === 'object' ? (body.params as Record<string, unknown>) : {};
+    return new ApiFailure(message, status, fields, code, params);
   }
   return new ApiFailure(error instanceof Error ? error.message : String(error), null);
 }

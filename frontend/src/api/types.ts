@@ -96,9 +96,17 @@ export interface HeldMessage {
   mayMarkCompromised: boolean;
   /** When it leaves, as of now; null once it is no longer held. */
   leaves: HeldLeaving | null;
-  /** The recorded reason without the wait it was written with. */
-  cause: string;
+  /** Why it was held, as data (the screens word it in the person's language; `reason` is Postfix's English). */
+  cause: HoldCause;
 }
+
+/** Why a message is held (the API's core/hold-cause.ts). */
+export type HoldCause =
+  | { kind: 'limitReached'; level: Level; name: string; limit: number | null }
+  | { kind: 'notAllowed'; level: Level; name: string; limit: 0 }
+  | { kind: 'tooManyRecipients'; level: Level; name: string; limit: number; recipients: number }
+  | { kind: 'notEnoughLeft'; level: Level; name: string; limit: number; left: number; recipients: number }
+  | { kind: 'compromised'; level: 'mailbox'; name: string };
 
 export type HeldBulkAction = 'release' | 'delete' | 'compromise';
 
@@ -109,6 +117,9 @@ export interface HeldBulkResult {
   status?: HeldStatus;
   httpStatus?: number;
   error?: string;
+  /** What the refusal is, for the screens' own words (as ApiFailure.code and params). */
+  code?: string;
+  params?: Record<string, unknown>;
 }
 
 /** The most messages one bulk request may name (the API refuses more). */

@@ -1,8 +1,8 @@
 import { Button, Label } from '@plesk/ui-library';
 import { createElement, Fragment, useState } from 'react';
-import { ApiFailure } from '../api/client';
 import type { ObjectRow } from '../api/types';
 import { useEnvironment } from '../app/environment';
+import { useReasonText } from '../app/reasons';
 import { useText } from '../app/text';
 import { useToasts } from '../app/toasts';
 import { ConfirmDialog } from './ConfirmDialog';
@@ -25,10 +25,10 @@ export function CompromisedLabel({ row }: { row: Pick<ObjectRow, 'compromised'> 
 export function CompromisedAction({ row, onChanged }: { row: Pick<ObjectRow, 'level' | 'name' | 'compromised' | 'mayChangeLimit'>; onChanged: () => void }) {
   const { api } = useEnvironment();
   const text = useText();
+  const reasons = useReasonText();
   const toasts = useToasts();
   const [confirming, setConfirming] = useState(false);
   if (row.level !== 'mailbox' || !row.mayChangeLimit) return null;
-  const reasonOf = (error: unknown): string => (error instanceof ApiFailure ? error.message : String(error));
   const act = async () => {
     const address = row.name;
     try {
@@ -40,7 +40,7 @@ export function CompromisedAction({ row, onChanged }: { row: Pick<ObjectRow, 'le
         toasts.success(answer.heldNow ? text('held.compromisedHeld', { name: address, count: answer.heldNow }) : text('held.compromised', { name: address }));
       }
     } catch (error) {
-      toasts.error(text(row.compromised ? 'held.restoreFailed' : 'held.compromiseFailed', { name: address, reason: reasonOf(error) }));
+      toasts.error(text(row.compromised ? 'held.restoreFailed' : 'held.compromiseFailed', { name: address, reason: reasons.refusal(error) }));
     }
     onChanged();
   };

@@ -4,7 +4,8 @@ import { createElement } from 'react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DomainScreen } from '../screens/DomainScreen';
 import { SubscriptionScreen } from '../screens/SubscriptionScreen';
-import { ADMIN, ApiHarness, JDOE, MARY, renderAs, type Caller } from '../test-support/bridge';
+import { SubscriptionsScreen } from '../screens/SubscriptionsScreen';
+import { ADMIN, ApiHarness, JDOE, MARY, RES1, renderAs, type Caller } from '../test-support/bridge';
 
 // Defaults of the harness: mailbox 3, domain 5, subscription 8. jdoe (of reseller res1) owns example.com with the
 // domains example.com (alice, bob, carol, dave) and example.net; mary owns other.org (mallory), no reseller.
@@ -41,13 +42,41 @@ describe('locked values', () => {
     await putLimit(ADMIN, 'subscriptions/other.org', { limit: 'unlimited' });
     await putLimit(ADMIN, 'domains/other.org', { limit: 0 });
     renderAs(harness, MARY, <SubscriptionScreen name="other.org" />);
-    const dialog = await openFor('other.org');
+    // The row says it is locked before any dialog opens: a lock with a name, and the action says whose lock it is.
+    const row = await waitFor(() => rowOf('domain-list', 'other.org'));
+    expect(within(row).getByRole('img', { name: 'Locked by the administrator admin' })).toBeInTheDocument();
+    expect(within(row).queryByRole('button', { name: 'Limit Outgoing Messages of other.org' })).not.toBeInTheDocument();
+    await userEvent.setup().click(within(row).getByRole('button', { name: 'Locked: only the administrator admin can change the limit of other.org' }));
+    const dialog = await screen.findByRole('dialog');
     expect(within(dialog).getByText('The limit of other.org was set by the administrator admin. Only they (or a higher role) can change it.')).toBeInTheDocument();
     expect(within(dialog).queryByRole('button', { name: 'OK' })).not.toBeInTheDocument();
     expect(within(dialog).queryByRole('radio')).not.toBeInTheDocument();
     // Nothing to save: the footer offers Close (beside the header's ×), not Cancel.
     expect(within(dialog).getByText('Close', { exact: true }).closest('button')).toBeInTheDocument();
     expect(within(dialog).queryByRole('button', { name: 'Cancel' })).not.toBeInTheDocument();
+  });
+
+  it('every list marks a value locked for the viewer, and only that one: email addresses, domains, subscriptions', async () => {
+    await putLimit(ADMIN, 'mailboxes/alice@example.com', { limit: 1, locked: true });
+    await putLimit(RES1, 'domains/example.net', { limit: 4, locked: true });
+    await putLimit(ADMIN, 'subscriptions/example.com', { limit: 50, locked: true });
+    const { unmount } = renderAs(harness, JDOE, <DomainScreen name="example.com" />);
+    const alice = await waitFor(() => rowOf('mailbox-list', 'alice@example.com'));
+    expect(within(alice).getByRole('img', { name: 'Locked by the administrator admin' })).toBeInTheDocument();
+    expect(within(alice).getByRole('button', { name: 'Locked: only the administrator admin can change the limit of alice@example.com' })).toBeInTheDocument();
+    expect(within(rowOf('mailbox-list', 'bob@example.com')).queryByRole('img', { name: /^Locked/ })).not.toBeInTheDocument();
+    expect(within(rowOf('mailbox-list', 'bob@example.com')).getByRole('button', { name: 'Limit Outgoing Messages of bob@example.com' })).toBeInTheDocument();
+    unmount();
+
+    const domains = renderAs(harness, JDOE, <SubscriptionScreen name="example.com" />);
+    const net = await waitFor(() => rowOf('domain-list', 'example.net'));
+    expect(within(net).getByRole('img', { name: 'Locked by the reseller res1' })).toBeInTheDocument();
+    domains.unmount();
+
+    // The reseller's own lock stops the customer, not the reseller; the administrator's subscription value stops the reseller.
+    renderAs(harness, RES1, <SubscriptionsScreen />);
+    const subscription = await waitFor(() => rowOf('subscription-list', 'example.com'));
+    expect(within(subscription).getByRole('img', { name: 'Locked by the administrator admin' })).toBeInTheDocument();
   });
 
   it('the administrator setting 0 locks it by default; the dialog then says so, and ticking "let change" opens it again', async () => {
@@ -96,6 +125,15 @@ describe('only what the caller may choose', () => {
     expect(within(dialog).queryByText(/Enter a whole number/)).not.toBeInTheDocument();
     await userEvent.setup().click(within(dialog).getByRole('button', { name: 'OK' }));
     expect(within(dialog).getByText('Enter a whole number from 0 to 2')).toBeInTheDocument();
+  });
+
+  it('the level that caps is named in the screen\'s language, not in the API\'s English sentence', async () => {
+    await putLimit(ADMIN, 'domains/example.com', { limit: 2 });
+    renderAs(harness, JDOE, <DomainScreen name="example.com" />, { locale: 'de-DE' });
+    await userEvent.setup().click(await screen.findByRole('button', { name: 'Ausgehende Nachrichten begrenzen: alice@example.com' }));
+    const dialog = await screen.findByRole('dialog');
+    expect(dialog).toHaveTextContent('Ihr Anbieter erlaubt höchstens 2 pro Stunde, daher wird Unbegrenzt nicht angeboten. Die Domain example.com darf höchstens 2 pro Stunde senden.');
+    expect(dialog).not.toHaveTextContent('may send at most');
   });
 
   it('a number is checked as it is typed, in words people use, before any request', async () => {

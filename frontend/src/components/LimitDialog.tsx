@@ -6,6 +6,7 @@ import type { Level, ObjectRow } from '../api/types';
 import { useEnvironment } from '../app/environment';
 import { formatNumber } from '../app/locale';
 import { pluralText } from '../app/plural';
+import { useReasonText } from '../app/reasons';
 import { useText } from '../app/text';
 import { useToasts } from '../app/toasts';
 
@@ -66,6 +67,7 @@ function typedLimit(raw: string, max: number): number | null {
 export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps) {
   const { api, session } = useEnvironment();
   const text = useText();
+  const reasons = useReasonText();
   const toasts = useToasts();
   const changeable = rows.filter((row) => !row.lockedForYou);
   const lockedRows = rows.filter((row) => row.lockedForYou);
@@ -108,8 +110,9 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
       onSaved(saved);
     } catch (error) {
       const apiFailure = error instanceof ApiFailure ? error : new ApiFailure(String(error), null);
-      if (apiFailure.fields.limit && values.mode === 'custom') setApiFieldError(apiFailure.fields.limit);
-      else setFailure(text('common.saveFailed', { reason: apiFailure.message }));
+      // The API's field sentence is English: its code says the same in the person's language.
+      if (apiFailure.fields.limit && values.mode === 'custom') setApiFieldError(apiFailure.code ? reasons.refusal(apiFailure) : apiFailure.fields.limit);
+      else setFailure(text('common.saveFailed', { reason: reasons.refusal(apiFailure) }));
     } finally {
       setSaving(false);
     }
@@ -160,7 +163,7 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
 
   const why = ceiling ? (
     <Paragraph>
-      {text('dialog.providerMax', { max: formatNumber(ceiling.max), reason: ceiling.reason })}
+      {text('dialog.providerMax', { max: formatNumber(ceiling.max), reason: text(`reasons.ceiling.${ceiling.level}`, { name: ceiling.name, max: ceiling.max }) })}
       {!offers.default && defaultLimit !== 'unlimited' ? ` ${text('dialog.defaultAbove', { value: formatNumber(defaultLimit) })}` : null}
     </Paragraph>
   ) : (

@@ -8,6 +8,7 @@ import { useDebounced } from '../app/use-debounced';
 import { useResource } from '../app/use-resource';
 import { effectiveLimitText, usageText } from './limit-text';
 import { LimitDialog } from './LimitDialog';
+import { LimitCell, useLockText } from './LockMark';
 import { EmptyState, LoadState } from './LoadState';
 import { NavLink } from './NavLink';
 import { CompromisedAction, CompromisedLabel } from './CompromisedMark';
@@ -40,6 +41,7 @@ interface ObjectListProps {
 export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, rowActions }: ObjectListProps) {
   const { api, pollMs } = useEnvironment();
   const text = useText();
+  const lockText = useLockText();
   const [search, setSearch] = useState('');
   const [page, setPage] = useState(1);
   const [sort, setSort] = useState<{ sort: SortColumn; order: 'asc' | 'desc' }>({ sort: 'name', order: 'asc' });
@@ -76,7 +78,13 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
         </span>
       ),
     },
-    { key: 'limit', title: text('list.limit'), sortable: true, width: COLUMN_WIDTHS.limit, render: (row: ObjectRow) => effectiveLimitText(text, row) },
+    {
+      key: 'limit',
+      title: text('list.limit'),
+      sortable: true,
+      width: COLUMN_WIDTHS.limit,
+      render: (row: ObjectRow) => <LimitCell row={row}>{effectiveLimitText(text, row)}</LimitCell>,
+    },
     { key: 'usage', title: text('list.usage'), sortable: true, width: COLUMN_WIDTHS.usage, render: (row: ObjectRow) => <span data-testid="usage">{usageText(text, row)}</span> },
     { key: 'status', title: text('list.status'), width: COLUMN_WIDTHS.status, render: (row: ObjectRow) => <SendingStatus row={row} /> },
     ...(canEdit || rowActions || level === 'mailbox'
@@ -88,7 +96,15 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
             render: (row: ObjectRow) => (
               <span style={{ display: 'inline-flex', alignItems: 'center', gap: 8 }}>
                 {canEdit ? (
-                  <Button ghost icon="pencil" aria-label={text('list.rowLimitOf', { name: row.name })} tooltip={text('list.rowLimitOf', { name: row.name })} onClick={() => setDialogRows([row])} />
+                  // A locked value: the action says so and who holds the lock; it opens the dialog read-only (who
+                  // set it, Close only), as Plesk shows a value the plan or provider fixed rather than hiding it.
+                  <Button
+                    ghost
+                    icon={row.lockedForYou ? 'lock-closed' : 'pencil'}
+                    aria-label={row.lockedForYou ? lockText(row, 'reasons.lockedEdit') : text('list.rowLimitOf', { name: row.name })}
+                    tooltip={row.lockedForYou ? lockText(row, 'reasons.lockedEdit') : text('list.rowLimitOf', { name: row.name })}
+                    onClick={() => setDialogRows([row])}
+                  />
                 ) : null}
                 {rowActions?.(row)}
                 <CompromisedAction

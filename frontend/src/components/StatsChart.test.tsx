@@ -54,11 +54,11 @@ describe('the statistics chart', () => {
   it('names sent, released, held and deferred mail as what they are', () => {
     render(
       <LocaleOnly>
-        <StatsChart buckets={bucketsOf([{ sent: 3, held: 1 }, { sent: 2, released: 1, deferred: 2 }])} objectLabel="mailbox alice@example.com" />
+        <StatsChart buckets={bucketsOf([{ sent: 3, held: 1 }, { sent: 2, released: 1, deferred: 2 }])} objectLabel="Email address alice@example.com" />
       </LocaleOnly>,
     );
     expect(screen.getByRole('img')).toHaveAccessibleName(
-      'Messages per hour for mailbox alice@example.com, last 24 hours: 5 sent, 1 released, 1 held, 2 deferred',
+      'Messages per hour for Email address alice@example.com, last 24 hours: 5 sent, 1 released, 1 held, 2 deferred',
     );
     expect(screen.getByTestId('legend-sent')).toHaveTextContent('Sent: 5');
     expect(screen.getByTestId('legend-released')).toHaveTextContent('Released: 1');

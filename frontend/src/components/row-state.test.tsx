@@ -153,7 +153,7 @@ describe('held mail says when it leaves as of now', () => {
     harness.advance(12 * 60);
     renderAs(harness, JDOE, <HeldScreen />);
     const leaves = await screen.findByTestId('held-leaves');
-    expect(leaves.parentElement).toHaveTextContent('Outgoing limit of 3 messages/hour for mailbox alice@example.com reached. Sent automatically in about 48 min.');
+    expect(leaves.parentElement).toHaveTextContent('Limit of 3 per hour for email address alice@example.com reached. Sent automatically in about 48 min.');
     expect(screen.queryByText(/about 60 minutes/)).not.toBeInTheDocument();
     expect((await harness.request(ADMIN, 'POST', '/api/v1/mailboxes/alice@example.com/compromised')).statusCode).toBe(201);
     await waitFor(() =>

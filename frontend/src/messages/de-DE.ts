@@ -96,7 +96,7 @@ export const deDE: MessageTree = {
   settings: {
     title: 'Beschränkungen für ausgehende E-Mail-Nachrichten',
     enabled: 'Beschränkungen für ausgehende E-Mail-Nachrichten aktivieren',
-    mailbox: 'Standardlimit für ausgehende Nachrichten eines Postfachs (pro Stunde)',
+    mailbox: 'Standardlimit für ausgehende Nachrichten einer E-Mail-Adresse (pro Stunde)',
     domain: 'Standardlimit für ausgehende Nachrichten einer Domain (pro Stunde)',
     subscription: 'Standardlimit für ausgehende Nachrichten eines Abonnements (pro Stunde)',
     unlimited: 'Unbegrenzt',
@@ -432,18 +432,18 @@ export const deDE: MessageTree = {
       },
       directory: {
         synced: {
-          found: 'Das Verzeichnis (%%objects%% Abonnements, Domains und Postfächer) wurde zuletzt %%how%% %%at%% (vor %%age%%).',
+          found: 'Das Verzeichnis (%%objects%% Abonnements, Domains und E-Mail-Adressen) wurde zuletzt %%how%% %%at%% (vor %%age%%).',
         },
         empty: {
-          found: 'Das Verzeichnis ist leer und wurde nie geladen: Kein Postfach, keine Domain und kein Abonnement ist bekannt, daher wird keine Mail begrenzt.',
+          found: 'Das Verzeichnis ist leer und wurde nie geladen: Keine E-Mail-Adresse, keine Domain und kein Abonnement ist bekannt, daher wird keine Mail begrenzt.',
           advice: 'Laden Sie es: In Plesk führen Sie die Neusynchronisierung aus (plesk bin extension --exec outgoing-mail-limits resync.php); eigenständig führen Sie outgoing-limits directory import FILE aus',
         },
         neverSynced: {
-          found: 'Das Verzeichnis enthält %%objects%% Objekte, aber keine vollständige Synchronisierung oder Dateiladung ist vermerkt: Seitdem angelegte Postfächer fehlen möglicherweise (ihre Mail bleibt dann unbegrenzt).',
+          found: 'Das Verzeichnis enthält %%objects%% Objekte, aber keine vollständige Synchronisierung oder Dateiladung ist vermerkt: Seitdem angelegte E-Mail-Adressen fehlen möglicherweise (ihre Mail bleibt dann unbegrenzt).',
           advice: 'Synchronisieren Sie es einmal: In Plesk führen Sie die Neusynchronisierung aus (plesk bin extension --exec outgoing-mail-limits resync.php); eigenständig führen Sie outgoing-limits directory import FILE aus',
         },
         stale: {
-          found: 'Das Verzeichnis (%%objects%% Objekte) wurde zuletzt %%how%% %%at%% (vor %%age%%): Seitdem angelegte Postfächer fehlen möglicherweise.',
+          found: 'Das Verzeichnis (%%objects%% Objekte) wurde zuletzt %%how%% %%at%% (vor %%age%%): Seitdem angelegte E-Mail-Adressen fehlen möglicherweise.',
           advice: 'Synchronisieren Sie es erneut: In Plesk führen Sie die Neusynchronisierung aus (plesk bin extension --exec outgoing-mail-limits resync.php); eigenständig führen Sie outgoing-limits directory import FILE aus',
         },
         unknown: {
@@ -459,7 +459,7 @@ export const deDE: MessageTree = {
           found: '%%count%% zurückgehaltene Nachricht(en) warten, die älteste seit %%age%%; jede geht von selbst, sobald die Stunde ihres Absenders frei wird.',
         },
         old: {
-          found: '%%count%% zurückgehaltene Nachricht(en) warten, die älteste seit %%age%% (zurückgehalten %%since%%): So lange zurückgehaltene Mail stammt meist von einem als kompromittiert markierten Postfach oder einem weit über seinem Limit.',
+          found: '%%count%% zurückgehaltene Nachricht(en) warten, die älteste seit %%age%% (zurückgehalten %%since%%): So lange zurückgehaltene Mail stammt meist von einer als kompromittiert markierten E-Mail-Adresse oder einer weit über ihrem Limit.',
           advice: 'Sehen Sie sie auf der Seite „Zurückgehaltene Nachrichten“ oder mit outgoing-limits held list an; geben Sie sie dort frei oder löschen Sie sie (outgoing-limits held release ID / held delete ID).',
         },
         unknown: {
@@ -517,5 +517,43 @@ export const deDE: MessageTree = {
     title: '%%name%% wiederherstellen?',
     text: 'Das Limit von %%name%% wird wieder %%limit%%, und die zurückgehaltenen Nachrichten werden gesendet, soweit dieses Limit es erlaubt.',
     unknownLimit: 'was es vor der Markierung als kompromittiert war',
+  },
+  // Warum eine Nachricht zurückgehalten wird und warum eine Anfrage abgelehnt wurde (Issue 13, reasons).
+  reasons: {
+    cause: {
+      limitReached: 'Limit von %%limit%% pro Stunde für %%level%% %%name%% erreicht',
+      limitReachedUnknown: 'Das stündliche Limit für %%level%% %%name%% wurde erreicht',
+      notAllowed: 'Senden ist nicht erlaubt: Limit 0 für %%level%% %%name%%',
+      tooManyRecipients: 'Die Nachricht hat %%recipients%% Empfänger, mehr als das Limit von %%limit%% pro Stunde für %%level%% %%name%% erlaubt',
+      notEnoughLeft: 'Limit von %%limit%% pro Stunde für %%level%% %%name%%: noch %%left%% frei, weniger als die %%recipients%% Empfänger der Nachricht',
+      compromised: 'E-Mail-Adresse %%name%% ist als kompromittiert markiert',
+    },
+    refusal: {
+      noRoom: '%%cause%%. Die Nachricht bleibt zurückgehalten und wird in etwa %%minutes%% Min. automatisch gesendet.',
+      noRoomNever: '%%cause%%. Die Nachricht bleibt zurückgehalten; nur der Administrator kann sie über das Limit hinaus senden.',
+      notHeld: 'Die Nachricht %%queueId%% ist nicht mehr in der Warteschlange der zurückgehaltenen Nachrichten.',
+      heldNotFound: 'Die Nachricht %%queueId%% wurde nicht gefunden.',
+      alreadyCompromised: 'E-Mail-Adresse %%name%% ist bereits als kompromittiert markiert.',
+      notCompromised: 'E-Mail-Adresse %%name%% ist nicht als kompromittiert markiert.',
+      noEmailAddress: 'Die Nachricht %%queueId%% zählt gegen keine E-Mail-Adresse.',
+      forceAdminOnly: 'Nur der Administrator kann Nachrichten über das Limit hinaus senden.',
+      locked: 'Das Limit von %%level%% %%name%% wurde von %%role%% %%login%% festgelegt und gesperrt; nur diese Person kann es ändern.',
+      lockNotForCustomers: 'Nur der Administrator oder ein Reseller kann ein Limit sperren.',
+      noPermission: 'Ihr Konto darf die Limits für ausgehende E-Mails des Abonnements %%subscription%% nicht verwalten. Wenden Sie sich an Ihren Anbieter.',
+      customersMayNotChange: 'Der Administrator erlaubt Kunden nicht, Limits für ausgehende E-Mails zu ändern.',
+      subscriptionByProvider: 'Nur der Administrator oder der Reseller kann das Limit eines Abonnements ändern.',
+      aboveCeiling: 'Geben Sie eine ganze Zahl von 0 bis %%max%% ein. Nur der Administrator kann mehr erlauben.',
+      heldOfNobody: 'Nur der Administrator kann zurückgehaltene Nachrichten bearbeiten, die gegen keine Ihrer E-Mail-Adressen, Domains oder Abonnements zählen.',
+    },
+    // Die Ebene, wie die Texte oben sie nennen („für E-Mail-Adresse x“).
+    levelOf: { mailbox: 'E-Mail-Adresse', domain: 'Domain', subscription: 'Abonnement' },
+    // Warum der Dialog eines Kunden nicht mehr anbietet („Die Domain shop.test darf höchstens 10 pro Stunde senden.“).
+    ceiling: {
+      mailbox: 'Die E-Mail-Adresse %%name%% darf höchstens %%max%% pro Stunde senden.',
+      domain: 'Die Domain %%name%% darf höchstens %%max%% pro Stunde senden.',
+      subscription: 'Das Abonnement %%name%% darf höchstens %%max%% pro Stunde senden.',
+    },
+    lockedMark: 'Gesperrt vom %%role%% %%login%%',
+    lockedEdit: 'Gesperrt: nur der %%role%% %%login%% kann das Limit von %%name%% ändern',
   },
 };

@@ -93,7 +93,7 @@ export const enUS = {
   settings: {
     title: 'Limitations on outgoing email messages',
     enabled: 'Switch on limitations on outgoing email messages',
-    mailbox: 'Default limit on outgoing messages from a mailbox (per hour)',
+    mailbox: 'Default limit on outgoing messages from an email address (per hour)',
     domain: 'Default limit on outgoing messages from a domain (per hour)',
     subscription: 'Default limit on outgoing messages from a subscription (per hour)',
     unlimited: 'Unlimited',
@@ -432,18 +432,18 @@ export const enUS = {
       },
       directory: {
         synced: {
-          found: 'The directory (%%objects%% subscriptions, domains and mailboxes) was last %%how%% %%at%% (%%age%% ago).',
+          found: 'The directory (%%objects%% subscriptions, domains and email addresses) was last %%how%% %%at%% (%%age%% ago).',
         },
         empty: {
-          found: 'The directory is empty and was never loaded: no mailbox, domain or subscription is known, so no mail is limited.',
+          found: 'The directory is empty and was never loaded: no email address, domain or subscription is known, so no mail is limited.',
           advice: 'Load it: in Plesk run the resync (plesk bin extension --exec outgoing-mail-limits resync.php); standalone run outgoing-limits directory import FILE',
         },
         neverSynced: {
-          found: 'The directory holds %%objects%% objects, but no full sync or file load is on record: mailboxes created since may be missing (their mail then goes unlimited).',
+          found: 'The directory holds %%objects%% objects, but no full sync or file load is on record: email addresses created since may be missing (their mail then goes unlimited).',
           advice: 'Sync it once: in Plesk run the resync (plesk bin extension --exec outgoing-mail-limits resync.php); standalone run outgoing-limits directory import FILE',
         },
         stale: {
-          found: 'The directory (%%objects%% objects) was last %%how%% %%at%% (%%age%% ago): mailboxes created since may be missing.',
+          found: 'The directory (%%objects%% objects) was last %%how%% %%at%% (%%age%% ago): email addresses created since may be missing.',
           advice: 'Sync it again: in Plesk run the resync (plesk bin extension --exec outgoing-mail-limits resync.php); standalone run outgoing-limits directory import FILE',
         },
         unknown: {
@@ -459,7 +459,7 @@ export const enUS = {
           found: '%%count%% held message(s) waiting, the oldest for %%age%%; each leaves by itself when its sender\'s hour frees.',
         },
         old: {
-          found: '%%count%% held message(s) waiting, the oldest for %%age%% (held %%since%%): mail held this long is usually from a mailbox marked compromised or one far over its limit.',
+          found: '%%count%% held message(s) waiting, the oldest for %%age%% (held %%since%%): mail held this long is usually from an email address marked compromised or one far over its limit.',
           advice: 'Look at them on the "Held messages" screen or with outgoing-limits held list; release or delete them there (outgoing-limits held release ID / held delete ID).',
         },
         unknown: {
@@ -518,6 +518,44 @@ export const enUS = {
     title: 'Restore %%name%%?',
     text: 'The limit of %%name%% becomes %%limit%% again, and its held messages are sent as that limit allows.',
     unknownLimit: 'what it was before it was marked compromised',
+  },
+  // Why a message is held and why a request was refused, from the facts the API answers (issue 13, reasons).
+  reasons: {
+    cause: {
+      limitReached: 'Limit of %%limit%% per hour for %%level%% %%name%% reached',
+      limitReachedUnknown: 'The hourly limit for %%level%% %%name%% was reached',
+      notAllowed: 'Sending is not allowed: limit 0 for %%level%% %%name%%',
+      tooManyRecipients: 'The message has %%recipients%% recipients, more than the limit of %%limit%% per hour for %%level%% %%name%% allows',
+      notEnoughLeft: 'Limit of %%limit%% per hour for %%level%% %%name%%: %%left%% left, fewer than the %%recipients%% recipients of the message',
+      compromised: 'Email address %%name%% is marked as compromised',
+    },
+    refusal: {
+      noRoom: '%%cause%%. The message stays held and is sent automatically in about %%minutes%% min.',
+      noRoomNever: '%%cause%%. The message stays held; only the administrator can send it beyond the limit.',
+      notHeld: 'The message %%queueId%% is no longer in the hold queue.',
+      heldNotFound: 'The message %%queueId%% was not found.',
+      alreadyCompromised: 'Email address %%name%% is already marked as compromised.',
+      notCompromised: 'Email address %%name%% is not marked as compromised.',
+      noEmailAddress: 'The message %%queueId%% counts against no email address.',
+      forceAdminOnly: 'Only the administrator can send messages beyond the limit.',
+      locked: 'The limit of %%level%% %%name%% was set and locked by the %%role%% %%login%%; only they can change it.',
+      lockNotForCustomers: 'Only the administrator or a reseller can lock a limit.',
+      noPermission: 'Your account may not manage outgoing mail limits of subscription %%subscription%%. Ask your provider.',
+      customersMayNotChange: 'The administrator does not allow customers to change outgoing mail limits.',
+      subscriptionByProvider: 'Only the administrator or the reseller can change the limit of a subscription.',
+      aboveCeiling: 'Enter a whole number from 0 to %%max%%. Only the administrator can allow more.',
+      heldOfNobody: 'Only the administrator can act on held messages that count against none of your email addresses, domains or subscriptions.',
+    },
+    // The level as the cause and refusal texts name it ("for email address x").
+    levelOf: { mailbox: 'email address', domain: 'domain', subscription: 'subscription' },
+    // Why a customer's dialog offers no more than the ceiling ("The domain shop.test may send at most 10 per hour.").
+    ceiling: {
+      mailbox: 'The email address %%name%% may send at most %%max%% per hour.',
+      domain: 'The domain %%name%% may send at most %%max%% per hour.',
+      subscription: 'The subscription %%name%% may send at most %%max%% per hour.',
+    },
+    lockedMark: 'Locked by the %%role%% %%login%%',
+    lockedEdit: 'Locked: only the %%role%% %%login%% can change the limit of %%name%%',
   },
 };
 

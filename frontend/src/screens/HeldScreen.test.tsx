@@ -38,7 +38,7 @@ describe('Held messages', () => {
   it('lists held mail newest first with queue id, sender, subject, object, level that tripped, reason and recipients', async () => {
     hold('AAAAAA1', 'alice@example.com');
     harness.advance(60);
-    hold('BBBBBB2', 'erin@example.net', { trippedLevel: 'domain', trippedName: 'example.net', reason: 'Outgoing limit of 5 messages/hour for domain example.net reached; message held' });
+    hold('BBBBBB2', 'erin@example.net', { trippedLevel: 'domain', trippedName: 'example.net', trippedLimit: 5, trippedUsed: 5, reason: 'Outgoing limit of 5 messages/hour for domain example.net reached; message held' });
     renderAs(harness, ADMIN, <HeldScreen />);
     await screen.findByText('erin@example.net');
     const senders = within(screen.getByTestId('held-list'))
@@ -50,7 +50,9 @@ describe('Held messages', () => {
     expect(erin).toHaveTextContent('Email address erin@example.net');
     expect(erin).toHaveTextContent('Domain example.net');
     // The reason as of now: erin's domain has room again, so it leaves at the worker's next pass.
-    expect(erin).toHaveTextContent('Outgoing limit of 5 messages/hour for domain example.net reached. Sent automatically within a few seconds.');
+    // In people's words, not Postfix's protocol text ("Outgoing limit of 5 messages/hour for domain ...").
+    expect(erin).toHaveTextContent('Limit of 5 per hour for domain example.net reached. Sent automatically within a few seconds.');
+    expect(erin).not.toHaveTextContent('messages/hour');
     expect(erin).toHaveTextContent('BBBBBB2');
     expect(erin).toHaveTextContent('a@remote.test, b@remote.test');
     // Postfix does not run here: no queue file to read the subject from.
@@ -82,6 +84,39 @@ describe('Held messages', () => {
     await waitFor(() => expect(document.body.textContent).toMatch(/The message AAAAAA1 was not released: postsuper -c \S+ -H failed/), { timeout: 15_000 });
     expect((await harness.get(ADMIN, '/api/v1/held/AAAAAA1')).json()).toMatchObject({ status: 'held' });
     expect(row('alice@example.com')).toHaveTextContent('Held');
+  });
+
+  it('why a message is held is said in people\'s words in every language, never in Postfix\'s protocol text', async () => {
+    hold('AAAAAA1', 'alice@example.com', { trippedLimit: 1, trippedUsed: 1 });
+    harness.advance(1);
+    hold('CCCCCC3', 'carol@example.com', { trippedLimit: 0, trippedUsed: 0, reason: 'Sending is not allowed for mailbox carol@example.com (outgoing limit 0 messages/hour); message held until a person releases it' });
+    const shown = {
+      'en-US': ['Limit of 1 per hour for email address alice@example.com reached.', 'Sending is not allowed: limit 0 for email address carol@example.com.'],
+      'de-DE': ['Limit von 1 pro Stunde für E-Mail-Adresse alice@example.com erreicht.', 'Senden ist nicht erlaubt: Limit 0 für E-Mail-Adresse carol@example.com.'],
+      'ru-RU': ['Достигнуто ограничение 1 в час для адреса электронной почты alice@example.com.', 'Отправка запрещена: ограничение 0 для адреса электронной почты carol@example.com.'],
+    };
+    for (const [locale, [alice, carol]] of Object.entries(shown)) {
+      const { unmount } = renderAs(harness, ADMIN, <HeldScreen />, { locale });
+      await waitFor(() => expect(row('alice@example.com')).toHaveTextContent(alice!));
+      expect(row('carol@example.com')).toHaveTextContent(carol!);
+      expect(screen.getByTestId('held-list')).not.toHaveTextContent(/for mailbox|messages\/hour|Sending is not allowed for/);
+      unmount();
+    }
+  });
+
+  it('a release refused for lack of room is a toast in people\'s words, from the code the API answers beside its sentence', async () => {
+    const user = userEvent.setup();
+    expect(harness.sendMany('alice@example.com', 3)).toBe(3);
+    hold('AAAAAA1', 'alice@example.com', { trippedLimit: 3, trippedUsed: 3 });
+    renderAs(harness, JDOE, <HeldScreen />);
+    await user.click(await screen.findByRole('button', { name: 'Release now the message AAAAAA1' }));
+    await user.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Release Now' }));
+    expect(
+      await screen.findByText(
+        'The message AAAAAA1 was not released: Limit of 3 per hour for email address alice@example.com reached. The message stays held and is sent automatically in about 60 min.',
+      ),
+    ).toBeInTheDocument();
+    expect(document.body).not.toHaveTextContent('messages/hour');
   });
 
   it('"Delete" says the message is never delivered; Cancel leaves it', async () => {

@@ -1,8 +1,8 @@
 import { Button, Dropdown, Heading, List, Menu, MenuItem, Paragraph, SearchBar, Section, SegmentedControl, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
 import { createElement, Fragment, useCallback, useState } from 'react';
-import { ApiFailure } from '../api/client';
 import { MAX_BULK_HELD, type CompromisedMailbox, type HeldBulkAction, type HeldMessage, type HeldQuery, type HeldStatus } from '../api/types';
 import { useEnvironment } from '../app/environment';
+import { useReasonText } from '../app/reasons';
 import { useText } from '../app/text';
 import { useToasts } from '../app/toasts';
 import { useResource } from '../app/use-resource';
@@ -44,7 +44,6 @@ function busiest(messages: HeldMessage[], valueOf: (m: HeldMessage) => string | 
     .slice(0, SELECT_CHOICES);
 }
 
-const reasonOf = (error: unknown): string => (error instanceof ApiFailure ? error.message : String(error));
 
 /**
  * Whether this user may change the limit of one mailbox, and so mark it compromised: the API's answer for that
@@ -67,6 +66,7 @@ function useMayChangeMailbox(address: string | null): boolean {
 export function HeldScreen({ name }: { name?: string }) {
   const { api, session, pollMs } = useEnvironment();
   const text = useText();
+  const reasons = useReasonText();
   const toasts = useToasts();
   const isAdmin = session.role === 'admin';
   const [status, setStatus] = useState<HeldStatus | 'all'>('held');
@@ -95,7 +95,7 @@ export function HeldScreen({ name }: { name?: string }) {
       await api.releaseHeld(message.queueId, isAdmin);
       toasts.success(text('held.released', { queueId: message.queueId }));
     } catch (error) {
-      toasts.error(text('held.releaseFailed', { queueId: message.queueId, reason: reasonOf(error) }));
+      toasts.error(text('held.releaseFailed', { queueId: message.queueId, reason: reasons.refusal(error) }));
     }
     refresh();
   };
@@ -105,7 +105,7 @@ export function HeldScreen({ name }: { name?: string }) {
       await api.deleteHeld(message.queueId);
       toasts.success(text('held.deleted', { queueId: message.queueId }));
     } catch (error) {
-      toasts.error(text('held.deleteFailed', { queueId: message.queueId, reason: reasonOf(error) }));
+      toasts.error(text('held.deleteFailed', { queueId: message.queueId, reason: reasons.refusal(error) }));
     }
     refresh();
   };
@@ -115,7 +115,7 @@ export function HeldScreen({ name }: { name?: string }) {
       const answer = await api.markCompromised(address);
       toasts.success(answer.heldNow ? text('held.compromisedHeld', { name: address, count: answer.heldNow }) : text('held.compromised', { name: address }));
     } catch (error) {
-      toasts.error(text('held.compromiseFailed', { name: address, reason: reasonOf(error) }));
+      toasts.error(text('held.compromiseFailed', { name: address, reason: reasons.refusal(error) }));
     }
     refresh();
   };
@@ -125,7 +125,7 @@ export function HeldScreen({ name }: { name?: string }) {
       await api.restoreMailbox(address);
       toasts.success(text('held.restored', { name: address }));
     } catch (error) {
-      toasts.error(text('held.restoreFailed', { name: address, reason: reasonOf(error) }));
+      toasts.error(text('held.restoreFailed', { name: address, reason: reasons.refusal(error) }));
     }
     refresh();
   };
@@ -141,12 +141,13 @@ export function HeldScreen({ name }: { name?: string }) {
     const ids = messages.map((m) => m.queueId);
     try {
       const answer = await api.heldBulk(action, ids, action === 'release' && isAdmin);
-      const firstError = answer.results.find((r) => !r.ok)?.error ?? '';
+      const firstRefused = answer.results.find((r) => !r.ok);
+      const firstError = firstRefused ? reasons.bulkRefusal(firstRefused) : '';
       if (answer.failed === 0) toasts.success(text(`held.bulk.${action}.done`, { count: answer.done }));
       else toasts.error(text(`held.bulk.${action}.partly`, { done: answer.done, count: ids.length, failed: answer.failed, reason: firstError }));
       setSelection((current) => current.filter((id) => answer.results.some((r) => r.queueId === id && !r.ok)));
     } catch (error) {
-      toasts.error(text(`held.bulk.${action}.failed`, { count: ids.length, reason: reasonOf(error) }));
+      toasts.error(text(`held.bulk.${action}.failed`, { count: ids.length, reason: reasons.refusal(error) }));
     }
     refresh();
   };

@@ -10,6 +10,7 @@ import { EmptyState, LoadState } from '../components/LoadState';
 import { NavLink } from '../components/NavLink';
 import { CompromisedLabel } from '../components/CompromisedMark';
 import { SendingStatus } from '../components/SendingStatus';
+import { LimitCell } from '../components/LockMark';
 import { StatsChart } from '../components/StatsChart';
 import { formatDateTime } from '../app/locale';
 
@@ -92,7 +93,7 @@ export function OverviewScreen() {
       ),
     },
     { key: 'level', title: text('overview.object'), render: (row: ObjectRow) => text(`levels.${row.level}`) },
-    { key: 'limit', title: text('list.limit'), render: (row: ObjectRow) => effectiveLimitText(text, row) },
+    { key: 'limit', title: text('list.limit'), render: (row: ObjectRow) => <LimitCell row={row}>{effectiveLimitText(text, row)}</LimitCell> },
     { key: 'usage', title: text('list.usage'), render: (row: ObjectRow) => usageText(text, row) },
     { key: 'status', title: text('list.status'), render: (row: ObjectRow) => <SendingStatus row={row} /> },
     { key: 'chart', title: text('list.actions'), type: 'actions' as const, render: chartButton },

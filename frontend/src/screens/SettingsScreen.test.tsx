@@ -13,7 +13,7 @@ afterEach(async () => {
   await harness.close();
 });
 
-const mailboxField = () => screen.getByRole('textbox', { name: 'Default limit on outgoing messages from a mailbox (per hour)' });
+const mailboxField = () => screen.getByRole('textbox', { name: 'Default limit on outgoing messages from an email address (per hour)' });
 
 describe('Limitations on outgoing email messages', () => {
   it('shows the server settings; a refused value is reported at its field and nothing is saved', async () => {
@@ -101,8 +101,8 @@ describe('Limitations on outgoing email messages', () => {
     const user = userEvent.setup();
     renderAs(harness, ADMIN, <SettingsScreen onLeave={() => undefined} />);
     await waitFor(() => expect(mailboxField()).toHaveValue('3'));
-    for (const level of ['mailbox', 'domain', 'subscription']) {
-      const field = screen.getByRole('textbox', { name: `Default limit on outgoing messages from a ${level} (per hour)` });
+    for (const level of ['an email address', 'a domain', 'a subscription']) {
+      const field = screen.getByRole('textbox', { name: `Default limit on outgoing messages from ${level} (per hour)` });
       const row = field.closest('.pul-section-item') as HTMLElement;
       expect(row).not.toBeNull();
       const unlimited = within(row).getByRole('checkbox', { name: 'Unlimited' });

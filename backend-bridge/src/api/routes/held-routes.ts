@@ -4,10 +4,9 @@ import type { LimitOverride } from '../../core/limits.js';
 import { HeldMailError, type CompromisedMailbox, type HeldMail } from '../../enforcement/held-mail.js';
 import { QUEUE_ID } from '../../postfix/queue.js';
 import type { HeldMessage, HeldStatus } from '../../store/held-store.js';
-import type { QueueFileSummary } from '../../postfix/queue-file.js';
 import type { ApiContext } from '../context.js';
 import { HeldLeavingNow, type HeldLeavingView } from '../held-leaving.js';
-import { ApiError, forbidden, notFound, throwIfRefused } from '../errors.js';
+import { ApiError, notFound, throwIfRefused } from '../errors.js';
 import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
 import { heldBulkBody, heldQuery, releaseBody } from '../schemas.js';
@@ -17,11 +16,6 @@ import { heldBulkBody, heldQuery, releaseBody } from '../schemas.js';
  * so a screen offers only what the API will not refuse (as `mayChangeLimit` does on object rows).
  */
 export interface HeldMessageView extends HeldMessage, HeldLeavingView {
-  /**
-   * The subject, read from the queue file while the message is held: decoded and bounded plain text that the
-   * sender wrote (never markup); null when it has none or the file could not be read.
-   */
-  subject: string | null;
   /** Release now (within the budget; beyond it only the administrator, with `force`). */
   mayRelease: boolean;
   mayDelete: boolean;
@@ -42,7 +36,13 @@ export interface HeldBulkResult {
   status?: HeldStatus;
   httpStatus?: number;
   error?: string;
+  /** What the refusal is, for the screens' own words (see core/hold-cause.ts RefusalCode). */
+  code?: string;
+  params?: Record<string, unknown>;
 }
+
+const FORCE_ADMIN_ONLY = () =>
+  new ApiError(403, 'Only the administrator can release mail beyond the limit.', undefined, { code: 'forceAdminOnly', params: {} });
 
 /** The object a held message counts against, if it is (still) in the directory. */
 function chargedObject(context: ApiContext, message: HeldMessage): ChargedObject | undefined {
@@ -74,7 +74,7 @@ async function answering<T>(work: () => Promise<T> | T): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof HeldMailError) throw new ApiError(error.status, error.message);
+    if (error instanceof HeldMailError) throw new ApiError(error.status, error.message, undefined, error.refusal);
     throw error;
   }
 }
@@ -84,7 +84,7 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
   const findVisible = (identity: Identity, queueId: string): { message: HeldMessage; object: ChargedObject | undefined } => {
     const message = held.store.byQueueId(checkedQueueId(queueId));
     const object = message ? chargedObject(context, message) : undefined;
-    if (!message || !visible(identity, object)) throw notFound(`held message ${queueId}`);
+    if (!message || !visible(identity, object)) throw new ApiError(404, `held message ${queueId} not found`, undefined, { code: 'heldNotFound', params: { queueId } });
     return { message, object };
   };
 
@@ -92,12 +92,9 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     identity: Identity,
     message: HeldMessage,
     object: ChargedObject | undefined,
-    summary?: QueueFileSummary,
     leaving = new HeldLeavingNow(context, held),
   ): HeldMessageView => ({
     ...message,
-    recipients: message.recipients ?? summary?.recipients ?? null,
-    subject: summary?.subject ?? null,
     mayRelease: mayActOnHeldMail(identity, object, 'release'),
     mayDelete: mayActOnHeldMail(identity, object, 'delete'),
     mayMarkCompromised: object?.level === 'mailbox' && mayChangeLimit(identity, object, context.enforcer.currentSettings),
@@ -128,9 +125,9 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
         shown.push({ message, object });
         if (shown.length >= query.limit) break;
       }
-      const summaries = held.summariesOf(shown.map((s) => s.message));
+      const messages = held.withSummaries(shown.map((s) => s.message));
       const leaving = new HeldLeavingNow(context, held);
-      return { items: shown.map(({ message, object }) => heldView(identity, message, object, summaries.get(message.queueId), leaving)) };
+      return { items: shown.map(({ object }, i) => heldView(identity, messages[i]!, object, leaving)) };
     },
   });
 
@@ -141,7 +138,7 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     tag: 'held mail',
     handler: async ({ identity, params }): Promise<HeldMessageView> => {
       const { message, object } = findVisible(identity, params.queueId);
-      return heldView(identity, message, object, held.summariesOf([message]).get(message.queueId));
+      return heldView(identity, held.withSummaries([message])[0]!, object);
     },
   });
 
@@ -159,7 +156,7 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
       answering(async () => {
         const { message, object } = findVisible(identity, params.queueId);
         throwIfRefused(checkHeldMailAction(identity, object, 'release'));
-        if (body.force && identity.role !== 'admin') throw forbidden('Only the administrator can release mail beyond the limit.');
+        if (body.force && identity.role !== 'admin') throw FORCE_ADMIN_ONLY();
         return heldView(identity, await held.releaseNow(message.queueId, identity, body.force), object);
       }),
   });
@@ -184,7 +181,14 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
       return { queueId, ok: true, status: await answering(work) };
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      return { queueId, ok: false, httpStatus: error.status, error: error.message, ...(error.status === 404 ? {} : { status: held.store.byQueueId(queueId)?.status ?? 'gone' }) };
+      return {
+        queueId,
+        ok: false,
+        httpStatus: error.status,
+        error: error.message,
+        ...(error.refusal ?? {}),
+        ...(error.status === 404 ? {} : { status: held.store.byQueueId(queueId)?.status ?? 'gone' }),
+      };
     }
   };
 
@@ -197,7 +201,7 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     body: heldBulkBody,
     errors: { 502: 'Postfix could not be asked for any of them' },
     handler: async ({ identity, body }): Promise<{ results: HeldBulkResult[]; done: number; failed: number }> => {
-      if (body.force && identity.role !== 'admin') throw forbidden('Only the administrator can release mail beyond the limit.');
+      if (body.force && identity.role !== 'admin') throw FORCE_ADMIN_ONLY();
       const results: HeldBulkResult[] = [];
       // Oldest first, as the worker releases: with little budget, the mail that waited longest goes first.
       const ordered = [...new Set(body.queueIds)]
@@ -237,7 +241,7 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
         results.push(
           await bulkOne(queueId, async () => {
             const { message, object } = findVisible(identity, queueId);
-            if (object?.level !== 'mailbox') throw new ApiError(409, `message ${queueId} counts against no email address`);
+            if (object?.level !== 'mailbox') throw new ApiError(409, `message ${queueId} counts against no email address`, undefined, { code: 'noEmailAddress', params: { queueId } });
             // Several selected messages of one mailbox mark it once; an earlier mark is no failure.
             const earlier = marked.get(object.name);
             if (earlier && !earlier.ok) throw new ApiError(earlier.httpStatus ?? 409, earlier.error ?? 'not marked');

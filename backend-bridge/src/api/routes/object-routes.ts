@@ -1,5 +1,5 @@
 import { canChangeSettings, checkLimitChange } from '../../core/access.js';
-import { lockAfterChange, lockRefusal, lockRequestRefusal, sameLock } from '../../core/limit-locks.js';
+import { lockAfterChange, lockRefusal, lockRequestRefusal, sameLock, type LockRefusal } from '../../core/limit-locks.js';
 import type { Level, LimitOverride } from '../../core/limits.js';
 import { objectRow, ownLimitOf, queryObjects, type ObjectPage, type ObjectRow } from '../../core/object-query.js';
 import { recordAudit } from '../../store/audit-store.js';
@@ -42,16 +42,20 @@ function setLimits(context: ApiContext, identity: Identity, level: Level, names:
   const objects = [...new Set(names.map((n) => n.toLowerCase()))].map((name) => visibleObject(context, identity, level, name));
   const settings = context.enforcer.currentSettings;
   const lockedObjects: Array<{ name: string; error: string }> = [];
+  let firstLocked: LockRefusal | null = null;
   for (const object of objects) {
     const lockedOne = lockRefusal(identity, object);
     if (lockedOne) {
+      firstLocked ??= lockedOne;
       lockedObjects.push({ name: object.name, error: lockedOne.error });
       continue;
     }
     const refusal = checkLimitChange(identity, object, limit, settings);
-    if (refusal) throw new ApiError(refusal.status, refusal.error, refusal.status === 400 ? { limit: refusal.error } : undefined);
+    if (refusal) throw new ApiError(refusal.status, refusal.error, refusal.status === 400 ? { limit: refusal.error } : undefined, { code: refusal.code, params: refusal.params });
   }
-  if (lockedObjects.length > 0) throw objects.length === 1 ? new ApiError(403, lockedObjects[0]?.error ?? '') : lockedObjectsError(lockedObjects);
+  if (firstLocked) {
+    throw objects.length === 1 ? new ApiError(403, firstLocked.error, undefined, { code: firstLocked.code, params: firstLocked.params }) : lockedObjectsError(lockedObjects);
+  }
   const changes = objects.map((object) => ({ object, lock: lockAfterChange(identity, limit, locked, object.lock) }));
   context.sync.write(
     () => {
