@@ -1,5 +1,5 @@
 import { Button, List, Pagination, SearchBar, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
-import { createElement, useCallback, useRef, useState, type ReactNode } from 'react';
+import { createElement, Fragment, useCallback, useRef, useState, type ReactNode } from 'react';
 import type { Level, ListQuery, ObjectRow } from '../api/types';
 import { useEnvironment } from '../app/environment';
 import type { Target } from '../app/navigation';
@@ -11,6 +11,7 @@ import { LimitDialog } from './LimitDialog';
 import { EmptyState, LoadState } from './LoadState';
 import { NavLink } from './NavLink';
 import { CompromisedAction, CompromisedLabel } from './CompromisedMark';
+import { rowControlsColumn } from './row-controls';
 import { SendingStatus } from './SendingStatus';
 
 const PAGE_SIZE = 25;
@@ -81,26 +82,21 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
     { key: 'status', title: text('list.status'), width: COLUMN_WIDTHS.status, render: (row: ObjectRow) => <SendingStatus row={row} /> },
     ...(canEdit || rowActions || level === 'mailbox'
       ? [
-          {
-            key: 'actions',
-            title: text('list.actions'),
-            type: 'actions' as const,
-            render: (row: ObjectRow) => (
-              <span style={{ display: 'inline-flex', alignItems: 'center', gap: 8 }}>
-                {canEdit ? (
-                  <Button ghost icon="pencil" aria-label={text('list.rowLimitOf', { name: row.name })} tooltip={text('list.rowLimitOf', { name: row.name })} onClick={() => setDialogRows([row])} />
-                ) : null}
-                {rowActions?.(row)}
-                <CompromisedAction
-                  row={row}
-                  onChanged={() => {
-                    resource.reload();
-                    onChanged?.();
-                  }}
-                />
-              </span>
-            ),
-          },
+          rowControlsColumn('actions', text('list.actions'), (row: ObjectRow) => (
+            <Fragment>
+              {canEdit ? (
+                <Button ghost icon="pencil" aria-label={text('list.rowLimitOf', { name: row.name })} tooltip={text('list.rowLimitOf', { name: row.name })} onClick={() => setDialogRows([row])} />
+              ) : null}
+              {rowActions?.(row)}
+              <CompromisedAction
+                row={row}
+                onChanged={() => {
+                  resource.reload();
+                  onChanged?.();
+                }}
+              />
+            </Fragment>
+          )),
         ]
       : []),
   ];

@@ -11,6 +11,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { HeldLeavingText } from '../components/HeldLeavingText';
 import { EmptyState, LoadState } from '../components/LoadState';
 import { NavLink } from '../components/NavLink';
+import { rowControlsColumn } from '../components/row-controls';
 import { formatDateTime } from '../app/locale';
 
 const STATUSES: Array<HeldStatus | 'all'> = ['held', 'released', 'deleted', 'gone', 'all'];
@@ -201,29 +202,25 @@ export function HeldScreen({ name }: { name?: string }) {
     { key: 'reason', title: text('held.reason'), render: (m: HeldMessage) => <HeldLeavingText message={m} /> },
     { key: 'recipients', title: text('held.recipients'), render: (m: HeldMessage) => recipientsOf(m) },
     { key: 'status', title: text('held.state'), render: (m: HeldMessage) => statusOf(m) },
-    {
-      key: 'actions',
-      title: text('held.actions'),
-      type: 'actions' as const,
-      render: (m: HeldMessage) =>
-        m.status !== 'held' ? null : (
-          <span style={{ display: 'inline-flex', flexWrap: 'wrap', gap: 4 }}>
-            {m.mayRelease ? (
-              <Button aria-label={text('held.releaseOf', { queueId: m.queueId })} onClick={() => setPending({ action: 'release', message: m })}>
-                {text('held.release')}
-              </Button>
-            ) : null}
-            {m.mayDelete ? (
-              <Button aria-label={text('held.deleteOf', { queueId: m.queueId })} onClick={() => setPending({ action: 'delete', message: m })}>
-                {text('held.delete')}
-              </Button>
-            ) : null}
-            {m.chargedLevel === 'mailbox' && m.chargedName && m.mayMarkCompromised && compromised.data && !compromisedEntry(m.chargedName)
-              ? compromiseButton(m.chargedName)
-              : null}
-          </span>
-        ),
-    },
+    rowControlsColumn('actions', text('held.actions'), (m: HeldMessage) =>
+      m.status !== 'held' ? null : (
+        <Fragment>
+          {m.mayRelease ? (
+            <Button aria-label={text('held.releaseOf', { queueId: m.queueId })} onClick={() => setPending({ action: 'release', message: m })}>
+              {text('held.release')}
+            </Button>
+          ) : null}
+          {m.mayDelete ? (
+            <Button aria-label={text('held.deleteOf', { queueId: m.queueId })} onClick={() => setPending({ action: 'delete', message: m })}>
+              {text('held.delete')}
+            </Button>
+          ) : null}
+          {m.chargedLevel === 'mailbox' && m.chargedName && m.mayMarkCompromised && compromised.data && !compromisedEntry(m.chargedName)
+            ? compromiseButton(m.chargedName)
+            : null}
+        </Fragment>
+      ),
+    ),
   ];
 
   const compromisedColumns = [
@@ -236,7 +233,7 @@ export function HeldScreen({ name }: { name?: string }) {
       render: (c: CompromisedMailbox) => (c.previousLimit === 'default' ? text('held.previousDefault') : limitText(text, c.previousLimit)),
     },
     ...(compromised.data?.some((c) => c.mayRestore)
-      ? [{ key: 'actions', title: text('held.actions'), type: 'actions' as const, render: (c: CompromisedMailbox) => (c.mayRestore ? restoreButton(c.address) : null) }]
+      ? [rowControlsColumn('actions', text('held.actions'), (c: CompromisedMailbox) => (c.mayRestore ? restoreButton(c.address) : null))]
       : []),
   ];
 
