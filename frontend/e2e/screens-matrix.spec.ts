@@ -131,13 +131,15 @@ for (const { role, who, screens } of ROLES) {
     const page = await logIn(browser, who(), 'phone');
     const held = SCREENS.find((screen) => screen.name === 'held')!;
     await open(page, held);
-    await page.getByRole('button', { name: 'Select' }).click();
-    await page.getByRole('menuitem', { name: /^All on this page/ }).click();
-    const release = page.getByRole('button', { name: /^Release Now \(\d+\)$/ });
-    await expect(release).toBeEnabled();
+    // On a phone the toolbar folds the selection's controls into its "Selection" menu, as Plesk's lists do.
+    const selectionMenu = page.getByRole('button', { name: 'Selection', exact: true });
+    await selectionMenu.click();
+    await page.getByRole('option', { name: 'All on this page (2)' }).click();
+    await expect(page.getByTestId('held-list').getByRole('row').filter({ has: page.getByRole('checkbox', { checked: true }) })).toHaveCount(2);
     await expectNoHorizontalOverflow(page);
+    await selectionMenu.click();
     await shoot(page, `${role}-held-selection-390`);
-    await release.click();
+    await page.getByRole('option', { name: 'Release Now (2)' }).click();
     await expect(dialog(page)).toContainText(/Release \d+ messages\?/);
     await expectAccessible(page);
     await expectNoHorizontalOverflow(page, DIALOG);
@@ -154,7 +156,7 @@ for (const { role, who, screens } of ROLES) {
     await dialog(page).getByRole('button', { name: 'Cancel' }).click();
     await expect(dialog(page)).toHaveCount(0);
 
-    for (const address of ['alice@example.com', 'bob@example.com']) await mailboxRow(page, address).getByRole('checkbox').check();
+    for (const address of ['alice@example.com', 'bob@example.com']) await mailboxRow(page, address).locator('label.pul-checkbox').click();
     await page.getByTestId('mailbox-list').getByRole('button', { name: 'Limit Outgoing Messages', exact: true }).click();
     await expect(dialog(page)).toContainText('For 2 selected email addresses');
     await expectAccessible(page);

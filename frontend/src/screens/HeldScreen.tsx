@@ -1,4 +1,4 @@
-import { Button, Dropdown, Heading, List, Menu, MenuItem, Paragraph, SearchBar, Section, SegmentedControl, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
+import { Button, Dropdown, Heading, List, Menu, MenuItem, Paragraph, SearchBar, Section, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
 import { createElement, Fragment, useCallback, useState } from 'react';
 import { ApiFailure } from '../api/client';
 import { MAX_BULK_HELD, type CompromisedMailbox, type HeldBulkAction, type HeldMessage, type HeldQuery, type HeldStatus } from '../api/types';
@@ -8,6 +8,7 @@ import { useToasts } from '../app/toasts';
 import { useResource } from '../app/use-resource';
 import { limitText } from '../components/limit-text';
 import { ConfirmDialog } from '../components/ConfirmDialog';
+import { FilterControl } from '../components/FilterControl';
 import { HeldLeavingText } from '../components/HeldLeavingText';
 import { EmptyState, LoadState } from '../components/LoadState';
 import { NavLink } from '../components/NavLink';
@@ -26,6 +27,12 @@ type Pending =
 
 /** At most this many senders and email addresses are offered in the "Select" menu (the busiest first). */
 const SELECT_CHOICES = 8;
+/**
+ * Below this width (px) the held list shows each message as a block of its fields, one under the other (ui-library's
+ * vertical List) instead of a table: its nine columns need about 1,350 px, and a narrower table was cut off at the
+ * right, its buttons first.
+ */
+export const HELD_TABLE_MIN_WIDTH = 1360;
 /** Recipients shown in a row; the rest are counted. */
 const RECIPIENTS_SHOWN = 2;
 
@@ -289,9 +296,8 @@ export function HeldScreen({ name }: { name?: string }) {
         </ToolbarGroup>
       ) : null}
       <ToolbarGroup title={text('held.status')}>
-        <SegmentedControl
+        <FilterControl
           label={text('held.status')}
-          labelPlacement="left"
           selected={status}
           onChange={(next: HeldStatus | 'all') => {
             setStatus(next);
@@ -346,6 +352,7 @@ export function HeldScreen({ name }: { name?: string }) {
               selection={selection}
               onSelectionChange={(keys: string[]) => setSelection(keys.filter((key) => heldOnPage.some((m) => m.queueId === key)).slice(0, MAX_BULK_HELD))}
               toolbar={toolbar}
+              vertical={HELD_TABLE_MIN_WIDTH}
               filtered={object !== '' || status !== 'held'}
               emptyView={
                 <EmptyState>{object ? text('held.emptySearch', { name: object }) : status === 'held' ? text('held.empty') : text('held.emptyOther')}</EmptyState>
