@@ -156,7 +156,7 @@ for (const { role, who, screens } of ROLES) {
     await dialog(page).getByRole('button', { name: 'Cancel' }).click();
     await expect(dialog(page)).toHaveCount(0);
 
-    for (const address of ['alice@example.com', 'bob@example.com']) await mailboxRow(page, address).locator('label.pul-checkbox').click();
+    for (const address of ['alice@example.com', 'bob@example.com']) await mailboxRow(page, address).locator('.pul-checkbox__indicator').click();
     await page.getByTestId('mailbox-list').getByRole('button', { name: 'Limit Outgoing Messages', exact: true }).click();
     await expect(dialog(page)).toContainText('For 2 selected email addresses');
     await expectAccessible(page);
