@@ -23,12 +23,13 @@ function Shell({ session, navigator, onLogout, children }: { session: SessionInf
     <div>
       <header style={{ display: 'flex', flexWrap: 'wrap', alignItems: 'center', gap: 16, padding: '8px 24px', background: '#1f2732', color: '#fff' }}>
         <strong style={{ fontSize: 18 }}>{text('app.name')}</strong>
-        <nav aria-label={text('app.navigation')} style={{ display: 'flex', gap: 16, flex: 1 }}>
+        {/* On a phone the links wrap as whole words onto the next line instead of running off the window. */}
+        <nav aria-label={text('app.navigation')} style={{ display: 'flex', flexWrap: 'wrap', columnGap: 16, rowGap: 4, flex: '1 1 auto' }}>
           {links.map((link) => (
             <a
               key={link.target.screen}
               href={navigator.href(link.target)}
-              style={{ color: '#fff' }}
+              style={{ color: '#fff', whiteSpace: 'nowrap' }}
               onClick={(event) => {
                 event.preventDefault();
                 navigator.go(link.target);

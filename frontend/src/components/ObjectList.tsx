@@ -1,5 +1,5 @@
 import { Button, List, Pagination, SearchBar, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
-import { createElement, useCallback, useRef, useState, type ReactNode } from 'react';
+import { createElement, Fragment, useCallback, useRef, useState, type ReactNode } from 'react';
 import type { Level, ListQuery, ObjectRow } from '../api/types';
 import { useEnvironment } from '../app/environment';
 import type { Target } from '../app/navigation';
@@ -12,6 +12,7 @@ import { LimitCell, useLockText } from './LockMark';
 import { EmptyState, LoadState } from './LoadState';
 import { NavLink } from './NavLink';
 import { CompromisedAction, CompromisedLabel } from './CompromisedMark';
+import { rowControlsColumn } from './row-controls';
 import { SendingStatus } from './SendingStatus';
 
 const PAGE_SIZE = 25;
@@ -89,34 +90,29 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
     { key: 'status', title: text('list.status'), width: COLUMN_WIDTHS.status, render: (row: ObjectRow) => <SendingStatus row={row} /> },
     ...(canEdit || rowActions || level === 'mailbox'
       ? [
-          {
-            key: 'actions',
-            title: text('list.actions'),
-            type: 'actions' as const,
-            render: (row: ObjectRow) => (
-              <span style={{ display: 'inline-flex', alignItems: 'center', gap: 8 }}>
-                {canEdit ? (
-                  // A locked value: the action says so and who holds the lock; it opens the dialog read-only (who
-                  // set it, Close only), as Plesk shows a value the plan or provider fixed rather than hiding it.
-                  <Button
-                    ghost
-                    icon={row.lockedForYou ? 'lock-closed' : 'pencil'}
-                    aria-label={row.lockedForYou ? lockText(row, 'reasons.lockedEdit') : text('list.rowLimitOf', { name: row.name })}
-                    tooltip={row.lockedForYou ? lockText(row, 'reasons.lockedEdit') : text('list.rowLimitOf', { name: row.name })}
-                    onClick={() => setDialogRows([row])}
-                  />
-                ) : null}
-                {rowActions?.(row)}
-                <CompromisedAction
-                  row={row}
-                  onChanged={() => {
-                    resource.reload();
-                    onChanged?.();
-                  }}
+          rowControlsColumn('actions', text('list.actions'), (row: ObjectRow) => (
+            <Fragment>
+              {canEdit ? (
+                // A locked value: the action says so and who holds the lock; it opens the dialog read-only (who
+                // set it, Close only), as Plesk shows a value the plan or provider fixed rather than hiding it.
+                <Button
+                  ghost
+                  icon={row.lockedForYou ? 'lock-closed' : 'pencil'}
+                  aria-label={row.lockedForYou ? lockText(row, 'reasons.lockedEdit') : text('list.rowLimitOf', { name: row.name })}
+                  tooltip={row.lockedForYou ? lockText(row, 'reasons.lockedEdit') : text('list.rowLimitOf', { name: row.name })}
+                  onClick={() => setDialogRows([row])}
                 />
-              </span>
-            ),
-          },
+              ) : null}
+              {rowActions?.(row)}
+              <CompromisedAction
+                row={row}
+                onChanged={() => {
+                  resource.reload();
+                  onChanged?.();
+                }}
+              />
+            </Fragment>
+          )),
         ]
       : []),
   ];

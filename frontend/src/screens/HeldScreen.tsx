@@ -1,4 +1,4 @@
-import { Button, Dropdown, Heading, List, Menu, MenuItem, Paragraph, SearchBar, Section, SegmentedControl, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
+import { Button, Dropdown, Heading, List, Menu, MenuItem, Paragraph, SearchBar, Section, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
 import { createElement, Fragment, useCallback, useState } from 'react';
 import { MAX_BULK_HELD, type CompromisedMailbox, type HeldBulkAction, type HeldMessage, type HeldQuery, type HeldStatus } from '../api/types';
 import { useEnvironment } from '../app/environment';
@@ -8,9 +8,11 @@ import { useToasts } from '../app/toasts';
 import { useResource } from '../app/use-resource';
 import { limitText } from '../components/limit-text';
 import { ConfirmDialog } from '../components/ConfirmDialog';
+import { FilterControl } from '../components/FilterControl';
 import { HeldLeavingText } from '../components/HeldLeavingText';
 import { EmptyState, LoadState } from '../components/LoadState';
 import { NavLink } from '../components/NavLink';
+import { rowControlsColumn } from '../components/row-controls';
 import { formatDateTime } from '../app/locale';
 
 const STATUSES: Array<HeldStatus | 'all'> = ['held', 'released', 'deleted', 'gone', 'all'];
@@ -25,6 +27,12 @@ type Pending =
 
 /** At most this many senders and email addresses are offered in the "Select" menu (the busiest first). */
 const SELECT_CHOICES = 8;
+/**
+ * Below this width (px) the held list shows each message as a block of its fields, one under the other (ui-library's
+ * vertical List) instead of a table: its nine columns need about 1,350 px, and a narrower table was cut off at the
+ * right, its buttons first.
+ */
+export const HELD_TABLE_MIN_WIDTH = 1360;
 /** Recipients shown in a row; the rest are counted. */
 const RECIPIENTS_SHOWN = 2;
 
@@ -202,29 +210,25 @@ export function HeldScreen({ name }: { name?: string }) {
     { key: 'reason', title: text('held.reason'), render: (m: HeldMessage) => <HeldLeavingText message={m} /> },
     { key: 'recipients', title: text('held.recipients'), render: (m: HeldMessage) => recipientsOf(m) },
     { key: 'status', title: text('held.state'), render: (m: HeldMessage) => statusOf(m) },
-    {
-      key: 'actions',
-      title: text('held.actions'),
-      type: 'actions' as const,
-      render: (m: HeldMessage) =>
-        m.status !== 'held' ? null : (
-          <span style={{ display: 'inline-flex', flexWrap: 'wrap', gap: 4 }}>
-            {m.mayRelease ? (
-              <Button aria-label={text('held.releaseOf', { queueId: m.queueId })} onClick={() => setPending({ action: 'release', message: m })}>
-                {text('held.release')}
-              </Button>
-            ) : null}
-            {m.mayDelete ? (
-              <Button aria-label={text('held.deleteOf', { queueId: m.queueId })} onClick={() => setPending({ action: 'delete', message: m })}>
-                {text('held.delete')}
-              </Button>
-            ) : null}
-            {m.chargedLevel === 'mailbox' && m.chargedName && m.mayMarkCompromised && compromised.data && !compromisedEntry(m.chargedName)
-              ? compromiseButton(m.chargedName)
-              : null}
-          </span>
-        ),
-    },
+    rowControlsColumn('actions', text('held.actions'), (m: HeldMessage) =>
+      m.status !== 'held' ? null : (
+        <Fragment>
+          {m.mayRelease ? (
+            <Button aria-label={text('held.releaseOf', { queueId: m.queueId })} onClick={() => setPending({ action: 'release', message: m })}>
+              {text('held.release')}
+            </Button>
+          ) : null}
+          {m.mayDelete ? (
+            <Button aria-label={text('held.deleteOf', { queueId: m.queueId })} onClick={() => setPending({ action: 'delete', message: m })}>
+              {text('held.delete')}
+            </Button>
+          ) : null}
+          {m.chargedLevel === 'mailbox' && m.chargedName && m.mayMarkCompromised && compromised.data && !compromisedEntry(m.chargedName)
+            ? compromiseButton(m.chargedName)
+            : null}
+        </Fragment>
+      ),
+    ),
   ];
 
   const compromisedColumns = [
@@ -237,7 +241,7 @@ export function HeldScreen({ name }: { name?: string }) {
       render: (c: CompromisedMailbox) => (c.previousLimit === 'default' ? text('held.previousDefault') : limitText(text, c.previousLimit)),
     },
     ...(compromised.data?.some((c) => c.mayRestore)
-      ? [{ key: 'actions', title: text('held.actions'), type: 'actions' as const, render: (c: CompromisedMailbox) => (c.mayRestore ? restoreButton(c.address) : null) }]
+      ? [rowControlsColumn('actions', text('held.actions'), (c: CompromisedMailbox) => (c.mayRestore ? restoreButton(c.address) : null))]
       : []),
   ];
 
@@ -293,9 +297,8 @@ export function HeldScreen({ name }: { name?: string }) {
         </ToolbarGroup>
       ) : null}
       <ToolbarGroup title={text('held.status')}>
-        <SegmentedControl
+        <FilterControl
           label={text('held.status')}
-          labelPlacement="left"
           selected={status}
           onChange={(next: HeldStatus | 'all') => {
             setStatus(next);
@@ -350,6 +353,7 @@ export function HeldScreen({ name }: { name?: string }) {
               selection={selection}
               onSelectionChange={(keys: string[]) => setSelection(keys.filter((key) => heldOnPage.some((m) => m.queueId === key)).slice(0, MAX_BULK_HELD))}
               toolbar={toolbar}
+              vertical={HELD_TABLE_MIN_WIDTH}
               filtered={object !== '' || status !== 'held'}
               emptyView={
                 <EmptyState>{object ? text('held.emptySearch', { name: object }) : status === 'held' ? text('held.empty') : text('held.emptyOther')}</EmptyState>

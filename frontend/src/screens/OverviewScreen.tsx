@@ -8,6 +8,7 @@ import { useResource } from '../app/use-resource';
 import { effectiveLimitText, usageText } from '../components/limit-text';
 import { EmptyState, LoadState } from '../components/LoadState';
 import { NavLink } from '../components/NavLink';
+import { rowControlsColumn } from '../components/row-controls';
 import { CompromisedLabel } from '../components/CompromisedMark';
 import { SendingStatus } from '../components/SendingStatus';
 import { LimitCell } from '../components/LockMark';
@@ -96,7 +97,7 @@ export function OverviewScreen() {
     { key: 'limit', title: text('list.limit'), render: (row: ObjectRow) => <LimitCell row={row}>{effectiveLimitText(text, row)}</LimitCell> },
     { key: 'usage', title: text('list.usage'), render: (row: ObjectRow) => usageText(text, row) },
     { key: 'status', title: text('list.status'), render: (row: ObjectRow) => <SendingStatus row={row} /> },
-    { key: 'chart', title: text('list.actions'), type: 'actions' as const, render: chartButton },
+    rowControlsColumn('chart', text('list.actions'), chartButton),
   ];
 
   const eventColumns = [
