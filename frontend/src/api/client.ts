@@ -90,7 +90,7 @@ export class ApiClient {
     return this.call('GET', '/settings');
   }
 
-  updateSettings(change: Partial<Omit<ServerSettings, 'defaults'>> & { defaults?: Partial<Record<Level, unknown>> }): Promise<ServerSettings> {
+  updateSettings(change: Partial<Omit<ServerSettings, 'defaults' | 'dailyDefaults'>> & { defaults?: Partial<Record<Level, unknown>>; dailyDefaults?: Partial<Record<Level, unknown>> }): Promise<ServerSettings> {
     return this.call('PATCH', '/settings', undefined, change);
   }
 

@@ -3,6 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { createElement } from 'react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DomainScreen } from '../screens/DomainScreen';
+import { SettingsScreen } from '../screens/SettingsScreen';
 import { ADMIN, ApiHarness, JDOE, RES1, renderAs, type Caller } from '../test-support/bridge';
 
 // The "Messages per day" part of "Limit Outgoing Messages" and the daily usage of rows. Harness defaults: hourly
@@ -78,5 +79,28 @@ describe('Messages per day in the Limit Outgoing Messages dialog', () => {
     await user.click(within(dialog).getByRole('button', { name: 'OK' }));
     await waitFor(async () => expect(await stored('mailboxes/alice@example.com')).toMatchObject({ daily: { ownLimit: 100 } }));
     expect(writes).toBe(1);
+  });
+});
+
+describe('server daily defaults on "Limitations on outgoing email messages"', () => {
+  it('shows them beside the hourly ones (no daily limit by default), saves a number and reports a wrong one at its field', async () => {
+    const user = userEvent.setup();
+    renderAs(harness, ADMIN, <SettingsScreen onLeave={() => undefined} />);
+    const daily = await screen.findByRole('textbox', { name: 'Default daily limit on outgoing messages from a mailbox (per day)' });
+    const none = screen.getAllByRole('checkbox', { name: 'No daily limit' });
+    expect(none).toHaveLength(3);
+    for (const box of none) expect(box).toBeChecked();
+
+    await user.click(none[0]!);
+    await user.type(daily, 'lots');
+    await user.click(screen.getByRole('button', { name: 'Apply' }));
+    expect(await screen.findByText('must be a whole number from 0 to 1000000000 or "unlimited"')).toBeInTheDocument();
+    expect((await harness.get(ADMIN, '/api/v1/settings')).json()).toMatchObject({ dailyDefaults: { mailbox: 'unlimited' } });
+
+    await user.clear(daily);
+    await user.type(daily, '500');
+    await user.click(screen.getByRole('button', { name: 'Apply' }));
+    expect(await screen.findByText('The settings were saved.')).toBeInTheDocument();
+    expect((await harness.get(ADMIN, '/api/v1/settings')).json()).toMatchObject({ defaults: { mailbox: 3 }, dailyDefaults: { mailbox: 500, domain: 'unlimited', subscription: 'unlimited' } });
   });
 });
