@@ -199,3 +199,30 @@ describe('the daily window counted per minute', () => {
     expect(() => new RollingWindowCounters(DAY, 7)).toThrow(/cannot be counted in steps of 7 s/);
   });
 });
+
+describe('daily limits in notifications', () => {
+  it('the mail names the daily limit and what was sent in the last 24 hours', async () => {
+    const { mailBody, mailSubject } = await import('../notify/notification.js');
+    const notification = {
+      kind: 'limit-reached' as const,
+      atMs: T0 * 1000,
+      level: 'mailbox' as const,
+      name: 'alice@example.com',
+      window: 'day' as const,
+      limit: 500,
+      unit: 'messages',
+      sent: 500,
+      held: 1,
+      topRecipientDomains: [],
+      reason: 'Outgoing daily limit of 500 messages for mailbox alice@example.com reached; message held, sent automatically in about 3 hours',
+      freesInSeconds: 3 * 3600,
+      link: 'https://panel.example/held',
+    };
+    expect(mailSubject(notification)).toBe('Outgoing daily limit reached: mailbox alice@example.com (500 messages per day)');
+    const body = mailBody(notification, '1h');
+    expect(body).toContain('Limit:                 500 messages per day');
+    expect(body).toContain('Sent in the last 24 h: 500');
+    expect(body).toContain('Budget frees:          in 3 hours; held mail is then sent automatically');
+    expect(mailSubject({ ...notification, window: 'hour', limit: 100 })).toBe('Outgoing limit reached: mailbox alice@example.com (100 messages per hour)');
+  });
+});
