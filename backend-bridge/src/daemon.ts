@@ -10,7 +10,7 @@ import { findStandaloneUi } from './api/standalone-ui.js';
 import { VERSION } from './version.js';
 import { CounterJournal } from './counters/journal.js';
 import { RollingWindowCounters } from './counters/rolling-window.js';
-import { Enforcer, windowSeconds } from './enforcement/enforcer.js';
+import { dailyWindowCounters, Enforcer, windowSeconds } from './enforcement/enforcer.js';
 import { HeldMail } from './enforcement/held-mail.js';
 import { StoreSync } from './enforcement/store-sync.js';
 import { localMailHandler } from './postfix/milter-handler.js';
@@ -138,7 +138,8 @@ export class Daemon {
     const journal = new CounterJournal(db);
     const events = new OverLimitEventLog(db);
     const counters = new RollingWindowCounters(windowSeconds());
-    const restored = journal.restoreInto(counters, Math.floor(Date.now() / 1000));
+    const dailyCounters = dailyWindowCounters();
+    const restored = journal.restoreInto([counters, dailyCounters], Math.floor(Date.now() / 1000));
     let notifier: Notifier | null = null;
     // Per message on a failing store: one line, then a count a minute.
     const repeated = new LogSummariser(log);
@@ -150,7 +151,7 @@ export class Daemon {
       } catch (error) {
         repeated.error('over-limit-record-failed', { err: error }, 'recording or notifying an over-limit message failed; the message is still refused');
       }
-    });
+    }, Date.now, dailyCounters);
     const storeHealth = new StoreHealth(databasePath(options.dataDir), log, (event) => notifier?.storeFailed(event));
     const sync = new StoreSync(db, enforcer, log, storeHealth);
     try {
@@ -285,9 +286,10 @@ export class Daemon {
 
   private housekeeping(): void {
     const now = Math.floor(Date.now() / 1000);
-    this.enforcer.counters.sweep(now);
+    for (const counters of this.enforcer.windows()) counters.sweep(now);
     try {
-      this.journal.pruneBefore(now - this.enforcer.counters.windowSeconds);
+      // The journal keeps the longest window (a day), so a restart restores the daily counts too.
+      this.journal.pruneBefore(now - this.enforcer.longestWindowSeconds);
       this.events.prune(Date.now());
     } catch (error) {
       this.storeHealth.failed('write', error);

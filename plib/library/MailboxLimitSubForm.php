@@ -1,7 +1,7 @@
 <?php
 /**
  * The "Limit outgoing messages" part of Plesk's mailbox settings form: the same three choices as the screens'
- * dialog (the default, Unlimited, or a number per hour). The bridge decides what this person may set; its
+ * dialog (the default, Unlimited, or a number per hour), and the same again for the daily limit (per day). The bridge decides what this person may set; its
  * refusal ("The value must be in the range 0...25. ...") is shown on the form as it is.
  */
 class Modules_OutgoingMailLimits_MailboxLimitSubForm extends pm_Form_SubForm
@@ -10,6 +10,8 @@ class Modules_OutgoingMailLimits_MailboxLimitSubForm extends pm_Form_SubForm
     private $address;
     /** @var Modules_OutgoingMailLimits_BridgeClient|null */
     private $bridge;
+    /** @var array{mode: string, value: string}|null the daily choice as the form showed it: sent only when changed */
+    private $dailyShown;
 
     public function __construct($options = null, Modules_OutgoingMailLimits_BridgeClient $bridge = null)
     {
@@ -68,6 +70,31 @@ class Modules_OutgoingMailLimits_MailboxLimitSubForm extends pm_Form_SubForm
             'value' => is_int($own) ? (string) $own : '',
             'description' => isset($row['ceiling']['reason']) ? $row['ceiling']['reason'] : '',
         ]);
+        $daily = isset($row['daily']) && is_array($row['daily']) ? $row['daily'] : null;
+        if ($daily === null) {
+            return;
+        }
+        $dailyOwn = $daily['ownLimit'];
+        $this->dailyShown = [
+            'mode' => $dailyOwn === 'default' || $dailyOwn === 'unlimited' ? $dailyOwn : 'custom',
+            'value' => is_int($dailyOwn) ? (string) $dailyOwn : '',
+        ];
+        $this->addElement('radio', 'outgoingDailyLimitMode', [
+            'label' => pm_Locale::lmsg('dailyLimit'),
+            'multiOptions' => [
+                'default' => $daily['defaultLimit'] === 'unlimited'
+                    ? pm_Locale::lmsg('useDefaultDaily', ['value' => pm_Locale::lmsg('unlimited')])
+                    : pm_Locale::lmsg('useDefaultDaily', ['value' => (string) $daily['defaultLimit']]),
+                'unlimited' => pm_Locale::lmsg('noDailyLimit'),
+                'custom' => pm_Locale::lmsg('customLimit'),
+            ],
+            'value' => $this->dailyShown['mode'],
+        ]);
+        $this->addElement('text', 'outgoingDailyLimitValue', [
+            'label' => pm_Locale::lmsg('perDay'),
+            'value' => $this->dailyShown['value'],
+            'description' => isset($daily['ceiling']['reason']) ? $daily['ceiling']['reason'] : '',
+        ]);
     }
 
     /** Saves the choice through the bridge; a refusal becomes the form's error with the bridge's words. */
@@ -76,23 +103,34 @@ class Modules_OutgoingMailLimits_MailboxLimitSubForm extends pm_Form_SubForm
         if ($this->address === null) {
             return;
         }
-        $mode = $this->getValue('outgoingLimitMode');
-        if ($mode === 'default') {
-            $limit = 'default';
-        } elseif ($mode === 'unlimited') {
-            $limit = 'unlimited';
-        } else {
-            $text = trim((string) $this->getValue('outgoingLimitValue'));
-            // Sent as a number when it is one; anything else goes as typed so the bridge explains what is allowed.
-            $limit = preg_match('/^\d{1,10}$/', $text) ? (int) $text : $text;
+        $body = ['limit' => self::chosen($this->getValue('outgoingLimitMode'), $this->getValue('outgoingLimitValue'))];
+        if ($this->dailyShown !== null) {
+            $dailyMode = (string) $this->getValue('outgoingDailyLimitMode');
+            $dailyValue = trim((string) $this->getValue('outgoingDailyLimitValue'));
+            // Only a changed daily choice is sent: one the person left alone never stops the rest of the form.
+            if ($dailyMode !== $this->dailyShown['mode'] || ($dailyMode === 'custom' && $dailyValue !== $this->dailyShown['value'])) {
+                $body['dailyLimit'] = self::chosen($dailyMode, $dailyValue);
+            }
         }
-        $answer = $this->bridge()->json('PUT', '/mailboxes/' . rawurlencode($this->address) . '/limit', ['limit' => $limit]);
+        $answer = $this->bridge()->json('PUT', '/mailboxes/' . rawurlencode($this->address) . '/limit', $body);
         if ($answer['status'] !== 200) {
             $data = is_array($answer['data']) ? $answer['data'] : [];
             // The field's own message says what is allowed ("must be a whole number ..."); else the general one.
-            $message = isset($data['fields']['limit']) ? $data['fields']['limit'] : (isset($data['error']) ? $data['error'] : "HTTP {$answer['status']}");
+            $message = isset($data['fields']['limit']) ? $data['fields']['limit']
+                : (isset($data['fields']['dailyLimit']) ? $data['fields']['dailyLimit'] : (isset($data['error']) ? $data['error'] : "HTTP {$answer['status']}"));
             throw new pm_Exception($message);
         }
+    }
+
+    /** A radio choice and its number as the bridge takes them. */
+    private static function chosen($mode, $value)
+    {
+        if ($mode === 'default' || $mode === 'unlimited') {
+            return $mode;
+        }
+        $text = trim((string) $value);
+        // Sent as a number when it is one; anything else goes as typed so the bridge explains what is allowed.
+        return preg_match('/^\d{1,10}$/', $text) ? (int) $text : $text;
     }
 
     /** Customers see this part only with the "Manage outgoing mail limits" permission on the domain. */

@@ -100,9 +100,17 @@ function expectRow(row: unknown, level?: Level): asserts row is ObjectRow {
   expect(Object.keys(r).sort()).toEqual(
     [
       'blocked', 'ceiling', 'compromised', 'defaultLimit', 'domain', 'effectiveLimit', 'freesInSeconds', 'heldCount', 'level', 'limitSource', 'mayChangeLimit', 'name', 'overLimitCause', 'ownLimit', 'sending', 'subscription', 'used',
-      'mayChooseDefault', 'mayChooseUnlimited', 'lockedBy', 'lockedByRole', 'lockedForYou', 'mayLock',
+      'mayChooseDefault', 'mayChooseUnlimited', 'lockedBy', 'lockedByRole', 'lockedForYou', 'mayLock', 'daily',
     ].sort(),
   );
+  const daily = r.daily as Json;
+  expect(Object.keys(daily).sort()).toEqual(
+    ['blocked', 'ceiling', 'defaultLimit', 'effectiveLimit', 'freesInSeconds', 'limitSource', 'mayChooseDefault', 'mayChooseUnlimited', 'ownLimit', 'used'].sort(),
+  );
+  expect(daily.ownLimit === 'default' || limitValue(daily.ownLimit)).toBe(true);
+  expect(limitValue(daily.effectiveLimit)).toBe(true);
+  expect(limitValue(daily.defaultLimit)).toBe(true);
+  expect(typeof daily.used).toBe('number');
   if (level) expect(r.level).toBe(level);
   expect(['subscription', 'domain', 'mailbox']).toContain(r.level);
   expect(typeof r.name).toBe('string');
@@ -133,7 +141,9 @@ function expectPage(response: LightMyRequestResponse, level: Level): ObjectPage 
 
 function expectSettings(value: unknown): asserts value is ServerSettings {
   const s = value as Json;
-  expect(Object.keys(s).sort()).toEqual(['countingUnit', 'customersMayChangeLimits', 'defaults', 'enabled', 'notifications', 'overLimitAction']);
+  expect(Object.keys(s).sort()).toEqual(['countingUnit', 'customersMayChangeLimits', 'dailyDefaults', 'defaults', 'enabled', 'notifications', 'overLimitAction']);
+  expect(Object.keys(s.dailyDefaults as Json).sort()).toEqual(['domain', 'mailbox', 'subscription']);
+  for (const v of Object.values(s.dailyDefaults as Json)) expect(limitValue(v)).toBe(true);
   expect(['hold', 'defer']).toContain(s.overLimitAction);
   expect(Object.keys(s.notifications as Json).sort()).toEqual(['adminAddress', 'notifyCustomer', 'notifyReseller', 'period', 'screenUrl', 'webhookUrl']);
   expect(typeof s.enabled).toBe('boolean');
@@ -174,6 +184,7 @@ function expectEvent(event: unknown): asserts event is OverLimitEvent {
   expectKeys(event, {
     atMs: isNumber,
     level: isLevel,
+    window: (v) => v === 'hour' || v === 'day',
     objectId: isNumber,
     objectName: isString,
     sender: nullOr('string'),
@@ -255,7 +266,9 @@ describe('contract: every endpoint answers with its documented status and shape'
     const queryNames = (list?.parameters as Array<{ name: string; in: string }>).filter((p) => p.in === 'query').map((p) => p.name);
     expect(queryNames).toEqual(expect.arrayContaining(['search', 'sort', 'order', 'page', 'pageSize', 'blocked']));
     const setLimitBody = (document.paths['/api/v1/mailboxes/{name}/limit']?.put?.requestBody as { content: Record<string, { schema: Json }> }).content['application/json']?.schema;
-    expect(setLimitBody).toMatchObject({ type: 'object', required: ['limit'], additionalProperties: false });
+    // Either value may be left out (unchanged); a body naming neither is refused (daily-limits.api.test.ts).
+    expect(setLimitBody).toMatchObject({ type: 'object', additionalProperties: false });
+    expect(Object.keys((setLimitBody as { properties: Json }).properties).sort()).toEqual(['dailyLimit', 'limit', 'locked']);
 
     const health = await h().get(null, '/api/v1/health');
     expectStatus(health, 200);
@@ -281,6 +294,7 @@ describe('contract: every endpoint answers with its documented status and shape'
     expect(json(get)).toEqual({
       enabled: true,
       defaults: { mailbox: 3, domain: 5, subscription: 8 },
+      dailyDefaults: { mailbox: 'unlimited', domain: 'unlimited', subscription: 'unlimited' },
       countingUnit: 'messages',
       customersMayChangeLimits: true,
       overLimitAction: 'hold',
@@ -299,6 +313,7 @@ describe('contract: every endpoint answers with its documented status and shape'
     expect(after).toEqual({
       enabled: true,
       defaults: { mailbox: 'unlimited', domain: 40, subscription: 8 },
+      dailyDefaults: { mailbox: 'unlimited', domain: 'unlimited', subscription: 'unlimited' },
       countingUnit: 'recipients',
       customersMayChangeLimits: true,
       overLimitAction: 'defer',
@@ -1858,7 +1873,7 @@ describe('rows say what is so: the state of the next message, held mail, comprom
     expectStatus(await setLimit(h(), ADMIN, 'domain', 'example.com', 0), 200);
     const alice = await getRow(h(), JDOE, 'mailbox', 'alice@example.com');
     expect(alice).toMatchObject({ used: 0, effectiveLimit: 3, blocked: false });
-    expect(alice.sending).toEqual({ state: 'holding', level: 'domain', name: 'example.com', self: false, limit: 0, freesInSeconds: null, compromised: false });
+    expect(alice.sending).toEqual({ state: 'holding', level: 'domain', name: 'example.com', self: false, window: 'hour', limit: 0, freesInSeconds: null, compromised: false });
     expect((await getRow(h(), JDOE, 'domain', 'example.com')).sending).toMatchObject({ state: 'holding', self: true });
     // The list says the same as the single object.
     const page = expectPage(await h().get(JDOE, '/api/v1/mailboxes?domain=example.com'), 'mailbox');

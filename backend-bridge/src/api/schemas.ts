@@ -25,14 +25,23 @@ const lockedFlag = z
   .optional()
   .describe('true: the roles below yours may not change the value; false: they may; absent: a lock already there stays, else a 0 is locked and other values are open');
 
-export const setLimitBody = z.strictObject({ limit: limitValue, locked: lockedFlag });
+const dailyLimitValue = limitValue.optional().describe('the daily limit (rolling 24 hours): a number, "unlimited" or "default"; absent: unchanged');
+const oneOfTheLimits = { error: 'give limit (per hour), dailyLimit (per day) or both', path: ['limit'] };
+const givesALimit = (body: { limit?: unknown; dailyLimit?: unknown }) => body.limit !== undefined || body.dailyLimit !== undefined;
 
-export const bulkLimitBody = z.strictObject({
-  level: levelValue,
-  names: z.array(z.string().min(1).max(MAX_NAME_LENGTH)).min(1).max(1000),
-  limit: limitValue,
-  locked: lockedFlag,
-});
+export const setLimitBody = z
+  .strictObject({ limit: limitValue.optional().describe('the hourly limit; absent: unchanged'), dailyLimit: dailyLimitValue, locked: lockedFlag })
+  .refine(givesALimit, oneOfTheLimits);
+
+export const bulkLimitBody = z
+  .strictObject({
+    level: levelValue,
+    names: z.array(z.string().min(1).max(MAX_NAME_LENGTH)).min(1).max(1000),
+    limit: limitValue.optional(),
+    dailyLimit: dailyLimitValue,
+    locked: lockedFlag,
+  })
+  .refine(givesALimit, oneOfTheLimits);
 
 const httpUrl = z
   .string()
@@ -42,6 +51,8 @@ const httpUrl = z
 export const settingsPatchBody = z.strictObject({
   enabled: z.boolean().optional(),
   defaults: z.strictObject({ mailbox: serverLimitValue.optional(), domain: serverLimitValue.optional(), subscription: serverLimitValue.optional() }).optional(),
+  /** Server defaults of the daily limits (rolling 24 hours); "unlimited" unless set. */
+  dailyDefaults: z.strictObject({ mailbox: serverLimitValue.optional(), domain: serverLimitValue.optional(), subscription: serverLimitValue.optional() }).optional(),
   countingUnit: z.enum(['messages', 'recipients']).optional(),
   customersMayChangeLimits: z.boolean().optional(),
   overLimitAction: z.enum(OVER_LIMIT_ACTIONS).optional(),

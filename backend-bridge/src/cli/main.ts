@@ -8,11 +8,11 @@ import { usageOf } from '../core/usage.js';
 import { CounterJournal } from '../counters/journal.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
 import { Daemon, DEFAULT_POSTFIX_CONFIG_DIR } from '../daemon.js';
-import { Enforcer, windowSeconds } from '../enforcement/enforcer.js';
+import { dailyWindowCounters, Enforcer, windowSeconds } from '../enforcement/enforcer.js';
 import type { ListenAddress } from '../postfix/listen-address.js';
 import { unwirePostfix, wirePostfix } from '../postfix/wiring.js';
 import { StoreDamagedError } from '../store/integrity.js';
-import { replaceDirectory, setObjectLimit, streamDirectory } from '../store/directory-store.js';
+import { replaceDirectory, setObjectDailyLimit, setObjectLimit, streamDirectory } from '../store/directory-store.js';
 import { readSettings, updateSettings, type SettingsChange } from '../store/settings-store.js';
 import { recordDirectorySynced } from '../store/health-records.js';
 import type { NotificationSettings, NotifyPeriod, ServerSettings } from '../core/settings.js';
@@ -164,6 +164,9 @@ export function buildProgram(): Command {
     .option('--mailbox-limit <n|unlimited>', 'default limit on outgoing messages from a mailbox per hour', parse.serverLimit)
     .option('--domain-limit <n|unlimited>', 'default limit on outgoing messages from a domain per hour', parse.serverLimit)
     .option('--subscription-limit <n|unlimited>', 'default limit on outgoing messages from a subscription per hour', parse.serverLimit)
+    .option('--mailbox-daily-limit <n|unlimited>', 'default limit on outgoing messages from a mailbox per day (rolling 24 hours)', parse.serverLimit)
+    .option('--domain-daily-limit <n|unlimited>', 'default limit on outgoing messages from a domain per day (rolling 24 hours)', parse.serverLimit)
+    .option('--subscription-daily-limit <n|unlimited>', 'default limit on outgoing messages from a subscription per day (rolling 24 hours)', parse.serverLimit)
     .option('--count <messages|recipients>', 'what one unit of the limit is', parse.countingUnit)
     .option('--over-limit-action <hold|defer>', 'hold over-limit mail in the Postfix hold queue (default) or defer it (450 4.7.1)', parse.overLimitAction)
     .option('--notify-admin <address|none>', "where the administrator's notifications go", parse.addressOrNone)
@@ -179,6 +182,9 @@ export function buildProgram(): Command {
         mailboxLimit?: Limit;
         domainLimit?: Limit;
         subscriptionLimit?: Limit;
+        mailboxDailyLimit?: Limit;
+        domainDailyLimit?: Limit;
+        subscriptionDailyLimit?: Limit;
         count?: SettingsChange['countingUnit'];
         overLimitAction?: SettingsChange['overLimitAction'];
         notifyAdmin?: string;
@@ -192,7 +198,12 @@ export function buildProgram(): Command {
         if (options.mailboxLimit !== undefined) defaults.mailbox = options.mailboxLimit;
         if (options.domainLimit !== undefined) defaults.domain = options.domainLimit;
         if (options.subscriptionLimit !== undefined) defaults.subscription = options.subscriptionLimit;
+        const dailyDefaults: Partial<Record<Level, Limit>> = {};
+        if (options.mailboxDailyLimit !== undefined) dailyDefaults.mailbox = options.mailboxDailyLimit;
+        if (options.domainDailyLimit !== undefined) dailyDefaults.domain = options.domainDailyLimit;
+        if (options.subscriptionDailyLimit !== undefined) dailyDefaults.subscription = options.subscriptionDailyLimit;
         const change: SettingsChange = { defaults };
+        if (Object.keys(dailyDefaults).length > 0) change.dailyDefaults = dailyDefaults;
         if (options.enabled !== undefined) change.enabled = options.enabled;
         if (options.count !== undefined) change.countingUnit = options.count;
         if (options.overLimitAction !== undefined) change.overLimitAction = options.overLimitAction;
@@ -204,9 +215,9 @@ export function buildProgram(): Command {
         if (options.webhook !== undefined) notifications.webhookUrl = options.webhook || null;
         if (options.screenUrl !== undefined) notifications.screenUrl = options.screenUrl || null;
         if (Object.keys(notifications).length > 0) change.notifications = notifications;
-        if (options.enabled === undefined && options.count === undefined && options.overLimitAction === undefined && !change.notifications && Object.keys(defaults).length === 0) {
+        if (options.enabled === undefined && options.count === undefined && options.overLimitAction === undefined && !change.notifications && !change.dailyDefaults && Object.keys(defaults).length === 0) {
           throw new UserError(
-            'nothing to change: give at least one of --enabled, --mailbox-limit, --domain-limit, --subscription-limit, --count, --over-limit-action, --notify-admin, --notify-reseller, --notify-customer, --notify-period, --webhook, --screen-url',
+            'nothing to change: give at least one of --enabled, --mailbox-limit, --domain-limit, --subscription-limit, --mailbox-daily-limit, --domain-daily-limit, --subscription-daily-limit, --count, --over-limit-action, --notify-admin, --notify-reseller, --notify-customer, --notify-period, --webhook, --screen-url',
           );
         }
         const after = await viaDaemonOrStore(
@@ -223,21 +234,26 @@ export function buildProgram(): Command {
     .command('limit')
     .description('limits of single objects')
     .command('set')
-    .description(`set the hourly limit of one ${LEVELS.join('/')}: a number, "unlimited" or "default"`)
+    .description(`set the hourly limit (or with --daily the daily limit, rolling 24 hours) of one ${LEVELS.join('/')}: a number, "unlimited" or "default"`)
     .argument('<level>', LEVELS.join(', '), parse.level)
     .argument('<name>', 'mailbox address, domain name or subscription name')
     .argument('<value>', 'a number, "unlimited" or "default"', parse.objectLimit)
+    .option('--daily', 'set the daily limit (messages in the last 24 hours) instead of the hourly one')
     .addOption(dataDirOption())
-    .action(async (level: Level, name: string, value: LimitOverride, options: { dataDir: string }) => {
+    .action(async (level: Level, name: string, value: LimitOverride, options: { dataDir: string; daily?: boolean }) => {
+      const field = options.daily ? 'dailyLimit' : 'limit';
       await viaDaemonOrStore(
         options.dataDir,
-        async (client) => expectOk(await client.request('PUT', `/api/v1/${COLLECTION_OF[level]}/${encodeURIComponent(name)}/limit`, { limit: value ?? 'default' })),
+        async (client) => expectOk(await client.request('PUT', `/api/v1/${COLLECTION_OF[level]}/${encodeURIComponent(name)}/limit`, { [field]: value ?? 'default' })),
         (db) => {
-          if (!setObjectLimit(db, level, name, value)) throw new UserError(`no ${level} named ${name.toLowerCase()}`);
+          const set = options.daily ? setObjectDailyLimit : setObjectLimit;
+          if (!set(db, level, name, value)) throw new UserError(`no ${level} named ${name.toLowerCase()}`);
         },
         'write',
       );
-      process.stdout.write(`Limit of ${level} ${name.toLowerCase()} set to ${value === null ? 'the server default' : value === 'unlimited' ? 'Unlimited' : `${value} per hour`}.\n`);
+      const what = options.daily ? 'Daily limit' : 'Limit';
+      const per = options.daily ? 'per day' : 'per hour';
+      process.stdout.write(`${what} of ${level} ${name.toLowerCase()} set to ${value === null ? 'the server default' : value === 'unlimited' ? 'Unlimited' : `${value} ${per}`}.\n`);
     });
 
   program
@@ -251,14 +267,15 @@ export function buildProgram(): Command {
       try {
         const now = Math.floor(Date.now() / 1000);
         const counters = new RollingWindowCounters(windowSeconds());
-        new CounterJournal(db).restoreInto(counters, now);
-        const enforcer = new Enforcer(counters, null, null);
+        const dailyCounters = dailyWindowCounters();
+        new CounterJournal(db).restoreInto([counters, dailyCounters], now);
+        const enforcer = new Enforcer(counters, null, null, Date.now, dailyCounters);
         enforcer.load(readSettings(db), streamDirectory(db));
         const index: DirectoryIndex = enforcer.directory;
         const window = enforcer.windowAt(now);
         const rows = [...index.byCounterKey.values()]
           .map((object) => usageOf(object, window))
-          .filter((row) => options.all || row.used > 0 || row.blocked)
+          .filter((row) => options.all || row.used > 0 || row.blocked || row.day.used > 0)
           .sort((a, b) => LEVELS.indexOf(a.level) - LEVELS.indexOf(b.level) || b.used - a.used || a.name.localeCompare(b.name));
         if (options.json) printJson(rows);
         else process.stdout.write(`${usageTable(rows)}\n`);

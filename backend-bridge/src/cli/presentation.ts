@@ -16,6 +16,9 @@ export function describeSettings(settings: ServerSettings): string {
     `Default limit on outgoing messages from a mailbox:      ${describeLimit(settings.defaults.mailbox, unit)}`,
     `Default limit on outgoing messages from a domain:       ${describeLimit(settings.defaults.domain, unit)}`,
     `Default limit on outgoing messages from a subscription: ${describeLimit(settings.defaults.subscription, unit)}`,
+    `Default daily limit from a mailbox:      ${describeDailyLimit(settings.dailyDefaults.mailbox, unit)}`,
+    `Default daily limit from a domain:       ${describeDailyLimit(settings.dailyDefaults.domain, unit)}`,
+    `Default daily limit from a subscription: ${describeDailyLimit(settings.dailyDefaults.subscription, unit)}`,
     `Counting unit: ${unit}`,
     `Over the limit: ${settings.overLimitAction === 'hold' ? 'hold (released automatically when the window frees)' : 'defer (450 4.7.1, the client retries)'}`,
     `Notify the administrator at: ${settings.notifications.adminAddress ?? 'nobody'}`,
@@ -25,9 +28,22 @@ export function describeSettings(settings: ServerSettings): string {
   ].join('\n');
 }
 
+/** A daily limit (rolling 24 hours) as the command prints it. */
+export function describeDailyLimit(limit: Limit, unit: string): string {
+  return limit === 'unlimited' ? 'Unlimited' : `${limit} ${unit} per day`;
+}
+
+/** When a blocked object sends again: once every full window has room (the later of the two); "-" when never by itself. */
+function freesIn(row: UsageRow): string {
+  const waits = [row.blocked ? row.freesInSeconds : 0, row.day.blocked ? row.day.freesInSeconds : 0];
+  if (!row.blocked && !row.day.blocked) return '-';
+  if (waits.some((w) => w === null)) return '-';
+  return formatWait(Math.max(...(waits as number[])));
+}
+
 export function usageTable(rows: readonly UsageRow[]): string {
-  if (rows.length === 0) return 'No messages sent in the last hour.';
-  const table = [['LEVEL', 'NAME', 'USED', 'LIMIT', 'FROM', 'STATUS', 'FREES IN']];
+  if (rows.length === 0) return 'No messages sent in the last 24 hours.';
+  const table = [['LEVEL', 'NAME', 'USED', 'LIMIT', 'FROM', 'TODAY', 'DAILY LIMIT', 'STATUS', 'FREES IN']];
   const SOURCE_TEXT: Record<LimitSource, string> = { own: 'own value', plan: 'service plan', default: 'server default' };
   for (const row of rows) {
     table.push([
@@ -36,8 +52,10 @@ export function usageTable(rows: readonly UsageRow[]): string {
       String(row.used),
       row.limit === 'unlimited' ? 'Unlimited' : String(row.limit),
       SOURCE_TEXT[row.source],
-      row.blocked ? 'Not sending' : 'Sending',
-      row.freesInSeconds === null ? '-' : formatWait(row.freesInSeconds),
+      String(row.day.used),
+      row.day.limit === 'unlimited' ? 'Unlimited' : String(row.day.limit),
+      row.blocked || row.day.blocked ? 'Not sending' : 'Sending',
+      freesIn(row),
     ]);
   }
   const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => (line[column] ?? '').length)));

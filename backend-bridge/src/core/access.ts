@@ -1,7 +1,7 @@
 import type { Identity } from '../api/identity.js';
-import { subscriptionOf, type ChargedObject } from './directory.js';
+import { limitIn, subscriptionOf, type ChargedObject } from './directory.js';
 import { isLockedFor, lockRefusal } from './limit-locks.js';
-import { effectiveLimit, type Level, type Limit, type LimitOverride } from './limits.js';
+import { effectiveLimit, type Level, type Limit, type LimitOverride, type LimitWindow } from './limits.js';
 import type { ServerSettings } from './settings.js';
 
 /**
@@ -35,26 +35,33 @@ export interface Ceiling {
  * under an unlimited domain is still capped by its subscription); the reason names the level that caps. On a
  * tie the nearest level is named.
  */
-export function limitCeiling(identity: Identity, object: ChargedObject): Ceiling | null {
+export function limitCeiling(identity: Identity, object: ChargedObject, window: LimitWindow = 'hour'): Ceiling | null {
   if (identity.role !== 'customer') return null;
   let capping: ChargedObject | null = null;
   let max = Infinity;
   for (let above = object.parent; above; above = above.parent) {
-    const limit = above.effective.limit;
+    const limit = limitIn(above, window);
     if (limit !== 'unlimited' && limit < max) {
       max = limit;
       capping = above;
     }
   }
   if (!capping) return null;
-  return { max, reason: `The ${capping.level} ${capping.name} may send at most ${max} per hour.`, level: capping.level, name: capping.name };
+  return { max, reason: `The ${capping.level} ${capping.name} may send at most ${max} per ${window}.`, level: capping.level, name: capping.name };
+}
+
+/** What an object gets without an own value in a window: its plan's value, else the server default. */
+export function defaultLimitOf(object: ChargedObject, settings: ServerSettings, window: LimitWindow): Limit {
+  return window === 'hour'
+    ? effectiveLimit(null, object.plan, settings.defaults[object.level]).limit
+    : effectiveLimit(null, object.daily.plan, settings.dailyDefaults[object.level]).limit;
 }
 
 /** Which of "Use the default" and "Unlimited" this person may choose for the object: only what stays within the ceiling. */
-export function limitChoices(identity: Identity, object: ChargedObject, settings: ServerSettings): { mayChooseDefault: boolean; mayChooseUnlimited: boolean } {
-  const ceiling = limitCeiling(identity, object);
+export function limitChoices(identity: Identity, object: ChargedObject, settings: ServerSettings, window: LimitWindow = 'hour'): { mayChooseDefault: boolean; mayChooseUnlimited: boolean } {
+  const ceiling = limitCeiling(identity, object, window);
   if (!ceiling) return { mayChooseDefault: true, mayChooseUnlimited: true };
-  const byDefault = effectiveLimit(null, object.plan, settings.defaults[object.level]).limit;
+  const byDefault = defaultLimitOf(object, settings, window);
   return { mayChooseDefault: byDefault !== 'unlimited' && byDefault <= ceiling.max, mayChooseUnlimited: false };
 }
 
@@ -100,6 +107,7 @@ export function checkLimitChange(
   object: ChargedObject,
   value: LimitOverride,
   settings: ServerSettings,
+  window: LimitWindow = 'hour',
 ): AccessRefusal | null {
   // A locked value stops every way of changing it: a new value, back to the default, a compromised mark or restore.
   // A customer's missing rights are named first: they hold whatever the value's lock.
@@ -113,9 +121,9 @@ export function checkLimitChange(
   if (object.level === 'subscription') {
     return { status: 403, error: 'Only the administrator or the reseller can change the limit of a subscription.', code: 'subscriptionByProvider', params: {} };
   }
-  const ceiling = limitCeiling(identity, object);
+  const ceiling = limitCeiling(identity, object, window);
   if (!ceiling) return null;
-  const resulting: Limit = effectiveLimit(value, object.plan, settings.defaults[object.level]).limit;
+  const resulting: Limit = value ?? defaultLimitOf(object, settings, window);
   if (resulting === 'unlimited' || resulting > ceiling.max) {
     return { status: 400, error: `The value must be in the range 0...${ceiling.max}. Only the administrator can raise it.`, code: 'aboveCeiling', params: { max: ceiling.max } };
   }

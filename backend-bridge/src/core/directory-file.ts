@@ -6,6 +6,9 @@ import { parseLimit, type LimitOverride, type PlanLimits } from './limits.js';
  * subscriptions → domains → mailboxes, each with `limit`: null (use the default), "unlimited" or a number.
  * A subscription may name its service plan: `plan: {name, mailbox, domain, subscription}`, each value null (the
  * plan sets none), "unlimited" or a number; objects without an own limit follow it before the server default.
+ * Daily limits (rolling 24 hours), all optional: `dailyLimit` on each object (same values; left out: an object
+ * already stored keeps its daily value, so files without daily limits never remove them) and the plan's
+ * `daily: {mailbox, domain, subscription}` (left out: the plan sets no daily value).
  */
 const limitField = z.unknown().transform((raw, ctx): LimitOverride => {
   const parsed = parseLimit(raw ?? null, { allowDefault: true });
@@ -25,9 +28,13 @@ export const LOGIN = /^[\x21-\x7e]{1,255}$/;
 export const LOGIN_MESSAGE = 'must be a login: 1 to 255 printable ASCII characters without spaces';
 export const DOMAIN_NAME_MESSAGE = 'must be a domain name like example.com';
 
+/** A daily value where the file may leave it out (kept as stored). */
+const dailyLimitField = limitField.optional();
+
 const mailboxSchema = z.strictObject({
   address: z.string().regex(ADDRESS, 'must be an email address like alice@example.com'),
   limit: limitField,
+  dailyLimit: dailyLimitField,
 });
 
 /** A value a service plan gives: like an own limit, null meaning "the plan sets none". */
@@ -36,11 +43,13 @@ const planSchema = z.strictObject({
   mailbox: limitField,
   domain: limitField,
   subscription: limitField,
+  daily: z.strictObject({ mailbox: limitField, domain: limitField, subscription: limitField }).optional(),
 });
 
 const domainSchema = z.strictObject({
   name: z.string().regex(DOMAIN_NAME, DOMAIN_NAME_MESSAGE),
   limit: limitField,
+  dailyLimit: dailyLimitField,
   mailboxes: z.array(mailboxSchema).default([]),
 });
 
@@ -54,6 +63,7 @@ const subscriptionSchema = z.strictObject({
   reseller: loginField.nullable().default(null),
   systemUser: loginField.nullable().default(null),
   limit: limitField,
+  dailyLimit: dailyLimitField,
   plan: planSchema.nullable().default(null),
   domains: z.array(domainSchema).default([]),
 });
@@ -67,9 +77,16 @@ export interface DirectoryFile {
     reseller: string | null;
     systemUser: string | null;
     limit: LimitOverride;
+    /** Absent: an existing object keeps its stored daily value (a new one follows the default). */
+    dailyLimit?: LimitOverride | undefined;
     /** Absent or null: the subscription follows no plan. */
     plan?: PlanLimits | null;
-    domains: Array<{ name: string; limit: LimitOverride; mailboxes: Array<{ address: string; limit: LimitOverride }> }>;
+    domains: Array<{
+      name: string;
+      limit: LimitOverride;
+      dailyLimit?: LimitOverride | undefined;
+      mailboxes: Array<{ address: string; limit: LimitOverride; dailyLimit?: LimitOverride | undefined }>;
+    }>;
   }>;
 }
 
@@ -80,6 +97,11 @@ export interface FieldError {
 }
 
 export type DirectoryFileResult = { ok: true; directory: DirectoryFile } | { ok: false; errors: FieldError[] };
+
+/** Only a daily value the file gives is carried: left out means "keep what is stored". */
+function daily(value: LimitOverride | undefined): { dailyLimit?: LimitOverride } {
+  return value === undefined ? {} : { dailyLimit: value };
+}
 
 function fieldPath(path: ReadonlyArray<PropertyKey>): string {
   let text = '';
@@ -117,11 +139,11 @@ export function parseDirectoryFile(input: unknown): DirectoryFileResult {
         if (!address.endsWith(`@${domainName}`)) errors.push({ field, message: `${address} is not an address of domain ${domainName}` });
         if (addresses.has(address)) errors.push({ field, message: `duplicate mailbox ${address}` });
         addresses.add(address);
-        return { address, limit: m.limit };
+        return { address, limit: m.limit, ...daily(m.dailyLimit) };
       });
-      return { name: domainName, limit: d.limit, mailboxes };
+      return { name: domainName, limit: d.limit, ...daily(d.dailyLimit), mailboxes };
     });
-    directory.subscriptions.push({ name, owner: s.owner, reseller: s.reseller, systemUser: s.systemUser, limit: s.limit, plan: s.plan, domains });
+    directory.subscriptions.push({ name, owner: s.owner, reseller: s.reseller, systemUser: s.systemUser, limit: s.limit, ...daily(s.dailyLimit), plan: s.plan, domains });
   });
   return errors.length > 0 ? { ok: false, errors } : { ok: true, directory };
 }

@@ -1,5 +1,5 @@
 import type { LimitLock } from './limit-locks.js';
-import { effectiveLimit, type EffectiveLimit, type Level, type LimitOverride, type PlanLimits } from './limits.js';
+import { effectiveLimit, type EffectiveLimit, type Level, type Limit, type LimitOverride, type LimitWindow, type PlanLimits, type WindowLimits } from './limits.js';
 import type { ServerSettings } from './settings.js';
 
 /** Hosting objects as Plesk arranges them: a subscription owns domains, a domain owns mailboxes. */
@@ -13,7 +13,9 @@ export interface SubscriptionRecord {
   /** The subscription's system (FTP/SSH) user: scripts run under its uid. */
   systemUser: string | null;
   limit: LimitOverride;
-  /** Who locked the own value for the roles below them; absent or null: open. */
+  /** Own daily (rolling 24 hours) value; absent or null: follows the plan or the server default. */
+  dailyLimit?: LimitOverride | undefined;
+  /** Who locked the own values for the roles below them; absent or null: open. */
   lock?: LimitLock | null;
   /** The service plan the subscription follows (its values for all three levels); null or absent: none. */
   plan?: PlanLimits | null;
@@ -24,6 +26,7 @@ export interface DomainRecord {
   subscriptionId: number;
   name: string;
   limit: LimitOverride;
+  dailyLimit?: LimitOverride | undefined;
   lock?: LimitLock | null;
 }
 
@@ -32,6 +35,7 @@ export interface MailboxRecord {
   domainId: number;
   address: string;
   limit: LimitOverride;
+  dailyLimit?: LimitOverride | undefined;
   lock?: LimitLock | null;
 }
 
@@ -63,10 +67,17 @@ export interface ChargedObject {
   /** Who locked the own value for the roles below them (core/limit-locks.ts); null: open. */
   lock: LimitLock | null;
   effective: EffectiveLimit;
+  /** The same three for the daily window (rolling 24 hours); the lock covers both windows. */
+  daily: WindowLimits;
   /** The domain of a mailbox, the subscription of a domain; null for a subscription. */
   parent: ChargedObject | null;
   /** Who owns it: the subscription's customer and reseller (shared by its domains and mailboxes). */
   owner: { customer: string; reseller: string | null };
+}
+
+/** The limit in force for one window of an object. */
+export function limitIn(object: ChargedObject, window: LimitWindow): Limit {
+  return window === 'hour' ? object.effective.limit : object.daily.effective.limit;
 }
 
 /** The subscription an object belongs to (the object itself for a subscription). */
@@ -107,6 +118,7 @@ export class DirectoryIndex {
     for (const s of records.subscriptions) {
       plansBySubscription.set(s.id, s.plan ?? null);
       const object = this.charged('subscription', s.id, s.name, s.limit, s.plan?.subscription ?? null, null, { customer: s.owner, reseller: s.reseller }, s.lock);
+      this.setDaily(object, s.dailyLimit ?? null, s.plan?.daily?.subscription ?? null);
       subscriptionsById.set(s.id, object);
       this.subscriptionsByName.set(s.name.toLowerCase(), object);
       if (s.systemUser) this.subscriptionsBySystemUser.set(s.systemUser, object);
@@ -118,6 +130,7 @@ export class DirectoryIndex {
       if (!subscription) continue; // the store's foreign keys make this impossible; skip rather than guess
       const plan = plansBySubscription.get(d.subscriptionId) ?? null;
       const object = this.charged('domain', d.id, d.name, d.limit, plan?.domain ?? null, subscription, subscription.owner, d.lock);
+      this.setDaily(object, d.dailyLimit ?? null, plan?.daily?.domain ?? null);
       planOfDomain.set(d.id, plan);
       domainsById.set(d.id, object);
       this.domainsByName.set(d.name.toLowerCase(), object);
@@ -125,7 +138,9 @@ export class DirectoryIndex {
     for (const m of records.mailboxes) {
       const domain = domainsById.get(m.domainId);
       if (!domain) continue;
-      const object = this.charged('mailbox', m.id, m.address, m.limit, planOfDomain.get(m.domainId)?.mailbox ?? null, domain, domain.owner, m.lock);
+      const plan = planOfDomain.get(m.domainId) ?? null;
+      const object = this.charged('mailbox', m.id, m.address, m.limit, plan?.mailbox ?? null, domain, domain.owner, m.lock);
+      this.setDaily(object, m.dailyLimit ?? null, plan?.daily?.mailbox ?? null);
       this.mailboxesByAddress.set(m.address.toLowerCase(), object);
     }
   }
@@ -149,6 +164,7 @@ export class DirectoryIndex {
       plan,
       lock: lock ?? null,
       effective: this.effectiveOf(level, own, plan),
+      daily: NO_DAILY_LIMIT,
       parent,
       owner,
     };
@@ -225,6 +241,22 @@ export class DirectoryIndex {
     object.effective = this.effectiveOf(object.level, own, object.plan);
   }
 
+  /** Changes one object's own daily limit in place, as setOwnLimit does for the hourly one. */
+  setOwnDailyLimit(object: ChargedObject, own: LimitOverride): void {
+    this.setDaily(object, own, object.daily.plan);
+  }
+
+  private setDaily(object: ChargedObject, own: LimitOverride, plan: LimitOverride): void {
+    // Most objects have no daily value of their own and share one frozen view per level.
+    object.daily = own === null && plan === null ? this.defaultDailyOf(object.level) : { own, plan, effective: effectiveLimit(own, plan, this.settings.dailyDefaults[object.level]) };
+  }
+
+  private defaultDaily: Partial<Record<Level, WindowLimits>> = {};
+
+  private defaultDailyOf(level: Level): WindowLimits {
+    return (this.defaultDaily[level] ??= Object.freeze({ own: null, plan: null, effective: Object.freeze(effectiveLimit(null, null, this.settings.dailyDefaults[level])) }));
+  }
+
   /** Changes who holds the lock on an object's own value, in place, as setOwnLimit does for the value. */
   setLock(object: ChargedObject, lock: LimitLock | null): void {
     object.lock = lock;
@@ -234,7 +266,11 @@ export class DirectoryIndex {
   applySettings(settings: ServerSettings): void {
     this.settings = settings;
     this.defaultEffective = {};
-    for (const object of this.byCounterKey.values()) object.effective = this.effectiveOf(object.level, object.own, object.plan);
+    this.defaultDaily = {};
+    for (const object of this.byCounterKey.values()) {
+      object.effective = this.effectiveOf(object.level, object.own, object.plan);
+      this.setDaily(object, object.daily.own, object.daily.plan);
+    }
   }
 
   /** Most objects follow the default: they share one (immutable) EffectiveLimit per level. */
@@ -251,6 +287,9 @@ export function domainOf(address: string): string {
   const at = address.lastIndexOf('@');
   return at < 0 ? '' : address.slice(at + 1).toLowerCase();
 }
+
+/** Placeholder until the index sets an object's daily values (right after it is made). */
+const NO_DAILY_LIMIT: WindowLimits = Object.freeze({ own: null, plan: null, effective: Object.freeze({ limit: 'unlimited' as const, source: 'default' as const }) });
 
 const SEPARATOR = '\n';
 /** Search answers kept per index; names only change with a new index, so they never go stale. */

@@ -1,5 +1,6 @@
 import type { WindowView } from './decision.js';
-import type { ChargedObject } from './directory.js';
+import { limitIn, type ChargedObject } from './directory.js';
+import { LIMIT_WINDOWS } from './limits.js';
 import type { ServerSettings } from './settings.js';
 
 /**
@@ -32,21 +33,24 @@ export function heldLeaving(
 ): HeldLeaving {
   if (!settings.enabled || chain.length === 0) return { leaves: 'automatically', inSeconds: 0 };
   let wait = 0;
+  // It leaves when every window of every level has room: the latest of their waits.
   for (const object of chain) {
-    const limit = object.effective.limit;
-    if (limit === 'unlimited') continue;
-    if (weight > limit) {
-      const because = limit === 0 ? (object.level === 'mailbox' && isCompromised(object) ? 'compromised' : 'limitZero') : 'tooLarge';
-      return { leaves: 'byPerson', because, level: object.level, name: object.name };
+    for (const period of LIMIT_WINDOWS) {
+      const limit = limitIn(object, period);
+      if (limit === 'unlimited') continue;
+      if (weight > limit) {
+        const because = limit === 0 ? (object.level === 'mailbox' && isCompromised(object) ? 'compromised' : 'limitZero') : 'tooLarge';
+        return { leaves: 'byPerson', because, level: object.level, name: object.name };
+      }
+      const used = window.used(object, period);
+      const needed = used + aheadWeight + weight - limit;
+      if (needed <= 0) continue;
+      // More than is in the window now must first be sent (the messages ahead count as they leave).
+      if (needed > used) return { leaves: 'afterOthers', ahead };
+      const seconds = window.secondsUntilFreed(object, needed, period);
+      if (seconds === null) return { leaves: 'afterOthers', ahead };
+      wait = Math.max(wait, seconds);
     }
-    const used = window.used(object);
-    const needed = used + aheadWeight + weight - limit;
-    if (needed <= 0) continue;
-    // More than is in the window now must first be sent (the messages ahead count as they leave).
-    if (needed > used) return { leaves: 'afterOthers', ahead };
-    const seconds = window.secondsUntilFreed(object, needed);
-    if (seconds === null) return { leaves: 'afterOthers', ahead };
-    wait = Math.max(wait, seconds);
   }
   return { leaves: 'automatically', inSeconds: wait };
 }

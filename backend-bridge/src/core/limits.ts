@@ -2,7 +2,15 @@
 export const LEVELS = ['mailbox', 'domain', 'subscription'] as const;
 export type Level = (typeof LEVELS)[number];
 
-/** An effective hourly limit: a count of messages (or recipients), or no limit at all. */
+/**
+ * The rolling windows a limit may be set for: the last hour and the last 24 hours. Both count the same accepted
+ * messages; a message is accepted only when every window of every level has room for it.
+ */
+export const LIMIT_WINDOWS = ['hour', 'day'] as const;
+export type LimitWindow = (typeof LIMIT_WINDOWS)[number];
+export const WINDOW_LENGTH_SECONDS: Record<LimitWindow, number> = { hour: 3600, day: 86_400 };
+
+/** An effective limit of one window: a count of messages (or recipients), or no limit at all. */
 export type Limit = number | 'unlimited';
 
 /** What an object stores for itself: its own limit, or null to follow the server default. */
@@ -35,6 +43,15 @@ export interface PlanLimits {
   mailbox: LimitOverride;
   domain: LimitOverride;
   subscription: LimitOverride;
+  /** The plan's daily values per level; absent: the plan sets none. */
+  daily?: Record<Level, LimitOverride> | undefined;
+}
+
+/** An object's values for one window: its own, its plan's, and the one in force. */
+export interface WindowLimits {
+  own: LimitOverride;
+  plan: LimitOverride;
+  effective: EffectiveLimit;
 }
 
 /**

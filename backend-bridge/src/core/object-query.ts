@@ -1,13 +1,13 @@
 import type { Identity } from '../api/identity.js';
 import type { Role } from '../api/identity.js';
-import { canSee, limitCeiling, limitChoices, mayChangeLimit, type Ceiling } from './access.js';
+import { canSee, defaultLimitOf, limitCeiling, limitChoices, mayChangeLimit, type Ceiling } from './access.js';
 import type { WindowView } from './decision.js';
 import { subscriptionOf, type ChargedObject, type DirectoryIndex } from './directory.js';
 import { isLockedFor, mayLock } from './limit-locks.js';
 import { effectiveLimit, type Level, type Limit, type LimitOverride, type LimitSource } from './limits.js';
 import type { ServerSettings } from './settings.js';
 import { heldCountsByObject, overLimitCause, sendingState, type OverLimitCause, type SendingState } from './sending-state.js';
-import { usageOf } from './usage.js';
+import { usageOf, type WindowUsage } from './usage.js';
 
 /** One subscription, domain or mailbox as lists and the limit dialog show it. */
 export interface ObjectRow {
@@ -47,6 +47,37 @@ export interface ObjectRow {
   compromised: boolean;
   /** Why `used` is above the limit; null when it is not. */
   overLimitCause: OverLimitCause | null;
+  /** The daily limit (rolling 24 hours) beside the hourly one above; the lock and mayChangeLimit cover both. */
+  daily: DailyRow;
+}
+
+/** The daily window of a row: the same fields as the hourly ones, for the last 24 hours. */
+export interface DailyRow {
+  ownLimit: number | 'unlimited' | 'default';
+  effectiveLimit: Limit;
+  limitSource: LimitSource;
+  defaultLimit: Limit;
+  ceiling: Ceiling | null;
+  mayChooseDefault: boolean;
+  mayChooseUnlimited: boolean;
+  /** Used in the last 24 hours. */
+  used: number;
+  blocked: boolean;
+  freesInSeconds: number | null;
+}
+
+function dailyRow(object: ChargedObject, identity: Identity, settings: ServerSettings, usage: WindowUsage): DailyRow {
+  return {
+    ownLimit: ownLimitOf(object.daily.own),
+    effectiveLimit: object.daily.effective.limit,
+    limitSource: object.daily.effective.source,
+    defaultLimit: defaultLimitOf(object, settings, 'day'),
+    ceiling: limitCeiling(identity, object, 'day'),
+    ...limitChoices(identity, object, settings, 'day'),
+    used: usage.used,
+    blocked: usage.blocked,
+    freesInSeconds: usage.freesInSeconds,
+  };
 }
 
 /** What a row needs beyond the directory and the counters: held mail, compromised marks, releases beyond the limit. */
@@ -132,6 +163,7 @@ export function objectRow(object: ChargedObject, identity: Identity, window: Win
     heldCount: facts.heldCount(object),
     compromised,
     overLimitCause: overLimitCause(usage.used, usage.limit, { compromised, releasedBeyondLimit: facts.releasedBeyondLimit(object), limitsOff: !settings.enabled }),
+    daily: dailyRow(object, identity, settings, usage.day),
   };
 }
 
@@ -188,11 +220,13 @@ export function queryObjects(index: DirectoryIndex, window: WindowView, settings
     if (!everything && !canSee(identity, object)) return false;
     if (domain && (query.level === 'mailbox' ? object.parent?.name : object.name) !== domain) return false;
     if (subscription && subscriptionOf(object).name !== subscription) return false;
-    return query.blocked === undefined || usageOf(object, window).blocked === query.blocked;
+    if (query.blocked === undefined) return true;
+    const usage = usageOf(object, window);
+    return (usage.blocked || usage.day.blocked) === query.blocked;
   }) : candidates;
   const start = (query.page - 1) * query.pageSize;
   let page: ChargedObject[];
-  if (query.sort === 'used') page = pageByKey(matches, (o) => window.used(o), query.order, start, query.pageSize);
+  if (query.sort === 'used') page = pageByKey(matches, (o) => window.used(o, 'hour'), query.order, start, query.pageSize);
   else if (query.sort === 'limit') page = pageByKey(matches, (o) => limitRank(o.effective.limit), query.order, start, query.pageSize);
   else if (query.order === 'asc') page = matches.slice(start, start + query.pageSize);
   else page = matches.slice(Math.max(0, matches.length - start - query.pageSize), Math.max(0, matches.length - start)).reverse();

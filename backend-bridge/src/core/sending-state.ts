@@ -1,6 +1,6 @@
 import { decideMessage, type WindowView } from './decision.js';
 import type { ChargedObject } from './directory.js';
-import type { Level, Limit } from './limits.js';
+import type { Level, Limit, LimitWindow } from './limits.js';
 import type { ServerSettings } from './settings.js';
 
 /**
@@ -23,6 +23,8 @@ export type SendingState =
       name: string;
       /** Whether that level is the object itself. */
       self: boolean;
+      /** Which of its windows is full: the hourly or the daily limit. */
+      window: LimitWindow;
       limit: number;
       /** When one unit frees; null when a person has to act (limit 0). */
       freesInSeconds: number | null;
@@ -44,6 +46,7 @@ export function sendingState(chain: readonly ChargedObject[], window: WindowView
     level: tripped.level,
     name: tripped.name,
     self: tripped === chain[0],
+    window: decision.window,
     limit: decision.limit,
     freesInSeconds: decision.retryAfterSeconds,
     compromised: tripped.level === 'mailbox' && isCompromised(tripped),

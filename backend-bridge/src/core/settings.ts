@@ -33,6 +33,8 @@ export interface ServerSettings {
   /** "Switch on limitations on outgoing email messages". When off, mail passes but is still counted. */
   enabled: boolean;
   defaults: Record<Level, Limit>;
+  /** Server defaults of the daily (rolling 24 hours) limits; unlimited unless the administrator sets one. */
+  dailyDefaults: Record<Level, Limit>;
   countingUnit: CountingUnit;
   /** Whether customers may set the limits of their own domains and mailboxes (below their parent's). */
   customersMayChangeLimits: boolean;
@@ -49,9 +51,12 @@ export const INITIAL_NOTIFICATIONS: NotificationSettings = {
   screenUrl: null,
 };
 
+export const UNLIMITED_DAILY: Readonly<Record<Level, Limit>> = Object.freeze({ mailbox: 'unlimited', domain: 'unlimited', subscription: 'unlimited' });
+
 export const INITIAL_SETTINGS: ServerSettings = {
   enabled: true,
   defaults: { mailbox: 100, domain: 1000, subscription: 5000 },
+  dailyDefaults: UNLIMITED_DAILY,
   countingUnit: 'messages',
   customersMayChangeLimits: true,
   overLimitAction: 'hold',

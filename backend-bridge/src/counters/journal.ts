@@ -45,11 +45,16 @@ export class CounterJournal {
     this.rollUp(oldestKeptSecond);
   }
 
-  /** Loads everything still inside the window ending at `now` into `counters`; returns the steps loaded. */
-  restoreInto(counters: RollingWindowCounters, now: number): number {
+  /**
+   * Loads everything still inside the window ending at `now` into `counters` (the hourly and the daily window, in
+   * one pass over the journal: each gets the steps inside its own window); returns the steps read.
+   */
+  restoreInto(counters: RollingWindowCounters | readonly RollingWindowCounters[], now: number): number {
+    const windows = Array.isArray(counters) ? (counters as readonly RollingWindowCounters[]) : [counters as RollingWindowCounters];
+    const longest = Math.max(...windows.map((w) => w.windowSeconds));
     let count = 0;
-    forEachCounterStep(this.db, { fromSecond: now - counters.windowSeconds + 1 }, (key, second, amount) => {
-      counters.add(key, second, amount);
+    forEachCounterStep(this.db, { fromSecond: now - longest + 1 }, (key, second, amount) => {
+      for (const window of windows) if (second > now - window.windowSeconds) window.add(key, second, amount);
       count++;
     });
     return count;

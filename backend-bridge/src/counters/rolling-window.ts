@@ -24,6 +24,10 @@ const INITIAL_SLOTS = 1024;
  * arrays with room for two pairs and its total: about 55 bytes per object with its map entry, where a small
  * array per object costs more than twice that. Busier objects (domains, subscriptions) keep an array.
  * All methods are synchronous, so a check followed by an add in the same tick is atomic in Node.
+ *
+ * `stepSeconds` coarsens the resolution for long windows (a day counted per minute keeps a busy domain at 1,440
+ * steps instead of 86,400): an amount is filed under the step that ends at or after its second, so it leaves the
+ * window at most one step late and never early. Callers always speak in seconds.
  */
 export class RollingWindowCounters {
   private readonly slotOf = new Map<number, number>();
@@ -36,9 +40,30 @@ export class RollingWindowCounters {
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
 
-  constructor(readonly windowSeconds: number) {}
+  private readonly windowSteps: number;
 
-  add(key: number, second: number, amount: number): void {
+  constructor(
+    readonly windowSeconds: number,
+    readonly stepSeconds = 1,
+  ) {
+    if (!Number.isInteger(stepSeconds) || stepSeconds < 1 || windowSeconds % stepSeconds !== 0) {
+      throw new Error(`a window of ${windowSeconds} s cannot be counted in steps of ${stepSeconds} s`);
+    }
+    this.windowSteps = windowSeconds / stepSeconds;
+  }
+
+  /** The step an amount counted at `second` is filed under: the one ending at or after it. */
+  private stepOfAmount(second: number): number {
+    return Math.ceil(second / this.stepSeconds);
+  }
+
+  /** The step `now` falls in, for expiry: a step leaves once now has passed its end plus the window. */
+  private stepOfNow(now: number): number {
+    return Math.floor(now / this.stepSeconds);
+  }
+
+  add(key: number, atSecond: number, amount: number): void {
+    const second = this.stepOfAmount(atSecond);
     let slot = this.slotOf.get(key);
     if (slot === undefined) {
       slot = this.allocate(key);
@@ -79,7 +104,8 @@ export class RollingWindowCounters {
   }
 
   /** Budget used in the window that ends at `now` (seconds). */
-  used(key: number, now: number): number {
+  used(key: number, nowSecond: number): number {
+    const now = this.stepOfNow(nowSecond);
     const slot = this.slotOf.get(key);
     if (slot === undefined || !this.expire(key, slot, now)) return 0;
     return this.totals[slot] ?? 0;
@@ -89,29 +115,33 @@ export class RollingWindowCounters {
    * Seconds from `now` until at least `amount` of the used budget has left the window, or null if the window
    * does not hold that much.
    */
-  secondsUntilFreed(key: number, now: number, amount: number): number | null {
+  secondsUntilFreed(key: number, nowSecond: number, amount: number): number | null {
+    const now = this.stepOfNow(nowSecond);
     const slot = this.slotOf.get(key);
     if (slot === undefined || !this.expire(key, slot, now)) return null;
+    // A step leaves the window at the start of step (its step + window steps).
+    const freedAt = (step: number) => (step + this.windowSteps) * this.stepSeconds - nowSecond;
     let freed = 0;
     const count = this.inlineCount[slot] ?? 0;
     if (count === LONG) {
       const { pairs, head } = this.long.get(slot) as LongHistory;
       for (let i = head; i < pairs.length; i += 2) {
         freed += pairs[i + 1] ?? 0;
-        if (freed >= amount) return (pairs[i] ?? now) + this.windowSeconds - now;
+        if (freed >= amount) return freedAt(pairs[i] ?? now);
       }
       return null;
     }
     const base = slot * INLINE_PAIRS;
     for (let i = 0; i < count; i++) {
       freed += this.amounts[base + i] ?? 0;
-      if (freed >= amount) return (this.seconds[base + i] ?? now) + this.windowSeconds - now;
+      if (freed >= amount) return freedAt(this.seconds[base + i] ?? now);
     }
     return null;
   }
 
   /** Every object with budget used in the window ending at `now`. */
-  *activeKeys(now: number): Iterable<number> {
+  *activeKeys(nowSecond: number): Iterable<number> {
+    const now = this.stepOfNow(nowSecond);
     for (const [key, slot] of this.slotOf) {
       if (this.expire(key, slot, now)) yield key;
     }
@@ -124,7 +154,8 @@ export class RollingWindowCounters {
   }
 
   /** Expires everything that left the window, for all objects (a periodic sweep keeps idle objects from piling up). */
-  sweep(now: number): void {
+  sweep(nowSecond: number): void {
+    const now = this.stepOfNow(nowSecond);
     for (const [key, slot] of this.slotOf) this.expire(key, slot, now);
   }
 
@@ -132,9 +163,9 @@ export class RollingWindowCounters {
     return this.slotOf.size;
   }
 
-  /** Drops the pairs that left the window; false (and the slot freed) when nothing is left. */
+  /** Drops the pairs that left the window (`now` in steps); false (and the slot freed) when nothing is left. */
   private expire(key: number, slot: number, now: number): boolean {
-    const oldestKept = now - this.windowSeconds;
+    const oldestKept = now - this.windowSteps;
     const count = this.inlineCount[slot] ?? 0;
     if (count === LONG) {
       const history = this.long.get(slot) as LongHistory;

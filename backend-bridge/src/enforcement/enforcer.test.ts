@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exampleDirectory } from '../../test-support/directory-fixture.js';
 import type { DirectoryFile } from '../core/directory-file.js';
-import { INITIAL_NOTIFICATIONS, type ServerSettings } from '../core/settings.js';
+import { INITIAL_NOTIFICATIONS, UNLIMITED_DAILY, type ServerSettings } from '../core/settings.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
 import { openDatabase } from '../store/database.js';
 import { readDirectory, replaceDirectory } from '../store/directory-store.js';
@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const SETTINGS: ServerSettings = { enabled: true, defaults: { mailbox: 3, domain: 5, subscription: 8 }, countingUnit: 'messages', customersMayChangeLimits: true, overLimitAction: 'defer', notifications: INITIAL_NOTIFICATIONS };
+const SETTINGS: ServerSettings = { enabled: true, defaults: { mailbox: 3, domain: 5, subscription: 8 }, dailyDefaults: UNLIMITED_DAILY, countingUnit: 'messages', customersMayChangeLimits: true, overLimitAction: 'defer', notifications: INITIAL_NOTIFICATIONS };
 
 function enforcerFor(file: DirectoryFile, settings: ServerSettings = SETTINGS) {
   const db = openDatabase(mkdtempSync(path.join(os.tmpdir(), 'oml-enforcer-')));
@@ -64,8 +64,8 @@ describe('Enforcer', () => {
     const window = enforcer.windowAt(Math.floor(1_800_000_000_000 / 1000));
     const alice = enforcer.directory.mailboxesByAddress.get('alice@example.com')!;
     const bob = enforcer.directory.mailboxesByAddress.get('bob@example.com')!;
-    expect(window.used(alice)).toBe(1);
-    expect(window.used(bob)).toBe(0);
+    expect(window.used(alice, 'hour')).toBe(1);
+    expect(window.used(bob, 'hour')).toBe(0);
   });
 
   it('unknown senders of a hosted domain count toward that domain; foreign senders pass uncounted', () => {
@@ -89,7 +89,7 @@ describe('Enforcer', () => {
     const { send, enforcer } = enforcerFor(exampleDirectory(), { ...SETTINGS, enabled: false });
     for (let i = 0; i < 10; i++) expect(send('alice@example.com').decision.allowed).toBe(true);
     const alice = enforcer.directory.mailboxesByAddress.get('alice@example.com')!;
-    expect(enforcer.windowAt(1_800_000_000).used(alice)).toBe(10);
+    expect(enforcer.windowAt(1_800_000_000).used(alice, 'hour')).toBe(10);
   });
 
   it('counts recipients when the server counts recipients', () => {
@@ -119,8 +119,8 @@ describe('Enforcer', () => {
     enforcer.load(SETTINGS, readDirectory(db));
     const window = enforcer.windowAt(1_800_000_000);
     expect(enforcer.directory.mailboxesByAddress.has('alice@example.com')).toBe(false);
-    expect(window.used(enforcer.directory.mailboxesByAddress.get('bob@example.com')!)).toBe(1);
-    expect(window.used(enforcer.directory.domainsByName.get('example.com')!)).toBe(2);
+    expect(window.used(enforcer.directory.mailboxesByAddress.get('bob@example.com')!, 'hour')).toBe(1);
+    expect(window.used(enforcer.directory.domainsByName.get('example.com')!, 'hour')).toBe(2);
     expect(enforcer.counters.size).toBe(3);
     db.close();
   });

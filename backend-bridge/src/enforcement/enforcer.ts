@@ -1,8 +1,8 @@
 import { decideMessage, explainHold, type Decision, type WindowView } from '../core/decision.js';
 import { DirectoryIndex, type ChargedObject, type DirectoryRecordStreams } from '../core/directory.js';
-import type { Level } from '../core/limits.js';
+import { WINDOW_LENGTH_SECONDS, type Level, type LimitWindow } from '../core/limits.js';
 import { identifySender, type SenderIdentity } from '../core/identity.js';
-import { INITIAL_NOTIFICATIONS, messageWeight, type OverLimitAction, type ServerSettings } from '../core/settings.js';
+import { INITIAL_NOTIFICATIONS, UNLIMITED_DAILY, messageWeight, type OverLimitAction, type ServerSettings } from '../core/settings.js';
 import type { CounterJournal } from '../counters/journal.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
 import type { RecordedOverLimitEvent } from '../store/over-limit-events.js';
@@ -28,10 +28,29 @@ export function windowSeconds(env: NodeJS.ProcessEnv = process.env): number {
   return seconds;
 }
 
+export const DAY_SECONDS = WINDOW_LENGTH_SECONDS.day;
+/** The daily window is counted per minute: exact to the minute, and a busy domain keeps 1,440 steps, not 86,400. */
+const DAY_STEP_SECONDS = 60;
+
+/**
+ * The counters of the daily window: the last 24 hours, per minute. FOR TESTS ONLY, OUTGOING_LIMITS_TEST_DAY_SECONDS
+ * shortens it (counted per second) so a test can watch mail held by a daily limit leave; answers still say "daily".
+ */
+export function dailyWindowCounters(env: NodeJS.ProcessEnv = process.env): RollingWindowCounters {
+  const raw = env.OUTGOING_LIMITS_TEST_DAY_SECONDS;
+  if (raw === undefined || raw === '') return new RollingWindowCounters(DAY_SECONDS, DAY_STEP_SECONDS);
+  const seconds = Number(raw);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > DAY_SECONDS) {
+    throw new Error(`OUTGOING_LIMITS_TEST_DAY_SECONDS must be a whole number of seconds from 1 to ${DAY_SECONDS}, got "${raw}"`);
+  }
+  return new RollingWindowCounters(seconds);
+}
+
 /** Until the store is loaded, nothing is known and nothing is limited. */
 const NOTHING_LIMITED: ServerSettings = {
   enabled: false,
   defaults: { mailbox: 'unlimited', domain: 'unlimited', subscription: 'unlimited' },
+  dailyDefaults: UNLIMITED_DAILY,
   countingUnit: 'messages',
   customersMayChangeLimits: false,
   overLimitAction: 'defer',
@@ -67,10 +86,13 @@ export class Enforcer {
   private readonly nowSeconds: () => number;
 
   constructor(
+    /** The hourly window. */
     readonly counters: RollingWindowCounters,
     private readonly journal: CounterJournal | null,
     private readonly onRefused: ((event: RecordedOverLimitEvent) => void) | null,
     private readonly clockMs: () => number = Date.now,
+    /** The daily window: the same accepted amounts, kept 24 hours. */
+    readonly dailyCounters: RollingWindowCounters = new RollingWindowCounters(DAY_SECONDS, DAY_STEP_SECONDS),
   ) {
     this.settings = NOTHING_LIMITED;
     this.index = new DirectoryIndex({ subscriptions: [], domains: [], mailboxes: [] }, NOTHING_LIMITED);
@@ -93,9 +115,21 @@ export class Enforcer {
     this.settings = settings;
     this.index = index;
     const gone = new Set<number>();
-    for (const key of this.counters.activeKeys(this.nowSeconds())) if (!this.index.byCounterKey.has(key)) gone.add(key);
-    for (const key of gone) this.counters.forget(key);
+    for (const counters of this.windows()) {
+      for (const key of counters.activeKeys(this.nowSeconds())) if (!this.index.byCounterKey.has(key)) gone.add(key);
+    }
+    for (const key of gone) for (const counters of this.windows()) counters.forget(key);
     this.journal?.discard(gone);
+  }
+
+  /** Both windows' counters: every count and refund goes to each. */
+  windows(): readonly RollingWindowCounters[] {
+    return [this.counters, this.dailyCounters];
+  }
+
+  /** The longest window: how long the journal must keep what it counted. */
+  get longestWindowSeconds(): number {
+    return Math.max(this.counters.windowSeconds, this.dailyCounters.windowSeconds);
   }
 
   /** New server settings without a directory rebuild: effective limits are resolved again in place. */
@@ -126,6 +160,7 @@ export class Enforcer {
         level: decision.tripped.level,
         objectId: decision.tripped.id,
         objectName: decision.tripped.name,
+        window: decision.window,
         sender: facts.sender ?? null,
         saslUsername: facts.saslUsername ?? null,
         recipientCount: facts.recipientCount,
@@ -165,9 +200,11 @@ export class Enforcer {
 
   /** Takes back a count made at `second` whose message did not leave after all. */
   refund(chain: readonly ChargedObject[], second: number, weight: number): void {
+    const now = this.nowSeconds();
     for (const object of chain) {
-      if (this.counters.used(object.counterKey, this.nowSeconds()) < weight) continue;
-      this.counters.add(object.counterKey, second, -weight);
+      // The daily window holds at least what the hourly one does: a count the hour no longer has is gone from both.
+      if (this.counters.used(object.counterKey, now) < weight) continue;
+      for (const counters of this.windows()) counters.add(object.counterKey, second, -weight);
       this.journal?.record(object.counterKey, second, -weight);
     }
   }
@@ -175,6 +212,7 @@ export class Enforcer {
   private charge(chain: readonly ChargedObject[], now: number, weight: number): void {
     for (const object of chain) {
       this.counters.add(object.counterKey, now, weight);
+      this.dailyCounters.add(object.counterKey, now, weight);
       this.journal?.record(object.counterKey, now, weight);
     }
   }
@@ -188,10 +226,10 @@ export class Enforcer {
   }
 
   windowAt(now: number): WindowView {
-    const counters = this.counters;
+    const of: Record<LimitWindow, RollingWindowCounters> = { hour: this.counters, day: this.dailyCounters };
     return {
-      used: (object) => counters.used(object.counterKey, now),
-      secondsUntilFreed: (object, amount) => counters.secondsUntilFreed(object.counterKey, now, amount),
+      used: (object, window) => of[window].used(object.counterKey, now),
+      secondsUntilFreed: (object, amount, window) => of[window].secondsUntilFreed(object.counterKey, now, amount),
     };
   }
 }

@@ -1,5 +1,5 @@
 import { formatWait } from '../core/decision.js';
-import type { Level, Limit } from '../core/limits.js';
+import type { Level, Limit, LimitWindow } from '../core/limits.js';
 import { domainOf } from '../core/directory.js';
 
 /** Everything a notification says, as mail text and as the webhook's JSON. */
@@ -9,9 +9,11 @@ export interface Notification {
   /** The object the notification is about: the one that tripped (or was marked compromised). */
   level: Level;
   name: string;
+  /** The window that was reached: the hourly or the daily limit (a compromised mark: the hourly one, set to 0). */
+  window: LimitWindow;
   limit: Limit;
   unit: string;
-  /** Budget used in the current window. */
+  /** Budget used in that window. */
   sent: number;
   /** Messages in the hold queue because of this object. */
   held: number;
@@ -34,14 +36,14 @@ export function topDomains(recipientLists: ReadonlyArray<readonly string[]>, cou
     .map(([domain, n]) => ({ domain, messages: n }));
 }
 
-function describeLimit(limit: Limit, unit: string): string {
-  return limit === 'unlimited' ? 'Unlimited' : `${limit} ${unit} per hour`;
+function describeLimit(limit: Limit, unit: string, window: LimitWindow): string {
+  return limit === 'unlimited' ? 'Unlimited' : `${limit} ${unit} per ${window}`;
 }
 
 export function mailSubject(n: Notification): string {
   return n.kind === 'compromised'
     ? `Mailbox ${n.name} marked compromised: its mail is held`
-    : `Outgoing limit reached: ${n.level} ${n.name} (${describeLimit(n.limit, n.unit)})`;
+    : `Outgoing ${n.window === 'day' ? 'daily ' : ''}limit reached: ${n.level} ${n.name} (${describeLimit(n.limit, n.unit, n.window)})`;
 }
 
 export function mailBody(n: Notification, period: string): string {
@@ -52,8 +54,8 @@ export function mailBody(n: Notification, period: string): string {
     '',
     `Object:                ${n.level} ${n.name}`,
     `Level that tripped:    ${n.level}`,
-    `Limit:                 ${describeLimit(n.limit, n.unit)}`,
-    `Sent in the last hour: ${n.sent}`,
+    `Limit:                 ${describeLimit(n.limit, n.unit, n.window)}`,
+    n.window === 'day' ? `Sent in the last 24 h: ${n.sent}` : `Sent in the last hour: ${n.sent}`,
     `Held messages:         ${n.held}`,
     `Budget frees:          ${frees}`,
     `Top recipient domains: ${domains}`,

@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process';
 import os from 'node:os';
 import type { Logger } from 'pino';
 import type { ChargedObject } from '../core/directory.js';
-import type { Level } from '../core/limits.js';
+import type { Level, LimitWindow } from '../core/limits.js';
 import { NOTIFY_PERIOD_SECONDS } from '../core/settings.js';
-import { usageOf } from '../core/usage.js';
+import { windowUsage } from '../core/usage.js';
 import type { Enforcer } from '../enforcement/enforcer.js';
 import type { Db } from '../store/database.js';
 import type { HeldStore } from '../store/held-store.js';
@@ -65,7 +65,7 @@ export class Notifier {
   /** From the enforcer: a message over the limit was held or deferred. */
   limitReached(event: OverLimitEvent): void {
     const object = this.enforcer.directory.find(event.level as Level, event.objectName);
-    if (object) this.notify('limit-reached', object, event.reason);
+    if (object) this.notify('limit-reached', object, event.reason, event.window);
   }
 
   compromised(object: ChargedObject, reason: string): void {
@@ -137,13 +137,13 @@ export class Notifier {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
-  private notify(kind: Notification['kind'], object: ChargedObject, reason: string): void {
+  private notify(kind: Notification['kind'], object: ChargedObject, reason: string, window: LimitWindow = 'hour'): void {
     const settings = this.enforcer.currentSettings.notifications;
     const to = this.addressesFor(object);
     if (to.length === 0 && !settings.webhookUrl) return;
     const now = this.nowMs();
     if (kind === 'limit-reached' && !this.claimPeriod(object, now, NOTIFY_PERIOD_SECONDS[settings.period] * 1000)) return;
-    const work = this.recipientsKnown(object).then(() => this.send(this.compose(kind, object, reason, now), to, settings.webhookUrl, settings.period));
+    const work = this.recipientsKnown(object).then(() => this.send(this.compose(kind, object, reason, now, window), to, settings.webhookUrl, settings.period));
     this.pending.add(work);
     void work.finally(() => this.pending.delete(work));
   }
@@ -209,9 +209,10 @@ export class Notifier {
     return [...addresses];
   }
 
-  private compose(kind: Notification['kind'], object: ChargedObject, reason: string, atMs: number): Notification {
+  private compose(kind: Notification['kind'], object: ChargedObject, reason: string, atMs: number, window: LimitWindow): Notification {
     const settings = this.enforcer.currentSettings;
-    const usage = usageOf(object, this.enforcer.windowAt(Math.floor(this.nowMs() / 1000)));
+    // The window that was reached: its limit, what was sent in it and when it frees.
+    const usage = windowUsage(object, this.enforcer.windowAt(Math.floor(this.nowMs() / 1000)), window);
     const heldMail = this.held.heldFor(object.level, object.name);
     const base = settings.notifications.screenUrl ?? `https://${os.hostname()}:8443/modules/outgoing-mail-limits/index.php/ui/held`;
     const link = `${base}${base.includes('?') ? '&' : '?'}${new URLSearchParams({ level: object.level, name: object.name }).toString()}`;
@@ -220,7 +221,8 @@ export class Notifier {
       atMs,
       level: object.level,
       name: object.name,
-      limit: object.effective.limit,
+      window,
+      limit: usage.limit,
       unit: settings.countingUnit,
       sent: usage.used,
       held: heldMail.length,

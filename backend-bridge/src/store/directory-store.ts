@@ -19,6 +19,9 @@ export interface PlanColumns {
   plan_mailbox: number | null;
   plan_domain: number | null;
   plan_subscription: number | null;
+  plan_mailbox_daily: number | null;
+  plan_domain_daily: number | null;
+  plan_subscription_daily: number | null;
 }
 
 export function toPlanColumns(plan: PlanLimits | null): PlanColumns {
@@ -27,6 +30,9 @@ export function toPlanColumns(plan: PlanLimits | null): PlanColumns {
     plan_mailbox: toLimitColumn(plan?.mailbox ?? null),
     plan_domain: toLimitColumn(plan?.domain ?? null),
     plan_subscription: toLimitColumn(plan?.subscription ?? null),
+    plan_mailbox_daily: toLimitColumn(plan?.daily?.mailbox ?? null),
+    plan_domain_daily: toLimitColumn(plan?.daily?.domain ?? null),
+    plan_subscription_daily: toLimitColumn(plan?.daily?.subscription ?? null),
   };
 }
 
@@ -37,6 +43,9 @@ export function fromPlanColumns(row: PlanColumns): PlanLimits | null {
     mailbox: fromLimitColumn(row.plan_mailbox),
     domain: fromLimitColumn(row.plan_domain),
     subscription: fromLimitColumn(row.plan_subscription),
+    ...(row.plan_mailbox_daily === null && row.plan_domain_daily === null && row.plan_subscription_daily === null
+      ? {}
+      : { daily: { mailbox: fromLimitColumn(row.plan_mailbox_daily), domain: fromLimitColumn(row.plan_domain_daily), subscription: fromLimitColumn(row.plan_subscription_daily) } }),
   };
 }
 
@@ -52,9 +61,14 @@ function fromLockColumns(row: LockColumns): LimitLock | null {
   return { login: row.locked_by ?? '', role: row.locked_by_role };
 }
 
-type SubscriptionRow = PlanColumns & LockColumns & { id: number; name: string; owner: string; reseller: string | null; system_user: string | null; limit_value: number | null };
-type DomainRow = LockColumns & { id: number; subscription_id: number; name: string; limit_value: number | null };
-type MailboxRow = LockColumns & { id: number; domain_id: number; address: string; limit_value: number | null };
+/** Only objects with a daily value of their own carry one: most have none. */
+function dailyOf(column: number | null): { dailyLimit?: LimitOverride } {
+  return column === null ? {} : { dailyLimit: fromLimitColumn(column) };
+}
+
+type SubscriptionRow = PlanColumns & LockColumns & { id: number; name: string; owner: string; reseller: string | null; system_user: string | null; limit_value: number | null; daily_limit_value: number | null };
+type DomainRow = LockColumns & { id: number; subscription_id: number; name: string; limit_value: number | null; daily_limit_value: number | null };
+type MailboxRow = LockColumns & { id: number; domain_id: number; address: string; limit_value: number | null; daily_limit_value: number | null };
 
 /** Starts the query only when reading begins: one open cursor at a time on the connection. */
 function* mapRows<Row, T>(rows: () => Iterable<unknown>, map: (row: Row) => T): Generator<T> {
@@ -68,7 +82,7 @@ function* mapRows<Row, T>(rows: () => Iterable<unknown>, map: (row: Row) => T): 
 export function streamDirectory(db: Db): DirectoryRecordStreams {
   return {
     subscriptions: mapRows(
-      () => db.prepare('SELECT id, name, owner, reseller, system_user, limit_value, locked_by, locked_by_role, plan_name, plan_mailbox, plan_domain, plan_subscription FROM subscriptions').iterate(),
+      () => db.prepare('SELECT id, name, owner, reseller, system_user, limit_value, daily_limit_value, locked_by, locked_by_role, plan_name, plan_mailbox, plan_domain, plan_subscription, plan_mailbox_daily, plan_domain_daily, plan_subscription_daily FROM subscriptions').iterate(),
       (r: SubscriptionRow): SubscriptionRecord => ({
         id: r.id,
         name: r.name,
@@ -76,22 +90,25 @@ export function streamDirectory(db: Db): DirectoryRecordStreams {
         reseller: r.reseller,
         systemUser: r.system_user,
         limit: fromLimitColumn(r.limit_value),
+        ...dailyOf(r.daily_limit_value),
         lock: fromLockColumns(r),
         plan: fromPlanColumns(r),
       }),
     ),
-    domains: mapRows(() => db.prepare('SELECT id, subscription_id, name, limit_value, locked_by, locked_by_role FROM domains').iterate(), (r: DomainRow): DomainRecord => ({
+    domains: mapRows(() => db.prepare('SELECT id, subscription_id, name, limit_value, daily_limit_value, locked_by, locked_by_role FROM domains').iterate(), (r: DomainRow): DomainRecord => ({
       id: r.id,
       subscriptionId: r.subscription_id,
       name: r.name,
       limit: fromLimitColumn(r.limit_value),
+      ...dailyOf(r.daily_limit_value),
       lock: fromLockColumns(r),
     })),
-    mailboxes: mapRows(() => db.prepare('SELECT id, domain_id, address, limit_value, locked_by, locked_by_role FROM mailboxes').iterate(), (r: MailboxRow): MailboxRecord => ({
+    mailboxes: mapRows(() => db.prepare('SELECT id, domain_id, address, limit_value, daily_limit_value, locked_by, locked_by_role FROM mailboxes').iterate(), (r: MailboxRow): MailboxRecord => ({
       id: r.id,
       domainId: r.domain_id,
       address: r.address,
       limit: fromLimitColumn(r.limit_value),
+      ...dailyOf(r.daily_limit_value),
       lock: fromLockColumns(r),
     })),
   };
@@ -117,23 +134,32 @@ export function replaceDirectory(db: Db, file: DirectoryFile): ImportSummary {
   return db
     .transaction((): ImportSummary => {
       const upsertSubscription = db.prepare(
-        `INSERT INTO subscriptions (name, owner, reseller, system_user, limit_value, plan_name, plan_mailbox, plan_domain, plan_subscription)
-         VALUES (@name, @owner, @reseller, @systemUser, @limit, @plan_name, @plan_mailbox, @plan_domain, @plan_subscription)
+        `INSERT INTO subscriptions (name, owner, reseller, system_user, limit_value, daily_limit_value, plan_name, plan_mailbox, plan_domain, plan_subscription,
+           plan_mailbox_daily, plan_domain_daily, plan_subscription_daily)
+         VALUES (@name, @owner, @reseller, @systemUser, @limit, @daily, @plan_name, @plan_mailbox, @plan_domain, @plan_subscription,
+           @plan_mailbox_daily, @plan_domain_daily, @plan_subscription_daily)
          ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, reseller = excluded.reseller,
            system_user = excluded.system_user, limit_value = excluded.limit_value, plan_name = excluded.plan_name,
-           plan_mailbox = excluded.plan_mailbox, plan_domain = excluded.plan_domain, plan_subscription = excluded.plan_subscription
+           plan_mailbox = excluded.plan_mailbox, plan_domain = excluded.plan_domain, plan_subscription = excluded.plan_subscription,
+           plan_mailbox_daily = excluded.plan_mailbox_daily, plan_domain_daily = excluded.plan_domain_daily,
+           plan_subscription_daily = excluded.plan_subscription_daily,
+           daily_limit_value = CASE WHEN @dailyGiven THEN excluded.daily_limit_value ELSE daily_limit_value END
          RETURNING id`,
       );
+      // A daily value the file leaves out stays as stored (@dailyGiven 0).
       const upsertDomain = db.prepare(
-        `INSERT INTO domains (subscription_id, name, limit_value) VALUES (?, ?, ?)
-         ON CONFLICT(name) DO UPDATE SET subscription_id = excluded.subscription_id, limit_value = excluded.limit_value
+        `INSERT INTO domains (subscription_id, name, limit_value, daily_limit_value) VALUES (@parent, @name, @limit, @daily)
+         ON CONFLICT(name) DO UPDATE SET subscription_id = excluded.subscription_id, limit_value = excluded.limit_value,
+           daily_limit_value = CASE WHEN @dailyGiven THEN excluded.daily_limit_value ELSE daily_limit_value END
          RETURNING id`,
       );
       const upsertMailbox = db.prepare(
-        `INSERT INTO mailboxes (domain_id, address, limit_value) VALUES (?, ?, ?)
-         ON CONFLICT(address) DO UPDATE SET domain_id = excluded.domain_id, limit_value = excluded.limit_value
+        `INSERT INTO mailboxes (domain_id, address, limit_value, daily_limit_value) VALUES (@parent, @name, @limit, @daily)
+         ON CONFLICT(address) DO UPDATE SET domain_id = excluded.domain_id, limit_value = excluded.limit_value,
+           daily_limit_value = CASE WHEN @dailyGiven THEN excluded.daily_limit_value ELSE daily_limit_value END
          RETURNING id`,
       );
+      const dailyParams = (daily: LimitOverride | undefined) => ({ daily: toLimitColumn(daily ?? null), dailyGiven: daily === undefined ? 0 : 1 });
       const keep = { subscription: new Set<number>(), domain: new Set<number>(), mailbox: new Set<number>() };
       let domainCount = 0;
       let mailboxCount = 0;
@@ -144,15 +170,16 @@ export function replaceDirectory(db: Db, file: DirectoryFile): ImportSummary {
           reseller: s.reseller,
           systemUser: s.systemUser,
           limit: toLimitColumn(s.limit),
+          ...dailyParams(s.dailyLimit),
           ...toPlanColumns(s.plan ?? null),
         }) as { id: number };
         keep.subscription.add(subscriptionId);
         for (const d of s.domains) {
-          const { id: domainId } = upsertDomain.get(subscriptionId, d.name, toLimitColumn(d.limit)) as { id: number };
+          const { id: domainId } = upsertDomain.get({ parent: subscriptionId, name: d.name, limit: toLimitColumn(d.limit), ...dailyParams(d.dailyLimit) }) as { id: number };
           keep.domain.add(domainId);
           domainCount++;
           for (const m of d.mailboxes) {
-            const { id: mailboxId } = upsertMailbox.get(domainId, m.address, toLimitColumn(m.limit)) as { id: number };
+            const { id: mailboxId } = upsertMailbox.get({ parent: domainId, name: m.address, limit: toLimitColumn(m.limit), ...dailyParams(m.dailyLimit) }) as { id: number };
             keep.mailbox.add(mailboxId);
             mailboxCount++;
           }
@@ -187,6 +214,18 @@ export function setObjectLimit(db: Db, level: Level, name: string, limit: LimitO
   return db
     .transaction(() => {
       const result = db.prepare(`UPDATE ${table} SET limit_value = ? WHERE ${nameColumn} = ?`).run(toLimitColumn(limit), name.toLowerCase());
+      if (result.changes > 0) bumpRevision(db, 'directory');
+      return result.changes > 0;
+    })
+    .immediate();
+}
+
+/** Sets one object's own daily limit (null = back to the plan's or the default). Returns false when no such object exists. */
+export function setObjectDailyLimit(db: Db, level: Level, name: string, limit: LimitOverride): boolean {
+  const { table, nameColumn } = TABLE_OF[level];
+  return db
+    .transaction(() => {
+      const result = db.prepare(`UPDATE ${table} SET daily_limit_value = ? WHERE ${nameColumn} = ?`).run(toLimitColumn(limit), name.toLowerCase());
       if (result.changes > 0) bumpRevision(db, 'directory');
       return result.changes > 0;
     })

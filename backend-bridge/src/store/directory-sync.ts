@@ -38,14 +38,20 @@ export function upsertSubscription(db: Db, input: SubscriptionUpsert): Change {
   const name = input.name.toLowerCase();
   const renamed = renameIfAsked(db, 'subscriptions', 'name', name, input.previousName?.toLowerCase());
   const existing = db
-    .prepare('SELECT owner, reseller, system_user, plan_name, plan_mailbox, plan_domain, plan_subscription FROM subscriptions WHERE name = ?')
+    .prepare(
+      'SELECT owner, reseller, system_user, plan_name, plan_mailbox, plan_domain, plan_subscription, plan_mailbox_daily, plan_domain_daily, plan_subscription_daily FROM subscriptions WHERE name = ?',
+    )
     .get(name) as (PlanColumns & { owner: string; reseller: string | null; system_user: string | null }) | undefined;
-  const plan = input.plan === undefined ? null : toPlanColumns(input.plan);
+  let plan = input.plan === undefined ? null : toPlanColumns(input.plan);
+  // Plesk's plans carry no daily values: a plan sent without them keeps the daily values stored for it.
+  if (plan && input.plan && input.plan.daily === undefined && existing) {
+    plan = { ...plan, plan_mailbox_daily: existing.plan_mailbox_daily, plan_domain_daily: existing.plan_domain_daily, plan_subscription_daily: existing.plan_subscription_daily };
+  }
   let change: Change = renamed ? 'renamed' : 'unchanged';
   if (!existing) {
     db.prepare(
-      `INSERT INTO subscriptions (name, owner, reseller, system_user, plan_name, plan_mailbox, plan_domain, plan_subscription)
-       VALUES (@name, @owner, @reseller, @systemUser, @plan_name, @plan_mailbox, @plan_domain, @plan_subscription)`,
+      `INSERT INTO subscriptions (name, owner, reseller, system_user, plan_name, plan_mailbox, plan_domain, plan_subscription, plan_mailbox_daily, plan_domain_daily, plan_subscription_daily)
+       VALUES (@name, @owner, @reseller, @systemUser, @plan_name, @plan_mailbox, @plan_domain, @plan_subscription, @plan_mailbox_daily, @plan_domain_daily, @plan_subscription_daily)`,
     ).run({ name, owner: input.owner, reseller: input.reseller, systemUser: input.systemUser, ...(plan ?? toPlanColumns(null)) });
     change = 'created';
   } else {
@@ -55,7 +61,8 @@ export function upsertSubscription(db: Db, input: SubscriptionUpsert): Change {
     }
     if (plan && (Object.keys(plan) as Array<keyof PlanColumns>).some((column) => plan[column] !== existing[column])) {
       db.prepare(
-        'UPDATE subscriptions SET plan_name = @plan_name, plan_mailbox = @plan_mailbox, plan_domain = @plan_domain, plan_subscription = @plan_subscription WHERE name = @name',
+        `UPDATE subscriptions SET plan_name = @plan_name, plan_mailbox = @plan_mailbox, plan_domain = @plan_domain, plan_subscription = @plan_subscription,
+           plan_mailbox_daily = @plan_mailbox_daily, plan_domain_daily = @plan_domain_daily, plan_subscription_daily = @plan_subscription_daily WHERE name = @name`,
       ).run({ name, ...plan });
       if (change === 'unchanged') change = 'updated';
     }

@@ -27,7 +27,7 @@ export interface HourBucket {
 
 /**
  * Returns what moves journal steps older than the window into hourly rows, in one transaction, so the journal
- * stays an hour long while the charts keep a day. A batch wholly before the window is deleted; one that
+ * stays as long as the longest window (a day, for daily limits) while the charts keep two. A batch wholly before the window is deleted; one that
  * straddles its start keeps its newer steps, rewritten in place so batches stay in the order they were written.
  */
 export function prepareJournalRollUp(db: Db): (oldestKeptSecond: number) => void {
@@ -124,7 +124,7 @@ export function hourlyStats(db: Db, target: { level: Level; id: number } | null,
     for (const [hour, amount] of rows) into.set(hour, (into.get(hour) ?? 0) + amount);
   };
 
-  // The journal holds the last hour or so, not yet rolled up: its steps are summed here.
+  // The journal holds the last day or so (the daily window), not yet rolled up: its steps are summed here.
   const key = target ? counterKey(target.level, target.id) : null;
   forEachCounterStep(db, { fromSecond: firstHour * 3600 }, (stepKey, second, amount) => {
     if (key === null ? stepKey % 4 === SUBSCRIPTION_TAG : stepKey === key) {

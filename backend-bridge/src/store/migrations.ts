@@ -261,4 +261,22 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
       ALTER TABLE held_messages ADD COLUMN summary_read_at_ms INTEGER;
     `,
   },
+  {
+    // Daily limits. Only this number changes should another step take 10 first: nothing else refers to it.
+    version: 10,
+    description: 'daily limits',
+    sql: `
+      -- Own daily (rolling 24 hours) values, encoded as limit_value (NULL = the plan's or the server default,
+      -- -1 = unlimited); the lock in locked_by covers both windows of an object.
+      ALTER TABLE subscriptions ADD COLUMN daily_limit_value INTEGER CHECK (daily_limit_value IS NULL OR daily_limit_value >= -1);
+      ALTER TABLE domains ADD COLUMN daily_limit_value INTEGER CHECK (daily_limit_value IS NULL OR daily_limit_value >= -1);
+      ALTER TABLE mailboxes ADD COLUMN daily_limit_value INTEGER CHECK (daily_limit_value IS NULL OR daily_limit_value >= -1);
+      -- The service plan's daily values (NULL = the plan sets none).
+      ALTER TABLE subscriptions ADD COLUMN plan_mailbox_daily INTEGER CHECK (plan_mailbox_daily IS NULL OR plan_mailbox_daily >= -1);
+      ALTER TABLE subscriptions ADD COLUMN plan_domain_daily INTEGER CHECK (plan_domain_daily IS NULL OR plan_domain_daily >= -1);
+      ALTER TABLE subscriptions ADD COLUMN plan_subscription_daily INTEGER CHECK (plan_subscription_daily IS NULL OR plan_subscription_daily >= -1);
+      -- Which window an over-limit attempt met.
+      ALTER TABLE over_limit_events ADD COLUMN limit_window TEXT NOT NULL DEFAULT 'hour' CHECK (limit_window IN ('hour', 'day'));
+    `,
+  },
 ];

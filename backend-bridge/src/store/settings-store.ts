@@ -22,6 +22,11 @@ export function readSettings(db: Db): ServerSettings {
     const parsed = parseLimit(stored.get(`${level}Limit`) ?? defaults[level], { allowDefault: false });
     if (parsed.ok && parsed.value !== null) defaults[level] = parsed.value;
   }
+  const dailyDefaults = { ...INITIAL_SETTINGS.dailyDefaults };
+  for (const level of LEVELS) {
+    const parsed = parseLimit(stored.get(`${level}DailyLimit`) ?? dailyDefaults[level], { allowDefault: false });
+    if (parsed.ok && parsed.value !== null) dailyDefaults[level] = parsed.value;
+  }
   const enabled = stored.get('enabled');
   const unit = stored.get('countingUnit');
   const customersMay = stored.get('customersMayChangeLimits');
@@ -29,6 +34,7 @@ export function readSettings(db: Db): ServerSettings {
   return {
     enabled: typeof enabled === 'boolean' ? enabled : INITIAL_SETTINGS.enabled,
     defaults,
+    dailyDefaults,
     countingUnit: COUNTING_UNITS.includes(unit as CountingUnit) ? (unit as CountingUnit) : INITIAL_SETTINGS.countingUnit,
     customersMayChangeLimits: typeof customersMay === 'boolean' ? customersMay : INITIAL_SETTINGS.customersMayChangeLimits,
     overLimitAction: OVER_LIMIT_ACTIONS.includes(action as OverLimitAction) ? (action as OverLimitAction) : INITIAL_SETTINGS.overLimitAction,
@@ -55,6 +61,7 @@ function readNotifications(stored: unknown): NotificationSettings {
 export interface SettingsChange {
   enabled?: boolean;
   defaults?: Partial<Record<(typeof LEVELS)[number], Limit>>;
+  dailyDefaults?: Partial<Record<(typeof LEVELS)[number], Limit>>;
   countingUnit?: CountingUnit;
   customersMayChangeLimits?: boolean;
   overLimitAction?: OverLimitAction;
@@ -77,6 +84,8 @@ export function updateSettings(db: Db, change: SettingsChange): ServerSettings {
     for (const level of LEVELS) {
       const value = change.defaults?.[level];
       if (value !== undefined) put.run(`${level}Limit`, JSON.stringify(value));
+      const daily = change.dailyDefaults?.[level];
+      if (daily !== undefined) put.run(`${level}DailyLimit`, JSON.stringify(daily));
     }
     bumpRevision(db, 'settings');
   }).immediate();

@@ -97,7 +97,7 @@ export class ApiClient {
     return this.call('GET', '/settings');
   }
 
-  updateSettings(change: Partial<Omit<ServerSettings, 'defaults'>> & { defaults?: Partial<Record<Level, unknown>> }): Promise<ServerSettings> {
+  updateSettings(change: Partial<Omit<ServerSettings, 'defaults' | 'dailyDefaults'>> & { defaults?: Partial<Record<Level, unknown>>; dailyDefaults?: Partial<Record<Level, unknown>> }): Promise<ServerSettings> {
     return this.call('PATCH', '/settings', undefined, change);
   }
 
@@ -117,12 +117,13 @@ export class ApiClient {
 
   /** `limit` is a number, "unlimited" or "default"; anything else comes back as a field error from the API. */
   /** `locked` (administrators and resellers): lock the value for the roles below, or leave it open; absent: the API's default. */
-  setLimit(level: Level, name: string, limit: OwnLimit | string, locked?: boolean): Promise<ObjectRow> {
-    return this.call('PUT', `/${COLLECTION[level]}/${encode(name)}/limit`, undefined, locked === undefined ? { limit } : { limit, locked });
+  /** `limit` (per hour) and `dailyLimit` (per day): each left out of the request when undefined, so it stays as it is. */
+  setLimit(level: Level, name: string, limit: OwnLimit | string | undefined, locked?: boolean, dailyLimit?: OwnLimit): Promise<ObjectRow> {
+    return this.call('PUT', `/${COLLECTION[level]}/${encode(name)}/limit`, undefined, definedOnly({ limit, dailyLimit, locked }));
   }
 
-  setLimits(level: Level, names: string[], limit: OwnLimit | string, locked?: boolean): Promise<{ items: ObjectRow[] }> {
-    return this.call('POST', '/limits/bulk', undefined, locked === undefined ? { level, names, limit } : { level, names, limit, locked });
+  setLimits(level: Level, names: string[], limit: OwnLimit | string | undefined, locked?: boolean, dailyLimit?: OwnLimit): Promise<{ items: ObjectRow[] }> {
+    return this.call('POST', '/limits/bulk', undefined, { level, names, ...definedOnly({ limit, dailyLimit, locked }) });
   }
 
   events(query: { level?: Level; name?: string; limit?: number } = {}): Promise<{ items: OverLimitEvent[] }> {
@@ -172,4 +173,9 @@ export class ApiClient {
   limitsState(): Promise<LimitsState> {
     return this.call('GET', '/limits/state');
   }
+}
+
+/** The fields that have a value: the API reads a field left out as "unchanged". */
+function definedOnly(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
 }

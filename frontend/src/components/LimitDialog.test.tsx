@@ -114,7 +114,9 @@ describe('only what the caller may choose', () => {
     await putLimit(ADMIN, 'domains/example.com', { limit: 2 });
     renderAs(harness, JDOE, <DomainScreen name="example.com" />);
     const dialog = await openFor('alice@example.com');
-    expect(within(dialog).getAllByRole('radio').map((radio) => radio.closest('label')?.textContent)).toEqual(['Custom value']);
+    // The hourly choices (the daily ones beside them are daily-limits.test.tsx's).
+    const hourlyRadios = within(dialog).getAllByRole('radio').filter((radio) => radio.getAttribute('name') === 'mode');
+    expect(hourlyRadios.map((radio) => radio.closest('label')?.textContent)).toEqual(['Custom value']);
     expect(within(dialog).getByRole('radio', { name: 'Custom value' })).toBeChecked();
     expect(
       within(dialog).getByText(

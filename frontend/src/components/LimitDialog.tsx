@@ -24,30 +24,45 @@ interface LimitDialogProps {
 interface Values {
   mode: Mode;
   value: string;
+  /** The daily limit (rolling 24 hours), chosen the same way. */
+  dailyMode: Mode;
+  dailyValue: string;
   /** Administrators and resellers: whether the roles below may change the value (unchecked: locked). */
   letChange: boolean;
 }
 
 /** The lowest cap among the rows: the value that may be set for all of them. */
-function tightestCeiling(rows: ObjectRow[]): ObjectRow['ceiling'] {
+function tightestCeiling(rows: ObjectRow[], ceilingOf: (row: ObjectRow) => ObjectRow['ceiling'] = (row) => row.ceiling): ObjectRow['ceiling'] {
   let tightest: ObjectRow['ceiling'] = null;
-  for (const row of rows) if (row.ceiling && (!tightest || row.ceiling.max < tightest.max)) tightest = row.ceiling;
+  for (const row of rows) {
+    const ceiling = ceilingOf(row);
+    if (ceiling && (!tightest || ceiling.max < tightest.max)) tightest = ceiling;
+  }
   return tightest;
+}
+
+/** Where one window's choice starts: as initialValues says, for the given own value. */
+function initialChoice(rows: ObjectRow[], own: (row: ObjectRow) => ObjectRow['ownLimit'], offers: { default: boolean; unlimited: boolean }): { mode: Mode; value: string } {
+  const row = rows.length === 1 ? rows[0] : undefined;
+  if (!row) return { mode: 'keep', value: '' };
+  const ownLimit = own(row);
+  if (typeof ownLimit === 'number') return { mode: 'custom', value: String(ownLimit) };
+  if (ownLimit === 'unlimited' && offers.unlimited) return { mode: 'unlimited', value: '' };
+  if (ownLimit === 'default' && offers.default) return { mode: 'default', value: '' };
+  return { mode: 'custom', value: '' };
 }
 
 /**
  * Where the dialog starts: a selection keeps each own value; one object shows its own value, unless the caller
  * could not keep it (then a number is asked for, never a choice that is not on offer).
  */
-function initialValues(rows: ObjectRow[], offers: { default: boolean; unlimited: boolean }): Values {
+function initialValues(rows: ObjectRow[], offers: { default: boolean; unlimited: boolean }, dailyOffers: { default: boolean; unlimited: boolean }): Values {
   const row = rows.length === 1 ? rows[0] : undefined;
   // The dialog starts from the lock as it is; a selection from open (a typed 0 then locks, see setField).
   const letChange = row ? row.lockedBy === null : true;
-  if (!row) return { mode: 'keep', value: '', letChange };
-  if (typeof row.ownLimit === 'number') return { mode: 'custom', value: String(row.ownLimit), letChange };
-  if (row.ownLimit === 'unlimited' && offers.unlimited) return { mode: 'unlimited', value: '', letChange };
-  if (row.ownLimit === 'default' && offers.default) return { mode: 'default', value: '', letChange };
-  return { mode: 'custom', value: '', letChange };
+  const hourly = initialChoice(rows, (r) => r.ownLimit, offers);
+  const daily = initialChoice(rows, (r) => r.daily.ownLimit, dailyOffers);
+  return { mode: hourly.mode, value: hourly.value, dailyMode: daily.mode, dailyValue: daily.value, letChange };
 }
 
 /** The typed number, or null when it is not a whole number from 0 to `max`. */
@@ -77,41 +92,66 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
   };
   const ceiling = tightestCeiling(changeable);
   const max = ceiling?.max ?? MAX_LIMIT;
+  const dailyOffers = {
+    default: changeable.every((row) => row.daily.mayChooseDefault),
+    unlimited: changeable.every((row) => row.daily.mayChooseUnlimited),
+  };
+  const dailyCeiling = tightestCeiling(changeable, (row) => row.daily.ceiling);
+  const dailyMax = dailyCeiling?.max ?? MAX_LIMIT;
   const mayLock = changeable.length > 0 && changeable.every((row) => row.mayLock);
   const single = rows.length === 1 ? rows[0] : undefined;
 
-  const [values, setValues] = useState<Values>(() => initialValues(rows, offers));
+  const [values, setValues] = useState<Values>(() => initialValues(rows, offers, dailyOffers));
+  // The daily value is sent only once the person has touched it: a daily choice the dialog could not start on
+  // (an empty number) never stops a change of the hourly value.
+  const [dailyTouched, setDailyTouched] = useState(false);
+  const [dailyApiFieldError, setDailyApiFieldError] = useState<string | null>(null);
   const [letChangeTouched, setLetChangeTouched] = useState(false);
   const [submitted, setSubmitted] = useState(false);
   const [apiFieldError, setApiFieldError] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const defaultLimit = changeable[0]?.defaultLimit ?? 'unlimited';
+  const dailyDefaultLimit = changeable[0]?.daily.defaultLimit ?? 'unlimited';
+  const sendsDaily = dailyTouched && values.dailyMode !== 'keep';
 
   const typed = values.mode === 'custom' ? typedLimit(values.value, max) : null;
   // Shown as soon as something wrong is typed, or at OK when nothing was: never for a field not in use.
   const formatError =
     values.mode === 'custom' && typed === null && (values.value.trim() !== '' || submitted) ? text('dialog.enterNumber', { max: formatNumber(max) }) : null;
   const fieldError = values.mode === 'custom' ? (formatError ?? apiFieldError) : null;
+  const dailyTyped = values.dailyMode === 'custom' ? typedLimit(values.dailyValue, dailyMax) : null;
+  const dailyFormatError =
+    sendsDaily && values.dailyMode === 'custom' && dailyTyped === null && (values.dailyValue.trim() !== '' || submitted)
+      ? text('dialog.enterNumber', { max: formatNumber(dailyMax) })
+      : null;
+  const dailyFieldError = values.dailyMode === 'custom' ? (dailyFormatError ?? dailyApiFieldError) : null;
 
   const submit = async () => {
     setSubmitted(true);
-    if (values.mode === 'keep' || changeable.length === 0) return;
+    if ((values.mode === 'keep' && !sendsDaily) || changeable.length === 0) return;
     if (values.mode === 'custom' && typed === null) return;
-    const limit = values.mode === 'custom' ? (typed ?? 0) : values.mode;
+    if (sendsDaily && values.dailyMode === 'custom' && dailyTyped === null) return;
+    const limit = values.mode === 'keep' ? undefined : values.mode === 'custom' ? (typed ?? 0) : values.mode;
+    const dailyLimit = !sendsDaily ? undefined : values.dailyMode === 'custom' ? (dailyTyped ?? 0) : values.dailyMode === 'keep' ? undefined : values.dailyMode;
     const locked = mayLock ? !values.letChange : undefined;
     setSaving(true);
     setApiFieldError(null);
+    setDailyApiFieldError(null);
     setFailure(null);
     try {
       const names = changeable.map((row) => row.name);
-      const saved = rows.length === 1 ? [await api.setLimit(level, names[0] ?? '', limit, locked)] : (await api.setLimits(level, names, limit, locked)).items;
+      const saved =
+        rows.length === 1
+          ? [await api.setLimit(level, names[0] ?? '', limit, locked, dailyLimit)]
+          : (await api.setLimits(level, names, limit, locked, dailyLimit)).items;
       toasts.success(rows.length === 1 ? text('dialog.saved', { name: saved[0]?.name ?? '' }) : pluralText(text, `dialog.savedMany.${level}`, saved.length));
       onSaved(saved);
     } catch (error) {
       const apiFailure = error instanceof ApiFailure ? error : new ApiFailure(String(error), null);
       // The API's field sentence is English: its code says the same in the person's language.
       if (apiFailure.fields.limit && values.mode === 'custom') setApiFieldError(apiFailure.code ? reasons.refusal(apiFailure) : apiFailure.fields.limit);
+      else if (apiFailure.fields.dailyLimit && values.dailyMode === 'custom') setDailyApiFieldError(apiFailure.code ? reasons.refusal(apiFailure) : apiFailure.fields.dailyLimit);
       else setFailure(text('common.saveFailed', { reason: reasons.refusal(apiFailure) }));
     } finally {
       setSaving(false);
@@ -120,6 +160,8 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
 
   const setField = (name: string, value: unknown) => {
     setApiFieldError(null);
+    setDailyApiFieldError(null);
+    if (name === 'dailyMode' || name === 'dailyValue') setDailyTouched(true);
     if (name === 'letChange') {
       setLetChangeTouched(true);
       setValues((current) => ({ ...current, letChange: value === true }));
@@ -128,7 +170,10 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
     setValues((current) => {
       const next = { ...current, [name]: String(value) };
       // Until the user decides, an open value follows the rule "a 0 is locked, anything else open".
-      if (!letChangeTouched && single?.lockedBy == null) next.letChange = !(next.mode === 'custom' && typedLimit(next.value, MAX_LIMIT) === 0);
+      if (!letChangeTouched && single?.lockedBy == null) {
+        const zero = (mode: Mode, typedValue: string) => mode === 'custom' && typedLimit(typedValue, MAX_LIMIT) === 0;
+        next.letChange = !(zero(next.mode, next.value) || zero(next.dailyMode, next.dailyValue));
+      }
       return next;
     });
   };
@@ -161,6 +206,25 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
     { value: 'custom', label: text('dialog.custom'), indentFields: [valueField] },
   ];
 
+  const dailyValueField = (
+    <FormFieldText key="dailyValue" name="dailyValue" label={text('daily.value')} disabled={values.dailyMode !== 'custom'} inputProps={{ inputMode: 'numeric', maxLength: 13 }} size="md" />
+  );
+
+  const dailyOptions = [
+    ...(rows.length > 1 ? [{ value: 'keep', label: text('daily.keep') }] : []),
+    ...(dailyOffers.default
+      ? [{ value: 'default', label: dailyDefaultLimit === 'unlimited' ? text('daily.useDefaultUnlimited') : text('daily.useDefault', { value: formatNumber(dailyDefaultLimit) }) }]
+      : []),
+    ...(dailyOffers.unlimited ? [{ value: 'unlimited', label: text('daily.unlimited') }] : []),
+    { value: 'custom', label: text('daily.custom'), indentFields: [dailyValueField] },
+  ];
+
+  const dailyWhy = dailyCeiling ? <Paragraph>{text('daily.providerMax', { max: formatNumber(dailyCeiling.max), reason: text(`reasons.ceilingDaily.${dailyCeiling.level}`, { name: dailyCeiling.name, max: dailyCeiling.max }) })}</Paragraph> : null;
+
+  const fieldErrors: Record<string, { invalid: string }> = {};
+  if (fieldError) fieldErrors.value = { invalid: fieldError };
+  if (dailyFieldError) fieldErrors.dailyValue = { invalid: dailyFieldError };
+
   const why = ceiling ? (
     <Paragraph>
       {text('dialog.providerMax', { max: formatNumber(ceiling.max), reason: text(`reasons.ceiling.${ceiling.level}`, { name: ceiling.name, max: ceiling.max }) })}
@@ -183,11 +247,11 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
       onClose={onClose}
       form={{
         values,
-        errors: fieldError ? { value: { invalid: fieldError } } : {},
+        errors: fieldErrors,
         onFieldChange: setField,
         onSubmit: () => void submit(),
         submitButton:
-          changeable.length === 0 ? false : { children: text('common.ok'), state: saving ? 'loading' : undefined, disabled: values.mode === 'keep' },
+          changeable.length === 0 ? false : { children: text('common.ok'), state: saving ? 'loading' : undefined, disabled: values.mode === 'keep' && !sendsDaily },
         // Nothing to save: the only way out is Close.
         cancelButton: { children: text(changeable.length === 0 ? 'dialog.close' : 'common.cancel'), onClick: onClose },
       }}
@@ -199,7 +263,9 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
           {why}
           {currentLock}
           <FormFieldRadioButtons name="mode" label={text('dialog.valueLabel')} options={options} description={values.mode === 'keep' ? text('dialog.keepHint') : undefined} />
-          {mayLock && values.mode !== 'keep' ? (
+          {dailyWhy}
+          <FormFieldRadioButtons name="dailyMode" label={text('daily.dialogLabel')} options={dailyOptions} />
+          {mayLock && (values.mode !== 'keep' || sendsDaily) ? (
             <FormFieldCheckbox
               name="letChange"
               label={text(session.role === 'admin' ? 'dialog.letChangeAdmin' : 'dialog.letChangeReseller')}

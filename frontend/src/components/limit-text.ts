@@ -19,8 +19,18 @@ export function effectiveLimitText(text: Text, row: ObjectRow): string {
  * Usage above the limit says why, as the API gives it: "4 of 3 this hour (released by an administrator beyond the limit)".
  */
 export function usageText(text: Text, row: ObjectRow): string {
-  const usage = plainUsageText(text, row);
-  return row.overLimitCause === null ? usage : text('rowState.usageWhy', { usage, why: text(`rowState.overLimit.${row.overLimitCause}`) });
+  const plain = plainUsageText(text, row);
+  const hour = row.overLimitCause === null ? plain : text('rowState.usageWhy', { usage: plain, why: text(`rowState.overLimit.${row.overLimitCause}`) });
+  // The last 24 hours are shown only where a daily limit applies: "3 of 5 this hour · 3 of 3 today, frees in 23 h 30 min".
+  return row.daily.effectiveLimit === 'unlimited' ? hour : text('daily.usageWith', { hour, day: dailyUsageText(text, row.daily) });
+}
+
+function dailyUsageText(text: Text, daily: ObjectRow['daily']): string {
+  if (daily.blocked && daily.freesInSeconds !== null && daily.used > 0) {
+    const minutes = Math.max(1, Math.ceil(daily.freesInSeconds / 60));
+    return text('daily.usageFrees', { used: daily.used, limit: daily.effectiveLimit, hours: Math.floor(minutes / 60), minutes: minutes % 60 });
+  }
+  return text('daily.usage', { used: daily.used, limit: daily.effectiveLimit });
 }
 
 function plainUsageText(text: Text, row: ObjectRow): string {

@@ -35,6 +35,8 @@ export function changeText(text: Text, entry: AuditEntry): string {
   switch (entry.action) {
     case 'limit.set':
       return text('history.actions.limitSet', { from, to });
+    case 'limit.daily.set':
+      return text('daily.historySet', { from, to });
     case 'mailbox.compromised':
       return text('history.actions.compromised', { from, to });
     case 'mailbox.restore':

@@ -66,6 +66,9 @@ function valuesOf(settings: ServerSettings): SettingsValues {
     const limit = settings.defaults[level];
     values[`${level}Limit`] = limit === 'unlimited' ? '' : String(limit);
     values[`${level}Unlimited`] = limit === 'unlimited';
+    const daily = settings.dailyDefaults[level];
+    values[`${level}DailyLimit`] = daily === 'unlimited' ? '' : String(daily);
+    values[`${level}DailyUnlimited`] = daily === 'unlimited';
   }
   return values;
 }
@@ -75,7 +78,8 @@ function formErrors(fields: Record<string, string>): Record<string, { api: strin
   const errors: Record<string, { api: string }> = {};
   for (const [field, message] of Object.entries(fields)) {
     const level = LEVELS.find((l) => field === `defaults.${l}`);
-    errors[level ? `${level}Limit` : field.replace(/^notifications\./, '')] = { api: message };
+    const dailyLevel = LEVELS.find((l) => field === `dailyDefaults.${l}`);
+    errors[level ? `${level}Limit` : dailyLevel ? `${dailyLevel}DailyLimit` : field.replace(/^notifications\./, '')] = { api: message };
   }
   return errors;
 }
@@ -109,6 +113,11 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
       // Digits become a number; anything else goes as typed and the API names what is wrong at the field.
       defaults[level] = current[`${level}Unlimited`] ? 'unlimited' : /^\d+$/.test(raw) ? Number(raw) : raw;
     }
+    const dailyDefaults: Partial<Record<Level, unknown>> = {};
+    for (const level of LEVELS) {
+      const raw = String(current[`${level}DailyLimit`]).trim();
+      dailyDefaults[level] = current[`${level}DailyUnlimited`] ? 'unlimited' : /^\d+$/.test(raw) ? Number(raw) : raw;
+    }
     setState(isApply ? 'apply' : 'submit');
     setErrors({});
     setFailure(null);
@@ -116,6 +125,7 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
       const saved = await api.updateSettings({
         enabled: current.enabled,
         defaults,
+        dailyDefaults,
         countingUnit: current.countingUnit as ServerSettings['countingUnit'],
         customersMayChangeLimits: current.customersMayChangeLimits,
         overLimitAction: current.overLimitAction as OverLimitAction,
@@ -138,6 +148,23 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
     } finally {
       setState(undefined);
     }
+  };
+
+  // As in Plesk's own form: the number, then "Unlimited" beside it on the same row.
+  const limitField = (name: string, unlimitedName: string, label: string, unlimitedLabel: string) => {
+    const unlimited = Boolean(values?.[unlimitedName]);
+    return (
+      <FormField key={name} name={name} label={label}>
+        {({ getId, getValue, setValue }) => (
+          <span className="oml-limit-field">
+            <Input id={getId()} size="sm" value={String(getValue(''))} disabled={unlimited} onChange={(event: ChangeEvent<HTMLInputElement>) => setValue(event.target.value)} />
+            <Checkbox checked={unlimited} onChange={(checked: boolean) => setValues((previous) => (previous ? { ...previous, [unlimitedName]: checked } : previous))}>
+              {unlimitedLabel}
+            </Checkbox>
+          </span>
+        )}
+      </FormField>
+    );
   };
 
   return (
@@ -165,31 +192,8 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
             >
               <Section>
                 <FormFieldCheckbox name="enabled" label={text('settings.enabled')} />
-                {LEVELS.map((level) => {
-                  const unlimited = Boolean(current[`${level}Unlimited`]);
-                  // As in Plesk's own form: the number, then "Unlimited" beside it on the same row.
-                  return (
-                    <FormField key={level} name={`${level}Limit`} label={text(`settings.${level}`)}>
-                      {({ getId, getValue, setValue }) => (
-                        <span className="oml-limit-field">
-                          <Input
-                            id={getId()}
-                            size="sm"
-                            value={String(getValue(''))}
-                            disabled={unlimited}
-                            onChange={(event: ChangeEvent<HTMLInputElement>) => setValue(event.target.value)}
-                          />
-                          <Checkbox
-                            checked={unlimited}
-                            onChange={(checked: boolean) => setValues((previous) => (previous ? { ...previous, [`${level}Unlimited`]: checked } : previous))}
-                          >
-                            {text('settings.unlimited')}
-                          </Checkbox>
-                        </span>
-                      )}
-                    </FormField>
-                  );
-                })}
+                {LEVELS.map((level) => limitField(`${level}Limit`, `${level}Unlimited`, text(`settings.${level}`), text('settings.unlimited')))}
+                {LEVELS.map((level) => limitField(`${level}DailyLimit`, `${level}DailyUnlimited`, text(`daily.settings${level[0]!.toUpperCase()}${level.slice(1)}`), text('daily.unlimited')))}
                 <FormFieldRadioButtons
                   name="countingUnit"
                   label={text('settings.countingUnit')}

@@ -24,4 +24,9 @@ $messages = [
     'buttonMailboxLimitsDescription' => 'Stündliche Limits und Nutzung jeder E-Mail-Adresse dieser Domain.',
     'permissionManage' => 'Limits für ausgehende Mail verwalten',
     'permissionManageDescription' => 'Die stündlichen Limits für ausgehende Nachrichten von Domains und E-Mail-Adressen festlegen, innerhalb des Limits des Abonnements.',
+    // Daily limits (rolling 24 hours).
+    'dailyLimit' => 'Nachrichten pro Tag',
+    'useDefaultDaily' => 'Standardwert verwenden (%%value%% pro Tag)',
+    'noDailyLimit' => 'Kein Tageslimit',
+    'perDay' => 'pro Tag',
 ];

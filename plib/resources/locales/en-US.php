@@ -24,4 +24,9 @@ $messages = [
     'buttonMailboxLimitsDescription' => 'Hourly limits and usage of each email address of this domain.',
     'permissionManage' => 'Manage outgoing mail limits',
     'permissionManageDescription' => 'Set the hourly outgoing limits of domains and email addresses, within the subscription\'s limit.',
+    // Daily limits (rolling 24 hours).
+    'dailyLimit' => 'Messages per day',
+    'useDefaultDaily' => 'Use the default (%%value%% per day)',
+    'noDailyLimit' => 'No daily limit',
+    'perDay' => 'per day',
 ];

@@ -3,7 +3,7 @@ import { lockAfterChange, lockRefusal, lockRequestRefusal, sameLock, type LockRe
 import type { Level, LimitOverride } from '../../core/limits.js';
 import { objectRow, ownLimitOf, queryObjects, type ObjectPage, type ObjectRow } from '../../core/object-query.js';
 import { recordAudit } from '../../store/audit-store.js';
-import { setObjectLimit, setObjectLock } from '../../store/directory-store.js';
+import { setObjectDailyLimit, setObjectLimit, setObjectLock } from '../../store/directory-store.js';
 import { currentWindow, type ApiContext } from '../context.js';
 import { ApiError, throwIfRefused } from '../errors.js';
 import { currentRowFacts } from '../row-facts.js';
@@ -25,7 +25,21 @@ export interface LimitsState {
   maySwitchOn: boolean;
 }
 
-const toOverride = (limit: number | 'unlimited' | 'default'): LimitOverride => (limit === 'default' ? null : limit);
+type LimitInput = number | 'unlimited' | 'default';
+const toOverride = (limit: LimitInput): LimitOverride => (limit === 'default' ? null : limit);
+
+/** What one request changes: the hourly value, the daily value, or both (undefined: left as it is). */
+interface LimitChange {
+  limit?: LimitOverride | undefined;
+  dailyLimit?: LimitOverride | undefined;
+}
+
+function limitChangeOf(body: { limit?: LimitInput | undefined; dailyLimit?: LimitInput | undefined }): LimitChange {
+  return {
+    ...(body.limit === undefined ? {} : { limit: toOverride(body.limit) }),
+    ...(body.dailyLimit === undefined ? {} : { dailyLimit: toOverride(body.dailyLimit) }),
+  };
+}
 
 /** A refused bulk change names each locked object and who holds its lock; nothing is changed. */
 function lockedObjectsError(refusals: ReadonlyArray<{ name: string; error: string }>): ApiError {
@@ -37,7 +51,8 @@ function lockedObjectsError(refusals: ReadonlyArray<{ name: string; error: strin
  * Sets the limit of several objects in one transaction: every object is checked first, so a refusal of one
  * changes none. Each change is audited with its old and new value, and so is each lock taken or lifted.
  */
-function setLimits(context: ApiContext, identity: Identity, level: Level, names: readonly string[], limit: LimitOverride, locked: boolean | undefined): ObjectRow[] {
+function setLimits(context: ApiContext, identity: Identity, level: Level, names: readonly string[], change: LimitChange, locked: boolean | undefined): ObjectRow[] {
+  const { limit, dailyLimit } = change;
   throwIfRefused(lockRequestRefusal(identity, locked));
   const objects = [...new Set(names.map((n) => n.toLowerCase()))].map((name) => visibleObject(context, identity, level, name));
   const settings = context.enforcer.currentSettings;
@@ -50,19 +65,33 @@ function setLimits(context: ApiContext, identity: Identity, level: Level, names:
       lockedObjects.push({ name: object.name, error: lockedOne.error });
       continue;
     }
-    const refusal = checkLimitChange(identity, object, limit, settings);
-    if (refusal) throw new ApiError(refusal.status, refusal.error, refusal.status === 400 ? { limit: refusal.error } : undefined, { code: refusal.code, params: refusal.params });
+    if (limit !== undefined) {
+      const refusal = checkLimitChange(identity, object, limit, settings, 'hour');
+      if (refusal) throw new ApiError(refusal.status, refusal.error, refusal.status === 400 ? { limit: refusal.error } : undefined, { code: refusal.code, params: refusal.params });
+    }
+    if (dailyLimit !== undefined) {
+      const refusal = checkLimitChange(identity, object, dailyLimit, settings, 'day');
+      if (refusal) throw new ApiError(refusal.status, refusal.error, refusal.status === 400 ? { dailyLimit: refusal.error } : undefined, { code: refusal.code, params: refusal.params });
+    }
   }
   if (firstLocked) {
     throw objects.length === 1 ? new ApiError(403, firstLocked.error, undefined, { code: firstLocked.code, params: firstLocked.params }) : lockedObjectsError(lockedObjects);
   }
-  const changes = objects.map((object) => ({ object, lock: lockAfterChange(identity, limit, locked, object.lock) }));
+  // One lock covers both windows; a 0 given for either locks it unless the caller says otherwise.
+  const lockValue = limit === 0 || dailyLimit === 0 ? 0 : (limit ?? dailyLimit ?? null);
+  const changes = objects.map((object) => ({ object, lock: lockAfterChange(identity, lockValue, locked, object.lock) }));
   context.sync.write(
     () => {
       const at = context.nowMs();
       for (const { object, lock } of changes) {
-        setObjectLimit(context.db, level, object.name, limit);
-        recordAudit(context.db, identity, { action: 'limit.set', level, objectName: object.name, oldValue: ownLimitOf(object.own), newValue: ownLimitOf(limit) }, at);
+        if (limit !== undefined) {
+          setObjectLimit(context.db, level, object.name, limit);
+          recordAudit(context.db, identity, { action: 'limit.set', level, objectName: object.name, oldValue: ownLimitOf(object.own), newValue: ownLimitOf(limit) }, at);
+        }
+        if (dailyLimit !== undefined) {
+          setObjectDailyLimit(context.db, level, object.name, dailyLimit);
+          recordAudit(context.db, identity, { action: 'limit.daily.set', level, objectName: object.name, oldValue: ownLimitOf(object.daily.own), newValue: ownLimitOf(dailyLimit) }, at);
+        }
         if (sameLock(object.lock, lock)) continue;
         setObjectLock(context.db, level, object.name, lock);
         recordAudit(context.db, identity, { action: lock ? 'limit.lock' : 'limit.unlock', level, objectName: object.name, oldValue: object.lock, newValue: lock }, at);
@@ -70,7 +99,8 @@ function setLimits(context: ApiContext, identity: Identity, level: Level, names:
     },
     () => {
       for (const { object, lock } of changes) {
-        context.enforcer.directory.setOwnLimit(object, limit);
+        if (limit !== undefined) context.enforcer.directory.setOwnLimit(object, limit);
+        if (dailyLimit !== undefined) context.enforcer.directory.setOwnDailyLimit(object, dailyLimit);
         context.enforcer.directory.setLock(object, lock);
       }
     },
@@ -112,14 +142,14 @@ export function objectRoutes(routes: RouteTable, context: ApiContext): void {
         objectRow(visibleObject(context, identity, level, params.name), identity, currentWindow(context), context.enforcer.currentSettings, currentRowFacts(context)),
     });
 
-    routes.add<{ limit: number | 'unlimited' | 'default'; locked?: boolean | undefined }, unknown, { name: string }>({
+    routes.add<{ limit?: LimitInput | undefined; dailyLimit?: LimitInput | undefined; locked?: boolean | undefined }, unknown, { name: string }>({
       method: 'PUT',
       path: `/${path}/:name/limit`,
-      summary: `Set the hourly limit of one ${label.toLowerCase()}: a number, "unlimited" or "default"; administrators and resellers lock it for the roles below or leave it open (locked: 403 naming who holds the lock)`,
+      summary: `Set the hourly limit, the daily limit (rolling 24 hours) or both of one ${label.toLowerCase()}: each a number, "unlimited" or "default" (left out: unchanged); administrators and resellers lock them for the roles below or leave them open (locked: 403 naming who holds the lock)`,
       tag: 'limits',
       body: setLimitBody,
       errors: { 403: 'not yours to change: the value is locked by a higher role (the answer names who), or a permission is missing' },
-      handler: ({ identity, params, body }): ObjectRow => setLimits(context, identity, level, [params.name], toOverride(body.limit), body.locked)[0]!,
+      handler: ({ identity, params, body }): ObjectRow => setLimits(context, identity, level, [params.name], limitChangeOf(body), body.locked)[0]!,
     });
   }
 
@@ -139,6 +169,6 @@ export function objectRoutes(routes: RouteTable, context: ApiContext): void {
     tag: 'limits',
     body: bulkLimitBody,
     errors: { 403: 'some objects are not yours to change; `fields` names each locked object and who holds its lock' },
-    handler: ({ identity, body }): { items: ObjectRow[] } => ({ items: setLimits(context, identity, body.level, body.names, toOverride(body.limit), body.locked) }),
+    handler: ({ identity, body }): { items: ObjectRow[] } => ({ items: setLimits(context, identity, body.level, body.names, limitChangeOf(body), body.locked) }),
   });
 }
