@@ -164,6 +164,7 @@ export class ApiHarness {
       trippedName: mailbox,
       trippedLimit: 3,
       trippedUsed: 3,
+      trippedWindow: 'hour',
       weight: 1,
       recipientCount: 1,
       recipients: null,

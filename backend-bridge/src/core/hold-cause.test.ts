@@ -7,6 +7,7 @@ const record = (extra: Partial<HoldRecordFacts>): HoldRecordFacts => ({
   trippedName: 'alice@example.com',
   trippedLimit: 1,
   trippedUsed: 1,
+  trippedWindow: 'hour',
   weight: 1,
   reason: 'ignored when the limit is kept',
   ...extra,
@@ -14,12 +15,23 @@ const record = (extra: Partial<HoldRecordFacts>): HoldRecordFacts => ({
 
 describe('holdCause', () => {
   it('says which level reached which limit, from what the record keeps', () => {
-    expect(holdCause(record({}))).toEqual({ kind: 'limitReached', level: 'mailbox', name: 'alice@example.com', limit: 1 });
+    expect(holdCause(record({}))).toEqual({ kind: 'limitReached', level: 'mailbox', name: 'alice@example.com', limit: 1, window: 'hour' });
     expect(holdCause(record({ trippedLevel: 'domain', trippedName: 'shop.test', trippedLimit: 0, trippedUsed: 0 }))).toEqual({
       kind: 'notAllowed',
       level: 'domain',
       name: 'shop.test',
       limit: 0,
+      window: 'hour',
+    });
+  });
+
+  it('a message held by a daily limit says the daily window', () => {
+    expect(holdCause(record({ trippedWindow: 'day', trippedLimit: 500, trippedUsed: 500 }))).toEqual({
+      kind: 'limitReached',
+      level: 'mailbox',
+      name: 'alice@example.com',
+      limit: 500,
+      window: 'day',
     });
   });
 
@@ -39,11 +51,12 @@ describe('holdCause', () => {
       level: 'mailbox',
       name: 'alice@example.com',
       limit: 3,
+      window: 'hour',
     });
     expect(holdCause(old('Sending is not allowed for mailbox alice@example.com (outgoing limit 0 messages/hour); message held until a person releases it'))).toMatchObject({
       kind: 'notAllowed',
     });
-    expect(holdCause(old('something nobody wrote'))).toEqual({ kind: 'limitReached', level: 'mailbox', name: 'alice@example.com', limit: null });
+    expect(holdCause(old('something nobody wrote'))).toEqual({ kind: 'limitReached', level: 'mailbox', name: 'alice@example.com', limit: null, window: 'hour' });
   });
 
   it('reads the limit from every form of the reason text', () => {

@@ -1,4 +1,4 @@
-import type { Level } from './limits.js';
+import type { Level, LimitWindow } from './limits.js';
 
 /**
  * Why a message is held, as data: the screens put it into people's words in their language. (The reason text
@@ -6,13 +6,13 @@ import type { Level } from './limits.js';
  */
 export type HoldCause =
   /** The level had used its whole limit (`limit` is null only in old records whose reason names none). */
-  | { kind: 'limitReached'; level: Level; name: string; limit: number | null }
+  | { kind: 'limitReached'; level: Level; name: string; limit: number | null; window: LimitWindow }
   /** The level's limit is 0: it may not send at all. */
-  | { kind: 'notAllowed'; level: Level; name: string; limit: 0 }
-  /** The message alone has more recipients than the limit allows in an hour (counting recipients). */
-  | { kind: 'tooManyRecipients'; level: Level; name: string; limit: number; recipients: number }
+  | { kind: 'notAllowed'; level: Level; name: string; limit: 0; window: LimitWindow }
+  /** The message alone has more recipients than the limit allows in its window (counting recipients). */
+  | { kind: 'tooManyRecipients'; level: Level; name: string; limit: number; recipients: number; window: LimitWindow }
   /** The level had `left` of its limit, fewer than the message's recipients (counting recipients). */
-  | { kind: 'notEnoughLeft'; level: Level; name: string; limit: number; left: number; recipients: number }
+  | { kind: 'notEnoughLeft'; level: Level; name: string; limit: number; left: number; recipients: number; window: LimitWindow }
   /** Queued mail put on hold when its email address was marked as compromised. */
   | { kind: 'compromised'; level: 'mailbox'; name: string };
 
@@ -33,6 +33,8 @@ export interface HoldRecordFacts {
   /** null in records from before the limit was kept: then it is read from `reason`. */
   trippedLimit: number | null;
   trippedUsed: number | null;
+  /** Which window was full: the hourly or the daily limit ('hour' in records from before daily limits). */
+  trippedWindow: LimitWindow;
   weight: number;
   reason: string;
 }
@@ -50,16 +52,17 @@ export function holdCause(record: HoldRecordFacts): HoldCause {
   const { trippedLevel: level, trippedName: name } = record;
   if (record.source === 'compromised' && level === 'mailbox') return { kind: 'compromised', level, name };
   const limit = record.trippedLimit ?? limitInReason(record.reason);
-  if (limit === null) return { kind: 'limitReached', level, name, limit: null };
+  if (limit === null) return { kind: 'limitReached', level, name, limit: null, window: record.trippedWindow };
   // An old record does not say how much was used: "reached" is what its reason said in all but rare cases.
-  return refusalCause({ tripped: { level, name }, limit, used: record.trippedUsed ?? limit }, record.weight);
+  return refusalCause({ tripped: { level, name }, limit, used: record.trippedUsed ?? limit, window: record.trippedWindow }, record.weight);
 }
 
 /** The cause of a refusal decided now (a release that finds no room), in the same terms as a held message's. */
-export function refusalCause(refused: { tripped: { level: Level; name: string }; limit: number; used: number }, weight: number): HoldCause {
+export function refusalCause(refused: { tripped: { level: Level; name: string }; limit: number; used: number; window: LimitWindow }, weight: number): HoldCause {
   const { level, name } = refused.tripped;
-  if (refused.limit === 0) return { kind: 'notAllowed', level, name, limit: 0 };
-  if (weight > refused.limit) return { kind: 'tooManyRecipients', level, name, limit: refused.limit, recipients: weight };
-  if (refused.used < refused.limit) return { kind: 'notEnoughLeft', level, name, limit: refused.limit, left: refused.limit - refused.used, recipients: weight };
-  return { kind: 'limitReached', level, name, limit: refused.limit };
+  const { window } = refused;
+  if (refused.limit === 0) return { kind: 'notAllowed', level, name, limit: 0, window };
+  if (weight > refused.limit) return { kind: 'tooManyRecipients', level, name, limit: refused.limit, recipients: weight, window };
+  if (refused.used < refused.limit) return { kind: 'notEnoughLeft', level, name, limit: refused.limit, left: refused.limit - refused.used, recipients: weight, window };
+  return { kind: 'limitReached', level, name, limit: refused.limit, window };
 }

@@ -26,6 +26,7 @@ const held = (queueId: string): NewHeldMessage => ({
   trippedName: 'alice@example.com',
   trippedLimit: 1,
   trippedUsed: 1,
+  trippedWindow: 'hour',
   weight: 1,
   recipientCount: 1,
   recipients: null,
@@ -53,7 +54,7 @@ describe('held mail records', () => {
     const db = openDatabase(dir);
     const record = new HeldStore(db).byQueueId('ABC123')!;
     expect(record).toMatchObject({ trippedLimit: null, trippedUsed: null, subject: null, summaryRead: false, status: 'held' });
-    expect(holdCause(record)).toEqual({ kind: 'notAllowed', level: 'mailbox', name: 'carol@example.com', limit: 0 });
+    expect(holdCause(record)).toEqual({ kind: 'notAllowed', level: 'mailbox', name: 'carol@example.com', limit: 0, window: 'hour' });
     db.close();
   });
 

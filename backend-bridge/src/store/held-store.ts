@@ -1,4 +1,4 @@
-import type { Level } from '../core/limits.js';
+import type { Level, LimitWindow } from '../core/limits.js';
 import { MAX_SUBJECT_LENGTH } from '../core/header-text.js';
 import type { Db } from './database.js';
 
@@ -23,6 +23,7 @@ export interface NewHeldMessage {
    */
   trippedLimit: number | null;
   trippedUsed: number | null;
+  trippedWindow: LimitWindow;
   weight: number;
   recipientCount: number;
   recipients: string[] | null;
@@ -61,6 +62,7 @@ interface Row {
   tripped_name: string;
   tripped_limit: number | null;
   tripped_used: number | null;
+  tripped_window: LimitWindow;
   weight: number;
   recipient_count: number;
   recipients: string | null;
@@ -87,6 +89,7 @@ function fromRow(r: Row): HeldMessage {
     trippedName: r.tripped_name,
     trippedLimit: r.tripped_limit,
     trippedUsed: r.tripped_used,
+    trippedWindow: r.tripped_window,
     weight: r.weight,
     recipientCount: r.recipient_count,
     recipients: r.recipients === null ? null : (JSON.parse(r.recipients) as string[]),
@@ -112,9 +115,9 @@ export class HeldStore {
   constructor(private readonly db: Db) {
     this.insertStatement = db.prepare(
       `INSERT INTO held_messages (queue_id, held_at_ms, source, sender, sasl_username, charged_level, charged_name, tripped_level, tripped_name,
-                                  tripped_limit, tripped_used, weight, recipient_count, recipients, reason)
+                                  tripped_limit, tripped_used, tripped_window, weight, recipient_count, recipients, reason)
        VALUES (@queueId, @heldAtMs, @source, @sender, @saslUsername, @chargedLevel, @chargedName, @trippedLevel, @trippedName,
-               @trippedLimit, @trippedUsed, @weight, @recipientCount, @recipients, @reason)
+               @trippedLimit, @trippedUsed, @trippedWindow, @weight, @recipientCount, @recipients, @reason)
        ON CONFLICT (queue_id) WHERE status = 'held' DO NOTHING`,
     );
     this.resolveStatement = db.prepare(`UPDATE held_messages SET status = ?, resolved_at_ms = ?, resolved_by = ? WHERE id = ? AND status = 'held'`);

@@ -277,6 +277,8 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
       ALTER TABLE subscriptions ADD COLUMN plan_subscription_daily INTEGER CHECK (plan_subscription_daily IS NULL OR plan_subscription_daily >= -1);
       -- Which window an over-limit attempt met.
       ALTER TABLE over_limit_events ADD COLUMN limit_window TEXT NOT NULL DEFAULT 'hour' CHECK (limit_window IN ('hour', 'day'));
+      -- Which window a held message met, so the screens say "per day" for a daily hold.
+      ALTER TABLE held_messages ADD COLUMN tripped_window TEXT NOT NULL DEFAULT 'hour' CHECK (tripped_window IN ('hour', 'day'));
     `,
   },
 ];

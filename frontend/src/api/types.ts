@@ -102,10 +102,10 @@ export interface HeldMessage {
 
 /** Why a message is held (the API's core/hold-cause.ts). */
 export type HoldCause =
-  | { kind: 'limitReached'; level: Level; name: string; limit: number | null }
-  | { kind: 'notAllowed'; level: Level; name: string; limit: 0 }
-  | { kind: 'tooManyRecipients'; level: Level; name: string; limit: number; recipients: number }
-  | { kind: 'notEnoughLeft'; level: Level; name: string; limit: number; left: number; recipients: number }
+  | { kind: 'limitReached'; level: Level; name: string; limit: number | null; window: 'hour' | 'day' }
+  | { kind: 'notAllowed'; level: Level; name: string; limit: 0; window: 'hour' | 'day' }
+  | { kind: 'tooManyRecipients'; level: Level; name: string; limit: number; recipients: number; window: 'hour' | 'day' }
+  | { kind: 'notEnoughLeft'; level: Level; name: string; limit: number; left: number; recipients: number; window: 'hour' | 'day' }
   | { kind: 'compromised'; level: 'mailbox'; name: string };
 
 export type HeldBulkAction = 'release' | 'delete' | 'compromise';

@@ -38,17 +38,17 @@ export function useReasonText(): { cause: (cause: HoldCause) => string; refusal:
   const cause = useCallback(
     (c: HoldCause): string => {
       const at = { level: level(c.level), name: c.name };
+      if (c.kind === 'compromised') return text('reasons.cause.compromised', { name: c.name });
+      if (c.kind === 'notAllowed') return text('reasons.cause.notAllowed', at);
+      // A daily limit's cause says "daily limit of 500", an hourly one "500 per hour".
+      const texts = c.window === 'day' ? 'reasons.causeDaily' : 'reasons.cause';
       switch (c.kind) {
-        case 'compromised':
-          return text('reasons.cause.compromised', { name: c.name });
-        case 'notAllowed':
-          return text('reasons.cause.notAllowed', at);
         case 'tooManyRecipients':
-          return text('reasons.cause.tooManyRecipients', { ...at, limit: c.limit, recipients: c.recipients });
+          return text(`${texts}.tooManyRecipients`, { ...at, limit: c.limit, recipients: c.recipients });
         case 'notEnoughLeft':
-          return text('reasons.cause.notEnoughLeft', { ...at, limit: c.limit, left: c.left, recipients: c.recipients });
+          return text(`${texts}.notEnoughLeft`, { ...at, limit: c.limit, left: c.left, recipients: c.recipients });
         case 'limitReached':
-          return c.limit === null ? text('reasons.cause.limitReachedUnknown', at) : text('reasons.cause.limitReached', { ...at, limit: c.limit });
+          return c.limit === null ? text(`${texts}.limitReachedUnknown`, at) : text(`${texts}.limitReached`, { ...at, limit: c.limit });
       }
     },
     [text, level],

@@ -546,6 +546,13 @@ export const deDE: MessageTree = {
       notEnoughLeft: 'Limit von %%limit%% pro Stunde für %%level%% %%name%%: noch %%left%% frei, weniger als die %%recipients%% Empfänger der Nachricht',
       compromised: 'E-Mail-Adresse %%name%% ist als kompromittiert markiert',
     },
+    // The same for a message held by a daily limit (rolling 24 hours).
+    causeDaily: {
+      limitReached: 'Tageslimit von %%limit%% für %%level%% %%name%% erreicht',
+      limitReachedUnknown: 'Das Tageslimit für %%level%% %%name%% wurde erreicht',
+      tooManyRecipients: 'Die Nachricht hat %%recipients%% Empfänger, mehr als das Tageslimit von %%limit%% für %%level%% %%name%% erlaubt',
+      notEnoughLeft: 'Tageslimit von %%limit%% für %%level%% %%name%%: noch %%left%% frei, weniger als die %%recipients%% Empfänger der Nachricht',
+    },
     refusal: {
       noRoom: '%%cause%%. Die Nachricht bleibt zurückgehalten und wird in etwa %%minutes%% Min. automatisch gesendet.',
       noRoomNever: '%%cause%%. Die Nachricht bleibt zurückgehalten; nur der Administrator kann sie über das Limit hinaus senden.',

@@ -548,6 +548,13 @@ export const enUS = {
       notEnoughLeft: 'Limit of %%limit%% per hour for %%level%% %%name%%: %%left%% left, fewer than the %%recipients%% recipients of the message',
       compromised: 'Email address %%name%% is marked as compromised',
     },
+    // The same for a message held by a daily limit (rolling 24 hours).
+    causeDaily: {
+      limitReached: 'Daily limit of %%limit%% for %%level%% %%name%% reached',
+      limitReachedUnknown: 'The daily limit for %%level%% %%name%% was reached',
+      tooManyRecipients: 'The message has %%recipients%% recipients, more than the daily limit of %%limit%% for %%level%% %%name%% allows',
+      notEnoughLeft: 'Daily limit of %%limit%% for %%level%% %%name%%: %%left%% left, fewer than the %%recipients%% recipients of the message',
+    },
     refusal: {
       noRoom: '%%cause%%. The message stays held and is sent automatically in about %%minutes%% min.',
       noRoomNever: '%%cause%%. The message stays held; only the administrator can send it beyond the limit.',

@@ -577,6 +577,13 @@ export const ruRU: MessageTree = {
       notEnoughLeft: 'Ограничение %%limit%% в час для %%level%% %%name%%: осталось %%left%%, меньше, чем получателей у сообщения (%%recipients%%)',
       compromised: 'Адрес электронной почты %%name%% отмечен как взломанный',
     },
+    // The same for a message held by a daily limit (rolling 24 hours).
+    causeDaily: {
+      limitReached: 'Достигнуто суточное ограничение %%limit%% для %%level%% %%name%%',
+      limitReachedUnknown: 'Достигнуто суточное ограничение для %%level%% %%name%%',
+      tooManyRecipients: 'У сообщения %%recipients%% получателей — больше, чем позволяет суточное ограничение %%limit%% для %%level%% %%name%%',
+      notEnoughLeft: 'Суточное ограничение %%limit%% для %%level%% %%name%%: осталось %%left%%, меньше, чем получателей у сообщения (%%recipients%%)',
+    },
     refusal: {
       noRoom: '%%cause%%. Сообщение остаётся задержанным и будет отправлено автоматически примерно через %%minutes%% мин.',
       noRoomNever: '%%cause%%. Сообщение остаётся задержанным; отправить его сверх ограничения может только администратор.',

@@ -104,6 +104,21 @@ describe('Held messages', () => {
     }
   });
 
+  it('a message held by a daily limit says the daily limit, not an hourly one, in every language', async () => {
+    hold('DDDDDD4', 'dave@example.com', { trippedLimit: 500, trippedUsed: 500, trippedWindow: 'day' });
+    const shown = {
+      'en-US': 'Daily limit of 500 for email address dave@example.com reached.',
+      'de-DE': 'Tageslimit von 500 für E-Mail-Adresse dave@example.com erreicht.',
+      'ru-RU': 'Достигнуто суточное ограничение 500 для адреса электронной почты dave@example.com.',
+    };
+    for (const [locale, expected] of Object.entries(shown)) {
+      const { unmount } = renderAs(harness, ADMIN, <HeldScreen />, { locale });
+      await waitFor(() => expect(row('dave@example.com')).toHaveTextContent(expected));
+      expect(row('dave@example.com')).not.toHaveTextContent(/per hour|pro Stunde|в час/);
+      unmount();
+    }
+  });
+
   it('a release refused for lack of room is a toast in people\'s words, from the code the API answers beside its sentence', async () => {
     const user = userEvent.setup();
     expect(harness.sendMany('alice@example.com', 3)).toBe(3);
