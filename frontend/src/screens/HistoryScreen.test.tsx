@@ -57,6 +57,17 @@ describe('History', () => {
     expect(rows()[0]).toContain('alice@example.com');
   });
 
+  it('a lock and its lifting are said in words, never as the raw record', async () => {
+    await setLimit(ADMIN, 'example.com', 0, 'domains');
+    const lifted = await harness.request(ADMIN, 'PUT', '/api/v1/domains/example.com/limit', { limit: 5, locked: false });
+    expect(lifted.statusCode).toBe(200);
+    renderAs(harness, ADMIN, <HistoryScreen />);
+    const list = await screen.findByTestId('history-list');
+    await waitFor(() => expect(list).toHaveTextContent('Locked: only the administrator admin can change it'));
+    expect(list).toHaveTextContent('Unlocked: the roles below may change it');
+    expect(list).not.toHaveTextContent(/[{}]|"login"/);
+  });
+
   it('filters by object and by person', async () => {
     const user = userEvent.setup();
     await setLimit(ADMIN, 'alice@example.com', 9);

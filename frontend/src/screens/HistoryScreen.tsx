@@ -26,6 +26,8 @@ function valueText(text: Text, value: unknown): string {
   return JSON.stringify(value);
 }
 
+const isStructured = (value: unknown): boolean => value !== null && typeof value === 'object';
+
 const field = (value: unknown, name: string): unknown => (value && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined);
 
 /** What a line of the log says was done, old → new where there is one; unknown actions by their name. */
@@ -47,8 +49,23 @@ export function changeText(text: Text, entry: AuditEntry): string {
       return text('history.actions.deleted', { queueId: String(field(entry.oldValue, 'queueId') ?? '') });
     case 'settings.update':
       return text('history.actions.settings');
+    case 'limit.lock':
+      return text('history.actions.locked', { role: text(`roles.${String(field(entry.newValue, 'role') ?? 'admin')}`), login: String(field(entry.newValue, 'login') ?? '') });
+    case 'limit.unlock':
+      return text('history.actions.unlocked');
+    case 'directory.import':
+      return text('history.actions.directoryImported');
+    case 'directory.sync':
+      return text('history.actions.directorySynced');
+    case 'contact.set':
+      return text('history.actions.contactSet', { name: entry.objectName ?? '', from, to });
+    case 'platform.report':
+      return text('history.actions.platformReport');
     default:
-      return entry.oldValue === null && entry.newValue === null ? entry.action : text('history.actions.other', { action: entry.action, from, to });
+      // An action this screen does not know yet: its name, and its values only where they are plain.
+      return (entry.oldValue === null && entry.newValue === null) || isStructured(entry.oldValue) || isStructured(entry.newValue)
+        ? entry.action
+        : text('history.actions.other', { action: entry.action, from, to });
   }
 }
 
