@@ -20,6 +20,8 @@ describe('Outgoing Mail Control', () => {
     const { visited } = renderAs(harness, ADMIN, <OverviewScreen />);
     expect(await screen.findByText('Nothing is at its limit now.')).toBeInTheDocument();
     expect(screen.getByTestId('held-count')).toHaveTextContent('No messages are held.');
+    // The two links are told apart, not run together as "Show held messagesShow who changed what".
+    expect(screen.getByTestId('held-count')).toHaveTextContent('Show held messages · Show who changed what');
 
     expect(harness.sendMany('alice@example.com', 4)).toBe(3);
     harness.sendMany('mallory@other.org', 1);

@@ -125,7 +125,9 @@ export function OverviewScreen() {
                   : count === 1
                     ? text('held.overviewCountOne')
                     : text('held.overviewCount', { count })}{' '}
-              <NavLink to={{ screen: 'held' }}>{text('held.show')}</NavLink>{' '}
+              <NavLink to={{ screen: 'held' }}>{text('held.show')}</NavLink>
+              {/* Two links side by side read as one without a separator. */}
+              <span aria-hidden="true">{' · '}</span>
               <NavLink to={{ screen: 'history' }}>{text('history.show')}</NavLink>
             </Paragraph>
           )}
