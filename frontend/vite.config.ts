@@ -1,6 +1,7 @@
 import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin, type UserConfig } from 'vite';
+import { TRANSLATIONS } from './src/messages/translations';
 
 /**
  * One source, two builds:
@@ -25,6 +26,21 @@ function pleskProvided(): Plugin {
   };
 }
 
+/**
+ * Each translation as an AMD module of its own (dist/locales/de-DE.js: `define({...})`): a Plesk page loads the
+ * one of the person's locale beside main.js (plib/library/Screen.php), so main.js carries en-US only.
+ */
+function translationModules(): Plugin {
+  return {
+    name: 'translation-modules',
+    generateBundle() {
+      for (const [locale, messages] of Object.entries(TRANSLATIONS)) {
+        this.emitFile({ type: 'asset', fileName: `locales/${locale}.js`, source: `define(${JSON.stringify(messages)});\n` });
+      }
+    },
+  };
+}
+
 /** Classic JSX with named imports (`import { createElement } from 'react'`): what the Plesk module provides. */
 export const jsxConfig: UserConfig = {
   plugins: [react({ jsxRuntime: 'classic' })],
@@ -35,7 +51,7 @@ export default defineConfig(({ mode }): UserConfig => {
   if (mode === 'plesk') {
     return {
       ...jsxConfig,
-      plugins: [pleskProvided(), ...(jsxConfig.plugins ?? [])],
+      plugins: [pleskProvided(), translationModules(), ...(jsxConfig.plugins ?? [])],
       root: frontendDir,
       base: './',
       // UMD libraries inside the bundle must not register themselves with the page's RequireJS.

@@ -89,7 +89,7 @@ test.afterEach(async () => {
  * A browser signed in to the panel as `login`; errors of the page's scripts fail the test. `renderOnly`: the page's
  * 'plesk-ui-library' module is that of a Plesk before about October 2025 (no createRoot).
  */
-async function signedIn(browser: Browser, login: string, options: { renderOnly?: boolean } = {}): Promise<{ page: Page; errors: string[] }> {
+async function signedIn(browser: Browser, login: string, options: { renderOnly?: boolean; locale?: string } = {}): Promise<{ page: Page; errors: string[] }> {
   const context = await browser.newContext({ baseURL: baseUrl });
   openContexts.push(context);
   const page = await context.newPage();
@@ -101,7 +101,7 @@ async function signedIn(browser: Browser, login: string, options: { renderOnly?:
   page.on('response', (response) => {
     if (response.status() >= 400) errors.push(`${response.status()} ${response.url()}`);
   });
-  await page.goto(`/login-as?login=${login}${options.renderOnly ? '&ui=render-only' : ''}`);
+  await page.goto(`/login-as?login=${login}${options.renderOnly ? '&ui=render-only' : ''}${options.locale ? `&locale=${options.locale}` : ''}`);
   await expect(page.getByText(`Signed in as ${login}`)).toBeVisible();
   return { page, errors };
 }
@@ -193,6 +193,20 @@ test('the admin opens Outgoing Mail Control on the Plesk page and sees the mailb
   // The link of a notification: one object's held mail (with the defer action here, none).
   await page.goto(`${MODULE}/index.php/ui/held?level=mailbox&name=alice%40example.com`);
   await expect(page.getByText('No held messages of alice@example.com.')).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test('in a German Plesk the page loads the German texts beside the module, and only those', async ({ browser }) => {
+  const { page, errors } = await signedIn(browser, 'admin', { locale: 'de-DE' });
+  const scripts: string[] = [];
+  page.on('request', (request) => {
+    if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname);
+  });
+  await page.goto(`${MODULE}/index.php/ui/overview`);
+  await expect(page.getByRole('heading', { name: 'Kontrolle ausgehender E-Mails' })).toBeVisible();
+  await expect(page.getByTestId('blocked-list').getByRole('row').filter({ hasText: 'alice@example.com' })).toContainText('2 von 2 in dieser Stunde');
+  expect(scripts.filter((script) => script.startsWith(MODULE))).toEqual([`${MODULE}/dist/main.js`, `${MODULE}/dist/locales/de-DE.js`]);
+  await page.screenshot({ path: path.join(screenshots, 'plesk-overview-de-DE.png'), fullPage: true });
   expect(errors).toEqual([]);
 });
 

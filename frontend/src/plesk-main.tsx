@@ -6,7 +6,9 @@ import { ApiClient, ApiFailure } from './api/client';
 import type { SessionInfo } from './api/types';
 import { LoadState } from './components/LoadState';
 import { pleskHref, type Navigator, type ScreenName, type Target } from './app/navigation';
+import { provideMessages, resolveLocale } from './app/locale';
 import { LocaleOnly, Providers } from './app/Providers';
+import type { MessageTree } from './messages/message-tree';
 import { ScreenView } from './app/ScreenView';
 
 /** What the PHP action passes to the module (see frontend/README.md, "Inside Plesk"). */
@@ -14,6 +16,8 @@ export interface MountProps {
   moduleId: string;
   baseUrl: string;
   locale?: string;
+  /** The messages of `locale`, loaded by the page beside this module (dist/locales/<locale>.js); none for en-US. */
+  messages?: MessageTree;
   screen: ScreenName;
   context: {
     /** Where API paths go: a prefix, or a URL ending in "=" that takes the encoded path (see apiUrl). */
@@ -124,6 +128,7 @@ function pageReactDom(): PageReactDom {
 export default function mount(props: MountProps, dom: PageReactDom = pageReactDom()): { mountedWith: MountedWith; unmount: () => void } {
   const element = document.getElementById(props.moduleId);
   if (!element) throw new Error(`Outgoing Mail Limits: no element with id "${props.moduleId}" on this page`);
+  if (props.messages && props.locale) provideMessages(resolveLocale(props.locale), props.messages);
   return mountInto(
     dom,
     element,

@@ -1,6 +1,10 @@
 import '@testing-library/jest-dom/vitest';
 import { cleanup } from '@testing-library/react';
 import { afterEach } from 'vitest';
+import { provideAllTranslations } from './messages/translations';
+
+// The components are tested in every shipped language, as the standalone app has them all.
+provideAllTranslations();
 
 afterEach(() => cleanup());
 

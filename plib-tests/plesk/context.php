@@ -11,6 +11,7 @@ class pm_Context
     public static $id = null;
     public static $varDir = '/tmp/oml-var';
     public static $plibDir = null;
+    public static $htdocsDir = null;
 
     public static function init($id)
     {
@@ -25,6 +26,11 @@ class pm_Context
     public static function getPlibDir()
     {
         return rtrim(self::$plibDir ?: dirname(__DIR__, 2) . '/plib', '/') . '/';
+    }
+
+    public static function getHtdocsDir()
+    {
+        return rtrim(self::$htdocsDir ?: dirname(__DIR__, 2) . '/htdocs', '/') . '/';
     }
 
     public static function getBaseUrl()

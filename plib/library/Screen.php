@@ -43,8 +43,44 @@ class Modules_OutgoingMailLimits_Screen
         // JSON_HEX_* keep "</script>" and quotes in names from ending the script element early.
         $json = json_encode($props, JSON_HEX_TAG | JSON_HEX_AMP | JSON_HEX_APOS | JSON_HEX_QUOT | JSON_UNESCAPED_SLASHES | JSON_THROW_ON_ERROR);
         $bundle = json_encode($base . 'dist/main.js', JSON_HEX_TAG | JSON_UNESCAPED_SLASHES);
+        $translation = self::translationModule($props['locale']);
+        if ($translation === null) {
+            return '<div id="' . self::MOUNT_ID . '"></div>' . "\n"
+                . '<script>require([' . $bundle . '], function (bundle) { bundle.default(' . $json . '); });</script>' . "\n";
+        }
+        // The person's translation loads beside the module; should it fail to load, the screens still come, in English.
+        $messages = json_encode($base . $translation, JSON_HEX_TAG | JSON_UNESCAPED_SLASHES);
         return '<div id="' . self::MOUNT_ID . '"></div>' . "\n"
-            . '<script>require([' . $bundle . '], function (bundle) { bundle.default(' . $json . '); });</script>' . "\n";
+            . '<script>(function (props) {'
+            . ' require([' . $bundle . ', ' . $messages . '], function (bundle, messages) { props.messages = messages; bundle.default(props); },'
+            . ' function () { require([' . $bundle . '], function (bundle) { bundle.default(props); }); });'
+            . ' })(' . $json . ');</script>' . "\n";
+    }
+
+    /**
+     * The translation module the frontend build wrote for this locale (dist/locales/de-DE.js), or for another
+     * locale of its language (de-AT finds de-DE); null for en-US, which main.js carries, and for locales not shipped.
+     */
+    private static function translationModule($locale)
+    {
+        $directory = rtrim(pm_Context::getHtdocsDir(), '/') . '/dist/locales/';
+        $wanted = strtolower(str_replace('_', '-', (string) $locale));
+        $shipped = [];
+        foreach (glob($directory . '*.js') ?: [] as $file) {
+            $shipped[] = basename($file, '.js');
+        }
+        foreach ($shipped as $code) {
+            if (strtolower($code) === $wanted) {
+                return 'dist/locales/' . $code . '.js';
+            }
+        }
+        $language = explode('-', $wanted)[0];
+        foreach ($shipped as $code) {
+            if (explode('-', strtolower($code))[0] === $language) {
+                return 'dist/locales/' . $code . '.js';
+            }
+        }
+        return null;
     }
 
     private static function locale()

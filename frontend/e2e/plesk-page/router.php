@@ -85,7 +85,9 @@ if ($path === '/login-as') {
         if ($client->getLogin() === $login) {
             session_regenerate_id(true);
             $renderOnly = isset($_GET['ui']) && $_GET['ui'] === 'render-only';
-            $_SESSION = ['login' => $login, 'plesk_forgery_token' => bin2hex(random_bytes(16)), 'ui_render_only' => $renderOnly];
+            // The person's interface language, as Plesk keeps it (pm_Locale::getCode()).
+            $locale = isset($_GET['locale']) && preg_match('/^[a-z]{2}-[A-Z]{2}$/', (string) $_GET['locale']) ? (string) $_GET['locale'] : 'en-US';
+            $_SESSION = ['login' => $login, 'plesk_forgery_token' => bin2hex(random_bytes(16)), 'ui_render_only' => $renderOnly, 'locale' => $locale];
             header('Content-Type: text/plain');
             echo "Signed in as {$login}\n";
             return true;
@@ -127,6 +129,7 @@ if (empty($_SESSION['login'])) {
     echo "Not signed in to the panel\n";
     return true;
 }
+pm_Locale::$code = isset($_SESSION['locale']) ? $_SESSION['locale'] : 'en-US';
 foreach (pm_Client::$all as $client) {
     if ($client->getLogin() === $_SESSION['login']) {
         pm_Session::$client = $client;

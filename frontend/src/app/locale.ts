@@ -1,12 +1,26 @@
-import { deDE } from '../messages/de-DE';
 import { enUS } from '../messages/en-US';
 import type { MessageTree } from '../messages/message-tree';
-import { ruRU } from '../messages/ru-RU';
 
 /** The locales the screens ship; en-US is the source of the keys and the fallback. */
-export const LOCALES = { 'en-US': enUS, 'de-DE': deDE, 'ru-RU': ruRU } satisfies Record<string, MessageTree>;
-export type ShippedLocale = keyof typeof LOCALES;
+export const SHIPPED_LOCALES = ['en-US', 'de-DE', 'ru-RU'] as const;
+export type ShippedLocale = (typeof SHIPPED_LOCALES)[number];
 export const FALLBACK_LOCALE: ShippedLocale = 'en-US';
+
+/**
+ * The messages at hand. en-US is always in the bundle; the standalone app brings the translations with it
+ * (messages/translations.ts), while inside Plesk the page loads only the one of the person's locale beside the
+ * module (Screen.php), so every Plesk page does not carry every language.
+ */
+const provided: Partial<Record<ShippedLocale, MessageTree>> = { 'en-US': enUS };
+
+export function provideMessages(locale: ShippedLocale, messages: MessageTree): void {
+  provided[locale] = messages;
+}
+
+/** The messages of a shipped locale, or null when they were not provided to this page. */
+export function messagesOf(locale: ShippedLocale): MessageTree | null {
+  return provided[locale] ?? null;
+}
 
 /**
  * The shipped locale for a requested one (Plesk's pm_Locale::getCode(), or the browser's navigator.language):
@@ -15,7 +29,7 @@ export const FALLBACK_LOCALE: ShippedLocale = 'en-US';
 export function resolveLocale(requested: string | null | undefined): ShippedLocale {
   const wanted = (requested ?? '').trim().replace(/_/g, '-').toLowerCase();
   if (!wanted) return FALLBACK_LOCALE;
-  const shipped = Object.keys(LOCALES) as ShippedLocale[];
+  const shipped: readonly ShippedLocale[] = SHIPPED_LOCALES;
   const exact = shipped.find((locale) => locale.toLowerCase() === wanted);
   if (exact) return exact;
   const language = wanted.split('-')[0];
