@@ -1,43 +1,23 @@
 import { expect, test } from '@playwright/test';
-import { cli, type DaemonProcess } from '../../backend-bridge/test-support/daemon-process.js';
-import { exampleDirectory } from '../../backend-bridge/test-support/directory-fixture.js';
-import { PostfixInstance } from '../../backend-bridge/test-support/postfix-instance.js';
-import { expectAccessible, mailboxRow, Pages, shoot } from './pages.js';
-import { addUser, prepareDataDir, startStandaloneDaemon, type Login } from './standalone-daemon.js';
+import { expectAccessible, mailboxRow, shoot } from './pages.js';
+import { MailStack } from './mail-stack.js';
 
 /**
  * A daily limit set in the browser and enforced by a real Postfix: jdoe gives alice "Messages per day: 2" in the
  * "Limit Outgoing Messages" dialog; with an hourly limit of 100 the third message is deferred with the daily
  * reason, and alice's row shows the last 24 hours.
  */
-let postfix: PostfixInstance;
-let daemon: DaemonProcess;
-let baseUrl: string;
-let jdoe: Login;
+const stack = MailStack.forSpec({
+  milter: true,
+  settings: ['--mailbox-limit', '100', '--domain-limit', '1000', '--subscription-limit', '1000', '--over-limit-action', 'defer'],
+  users: { jdoe: ['customer', ['example.com']] },
+});
+const { users, pages } = stack;
 
 test.describe.configure({ mode: 'serial' });
 
-test.beforeAll(async () => {
-  postfix = await PostfixInstance.start();
-  await cli(['postfix', 'wire', '--config-dir', postfix.configDir]);
-  await postfix.reload();
-  const dataDir = await prepareDataDir(exampleDirectory(), ['--mailbox-limit', '100', '--domain-limit', '1000', '--subscription-limit', '1000', '--over-limit-action', 'defer']);
-  jdoe = await addUser(dataDir, 'jdoe', 'customer', ['example.com']);
-  ({ daemon, baseUrl } = await startStandaloneDaemon(dataDir, ['--postfix-config-dir', postfix.configDir]));
-});
-
-test.afterAll(async () => {
-  await daemon?.stop();
-  await postfix?.stop();
-});
-
-const pages = new Pages(() => baseUrl);
-test.afterEach(async () => {
-  await pages.closeAll();
-});
-
 test('a customer sets a daily limit in the dialog; Postfix defers past it with the daily reason; the row shows the day', async ({ browser }) => {
-  const page = await pages.logIn(browser, jdoe, '/domains/example.com');
+  const page = await pages.logIn(browser, users.jdoe, '/domains/example.com');
   await expect(mailboxRow(page, 'alice@example.com')).toContainText('0 of 100 this hour');
   await page.getByRole('button', { name: 'Limit Outgoing Messages of alice@example.com' }).click();
   const dialog = page.getByRole('dialog');
@@ -50,7 +30,7 @@ test('a customer sets a daily limit in the dialog; Postfix defers past it with t
   await expect(page.getByText('Limit on outgoing messages saved for alice@example.com.')).toBeVisible();
   await expect(mailboxRow(page, 'alice@example.com')).toContainText('0 of 100 this hour · 0 of 2 today');
 
-  const send = () => postfix.sendMail({ from: 'alice@example.com', to: ['someone@remote.test'], subject: 'daily' });
+  const send = () => stack.postfix.sendMail({ from: 'alice@example.com', to: ['someone@remote.test'], subject: 'daily' });
   for (const attempt of [1, 2]) expect((await send()).accepted, `message ${attempt}`).toBe(true);
   const third = await send();
   expect(third.accepted, third.transcript).toBe(false);

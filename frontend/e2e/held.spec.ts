@@ -1,9 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
-import { cli, type DaemonProcess } from '../../backend-bridge/test-support/daemon-process.js';
-import { exampleDirectory } from '../../backend-bridge/test-support/directory-fixture.js';
-import { PostfixInstance } from '../../backend-bridge/test-support/postfix-instance.js';
-import { expectAccessible, Pages, shoot } from './pages.js';
-import { addUser, prepareDataDir, startStandaloneDaemon, type Login } from './standalone-daemon.js';
+import { cli } from '../../backend-bridge/test-support/daemon-process.js';
+import { expectAccessible, shoot } from './pages.js';
+import { MailStack } from './mail-stack.js';
 
 /**
  * Held mail in the browser, against the daemon and a real Postfix: over-limit mail is held (the default action),
@@ -12,48 +10,28 @@ import { addUser, prepareDataDir, startStandaloneDaemon, type Login } from './st
  * Limits: mailbox 1, domain 50, subscription 100 per hour (a real hour: nothing leaves the hold queue by itself
  * while a mailbox is over its limit).
  */
-let postfix: PostfixInstance;
-let daemon: DaemonProcess;
-let baseUrl: string;
-const users: Record<'admin' | 'jdoe' | 'mary', Login> = {} as never;
+const stack = MailStack.forSpec({
+  settings: ['--enabled', 'on', '--mailbox-limit', '1', '--domain-limit', '50', '--subscription-limit', '100'],
+  users: { admin: ['admin'], jdoe: ['customer', ['example.com']], mary: ['customer', ['other.org']] },
+});
+const { users, pages } = stack;
 
 test.describe.configure({ mode: 'serial' });
 
-test.beforeAll(async () => {
-  postfix = await PostfixInstance.start();
-  await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--no-milter']);
-  await postfix.reload();
-  const dataDir = await prepareDataDir(exampleDirectory(), ['--enabled', 'on', '--mailbox-limit', '1', '--domain-limit', '50', '--subscription-limit', '100']);
-  users.admin = await addUser(dataDir, 'admin', 'admin');
-  users.jdoe = await addUser(dataDir, 'jdoe', 'customer', ['example.com']);
-  users.mary = await addUser(dataDir, 'mary', 'customer', ['other.org']);
-  ({ daemon, baseUrl } = await startStandaloneDaemon(dataDir, ['--postfix-config-dir', postfix.configDir]));
-});
-
-test.afterAll(async () => {
-  await daemon?.stop();
-  await postfix?.stop();
-});
-
-const pages = new Pages(() => baseUrl);
-test.afterEach(async () => {
-  await pages.closeAll();
-});
-
 /** Sends one message through Postfix's smtpd; over the limit it must still be accepted (held), never refused. */
 async function send(from: string, subject: string): Promise<string> {
-  const result = await postfix.sendMail({ from, to: ['someone@remote.test'], subject });
+  const result = await stack.postfix.sendMail({ from, to: ['someone@remote.test'], subject });
   expect(result.accepted, result.transcript).toBe(true);
   expect(result.queueId, result.transcript).not.toBeNull();
   return result.queueId as string;
 }
 
 async function queueNameOf(queueId: string): Promise<string | null> {
-  return (await postfix.queue()).find((entry) => entry.queue_id === queueId)?.queue_name ?? null;
+  return (await stack.postfix.queue()).find((entry) => entry.queue_id === queueId)?.queue_name ?? null;
 }
 
 async function delivered(subject: string): Promise<boolean> {
-  return (await postfix.deliveredMessages()).some((message) => message.subject === subject);
+  return (await stack.postfix.deliveredMessages()).some((message) => message.subject === subject);
 }
 
 function heldRow(page: Page, text: string) {
@@ -95,7 +73,7 @@ test('over-limit mail is held, shows on the Held messages screen, and "Release N
   await expect.poll(() => delivered('alice 2'), { timeout: 30_000 }).toBe(true);
 
   // The admin's release beyond the limit is counted and audited as such.
-  const audit = JSON.parse(await cli(['held', 'list', '--status', 'released', '--json', '--data-dir', daemon.dataDir])) as Array<{ queueId: string; resolvedBy: string }>;
+  const audit = JSON.parse(await cli(['held', 'list', '--status', 'released', '--json', '--data-dir', stack.daemon.dataDir])) as Array<{ queueId: string; resolvedBy: string }>;
   expect(audit).toEqual([expect.objectContaining({ queueId: queueIds.alice, resolvedBy: 'admin' })]);
 });
 

@@ -1,9 +1,8 @@
 import { expect, test, type Browser } from '@playwright/test';
-import { cli, type DaemonProcess } from '../../backend-bridge/test-support/daemon-process.js';
-import { exampleDirectory } from '../../backend-bridge/test-support/directory-fixture.js';
-import { PostfixInstance } from '../../backend-bridge/test-support/postfix-instance.js';
-import { expectAccessible, expectTwoSentThenDeferred, mailboxRow, Pages, shoot } from './pages.js';
-import { addUser, prepareDataDir, startStandaloneDaemon, type Login } from './standalone-daemon.js';
+import { cli } from '../../backend-bridge/test-support/daemon-process.js';
+import { expectAccessible, expectTwoSentThenDeferred, mailboxRow, shoot } from './pages.js';
+import { MailStack } from './mail-stack.js';
+import type { Login } from './standalone-daemon.js';
 
 /**
  * The whole path, as people use it: the admin switches limits on in the browser, a customer caps a mailbox in the
@@ -13,37 +12,16 @@ import { addUser, prepareDataDir, startStandaloneDaemon, type Login } from './st
  * Directory: subscription example.com (customer jdoe of reseller res1: domains example.com with alice, bob, carol,
  * dave, and example.net), subscription other.org (customer mary, no reseller).
  */
-let postfix: PostfixInstance;
-let daemon: DaemonProcess;
-let baseUrl: string;
-const users: Record<'admin' | 'res1' | 'jdoe' | 'mary', Login> = {} as never;
+// Limits start switched off with a roomy default: the admin turns them on in the browser. Over-limit mail is
+// deferred here, so the sender sees 450 4.7.1; held mail (the default) has its own spec, held.spec.ts.
+const stack = MailStack.forSpec({
+  milter: true,
+  settings: ['--enabled', 'off', '--mailbox-limit', '100', '--domain-limit', '10', '--subscription-limit', '20', '--over-limit-action', 'defer'],
+  users: { admin: ['admin'], res1: ['reseller', ['example.com']], jdoe: ['customer', ['example.com']], mary: ['customer', ['other.org']] },
+});
+const { users, pages } = stack;
 
 test.describe.configure({ mode: 'serial' });
-
-test.beforeAll(async () => {
-  postfix = await PostfixInstance.start();
-  await cli(['postfix', 'wire', '--config-dir', postfix.configDir]);
-  await postfix.reload();
-
-  // Limits start switched off with a roomy default: the admin turns them on in the browser. Over-limit mail is
-  // deferred here, so the sender sees 450 4.7.1; held mail (the default) has its own spec, held.spec.ts.
-  const dataDir = await prepareDataDir(exampleDirectory(), ['--enabled', 'off', '--mailbox-limit', '100', '--domain-limit', '10', '--subscription-limit', '20', '--over-limit-action', 'defer']);
-  users.admin = await addUser(dataDir, 'admin', 'admin');
-  users.res1 = await addUser(dataDir, 'res1', 'reseller', ['example.com']);
-  users.jdoe = await addUser(dataDir, 'jdoe', 'customer', ['example.com']);
-  users.mary = await addUser(dataDir, 'mary', 'customer', ['other.org']);
-  ({ daemon, baseUrl } = await startStandaloneDaemon(dataDir, ['--postfix-config-dir', postfix.configDir]));
-});
-
-test.afterAll(async () => {
-  await daemon?.stop();
-  await postfix?.stop();
-});
-
-const pages = new Pages(() => baseUrl);
-test.afterEach(async () => {
-  await pages.closeAll();
-});
 const newPage = (browser: Browser) => pages.newPage(browser);
 const logIn = (browser: Browser, who: Login, firstPath = '/') => pages.logIn(browser, who, firstPath);
 
@@ -87,7 +65,7 @@ test('the admin switches limits on and sets the mailbox default to 3', async ({ 
   await expect(page.getByText('The settings were saved.')).toBeVisible();
   await expect(page.getByRole('heading', { name: 'Outgoing Mail Control' })).toBeVisible();
 
-  const shown = JSON.parse(await cli(['settings', 'show', '--json', '--data-dir', daemon.dataDir])) as { enabled: boolean; defaults: { mailbox: unknown } };
+  const shown = JSON.parse(await cli(['settings', 'show', '--json', '--data-dir', stack.daemon.dataDir])) as { enabled: boolean; defaults: { mailbox: unknown } };
   expect(shown).toMatchObject({ enabled: true, defaults: { mailbox: 3 } });
 });
 
@@ -123,7 +101,7 @@ test('a customer caps a mailbox at 2; Postfix defers the third message and the r
 
   // Marks this page load: a reload would lose it.
   await page.evaluate(() => ((window as unknown as { samePageLoad: boolean }).samePageLoad = true));
-  await expectTwoSentThenDeferred(postfix, 'alice@example.com');
+  await expectTwoSentThenDeferred(stack.postfix, 'alice@example.com');
 
   await expect(mailboxRow(page, 'alice@example.com')).toContainText(/2 of 2 this hour, frees in (59|60) min/);
   await expect(mailboxRow(page, 'alice@example.com')).toContainText('Not sending');
@@ -194,7 +172,7 @@ test("the admin blocks mary's domain at 0: locked by default, mary's dialog says
   await dialog.getByRole('button', { name: 'OK' }).click();
   await expect(admin.getByText('Limit on outgoing messages saved for other.org.')).toBeVisible();
 
-  const blocked = await postfix.sendMail({ from: 'mallory@other.org', to: ['someone@remote.test'], subject: 'blocked' });
+  const blocked = await stack.postfix.sendMail({ from: 'mallory@other.org', to: ['someone@remote.test'], subject: 'blocked' });
   expect(blocked.code, blocked.transcript).toBe(450);
   expect(blocked.text).toContain('domain other.org');
 
@@ -212,6 +190,6 @@ test("the admin blocks mary's domain at 0: locked by default, mary's dialog says
   await expectAccessible(mary);
   await shoot(mary, 'limit-dialog-locked');
 
-  const still = await postfix.sendMail({ from: 'mallory@other.org', to: ['someone@remote.test'], subject: 'still blocked' });
+  const still = await stack.postfix.sendMail({ from: 'mallory@other.org', to: ['someone@remote.test'], subject: 'still blocked' });
   expect(still.code, still.transcript).toBe(450);
 });

@@ -1,9 +1,8 @@
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { cli, type DaemonProcess } from '../../backend-bridge/test-support/daemon-process.js';
-import { exampleDirectory } from '../../backend-bridge/test-support/directory-fixture.js';
-import { PostfixInstance } from '../../backend-bridge/test-support/postfix-instance.js';
-import { expectAccessible, mailboxRow, Pages, shoot } from './pages.js';
-import { addUser, prepareDataDir, startStandaloneDaemon, type Login } from './standalone-daemon.js';
+import { cli } from '../../backend-bridge/test-support/daemon-process.js';
+import { expectAccessible, mailboxRow, shoot } from './pages.js';
+import { MailStack } from './mail-stack.js';
+import type { Login } from './standalone-daemon.js';
 
 /**
  * Rows say what is so, with real mail through a real Postfix: a mailbox with room under a domain at 0 says its mail
@@ -13,40 +12,23 @@ import { addUser, prepareDataDir, startStandaloneDaemon, type Login } from './st
  * Directory: subscription example.com (customer jdoe: domains example.com with alice, bob, carol, dave, and
  * example.net with erin), subscription other.org (customer mary).
  */
-let postfix: PostfixInstance;
-let daemon: DaemonProcess;
-let baseUrl: string;
-const users: Record<'admin' | 'jdoe', Login> = {} as never;
+const stack = MailStack.forSpec({
+  settings: ['--enabled', 'on', '--mailbox-limit', '3', '--domain-limit', '50', '--subscription-limit', '100'],
+  prepare: async (dataDir) => {
+    await cli(['limit', 'set', 'domain', 'example.net', '0', '--data-dir', dataDir]);
+  },
+  users: { admin: ['admin'], jdoe: ['customer', ['example.com']] },
+});
+const { users, pages } = stack;
 
 test.describe.configure({ mode: 'serial' });
-
-test.beforeAll(async () => {
-  postfix = await PostfixInstance.start();
-  await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--no-milter']);
-  await postfix.reload();
-  const dataDir = await prepareDataDir(exampleDirectory(), ['--enabled', 'on', '--mailbox-limit', '3', '--domain-limit', '50', '--subscription-limit', '100']);
-  await cli(['limit', 'set', 'domain', 'example.net', '0', '--data-dir', dataDir]);
-  users.admin = await addUser(dataDir, 'admin', 'admin');
-  users.jdoe = await addUser(dataDir, 'jdoe', 'customer', ['example.com']);
-  ({ daemon, baseUrl } = await startStandaloneDaemon(dataDir, ['--postfix-config-dir', postfix.configDir]));
-});
-
-test.afterAll(async () => {
-  await daemon?.stop();
-  await postfix?.stop();
-});
-
-const pages = new Pages(() => baseUrl);
-test.afterEach(async () => {
-  await pages.closeAll();
-});
 const logIn = (browser: Browser, who: Login, firstPath = '/') => pages.logIn(browser, who, firstPath);
 
 async function sendHeld(from: string, subject: string): Promise<void> {
-  const result = await postfix.sendMail({ from, to: ['someone@remote.test'], subject });
+  const result = await stack.postfix.sendMail({ from, to: ['someone@remote.test'], subject });
   expect(result.accepted, result.transcript).toBe(true);
   const queueId = result.queueId as string;
-  await expect.poll(async () => (await postfix.queue()).find((entry) => entry.queue_id === queueId)?.queue_name ?? null).toBe('hold');
+  await expect.poll(async () => (await stack.postfix.queue()).find((entry) => entry.queue_id === queueId)?.queue_name ?? null).toBe('hold');
 }
 
 const stateOf = (page: Page, address: string) => mailboxRow(page, address).getByTestId('sending-state');
@@ -92,7 +74,7 @@ test('an email address is marked compromised from its row, says so with its usag
 });
 
 test('limits switched off: every screen says so, the admin gets a link to switch them on, and no row says "Not sending" or "Holding"', async ({ browser }) => {
-  await cli(['settings', 'set', '--enabled', 'off', '--data-dir', daemon.dataDir]);
+  await cli(['settings', 'set', '--enabled', 'off', '--data-dir', stack.daemon.dataDir]);
   const admin = await logIn(browser, users.admin, '/domains/example.net');
   await expect(admin.getByTestId('limits-off')).toContainText('Limitations on outgoing email messages are switched off');
   await expect(stateOf(admin, 'erin@example.net')).toHaveText('Sending: limits are switched off');

@@ -1,9 +1,8 @@
 import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
-import { cli, type DaemonProcess } from '../../backend-bridge/test-support/daemon-process.js';
-import { exampleDirectory } from '../../backend-bridge/test-support/directory-fixture.js';
-import { PostfixInstance } from '../../backend-bridge/test-support/postfix-instance.js';
-import { expectAccessible, expectNoHorizontalOverflow, mailboxRow, Pages, shoot } from './pages.js';
-import { addUser, prepareDataDir, startStandaloneDaemon, type Login } from './standalone-daemon.js';
+import { cli } from '../../backend-bridge/test-support/daemon-process.js';
+import { expectAccessible, expectNoHorizontalOverflow, mailboxRow, shoot } from './pages.js';
+import { MailStack } from './mail-stack.js';
+import type { Login } from './standalone-daemon.js';
 
 /**
  * Every screen each role may open, at desktop (1280 px) and phone (390 px) width, with real held mail from a real
@@ -15,23 +14,16 @@ import { addUser, prepareDataDir, startStandaloneDaemon, type Login } from './st
  * Directory: subscription example.com (customer jdoe of reseller res1: domains example.com with alice, bob, carol,
  * dave, and example.net with erin), subscription other.org (customer mary, no reseller).
  */
-let postfix: PostfixInstance;
-let daemon: DaemonProcess;
-let baseUrl: string;
-const users: Record<'admin' | 'res1' | 'jdoe', Login> = {} as never;
+const stack = MailStack.forSpec({
+  settings: ['--enabled', 'on', '--mailbox-limit', '1', '--domain-limit', '50', '--subscription-limit', '100'],
+  users: { admin: ['admin'], res1: ['reseller', ['example.com']], jdoe: ['customer', ['example.com']] },
+});
+const { users, pages } = stack;
 
 // Nothing here changes what the next test sees: a failure does not skip the other roles and widths.
 
 test.beforeAll(async () => {
-  postfix = await PostfixInstance.start();
-  await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--no-milter']);
-  await postfix.reload();
-  const dataDir = await prepareDataDir(exampleDirectory(), ['--enabled', 'on', '--mailbox-limit', '1', '--domain-limit', '50', '--subscription-limit', '100']);
-  users.admin = await addUser(dataDir, 'admin', 'admin');
-  users.res1 = await addUser(dataDir, 'res1', 'reseller', ['example.com']);
-  users.jdoe = await addUser(dataDir, 'jdoe', 'customer', ['example.com']);
-  ({ daemon, baseUrl } = await startStandaloneDaemon(dataDir, ['--postfix-config-dir', postfix.configDir]));
-
+  const { postfix } = stack;
   // Held mail of two senders (the second message of each, over the mailbox limit of 1), and a compromised address.
   const held: string[] = [];
   for (const from of ['alice@example.com', 'bob@example.com']) {
@@ -44,17 +36,7 @@ test.beforeAll(async () => {
   const queueName = async (id: string) => (await postfix.queue()).find((entry) => entry.queue_id === id)?.queue_name ?? null;
   for (const id of held) await expect.poll(() => queueName(id)).toBe('hold');
   // History has something to show too: the marking.
-  await cli(['mailbox', 'compromised', 'dave@example.com', '--data-dir', dataDir]);
-});
-
-test.afterAll(async () => {
-  await daemon?.stop();
-  await postfix?.stop();
-});
-
-const pages = new Pages(() => baseUrl);
-test.afterEach(async () => {
-  await pages.closeAll();
+  await cli(['mailbox', 'compromised', 'dave@example.com', '--data-dir', stack.dataDir]);
 });
 
 const WIDTHS = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } } as const;
