@@ -97,6 +97,8 @@ describe('limits set through the API, enforced by a real Postfix', () => {
       body: {
         error: 'The value must be in the range 0...5. Only the administrator can raise it.',
         fields: { limit: 'The value must be in the range 0...5. Only the administrator can raise it.' },
+        code: 'aboveCeiling',
+        params: { max: 5 },
       },
     });
     expect(((await api.as(JDOE).request('GET', ALICE_URL)).body as ObjectRow).ownLimit).toBe(before);

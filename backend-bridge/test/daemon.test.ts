@@ -81,7 +81,7 @@ describe('daemon', () => {
     expect(rows.find((r) => r.name === 'carol@example.com')?.freesInSeconds).toBeGreaterThan(3500);
     expect(rows.find((r) => r.level === 'domain' && r.name === 'example.com')).toMatchObject({ used: 3, limit: 5, blocked: false, freesInSeconds: null });
     const table = await cli(['usage', '--data-dir', dataDir]);
-    expect(table).toMatch(/mailbox\s+carol@example.com\s+3\s+3\s+server default\s+Not sending\s+60 minutes/);
+    expect(table).toMatch(/mailbox\s+carol@example.com\s+3\s+3\s+server default\s+3\s+Unlimited\s+Not sending\s+60 minutes/);
   });
 
   it('a change made with the command while the daemon runs governs the next messages', async () => {
