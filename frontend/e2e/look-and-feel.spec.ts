@@ -100,9 +100,9 @@ test('table columns keep their width while usage refreshes; search filters as on
 
 test('settings: labels fit the label column and each "Unlimited" sits beside its field', async ({ browser }) => {
   const page = await logIn(browser, '/settings');
-  const levels = ['mailbox', 'domain', 'subscription'];
+  const levels = ['an email address', 'a domain', 'a subscription'];
   for (const level of levels) {
-    const field = page.getByRole('textbox', { name: `Default limit on outgoing messages from a ${level} (per hour)` });
+    const field = page.getByRole('textbox', { name: `Default limit on outgoing messages from ${level} (per hour)` });
     await expect(field).toBeVisible();
     const row = field.locator('xpath=ancestor::*[contains(concat(" ", @class, " "), " pul-section-item ")][1]');
     const label = row.locator('.pul-section-item__title');

@@ -57,7 +57,7 @@ const SCREENS: Screen[] = [
   { name: 'domain', path: '/domains/example.com', ready: (page) => mailboxRow(page, 'alice@example.com').getByTestId('usage') },
   { name: 'held', path: '/held', ready: (page) => page.getByTestId('held-list').getByRole('row').filter({ hasText: 'bob@example.com' }) },
   { name: 'history', path: '/history', ready: (page) => page.getByTestId('history-list').getByRole('row').filter({ hasText: 'dave@example.com' }) },
-  { name: 'settings', path: '/settings', ready: (page) => page.getByRole('textbox', { name: 'Default limit on outgoing messages from a mailbox (per hour)' }) },
+  { name: 'settings', path: '/settings', ready: (page) => page.getByRole('textbox', { name: 'Default limit on outgoing messages from an email address (per hour)' }) },
   { name: 'not-found', path: '/no/such/page', ready: (page) => page.getByText('There is no page at /no/such/page.') },
 ];
 const ROLES = [
