@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { commandLine, sleep, stopGroup, waitUntilAnswering } from './proc.js';
 import { abandonStart, LogFile, makeTempDir, removeDir, type RunningServer } from './server.js';
+import type { FeatureSet } from './features.js';
 import { PER_SENDER_LIMIT, probeRequest, type DirectoryFile } from './workload.js';
 
 const execFileAsync = promisify(execFile);
@@ -15,6 +16,8 @@ export interface OursOptions {
   cli: string;
   label: string;
   directory: DirectoryFile;
+  /** Which of the product's limits and signals are on (bench/features.ts). */
+  features: FeatureSet;
 }
 
 export interface OursServer extends RunningServer {
@@ -64,6 +67,7 @@ export async function startOurs(opts: OursOptions): Promise<OursServer> {
       '--mailbox-limit', String(PER_SENDER_LIMIT), '--domain-limit', 'unlimited', '--subscription-limit', 'unlimited',
       // Like the peers, which answer 450 over the limit (holding records each message and is measured apart).
       '--over-limit-action', 'defer',
+      ...opts.features.settingsArgs,
     ];
     await cli(opts.cli, settingsArgs, 60_000);
     // UNIX sockets, as Postfix reaches the daemon by default; in the bench's own directory (not the machine's

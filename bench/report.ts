@@ -65,6 +65,8 @@ export const TARGETS = {
   vsPolicyd: 2,
   p99Ms: 5,
   rssMb: 150,
+  /** Every limit and signal on keeps at least this share of the throughput with them off. */
+  allOnShare: 0.8,
 } as const;
 
 const fmt = (n: number | undefined, digits = 0): string =>
@@ -136,11 +138,36 @@ export function evaluateTargets(
       disturbed: disturbed(ours),
     },
     {
-      name: `RSS ours with ${fmt(memory?.mailboxes)} mailboxes (peak)`,
+      name: `RSS ours all on with ${fmt(memory?.mailboxes)} mailboxes that all sent (peak)`,
       measured: rss === undefined ? '-' : `${fmt(rss, 1)} MB`,
       required: `≤ ${TARGETS.rssMb} MB`,
       verdict: verdict(rss, (v) => v <= TARGETS.rssMb),
       disturbed: false,
+    },
+  ];
+}
+
+/** The cost of the product's limits and signals: the run with all of them on against the plain hourly limit. */
+export function evaluateFeatureTargets(allOff: ServerResult | undefined, allOn: ServerResult | undefined, connections: number): Target[] {
+  const share = ratio(allOn, allOff);
+  const p99 = allOn?.load?.latencyMs.p99;
+  const disturbed = [allOff, allOn].some((r) => (r?.otherCpuPercent ?? 0) > OTHER_CPU_WARN_PERCENT);
+  const verdict = (value: number | undefined, ok: (v: number) => boolean): Verdict =>
+    value === undefined || Number.isNaN(value) ? 'N/A' : ok(value) ? 'PASS' : 'FAIL';
+  return [
+    {
+      name: 'req/s ours all on / all off',
+      measured: share === undefined ? '-' : `${fmt(share * 100, 0)} %`,
+      required: `≥ ${fmt(TARGETS.allOnShare * 100, 0)} %`,
+      verdict: verdict(share, (v) => v >= TARGETS.allOnShare),
+      disturbed,
+    },
+    {
+      name: `p99 latency ours all on at ${connections} connections`,
+      measured: p99 === undefined ? '-' : `${fmt(p99, 2)} ms`,
+      required: `≤ ${TARGETS.p99Ms} ms`,
+      verdict: verdict(p99, (v) => v <= TARGETS.p99Ms),
+      disturbed: (allOn?.otherCpuPercent ?? 0) > OTHER_CPU_WARN_PERCENT,
     },
   ];
 }

@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runApiStage, type ApiResult } from './api-bench.js';
 import { runLoad, type LoadOptions } from './load-generator.js';
+import { ALL_OFF, ALL_ON } from './features.js';
 import { startOurs, type OursServer } from './ours.js';
 import { startPolicydRateLimit, startPostfwd2 } from './peers.js';
 import { describeEndpoint, groupUsage, RssSampler, sleep, systemBusyTicks } from './proc.js';
-import { evaluateApiTargets, evaluateTargets, OTHER_CPU_WARN_PERCENT, renderReport, writeJson, type MemoryResult, type ServerResult, type Target } from './report.js';
+import { evaluateApiTargets, evaluateFeatureTargets, evaluateTargets, OTHER_CPU_WARN_PERCENT, renderReport, writeJson, type MemoryResult, type ServerResult, type Target } from './report.js';
 import type { RunningServer } from './server.js';
 import {
   buildDirectory,
@@ -267,11 +268,11 @@ async function measureMemory(
 ): Promise<MemoryResult> {
   const mailboxes = DOMAINS * MEMORY_MAILBOXES_PER_DOMAIN;
   const result: MemoryResult = { ok: false, mailboxes };
-  log(`\n== memory: ${label} with ${mailboxes.toLocaleString('en-US')} mailboxes: importing`);
+  log(`\n== memory: ${label} with ${mailboxes.toLocaleString('en-US')} mailboxes, ${ALL_ON.label}: importing`);
   await waitForQuiet(opts.quietWait);
   let server: Awaited<ReturnType<typeof startOurs>> | undefined;
   try {
-    server = await startOurs({ cli, label, directory: buildDirectory(MEMORY_MAILBOXES_PER_DOMAIN) });
+    server = await startOurs({ cli, label, directory: buildDirectory(MEMORY_MAILBOXES_PER_DOMAIN), features: ALL_ON });
     running.add(server);
     result.importMs = server.importMs;
     await sleep(500);
@@ -326,7 +327,7 @@ async function measureApiAlone(cli: string, label: string, opts: Options): Promi
   let server: OursServer | undefined;
   let result: ApiResult | undefined;
   try {
-    server = await startOurs({ cli, label, directory: buildDirectory(MEMORY_MAILBOXES_PER_DOMAIN) });
+    server = await startOurs({ cli, label, directory: buildDirectory(MEMORY_MAILBOXES_PER_DOMAIN), features: ALL_ON });
     running.add(server);
     // Like the memory run's daemon: live counts for many mailboxes, so that "used" sorts and rows are not all 0.
     log(`   ready after ${server.startupMs} ms; 2 s of policy load first so that mailboxes have live counts ...`);
@@ -358,6 +359,7 @@ async function main(): Promise<number> {
   const cli = override !== undefined && override !== '' ? resolve(override) : join(root, 'bin/outgoing-limits');
   const oursLabel = override ? `ours [BENCH_OURS_CLI=${override}]` : 'ours';
   if (override) log(`WARNING: "ours" is ${cli}, not the project's daemon`);
+  const allOnLabel = `${oursLabel} (${ALL_ON.label})`;
   const startedAt = new Date().toISOString();
 
   const loadOptions: Omit<LoadOptions, 'endpoint'> = {
@@ -377,8 +379,11 @@ async function main(): Promise<number> {
   const wanted = new Set(opts.only);
   const directory = buildDirectory(SENDERS_PER_DOMAIN);
   if (wanted.has('ours')) {
-    servers.push(await measureSteady(opts.retries, oursLabel, 'mailbox limit 100/h, domain and subscription unlimited, over-limit mail deferred (10,000 mailboxes imported)',
-      () => startOurs({ cli, label: oursLabel, directory }), eom, loadOptions, opts.quietWait));
+    const role = 'mailbox limit 100/h, domain and subscription unlimited, over-limit mail deferred (10,000 mailboxes imported)';
+    servers.push(await measureSteady(opts.retries, oursLabel, `${role}; ${ALL_OFF.description}`,
+      () => startOurs({ cli, label: oursLabel, directory, features: ALL_OFF }), eom, loadOptions, opts.quietWait));
+    servers.push(await measureSteady(opts.retries, allOnLabel, `the same, with ${ALL_ON.description}`,
+      () => startOurs({ cli, label: allOnLabel, directory, features: ALL_ON }), eom, loadOptions, opts.quietWait));
   }
   if (wanted.has('postfwd2')) {
     servers.push(await measureSteady(opts.retries, 'postfwd2', 'rate(sender/100/3600) at END-OF-MESSAGE, counters in its cache daemon',
@@ -413,6 +418,7 @@ async function main(): Promise<number> {
   if (servers.length > 0 || memory !== undefined) {
     targets.push(...evaluateTargets(ours, byName('postfwd2'), byName('policyd-rate-limit (RCPT)'), byName('policyd-rate-limit (EOM)'),
       memory, opts.connections));
+    targets.push(...evaluateFeatureTargets(ours, byName(allOnLabel), opts.connections));
   }
   if (api !== undefined) targets.push(...evaluateApiTargets(api));
 
