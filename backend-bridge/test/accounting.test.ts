@@ -1,13 +1,10 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
 import { BridgeClient } from '../src/api/bridge-client.js';
-import { apiSocketPath } from '../src/api/server.js';
 import type { HeldMessage } from '../src/store/held-store.js';
-import { cli, DaemonProcess, eventually, tempDataDir } from '../test-support/daemon-process.js';
+import { DaemonProcess, eventually } from '../test-support/daemon-process.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
 import { sendOverOneConnection, type SubmittedMessage } from '../test-support/smtp-session.js';
+import { bridgeApi, preparedDataDir } from '../test-support/prepared-store.js';
 import { startWiredPostfix } from '../test-support/wired-postfix.js';
 
 /**
@@ -30,7 +27,7 @@ async function startDaemon(): Promise<DaemonProcess> {
 }
 
 function api(): BridgeClient {
-  return new BridgeClient(readBridgeSecret(dataDir)!, { socketPath: apiSocketPath(dataDir) });
+  return bridgeApi(dataDir);
 }
 
 /** Round `round` of every mailbox: messages interleaved across mailboxes, as real traffic would be. */
@@ -44,24 +41,18 @@ function batch(fromRound: number, toRound: number): Array<{ from: string; to: st
 
 beforeAll(async () => {
   postfix = await startWiredPostfix();
-  dataDir = tempDataDir();
-  const file = path.join(dataDir, 'directory.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      subscriptions: [
-        {
-          name: 'acct.test',
-          owner: 'acct',
-          reseller: null,
-          systemUser: null,
-          limit: 'unlimited',
-          domains: [{ name: 'acct.test', limit: 'unlimited', mailboxes: MAILBOXES.map((address) => ({ address, limit: 20 })) }],
-        },
-      ],
-    }),
-  );
-  await cli(['directory', 'import', file, '--data-dir', dataDir]);
+  dataDir = await preparedDataDir({
+    subscriptions: [
+      {
+        name: 'acct.test',
+        owner: 'acct',
+        reseller: null,
+        systemUser: null,
+        limit: 'unlimited',
+        domains: [{ name: 'acct.test', limit: 'unlimited', mailboxes: MAILBOXES.map((address) => ({ address, limit: 20 })) }],
+      },
+    ],
+  });
   daemon = await startDaemon();
 });
 

@@ -1,5 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
 import { BridgeClient, type SignedIdentity } from '../src/api/bridge-client.js';
@@ -7,9 +5,10 @@ import { apiSocketPath } from '../src/api/server.js';
 import type { ObjectRow } from '../src/core/object-query.js';
 import type { AuditRow } from '../src/store/audit-store.js';
 import type { OverLimitEvent } from '../src/store/over-limit-events.js';
-import { cli, DaemonProcess, tempDataDir } from '../test-support/daemon-process.js';
+import { DaemonProcess } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance, SmtpResult } from '../test-support/postfix-instance.js';
+import { preparedDataDir } from '../test-support/prepared-store.js';
 import { expectAccepted, expectDeferred, startWiredPostfix } from '../test-support/wired-postfix.js';
 
 /**
@@ -33,11 +32,7 @@ async function send(from: string): Promise<SmtpResult> {
 beforeAll(async () => {
   postfix = await startWiredPostfix();
 
-  const dataDir = tempDataDir();
-  const file = path.join(dataDir, 'directory.json');
-  writeFileSync(file, JSON.stringify(exampleDirectory()));
-  await cli(['directory', 'import', file, '--data-dir', dataDir]);
-  await cli(['settings', 'set', '--data-dir', dataDir, '--enabled', 'on', '--mailbox-limit', '3', '--domain-limit', '5', '--subscription-limit', '8', '--over-limit-action', 'defer']);
+  const dataDir = await preparedDataDir(exampleDirectory(), ['--enabled', 'on', '--mailbox-limit', '3', '--domain-limit', '5', '--subscription-limit', '8', '--over-limit-action', 'defer']);
   daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir]);
 
   const secret = readBridgeSecret(dataDir);

@@ -1,15 +1,12 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
-import { BridgeClient } from '../src/api/bridge-client.js';
-import { apiSocketPath } from '../src/api/server.js';
+import type { BridgeClient } from '../src/api/bridge-client.js';
 import type { ObjectRow } from '../src/core/object-query.js';
 import type { UsageRow } from '../src/core/usage.js';
 import type { HeldMessage } from '../src/store/held-store.js';
-import { cli, DaemonProcess, eventually, tempDataDir } from '../test-support/daemon-process.js';
+import { cli, DaemonProcess, eventually } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
+import { bridgeApi, PLESK_ADMIN, preparedDataDir } from '../test-support/prepared-store.js';
 import { expectAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
 
 /**
@@ -26,11 +23,7 @@ let dataDir: string;
 
 beforeAll(async () => {
   postfix = await startWiredPostfix();
-  dataDir = tempDataDir();
-  const file = path.join(dataDir, 'directory.json');
-  writeFileSync(file, JSON.stringify(exampleDirectory()));
-  await cli(['directory', 'import', file, '--data-dir', dataDir]);
-  await cli(['settings', 'set', '--data-dir', dataDir, '--mailbox-limit', '5', '--domain-limit', '50', '--subscription-limit', '100']);
+  dataDir = await preparedDataDir(exampleDirectory(), ['--mailbox-limit', '5', '--domain-limit', '50', '--subscription-limit', '100']);
   expect(await cli(['limit', 'set', 'mailbox', 'alice@example.com', '3', '--daily', '--data-dir', dataDir])).toBe('Daily limit of mailbox alice@example.com set to 3 per day.\n');
   daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir], { OUTGOING_LIMITS_TEST_DAY_SECONDS: String(DAY_SECONDS) });
 });
@@ -41,7 +34,7 @@ afterAll(async () => {
 });
 
 function api(): BridgeClient {
-  return new BridgeClient(readBridgeSecret(dataDir)!, { socketPath: apiSocketPath(dataDir) }, { login: 'admin', userId: '1', role: 'admin' });
+  return bridgeApi(dataDir, PLESK_ADMIN);
 }
 
 async function heldRecord(queueId: string): Promise<HeldMessage> {

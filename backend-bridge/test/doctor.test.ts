@@ -1,6 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
 import { BridgeClient } from '../src/api/bridge-client.js';
@@ -8,10 +6,11 @@ import { apiSocketPath } from '../src/api/server.js';
 import type { HealthLine, HealthReport } from '../src/core/health-check.js';
 import { listBackups } from '../src/store/backups.js';
 import { databasePath } from '../src/store/database.js';
-import { cli, DaemonProcess, eventually, runCli, tempDataDir, type CliResult } from '../test-support/daemon-process.js';
+import { DaemonProcess, eventually, runCli, tempDataDir, type CliResult } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
 import { overwritePages, pagesOf } from '../test-support/store-damage.js';
+import { preparedDataDir } from '../test-support/prepared-store.js';
 import { expectAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
 
 /**
@@ -39,10 +38,7 @@ function states(report: HealthReport): Record<string, string> {
 
 beforeAll(async () => {
   postfix = await startWiredPostfix({ chroot: true });
-  dataDir = tempDataDir();
-  const file = path.join(dataDir, 'directory.json');
-  writeFileSync(file, JSON.stringify(exampleDirectory()));
-  await cli(['directory', 'import', file, '--data-dir', dataDir]);
+  dataDir = await preparedDataDir(exampleDirectory());
   daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir]);
   // The daemon takes its first backup right after it starts.
   await eventually(() => listBackups(dataDir).length > 0, 'the first backup');

@@ -1,16 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
-import { BridgeClient, type SignedIdentity } from '../src/api/bridge-client.js';
-import { apiSocketPath } from '../src/api/server.js';
+import type { BridgeClient, SignedIdentity } from '../src/api/bridge-client.js';
 import type { HeldMessage } from '../src/store/held-store.js';
-import { cli, DaemonProcess, eventually, runCli, tempDataDir } from '../test-support/daemon-process.js';
+import { cli, DaemonProcess, eventually, runCli } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
+import { bridgeApi, PLESK_ADMIN, preparedDataDir } from '../test-support/prepared-store.js';
 import { expectAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
 
 /**
@@ -19,7 +16,7 @@ import { expectAccepted, startWiredPostfix } from '../test-support/wired-postfix
  */
 const WINDOW_SECONDS = 10;
 const OUTSIDE = ['someone@remote.test'];
-const ADMIN: SignedIdentity = { login: 'admin', userId: '1', role: 'admin' };
+const ADMIN = PLESK_ADMIN;
 const JDOE: SignedIdentity = { login: 'jdoe', userId: '20', role: 'customer', permittedSubscriptions: ['example.com'] };
 const MARY: SignedIdentity = { login: 'mary', userId: '21', role: 'customer', permittedSubscriptions: ['other.org'] };
 
@@ -29,11 +26,7 @@ let dataDir: string;
 
 beforeAll(async () => {
   postfix = await startWiredPostfix();
-  dataDir = tempDataDir();
-  const file = path.join(dataDir, 'directory.json');
-  writeFileSync(file, JSON.stringify(exampleDirectory({ 'carol@example.com': 0 })));
-  await cli(['directory', 'import', file, '--data-dir', dataDir]);
-  await cli(['settings', 'set', '--data-dir', dataDir, '--mailbox-limit', '2', '--domain-limit', '50', '--subscription-limit', '100']);
+  dataDir = await preparedDataDir(exampleDirectory({ 'carol@example.com': 0 }), ['--mailbox-limit', '2', '--domain-limit', '50', '--subscription-limit', '100']);
   daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir], { OUTGOING_LIMITS_TEST_WINDOW_SECONDS: String(WINDOW_SECONDS) });
 });
 
@@ -43,7 +36,7 @@ afterAll(async () => {
 });
 
 function api(identity: SignedIdentity = ADMIN): BridgeClient {
-  return new BridgeClient(readBridgeSecret(dataDir)!, { socketPath: apiSocketPath(dataDir) }, identity);
+  return bridgeApi(dataDir, identity);
 }
 
 async function heldRecord(queueId: string): Promise<HeldMessage> {

@@ -1,13 +1,10 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
 import { BridgeClient } from '../src/api/bridge-client.js';
-import { apiSocketPath } from '../src/api/server.js';
 import type { HeldMessage } from '../src/store/held-store.js';
-import { cli, DaemonProcess, eventually, tempDataDir } from '../test-support/daemon-process.js';
+import { DaemonProcess, eventually } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
+import { bridgeApi, preparedDataDir } from '../test-support/prepared-store.js';
 import { expectAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
 
 /**
@@ -27,11 +24,7 @@ let dataDir: string;
 
 beforeAll(async () => {
   postfix = await startWiredPostfix({ mainCf: { maximal_queue_lifetime: QUEUE_LIFETIME, bounce_queue_lifetime: QUEUE_LIFETIME } });
-  dataDir = tempDataDir();
-  const file = path.join(dataDir, 'directory.json');
-  writeFileSync(file, JSON.stringify(exampleDirectory()));
-  await cli(['directory', 'import', file, '--data-dir', dataDir]);
-  await cli(['settings', 'set', '--data-dir', dataDir, '--mailbox-limit', '2', '--domain-limit', '50', '--subscription-limit', '100']);
+  dataDir = await preparedDataDir(exampleDirectory(), ['--mailbox-limit', '2', '--domain-limit', '50', '--subscription-limit', '100']);
   daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir], {
     OUTGOING_LIMITS_TEST_WINDOW_SECONDS: String(WINDOW_SECONDS),
   });
@@ -43,7 +36,7 @@ afterAll(async () => {
 });
 
 function api(): BridgeClient {
-  return new BridgeClient(readBridgeSecret(dataDir)!, { socketPath: apiSocketPath(dataDir) });
+  return bridgeApi(dataDir);
 }
 
 async function heldRecord(queueId: string): Promise<HeldMessage> {

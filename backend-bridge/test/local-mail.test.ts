@@ -1,17 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
 import { BridgeClient } from '../src/api/bridge-client.js';
-import { apiSocketPath } from '../src/api/server.js';
 import { encodeFrame } from '../src/postfix/milter-protocol.js';
 import type { HeldMessage } from '../src/store/held-store.js';
-import { cli, DaemonProcess, eventually, tempDataDir } from '../test-support/daemon-process.js';
+import { bridgeApi, preparedDataDir } from '../test-support/prepared-store.js';
+import { cli, DaemonProcess, eventually } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import { PostfixInstance } from '../test-support/postfix-instance.js';
 import { expectAccepted } from '../test-support/wired-postfix.js';
@@ -63,7 +62,7 @@ function sendmailAsWwwData(subject: string): void {
 }
 
 function api(): BridgeClient {
-  return new BridgeClient(readBridgeSecret(dataDir)!, { socketPath: apiSocketPath(dataDir) });
+  return bridgeApi(dataDir);
 }
 
 async function used(collection: string, name: string): Promise<number> {
@@ -81,13 +80,10 @@ beforeAll(async () => {
   allowConfigDirForUsers(postfix.configDir);
   await cli(['postfix', 'wire', '--config-dir', postfix.configDir]);
   await postfix.reload();
-  dataDir = tempDataDir();
   const directory = exampleDirectory({ 'sub:other.org': 2 });
   const otherOrg = directory.subscriptions.find((s) => s.name === 'other.org')!;
   otherOrg.systemUser = 'www-data';
-  const file = path.join(dataDir, 'directory.json');
-  writeFileSync(file, JSON.stringify(directory));
-  await cli(['directory', 'import', file, '--data-dir', dataDir]);
+  dataDir = await preparedDataDir(directory);
   daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir]);
 });
 

@@ -1,17 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
 import { BridgeClient } from '../src/api/bridge-client.js';
-import { apiSocketPath } from '../src/api/server.js';
 import { findParameter } from '../src/postfix/main-cf.js';
 import { STATE_FILE } from '../src/postfix/wiring.js';
-import { cli, DaemonProcess, eventually, tempDataDir } from '../test-support/daemon-process.js';
+import { cli, DaemonProcess, eventually } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
+import { bridgeApi, PLESK_ADMIN, preparedDataDir } from '../test-support/prepared-store.js';
 import { startWiredPostfix } from '../test-support/wired-postfix.js';
 
 /**
@@ -49,7 +48,7 @@ function startDaemon(): Promise<DaemonProcess> {
 }
 
 function api(): BridgeClient {
-  return new BridgeClient(readBridgeSecret(dataDir)!, { socketPath: apiSocketPath(dataDir) }, { login: 'admin', userId: '1', role: 'admin' });
+  return bridgeApi(dataDir, PLESK_ADMIN);
 }
 
 async function checkNow(): Promise<Record<string, unknown>> {
@@ -84,12 +83,8 @@ async function heldFromCarol(): Promise<string[]> {
 
 beforeAll(async () => {
   postfix = await startWiredPostfix();
-  dataDir = tempDataDir();
-  const file = path.join(dataDir, 'directory.json');
-  writeFileSync(file, JSON.stringify(exampleDirectory({ 'carol@example.com': 0 })));
-  await cli(['directory', 'import', file, '--data-dir', dataDir]);
   webhook = await webhookReceiver();
-  await cli(['settings', 'set', '--data-dir', dataDir, '--webhook', webhook.url]);
+  dataDir = await preparedDataDir(exampleDirectory({ 'carol@example.com': 0 }), ['--webhook', webhook.url]);
   daemon = await startDaemon();
 });
 
