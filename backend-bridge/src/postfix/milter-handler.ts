@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { LogSummariser } from '../log/log-summariser.js';
 import { explainHold } from '../core/decision.js';
 import { identifyLocalSender, submittingUid } from '../core/identity.js';
+import { tooManyRecipientsReply } from '../core/recipient-limits.js';
 import type { Enforcer } from '../enforcement/enforcer.js';
 import type { HeldMail } from '../enforcement/held-mail.js';
 import type { LocalMessage, MilterHandler } from './milter-server.js';
@@ -25,8 +26,12 @@ export function localMailHandler(enforcer: Enforcer, held: HeldMail, systemUsers
     const systemUser = uid === null ? null : systemUsers.nameOf(uid);
     const identity = identifyLocalSender(enforcer.directory, message.sender, systemUser);
     const facts = { sender: message.sender, recipientCount: Math.max(1, message.recipientCount), queueId: message.queueId, recipients: message.recipients };
-    const { decision, weight } = enforcer.decide(identity, facts, 'hold');
+    const { decision, weight, tooManyRecipients } = enforcer.decide(identity, facts, 'hold');
     log.debug({ queueId: message.queueId, sender: message.sender, uid, systemUser, identifiedBy: identity?.source, allowed: decision.allowed }, 'local message');
+    if (tooManyRecipients) {
+      log.info({ queueId: message.queueId, sender: message.sender, uid, systemUser, identifiedBy: identity?.source, level: tooManyRecipients.tripped.level, object: tooManyRecipients.tripped.name, recipients: tooManyRecipients.recipients, maximum: tooManyRecipients.maximum, action: 'reject' }, tooManyRecipients.reason);
+      return { action: 'reject', reply: tooManyRecipientsReply(tooManyRecipients) };
+    }
     if (decision.allowed || !identity) return { action: 'accept' };
     const reason = explainHold(decision);
     const context = { queueId: message.queueId, sender: message.sender, uid, systemUser, identifiedBy: identity.source, level: decision.tripped.level, object: decision.tripped.name };
