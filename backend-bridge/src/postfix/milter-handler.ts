@@ -12,7 +12,13 @@ import type { SystemUsers } from './system-users.js';
 /**
  * Local mail (sendmail, PHP mail(), cron), seen by the milter in non_smtpd_milters at the end of the message.
  * Over the limit it is quarantined (Postfix's hold queue) and released by the same worker as held SMTP mail.
- * Never tempfail (Postfix would retry it from maildrop every minute, forever) and never reject (it would bounce).
+ * Never tempfail (Postfix would retry it from maildrop every minute, forever); never reject over a rate limit
+ * (it would bounce). The one exception: more recipients than the message's maximum, which no wait can cure.
+ * Measured with Postfix 3.7 (backend-bridge/test/recipient-limits.test.ts): a 554 5.5.3 custom reply to a
+ * local message makes cleanup send the envelope sender a non-delivery report at once, one "Status: 5.5.3" per
+ * recipient with our sentence as the Diagnostic-Code, and the original headers (not the body); nothing is
+ * delivered, nothing stays in a queue. A hold would keep the message but tell the sender nothing, and the
+ * release worker would send it to all its recipients once the rate had room.
  */
 export function localMailHandler(enforcer: Enforcer, held: HeldMail, systemUsers: SystemUsers, queueDirectory: () => string | null, log: Logger): MilterHandler {
   // Per message: a failing store would otherwise write one line for each local message over the limit.
