@@ -30,7 +30,9 @@ beforeAll(async () => {
   const file = path.join(dataDir, 'directory.json');
   writeFileSync(file, JSON.stringify(exampleDirectory()));
   await cli(['directory', 'import', file, '--data-dir', dataDir]);
-  await cli(['settings', 'set', '--data-dir', dataDir, '--mailbox-limit', '100', '--domain-limit', '1000', '--subscription-limit', '1000']);
+  const settings = await cli(['settings', 'set', '--data-dir', dataDir, '--mailbox-limit', '100', '--domain-limit', '1000', '--subscription-limit', '1000', '--domain-recipient-limit', '10']);
+  expect(settings).toContain('Most recipients per message from a domain:       10 recipients');
+  expect(settings).toContain('Most recipients per message from a mailbox:      Unlimited');
   expect(await cli(['limit', 'set', 'mailbox', 'alice@example.com', '3', '--recipients', '--data-dir', dataDir])).toBe('Maximum recipients of mailbox alice@example.com set to 3 per message.\n');
   daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir]);
 });
@@ -75,7 +77,9 @@ describe('recipients per message with a real Postfix', () => {
     expect(await aliceUsed()).toBe(1);
 
     const row = (await api().request('GET', '/api/v1/mailboxes/alice@example.com')).body as ObjectRow;
+    // The domain's default of 10 is looser than alice's own 3: hers is in force.
     expect(row.recipients).toEqual({ ownLimit: 3, effectiveLimit: 3, limitSource: 'own', defaultLimit: 'unlimited', tightest: { level: 'mailbox', name: 'alice@example.com', maximum: 3 } });
+    expect(await cli(['limit', 'set', 'mailbox', 'alice@example.com', '0', '--recipients', '--data-dir', dataDir]).catch((error: Error) => error.message)).toContain('invalid maximum of recipients');
   });
 
   it('by sendmail: 4 recipients are not sent; the sender gets a bounce that carries the reason; 3 pass', async () => {

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
 import { Enforcer } from '../enforcement/enforcer.js';
+import { mailBody, mailSubject, type Notification } from '../notify/notification.js';
 import type { RecordedOverLimitEvent } from '../store/over-limit-events.js';
 import { DirectoryIndex, type DirectoryRecordStreams } from './directory.js';
 import type { Level, Limit } from './limits.js';
@@ -153,5 +154,31 @@ describe('recipients per message in the enforcer', () => {
     enforcer.applySettings({ ...enforcer.currentSettings, recipientDefaults: { mailbox: 5, domain: 'unlimited', subscription: 'unlimited' } });
     expect(enforcer.check({ sender: 'bob@example.com', recipientCount: 6 }).tooManyRecipients).toMatchObject({ maximum: 5 });
     expect(enforcer.check({ sender: 'alice@example.com', recipientCount: 6 }).tooManyRecipients).toBeNull();
+  });
+});
+
+describe('recipients per message in notifications', () => {
+  it('say a message was refused for good and the maximum, not a limit reached or when budget frees', () => {
+    const notification: Notification = {
+      kind: 'too-many-recipients',
+      atMs: 0,
+      level: 'mailbox',
+      name: 'alice@example.com',
+      window: 'hour',
+      limit: 100,
+      unit: 'messages',
+      sent: 1,
+      held: 0,
+      topRecipientDomains: [],
+      reason: 'Too many recipients: at most 3 per message for mailbox alice@example.com',
+      freesInSeconds: null,
+      recipientMaximum: 3,
+      link: 'https://example.test/held',
+    };
+    expect(mailSubject(notification)).toBe('Message refused: more than 3 recipients for mailbox alice@example.com');
+    const body = mailBody(notification, '1h');
+    expect(body).toContain('Most recipients per message: 3');
+    expect(body).toContain('Too many recipients: at most 3 per message for mailbox alice@example.com');
+    expect(body).not.toMatch(/Budget frees|Sent in the last/);
   });
 });
