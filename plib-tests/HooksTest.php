@@ -206,7 +206,7 @@ final class HooksTest extends TestCase
         $types = array_map(function ($element) {
             return $element['type'];
         }, $this->openMailboxForm(1)->elements);
-        $this->assertSame(['outgoingLimitMode' => 'radio', 'outgoingLimitValue' => 'text', 'outgoingDailyLimitMode' => 'radio', 'outgoingDailyLimitValue' => 'text'], $types);
+        $this->assertSame(['outgoingLimitMode' => 'radio', 'outgoingLimitValue' => 'text', 'outgoingDailyLimitMode' => 'radio', 'outgoingDailyLimitValue' => 'text', 'outgoingRecipientLimitMode' => 'radio', 'outgoingRecipientLimitValue' => 'text'], $types);
     }
 
     private function openMailboxForm($mailId)

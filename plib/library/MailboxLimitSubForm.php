@@ -12,6 +12,8 @@ class Modules_OutgoingMailLimits_MailboxLimitSubForm extends pm_Form_SubForm
     private $bridge;
     /** @var array{mode: string, value: string}|null the daily choice as the form showed it: sent only when changed */
     private $dailyShown;
+    /** @var array{mode: string, value: string}|null the recipients-per-message choice as shown: sent only when changed */
+    private $recipientsShown;
 
     public function __construct($options = null, Modules_OutgoingMailLimits_BridgeClient $bridge = null)
     {
@@ -72,6 +74,7 @@ class Modules_OutgoingMailLimits_MailboxLimitSubForm extends pm_Form_SubForm
         ]);
         $daily = isset($row['daily']) && is_array($row['daily']) ? $row['daily'] : null;
         if ($daily === null) {
+            $this->addRecipientsChoice($row);
             return;
         }
         $dailyOwn = $daily['ownLimit'];
@@ -95,6 +98,7 @@ class Modules_OutgoingMailLimits_MailboxLimitSubForm extends pm_Form_SubForm
             'value' => $this->dailyShown['value'],
             'description' => isset($daily['ceiling']['reason']) ? $daily['ceiling']['reason'] : '',
         ]);
+        $this->addRecipientsChoice($row);
     }
 
     /** Saves the choice through the bridge; a refusal becomes the form's error with the bridge's words. */
@@ -112,14 +116,54 @@ class Modules_OutgoingMailLimits_MailboxLimitSubForm extends pm_Form_SubForm
                 $body['dailyLimit'] = self::chosen($dailyMode, $dailyValue);
             }
         }
+        if ($this->recipientsShown !== null) {
+            $recipientsMode = (string) $this->getValue('outgoingRecipientLimitMode');
+            $recipientsValue = trim((string) $this->getValue('outgoingRecipientLimitValue'));
+            if ($recipientsMode !== $this->recipientsShown['mode'] || ($recipientsMode === 'custom' && $recipientsValue !== $this->recipientsShown['value'])) {
+                $body['recipientLimit'] = self::chosen($recipientsMode, $recipientsValue);
+            }
+        }
         $answer = $this->bridge()->json('PUT', '/mailboxes/' . rawurlencode($this->address) . '/limit', $body);
         if ($answer['status'] !== 200) {
             $data = is_array($answer['data']) ? $answer['data'] : [];
             // The field's own message says what is allowed ("must be a whole number ..."); else the general one.
             $message = isset($data['fields']['limit']) ? $data['fields']['limit']
-                : (isset($data['fields']['dailyLimit']) ? $data['fields']['dailyLimit'] : (isset($data['error']) ? $data['error'] : "HTTP {$answer['status']}"));
+                : (isset($data['fields']['dailyLimit']) ? $data['fields']['dailyLimit']
+                : (isset($data['fields']['recipientLimit']) ? $data['fields']['recipientLimit'] : (isset($data['error']) ? $data['error'] : "HTTP {$answer['status']}")));
             throw new pm_Exception($message);
         }
+    }
+
+    /**
+     * The maximum of recipients in one message (a message with more is refused for good): the default, any number,
+     * or a number of 1 or more. Not shown by a bridge that does not know it.
+     */
+    private function addRecipientsChoice(array $row)
+    {
+        $recipients = isset($row['recipients']) && is_array($row['recipients']) ? $row['recipients'] : null;
+        if ($recipients === null) {
+            return;
+        }
+        $own = $recipients['ownLimit'];
+        $this->recipientsShown = [
+            'mode' => $own === 'default' || $own === 'unlimited' ? $own : 'custom',
+            'value' => is_int($own) ? (string) $own : '',
+        ];
+        $default = $recipients['defaultLimit'] === 'unlimited' ? pm_Locale::lmsg('anyNumberOfRecipients') : (string) $recipients['defaultLimit'];
+        $this->addElement('radio', 'outgoingRecipientLimitMode', [
+            'label' => pm_Locale::lmsg('recipientsPerMessage'),
+            'multiOptions' => [
+                'default' => pm_Locale::lmsg('useDefaultRecipients', ['value' => $default]),
+                'unlimited' => pm_Locale::lmsg('anyNumberOfRecipients'),
+                'custom' => pm_Locale::lmsg('customLimit'),
+            ],
+            'value' => $this->recipientsShown['mode'],
+        ]);
+        $this->addElement('text', 'outgoingRecipientLimitValue', [
+            'label' => pm_Locale::lmsg('recipientsMax'),
+            'value' => $this->recipientsShown['value'],
+            'description' => pm_Locale::lmsg('recipientsHint'),
+        ]);
     }
 
     /** A radio choice and its number as the bridge takes them. */

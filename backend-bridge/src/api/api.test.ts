@@ -100,7 +100,7 @@ function expectRow(row: unknown, level?: Level): asserts row is ObjectRow {
   expect(Object.keys(r).sort()).toEqual(
     [
       'blocked', 'ceiling', 'compromised', 'defaultLimit', 'domain', 'effectiveLimit', 'freesInSeconds', 'heldCount', 'level', 'limitSource', 'mayChangeLimit', 'name', 'overLimitCause', 'ownLimit', 'sending', 'subscription', 'used',
-      'mayChooseDefault', 'mayChooseUnlimited', 'lockedBy', 'lockedByRole', 'lockedForYou', 'mayLock', 'daily',
+      'mayChooseDefault', 'mayChooseUnlimited', 'lockedBy', 'lockedByRole', 'lockedForYou', 'mayLock', 'daily', 'recipients',
     ].sort(),
   );
   const daily = r.daily as Json;
@@ -141,7 +141,7 @@ function expectPage(response: LightMyRequestResponse, level: Level): ObjectPage 
 
 function expectSettings(value: unknown): asserts value is ServerSettings {
   const s = value as Json;
-  expect(Object.keys(s).sort()).toEqual(['countingUnit', 'customersMayChangeLimits', 'dailyDefaults', 'defaults', 'enabled', 'notifications', 'overLimitAction']);
+  expect(Object.keys(s).sort()).toEqual(['countingUnit', 'customersMayChangeLimits', 'dailyDefaults', 'defaults', 'enabled', 'notifications', 'overLimitAction', 'recipientDefaults']);
   expect(Object.keys(s.dailyDefaults as Json).sort()).toEqual(['domain', 'mailbox', 'subscription']);
   for (const v of Object.values(s.dailyDefaults as Json)) expect(limitValue(v)).toBe(true);
   expect(['hold', 'defer']).toContain(s.overLimitAction);
@@ -185,6 +185,7 @@ function expectEvent(event: unknown): asserts event is OverLimitEvent {
     atMs: isNumber,
     level: isLevel,
     window: (v) => v === 'hour' || v === 'day',
+    recipientMaximum: (v) => v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 1),
     objectId: isNumber,
     objectName: isString,
     sender: nullOr('string'),
@@ -192,7 +193,7 @@ function expectEvent(event: unknown): asserts event is OverLimitEvent {
     recipientCount: isNumber,
     queueId: nullOr('string'),
     clientAddress: nullOr('string'),
-    action: (v) => v === 'defer' || v === 'hold',
+    action: (v) => v === 'defer' || v === 'hold' || v === 'reject',
     reason: isString,
   });
 }
@@ -268,7 +269,7 @@ describe('contract: every endpoint answers with its documented status and shape'
     const setLimitBody = (document.paths['/api/v1/mailboxes/{name}/limit']?.put?.requestBody as { content: Record<string, { schema: Json }> }).content['application/json']?.schema;
     // Either value may be left out (unchanged); a body naming neither is refused (daily-limits.api.test.ts).
     expect(setLimitBody).toMatchObject({ type: 'object', additionalProperties: false });
-    expect(Object.keys((setLimitBody as { properties: Json }).properties).sort()).toEqual(['dailyLimit', 'limit', 'locked']);
+    expect(Object.keys((setLimitBody as { properties: Json }).properties).sort()).toEqual(['dailyLimit', 'limit', 'locked', 'recipientLimit']);
 
     const health = await h().get(null, '/api/v1/health');
     expectStatus(health, 200);
@@ -295,6 +296,7 @@ describe('contract: every endpoint answers with its documented status and shape'
       enabled: true,
       defaults: { mailbox: 3, domain: 5, subscription: 8 },
       dailyDefaults: { mailbox: 'unlimited', domain: 'unlimited', subscription: 'unlimited' },
+      recipientDefaults: { mailbox: 'unlimited', domain: 'unlimited', subscription: 'unlimited' },
       countingUnit: 'messages',
       customersMayChangeLimits: true,
       overLimitAction: 'hold',
@@ -314,6 +316,7 @@ describe('contract: every endpoint answers with its documented status and shape'
       enabled: true,
       defaults: { mailbox: 'unlimited', domain: 40, subscription: 8 },
       dailyDefaults: { mailbox: 'unlimited', domain: 'unlimited', subscription: 'unlimited' },
+      recipientDefaults: { mailbox: 'unlimited', domain: 'unlimited', subscription: 'unlimited' },
       countingUnit: 'recipients',
       customersMayChangeLimits: true,
       overLimitAction: 'defer',

@@ -84,7 +84,7 @@ describe('daily limits in the API', () => {
 
   it('a request naming neither value, or a wrong daily value, is 400 naming the field; nothing changes', async () => {
     const state = h.storeState();
-    expect((await refused(h.request(ADMIN, 'PUT', `${alice}/limit`, {}), 400)).fields).toEqual({ limit: 'give limit (per hour), dailyLimit (per day) or both' });
+    expect((await refused(h.request(ADMIN, 'PUT', `${alice}/limit`, {}), 400)).fields).toEqual({ limit: 'give limit (per hour), dailyLimit (per day), recipientLimit (per message) or several' });
     expect((await refused(h.request(ADMIN, 'PUT', `${alice}/limit`, { dailyLimit: -1 }), 400)).fields).toHaveProperty('dailyLimit');
     expect((await refused(h.request(ADMIN, 'POST', '/api/v1/limits/bulk', { level: 'mailbox', names: ['alice@example.com'], dailyLimit: 'lots' }), 400)).fields).toHaveProperty('dailyLimit');
     expect(h.storeState()).toEqual(state);

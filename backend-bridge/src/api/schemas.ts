@@ -26,11 +26,23 @@ const lockedFlag = z
   .describe('true: the roles below yours may not change the value; false: they may; absent: a lock already there stays, else a 0 is locked and other values are open');
 
 const dailyLimitValue = limitValue.optional().describe('the daily limit (rolling 24 hours): a number, "unlimited" or "default"; absent: unchanged');
-const oneOfTheLimits = { error: 'give limit (per hour), dailyLimit (per day) or both', path: ['limit'] };
-const givesALimit = (body: { limit?: unknown; dailyLimit?: unknown }) => body.limit !== undefined || body.dailyLimit !== undefined;
+
+// Recipients per message: at least 1 (a message has one), since 0 would refuse every message for good.
+const recipientLimitMessage = `must be a whole number of recipients from 1 to ${MAX_LIMIT}, "unlimited" or "default"`;
+const recipientNumber = (message: string) => z.number(message).int(message).min(1, message).max(MAX_LIMIT, message);
+export const recipientLimitValue = z.union([z.literal('unlimited'), z.literal('default'), recipientNumber(recipientLimitMessage)], { error: recipientLimitMessage });
+const serverRecipientLimitMessage = `must be a whole number of recipients from 1 to ${MAX_LIMIT} or "unlimited"`;
+export const serverRecipientLimitValue = z.union([z.literal('unlimited'), recipientNumber(serverRecipientLimitMessage)], { error: serverRecipientLimitMessage });
+const ownRecipientLimit = recipientLimitValue
+  .optional()
+  .describe('the maximum number of recipients of one message (more: refused permanently, 554 5.5.3): a number, "unlimited" or "default"; absent: unchanged');
+
+const oneOfTheLimits = { error: 'give limit (per hour), dailyLimit (per day), recipientLimit (per message) or several', path: ['limit'] };
+const givesALimit = (body: { limit?: unknown; dailyLimit?: unknown; recipientLimit?: unknown }) =>
+  body.limit !== undefined || body.dailyLimit !== undefined || body.recipientLimit !== undefined;
 
 export const setLimitBody = z
-  .strictObject({ limit: limitValue.optional().describe('the hourly limit; absent: unchanged'), dailyLimit: dailyLimitValue, locked: lockedFlag })
+  .strictObject({ limit: limitValue.optional().describe('the hourly limit; absent: unchanged'), dailyLimit: dailyLimitValue, recipientLimit: ownRecipientLimit, locked: lockedFlag })
   .refine(givesALimit, oneOfTheLimits);
 
 export const bulkLimitBody = z
@@ -39,6 +51,7 @@ export const bulkLimitBody = z
     names: z.array(z.string().min(1).max(MAX_NAME_LENGTH)).min(1).max(1000),
     limit: limitValue.optional(),
     dailyLimit: dailyLimitValue,
+    recipientLimit: ownRecipientLimit,
     locked: lockedFlag,
   })
   .refine(givesALimit, oneOfTheLimits);
@@ -53,6 +66,10 @@ export const settingsPatchBody = z.strictObject({
   defaults: z.strictObject({ mailbox: serverLimitValue.optional(), domain: serverLimitValue.optional(), subscription: serverLimitValue.optional() }).optional(),
   /** Server defaults of the daily limits (rolling 24 hours); "unlimited" unless set. */
   dailyDefaults: z.strictObject({ mailbox: serverLimitValue.optional(), domain: serverLimitValue.optional(), subscription: serverLimitValue.optional() }).optional(),
+  /** Server defaults of the maximum recipients of one message; "unlimited" unless set. */
+  recipientDefaults: z
+    .strictObject({ mailbox: serverRecipientLimitValue.optional(), domain: serverRecipientLimitValue.optional(), subscription: serverRecipientLimitValue.optional() })
+    .optional(),
   countingUnit: z.enum(['messages', 'recipients']).optional(),
   customersMayChangeLimits: z.boolean().optional(),
   overLimitAction: z.enum(OVER_LIMIT_ACTIONS).optional(),

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { execFileSync } from 'node:child_process';
 import { LEVELS, parseLimit, type Level, type Limit, type LimitOverride } from '../core/limits.js';
+import { parseRecipientLimit } from '../core/recipient-limits.js';
 import { NOTIFY_PERIODS, OVER_LIMIT_ACTIONS, type CountingUnit, type NotifyPeriod, type OverLimitAction } from '../core/settings.js';
 import { ADDRESS } from '../core/directory-file.js';
 import { parseListenAddress, type ListenAddress } from '../postfix/listen-address.js';
@@ -30,6 +31,13 @@ export function onOff(raw: string): boolean {
 export function serverLimit(raw: string): Limit {
   const parsed = parseLimit(raw, { allowDefault: false });
   if (!parsed.ok || parsed.value === null) throw new InvalidArgumentError(parsed.ok ? 'expected a limit' : parsed.error);
+  return parsed.value;
+}
+
+/** A server default of the maximum recipients per message: 1 or more, or "unlimited". */
+export function serverRecipientLimit(raw: string): Limit {
+  const parsed = parseRecipientLimit(raw, { allowDefault: false });
+  if (!parsed.ok || parsed.value === null) throw new InvalidArgumentError(parsed.ok ? 'expected a maximum of recipients' : parsed.error);
   return parsed.value;
 }
 

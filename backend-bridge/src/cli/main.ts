@@ -19,6 +19,7 @@ import type { NotificationSettings, NotifyPeriod, ServerSettings } from '../core
 import type { ImportSummary } from '../store/directory-store.js';
 import * as parse from './arguments.js';
 import { expectOk, openStoreForCommand, UserError, viaDaemonOrStore } from './daemon-or-store.js';
+import { setRecipientLimit } from './recipient-limit-command.js';
 import { registerUserCommands } from './user-command.js';
 import { registerHeldCommands } from './held-command.js';
 import { registerStoreCommands } from './store-command.js';
@@ -167,6 +168,9 @@ export function buildProgram(): Command {
     .option('--mailbox-daily-limit <n|unlimited>', 'default limit on outgoing messages from a mailbox per day (rolling 24 hours)', parse.serverLimit)
     .option('--domain-daily-limit <n|unlimited>', 'default limit on outgoing messages from a domain per day (rolling 24 hours)', parse.serverLimit)
     .option('--subscription-daily-limit <n|unlimited>', 'default limit on outgoing messages from a subscription per day (rolling 24 hours)', parse.serverLimit)
+    .option('--mailbox-recipient-limit <n|unlimited>', 'default maximum of recipients in one message from a mailbox (more: refused, 554 5.5.3)', parse.serverRecipientLimit)
+    .option('--domain-recipient-limit <n|unlimited>', 'default maximum of recipients in one message from a domain', parse.serverRecipientLimit)
+    .option('--subscription-recipient-limit <n|unlimited>', 'default maximum of recipients in one message from a subscription', parse.serverRecipientLimit)
     .option('--count <messages|recipients>', 'what one unit of the limit is', parse.countingUnit)
     .option('--over-limit-action <hold|defer>', 'hold over-limit mail in the Postfix hold queue (default) or defer it (450 4.7.1)', parse.overLimitAction)
     .option('--notify-admin <address|none>', "where the administrator's notifications go", parse.addressOrNone)
@@ -185,6 +189,9 @@ export function buildProgram(): Command {
         mailboxDailyLimit?: Limit;
         domainDailyLimit?: Limit;
         subscriptionDailyLimit?: Limit;
+        mailboxRecipientLimit?: Limit;
+        domainRecipientLimit?: Limit;
+        subscriptionRecipientLimit?: Limit;
         count?: SettingsChange['countingUnit'];
         overLimitAction?: SettingsChange['overLimitAction'];
         notifyAdmin?: string;
@@ -204,6 +211,11 @@ export function buildProgram(): Command {
         if (options.subscriptionDailyLimit !== undefined) dailyDefaults.subscription = options.subscriptionDailyLimit;
         const change: SettingsChange = { defaults };
         if (Object.keys(dailyDefaults).length > 0) change.dailyDefaults = dailyDefaults;
+        const recipientDefaults: Partial<Record<Level, Limit>> = {};
+        if (options.mailboxRecipientLimit !== undefined) recipientDefaults.mailbox = options.mailboxRecipientLimit;
+        if (options.domainRecipientLimit !== undefined) recipientDefaults.domain = options.domainRecipientLimit;
+        if (options.subscriptionRecipientLimit !== undefined) recipientDefaults.subscription = options.subscriptionRecipientLimit;
+        if (Object.keys(recipientDefaults).length > 0) change.recipientDefaults = recipientDefaults;
         if (options.enabled !== undefined) change.enabled = options.enabled;
         if (options.count !== undefined) change.countingUnit = options.count;
         if (options.overLimitAction !== undefined) change.overLimitAction = options.overLimitAction;
@@ -215,9 +227,9 @@ export function buildProgram(): Command {
         if (options.webhook !== undefined) notifications.webhookUrl = options.webhook || null;
         if (options.screenUrl !== undefined) notifications.screenUrl = options.screenUrl || null;
         if (Object.keys(notifications).length > 0) change.notifications = notifications;
-        if (options.enabled === undefined && options.count === undefined && options.overLimitAction === undefined && !change.notifications && !change.dailyDefaults && Object.keys(defaults).length === 0) {
+        if (options.enabled === undefined && options.count === undefined && options.overLimitAction === undefined && !change.notifications && !change.dailyDefaults && !change.recipientDefaults && Object.keys(defaults).length === 0) {
           throw new UserError(
-            'nothing to change: give at least one of --enabled, --mailbox-limit, --domain-limit, --subscription-limit, --mailbox-daily-limit, --domain-daily-limit, --subscription-daily-limit, --count, --over-limit-action, --notify-admin, --notify-reseller, --notify-customer, --notify-period, --webhook, --screen-url',
+            'nothing to change: give at least one of --enabled, --mailbox-limit, --domain-limit, --subscription-limit, --mailbox-daily-limit, --domain-daily-limit, --subscription-daily-limit, --mailbox-recipient-limit, --domain-recipient-limit, --subscription-recipient-limit, --count, --over-limit-action, --notify-admin, --notify-reseller, --notify-customer, --notify-period, --webhook, --screen-url',
           );
         }
         const after = await viaDaemonOrStore(
@@ -234,13 +246,21 @@ export function buildProgram(): Command {
     .command('limit')
     .description('limits of single objects')
     .command('set')
-    .description(`set the hourly limit (or with --daily the daily limit, rolling 24 hours) of one ${LEVELS.join('/')}: a number, "unlimited" or "default"`)
+    .description(
+      `set the hourly limit (with --daily the daily limit, rolling 24 hours; with --recipients the maximum recipients per message) of one ${LEVELS.join('/')}: a number, "unlimited" or "default"`,
+    )
     .argument('<level>', LEVELS.join(', '), parse.level)
     .argument('<name>', 'mailbox address, domain name or subscription name')
     .argument('<value>', 'a number, "unlimited" or "default"', parse.objectLimit)
     .option('--daily', 'set the daily limit (messages in the last 24 hours) instead of the hourly one')
+    .option('--recipients', 'set the maximum number of recipients of one message (more: refused permanently, 554 5.5.3) instead of the hourly limit')
     .addOption(dataDirOption())
-    .action(async (level: Level, name: string, value: LimitOverride, options: { dataDir: string; daily?: boolean }) => {
+    .action(async (level: Level, name: string, value: LimitOverride, options: { dataDir: string; daily?: boolean; recipients?: boolean }) => {
+      if (options.daily && options.recipients) throw new UserError('give --daily or --recipients, not both');
+      if (options.recipients) {
+        await setRecipientLimit(level, name, value, options.dataDir);
+        return;
+      }
       const field = options.daily ? 'dailyLimit' : 'limit';
       await viaDaemonOrStore(
         options.dataDir,

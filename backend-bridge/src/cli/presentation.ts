@@ -19,6 +19,9 @@ export function describeSettings(settings: ServerSettings): string {
     `Default daily limit from a mailbox:      ${describeDailyLimit(settings.dailyDefaults.mailbox, unit)}`,
     `Default daily limit from a domain:       ${describeDailyLimit(settings.dailyDefaults.domain, unit)}`,
     `Default daily limit from a subscription: ${describeDailyLimit(settings.dailyDefaults.subscription, unit)}`,
+    `Most recipients per message from a mailbox:      ${describeRecipientLimit(settings.recipientDefaults.mailbox)}`,
+    `Most recipients per message from a domain:       ${describeRecipientLimit(settings.recipientDefaults.domain)}`,
+    `Most recipients per message from a subscription: ${describeRecipientLimit(settings.recipientDefaults.subscription)}`,
     `Counting unit: ${unit}`,
     `Over the limit: ${settings.overLimitAction === 'hold' ? 'hold (released automatically when the window frees)' : 'defer (450 4.7.1, the client retries)'}`,
     `Notify the administrator at: ${settings.notifications.adminAddress ?? 'nobody'}`,
@@ -26,6 +29,11 @@ export function describeSettings(settings: ServerSettings): string {
     `At most one notification per object every: ${settings.notifications.period}`,
     `Webhook: ${settings.notifications.webhookUrl ?? 'none'}`,
   ].join('\n');
+}
+
+/** A maximum of recipients per message as the command prints it. */
+export function describeRecipientLimit(limit: Limit): string {
+  return limit === 'unlimited' ? 'Unlimited' : `${limit} recipients`;
 }
 
 /** A daily limit (rolling 24 hours) as the command prints it. */

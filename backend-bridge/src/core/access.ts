@@ -101,14 +101,17 @@ function permissionRefusal(what: string, subscription: string): AccessRefusal {
   };
 }
 
-/** Checks one limit change against the role rules; null when it may go ahead. Visibility is checked before. */
-export function checkLimitChange(
-  identity: Identity,
-  object: ChargedObject,
-  value: LimitOverride,
-  settings: ServerSettings,
-  window: LimitWindow = 'hour',
-): AccessRefusal | null {
+/**
+ * Checks a change of an object's maximum of recipients per message: the same rules of roles, permission and
+ * lock as its limits. No ceiling: the tightest maximum along the chain applies, so a customer's higher value
+ * for a mailbox never lets it past its domain's or subscription's.
+ */
+export function checkRecipientLimitChange(identity: Identity, object: ChargedObject, settings: ServerSettings): AccessRefusal | null {
+  return roleRefusal(identity, object, settings);
+}
+
+/** Who may change an object's values at all: lock, customers' switch and permission, subscriptions by providers. */
+function roleRefusal(identity: Identity, object: ChargedObject, settings: ServerSettings): AccessRefusal | null {
   // A locked value stops every way of changing it: a new value, back to the default, a compromised mark or restore.
   // A customer's missing rights are named first: they hold whatever the value's lock.
   if (identity.role !== 'customer') return lockRefusal(identity, object);
@@ -121,6 +124,19 @@ export function checkLimitChange(
   if (object.level === 'subscription') {
     return { status: 403, error: 'Only the administrator or the reseller can change the limit of a subscription.', code: 'subscriptionByProvider', params: {} };
   }
+  return null;
+}
+
+/** Checks one limit change against the role rules; null when it may go ahead. Visibility is checked before. */
+export function checkLimitChange(
+  identity: Identity,
+  object: ChargedObject,
+  value: LimitOverride,
+  settings: ServerSettings,
+  window: LimitWindow = 'hour',
+): AccessRefusal | null {
+  const refusal = roleRefusal(identity, object, settings);
+  if (refusal || identity.role !== 'customer') return refusal;
   const ceiling = limitCeiling(identity, object, window);
   if (!ceiling) return null;
   const resulting: Limit = value ?? defaultLimitOf(object, settings, window);

@@ -4,7 +4,7 @@ import { counterKey, type ChargedObject } from './directory.js';
 import type { Level, Limit } from './limits.js';
 
 function object(level: Level, id: number, name: string, limit: Limit): ChargedObject {
-  return { level, id, name, counterKey: counterKey(level, id), own: null, plan: null, lock: null, effective: { limit, source: 'default' }, daily: { own: null, plan: null, effective: { limit: 'unlimited', source: 'default' } }, parent: null, owner: { customer: 'jdoe', reseller: null } };
+  return { level, id, name, counterKey: counterKey(level, id), own: null, plan: null, lock: null, effective: { limit, source: 'default' }, daily: { own: null, plan: null, effective: { limit: 'unlimited', source: 'default' } }, recipients: { own: null, plan: null, effective: { limit: 'unlimited', source: 'default' } }, parent: null, owner: { customer: 'jdoe', reseller: null } };
 }
 
 /** A window where each object has a fixed usage and budget frees at a fixed pace. */

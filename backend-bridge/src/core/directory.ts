@@ -15,6 +15,8 @@ export interface SubscriptionRecord {
   limit: LimitOverride;
   /** Own daily (rolling 24 hours) value; absent or null: follows the plan or the server default. */
   dailyLimit?: LimitOverride | undefined;
+  /** Own maximum of recipients per message; absent or null: follows the server default. */
+  recipientLimit?: LimitOverride | undefined;
   /** Who locked the own values for the roles below them; absent or null: open. */
   lock?: LimitLock | null;
   /** The service plan the subscription follows (its values for all three levels); null or absent: none. */
@@ -27,6 +29,7 @@ export interface DomainRecord {
   name: string;
   limit: LimitOverride;
   dailyLimit?: LimitOverride | undefined;
+  recipientLimit?: LimitOverride | undefined;
   lock?: LimitLock | null;
 }
 
@@ -36,6 +39,7 @@ export interface MailboxRecord {
   address: string;
   limit: LimitOverride;
   dailyLimit?: LimitOverride | undefined;
+  recipientLimit?: LimitOverride | undefined;
   lock?: LimitLock | null;
 }
 
@@ -69,6 +73,8 @@ export interface ChargedObject {
   effective: EffectiveLimit;
   /** The same three for the daily window (rolling 24 hours); the lock covers both windows. */
   daily: WindowLimits;
+  /** The maximum number of recipients of one message (core/recipient-limits.ts); plans set none, so plan is null. */
+  recipients: WindowLimits;
   /** The domain of a mailbox, the subscription of a domain; null for a subscription. */
   parent: ChargedObject | null;
   /** Who owns it: the subscription's customer and reseller (shared by its domains and mailboxes). */
@@ -119,6 +125,7 @@ export class DirectoryIndex {
       plansBySubscription.set(s.id, s.plan ?? null);
       const object = this.charged('subscription', s.id, s.name, s.limit, s.plan?.subscription ?? null, null, { customer: s.owner, reseller: s.reseller }, s.lock);
       this.setDaily(object, s.dailyLimit ?? null, s.plan?.daily?.subscription ?? null);
+      this.setRecipients(object, s.recipientLimit ?? null);
       subscriptionsById.set(s.id, object);
       this.subscriptionsByName.set(s.name.toLowerCase(), object);
       if (s.systemUser) this.subscriptionsBySystemUser.set(s.systemUser, object);
@@ -131,6 +138,7 @@ export class DirectoryIndex {
       const plan = plansBySubscription.get(d.subscriptionId) ?? null;
       const object = this.charged('domain', d.id, d.name, d.limit, plan?.domain ?? null, subscription, subscription.owner, d.lock);
       this.setDaily(object, d.dailyLimit ?? null, plan?.daily?.domain ?? null);
+      this.setRecipients(object, d.recipientLimit ?? null);
       planOfDomain.set(d.id, plan);
       domainsById.set(d.id, object);
       this.domainsByName.set(d.name.toLowerCase(), object);
@@ -141,6 +149,7 @@ export class DirectoryIndex {
       const plan = planOfDomain.get(m.domainId) ?? null;
       const object = this.charged('mailbox', m.id, m.address, m.limit, plan?.mailbox ?? null, domain, domain.owner, m.lock);
       this.setDaily(object, m.dailyLimit ?? null, plan?.daily?.mailbox ?? null);
+      this.setRecipients(object, m.recipientLimit ?? null);
       this.mailboxesByAddress.set(m.address.toLowerCase(), object);
     }
   }
@@ -165,6 +174,7 @@ export class DirectoryIndex {
       lock: lock ?? null,
       effective: this.effectiveOf(level, own, plan),
       daily: NO_DAILY_LIMIT,
+      recipients: NO_DAILY_LIMIT,
       parent,
       owner,
     };
@@ -257,6 +267,22 @@ export class DirectoryIndex {
     return (this.defaultDaily[level] ??= Object.freeze({ own: null, plan: null, effective: Object.freeze(effectiveLimit(null, null, this.settings.dailyDefaults[level])) }));
   }
 
+  /** Changes one object's own maximum of recipients per message in place, as setOwnLimit does for the limit. */
+  setOwnRecipientLimit(object: ChargedObject, own: LimitOverride): void {
+    this.setRecipients(object, own);
+  }
+
+  private setRecipients(object: ChargedObject, own: LimitOverride): void {
+    // As with daily values: objects without their own maximum share one frozen view per level.
+    object.recipients = own === null ? this.defaultRecipientsOf(object.level) : { own, plan: null, effective: effectiveLimit(own, null, this.settings.recipientDefaults[object.level]) };
+  }
+
+  private defaultRecipients: Partial<Record<Level, WindowLimits>> = {};
+
+  private defaultRecipientsOf(level: Level): WindowLimits {
+    return (this.defaultRecipients[level] ??= Object.freeze({ own: null, plan: null, effective: Object.freeze(effectiveLimit(null, null, this.settings.recipientDefaults[level])) }));
+  }
+
   /** Changes who holds the lock on an object's own value, in place, as setOwnLimit does for the value. */
   setLock(object: ChargedObject, lock: LimitLock | null): void {
     object.lock = lock;
@@ -267,9 +293,11 @@ export class DirectoryIndex {
     this.settings = settings;
     this.defaultEffective = {};
     this.defaultDaily = {};
+    this.defaultRecipients = {};
     for (const object of this.byCounterKey.values()) {
       object.effective = this.effectiveOf(object.level, object.own, object.plan);
       this.setDaily(object, object.daily.own, object.daily.plan);
+      this.setRecipients(object, object.recipients.own);
     }
   }
 

@@ -6,7 +6,7 @@ import { INITIAL_SETTINGS } from './settings.js';
 import { heldLeaving } from './held-release-time.js';
 
 function object(level: Level, id: number, name: string, limit: Limit, parent: ChargedObject | null): ChargedObject {
-  return { level, id, name, counterKey: counterKey(level, id), own: null, plan: null, lock: null, effective: { limit, source: 'default' }, daily: { own: null, plan: null, effective: { limit: 'unlimited', source: 'default' } }, parent, owner: { customer: 'mary', reseller: null } };
+  return { level, id, name, counterKey: counterKey(level, id), own: null, plan: null, lock: null, effective: { limit, source: 'default' }, daily: { own: null, plan: null, effective: { limit: 'unlimited', source: 'default' } }, recipients: { own: null, plan: null, effective: { limit: 'unlimited', source: 'default' } }, parent, owner: { customer: 'mary', reseller: null } };
 }
 
 function chainOf(mailboxLimit: Limit, domainLimit: Limit = 'unlimited'): ChargedObject[] {

@@ -4,6 +4,7 @@ import { canSee, defaultLimitOf, limitCeiling, limitChoices, mayChangeLimit, typ
 import type { WindowView } from './decision.js';
 import { subscriptionOf, type ChargedObject, type DirectoryIndex } from './directory.js';
 import { isLockedFor, mayLock } from './limit-locks.js';
+import { tightestRecipientMaximum } from './recipient-limits.js';
 import { effectiveLimit, type Level, type Limit, type LimitOverride, type LimitSource } from './limits.js';
 import type { ServerSettings } from './settings.js';
 import { heldCountsByObject, overLimitCause, sendingState, type OverLimitCause, type SendingState } from './sending-state.js';
@@ -49,6 +50,29 @@ export interface ObjectRow {
   overLimitCause: OverLimitCause | null;
   /** The daily limit (rolling 24 hours) beside the hourly one above; the lock and mayChangeLimit cover both. */
   daily: DailyRow;
+  /** The maximum of recipients per message (core/recipient-limits.ts); the lock and mayChangeLimit cover it too. */
+  recipients: RecipientRow;
+}
+
+/** An object's maximum of recipients per message: its own, the one in force for it, and the tightest of its chain. */
+export interface RecipientRow {
+  ownLimit: number | 'unlimited' | 'default';
+  effectiveLimit: Limit;
+  limitSource: LimitSource;
+  defaultLimit: Limit;
+  /** What a message from it meets: the smallest maximum of it and the levels above (null: none). */
+  tightest: { level: Level; name: string; maximum: number } | null;
+}
+
+function recipientRow(object: ChargedObject, settings: ServerSettings): RecipientRow {
+  const tightest = tightestRecipientMaximum(chainOf(object));
+  return {
+    ownLimit: ownLimitOf(object.recipients.own),
+    effectiveLimit: object.recipients.effective.limit,
+    limitSource: object.recipients.effective.source,
+    defaultLimit: settings.recipientDefaults[object.level],
+    tightest: tightest && { level: tightest.object.level, name: tightest.object.name, maximum: tightest.maximum },
+  };
 }
 
 /** The daily window of a row: the same fields as the hourly ones, for the last 24 hours. */
@@ -164,6 +188,7 @@ export function objectRow(object: ChargedObject, identity: Identity, window: Win
     compromised,
     overLimitCause: overLimitCause(usage.used, usage.limit, { compromised, releasedBeyondLimit: facts.releasedBeyondLimit(object), limitsOff: !settings.enabled }),
     daily: dailyRow(object, identity, settings, usage.day),
+    recipients: recipientRow(object, settings),
   };
 }
 

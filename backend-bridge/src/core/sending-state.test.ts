@@ -6,7 +6,7 @@ import { INITIAL_SETTINGS, type ServerSettings } from './settings.js';
 import { heldCountsByObject, overLimitCause, sendingState } from './sending-state.js';
 
 function object(level: Level, id: number, name: string, limit: Limit, parent: ChargedObject | null): ChargedObject {
-  return { level, id, name, counterKey: counterKey(level, id), own: null, plan: null, lock: null, effective: { limit, source: 'default' }, daily: { own: null, plan: null, effective: { limit: 'unlimited', source: 'default' } }, parent, owner: { customer: 'mary', reseller: null } };
+  return { level, id, name, counterKey: counterKey(level, id), own: null, plan: null, lock: null, effective: { limit, source: 'default' }, daily: { own: null, plan: null, effective: { limit: 'unlimited', source: 'default' } }, recipients: { own: null, plan: null, effective: { limit: 'unlimited', source: 'default' } }, parent, owner: { customer: 'mary', reseller: null } };
 }
 
 /** orders@shop.test in domain shop.test of subscription shop.test. */

@@ -1,4 +1,5 @@
 import type { Level, Limit } from './limits.js';
+import { UNLIMITED_RECIPIENTS } from './recipient-limits.js';
 
 /** What one message costs: one per message, or one per recipient. */
 export type CountingUnit = 'messages' | 'recipients';
@@ -35,6 +36,8 @@ export interface ServerSettings {
   defaults: Record<Level, Limit>;
   /** Server defaults of the daily (rolling 24 hours) limits; unlimited unless the administrator sets one. */
   dailyDefaults: Record<Level, Limit>;
+  /** Server defaults of the maximum number of recipients of one message; unlimited unless the administrator sets one. */
+  recipientDefaults: Record<Level, Limit>;
   countingUnit: CountingUnit;
   /** Whether customers may set the limits of their own domains and mailboxes (below their parent's). */
   customersMayChangeLimits: boolean;
@@ -57,6 +60,7 @@ export const INITIAL_SETTINGS: ServerSettings = {
   enabled: true,
   defaults: { mailbox: 100, domain: 1000, subscription: 5000 },
   dailyDefaults: UNLIMITED_DAILY,
+  recipientDefaults: UNLIMITED_RECIPIENTS,
   countingUnit: 'messages',
   customersMayChangeLimits: true,
   overLimitAction: 'hold',

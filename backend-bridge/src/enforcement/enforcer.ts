@@ -2,6 +2,7 @@ import { decideMessage, explainHold, type Decision, type WindowView } from '../c
 import { DirectoryIndex, type ChargedObject, type DirectoryRecordStreams } from '../core/directory.js';
 import { WINDOW_LENGTH_SECONDS, type Level, type LimitWindow } from '../core/limits.js';
 import { identifySender, type SenderIdentity } from '../core/identity.js';
+import { decideRecipients, UNLIMITED_RECIPIENTS, type RecipientRefusal } from '../core/recipient-limits.js';
 import { INITIAL_NOTIFICATIONS, UNLIMITED_DAILY, messageWeight, type OverLimitAction, type ServerSettings } from '../core/settings.js';
 import type { CounterJournal } from '../counters/journal.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
@@ -51,6 +52,7 @@ const NOTHING_LIMITED: ServerSettings = {
   enabled: false,
   defaults: { mailbox: 'unlimited', domain: 'unlimited', subscription: 'unlimited' },
   dailyDefaults: UNLIMITED_DAILY,
+  recipientDefaults: UNLIMITED_RECIPIENTS,
   countingUnit: 'messages',
   customersMayChangeLimits: false,
   overLimitAction: 'defer',
@@ -72,6 +74,11 @@ export interface Verdict {
   identity: SenderIdentity | null;
   decision: Decision;
   weight: number;
+  /**
+   * Set when the message has more recipients than its maximum: it must be refused permanently. `decision` is
+   * then a refusal too (never released by itself), so a caller that missed this field would still not send it.
+   */
+  tooManyRecipients: RecipientRefusal<ChargedObject> | null;
 }
 
 /**
@@ -149,31 +156,44 @@ export class Enforcer {
    */
   decide(identity: SenderIdentity | null, facts: MessageFacts, action: OverLimitAction): Verdict {
     const weight = messageWeight(this.settings.countingUnit, facts.recipientCount);
-    if (!identity) return { identity, decision: { allowed: true }, weight };
+    if (!identity) return { identity, decision: { allowed: true }, weight, tooManyRecipients: null };
     const now = this.nowSeconds();
+    // Before the rate decision: a message that can never be sent as it is costs no budget.
+    const tooMany = this.settings.enabled ? decideRecipients(identity.chain, facts.recipientCount) : null;
+    if (tooMany) {
+      this.onRefused?.(this.eventOf(identity, facts, 'reject', tooMany.tripped, tooMany.reason, tooMany.maximum));
+      const decision: Decision = { allowed: false, tripped: tooMany.tripped, window: 'hour', limit: tooMany.maximum, used: 0, retryAfterSeconds: null, reason: tooMany.reason };
+      return { identity, decision, weight, tooManyRecipients: tooMany };
+    }
     const decision = this.settings.enabled ? decideMessage(identity.chain, weight, this.settings.countingUnit, this.currentWindow(now)) : { allowed: true as const };
     if (decision.allowed) {
       this.charge(identity.chain, now, weight);
     } else if (this.onRefused) {
-      this.onRefused({
-        atMs: this.clockMs(),
-        level: decision.tripped.level,
-        objectId: decision.tripped.id,
-        objectName: decision.tripped.name,
-        window: decision.window,
-        sender: facts.sender ?? null,
-        saslUsername: facts.saslUsername ?? null,
-        recipientCount: facts.recipientCount,
-        queueId: facts.queueId ?? null,
-        clientAddress: facts.clientAddress ?? null,
-        action,
-        reason: action === 'hold' ? explainHold(decision) : decision.reason,
-        mailboxId: idAt(identity.chain, 'mailbox'),
-        domainId: idAt(identity.chain, 'domain'),
-        subscriptionId: idAt(identity.chain, 'subscription'),
-      });
+      this.onRefused({ ...this.eventOf(identity, facts, action, decision.tripped, action === 'hold' ? explainHold(decision) : decision.reason, null), window: decision.window });
     }
-    return { identity, decision, weight };
+    return { identity, decision, weight, tooManyRecipients: null };
+  }
+
+  /** An over-limit event; `recipientMaximum` set only for a message refused for its number of recipients. */
+  private eventOf(identity: SenderIdentity, facts: MessageFacts, action: string, tripped: ChargedObject, reason: string, recipientMaximum: number | null): RecordedOverLimitEvent {
+    return {
+      atMs: this.clockMs(),
+      level: tripped.level,
+      objectId: tripped.id,
+      objectName: tripped.name,
+      window: 'hour',
+      recipientMaximum,
+      sender: facts.sender ?? null,
+      saslUsername: facts.saslUsername ?? null,
+      recipientCount: facts.recipientCount,
+      queueId: facts.queueId ?? null,
+      clientAddress: facts.clientAddress ?? null,
+      action,
+      reason,
+      mailboxId: idAt(identity.chain, 'mailbox'),
+      domainId: idAt(identity.chain, 'domain'),
+      subscriptionId: idAt(identity.chain, 'subscription'),
+    };
   }
 
   /**

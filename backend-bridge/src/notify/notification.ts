@@ -4,7 +4,8 @@ import { domainOf } from '../core/directory.js';
 
 /** Everything a notification says, as mail text and as the webhook's JSON. */
 export interface Notification {
-  kind: 'limit-reached' | 'compromised';
+  /** too-many-recipients: one message was refused for good (554 5.5.3) for its number of recipients. */
+  kind: 'limit-reached' | 'compromised' | 'too-many-recipients';
   atMs: number;
   /** The object the notification is about: the one that tripped (or was marked compromised). */
   level: Level;
@@ -21,6 +22,8 @@ export interface Notification {
   /** The sentence the sender got (or the log has), naming the level that tripped and when it frees. */
   reason: string;
   freesInSeconds: number | null;
+  /** The maximum of recipients per message the refused message was over; null for the other kinds. */
+  recipientMaximum?: number | null;
   link: string;
 }
 
@@ -41,12 +44,14 @@ function describeLimit(limit: Limit, unit: string, window: LimitWindow): string 
 }
 
 export function mailSubject(n: Notification): string {
+  if (n.kind === 'too-many-recipients') return `Message refused: more than ${n.recipientMaximum ?? '?'} recipients for ${n.level} ${n.name}`;
   return n.kind === 'compromised'
     ? `Mailbox ${n.name} marked compromised: its mail is held`
     : `Outgoing ${n.window === 'day' ? 'daily ' : ''}limit reached: ${n.level} ${n.name} (${describeLimit(n.limit, n.unit, n.window)})`;
 }
 
 export function mailBody(n: Notification, period: string): string {
+  if (n.kind === 'too-many-recipients') return tooManyRecipientsBody(n, period);
   const frees = n.freesInSeconds === null ? 'not by itself (a person has to act)' : `in ${formatWait(n.freesInSeconds)}; held mail is then sent automatically`;
   const domains = n.topRecipientDomains.length === 0 ? '-' : n.topRecipientDomains.map((d) => `${d.domain} (${d.messages})`).join(', ');
   return [
@@ -63,6 +68,21 @@ export function mailBody(n: Notification, period: string): string {
     n.reason,
     '',
     `Held messages: ${n.link}`,
+    '',
+    `You get at most one such message per object every ${period}.`,
+    '',
+  ].join('\n');
+}
+
+/** A refusal for good is not a budget: no window, no "frees", only the maximum and what the sender was told. */
+function tooManyRecipientsBody(n: Notification, period: string): string {
+  return [
+    `A message from ${n.level} ${n.name} had more recipients than allowed in one message and was refused; the sender was told why (554 5.5.3).`,
+    '',
+    `Object:                      ${n.level} ${n.name}`,
+    `Most recipients per message: ${n.recipientMaximum ?? '?'}`,
+    '',
+    n.reason,
     '',
     `You get at most one such message per object every ${period}.`,
     '',

@@ -65,7 +65,10 @@ export class Notifier {
   /** From the enforcer: a message over the limit was held or deferred. */
   limitReached(event: OverLimitEvent): void {
     const object = this.enforcer.directory.find(event.level as Level, event.objectName);
-    if (object) this.notify('limit-reached', object, event.reason, event.window);
+    if (!object) return;
+    // A message over its maximum of recipients was refused for good: said as such, not as a limit reached.
+    if (event.recipientMaximum !== null) this.notify('too-many-recipients', object, event.reason, 'hour', event.recipientMaximum);
+    else this.notify('limit-reached', object, event.reason, event.window);
   }
 
   compromised(object: ChargedObject, reason: string): void {
@@ -137,13 +140,13 @@ export class Notifier {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
-  private notify(kind: Notification['kind'], object: ChargedObject, reason: string, window: LimitWindow = 'hour'): void {
+  private notify(kind: Notification['kind'], object: ChargedObject, reason: string, window: LimitWindow = 'hour', recipientMaximum: number | null = null): void {
     const settings = this.enforcer.currentSettings.notifications;
     const to = this.addressesFor(object);
     if (to.length === 0 && !settings.webhookUrl) return;
     const now = this.nowMs();
-    if (kind === 'limit-reached' && !this.claimPeriod(object, now, NOTIFY_PERIOD_SECONDS[settings.period] * 1000)) return;
-    const work = this.recipientsKnown(object).then(() => this.send(this.compose(kind, object, reason, now, window), to, settings.webhookUrl, settings.period));
+    if (kind !== 'compromised' && !this.claimPeriod(object, now, NOTIFY_PERIOD_SECONDS[settings.period] * 1000)) return;
+    const work = this.recipientsKnown(object).then(() => this.send(this.compose(kind, object, reason, now, window, recipientMaximum), to, settings.webhookUrl, settings.period));
     this.pending.add(work);
     void work.finally(() => this.pending.delete(work));
   }
@@ -209,7 +212,7 @@ export class Notifier {
     return [...addresses];
   }
 
-  private compose(kind: Notification['kind'], object: ChargedObject, reason: string, atMs: number, window: LimitWindow): Notification {
+  private compose(kind: Notification['kind'], object: ChargedObject, reason: string, atMs: number, window: LimitWindow, recipientMaximum: number | null): Notification {
     const settings = this.enforcer.currentSettings;
     // The window that was reached: its limit, what was sent in it and when it frees.
     const usage = windowUsage(object, this.enforcer.windowAt(Math.floor(this.nowMs() / 1000)), window);
@@ -229,6 +232,7 @@ export class Notifier {
       topRecipientDomains: topDomains(heldMail.map((m) => m.recipients ?? [])),
       reason,
       freesInSeconds: usage.freesInSeconds,
+      recipientMaximum,
       link,
     };
   }

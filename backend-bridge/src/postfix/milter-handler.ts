@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { LogSummariser } from '../log/log-summariser.js';
 import { explainHold } from '../core/decision.js';
 import { identifyLocalSender, submittingUid } from '../core/identity.js';
+import { tooManyRecipientsReply } from '../core/recipient-limits.js';
 import type { Enforcer } from '../enforcement/enforcer.js';
 import type { HeldMail } from '../enforcement/held-mail.js';
 import type { LocalMessage, MilterHandler } from './milter-server.js';
@@ -11,7 +12,13 @@ import type { SystemUsers } from './system-users.js';
 /**
  * Local mail (sendmail, PHP mail(), cron), seen by the milter in non_smtpd_milters at the end of the message.
  * Over the limit it is quarantined (Postfix's hold queue) and released by the same worker as held SMTP mail.
- * Never tempfail (Postfix would retry it from maildrop every minute, forever) and never reject (it would bounce).
+ * Never tempfail (Postfix would retry it from maildrop every minute, forever); never reject over a rate limit
+ * (it would bounce). The one exception: more recipients than the message's maximum, which no wait can cure.
+ * Measured with Postfix 3.7 (backend-bridge/test/recipient-limits.test.ts): a 554 5.5.3 custom reply to a
+ * local message makes cleanup send the envelope sender a non-delivery report at once, one "Status: 5.5.3" per
+ * recipient with our sentence as the Diagnostic-Code, and the original headers (not the body); nothing is
+ * delivered, nothing stays in a queue. A hold would keep the message but tell the sender nothing, and the
+ * release worker would send it to all its recipients once the rate had room.
  */
 export function localMailHandler(enforcer: Enforcer, held: HeldMail, systemUsers: SystemUsers, queueDirectory: () => string | null, log: Logger): MilterHandler {
   // Per message: a failing store would otherwise write one line for each local message over the limit.
@@ -25,8 +32,12 @@ export function localMailHandler(enforcer: Enforcer, held: HeldMail, systemUsers
     const systemUser = uid === null ? null : systemUsers.nameOf(uid);
     const identity = identifyLocalSender(enforcer.directory, message.sender, systemUser);
     const facts = { sender: message.sender, recipientCount: Math.max(1, message.recipientCount), queueId: message.queueId, recipients: message.recipients };
-    const { decision, weight } = enforcer.decide(identity, facts, 'hold');
+    const { decision, weight, tooManyRecipients } = enforcer.decide(identity, facts, 'hold');
     log.debug({ queueId: message.queueId, sender: message.sender, uid, systemUser, identifiedBy: identity?.source, allowed: decision.allowed }, 'local message');
+    if (tooManyRecipients) {
+      log.info({ queueId: message.queueId, sender: message.sender, uid, systemUser, identifiedBy: identity?.source, level: tooManyRecipients.tripped.level, object: tooManyRecipients.tripped.name, recipients: tooManyRecipients.recipients, maximum: tooManyRecipients.maximum, action: 'reject' }, tooManyRecipients.reason);
+      return { action: 'reject', reply: tooManyRecipientsReply(tooManyRecipients) };
+    }
     if (decision.allowed || !identity) return { action: 'accept' };
     const reason = explainHold(decision);
     const context = { queueId: message.queueId, sender: message.sender, uid, systemUser, identifiedBy: identity.source, level: decision.tripped.level, object: decision.tripped.name };

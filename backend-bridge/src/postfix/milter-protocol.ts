@@ -199,5 +199,14 @@ export function quarantineFrame(reason: string): Buffer {
   return encodeFrame('q', Buffer.from(`${clean}\0`, 'utf8'));
 }
 
+/**
+ * A custom reply (`y`): "554 5.5.3 text" refuses the message with that code. Used only for the one permanent
+ * refusal (too many recipients); one line, bounded, no NUL, as a C string.
+ */
+export function replyCodeFrame(reply: string): Buffer {
+  const clean = reply.replace(/[\0\r\n]+/g, ' ').slice(0, 900);
+  return encodeFrame('y', Buffer.from(`${clean}\0`, 'utf8'));
+}
+
 export const CONTINUE = encodeFrame('c');
 export const ACCEPT = encodeFrame('a');

@@ -10,6 +10,7 @@ import {
   parseNegotiation,
   parseStrings,
   quarantineFrame,
+  replyCodeFrame,
   SMFIP,
   unbracket,
   type MilterFrame,
@@ -24,7 +25,8 @@ export interface LocalMessage {
   recipientCount: number;
 }
 
-export type MilterVerdict = { action: 'accept' } | { action: 'quarantine'; reason: string };
+/** `reject` carries a whole permanent SMTP reply ("554 5.5.3 ..."): only a message that can never be sent gets it. */
+export type MilterVerdict = { action: 'accept' } | { action: 'quarantine'; reason: string } | { action: 'reject'; reply: string };
 export type MilterHandler = (message: LocalMessage) => MilterVerdict;
 
 /** A flood of RCPTs must not grow memory without end; the count stays right past this. */
@@ -113,6 +115,7 @@ export class MilterSession {
     };
     const verdict = this.handler(message);
     this.resetMessage();
+    if (verdict.action === 'reject') return [replyCodeFrame(verdict.reply)];
     return verdict.action === 'quarantine' ? [quarantineFrame(verdict.reason), ACCEPT] : [ACCEPT];
   }
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { explainHold } from '../core/decision.js';
+import { tooManyRecipientsReply } from '../core/recipient-limits.js';
 import type { Enforcer } from '../enforcement/enforcer.js';
 import type { HeldMail } from '../enforcement/held-mail.js';
 import type { PolicyRequest } from './policy-protocol.js';
@@ -9,7 +10,8 @@ import type { PolicyHandler } from './policy-server.js';
  * Postfix's facts at END-OF-MESSAGE: only then are recipient_count and size real and the message complete.
  * Requests from other stages (a wiring mistake) are let through uncounted, or each recipient would count.
  * Over the limit: HOLD (the message waits in Postfix's hold queue, recorded here first) or DEFER_IF_PERMIT,
- * as the settings say; never a rejection.
+ * as the settings say. The one permanent refusal: more recipients than the message's maximum (554 5.5.3), since
+ * sending it again cannot help; the client keeps the message and tells its user.
  */
 export function smtpdPolicyHandler(enforcer: Enforcer, held: HeldMail | null, log: Logger): PolicyHandler {
   return (request: PolicyRequest): string => {
@@ -22,7 +24,12 @@ export function smtpdPolicyHandler(enforcer: Enforcer, held: HeldMail | null, lo
       queueId: request.queueId || undefined,
       clientAddress: request.clientAddress || undefined,
     };
-    const { decision, identity, weight } = enforcer.check(facts);
+    const { decision, identity, weight, tooManyRecipients } = enforcer.check(facts);
+    if (tooManyRecipients) {
+      log.info({ queueId: facts.queueId, sender: facts.sender, saslUsername: facts.saslUsername, identifiedBy: identity?.source, level: tooManyRecipients.tripped.level, object: tooManyRecipients.tripped.name, recipients: tooManyRecipients.recipients, maximum: tooManyRecipients.maximum, action: 'reject' }, tooManyRecipients.reason);
+      // access(5) syntax: a 5NN code with an enhanced status code sets both in the client's answer.
+      return tooManyRecipientsReply(tooManyRecipients);
+    }
     if (decision.allowed) return 'DUNNO';
     const hold = enforcer.currentSettings.overLimitAction === 'hold' && held !== null && identity !== null;
     const reason = hold ? explainHold(decision) : decision.reason;

@@ -66,9 +66,14 @@ function dailyOf(column: number | null): { dailyLimit?: LimitOverride } {
   return column === null ? {} : { dailyLimit: fromLimitColumn(column) };
 }
 
-type SubscriptionRow = PlanColumns & LockColumns & { id: number; name: string; owner: string; reseller: string | null; system_user: string | null; limit_value: number | null; daily_limit_value: number | null };
-type DomainRow = LockColumns & { id: number; subscription_id: number; name: string; limit_value: number | null; daily_limit_value: number | null };
-type MailboxRow = LockColumns & { id: number; domain_id: number; address: string; limit_value: number | null; daily_limit_value: number | null };
+/** The same for an own maximum of recipients per message. */
+function recipientsOf(column: number | null): { recipientLimit?: LimitOverride } {
+  return column === null ? {} : { recipientLimit: fromLimitColumn(column) };
+}
+
+type SubscriptionRow = PlanColumns & LockColumns & { id: number; name: string; owner: string; reseller: string | null; system_user: string | null; limit_value: number | null; daily_limit_value: number | null; recipient_limit_value: number | null };
+type DomainRow = LockColumns & { id: number; subscription_id: number; name: string; limit_value: number | null; daily_limit_value: number | null; recipient_limit_value: number | null };
+type MailboxRow = LockColumns & { id: number; domain_id: number; address: string; limit_value: number | null; daily_limit_value: number | null; recipient_limit_value: number | null };
 
 /** Starts the query only when reading begins: one open cursor at a time on the connection. */
 function* mapRows<Row, T>(rows: () => Iterable<unknown>, map: (row: Row) => T): Generator<T> {
@@ -82,7 +87,7 @@ function* mapRows<Row, T>(rows: () => Iterable<unknown>, map: (row: Row) => T): 
 export function streamDirectory(db: Db): DirectoryRecordStreams {
   return {
     subscriptions: mapRows(
-      () => db.prepare('SELECT id, name, owner, reseller, system_user, limit_value, daily_limit_value, locked_by, locked_by_role, plan_name, plan_mailbox, plan_domain, plan_subscription, plan_mailbox_daily, plan_domain_daily, plan_subscription_daily FROM subscriptions').iterate(),
+      () => db.prepare('SELECT id, name, owner, reseller, system_user, limit_value, daily_limit_value, recipient_limit_value, locked_by, locked_by_role, plan_name, plan_mailbox, plan_domain, plan_subscription, plan_mailbox_daily, plan_domain_daily, plan_subscription_daily FROM subscriptions').iterate(),
       (r: SubscriptionRow): SubscriptionRecord => ({
         id: r.id,
         name: r.name,
@@ -91,24 +96,28 @@ export function streamDirectory(db: Db): DirectoryRecordStreams {
         systemUser: r.system_user,
         limit: fromLimitColumn(r.limit_value),
         ...dailyOf(r.daily_limit_value),
+        ...recipientsOf(r.recipient_limit_value),
+      ...recipientsOf(r.recipient_limit_value),
         lock: fromLockColumns(r),
         plan: fromPlanColumns(r),
       }),
     ),
-    domains: mapRows(() => db.prepare('SELECT id, subscription_id, name, limit_value, daily_limit_value, locked_by, locked_by_role FROM domains').iterate(), (r: DomainRow): DomainRecord => ({
+    domains: mapRows(() => db.prepare('SELECT id, subscription_id, name, limit_value, daily_limit_value, recipient_limit_value, locked_by, locked_by_role FROM domains').iterate(), (r: DomainRow): DomainRecord => ({
       id: r.id,
       subscriptionId: r.subscription_id,
       name: r.name,
       limit: fromLimitColumn(r.limit_value),
       ...dailyOf(r.daily_limit_value),
+      ...recipientsOf(r.recipient_limit_value),
       lock: fromLockColumns(r),
     })),
-    mailboxes: mapRows(() => db.prepare('SELECT id, domain_id, address, limit_value, daily_limit_value, locked_by, locked_by_role FROM mailboxes').iterate(), (r: MailboxRow): MailboxRecord => ({
+    mailboxes: mapRows(() => db.prepare('SELECT id, domain_id, address, limit_value, daily_limit_value, recipient_limit_value, locked_by, locked_by_role FROM mailboxes').iterate(), (r: MailboxRow): MailboxRecord => ({
       id: r.id,
       domainId: r.domain_id,
       address: r.address,
       limit: fromLimitColumn(r.limit_value),
       ...dailyOf(r.daily_limit_value),
+      ...recipientsOf(r.recipient_limit_value),
       lock: fromLockColumns(r),
     })),
   };
@@ -226,6 +235,21 @@ export function setObjectDailyLimit(db: Db, level: Level, name: string, limit: L
   return db
     .transaction(() => {
       const result = db.prepare(`UPDATE ${table} SET daily_limit_value = ? WHERE ${nameColumn} = ?`).run(toLimitColumn(limit), name.toLowerCase());
+      if (result.changes > 0) bumpRevision(db, 'directory');
+      return result.changes > 0;
+    })
+    .immediate();
+}
+
+/**
+ * Sets one object's own maximum of recipients per message (null = back to the default). Directory imports and
+ * Plesk's sync never write this column, so they keep it. Returns false when no such object exists.
+ */
+export function setObjectRecipientLimit(db: Db, level: Level, name: string, limit: LimitOverride): boolean {
+  const { table, nameColumn } = TABLE_OF[level];
+  return db
+    .transaction(() => {
+      const result = db.prepare(`UPDATE ${table} SET recipient_limit_value = ? WHERE ${nameColumn} = ?`).run(toLimitColumn(limit), name.toLowerCase());
       if (result.changes > 0) bumpRevision(db, 'directory');
       return result.changes > 0;
     })

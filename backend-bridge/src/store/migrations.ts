@@ -281,4 +281,17 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
       ALTER TABLE held_messages ADD COLUMN tripped_window TEXT NOT NULL DEFAULT 'hour' CHECK (tripped_window IN ('hour', 'day'));
     `,
   },
+  {
+    // Recipients per message. Adds columns only: it does not depend on any migration after 10.
+    version: 11,
+    description: 'maximum recipients per message',
+    sql: `
+      -- Own maximum number of recipients of one message (NULL = the server default, -1 = unlimited, n >= 1).
+      ALTER TABLE subscriptions ADD COLUMN recipient_limit_value INTEGER CHECK (recipient_limit_value IS NULL OR recipient_limit_value = -1 OR recipient_limit_value >= 1);
+      ALTER TABLE domains ADD COLUMN recipient_limit_value INTEGER CHECK (recipient_limit_value IS NULL OR recipient_limit_value = -1 OR recipient_limit_value >= 1);
+      ALTER TABLE mailboxes ADD COLUMN recipient_limit_value INTEGER CHECK (recipient_limit_value IS NULL OR recipient_limit_value = -1 OR recipient_limit_value >= 1);
+      -- A message refused for its number of recipients: the maximum it was over (NULL for rate limit events).
+      ALTER TABLE over_limit_events ADD COLUMN recipient_maximum INTEGER CHECK (recipient_maximum IS NULL OR recipient_maximum >= 1);
+    `,
+  },
 ];

@@ -5,6 +5,11 @@ export interface OverLimitEvent {
   level: string;
   /** The window whose limit was reached: 'hour' or 'day'. */
   window: 'hour' | 'day';
+  /**
+   * Set only when the message was refused for its number of recipients (action "reject"): the maximum it was
+   * over. Such a message costs no budget, so its window means nothing; null for every rate limit event.
+   */
+  recipientMaximum: number | null;
   objectId: number;
   objectName: string;
   sender: string | null;
@@ -33,8 +38,8 @@ export class OverLimitEventLog {
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(
-      `INSERT INTO over_limit_events (at_ms, level, object_id, object_name, sender, sasl_username, recipient_count, queue_id, client_address, action, reason, mailbox_id, domain_id, subscription_id, limit_window)
-       VALUES (@atMs, @level, @objectId, @objectName, @sender, @saslUsername, @recipientCount, @queueId, @clientAddress, @action, @reason, @mailboxId, @domainId, @subscriptionId, @window)`,
+      `INSERT INTO over_limit_events (at_ms, level, object_id, object_name, sender, sasl_username, recipient_count, queue_id, client_address, action, reason, mailbox_id, domain_id, subscription_id, limit_window, recipient_maximum)
+       VALUES (@atMs, @level, @objectId, @objectName, @sender, @saslUsername, @recipientCount, @queueId, @clientAddress, @action, @reason, @mailboxId, @domainId, @subscriptionId, @window, @recipientMaximum)`,
     );
   }
 
@@ -69,7 +74,7 @@ export function recentOverLimitEvents(db: Db, limit: number, level?: string, obj
   }
   return db
     .prepare(
-      `SELECT at_ms AS atMs, level, limit_window AS window, object_id AS objectId, object_name AS objectName, sender, sasl_username AS saslUsername,
+      `SELECT at_ms AS atMs, level, limit_window AS window, recipient_maximum AS recipientMaximum, object_id AS objectId, object_name AS objectName, sender, sasl_username AS saslUsername,
               recipient_count AS recipientCount, queue_id AS queueId, client_address AS clientAddress, action, reason
        FROM over_limit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at_ms DESC, id DESC LIMIT ?`,
     )

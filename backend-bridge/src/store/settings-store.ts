@@ -9,6 +9,7 @@ import {
   type OverLimitAction,
   type ServerSettings,
 } from '../core/settings.js';
+import { readRecipientDefaults } from '../core/recipient-limits.js';
 import { bumpRevision, type Db } from './database.js';
 
 const COUNTING_UNITS: readonly CountingUnit[] = ['messages', 'recipients'];
@@ -35,6 +36,7 @@ export function readSettings(db: Db): ServerSettings {
     enabled: typeof enabled === 'boolean' ? enabled : INITIAL_SETTINGS.enabled,
     defaults,
     dailyDefaults,
+    recipientDefaults: readRecipientDefaults((level) => stored.get(`${level}RecipientLimit`)),
     countingUnit: COUNTING_UNITS.includes(unit as CountingUnit) ? (unit as CountingUnit) : INITIAL_SETTINGS.countingUnit,
     customersMayChangeLimits: typeof customersMay === 'boolean' ? customersMay : INITIAL_SETTINGS.customersMayChangeLimits,
     overLimitAction: OVER_LIMIT_ACTIONS.includes(action as OverLimitAction) ? (action as OverLimitAction) : INITIAL_SETTINGS.overLimitAction,
@@ -62,6 +64,7 @@ export interface SettingsChange {
   enabled?: boolean;
   defaults?: Partial<Record<(typeof LEVELS)[number], Limit>>;
   dailyDefaults?: Partial<Record<(typeof LEVELS)[number], Limit>>;
+  recipientDefaults?: Partial<Record<(typeof LEVELS)[number], Limit>>;
   countingUnit?: CountingUnit;
   customersMayChangeLimits?: boolean;
   overLimitAction?: OverLimitAction;
@@ -86,6 +89,8 @@ export function updateSettings(db: Db, change: SettingsChange): ServerSettings {
       if (value !== undefined) put.run(`${level}Limit`, JSON.stringify(value));
       const daily = change.dailyDefaults?.[level];
       if (daily !== undefined) put.run(`${level}DailyLimit`, JSON.stringify(daily));
+      const recipients = change.recipientDefaults?.[level];
+      if (recipients !== undefined) put.run(`${level}RecipientLimit`, JSON.stringify(recipients));
     }
     bumpRevision(db, 'settings');
   }).immediate();

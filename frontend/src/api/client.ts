@@ -97,7 +97,13 @@ export class ApiClient {
     return this.call('GET', '/settings');
   }
 
-  updateSettings(change: Partial<Omit<ServerSettings, 'defaults' | 'dailyDefaults'>> & { defaults?: Partial<Record<Level, unknown>>; dailyDefaults?: Partial<Record<Level, unknown>> }): Promise<ServerSettings> {
+  updateSettings(
+    change: Partial<Omit<ServerSettings, 'defaults' | 'dailyDefaults' | 'recipientDefaults'>> & {
+      defaults?: Partial<Record<Level, unknown>>;
+      dailyDefaults?: Partial<Record<Level, unknown>>;
+      recipientDefaults?: Partial<Record<Level, unknown>>;
+    },
+  ): Promise<ServerSettings> {
     return this.call('PATCH', '/settings', undefined, change);
   }
 
@@ -118,12 +124,13 @@ export class ApiClient {
   /** `limit` is a number, "unlimited" or "default"; anything else comes back as a field error from the API. */
   /** `locked` (administrators and resellers): lock the value for the roles below, or leave it open; absent: the API's default. */
   /** `limit` (per hour) and `dailyLimit` (per day): each left out of the request when undefined, so it stays as it is. */
-  setLimit(level: Level, name: string, limit: OwnLimit | string | undefined, locked?: boolean, dailyLimit?: OwnLimit): Promise<ObjectRow> {
-    return this.call('PUT', `/${COLLECTION[level]}/${encode(name)}/limit`, undefined, definedOnly({ limit, dailyLimit, locked }));
+  /** `recipientLimit`: the maximum recipients per message, likewise. */
+  setLimit(level: Level, name: string, limit: OwnLimit | string | undefined, locked?: boolean, dailyLimit?: OwnLimit, recipientLimit?: OwnLimit): Promise<ObjectRow> {
+    return this.call('PUT', `/${COLLECTION[level]}/${encode(name)}/limit`, undefined, definedOnly({ limit, dailyLimit, recipientLimit, locked }));
   }
 
-  setLimits(level: Level, names: string[], limit: OwnLimit | string | undefined, locked?: boolean, dailyLimit?: OwnLimit): Promise<{ items: ObjectRow[] }> {
-    return this.call('POST', '/limits/bulk', undefined, { level, names, ...definedOnly({ limit, dailyLimit, locked }) });
+  setLimits(level: Level, names: string[], limit: OwnLimit | string | undefined, locked?: boolean, dailyLimit?: OwnLimit, recipientLimit?: OwnLimit): Promise<{ items: ObjectRow[] }> {
+    return this.call('POST', '/limits/bulk', undefined, { level, names, ...definedOnly({ limit, dailyLimit, recipientLimit, locked }) });
   }
 
   events(query: { level?: Level; name?: string; limit?: number } = {}): Promise<{ items: OverLimitEvent[] }> {

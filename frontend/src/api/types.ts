@@ -41,6 +41,8 @@ export interface OverLimitEvent {
   clientAddress: string | null;
   action: string;
   reason: string;
+  /** Set when the message was refused for good (action "reject") for its number of recipients: the maximum. */
+  recipientMaximum?: number | null;
 }
 
 /** One clock hour of GET /stats: what left at once, what was held, what held mail left, what was deferred. */

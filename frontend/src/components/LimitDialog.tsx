@@ -27,6 +27,9 @@ interface Values {
   /** The daily limit (rolling 24 hours), chosen the same way. */
   dailyMode: Mode;
   dailyValue: string;
+  /** The maximum of recipients in one message, chosen the same way. */
+  recipientsMode: Mode;
+  recipientsValue: string;
   /** Administrators and resellers: whether the roles below may change the value (unchecked: locked). */
   letChange: boolean;
 }
@@ -62,7 +65,9 @@ function initialValues(rows: ObjectRow[], offers: { default: boolean; unlimited:
   const letChange = row ? row.lockedBy === null : true;
   const hourly = initialChoice(rows, (r) => r.ownLimit, offers);
   const daily = initialChoice(rows, (r) => r.daily.ownLimit, dailyOffers);
-  return { mode: hourly.mode, value: hourly.value, dailyMode: daily.mode, dailyValue: daily.value, letChange };
+  // No ceiling for the maximum of recipients (the tightest of the chain applies): every choice is on offer.
+  const recipients = initialChoice(rows, (r) => r.recipients.ownLimit, { default: true, unlimited: true });
+  return { mode: hourly.mode, value: hourly.value, dailyMode: daily.mode, dailyValue: daily.value, recipientsMode: recipients.mode, recipientsValue: recipients.value, letChange };
 }
 
 /** The typed number, or null when it is not a whole number from 0 to `max`. */
@@ -114,6 +119,12 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
   const defaultLimit = changeable[0]?.defaultLimit ?? 'unlimited';
   const dailyDefaultLimit = changeable[0]?.daily.defaultLimit ?? 'unlimited';
   const sendsDaily = dailyTouched && values.dailyMode !== 'keep';
+  // The maximum of recipients, like the daily value, is sent only once touched.
+  const [recipientsTouched, setRecipientsTouched] = useState(false);
+  const [recipientsApiFieldError, setRecipientsApiFieldError] = useState<string | null>(null);
+  const recipientsDefault = changeable[0]?.recipients.defaultLimit ?? 'unlimited';
+  const sendsRecipients = recipientsTouched && values.recipientsMode !== 'keep';
+  const sendsOther = sendsDaily || sendsRecipients;
 
   const typed = values.mode === 'custom' ? typedLimit(values.value, max) : null;
   // Shown as soon as something wrong is typed, or at OK when nothing was: never for a field not in use.
@@ -126,16 +137,26 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
       ? text('dialog.enterNumber', { max: formatNumber(dailyMax) })
       : null;
   const dailyFieldError = values.dailyMode === 'custom' ? (dailyFormatError ?? dailyApiFieldError) : null;
+  const recipientsTyped = values.recipientsMode === 'custom' ? typedLimit(values.recipientsValue, MAX_LIMIT) : null;
+  const recipientsValid = recipientsTyped !== null && recipientsTyped >= 1;
+  const recipientsFormatError =
+    sendsRecipients && values.recipientsMode === 'custom' && !recipientsValid && (values.recipientsValue.trim() !== '' || submitted)
+      ? text('recipients.enterNumber', { max: formatNumber(MAX_LIMIT) })
+      : null;
+  const recipientsFieldError = values.recipientsMode === 'custom' ? (recipientsFormatError ?? recipientsApiFieldError) : null;
 
   const submit = async () => {
     setSubmitted(true);
-    if ((values.mode === 'keep' && !sendsDaily) || changeable.length === 0) return;
+    if ((values.mode === 'keep' && !sendsOther) || changeable.length === 0) return;
     if (values.mode === 'custom' && typed === null) return;
     if (sendsDaily && values.dailyMode === 'custom' && dailyTyped === null) return;
+    if (sendsRecipients && values.recipientsMode === 'custom' && !recipientsValid) return;
     const limit = values.mode === 'keep' ? undefined : values.mode === 'custom' ? (typed ?? 0) : values.mode;
     const dailyLimit = !sendsDaily ? undefined : values.dailyMode === 'custom' ? (dailyTyped ?? 0) : values.dailyMode === 'keep' ? undefined : values.dailyMode;
+    const recipientLimit = !sendsRecipients ? undefined : values.recipientsMode === 'custom' ? (recipientsTyped ?? 1) : values.recipientsMode === 'keep' ? undefined : values.recipientsMode;
     const locked = mayLock ? !values.letChange : undefined;
     setSaving(true);
+    setRecipientsApiFieldError(null);
     setApiFieldError(null);
     setDailyApiFieldError(null);
     setFailure(null);
@@ -143,8 +164,8 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
       const names = changeable.map((row) => row.name);
       const saved =
         rows.length === 1
-          ? [await api.setLimit(level, names[0] ?? '', limit, locked, dailyLimit)]
-          : (await api.setLimits(level, names, limit, locked, dailyLimit)).items;
+          ? [await api.setLimit(level, names[0] ?? '', limit, locked, dailyLimit, recipientLimit)]
+          : (await api.setLimits(level, names, limit, locked, dailyLimit, recipientLimit)).items;
       toasts.success(rows.length === 1 ? text('dialog.saved', { name: saved[0]?.name ?? '' }) : pluralText(text, `dialog.savedMany.${level}`, saved.length));
       onSaved(saved);
     } catch (error) {
@@ -152,6 +173,7 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
       // The API's field sentence is English: its code says the same in the person's language.
       if (apiFailure.fields.limit && values.mode === 'custom') setApiFieldError(apiFailure.code ? reasons.refusal(apiFailure) : apiFailure.fields.limit);
       else if (apiFailure.fields.dailyLimit && values.dailyMode === 'custom') setDailyApiFieldError(apiFailure.code ? reasons.refusal(apiFailure) : apiFailure.fields.dailyLimit);
+      else if (apiFailure.fields.recipientLimit && values.recipientsMode === 'custom') setRecipientsApiFieldError(text('recipients.enterNumber', { max: formatNumber(MAX_LIMIT) }));
       else setFailure(text('common.saveFailed', { reason: reasons.refusal(apiFailure) }));
     } finally {
       setSaving(false);
@@ -162,6 +184,8 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
     setApiFieldError(null);
     setDailyApiFieldError(null);
     if (name === 'dailyMode' || name === 'dailyValue') setDailyTouched(true);
+    if (name === 'recipientsMode' || name === 'recipientsValue') setRecipientsTouched(true);
+    setRecipientsApiFieldError(null);
     if (name === 'letChange') {
       setLetChangeTouched(true);
       setValues((current) => ({ ...current, letChange: value === true }));
@@ -221,7 +245,25 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
 
   const dailyWhy = dailyCeiling ? <Paragraph>{text('daily.providerMax', { max: formatNumber(dailyCeiling.max), reason: text(`reasons.ceilingDaily.${dailyCeiling.level}`, { name: dailyCeiling.name, max: dailyCeiling.max }) })}</Paragraph> : null;
 
+  const recipientsValueField = (
+    <FormFieldText key="recipientsValue" name="recipientsValue" label={text('recipients.value')} disabled={values.recipientsMode !== 'custom'} inputProps={{ inputMode: 'numeric', maxLength: 13 }} size="md" />
+  );
+
+  const recipientsOptions = [
+    ...(rows.length > 1 ? [{ value: 'keep', label: text('recipients.keep') }] : []),
+    {
+      value: 'default',
+      label: recipientsDefault === 'unlimited' ? text('recipients.useDefaultUnlimited') : text('recipients.useDefault', { value: formatNumber(recipientsDefault) }),
+    },
+    { value: 'unlimited', label: text('recipients.unlimited') },
+    { value: 'custom', label: text('recipients.custom'), indentFields: [recipientsValueField] },
+  ];
+
+  // One object: what its messages meet now, which may be set on a level above it.
+  const recipientsInForce = single?.recipients.tightest ?? null;
+
   const fieldErrors: Record<string, { invalid: string }> = {};
+  if (recipientsFieldError) fieldErrors.recipientsValue = { invalid: recipientsFieldError };
   if (fieldError) fieldErrors.value = { invalid: fieldError };
   if (dailyFieldError) fieldErrors.dailyValue = { invalid: dailyFieldError };
 
@@ -251,7 +293,7 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
         onFieldChange: setField,
         onSubmit: () => void submit(),
         submitButton:
-          changeable.length === 0 ? false : { children: text('common.ok'), state: saving ? 'loading' : undefined, disabled: values.mode === 'keep' && !sendsDaily },
+          changeable.length === 0 ? false : { children: text('common.ok'), state: saving ? 'loading' : undefined, disabled: values.mode === 'keep' && !sendsOther },
         // Nothing to save: the only way out is Close.
         cancelButton: { children: text(changeable.length === 0 ? 'dialog.close' : 'common.cancel'), onClick: onClose },
       }}
@@ -265,7 +307,13 @@ export function LimitDialog({ level, rows, onClose, onSaved }: LimitDialogProps)
           <FormFieldRadioButtons name="mode" label={text('dialog.valueLabel')} options={options} description={values.mode === 'keep' ? text('dialog.keepHint') : undefined} />
           {dailyWhy}
           <FormFieldRadioButtons name="dailyMode" label={text('daily.dialogLabel')} options={dailyOptions} />
-          {mayLock && (values.mode !== 'keep' || sendsDaily) ? (
+          {recipientsInForce ? (
+            <Paragraph>
+              {text('recipients.inForce', { maximum: formatNumber(recipientsInForce.maximum), level: text(`reasons.levelOf.${recipientsInForce.level}`), name: recipientsInForce.name })}
+            </Paragraph>
+          ) : null}
+          <FormFieldRadioButtons name="recipientsMode" label={text('recipients.dialogLabel')} options={recipientsOptions} description={text('recipients.hint')} />
+          {mayLock && (values.mode !== 'keep' || sendsOther) ? (
             <FormFieldCheckbox
               name="letChange"
               label={text(session.role === 'admin' ? 'dialog.letChangeAdmin' : 'dialog.letChangeReseller')}

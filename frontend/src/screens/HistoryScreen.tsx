@@ -7,7 +7,7 @@ import { useText, type TextParams } from '../app/text';
 import { useResource } from '../app/use-resource';
 import { limitText } from '../components/limit-text';
 import { LoadState } from '../components/LoadState';
-import { formatDateTime } from '../app/locale';
+import { formatDateTime, formatNumber } from '../app/locale';
 
 const PAGE = 50;
 
@@ -26,6 +26,12 @@ function valueText(text: Text, value: unknown): string {
   return JSON.stringify(value);
 }
 
+function recipientsValueText(text: Text, value: unknown): string {
+  if (value === 'unlimited') return text('recipients.unlimited');
+  if (typeof value === 'number') return formatNumber(value);
+  return valueText(text, value);
+}
+
 const isStructured = (value: unknown): boolean => value !== null && typeof value === 'object';
 
 const field = (value: unknown, name: string): unknown => (value && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined);
@@ -39,6 +45,9 @@ export function changeText(text: Text, entry: AuditEntry): string {
       return text('history.actions.limitSet', { from, to });
     case 'limit.daily.set':
       return text('daily.historySet', { from, to });
+    case 'limit.recipients.set':
+      // A maximum of recipients is no rate: "50", "Any number of recipients", never "50 per hour".
+      return text('recipients.historySet', { from: recipientsValueText(text, entry.oldValue), to: recipientsValueText(text, entry.newValue) });
     case 'mailbox.compromised':
       return text('history.actions.compromised', { from, to });
     case 'mailbox.restore':

@@ -13,7 +13,7 @@ import { CompromisedLabel } from '../components/CompromisedMark';
 import { SendingStatus } from '../components/SendingStatus';
 import { LimitCell } from '../components/LockMark';
 import { StatsChart } from '../components/StatsChart';
-import { formatDateTime } from '../app/locale';
+import { formatDateTime, formatNumber } from '../app/locale';
 
 const LEVELS: Level[] = ['subscription', 'domain', 'mailbox'];
 const BLOCKED_PER_LEVEL = 10;
@@ -106,7 +106,10 @@ export function OverviewScreen() {
     { key: 'level', title: text('overview.levelTripped'), render: (event: OverLimitEvent) => text(`levels.${event.level}`) },
     { key: 'sender', title: text('overview.sender'), render: (event: OverLimitEvent) => event.saslUsername ?? event.sender ?? '' },
     { key: 'recipients', title: text('overview.recipients'), render: (event: OverLimitEvent) => String(event.recipientCount) },
-    { key: 'action', title: text('overview.action'), render: (event: OverLimitEvent) => text(`overview.actions.${event.action}`) },
+    { key: 'action', title: text('overview.action'), render: (event: OverLimitEvent) =>
+        // A refusal for its number of recipients says the maximum; the others how they were handled.
+        event.recipientMaximum != null ? text('recipients.refused', { maximum: formatNumber(event.recipientMaximum) }) : text(`overview.actions.${event.action}`),
+    },
   ];
 
   return (

@@ -69,6 +69,9 @@ function valuesOf(settings: ServerSettings): SettingsValues {
     const daily = settings.dailyDefaults[level];
     values[`${level}DailyLimit`] = daily === 'unlimited' ? '' : String(daily);
     values[`${level}DailyUnlimited`] = daily === 'unlimited';
+    const recipients = settings.recipientDefaults[level];
+    values[`${level}RecipientLimit`] = recipients === 'unlimited' ? '' : String(recipients);
+    values[`${level}RecipientUnlimited`] = recipients === 'unlimited';
   }
   return values;
 }
@@ -79,7 +82,8 @@ function formErrors(fields: Record<string, string>): Record<string, { api: strin
   for (const [field, message] of Object.entries(fields)) {
     const level = LEVELS.find((l) => field === `defaults.${l}`);
     const dailyLevel = LEVELS.find((l) => field === `dailyDefaults.${l}`);
-    errors[level ? `${level}Limit` : dailyLevel ? `${dailyLevel}DailyLimit` : field.replace(/^notifications\./, '')] = { api: message };
+    const recipientLevel = LEVELS.find((l) => field === `recipientDefaults.${l}`);
+    errors[level ? `${level}Limit` : dailyLevel ? `${dailyLevel}DailyLimit` : recipientLevel ? `${recipientLevel}RecipientLimit` : field.replace(/^notifications\./, '')] = { api: message };
   }
   return errors;
 }
@@ -118,6 +122,11 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
       const raw = String(current[`${level}DailyLimit`]).trim();
       dailyDefaults[level] = current[`${level}DailyUnlimited`] ? 'unlimited' : /^\d+$/.test(raw) ? Number(raw) : raw;
     }
+    const recipientDefaults: Partial<Record<Level, unknown>> = {};
+    for (const level of LEVELS) {
+      const raw = String(current[`${level}RecipientLimit`]).trim();
+      recipientDefaults[level] = current[`${level}RecipientUnlimited`] ? 'unlimited' : /^\d+$/.test(raw) ? Number(raw) : raw;
+    }
     setState(isApply ? 'apply' : 'submit');
     setErrors({});
     setFailure(null);
@@ -126,6 +135,7 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
         enabled: current.enabled,
         defaults,
         dailyDefaults,
+        recipientDefaults,
         countingUnit: current.countingUnit as ServerSettings['countingUnit'],
         customersMayChangeLimits: current.customersMayChangeLimits,
         overLimitAction: current.overLimitAction as OverLimitAction,
@@ -194,6 +204,9 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
                 <FormFieldCheckbox name="enabled" label={text('settings.enabled')} />
                 {LEVELS.map((level) => limitField(`${level}Limit`, `${level}Unlimited`, text(`settings.${level}`), text('settings.unlimited')))}
                 {LEVELS.map((level) => limitField(`${level}DailyLimit`, `${level}DailyUnlimited`, text(`daily.settings${level[0]!.toUpperCase()}${level.slice(1)}`), text('daily.unlimited')))}
+                {LEVELS.map((level) =>
+                  limitField(`${level}RecipientLimit`, `${level}RecipientUnlimited`, text(`recipients.settings${level[0]!.toUpperCase()}${level.slice(1)}`), text('recipients.settingsUnlimited')),
+                )}
                 <FormFieldRadioButtons
                   name="countingUnit"
                   label={text('settings.countingUnit')}

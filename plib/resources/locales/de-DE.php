@@ -29,4 +29,10 @@ $messages = [
     'useDefaultDaily' => 'Standardwert verwenden (%%value%% pro Tag)',
     'noDailyLimit' => 'Kein Tageslimit',
     'perDay' => 'pro Tag',
+    // Recipients per message (a message with more is refused for good).
+    'recipientsPerMessage' => 'Empfänger pro Nachricht',
+    'useDefaultRecipients' => 'Standardwert verwenden (%%value%%)',
+    'anyNumberOfRecipients' => 'Beliebig viele Empfänger',
+    'recipientsMax' => 'Empfänger höchstens',
+    'recipientsHint' => 'Eine Nachricht mit mehr Empfängern wird abgewiesen, und der Absender erfährt den Grund.',
 ];

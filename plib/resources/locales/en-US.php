@@ -29,4 +29,10 @@ $messages = [
     'useDefaultDaily' => 'Use the default (%%value%% per day)',
     'noDailyLimit' => 'No daily limit',
     'perDay' => 'per day',
+    // Recipients per message (a message with more is refused for good).
+    'recipientsPerMessage' => 'Recipients per message',
+    'useDefaultRecipients' => 'Use the default (%%value%%)',
+    'anyNumberOfRecipients' => 'Any number of recipients',
+    'recipientsMax' => 'recipients at most',
+    'recipientsHint' => 'A message with more recipients is refused, and its sender is told why.',
 ];

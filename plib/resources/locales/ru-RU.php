@@ -29,4 +29,10 @@ $messages = [
     'useDefaultDaily' => 'Использовать значение по умолчанию (%%value%% в сутки)',
     'noDailyLimit' => 'Без суточного лимита',
     'perDay' => 'в сутки',
+    // Recipients per message (a message with more is refused for good).
+    'recipientsPerMessage' => 'Получателей в сообщении',
+    'useDefaultRecipients' => 'Использовать значение по умолчанию (%%value%%)',
+    'anyNumberOfRecipients' => 'Любое число получателей',
+    'recipientsMax' => 'получателей не более',
+    'recipientsHint' => 'Сообщение с большим числом получателей отклоняется, и отправитель узнаёт причину.',
 ];

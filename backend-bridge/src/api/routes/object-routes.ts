@@ -1,9 +1,9 @@
-import { canChangeSettings, checkLimitChange } from '../../core/access.js';
+import { canChangeSettings, checkLimitChange, checkRecipientLimitChange } from '../../core/access.js';
 import { lockAfterChange, lockRefusal, lockRequestRefusal, sameLock, type LockRefusal } from '../../core/limit-locks.js';
 import type { Level, LimitOverride } from '../../core/limits.js';
 import { objectRow, ownLimitOf, queryObjects, type ObjectPage, type ObjectRow } from '../../core/object-query.js';
 import { recordAudit } from '../../store/audit-store.js';
-import { setObjectDailyLimit, setObjectLimit, setObjectLock } from '../../store/directory-store.js';
+import { setObjectDailyLimit, setObjectLimit, setObjectLock, setObjectRecipientLimit } from '../../store/directory-store.js';
 import { currentWindow, type ApiContext } from '../context.js';
 import { ApiError, throwIfRefused } from '../errors.js';
 import { currentRowFacts } from '../row-facts.js';
@@ -32,12 +32,15 @@ const toOverride = (limit: LimitInput): LimitOverride => (limit === 'default' ? 
 interface LimitChange {
   limit?: LimitOverride | undefined;
   dailyLimit?: LimitOverride | undefined;
+  /** The maximum of recipients per message. */
+  recipientLimit?: LimitOverride | undefined;
 }
 
-function limitChangeOf(body: { limit?: LimitInput | undefined; dailyLimit?: LimitInput | undefined }): LimitChange {
+function limitChangeOf(body: { limit?: LimitInput | undefined; dailyLimit?: LimitInput | undefined; recipientLimit?: LimitInput | undefined }): LimitChange {
   return {
     ...(body.limit === undefined ? {} : { limit: toOverride(body.limit) }),
     ...(body.dailyLimit === undefined ? {} : { dailyLimit: toOverride(body.dailyLimit) }),
+    ...(body.recipientLimit === undefined ? {} : { recipientLimit: toOverride(body.recipientLimit) }),
   };
 }
 
@@ -52,7 +55,7 @@ function lockedObjectsError(refusals: ReadonlyArray<{ name: string; error: strin
  * changes none. Each change is audited with its old and new value, and so is each lock taken or lifted.
  */
 function setLimits(context: ApiContext, identity: Identity, level: Level, names: readonly string[], change: LimitChange, locked: boolean | undefined): ObjectRow[] {
-  const { limit, dailyLimit } = change;
+  const { limit, dailyLimit, recipientLimit } = change;
   throwIfRefused(lockRequestRefusal(identity, locked));
   const objects = [...new Set(names.map((n) => n.toLowerCase()))].map((name) => visibleObject(context, identity, level, name));
   const settings = context.enforcer.currentSettings;
@@ -73,6 +76,10 @@ function setLimits(context: ApiContext, identity: Identity, level: Level, names:
       const refusal = checkLimitChange(identity, object, dailyLimit, settings, 'day');
       if (refusal) throw new ApiError(refusal.status, refusal.error, refusal.status === 400 ? { dailyLimit: refusal.error } : undefined, { code: refusal.code, params: refusal.params });
     }
+    if (recipientLimit !== undefined) {
+      const refusal = checkRecipientLimitChange(identity, object, settings);
+      if (refusal) throw new ApiError(refusal.status, refusal.error, undefined, { code: refusal.code, params: refusal.params });
+    }
   }
   if (firstLocked) {
     throw objects.length === 1 ? new ApiError(403, firstLocked.error, undefined, { code: firstLocked.code, params: firstLocked.params }) : lockedObjectsError(lockedObjects);
@@ -92,6 +99,10 @@ function setLimits(context: ApiContext, identity: Identity, level: Level, names:
           setObjectDailyLimit(context.db, level, object.name, dailyLimit);
           recordAudit(context.db, identity, { action: 'limit.daily.set', level, objectName: object.name, oldValue: ownLimitOf(object.daily.own), newValue: ownLimitOf(dailyLimit) }, at);
         }
+        if (recipientLimit !== undefined) {
+          setObjectRecipientLimit(context.db, level, object.name, recipientLimit);
+          recordAudit(context.db, identity, { action: 'limit.recipients.set', level, objectName: object.name, oldValue: ownLimitOf(object.recipients.own), newValue: ownLimitOf(recipientLimit) }, at);
+        }
         if (sameLock(object.lock, lock)) continue;
         setObjectLock(context.db, level, object.name, lock);
         recordAudit(context.db, identity, { action: lock ? 'limit.lock' : 'limit.unlock', level, objectName: object.name, oldValue: object.lock, newValue: lock }, at);
@@ -101,6 +112,7 @@ function setLimits(context: ApiContext, identity: Identity, level: Level, names:
       for (const { object, lock } of changes) {
         if (limit !== undefined) context.enforcer.directory.setOwnLimit(object, limit);
         if (dailyLimit !== undefined) context.enforcer.directory.setOwnDailyLimit(object, dailyLimit);
+        if (recipientLimit !== undefined) context.enforcer.directory.setOwnRecipientLimit(object, recipientLimit);
         context.enforcer.directory.setLock(object, lock);
       }
     },
@@ -142,10 +154,10 @@ export function objectRoutes(routes: RouteTable, context: ApiContext): void {
         objectRow(visibleObject(context, identity, level, params.name), identity, currentWindow(context), context.enforcer.currentSettings, currentRowFacts(context)),
     });
 
-    routes.add<{ limit?: LimitInput | undefined; dailyLimit?: LimitInput | undefined; locked?: boolean | undefined }, unknown, { name: string }>({
+    routes.add<{ limit?: LimitInput | undefined; dailyLimit?: LimitInput | undefined; recipientLimit?: LimitInput | undefined; locked?: boolean | undefined }, unknown, { name: string }>({
       method: 'PUT',
       path: `/${path}/:name/limit`,
-      summary: `Set the hourly limit, the daily limit (rolling 24 hours) or both of one ${label.toLowerCase()}: each a number, "unlimited" or "default" (left out: unchanged); administrators and resellers lock them for the roles below or leave them open (locked: 403 naming who holds the lock)`,
+      summary: `Set the hourly limit, the daily limit (rolling 24 hours), the maximum recipients per message, or several, of one ${label.toLowerCase()}: each a number, "unlimited" or "default" (left out: unchanged); administrators and resellers lock them for the roles below or leave them open (locked: 403 naming who holds the lock)`,
       tag: 'limits',
       body: setLimitBody,
       errors: { 403: 'not yours to change: the value is locked by a higher role (the answer names who), or a permission is missing' },
