@@ -5,6 +5,7 @@ import type { WindowView } from './decision.js';
 import { subscriptionOf, type ChargedObject, type DirectoryIndex } from './directory.js';
 import { isLockedFor, mayLock } from './limit-locks.js';
 import { effectiveLimit, type Level, type Limit, type LimitOverride, type LimitSource } from './limits.js';
+import { limitsMode } from './monitor-mode.js';
 import type { ServerSettings } from './settings.js';
 import { heldCountsByObject, overLimitCause, sendingState, type OverLimitCause, type SendingState } from './sending-state.js';
 import { usageOf, type WindowUsage } from './usage.js';
@@ -162,7 +163,7 @@ export function objectRow(object: ChargedObject, identity: Identity, window: Win
     sending: sendingState(chainOf(object), window, settings, (mailbox) => facts.isCompromised(mailbox)),
     heldCount: facts.heldCount(object),
     compromised,
-    overLimitCause: overLimitCause(usage.used, usage.limit, { compromised, releasedBeyondLimit: facts.releasedBeyondLimit(object), limitsOff: !settings.enabled }),
+    overLimitCause: overLimitCause(usage.used, usage.limit, { compromised, releasedBeyondLimit: facts.releasedBeyondLimit(object), limitsOff: !settings.enabled, monitorOnly: limitsMode(settings) === 'monitor' }),
     daily: dailyRow(object, identity, settings, usage.day),
   };
 }

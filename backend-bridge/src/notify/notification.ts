@@ -4,7 +4,12 @@ import { domainOf } from '../core/directory.js';
 
 /** Everything a notification says, as mail text and as the webhook's JSON. */
 export interface Notification {
-  kind: 'limit-reached' | 'compromised';
+  kind: 'limit-reached' | 'compromised' | 'early-warning';
+  /**
+   * Monitor only: what enforcing would have done to the messages over the limit ("held" or "deferred"); they
+   * were sent. Null when limits are enforced.
+   */
+  wouldHaveBeen: 'held' | 'deferred' | null;
   atMs: number;
   /** The object the notification is about: the one that tripped (or was marked compromised). */
   level: Level;
@@ -41,16 +46,25 @@ function describeLimit(limit: Limit, unit: string, window: LimitWindow): string 
 }
 
 export function mailSubject(n: Notification): string {
-  return n.kind === 'compromised'
-    ? `Mailbox ${n.name} marked compromised: its mail is held`
-    : `Outgoing ${n.window === 'day' ? 'daily ' : ''}limit reached: ${n.level} ${n.name} (${describeLimit(n.limit, n.unit, n.window)})`;
+  if (n.kind === 'early-warning') return `Outgoing mail: ${n.reason}`;
+  if (n.kind === 'compromised') return `Mailbox ${n.name} marked compromised: ${n.wouldHaveBeen ? 'monitor only, its mail is not held' : 'its mail is held'}`;
+  const reached = `Outgoing ${n.window === 'day' ? 'daily ' : ''}limit reached: ${n.level} ${n.name} (${describeLimit(n.limit, n.unit, n.window)})`;
+  return n.wouldHaveBeen ? `Monitor only: ${reached}; mail would have been ${n.wouldHaveBeen}` : reached;
+}
+
+/** The opening of a mail: what happened, and in monitor mode that nothing was held. */
+function opening(n: Notification): string[] {
+  if (n.kind === 'early-warning') return [`The ${n.reason}.`, 'Nothing is held yet; mail over the limit will be.'];
+  const what = n.kind === 'compromised' ? `The mailbox ${n.name} was marked compromised.` : `The ${n.level} ${n.name} reached its limit on outgoing mail.`;
+  if (!n.wouldHaveBeen) return [what];
+  return [what, `Limits are in monitor only mode: its messages over the limit were sent; with limits on they would have been ${n.wouldHaveBeen}.`];
 }
 
 export function mailBody(n: Notification, period: string): string {
-  const frees = n.freesInSeconds === null ? 'not by itself (a person has to act)' : `in ${formatWait(n.freesInSeconds)}; held mail is then sent automatically`;
+  const frees = n.freesInSeconds === null ? 'not by itself (a person has to act)' : `in ${formatWait(n.freesInSeconds)}${n.wouldHaveBeen || n.kind === 'early-warning' ? '' : '; held mail is then sent automatically'}`;
   const domains = n.topRecipientDomains.length === 0 ? '-' : n.topRecipientDomains.map((d) => `${d.domain} (${d.messages})`).join(', ');
   return [
-    n.kind === 'compromised' ? `The mailbox ${n.name} was marked compromised.` : `The ${n.level} ${n.name} reached its limit on outgoing mail.`,
+    ...opening(n),
     '',
     `Object:                ${n.level} ${n.name}`,
     `Level that tripped:    ${n.level}`,
@@ -64,7 +78,7 @@ export function mailBody(n: Notification, period: string): string {
     '',
     `Held messages: ${n.link}`,
     '',
-    `You get at most one such message per object every ${period}.`,
+    n.kind === 'early-warning' ? `You get at most one such message per object every ${n.window === 'day' ? 'day' : 'hour'}.` : `You get at most one such message per object every ${period}.`,
     '',
   ].join('\n');
 }

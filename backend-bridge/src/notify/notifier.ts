@@ -3,6 +3,8 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { ChargedObject } from '../core/directory.js';
 import type { Level, LimitWindow } from '../core/limits.js';
+import { explainEarlyWarning, type EarlyWarning } from '../core/early-warning.js';
+import { MONITORED_ACTIONS } from '../core/monitor-mode.js';
 import { NOTIFY_PERIOD_SECONDS } from '../core/settings.js';
 import { windowUsage } from '../core/usage.js';
 import type { Enforcer } from '../enforcement/enforcer.js';
@@ -26,6 +28,13 @@ import {
   type StoreFailureNotification,
   type WiringNotification,
 } from './notification.js';
+
+/** Monitor mode's actions ("would-hold", "would-defer") in a notification's words; null for mail really held or deferred. */
+function wouldHaveBeen(action: string): Notification['wouldHaveBeen'] {
+  if (action === MONITORED_ACTIONS.hold) return 'held';
+  if (action === MONITORED_ACTIONS.defer) return 'deferred';
+  return null;
+}
 
 /** Webhook attempts: at once, then after 1, 2, 4 and 8 seconds. */
 const WEBHOOK_BACKOFF_MS = [0, 1_000, 2_000, 4_000, 8_000];
@@ -65,7 +74,13 @@ export class Notifier {
   /** From the enforcer: a message over the limit was held or deferred. */
   limitReached(event: OverLimitEvent): void {
     const object = this.enforcer.directory.find(event.level as Level, event.objectName);
-    if (object) this.notify('limit-reached', object, event.reason, event.window);
+    if (object) this.notify('limit-reached', object, event.reason, event.window, wouldHaveBeen(event.action));
+  }
+
+  /** From the enforcer: an object passed the early-warning share of a limit (once per window at most, decided there). */
+  earlyWarning(warning: EarlyWarning): void {
+    const object = this.enforcer.directory.find(warning.level, warning.objectName);
+    if (object) this.notify('early-warning', object, explainEarlyWarning(warning, this.enforcer.currentSettings.countingUnit), warning.window);
   }
 
   compromised(object: ChargedObject, reason: string): void {
@@ -137,13 +152,15 @@ export class Notifier {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
-  private notify(kind: Notification['kind'], object: ChargedObject, reason: string, window: LimitWindow = 'hour'): void {
+  private notify(kind: Notification['kind'], object: ChargedObject, reason: string, window: LimitWindow = 'hour', monitored: Notification['wouldHaveBeen'] = null): void {
     const settings = this.enforcer.currentSettings.notifications;
     const to = this.addressesFor(object);
     if (to.length === 0 && !settings.webhookUrl) return;
     const now = this.nowMs();
     if (kind === 'limit-reached' && !this.claimPeriod(object, now, NOTIFY_PERIOD_SECONDS[settings.period] * 1000)) return;
-    const work = this.recipientsKnown(object).then(() => this.send(this.compose(kind, object, reason, now, window), to, settings.webhookUrl, settings.period));
+    // An early warning comes before anything is held: no held mail to wait for.
+    const ready = kind === 'early-warning' ? Promise.resolve() : this.recipientsKnown(object);
+    const work = ready.then(() => this.send(this.compose(kind, object, reason, now, window, monitored), to, settings.webhookUrl, settings.period));
     this.pending.add(work);
     void work.finally(() => this.pending.delete(work));
   }
@@ -209,7 +226,7 @@ export class Notifier {
     return [...addresses];
   }
 
-  private compose(kind: Notification['kind'], object: ChargedObject, reason: string, atMs: number, window: LimitWindow): Notification {
+  private compose(kind: Notification['kind'], object: ChargedObject, reason: string, atMs: number, window: LimitWindow, wouldHaveBeen: Notification['wouldHaveBeen']): Notification {
     const settings = this.enforcer.currentSettings;
     // The window that was reached: its limit, what was sent in it and when it frees.
     const usage = windowUsage(object, this.enforcer.windowAt(Math.floor(this.nowMs() / 1000)), window);
@@ -218,6 +235,7 @@ export class Notifier {
     const link = `${base}${base.includes('?') ? '&' : '?'}${new URLSearchParams({ level: object.level, name: object.name }).toString()}`;
     return {
       kind,
+      wouldHaveBeen,
       atMs,
       level: object.level,
       name: object.name,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { LogSummariser } from '../log/log-summariser.js';
 import { explainHold } from '../core/decision.js';
+import { MONITORED_ACTIONS, explainMonitored } from '../core/monitor-mode.js';
 import { identifyLocalSender, submittingUid } from '../core/identity.js';
 import type { Enforcer } from '../enforcement/enforcer.js';
 import type { HeldMail } from '../enforcement/held-mail.js';
@@ -25,7 +26,10 @@ export function localMailHandler(enforcer: Enforcer, held: HeldMail, systemUsers
     const systemUser = uid === null ? null : systemUsers.nameOf(uid);
     const identity = identifyLocalSender(enforcer.directory, message.sender, systemUser);
     const facts = { sender: message.sender, recipientCount: Math.max(1, message.recipientCount), queueId: message.queueId, recipients: message.recipients };
-    const { decision, weight } = enforcer.decide(identity, facts, 'hold');
+    const { decision, weight, monitored } = enforcer.decide(identity, facts, 'hold');
+    if (monitored && !monitored.allowed) {
+      log.info({ queueId: message.queueId, sender: message.sender, level: monitored.tripped.level, object: monitored.tripped.name, action: MONITORED_ACTIONS.hold }, explainMonitored(monitored, 'hold'));
+    }
     log.debug({ queueId: message.queueId, sender: message.sender, uid, systemUser, identifiedBy: identity?.source, allowed: decision.allowed }, 'local message');
     if (decision.allowed || !identity) return { action: 'accept' };
     const reason = explainHold(decision);

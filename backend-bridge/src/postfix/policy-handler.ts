@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { explainHold } from '../core/decision.js';
+import { MONITORED_ACTIONS, explainMonitored } from '../core/monitor-mode.js';
 import type { Enforcer } from '../enforcement/enforcer.js';
 import type { HeldMail } from '../enforcement/held-mail.js';
 import type { PolicyRequest } from './policy-protocol.js';
@@ -22,7 +23,11 @@ export function smtpdPolicyHandler(enforcer: Enforcer, held: HeldMail | null, lo
       queueId: request.queueId || undefined,
       clientAddress: request.clientAddress || undefined,
     };
-    const { decision, identity, weight } = enforcer.check(facts);
+    const { decision, identity, weight, monitored } = enforcer.check(facts);
+    if (monitored && !monitored.allowed) {
+      const action = enforcer.currentSettings.overLimitAction;
+      log.info({ queueId: facts.queueId, sender: facts.sender, saslUsername: facts.saslUsername, level: monitored.tripped.level, object: monitored.tripped.name, action: MONITORED_ACTIONS[action] }, explainMonitored(monitored, action));
+    }
     if (decision.allowed) return 'DUNNO';
     const hold = enforcer.currentSettings.overLimitAction === 'hold' && held !== null && identity !== null;
     const reason = hold ? explainHold(decision) : decision.reason;
