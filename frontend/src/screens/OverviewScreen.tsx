@@ -13,6 +13,7 @@ import { CompromisedLabel } from '../components/CompromisedMark';
 import { SendingStatus } from '../components/SendingStatus';
 import { LimitCell } from '../components/LockMark';
 import { StatsChart } from '../components/StatsChart';
+import { MonitoringPanel } from '../components/MonitoringPanel';
 import { formatDateTime } from '../app/locale';
 
 const LEVELS: Level[] = ['subscription', 'domain', 'mailbox'];
@@ -133,6 +134,8 @@ export function OverviewScreen() {
           )}
         </LoadState>
       </Section>
+
+      <MonitoringPanel />
 
       <Section title={text('overview.blockedNow')}>
         <LoadState data={blocked.data} error={blocked.error} onRetry={blocked.reload}>

@@ -9,7 +9,7 @@ import type { RouteTable } from '../route-table.js';
 import { settingsPatchBody } from '../schemas.js';
 
 /** The settings as stored, with the mode they make (core/monitor-mode.ts), so no client works it out itself. */
-type SettingsAnswer = ServerSettings & { mode: LimitsMode };
+export type SettingsAnswer = ServerSettings & { mode: LimitsMode };
 
 function withMode(settings: ServerSettings): SettingsAnswer {
   return { ...settings, mode: limitsMode(settings) };
