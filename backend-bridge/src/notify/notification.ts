@@ -61,7 +61,8 @@ function opening(n: Notification): string[] {
 }
 
 export function mailBody(n: Notification, period: string): string {
-  const frees = n.freesInSeconds === null ? 'not by itself (a person has to act)' : `in ${formatWait(n.freesInSeconds)}${n.wouldHaveBeen || n.kind === 'early-warning' ? '' : '; held mail is then sent automatically'}`;
+  if (n.kind === 'early-warning') return earlyWarningBody(n);
+  const frees = n.freesInSeconds === null ? 'not by itself (a person has to act)' : `in ${formatWait(n.freesInSeconds)}${n.wouldHaveBeen ? '' : '; held mail is then sent automatically'}`;
   const domains = n.topRecipientDomains.length === 0 ? '-' : n.topRecipientDomains.map((d) => `${d.domain} (${d.messages})`).join(', ');
   return [
     ...opening(n),
@@ -78,7 +79,21 @@ export function mailBody(n: Notification, period: string): string {
     '',
     `Held messages: ${n.link}`,
     '',
-    n.kind === 'early-warning' ? `You get at most one such message per object every ${n.window === 'day' ? 'day' : 'hour'}.` : `You get at most one such message per object every ${period}.`,
+    `You get at most one such message per object every ${period}.`,
+    '',
+  ].join('\n');
+}
+
+/** Before anything is held: what was reached, and how often such a warning comes (once per window). */
+function earlyWarningBody(n: Notification): string {
+  return [
+    ...opening(n),
+    '',
+    `Object:                ${n.level} ${n.name}`,
+    `Limit:                 ${describeLimit(n.limit, n.unit, n.window)}`,
+    n.window === 'day' ? `Sent in the last 24 h: ${n.sent}` : `Sent in the last hour: ${n.sent}`,
+    '',
+    `You get at most one such message per object every ${n.window === 'day' ? 'day' : 'hour'}.`,
     '',
   ].join('\n');
 }
