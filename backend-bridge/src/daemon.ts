@@ -10,7 +10,7 @@ import { findStandaloneUi } from './api/standalone-ui.js';
 import { VERSION } from './version.js';
 import { CounterJournal } from './counters/journal.js';
 import { RollingWindowCounters } from './counters/rolling-window.js';
-import { dailyWindowCounters, Enforcer, windowSeconds } from './enforcement/enforcer.js';
+import { DAY_SECONDS, dailyWindowCounters, Enforcer, windowSeconds } from './enforcement/enforcer.js';
 import { HeldMail } from './enforcement/held-mail.js';
 import { StoreSync } from './enforcement/store-sync.js';
 import { localMailHandler } from './postfix/milter-handler.js';
@@ -27,6 +27,7 @@ import { takeBackup, listBackups, backupName } from './store/backups.js';
 import { databasePath, GROUP_FILE_MODE, openDatabase, PRIVATE_FILE_MODE, type Db } from './store/database.js';
 import { integrityProblems, StoreDamagedError } from './store/integrity.js';
 import { OverLimitEventLog } from './store/over-limit-events.js';
+import { EarlyWarningLog, lastEarlyWarnings } from './store/early-warnings.js';
 import { LogSummariser } from './log/log-summariser.js';
 import { StoreHealth } from './store/store-health.js';
 
@@ -117,6 +118,7 @@ export class Daemon {
     readonly enforcer: Enforcer,
     private readonly journal: CounterJournal,
     private readonly events: OverLimitEventLog,
+    private readonly warnings: EarlyWarningLog,
     private readonly policyServer: PolicyServer,
     /** What the policy service bound: its socket, or the TCP address with the port picked. */
     readonly policyAddress: ListenAddress,
@@ -137,6 +139,7 @@ export class Daemon {
     const db = openDatabase(options.dataDir, { check: true, enforceMode: true, fileMode: storeFileMode, group: apiGroup });
     const journal = new CounterJournal(db);
     const events = new OverLimitEventLog(db);
+    const warnings = new EarlyWarningLog(db);
     const counters = new RollingWindowCounters(windowSeconds());
     const dailyCounters = dailyWindowCounters();
     const restored = journal.restoreInto([counters, dailyCounters], Math.floor(Date.now() / 1000));
@@ -151,7 +154,14 @@ export class Daemon {
       } catch (error) {
         repeated.error('over-limit-record-failed', { err: error }, 'recording or notifying an over-limit message failed; the message is still refused');
       }
-    }, Date.now, dailyCounters);
+    }, Date.now, dailyCounters, (warning) => {
+      try {
+        warnings.record(warning);
+        notifier?.earlyWarning(warning);
+      } catch (error) {
+        repeated.error('early-warning-record-failed', { err: error }, 'recording or notifying an early warning failed');
+      }
+    });
     const storeHealth = new StoreHealth(databasePath(options.dataDir), log, (event) => notifier?.storeFailed(event));
     const sync = new StoreSync(db, enforcer, log, storeHealth);
     try {
@@ -160,6 +170,12 @@ export class Daemon {
     } catch (error) {
       db.close();
       throw new Error(`cannot read the settings and directory from the store ${databasePath(options.dataDir)}: ${(error as Error).message}`);
+    }
+    // Warnings already given within their window are not given again after a restart.
+    try {
+      for (const given of lastEarlyWarnings(db, Date.now() - DAY_SECONDS * 1000)) enforcer.rememberWarning(given.level, given.objectId, given.window, Math.floor(given.atMs / 1000));
+    } catch (error) {
+      log.warn({ err: error }, 'cannot read the early warnings given before: one may be repeated');
     }
     const postfixConfigDir = options.postfixConfigDir ?? DEFAULT_POSTFIX_CONFIG_DIR;
     const queue = new PostfixQueue(postfixConfigDir);
@@ -180,7 +196,7 @@ export class Daemon {
       db.close();
       throw new Error(`cannot listen for policy requests on ${describeAddress(listenOn.policy)}: ${(error as Error).message}`);
     }
-    const daemon = new Daemon(db, enforcer, journal, events, policyServer, bound, log, sync, held, notifier, storeHealth, options.dataDir, storeFileMode, apiGroup);
+    const daemon = new Daemon(db, enforcer, journal, events, warnings, policyServer, bound, log, sync, held, notifier, storeHealth, options.dataDir, storeFileMode, apiGroup);
     if (listenOn.milter) {
       // Read where the queue lives now; the milter reads the submitting uid from files there.
       let queueDirectory: string | null = await queue.queueDirectory().catch((error: unknown) => {
@@ -258,7 +274,7 @@ export class Daemon {
   /** Writes buffered counts and events; what fails stays buffered and is tried again with the next flush. */
   flush(): void {
     let failure: unknown = null;
-    for (const buffered of [this.journal, this.events]) {
+    for (const buffered of [this.journal, this.events, this.warnings]) {
       try {
         buffered.flush();
       } catch (error) {
@@ -291,6 +307,7 @@ export class Daemon {
       // The journal keeps the longest window (a day), so a restart restores the daily counts too.
       this.journal.pruneBefore(now - this.enforcer.longestWindowSeconds);
       this.events.prune(Date.now());
+      this.warnings.prune(Date.now());
     } catch (error) {
       this.storeHealth.failed('write', error);
     }

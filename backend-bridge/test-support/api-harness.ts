@@ -19,6 +19,7 @@ import { PostfixQueue } from '../src/postfix/queue.js';
 import { openDatabase, readRevisions, type Db } from '../src/store/database.js';
 import { replaceDirectory } from '../src/store/directory-store.js';
 import { OverLimitEventLog } from '../src/store/over-limit-events.js';
+import { EarlyWarningLog } from '../src/store/early-warnings.js';
 import { readSettings, updateSettings, type SettingsChange } from '../src/store/settings-store.js';
 import { exampleDirectory } from './directory-fixture.js';
 
@@ -86,6 +87,7 @@ export class ApiHarness {
   readonly sync: StoreSync;
   readonly journal: CounterJournal;
   readonly events: OverLimitEventLog;
+  readonly warnings: EarlyWarningLog;
   readonly context: ApiContext;
   readonly held: HeldMail | null;
 
@@ -97,7 +99,10 @@ export class ApiHarness {
     const log = pino({ level: 'silent' });
     this.journal = new CounterJournal(db);
     this.events = new OverLimitEventLog(db);
-    this.enforcer = new Enforcer(new RollingWindowCounters(HOUR_SECONDS), this.journal, (event) => this.events.record(event), () => this.nowMs);
+    this.warnings = new EarlyWarningLog(db);
+    this.enforcer = new Enforcer(new RollingWindowCounters(HOUR_SECONDS), this.journal, (event) => this.events.record(event), () => this.nowMs, undefined, (warning) =>
+      this.warnings.record(warning),
+    );
     this.sync = new StoreSync(db, this.enforcer, log);
     this.sync.reloadIfChanged();
     this.context = {
@@ -142,6 +147,7 @@ export class ApiHarness {
   flush(): void {
     this.journal.flush();
     this.events.flush();
+    this.warnings.flush();
   }
 
   advance(seconds: number): void {

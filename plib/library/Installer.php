@@ -101,6 +101,7 @@ class Modules_OutgoingMailLimits_Installer
         $bridge = Modules_OutgoingMailLimits_BridgeClient::inDataDir(Modules_OutgoingMailLimits_Identity::integration(), $this->varDir);
         if ($this->recordNativeSettings($plesk)) {
             // Plesk's switch becomes ours once; its values follow in the resync (none seen yet: all are taken).
+            // `enabled` is the old on/off: true enforces, or keeps "monitor only", which Plesk sees as on.
             $this->expect($bridge->json('PATCH', '/settings', ['enabled' => $plesk['server']['outgoing_antispam'] === 'true']), "taking over Plesk's switch");
         } elseif (!$this->limits->hasSeen()) {
             // Installed before, but no values seen (an earlier version, or data kept from an uninstall): the

@@ -141,7 +141,8 @@ function expectPage(response: LightMyRequestResponse, level: Level): ObjectPage 
 
 function expectSettings(value: unknown): asserts value is ServerSettings {
   const s = value as Json;
-  expect(Object.keys(s).sort()).toEqual(['countingUnit', 'customersMayChangeLimits', 'dailyDefaults', 'defaults', 'enabled', 'notifications', 'overLimitAction', 'recipientDefaults']);
+  expect(Object.keys(s).sort()).toEqual(['countingUnit', 'customersMayChangeLimits', 'dailyDefaults', 'defaults', 'earlyWarningPercent', 'enabled', 'mode', 'monitorOnly', 'notifications', 'overLimitAction', 'recipientDefaults']);
+  expect(['enforce', 'monitor', 'off']).toContain(s.mode);
   expect(Object.keys(s.dailyDefaults as Json).sort()).toEqual(['domain', 'mailbox', 'subscription']);
   for (const v of Object.values(s.dailyDefaults as Json)) expect(limitValue(v)).toBe(true);
   expect(['hold', 'defer']).toContain(s.overLimitAction);
@@ -288,12 +289,21 @@ describe('contract: every endpoint answers with its documented status and shape'
     expect(clashes).toEqual([]);
   });
 
+  it('GET /monitoring', async () => {
+    const answer = await h().get(ADMIN, '/api/v1/monitoring');
+    expectStatus(answer, 200);
+    expect(json(answer)).toEqual({ mode: 'enforce', hours: 24, wouldHaveBeenHeld: 0, wouldHaveBeenDeferred: 0, byLevel: { mailbox: 0, domain: 0, subscription: 0 }, objects: [], objectCount: 0, earlyWarnings: [] });
+  });
+
   it('GET and PATCH /settings', async () => {
     const get = await h().get(ADMIN, '/api/v1/settings');
     expectStatus(get, 200);
     expectSettings(json(get));
     expect(json(get)).toEqual({
       enabled: true,
+      mode: 'enforce',
+      monitorOnly: false,
+      earlyWarningPercent: 80,
       defaults: { mailbox: 3, domain: 5, subscription: 8 },
       dailyDefaults: { mailbox: 'unlimited', domain: 'unlimited', subscription: 'unlimited' },
       recipientDefaults: { mailbox: 'unlimited', domain: 'unlimited', subscription: 'unlimited' },
@@ -314,6 +324,9 @@ describe('contract: every endpoint answers with its documented status and shape'
     expectSettings(after);
     expect(after).toEqual({
       enabled: true,
+      mode: 'enforce',
+      monitorOnly: false,
+      earlyWarningPercent: 80,
       defaults: { mailbox: 'unlimited', domain: 40, subscription: 8 },
       dailyDefaults: { mailbox: 'unlimited', domain: 'unlimited', subscription: 'unlimited' },
       recipientDefaults: { mailbox: 'unlimited', domain: 'unlimited', subscription: 'unlimited' },
@@ -330,7 +343,7 @@ describe('contract: every endpoint answers with its documented status and shape'
     expect(Object.keys((json(bad) as { fields: Json }).fields).sort()).toEqual(['notifications.adminAddress', 'notifications.period', 'notifications.webhookUrl', 'overLimitAction']);
     await h().request(ADMIN, 'PATCH', '/api/v1/settings', { notifications: { webhookUrl: 'https://hooks.example.com/mail' } });
     expect(json(await h().get(ADMIN, '/api/v1/settings'))).toEqual(after);
-    expect(h().enforcer.currentSettings).toEqual(after);
+    expect({ ...h().enforcer.currentSettings, mode: 'enforce' }).toEqual(after);
   });
 
   it('GET the three lists, one object of each level, and PUT their limits', async () => {
@@ -1895,10 +1908,10 @@ describe('rows say what is so: the state of the next message, held mail, comprom
 
   it('limits switched off: no row is holding or deferring, and GET /limits/state says so (and who may switch them on)', async () => {
     expectStatus(await setLimit(h(), ADMIN, 'mailbox', 'alice@example.com', 0), 200);
-    expect(json(await h().get(JDOE, '/api/v1/limits/state'))).toEqual({ enabled: true, maySwitchOn: false });
+    expect(json(await h().get(JDOE, '/api/v1/limits/state'))).toEqual({ enabled: true, mode: 'enforce', maySwitchOn: false });
     expectStatus(await h().request(ADMIN, 'PATCH', '/api/v1/settings', { enabled: false }), 200);
-    expect(json(await h().get(ADMIN, '/api/v1/limits/state'))).toEqual({ enabled: false, maySwitchOn: true });
-    expect(json(await h().get(MARY, '/api/v1/limits/state'))).toEqual({ enabled: false, maySwitchOn: false });
+    expect(json(await h().get(ADMIN, '/api/v1/limits/state'))).toEqual({ enabled: false, mode: 'off', maySwitchOn: true });
+    expect(json(await h().get(MARY, '/api/v1/limits/state'))).toEqual({ enabled: false, mode: 'off', maySwitchOn: false });
     for (const level of ['subscription', 'domain', 'mailbox'] as const) {
       const page = expectPage(await h().get(ADMIN, `/api/v1/${COLLECTION[level]}`), level);
       expect(page.items.map((row) => row.sending.state)).toEqual(page.items.map(() => 'limitsOff'));

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { ADDRESS, DOMAIN_NAME, DOMAIN_NAME_MESSAGE, LOGIN, LOGIN_MESSAGE } from '../core/directory-file.js';
 import { LEVELS, MAX_LIMIT } from '../core/limits.js';
 import { NOTIFY_PERIODS, OVER_LIMIT_ACTIONS } from '../core/settings.js';
+import { MAX_EARLY_WARNING_PERCENT } from '../core/early-warning.js';
+import { LIMITS_MODES } from '../core/monitor-mode.js';
 import { MAIL_SERVERS, NATIVE_LIMITING } from '../core/health-check.js';
 
 /** The longest name of any object: a mailbox address of 64 + 1 + 253 characters (core/directory-file.ts). */
@@ -61,8 +63,21 @@ const httpUrl = z
   .max(2000)
   .refine((value) => /^https?:\/\/[^\s/]+/i.test(value) && URL.canParse(value), 'must be an http:// or https:// address');
 
+const earlyWarningMessage = `must be a whole number of percent from 1 to ${MAX_EARLY_WARNING_PERCENT}, or 0 for no early warnings`;
+
 export const settingsPatchBody = z.strictObject({
-  enabled: z.boolean().optional(),
+  enabled: z.boolean().optional().describe('the old switch: true is on (enforce, or monitor if monitoring already), false is off; or give mode'),
+  mode: z
+    .enum(LIMITS_MODES, { error: 'must be "enforce" (limits on), "monitor" (monitor only: nothing is held or deferred) or "off"' })
+    .optional()
+    .describe('"enforce": over the limit mail is held or deferred; "monitor": counted and recorded as if enforced, nothing held or deferred; "off"'),
+  earlyWarningPercent: z
+    .number(earlyWarningMessage)
+    .int(earlyWarningMessage)
+    .min(0, earlyWarningMessage)
+    .max(MAX_EARLY_WARNING_PERCENT, earlyWarningMessage)
+    .optional()
+    .describe('notify when an object passes this share of a limit, at most once per window; 0: no early warnings'),
   defaults: z.strictObject({ mailbox: serverLimitValue.optional(), domain: serverLimitValue.optional(), subscription: serverLimitValue.optional() }).optional(),
   /** Server defaults of the daily limits (rolling 24 hours); "unlimited" unless set. */
   dailyDefaults: z.strictObject({ mailbox: serverLimitValue.optional(), domain: serverLimitValue.optional(), subscription: serverLimitValue.optional() }).optional(),
@@ -83,6 +98,10 @@ export const settingsPatchBody = z.strictObject({
       screenUrl: httpUrl.nullable().optional(),
     })
     .optional(),
+});
+
+export const monitoringQuery = z.strictObject({
+  hours: z.coerce.number().int().min(1).max(168).default(24).describe('how many hours back; 24 by default'),
 });
 
 const pageNumber = z.coerce.number().int().min(1).max(1_000_000);

@@ -13,6 +13,7 @@ import { apiDocument } from './openapi-document.js';
 import { API_PREFIX, RouteTable } from './route-table.js';
 import { directoryRoutes } from './routes/directory-routes.js';
 import { doctorRoutes } from './routes/doctor-routes.js';
+import { monitorRoutes } from './routes/monitor-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { heldRoutes } from './routes/held-routes.js';
 import { objectRoutes } from './routes/object-routes.js';
@@ -79,6 +80,7 @@ export function buildApi(context: ApiContext, options: { secret: Buffer; version
   settingsRoutes(routes, context);
   objectRoutes(routes, context);
   eventRoutes(routes, context);
+  monitorRoutes(routes, context);
   directoryRoutes(routes, context);
   if (context.held) heldRoutes(routes, context, context.held);
   if (context.wiring) wiringRoutes(routes, context.wiring);

@@ -1,3 +1,5 @@
+import { MAX_EARLY_WARNING_PERCENT } from '../core/early-warning.js';
+import { LIMITS_MODES, type LimitsMode } from '../core/monitor-mode.js';
 import { InvalidArgumentError } from 'commander';
 import { execFileSync } from 'node:child_process';
 import { LEVELS, parseLimit, type Level, type Limit, type LimitOverride } from '../core/limits.js';
@@ -94,4 +96,17 @@ export function urlOrNone(raw: string): string {
   if (raw === 'none') return '';
   if (/^https?:\/\/[^\s/]+/i.test(raw) && URL.canParse(raw)) return raw;
   throw new InvalidArgumentError(`expected an http:// or https:// address, or none; got "${raw}"`);
+}
+
+export function limitsMode(raw: string): LimitsMode {
+  if ((LIMITS_MODES as readonly string[]).includes(raw)) return raw as LimitsMode;
+  throw new InvalidArgumentError(`expected enforce, monitor or off, got "${raw}"`);
+}
+
+/** A share of a limit in whole percent, 1 to 99; "off" (or 0) for no early warnings. */
+export function earlyWarningPercent(raw: string): number {
+  if (raw === 'off' || raw === '0') return 0;
+  const percent = Number(raw.endsWith('%') ? raw.slice(0, -1) : raw);
+  if (Number.isInteger(percent) && percent >= 1 && percent <= MAX_EARLY_WARNING_PERCENT) return percent;
+  throw new InvalidArgumentError(`expected a whole number of percent from 1 to ${MAX_EARLY_WARNING_PERCENT}, or off, got "${raw}"`);
 }

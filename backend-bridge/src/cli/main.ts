@@ -16,6 +16,7 @@ import { replaceDirectory, setObjectDailyLimit, setObjectLimit, streamDirectory 
 import { readSettings, updateSettings, type SettingsChange } from '../store/settings-store.js';
 import { recordDirectorySynced } from '../store/health-records.js';
 import type { NotificationSettings, NotifyPeriod, ServerSettings } from '../core/settings.js';
+import type { LimitsMode } from '../core/monitor-mode.js';
 import type { ImportSummary } from '../store/directory-store.js';
 import * as parse from './arguments.js';
 import { expectOk, openStoreForCommand, UserError, viaDaemonOrStore } from './daemon-or-store.js';
@@ -162,6 +163,8 @@ export function buildProgram(): Command {
     .description('change server settings (only the options given)')
     .addOption(dataDirOption())
     .option('--enabled <on|off>', 'switch limitations on outgoing email messages on or off', parse.onOff)
+    .option('--mode <enforce|monitor|off>', 'limits on; monitor only (counted and recorded as if enforced, nothing held or deferred); or off', parse.limitsMode)
+    .option('--early-warning <percent|off>', 'notify when an object passes this share of a limit (1-99 %), at most once per window', parse.earlyWarningPercent)
     .option('--mailbox-limit <n|unlimited>', 'default limit on outgoing messages from a mailbox per hour', parse.serverLimit)
     .option('--domain-limit <n|unlimited>', 'default limit on outgoing messages from a domain per hour', parse.serverLimit)
     .option('--subscription-limit <n|unlimited>', 'default limit on outgoing messages from a subscription per hour', parse.serverLimit)
@@ -183,6 +186,8 @@ export function buildProgram(): Command {
       async (options: {
         dataDir: string;
         enabled?: boolean;
+        mode?: LimitsMode;
+        earlyWarning?: number;
         mailboxLimit?: Limit;
         domainLimit?: Limit;
         subscriptionLimit?: Limit;
@@ -216,7 +221,10 @@ export function buildProgram(): Command {
         if (options.domainRecipientLimit !== undefined) recipientDefaults.domain = options.domainRecipientLimit;
         if (options.subscriptionRecipientLimit !== undefined) recipientDefaults.subscription = options.subscriptionRecipientLimit;
         if (Object.keys(recipientDefaults).length > 0) change.recipientDefaults = recipientDefaults;
+        if (options.enabled !== undefined && options.mode !== undefined) throw new UserError('give --mode or --enabled, not both');
         if (options.enabled !== undefined) change.enabled = options.enabled;
+        if (options.mode !== undefined) change.mode = options.mode;
+        if (options.earlyWarning !== undefined) change.earlyWarningPercent = options.earlyWarning;
         if (options.count !== undefined) change.countingUnit = options.count;
         if (options.overLimitAction !== undefined) change.overLimitAction = options.overLimitAction;
         const notifications: Partial<NotificationSettings> = {};
@@ -227,9 +235,9 @@ export function buildProgram(): Command {
         if (options.webhook !== undefined) notifications.webhookUrl = options.webhook || null;
         if (options.screenUrl !== undefined) notifications.screenUrl = options.screenUrl || null;
         if (Object.keys(notifications).length > 0) change.notifications = notifications;
-        if (options.enabled === undefined && options.count === undefined && options.overLimitAction === undefined && !change.notifications && !change.dailyDefaults && !change.recipientDefaults && Object.keys(defaults).length === 0) {
+        if (options.enabled === undefined && options.mode === undefined && options.earlyWarning === undefined && options.count === undefined && options.overLimitAction === undefined && !change.notifications && !change.dailyDefaults && !change.recipientDefaults && Object.keys(defaults).length === 0) {
           throw new UserError(
-            'nothing to change: give at least one of --enabled, --mailbox-limit, --domain-limit, --subscription-limit, --mailbox-daily-limit, --domain-daily-limit, --subscription-daily-limit, --mailbox-recipient-limit, --domain-recipient-limit, --subscription-recipient-limit, --count, --over-limit-action, --notify-admin, --notify-reseller, --notify-customer, --notify-period, --webhook, --screen-url',
+            'nothing to change: give at least one of --enabled, --mode, --early-warning, --mailbox-limit, --domain-limit, --subscription-limit, --mailbox-daily-limit, --domain-daily-limit, --subscription-daily-limit, --mailbox-recipient-limit, --domain-recipient-limit, --subscription-recipient-limit, --count, --over-limit-action, --notify-admin, --notify-reseller, --notify-customer, --notify-period, --webhook, --screen-url',
           );
         }
         const after = await viaDaemonOrStore(

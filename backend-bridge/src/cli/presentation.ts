@@ -1,5 +1,6 @@
 import { formatWait } from '../core/decision.js';
 import type { Limit, LimitSource } from '../core/limits.js';
+import { limitsMode, type LimitsMode } from '../core/monitor-mode.js';
 import type { ServerSettings } from '../core/settings.js';
 import type { UsageRow } from '../core/usage.js';
 
@@ -9,10 +10,13 @@ export function describeLimit(limit: Limit, unit: string): string {
   return limit === 'unlimited' ? 'Unlimited' : `${limit} ${unit} per hour`;
 }
 
+const MODE_WORDS: Record<LimitsMode, string> = { enforce: 'on', monitor: 'monitor only (nothing is held or deferred; what would have been is recorded)', off: 'off' };
+
 export function describeSettings(settings: ServerSettings): string {
   const unit = settings.countingUnit;
   return [
-    `Limitations on outgoing email messages: ${settings.enabled ? 'on' : 'off'}`,
+    `Limitations on outgoing email messages: ${MODE_WORDS[limitsMode(settings)]}`,
+    `Early warning at: ${settings.earlyWarningPercent === 0 ? 'off' : `${settings.earlyWarningPercent} % of a limit`}`,
     `Default limit on outgoing messages from a mailbox:      ${describeLimit(settings.defaults.mailbox, unit)}`,
     `Default limit on outgoing messages from a domain:       ${describeLimit(settings.defaults.domain, unit)}`,
     `Default limit on outgoing messages from a subscription: ${describeLimit(settings.defaults.subscription, unit)}`,

@@ -205,6 +205,7 @@ describe('daily limits in notifications', () => {
     const { mailBody, mailSubject } = await import('../notify/notification.js');
     const notification = {
       kind: 'limit-reached' as const,
+      wouldHaveBeen: null,
       atMs: T0 * 1000,
       level: 'mailbox' as const,
       name: 'alice@example.com',

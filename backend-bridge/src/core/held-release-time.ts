@@ -1,6 +1,7 @@
 import type { WindowView } from './decision.js';
 import { limitIn, type ChargedObject } from './directory.js';
 import { LIMIT_WINDOWS } from './limits.js';
+import { limitsEnforced } from './monitor-mode.js';
 import type { ServerSettings } from './settings.js';
 
 /**
@@ -31,7 +32,8 @@ export function heldLeaving(
   settings: ServerSettings,
   isCompromised: (mailbox: ChargedObject) => boolean,
 ): HeldLeaving {
-  if (!settings.enabled || chain.length === 0) return { leaves: 'automatically', inSeconds: 0 };
+  // Monitor mode holds nothing: what is still held (from before) leaves as with limits off.
+  if (!limitsEnforced(settings) || chain.length === 0) return { leaves: 'automatically', inSeconds: 0 };
   let wait = 0;
   // It leaves when every window of every level has room: the latest of their waits.
   for (const object of chain) {

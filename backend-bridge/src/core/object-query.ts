@@ -6,6 +6,7 @@ import { subscriptionOf, type ChargedObject, type DirectoryIndex } from './direc
 import { isLockedFor, mayLock } from './limit-locks.js';
 import { tightestRecipientMaximum } from './recipient-limits.js';
 import { effectiveLimit, type Level, type Limit, type LimitOverride, type LimitSource } from './limits.js';
+import { limitsMode } from './monitor-mode.js';
 import type { ServerSettings } from './settings.js';
 import { heldCountsByObject, overLimitCause, sendingState, type OverLimitCause, type SendingState } from './sending-state.js';
 import { usageOf, type WindowUsage } from './usage.js';
@@ -186,7 +187,7 @@ export function objectRow(object: ChargedObject, identity: Identity, window: Win
     sending: sendingState(chainOf(object), window, settings, (mailbox) => facts.isCompromised(mailbox)),
     heldCount: facts.heldCount(object),
     compromised,
-    overLimitCause: overLimitCause(usage.used, usage.limit, { compromised, releasedBeyondLimit: facts.releasedBeyondLimit(object), limitsOff: !settings.enabled }),
+    overLimitCause: overLimitCause(usage.used, usage.limit, { compromised, releasedBeyondLimit: facts.releasedBeyondLimit(object), limitsOff: !settings.enabled, monitorOnly: limitsMode(settings) === 'monitor' }),
     daily: dailyRow(object, identity, settings, usage.day),
     recipients: recipientRow(object, settings),
   };

@@ -161,6 +161,7 @@ describe('recipients per message in notifications', () => {
   it('say a message was refused for good and the maximum, not a limit reached or when budget frees', () => {
     const notification: Notification = {
       kind: 'too-many-recipients',
+      wouldHaveBeen: null,
       atMs: 0,
       level: 'mailbox',
       name: 'alice@example.com',

@@ -1,6 +1,7 @@
 import { decideMessage, type WindowView } from './decision.js';
 import type { ChargedObject } from './directory.js';
 import type { Level, Limit, LimitWindow } from './limits.js';
+import { limitsMode } from './monitor-mode.js';
 import type { ServerSettings } from './settings.js';
 
 /**
@@ -15,9 +16,10 @@ export type SendingState =
   | {
       /**
        * 'holding': mail is accepted and waits in the hold queue; 'deferring': SMTP clients get 450 and retry
-       * (local mail is held all the same, see the milter).
+       * (local mail is held all the same, see the milter). 'wouldHold', 'wouldDefer': monitor only, the mail is
+       * sent and what enforcing would do is recorded.
        */
-      state: 'holding' | 'deferring';
+      state: 'holding' | 'deferring' | 'wouldHold' | 'wouldDefer';
       /** The innermost level without room: the object itself or one above it. */
       level: Level;
       name: string;
@@ -37,12 +39,14 @@ export type SendingState =
  * gives it; `isCompromised` says whether a mailbox is marked compromised.
  */
 export function sendingState(chain: readonly ChargedObject[], window: WindowView, settings: ServerSettings, isCompromised: (mailbox: ChargedObject) => boolean): SendingState {
-  if (!settings.enabled) return { state: 'limitsOff' };
+  const mode = limitsMode(settings);
+  if (mode === 'off') return { state: 'limitsOff' };
   const decision = decideMessage(chain, 1, settings.countingUnit, window);
   if (decision.allowed) return { state: 'sending' };
   const tripped = decision.tripped;
+  const hold = settings.overLimitAction === 'hold';
   return {
-    state: settings.overLimitAction === 'hold' ? 'holding' : 'deferring',
+    state: mode === 'monitor' ? (hold ? 'wouldHold' : 'wouldDefer') : hold ? 'holding' : 'deferring',
     level: tripped.level,
     name: tripped.name,
     self: tripped === chain[0],
@@ -59,12 +63,17 @@ export function sendingState(chain: readonly ChargedObject[], window: WindowView
  * counted), or the messages were counted before this limit applied (it was lowered, limits were off then, or
  * held mail was released in Postfix by hand).
  */
-export type OverLimitCause = 'compromised' | 'releasedByAdministrator' | 'limitsOff' | 'countedBefore';
+export type OverLimitCause = 'compromised' | 'releasedByAdministrator' | 'limitsOff' | 'monitorOnly' | 'countedBefore';
 
-export function overLimitCause(used: number, limit: Limit, facts: { compromised: boolean; releasedBeyondLimit: boolean; limitsOff: boolean }): OverLimitCause | null {
+export function overLimitCause(
+  used: number,
+  limit: Limit,
+  facts: { compromised: boolean; releasedBeyondLimit: boolean; limitsOff: boolean; monitorOnly?: boolean },
+): OverLimitCause | null {
   if (limit === 'unlimited' || used <= limit) return null;
   if (facts.compromised) return 'compromised';
   if (facts.limitsOff) return 'limitsOff';
+  if (facts.monitorOnly) return 'monitorOnly';
   if (facts.releasedBeyondLimit) return 'releasedByAdministrator';
   return 'countedBefore';
 }

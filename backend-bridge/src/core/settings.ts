@@ -1,3 +1,4 @@
+import { DEFAULT_EARLY_WARNING_PERCENT } from './early-warning.js';
 import type { Level, Limit } from './limits.js';
 import { UNLIMITED_RECIPIENTS } from './recipient-limits.js';
 
@@ -33,6 +34,13 @@ export interface NotificationSettings {
 export interface ServerSettings {
   /** "Switch on limitations on outgoing email messages". When off, mail passes but is still counted. */
   enabled: boolean;
+  /**
+   * With `enabled`: count and decide as if enforced, record what would have happened, hold or defer nothing
+   * (see core/monitor-mode.ts for why it is a second flag and not a new value of `enabled`).
+   */
+  monitorOnly: boolean;
+  /** Notify when an object passes this share of a limit, in percent (1-99); 0: no early warnings. */
+  earlyWarningPercent: number;
   defaults: Record<Level, Limit>;
   /** Server defaults of the daily (rolling 24 hours) limits; unlimited unless the administrator sets one. */
   dailyDefaults: Record<Level, Limit>;
@@ -58,6 +66,8 @@ export const UNLIMITED_DAILY: Readonly<Record<Level, Limit>> = Object.freeze({ m
 
 export const INITIAL_SETTINGS: ServerSettings = {
   enabled: true,
+  monitorOnly: false,
+  earlyWarningPercent: DEFAULT_EARLY_WARNING_PERCENT,
   defaults: { mailbox: 100, domain: 1000, subscription: 5000 },
   dailyDefaults: UNLIMITED_DAILY,
   recipientDefaults: UNLIMITED_RECIPIENTS,

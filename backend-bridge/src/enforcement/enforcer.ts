@@ -1,6 +1,8 @@
 import { decideMessage, explainHold, type Decision, type WindowView } from '../core/decision.js';
-import { DirectoryIndex, type ChargedObject, type DirectoryRecordStreams } from '../core/directory.js';
+import { DirectoryIndex, counterKey as counterKeyOf, limitIn, type ChargedObject, type DirectoryRecordStreams } from '../core/directory.js';
+import { crossesShare, earlyWarningDue, type EarlyWarning } from '../core/early-warning.js';
 import { WINDOW_LENGTH_SECONDS, type Level, type LimitWindow } from '../core/limits.js';
+import { MONITORED_ACTIONS, MONITORED_REJECT, explainMonitored, explainMonitoredRejection, limitsEnforced, limitsMode } from '../core/monitor-mode.js';
 import { identifySender, type SenderIdentity } from '../core/identity.js';
 import { decideRecipients, UNLIMITED_RECIPIENTS, type RecipientRefusal } from '../core/recipient-limits.js';
 import { INITIAL_NOTIFICATIONS, UNLIMITED_DAILY, messageWeight, type OverLimitAction, type ServerSettings } from '../core/settings.js';
@@ -50,6 +52,8 @@ export function dailyWindowCounters(env: NodeJS.ProcessEnv = process.env): Rolli
 /** Until the store is loaded, nothing is known and nothing is limited. */
 const NOTHING_LIMITED: ServerSettings = {
   enabled: false,
+  monitorOnly: false,
+  earlyWarningPercent: 0,
   defaults: { mailbox: 'unlimited', domain: 'unlimited', subscription: 'unlimited' },
   dailyDefaults: UNLIMITED_DAILY,
   recipientDefaults: UNLIMITED_RECIPIENTS,
@@ -72,14 +76,20 @@ export interface MessageFacts {
 
 export interface Verdict {
   identity: SenderIdentity | null;
+  /** What happens to the message: in monitor mode always allowed. */
   decision: Decision;
   weight: number;
   /**
    * Set when the message has more recipients than its maximum: it must be refused permanently. `decision` is
    * then a refusal too (never released by itself), so a caller that missed this field would still not send it.
+   * Null in monitor mode, where such a message passes and is recorded as "would have been refused".
    */
   tooManyRecipients: RecipientRefusal<ChargedObject> | null;
+  /** Monitor mode only: the refusal enforcing would have made; the message was let through and counted. */
+  monitored?: Decision;
 }
+
+const ALLOWED: Decision = { allowed: true };
 
 /**
  * Applies the rules of core to live counters: decides one message and, when it is accepted, charges it to
@@ -100,6 +110,8 @@ export class Enforcer {
     private readonly clockMs: () => number = Date.now,
     /** The daily window: the same accepted amounts, kept 24 hours. */
     readonly dailyCounters: RollingWindowCounters = new RollingWindowCounters(DAY_SECONDS, DAY_STEP_SECONDS),
+    /** An object passed the early-warning share of a limit (at most once per window per object). */
+    private readonly onEarlyWarning: ((warning: EarlyWarning) => void) | null = null,
   ) {
     this.settings = NOTHING_LIMITED;
     this.index = new DirectoryIndex({ subscriptions: [], domains: [], mailboxes: [] }, NOTHING_LIMITED);
@@ -125,7 +137,11 @@ export class Enforcer {
     for (const counters of this.windows()) {
       for (const key of counters.activeKeys(this.nowSeconds())) if (!this.index.byCounterKey.has(key)) gone.add(key);
     }
-    for (const key of gone) for (const counters of this.windows()) counters.forget(key);
+    for (const key of gone) {
+      for (const counters of this.windows()) counters.forget(key);
+      this.lastWarned.hour.delete(key);
+      this.lastWarned.day.delete(key);
+    }
     this.journal?.discard(gone);
   }
 
@@ -156,32 +172,42 @@ export class Enforcer {
    */
   decide(identity: SenderIdentity | null, facts: MessageFacts, action: OverLimitAction): Verdict {
     const weight = messageWeight(this.settings.countingUnit, facts.recipientCount);
-    if (!identity) return { identity, decision: { allowed: true }, weight, tooManyRecipients: null };
+    if (!identity) return { identity, decision: ALLOWED, weight, tooManyRecipients: null };
     const now = this.nowSeconds();
+    const mode = limitsMode(this.settings);
     // Before the rate decision: a message that can never be sent as it is costs no budget.
-    const tooMany = this.settings.enabled ? decideRecipients(identity.chain, facts.recipientCount) : null;
-    if (tooMany) {
-      this.onRefused?.(this.eventOf(identity, facts, 'reject', tooMany.tripped, tooMany.reason, tooMany.maximum));
+    const tooMany = mode === 'off' ? null : decideRecipients(identity.chain, facts.recipientCount);
+    if (tooMany && mode === 'enforce') {
+      this.onRefused?.(this.eventOf(identity, facts, 'reject', tooMany.tripped, 'hour', tooMany.reason, tooMany.maximum));
       const decision: Decision = { allowed: false, tripped: tooMany.tripped, window: 'hour', limit: tooMany.maximum, used: 0, retryAfterSeconds: null, reason: tooMany.reason };
       return { identity, decision, weight, tooManyRecipients: tooMany };
     }
-    const decision = this.settings.enabled ? decideMessage(identity.chain, weight, this.settings.countingUnit, this.currentWindow(now)) : { allowed: true as const };
-    if (decision.allowed) {
-      this.charge(identity.chain, now, weight);
-    } else if (this.onRefused) {
-      this.onRefused({ ...this.eventOf(identity, facts, action, decision.tripped, action === 'hold' ? explainHold(decision) : decision.reason, null), window: decision.window });
+    if (tooMany) {
+      this.onRefused?.(this.eventOf(identity, facts, MONITORED_REJECT, tooMany.tripped, 'hour', explainMonitoredRejection(tooMany.reason), tooMany.maximum));
     }
+    const decision = mode === 'off' ? ALLOWED : decideMessage(identity.chain, weight, this.settings.countingUnit, this.currentWindow(now));
+    if (decision.allowed) {
+      this.charge(identity.chain, now, weight, mode !== 'off');
+      return { identity, decision, weight, tooManyRecipients: null };
+    }
+    if (mode === 'monitor') {
+      // Recorded as enforcing would have decided, then let through and counted like any message that left.
+      this.onRefused?.(this.eventOf(identity, facts, MONITORED_ACTIONS[action], decision.tripped, decision.window, explainMonitored(decision, action), null));
+      this.charge(identity.chain, now, weight, true);
+      return { identity, decision: ALLOWED, weight, tooManyRecipients: null, monitored: decision };
+    }
+    this.onRefused?.(this.eventOf(identity, facts, action, decision.tripped, decision.window, action === 'hold' ? explainHold(decision) : decision.reason, null));
     return { identity, decision, weight, tooManyRecipients: null };
   }
 
   /** An over-limit event; `recipientMaximum` set only for a message refused for its number of recipients. */
-  private eventOf(identity: SenderIdentity, facts: MessageFacts, action: string, tripped: ChargedObject, reason: string, recipientMaximum: number | null): RecordedOverLimitEvent {
+  private eventOf(identity: SenderIdentity, facts: MessageFacts, action: string, tripped: ChargedObject, window: LimitWindow, reason: string, recipientMaximum: number | null): RecordedOverLimitEvent {
     return {
       atMs: this.clockMs(),
       level: tripped.level,
       objectId: tripped.id,
       objectName: tripped.name,
-      window: 'hour',
+      window,
       recipientMaximum,
       sender: facts.sender ?? null,
       saslUsername: facts.saslUsername ?? null,
@@ -203,18 +229,19 @@ export class Enforcer {
    */
   chargeIfRoom(chain: readonly ChargedObject[], weight: number): { second: number } | { second: null; decision: Decision } {
     const now = this.nowSeconds();
-    if (this.settings.enabled) {
+    // Monitor mode holds nothing, so held mail (from before it was chosen) leaves as it would with limits off.
+    if (limitsEnforced(this.settings)) {
       const decision = decideMessage(chain, weight, this.settings.countingUnit, this.windowAt(now));
       if (!decision.allowed) return { second: null, decision };
     }
-    this.charge(chain, now, weight);
+    this.charge(chain, now, weight, false);
     return { second: now };
   }
 
   /** Counts a message regardless of budget (an administrator's "release now", mail released outside). */
   chargeAnyway(chain: readonly ChargedObject[], weight: number): number {
     const now = this.nowSeconds();
-    this.charge(chain, now, weight);
+    this.charge(chain, now, weight, false);
     return now;
   }
 
@@ -229,12 +256,40 @@ export class Enforcer {
     }
   }
 
-  private charge(chain: readonly ChargedObject[], now: number, weight: number): void {
+  /** Counts a message; `warn`: a message of the policy path, which may cross an early-warning line. */
+  private charge(chain: readonly ChargedObject[], now: number, weight: number, warn: boolean): void {
+    const percent = warn && this.onEarlyWarning ? this.settings.earlyWarningPercent : 0;
     for (const object of chain) {
       this.counters.add(object.counterKey, now, weight);
       this.dailyCounters.add(object.counterKey, now, weight);
       this.journal?.record(object.counterKey, now, weight);
+      if (percent > 0) {
+        this.warnIfCrossed(object, 'hour', this.counters, now, weight, percent);
+        this.warnIfCrossed(object, 'day', this.dailyCounters, now, weight, percent);
+      }
     }
+  }
+
+  /** When each object was last warned of, per window (counter key → second): one warning per window. */
+  private readonly lastWarned: Record<LimitWindow, Map<number, number>> = { hour: new Map(), day: new Map() };
+
+  /** After a restart: warnings recorded within their window are not repeated. */
+  rememberWarning(level: Level, id: number, window: LimitWindow, atSecond: number): void {
+    const object = this.index.byCounterKey.get(counterKeyOf(level, id));
+    if (!object) return;
+    const known = this.lastWarned[window].get(object.counterKey);
+    if (known === undefined || known < atSecond) this.lastWarned[window].set(object.counterKey, atSecond);
+  }
+
+  private warnIfCrossed(object: ChargedObject, window: LimitWindow, counters: RollingWindowCounters, now: number, weight: number, percent: number): void {
+    const limit = limitIn(object, window);
+    if (limit === 'unlimited') return;
+    const used = counters.used(object.counterKey, now);
+    if (!crossesShare(used - weight, weight, limit, percent)) return;
+    const warned = this.lastWarned[window];
+    if (!earlyWarningDue(warned.get(object.counterKey), now, counters.windowSeconds)) return;
+    warned.set(object.counterKey, now);
+    this.onEarlyWarning?.({ atMs: this.clockMs(), level: object.level, objectId: object.id, objectName: object.name, window, percent, limit, used });
   }
 
   private cachedWindow: { second: number; view: WindowView } | null = null;

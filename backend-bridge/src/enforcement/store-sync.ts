@@ -1,3 +1,4 @@
+import { limitsMode } from '../core/monitor-mode.js';
 import type { Logger } from 'pino';
 import { readRevisions, type Db } from '../store/database.js';
 import { streamDirectory } from '../store/directory-store.js';
@@ -49,7 +50,7 @@ export class StoreSync {
     this.enforcer.load(settings, streamDirectory(this.db));
     this.known = current;
     this.log.info(
-      { enabled: settings.enabled, defaults: settings.defaults, countingUnit: settings.countingUnit, mailboxes: this.enforcer.directory.mailboxesByAddress.size },
+      { enabled: settings.enabled, mode: limitsMode(settings), defaults: settings.defaults, countingUnit: settings.countingUnit, mailboxes: this.enforcer.directory.mailboxesByAddress.size },
       'settings and directory loaded',
     );
   }

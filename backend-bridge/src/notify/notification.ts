@@ -5,7 +5,12 @@ import { domainOf } from '../core/directory.js';
 /** Everything a notification says, as mail text and as the webhook's JSON. */
 export interface Notification {
   /** too-many-recipients: one message was refused for good (554 5.5.3) for its number of recipients. */
-  kind: 'limit-reached' | 'compromised' | 'too-many-recipients';
+  kind: 'limit-reached' | 'compromised' | 'too-many-recipients' | 'early-warning';
+  /**
+   * Monitor only: what enforcing would have done to the messages over the limit ("held" or "deferred"); they
+   * were sent. Null when limits are enforced.
+   */
+  wouldHaveBeen: 'held' | 'deferred' | null;
   atMs: number;
   /** The object the notification is about: the one that tripped (or was marked compromised). */
   level: Level;
@@ -45,17 +50,27 @@ function describeLimit(limit: Limit, unit: string, window: LimitWindow): string 
 
 export function mailSubject(n: Notification): string {
   if (n.kind === 'too-many-recipients') return `Message refused: more than ${n.recipientMaximum ?? '?'} recipients for ${n.level} ${n.name}`;
-  return n.kind === 'compromised'
-    ? `Mailbox ${n.name} marked compromised: its mail is held`
-    : `Outgoing ${n.window === 'day' ? 'daily ' : ''}limit reached: ${n.level} ${n.name} (${describeLimit(n.limit, n.unit, n.window)})`;
+  if (n.kind === 'early-warning') return `Outgoing mail: ${n.reason}`;
+  if (n.kind === 'compromised') return `Mailbox ${n.name} marked compromised: ${n.wouldHaveBeen ? 'monitor only, its mail is not held' : 'its mail is held'}`;
+  const reached = `Outgoing ${n.window === 'day' ? 'daily ' : ''}limit reached: ${n.level} ${n.name} (${describeLimit(n.limit, n.unit, n.window)})`;
+  return n.wouldHaveBeen ? `Monitor only: ${reached}; mail would have been ${n.wouldHaveBeen}` : reached;
+}
+
+/** The opening of a mail: what happened, and in monitor mode that nothing was held. */
+function opening(n: Notification): string[] {
+  if (n.kind === 'early-warning') return [`The ${n.reason}.`, 'Nothing is held yet; mail over the limit will be.'];
+  const what = n.kind === 'compromised' ? `The mailbox ${n.name} was marked compromised.` : `The ${n.level} ${n.name} reached its limit on outgoing mail.`;
+  if (!n.wouldHaveBeen) return [what];
+  return [what, `Limits are in monitor only mode: its messages over the limit were sent; with limits on they would have been ${n.wouldHaveBeen}.`];
 }
 
 export function mailBody(n: Notification, period: string): string {
   if (n.kind === 'too-many-recipients') return tooManyRecipientsBody(n, period);
-  const frees = n.freesInSeconds === null ? 'not by itself (a person has to act)' : `in ${formatWait(n.freesInSeconds)}; held mail is then sent automatically`;
+  if (n.kind === 'early-warning') return earlyWarningBody(n);
+  const frees = n.freesInSeconds === null ? 'not by itself (a person has to act)' : `in ${formatWait(n.freesInSeconds)}${n.wouldHaveBeen ? '' : '; held mail is then sent automatically'}`;
   const domains = n.topRecipientDomains.length === 0 ? '-' : n.topRecipientDomains.map((d) => `${d.domain} (${d.messages})`).join(', ');
   return [
-    n.kind === 'compromised' ? `The mailbox ${n.name} was marked compromised.` : `The ${n.level} ${n.name} reached its limit on outgoing mail.`,
+    ...opening(n),
     '',
     `Object:                ${n.level} ${n.name}`,
     `Level that tripped:    ${n.level}`,
@@ -85,6 +100,20 @@ function tooManyRecipientsBody(n: Notification, period: string): string {
     n.reason,
     '',
     `You get at most one such message per object every ${period}.`,
+    '',
+  ].join('\n');
+}
+
+/** Before anything is held: what was reached, and how often such a warning comes (once per window). */
+function earlyWarningBody(n: Notification): string {
+  return [
+    ...opening(n),
+    '',
+    `Object:                ${n.level} ${n.name}`,
+    `Limit:                 ${describeLimit(n.limit, n.unit, n.window)}`,
+    n.window === 'day' ? `Sent in the last 24 h: ${n.sent}` : `Sent in the last hour: ${n.sent}`,
+    '',
+    `You get at most one such message per object every ${n.window === 'day' ? 'day' : 'hour'}.`,
     '',
   ].join('\n');
 }

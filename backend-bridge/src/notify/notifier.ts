@@ -3,6 +3,8 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { ChargedObject } from '../core/directory.js';
 import type { Level, LimitWindow } from '../core/limits.js';
+import { explainEarlyWarning, type EarlyWarning } from '../core/early-warning.js';
+import { MONITORED_ACTIONS, MONITORED_REJECT } from '../core/monitor-mode.js';
 import { NOTIFY_PERIOD_SECONDS } from '../core/settings.js';
 import { windowUsage } from '../core/usage.js';
 import type { Enforcer } from '../enforcement/enforcer.js';
@@ -26,6 +28,19 @@ import {
   type StoreFailureNotification,
   type WiringNotification,
 } from './notification.js';
+
+/** What only some kinds of notification carry. */
+interface NotificationExtra {
+  recipientMaximum?: number | null;
+  wouldHaveBeen?: Notification['wouldHaveBeen'];
+}
+
+/** Monitor mode's actions ("would-hold", "would-defer") in a notification's words; null for mail really held or deferred. */
+function wouldHaveBeen(action: string): Notification['wouldHaveBeen'] {
+  if (action === MONITORED_ACTIONS.hold) return 'held';
+  if (action === MONITORED_ACTIONS.defer) return 'deferred';
+  return null;
+}
 
 /** Webhook attempts: at once, then after 1, 2, 4 and 8 seconds. */
 const WEBHOOK_BACKOFF_MS = [0, 1_000, 2_000, 4_000, 8_000];
@@ -66,9 +81,17 @@ export class Notifier {
   limitReached(event: OverLimitEvent): void {
     const object = this.enforcer.directory.find(event.level as Level, event.objectName);
     if (!object) return;
+    // Monitor only let a message over its maximum of recipients through: nothing was refused, so nothing is said.
+    if (event.action === MONITORED_REJECT) return;
     // A message over its maximum of recipients was refused for good: said as such, not as a limit reached.
-    if (event.recipientMaximum !== null) this.notify('too-many-recipients', object, event.reason, 'hour', event.recipientMaximum);
-    else this.notify('limit-reached', object, event.reason, event.window);
+    if (event.recipientMaximum !== null) this.notify('too-many-recipients', object, event.reason, 'hour', { recipientMaximum: event.recipientMaximum });
+    else this.notify('limit-reached', object, event.reason, event.window, { wouldHaveBeen: wouldHaveBeen(event.action) });
+  }
+
+  /** From the enforcer: an object passed the early-warning share of a limit (once per window at most, decided there). */
+  earlyWarning(warning: EarlyWarning): void {
+    const object = this.enforcer.directory.find(warning.level, warning.objectName);
+    if (object) this.notify('early-warning', object, explainEarlyWarning(warning, this.enforcer.currentSettings.countingUnit), warning.window);
   }
 
   compromised(object: ChargedObject, reason: string): void {
@@ -140,13 +163,15 @@ export class Notifier {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
-  private notify(kind: Notification['kind'], object: ChargedObject, reason: string, window: LimitWindow = 'hour', recipientMaximum: number | null = null): void {
+  private notify(kind: Notification['kind'], object: ChargedObject, reason: string, window: LimitWindow = 'hour', extra: NotificationExtra = {}): void {
     const settings = this.enforcer.currentSettings.notifications;
     const to = this.addressesFor(object);
     if (to.length === 0 && !settings.webhookUrl) return;
     const now = this.nowMs();
-    if (kind !== 'compromised' && !this.claimPeriod(object, now, NOTIFY_PERIOD_SECONDS[settings.period] * 1000)) return;
-    const work = this.recipientsKnown(object).then(() => this.send(this.compose(kind, object, reason, now, window, recipientMaximum), to, settings.webhookUrl, settings.period));
+    if ((kind === 'limit-reached' || kind === 'too-many-recipients') && !this.claimPeriod(object, now, NOTIFY_PERIOD_SECONDS[settings.period] * 1000)) return;
+    // An early warning comes before anything is held: no held mail to wait for.
+    const ready = kind === 'early-warning' ? Promise.resolve() : this.recipientsKnown(object);
+    const work = ready.then(() => this.send(this.compose(kind, object, reason, now, window, extra), to, settings.webhookUrl, settings.period));
     this.pending.add(work);
     void work.finally(() => this.pending.delete(work));
   }
@@ -212,7 +237,7 @@ export class Notifier {
     return [...addresses];
   }
 
-  private compose(kind: Notification['kind'], object: ChargedObject, reason: string, atMs: number, window: LimitWindow, recipientMaximum: number | null): Notification {
+  private compose(kind: Notification['kind'], object: ChargedObject, reason: string, atMs: number, window: LimitWindow, extra: NotificationExtra): Notification {
     const settings = this.enforcer.currentSettings;
     // The window that was reached: its limit, what was sent in it and when it frees.
     const usage = windowUsage(object, this.enforcer.windowAt(Math.floor(this.nowMs() / 1000)), window);
@@ -221,6 +246,7 @@ export class Notifier {
     const link = `${base}${base.includes('?') ? '&' : '?'}${new URLSearchParams({ level: object.level, name: object.name }).toString()}`;
     return {
       kind,
+      wouldHaveBeen: extra.wouldHaveBeen ?? null,
       atMs,
       level: object.level,
       name: object.name,
@@ -232,7 +258,7 @@ export class Notifier {
       topRecipientDomains: topDomains(heldMail.map((m) => m.recipients ?? [])),
       reason,
       freesInSeconds: usage.freesInSeconds,
-      recipientMaximum,
+      recipientMaximum: extra.recipientMaximum ?? null,
       link,
     };
   }

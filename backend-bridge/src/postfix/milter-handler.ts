@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { LogSummariser } from '../log/log-summariser.js';
 import { explainHold } from '../core/decision.js';
+import { MONITORED_ACTIONS, explainMonitored } from '../core/monitor-mode.js';
 import { identifyLocalSender, submittingUid } from '../core/identity.js';
 import { tooManyRecipientsReply } from '../core/recipient-limits.js';
 import type { Enforcer } from '../enforcement/enforcer.js';
@@ -32,7 +33,10 @@ export function localMailHandler(enforcer: Enforcer, held: HeldMail, systemUsers
     const systemUser = uid === null ? null : systemUsers.nameOf(uid);
     const identity = identifyLocalSender(enforcer.directory, message.sender, systemUser);
     const facts = { sender: message.sender, recipientCount: Math.max(1, message.recipientCount), queueId: message.queueId, recipients: message.recipients };
-    const { decision, weight, tooManyRecipients } = enforcer.decide(identity, facts, 'hold');
+    const { decision, weight, tooManyRecipients, monitored } = enforcer.decide(identity, facts, 'hold');
+    if (monitored && !monitored.allowed) {
+      log.info({ queueId: message.queueId, sender: message.sender, level: monitored.tripped.level, object: monitored.tripped.name, action: MONITORED_ACTIONS.hold }, explainMonitored(monitored, 'hold'));
+    }
     log.debug({ queueId: message.queueId, sender: message.sender, uid, systemUser, identifiedBy: identity?.source, allowed: decision.allowed }, 'local message');
     if (tooManyRecipients) {
       log.info({ queueId: message.queueId, sender: message.sender, uid, systemUser, identifiedBy: identity?.source, level: tooManyRecipients.tripped.level, object: tooManyRecipients.tripped.name, recipients: tooManyRecipients.recipients, maximum: tooManyRecipients.maximum, action: 'reject' }, tooManyRecipients.reason);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { explainHold } from '../core/decision.js';
+import { MONITORED_ACTIONS, explainMonitored } from '../core/monitor-mode.js';
 import { tooManyRecipientsReply } from '../core/recipient-limits.js';
 import type { Enforcer } from '../enforcement/enforcer.js';
 import type { HeldMail } from '../enforcement/held-mail.js';
@@ -24,11 +25,15 @@ export function smtpdPolicyHandler(enforcer: Enforcer, held: HeldMail | null, lo
       queueId: request.queueId || undefined,
       clientAddress: request.clientAddress || undefined,
     };
-    const { decision, identity, weight, tooManyRecipients } = enforcer.check(facts);
+    const { decision, identity, weight, tooManyRecipients, monitored } = enforcer.check(facts);
     if (tooManyRecipients) {
       log.info({ queueId: facts.queueId, sender: facts.sender, saslUsername: facts.saslUsername, identifiedBy: identity?.source, level: tooManyRecipients.tripped.level, object: tooManyRecipients.tripped.name, recipients: tooManyRecipients.recipients, maximum: tooManyRecipients.maximum, action: 'reject' }, tooManyRecipients.reason);
       // access(5) syntax: a 5NN code with an enhanced status code sets both in the client's answer.
       return tooManyRecipientsReply(tooManyRecipients);
+    }
+    if (monitored && !monitored.allowed) {
+      const action = enforcer.currentSettings.overLimitAction;
+      log.info({ queueId: facts.queueId, sender: facts.sender, saslUsername: facts.saslUsername, level: monitored.tripped.level, object: monitored.tripped.name, action: MONITORED_ACTIONS[action] }, explainMonitored(monitored, action));
     }
     if (decision.allowed) return 'DUNNO';
     const hold = enforcer.currentSettings.overLimitAction === 'hold' && held !== null && identity !== null;

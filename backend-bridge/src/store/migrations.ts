@@ -294,4 +294,25 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
       ALTER TABLE over_limit_events ADD COLUMN recipient_maximum INTEGER CHECK (recipient_maximum IS NULL OR recipient_maximum >= 1);
     `,
   },
+  {
+    // Monitor mode and early warnings. Only this number changes should another step take 12 first: nothing else refers to it.
+    version: 12,
+    description: 'early warnings',
+    sql: `
+      -- An object passed the early-warning share of a limit: at most one row per object and window per window
+      -- length, so a flood costs nothing here. Kept as long as over-limit events.
+      CREATE TABLE early_warnings (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms         INTEGER NOT NULL,
+        level         TEXT NOT NULL CHECK (level IN ('mailbox', 'domain', 'subscription')),
+        object_id     INTEGER NOT NULL,
+        object_name   TEXT NOT NULL,
+        limit_window  TEXT NOT NULL CHECK (limit_window IN ('hour', 'day')),
+        percent       INTEGER NOT NULL CHECK (percent BETWEEN 1 AND 100),
+        limit_value   INTEGER NOT NULL CHECK (limit_value >= 0),
+        used          INTEGER NOT NULL CHECK (used >= 0)
+      );
+      CREATE INDEX early_warnings_at ON early_warnings (at_ms);
+    `,
+  },
 ];

@@ -1,3 +1,4 @@
+import { MONITORED_ACTIONS, type MonitoredCount } from '../core/monitor-mode.js';
 import type { Db } from './database.js';
 
 export interface OverLimitEvent {
@@ -79,4 +80,15 @@ export function recentOverLimitEvents(db: Db, limit: number, level?: string, obj
        FROM over_limit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at_ms DESC, id DESC LIMIT ?`,
     )
     .all(...args, limit) as OverLimitEvent[];
+}
+
+/** Messages monitor mode let through since `sinceMs`, per object, action and window (see core/monitor-mode.ts). */
+export function monitoredCounts(db: Db, sinceMs: number): MonitoredCount[] {
+  return db
+    .prepare(
+      `SELECT level, object_id AS objectId, object_name AS objectName, action, limit_window AS window, COUNT(*) AS messages, MAX(at_ms) AS lastAtMs
+       FROM over_limit_events WHERE at_ms >= ? AND action IN (?, ?)
+       GROUP BY level, object_id, object_name, action, limit_window`,
+    )
+    .all(sinceMs, MONITORED_ACTIONS.hold, MONITORED_ACTIONS.defer) as MonitoredCount[];
 }

@@ -9,6 +9,8 @@ import {
   type OverLimitAction,
   type ServerSettings,
 } from '../core/settings.js';
+import { MAX_EARLY_WARNING_PERCENT } from '../core/early-warning.js';
+import { switchesForMode, type LimitsMode } from '../core/monitor-mode.js';
 import { readRecipientDefaults } from '../core/recipient-limits.js';
 import { bumpRevision, type Db } from './database.js';
 
@@ -29,11 +31,15 @@ export function readSettings(db: Db): ServerSettings {
     if (parsed.ok && parsed.value !== null) dailyDefaults[level] = parsed.value;
   }
   const enabled = stored.get('enabled');
+  const monitorOnly = stored.get('monitorOnly');
+  const earlyWarningPercent = stored.get('earlyWarningPercent');
   const unit = stored.get('countingUnit');
   const customersMay = stored.get('customersMayChangeLimits');
   const action = stored.get('overLimitAction');
   return {
     enabled: typeof enabled === 'boolean' ? enabled : INITIAL_SETTINGS.enabled,
+    monitorOnly: typeof monitorOnly === 'boolean' ? monitorOnly : INITIAL_SETTINGS.monitorOnly,
+    earlyWarningPercent: isEarlyWarningPercent(earlyWarningPercent) ? earlyWarningPercent : INITIAL_SETTINGS.earlyWarningPercent,
     defaults,
     dailyDefaults,
     recipientDefaults: readRecipientDefaults((level) => stored.get(`${level}RecipientLimit`)),
@@ -60,8 +66,15 @@ function readNotifications(stored: unknown): NotificationSettings {
   };
 }
 
+function isEarlyWarningPercent(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_EARLY_WARNING_PERCENT;
+}
+
 export interface SettingsChange {
   enabled?: boolean;
+  /** Sets enabled and monitorOnly together; given with `enabled`, the API refuses the pair. */
+  mode?: LimitsMode;
+  earlyWarningPercent?: number;
   defaults?: Partial<Record<(typeof LEVELS)[number], Limit>>;
   dailyDefaults?: Partial<Record<(typeof LEVELS)[number], Limit>>;
   recipientDefaults?: Partial<Record<(typeof LEVELS)[number], Limit>>;
@@ -76,7 +89,16 @@ export interface SettingsChange {
 export function updateSettings(db: Db, change: SettingsChange): ServerSettings {
   const put = db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
   db.transaction(() => {
-    if (change.enabled !== undefined) put.run('enabled', JSON.stringify(change.enabled));
+    if (change.mode !== undefined) {
+      const switches = switchesForMode(change.mode);
+      put.run('enabled', JSON.stringify(switches.enabled));
+      put.run('monitorOnly', JSON.stringify(switches.monitorOnly));
+    } else if (change.enabled !== undefined) {
+      // The old switch alone (Plesk, older clients): off clears monitoring, as mode "off" does; on keeps a monitoring "on".
+      put.run('enabled', JSON.stringify(change.enabled));
+      if (!change.enabled) put.run('monitorOnly', JSON.stringify(false));
+    }
+    if (change.earlyWarningPercent !== undefined) put.run('earlyWarningPercent', JSON.stringify(change.earlyWarningPercent));
     if (change.countingUnit !== undefined) put.run('countingUnit', JSON.stringify(change.countingUnit));
     if (change.customersMayChangeLimits !== undefined) put.run('customersMayChangeLimits', JSON.stringify(change.customersMayChangeLimits));
     if (change.overLimitAction !== undefined) put.run('overLimitAction', JSON.stringify(change.overLimitAction));

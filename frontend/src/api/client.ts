@@ -1,5 +1,5 @@
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
-import { COLLECTION, type AuditEntry, type AuditQuery, type CompromisedMailbox, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HealthReport, type HeldQuery, type Level, type LimitsState, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats } from './types';
+import { COLLECTION, type AuditEntry, type AuditQuery, type CompromisedMailbox, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HealthReport, type HeldQuery, type Level, type LimitsState, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats, type LimitsMode, type MonitoringAnswer, type SettingsAnswer } from './types';
 
 /**
  * Why a request failed: the API's sentence, its per-field messages, the status (null: no answer at all), and
@@ -93,18 +93,26 @@ export class ApiClient {
     return this.call('DELETE', '/session');
   }
 
-  settings(): Promise<ServerSettings> {
+  settings(): Promise<SettingsAnswer> {
     return this.call('GET', '/settings');
   }
 
+  /** `earlyWarningPercent` may go as typed: the API names what is wrong with it. */
   updateSettings(
-    change: Partial<Omit<ServerSettings, 'defaults' | 'dailyDefaults' | 'recipientDefaults'>> & {
+    change: Partial<Omit<ServerSettings, 'defaults' | 'dailyDefaults' | 'recipientDefaults' | 'earlyWarningPercent'>> & {
       defaults?: Partial<Record<Level, unknown>>;
       dailyDefaults?: Partial<Record<Level, unknown>>;
       recipientDefaults?: Partial<Record<Level, unknown>>;
+      mode?: LimitsMode;
+      earlyWarningPercent?: unknown;
     },
-  ): Promise<ServerSettings> {
+  ): Promise<SettingsAnswer> {
     return this.call('PATCH', '/settings', undefined, change);
+  }
+
+  /** What monitor only mode let through, and the early warnings given, in the last `hours` (24). */
+  monitoring(hours?: number): Promise<MonitoringAnswer> {
+    return this.call('GET', '/monitoring', { hours });
   }
 
   /** The health view; administrators only. */

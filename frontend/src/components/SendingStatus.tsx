@@ -16,7 +16,7 @@ const minutes = (seconds: number) => Math.max(1, Math.ceil(seconds / 60));
 export function sendingText(text: Text, sending: SendingState): string {
   if (sending.state === 'sending') return text('rowState.sending');
   if (sending.state === 'limitsOff') return text('rowState.limitsOff');
-  const prefix = sending.state === 'holding' ? 'rowState.holding' : 'rowState.notSending';
+  const prefix = PREFIX[sending.state];
   if (sending.compromised) return text(`${prefix}Compromised`);
   const frees: TextParams = sending.freesInSeconds === null ? {} : { minutes: minutes(sending.freesInSeconds) };
   const zero = sending.limit === 0 || sending.freesInSeconds === null;
@@ -29,6 +29,17 @@ const INTENT: Record<SendingState['state'], 'success' | 'info' | 'warning' | 'da
   limitsOff: 'info',
   holding: 'warning',
   deferring: 'danger',
+  // Monitor only: the mail is sent; the row says what enforcing would do.
+  wouldHold: 'info',
+  wouldDefer: 'info',
+};
+
+/** Where the sentences of each blocked state are: monitor only says what would happen, never "Holding". */
+const PREFIX: Record<'holding' | 'deferring' | 'wouldHold' | 'wouldDefer', string> = {
+  holding: 'rowState.holding',
+  deferring: 'rowState.notSending',
+  wouldHold: 'monitor.row.wouldHold',
+  wouldDefer: 'monitor.row.wouldDefer',
 };
 
 /** The row's state, and how many of its messages are held, linked to the held-mail screen filtered to it. */

@@ -13,6 +13,7 @@ import { CompromisedLabel } from '../components/CompromisedMark';
 import { SendingStatus } from '../components/SendingStatus';
 import { LimitCell } from '../components/LockMark';
 import { StatsChart } from '../components/StatsChart';
+import { MonitoringPanel } from '../components/MonitoringPanel';
 import { formatDateTime, formatNumber } from '../app/locale';
 
 const LEVELS: Level[] = ['subscription', 'domain', 'mailbox'];
@@ -108,7 +109,9 @@ export function OverviewScreen() {
     { key: 'recipients', title: text('overview.recipients'), render: (event: OverLimitEvent) => String(event.recipientCount) },
     { key: 'action', title: text('overview.action'), render: (event: OverLimitEvent) =>
         // A refusal for its number of recipients says the maximum; the others how they were handled.
-        event.recipientMaximum != null ? text('recipients.refused', { maximum: formatNumber(event.recipientMaximum) }) : text(`overview.actions.${event.action}`),
+        event.recipientMaximum != null
+          ? text(event.action === 'would-reject' ? 'recipients.wouldRefuse' : 'recipients.refused', { maximum: formatNumber(event.recipientMaximum) })
+          : text(`overview.actions.${event.action}`),
     },
   ];
 
@@ -136,6 +139,8 @@ export function OverviewScreen() {
           )}
         </LoadState>
       </Section>
+
+      <MonitoringPanel />
 
       <Section title={text('overview.blockedNow')}>
         <LoadState data={blocked.data} error={blocked.error} onRetry={blocked.reload}>

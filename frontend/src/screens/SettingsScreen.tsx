@@ -1,7 +1,7 @@
 import { Alert, Checkbox, Form, FormField, FormFieldCheckbox, FormFieldRadioButtons, FormFieldText, Heading, Input, Section } from '@plesk/ui-library';
 import { createElement, Fragment, useCallback, useEffect, useState, type ChangeEvent } from 'react';
 import { ApiFailure } from '../api/client';
-import type { Level, NotifyPeriod, OverLimitAction, ServerSettings } from '../api/types';
+import type { Level, NotifyPeriod, OverLimitAction, ServerSettings, SettingsAnswer } from '../api/types';
 import { useEnvironment } from '../app/environment';
 import { useText } from '../app/text';
 import { useToasts } from '../app/toasts';
@@ -14,6 +14,8 @@ const LEVELS: Level[] = ['mailbox', 'domain', 'subscription'];
 
 interface SettingsValues {
   enabled: boolean;
+  monitorOnly: boolean;
+  earlyWarningPercent: string;
   mailboxLimit: string;
   mailboxUnlimited: boolean;
   domainLimit: string;
@@ -48,10 +50,12 @@ const SETTINGS_LAYOUT = `
 }
 `;
 
-function valuesOf(settings: ServerSettings): SettingsValues {
+function valuesOf(settings: SettingsAnswer): SettingsValues {
   const notifications = settings.notifications;
   const values = {
-    enabled: settings.enabled,
+    enabled: settings.mode !== 'off',
+    monitorOnly: settings.mode === 'monitor',
+    earlyWarningPercent: String(settings.earlyWarningPercent),
     countingUnit: settings.countingUnit,
     customersMayChangeLimits: settings.customersMayChangeLimits,
     overLimitAction: settings.overLimitAction,
@@ -131,8 +135,11 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
     setErrors({});
     setFailure(null);
     try {
+      const warningRaw = String(current.earlyWarningPercent).trim();
       const saved = await api.updateSettings({
-        enabled: current.enabled,
+        // The switch and "Monitor only" beside it are the three modes; the switch off wins, as in the API.
+        mode: !current.enabled ? 'off' : current.monitorOnly ? 'monitor' : 'enforce',
+        earlyWarningPercent: /^\d+$/.test(warningRaw) ? Number(warningRaw) : warningRaw,
         defaults,
         dailyDefaults,
         recipientDefaults,
@@ -202,6 +209,8 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
             >
               <Section>
                 <FormFieldCheckbox name="enabled" label={text('settings.enabled')} />
+                <FormFieldCheckbox name="monitorOnly" label={text('monitor.modeMonitor')} description={text('monitor.modeMonitorHint')} disabled={!current.enabled} />
+                <FormFieldText name="earlyWarningPercent" label={text('monitor.earlyWarning')} description={text('monitor.earlyWarningHint')} size="sm" />
                 {LEVELS.map((level) => limitField(`${level}Limit`, `${level}Unlimited`, text(`settings.${level}`), text('settings.unlimited')))}
                 {LEVELS.map((level) => limitField(`${level}DailyLimit`, `${level}DailyUnlimited`, text(`daily.settings${level[0]!.toUpperCase()}${level.slice(1)}`), text('daily.unlimited')))}
                 {LEVELS.map((level) =>

@@ -1,6 +1,7 @@
 import { canChangeSettings, checkLimitChange, checkRecipientLimitChange } from '../../core/access.js';
 import { lockAfterChange, lockRefusal, lockRequestRefusal, sameLock, type LockRefusal } from '../../core/limit-locks.js';
 import type { Level, LimitOverride } from '../../core/limits.js';
+import { limitsMode, type LimitsMode } from '../../core/monitor-mode.js';
 import { objectRow, ownLimitOf, queryObjects, type ObjectPage, type ObjectRow } from '../../core/object-query.js';
 import { recordAudit } from '../../store/audit-store.js';
 import { setObjectDailyLimit, setObjectLimit, setObjectLock, setObjectRecipientLimit } from '../../store/directory-store.js';
@@ -21,6 +22,8 @@ const COLLECTIONS: Array<{ level: Level; path: string; label: string }> = [
 /** GET /limits/state. */
 export interface LimitsState {
   enabled: boolean;
+  /** "monitor": switched on, but nothing is held or deferred (every screen says so at the top). */
+  mode: LimitsMode;
   /** The settings screen, where they are switched on, is open to this user. */
   maySwitchOn: boolean;
 }
@@ -169,9 +172,13 @@ export function objectRoutes(routes: RouteTable, context: ApiContext): void {
   routes.add({
     method: 'GET',
     path: '/limits/state',
-    summary: 'Whether limits are switched on (when off, mail passes and is still counted), and whether you may switch them on',
+    summary: 'Whether limits are switched on (when off, mail passes and is still counted), the mode (enforce, monitor only, off), and whether you may switch them on',
     tag: 'limits',
-    handler: ({ identity }): LimitsState => ({ enabled: context.enforcer.currentSettings.enabled, maySwitchOn: canChangeSettings(identity) }),
+    handler: ({ identity }): LimitsState => ({
+      enabled: context.enforcer.currentSettings.enabled,
+      mode: limitsMode(context.enforcer.currentSettings),
+      maySwitchOn: canChangeSettings(identity),
+    }),
   });
 
   routes.add({

@@ -1,11 +1,19 @@
 import { canChangeSettings } from '../../core/access.js';
+import { limitsMode, type LimitsMode } from '../../core/monitor-mode.js';
 import type { ServerSettings } from '../../core/settings.js';
 import { recordAudit } from '../../store/audit-store.js';
 import { readSettings, updateSettings } from '../../store/settings-store.js';
 import type { ApiContext } from '../context.js';
-import { forbidden } from '../errors.js';
+import { ApiError, forbidden } from '../errors.js';
 import type { RouteTable } from '../route-table.js';
 import { settingsPatchBody } from '../schemas.js';
+
+/** The settings as stored, with the mode they make (core/monitor-mode.ts), so no client works it out itself. */
+export type SettingsAnswer = ServerSettings & { mode: LimitsMode };
+
+function withMode(settings: ServerSettings): SettingsAnswer {
+  return { ...settings, mode: limitsMode(settings) };
+}
 
 const ADMIN_ONLY = 'Only the administrator can see or change the server settings.';
 
@@ -15,9 +23,9 @@ export function settingsRoutes(routes: RouteTable, context: ApiContext): void {
     path: '/settings',
     summary: 'Server settings: switch, default limits per level, counting unit, customer permission',
     tag: 'settings',
-    handler: ({ identity }): ServerSettings => {
+    handler: ({ identity }): SettingsAnswer => {
       if (!canChangeSettings(identity)) throw forbidden(ADMIN_ONLY);
-      return context.enforcer.currentSettings;
+      return withMode(context.enforcer.currentSettings);
     },
   });
 
@@ -27,9 +35,10 @@ export function settingsRoutes(routes: RouteTable, context: ApiContext): void {
     summary: 'Change some server settings (only the fields given)',
     tag: 'settings',
     body: settingsPatchBody,
-    handler: ({ identity, body }): ServerSettings => {
+    handler: ({ identity, body }): SettingsAnswer => {
       if (!canChangeSettings(identity)) throw forbidden(ADMIN_ONLY);
-      return context.sync.write(
+      if (body.mode !== undefined && body.enabled !== undefined) throw new ApiError(400, 'invalid body', { mode: 'give mode or enabled, not both' });
+      const after = context.sync.write(
         () => {
           const before = readSettings(context.db);
           const after = updateSettings(context.db, body);
@@ -38,6 +47,7 @@ export function settingsRoutes(routes: RouteTable, context: ApiContext): void {
         },
         (after) => context.enforcer.applySettings(after),
       );
+      return withMode(after);
     },
   });
 }
