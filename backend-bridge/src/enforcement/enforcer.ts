@@ -230,6 +230,7 @@ export class Enforcer {
     return {
       used: (object, window) => of[window].used(object.counterKey, now),
       secondsUntilFreed: (object, amount, window) => of[window].secondsUntilFreed(object.counterKey, now, amount),
+      atSecond: now,
     };
   }
 }
