@@ -143,3 +143,37 @@ export function exemptionRefusal(identity: Identity, object: ChargedObject): Exe
   }
   return null;
 }
+
+/** One exemption as the lists, the rows and the command show it. */
+export interface ExemptionView {
+  level: Level;
+  name: string;
+  /** The hourly limit until the end; null: the hourly limit is not raised. */
+  hourly: Limit | null;
+  daily: Limit | null;
+  startsAt: string;
+  endsAt: string;
+  setBy: string;
+  setByRole: string;
+  /** Whether the asking person may replace or end it. */
+  mayChange: boolean;
+}
+
+export function exemptionView(object: ChargedObject, exemption: Exemption, identity: Identity): ExemptionView {
+  return {
+    level: object.level,
+    name: object.name,
+    hourly: exemption.hourly,
+    daily: exemption.daily,
+    startsAt: new Date(exemption.startsAtMs).toISOString(),
+    endsAt: new Date(exemption.endsAtMs).toISOString(),
+    setBy: exemption.setBy.login,
+    setByRole: exemption.setBy.role,
+    mayChange: exemptionRefusal(identity, object) === null,
+  };
+}
+
+/** The object's exemption now, if it has one that has not ended. */
+export function currentExemption(object: ChargedObject, nowMs: number): Exemption | null {
+  return exemptionActive(object.exemption, Math.floor(nowMs / 1000)) ? object.exemption : null;
+}

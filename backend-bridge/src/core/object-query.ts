@@ -3,6 +3,7 @@ import type { Role } from '../api/identity.js';
 import { canSee, defaultLimitOf, limitCeiling, limitChoices, mayChangeLimit, type Ceiling } from './access.js';
 import type { WindowView } from './decision.js';
 import { subscriptionOf, type ChargedObject, type DirectoryIndex } from './directory.js';
+import { currentExemption, exemptionRefusal, exemptionView, type ExemptionView } from './exemptions.js';
 import { isLockedFor, mayLock } from './limit-locks.js';
 import { effectiveLimit, type Level, type Limit, type LimitOverride, type LimitSource } from './limits.js';
 import type { ServerSettings } from './settings.js';
@@ -49,6 +50,10 @@ export interface ObjectRow {
   overLimitCause: OverLimitCause | null;
   /** The daily limit (rolling 24 hours) beside the hourly one above; the lock and mayChangeLimit cover both. */
   daily: DailyRow;
+  /** A temporary exemption in force now (its values and end); null: none. effectiveLimit stays the normal limit. */
+  exemption: ExemptionView | null;
+  /** Whether the asking user may set (or replace) an exemption of this object. */
+  mayExempt: boolean;
 }
 
 /** The daily window of a row: the same fields as the hourly ones, for the last 24 hours. */
@@ -164,7 +169,13 @@ export function objectRow(object: ChargedObject, identity: Identity, window: Win
     compromised,
     overLimitCause: overLimitCause(usage.used, usage.limit, { compromised, releasedBeyondLimit: facts.releasedBeyondLimit(object), limitsOff: !settings.enabled }),
     daily: dailyRow(object, identity, settings, usage.day),
+    ...exemptionPart(object, identity, window),
   };
+}
+
+function exemptionPart(object: ChargedObject, identity: Identity, window: WindowView): Pick<ObjectRow, 'exemption' | 'mayExempt'> {
+  const exemption = window.atSecond === undefined ? null : currentExemption(object, window.atSecond * 1000);
+  return { exemption: exemption ? exemptionView(object, exemption, identity) : null, mayExempt: exemptionRefusal(identity, object) === null };
 }
 
 const limitRank = (limit: Limit): number => (limit === 'unlimited' ? Number.POSITIVE_INFINITY : limit);
