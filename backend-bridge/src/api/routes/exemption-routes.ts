@@ -12,13 +12,16 @@ import type { RouteTable } from '../route-table.js';
 import { exemptionBody } from '../schemas.js';
 import { visibleObject } from '../visibility.js';
 
+/** What the exemption actions need: the command runs them on the store directly when the daemon is not running. */
+export type ExemptionContext = Pick<ApiContext, 'db' | 'enforcer' | 'sync' | 'nowMs'>;
+
 const COLLECTIONS: Array<{ level: Level; path: string; label: string }> = [
   { level: 'subscription', path: 'subscriptions', label: 'subscription' },
   { level: 'domain', path: 'domains', label: 'domain' },
   { level: 'mailbox', path: 'mailboxes', label: 'mailbox' },
 ];
 
-function setExemption(context: ApiContext, identity: Identity, level: Level, name: string, body: { hourly?: Limit | undefined; daily?: Limit | undefined; until: string }): ExemptionView {
+export function setExemption(context: ExemptionContext, identity: Identity, level: Level, name: string, body: { hourly?: Limit | undefined; daily?: Limit | undefined; until: string }): ExemptionView {
   const object = visibleObject(context, identity, level, name);
   throwIfRefused(exemptionRefusal(identity, object));
   const nowMs = context.nowMs();
@@ -38,7 +41,7 @@ function setExemption(context: ApiContext, identity: Identity, level: Level, nam
   return exemptionView(visibleObject(context, identity, level, object.name), exemption, identity);
 }
 
-function endExemption(context: ApiContext, identity: Identity, level: Level, name: string): void {
+export function endExemption(context: ExemptionContext, identity: Identity, level: Level, name: string): void {
   const object = visibleObject(context, identity, level, name);
   throwIfRefused(exemptionRefusal(identity, object));
   const nowMs = context.nowMs();
@@ -52,23 +55,26 @@ function endExemption(context: ApiContext, identity: Identity, level: Level, nam
   );
 }
 
+/** The exemptions in force on objects this person may see, the soonest end first. */
+export function listExemptions(context: ExemptionContext, identity: Identity): ExemptionView[] {
+  const nowMs = context.nowMs();
+  const items: ExemptionView[] = [];
+  // From the store's list (it is short), resolved against the live directory and the clock.
+  for (const stored of readExemptions(context.db)) {
+    const object = context.enforcer.directory.byCounterKey.get(counterKey(stored.level, stored.objectId));
+    const exemption = object ? currentExemption(object, nowMs) : null;
+    if (object && exemption && canSee(identity, object)) items.push(exemptionView(object, exemption, identity));
+  }
+  return items;
+}
+
 export function exemptionRoutes(routes: RouteTable, context: ApiContext): void {
   routes.add({
     method: 'GET',
     path: '/exemptions',
     summary: 'The temporary exemptions in force on objects you may see, the soonest end first',
     tag: 'exemptions',
-    handler: ({ identity }): { items: ExemptionView[] } => {
-      const nowMs = context.nowMs();
-      const items: ExemptionView[] = [];
-      // From the store's list (it is short), resolved against the live directory and the clock.
-      for (const stored of readExemptions(context.db)) {
-        const object = context.enforcer.directory.byCounterKey.get(counterKey(stored.level, stored.objectId));
-        const exemption = object ? currentExemption(object, nowMs) : null;
-        if (object && exemption && canSee(identity, object)) items.push(exemptionView(object, exemption, identity));
-      }
-      return { items };
-    },
+    handler: ({ identity }): { items: ExemptionView[] } => ({ items: listExemptions(context, identity) }),
   });
 
   for (const { level, path, label } of COLLECTIONS) {
