@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 
 /**
- * The daemon's clock for decisions, the API and exemption ends: the system clock. FOR TESTS ONLY,
+ * The daemon's clock for decisions and exemption ends: the system clock. FOR TESTS ONLY,
  * OUTGOING_LIMITS_TEST_CLOCK_FILE names a file holding a whole number of milliseconds added to it, so a test can
  * move the daemon past an exemption's end without waiting. The file is read on every call (tests only); an
  * unreadable or malformed file counts as 0, the real time.

@@ -132,7 +132,7 @@ export class Daemon {
     private readonly dataDir: string,
     private readonly storeFileMode: number,
     private readonly apiGroup: number | null,
-    /** Decisions, the API and exemption ends read this clock (see clock.ts). */
+    /** Decisions and exemption ends read this clock (see clock.ts); the API keeps the real one, which signatures are checked against. */
     private readonly clockMs: () => number,
   ) {}
 
@@ -240,7 +240,7 @@ export class Daemon {
   }
 
   private async startApi(options: DaemonOptions): Promise<void> {
-    const context: ApiContext = { db: this.db, enforcer: this.enforcer, sync: this.sync, log: this.log, nowMs: this.clockMs, flushCounts: () => this.flush(), held: this.held };
+    const context: ApiContext = { db: this.db, enforcer: this.enforcer, sync: this.sync, log: this.log, nowMs: Date.now, flushCounts: () => this.flush(), held: this.held };
     if (this.wiringGuard) context.wiring = this.wiringGuard;
     const apiGroup = options.apiGroup ?? null;
     if (apiGroup !== null) {
