@@ -11,6 +11,7 @@ export type { HeldStatus } from '../../../backend-bridge/src/store/held-store.js
 export type { HealthLine, HealthLineId, HealthReport, HealthState } from '../../../backend-bridge/src/core/health-check.js';
 export type { LimitsState } from '../../../backend-bridge/src/api/routes/object-routes.js';
 export type { HeldLeaving } from '../../../backend-bridge/src/core/held-release-time.js';
+export type { ExemptionView } from '../../../backend-bridge/src/core/exemptions.js';
 import type { HeldLeaving } from '../../../backend-bridge/src/core/held-release-time.js';
 import type { Level, Limit } from '../../../backend-bridge/src/core/limits.js';
 import type { Role } from '../../../backend-bridge/src/api/identity.js';

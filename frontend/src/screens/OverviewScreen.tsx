@@ -14,6 +14,7 @@ import { SendingStatus } from '../components/SendingStatus';
 import { LimitCell } from '../components/LockMark';
 import { StatsChart } from '../components/StatsChart';
 import { formatDateTime } from '../app/locale';
+import { ExemptionsSection } from '../components/ExemptionsSection';
 
 const LEVELS: Level[] = ['subscription', 'domain', 'mailbox'];
 const BLOCKED_PER_LEVEL = 10;
@@ -133,6 +134,8 @@ export function OverviewScreen() {
           )}
         </LoadState>
       </Section>
+
+      <ExemptionsSection />
 
       <Section title={text('overview.blockedNow')}>
         <LoadState data={blocked.data} error={blocked.error} onRetry={blocked.reload}>
