@@ -30,7 +30,8 @@ export function ExemptionLabel({ row }: { row: Pick<ObjectRow, 'exemption'> }) {
   return row.exemption ? (
     <Fragment>
       {' '}
-      <Label intent="info" data-testid="exemption-badge">
+      {/* Not in capitals: a sentence with a date reads better as written. */}
+      <Label intent="info" caps={false} data-testid="exemption-badge">
         {exemptionText(text, row.exemption)}
       </Label>
     </Fragment>
@@ -57,7 +58,9 @@ export function ExemptionAction({ row, onChanged }: { row: ObjectRow; onChanged:
   const label = text('exemptions.actionOf', { name: row.name });
   return (
     <Fragment>
-      <Button ghost icon="clock" aria-label={label} tooltip={label} onClick={() => setOpen(true)} />
+      <Button ghost aria-label={label} tooltip={label} onClick={() => setOpen(true)}>
+        {text('exemptions.action')}
+      </Button>
       {open ? (
         <ExemptionDialog
           row={row}

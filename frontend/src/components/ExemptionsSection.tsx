@@ -23,7 +23,7 @@ export function ExemptionsSection() {
   const load = useCallback(() => api.exemptions().then((answer) => answer.items), [api]);
   const exemptions = useResource(load, 'exemptions', pollMs);
   const columns = [
-    { key: 'name', title: text('exemptions.object'), type: 'title' as const, render: (e: ExemptionView) => <NavLink to={targetOf(e)}>{e.name}</NavLink> },
+    { key: 'name', title: text('list.name'), type: 'title' as const, render: (e: ExemptionView) => <NavLink to={targetOf(e)}>{e.name}</NavLink> },
     { key: 'level', title: text('overview.object'), render: (e: ExemptionView) => text(`levels.${e.level}`) },
     { key: 'exemption', title: text('exemptions.exemption'), render: (e: ExemptionView) => exemptionWhat(text, e) },
     { key: 'ends', title: text('exemptions.ends'), render: (e: ExemptionView) => formatDateTime(e.endsAt) },

@@ -576,7 +576,6 @@ export const deDE: MessageTree = {
     and: '%%first%% und %%second%%',
     listTitle: 'Vorübergehende Freistellungen',
     listEmpty: 'Derzeit sind keine Limits erhöht oder aufgehoben.',
-    object: 'Objekt',
     exemption: 'Freistellung',
     ends: 'Endet',
     setBy: 'Festgelegt von',

@@ -579,7 +579,6 @@ export const enUS = {
     and: '%%first%% and %%second%%',
     listTitle: 'Temporary exemptions',
     listEmpty: 'No limits are raised or lifted at the moment.',
-    object: 'Object',
     exemption: 'Exemption',
     ends: 'Ends',
     setBy: 'Set by',

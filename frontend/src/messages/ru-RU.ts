@@ -607,7 +607,6 @@ export const ruRU: MessageTree = {
     and: '%%first%% и %%second%%',
     listTitle: 'Временные исключения',
     listEmpty: 'Сейчас ни один лимит не повышен и не снят.',
-    object: 'Объект',
     exemption: 'Исключение',
     ends: 'Окончание',
     setBy: 'Установил',
