@@ -8,6 +8,8 @@ import type { ApiContext } from './api/context.js';
 import { apiSocketPath, buildApi, listenApi } from './api/server.js';
 import { findStandaloneUi } from './api/standalone-ui.js';
 import { VERSION } from './version.js';
+import { daemonClock } from './clock.js';
+import { endDueExemptions } from './enforcement/exemption-ends.js';
 import { CounterJournal } from './counters/journal.js';
 import { RollingWindowCounters } from './counters/rolling-window.js';
 import { DAY_SECONDS, dailyWindowCounters, Enforcer, windowSeconds } from './enforcement/enforcer.js';
@@ -61,6 +63,8 @@ const FLUSH_INTERVAL_MS = 200;
 /** Changes made by the command (another process) are picked up this often: well within the promised second. */
 const WATCH_INTERVAL_MS = 250;
 const HOUSEKEEPING_INTERVAL_MS = 60_000;
+/** Ended exemptions are recorded and removed this often; decisions stop applying them at their end regardless. */
+const EXEMPTION_END_INTERVAL_MS = 1_000;
 /** Held mail is looked at this often: it leaves within about a second of its window freeing. */
 const RELEASE_INTERVAL_MS = 1_000;
 /** Records are compared with Postfix's hold queue this often (and at start), for changes made by other hands. */
@@ -130,6 +134,8 @@ export class Daemon {
     private readonly dataDir: string,
     private readonly storeFileMode: number,
     private readonly apiGroup: number | null,
+    /** Decisions and exemption ends read this clock (see clock.ts); the API keeps the real one, which signatures are checked against. */
+    private readonly clockMs: () => number,
   ) {}
 
   static async start(options: DaemonOptions, log: Logger): Promise<Daemon> {
@@ -142,6 +148,7 @@ export class Daemon {
     const warnings = new EarlyWarningLog(db);
     const counters = new RollingWindowCounters(windowSeconds());
     const dailyCounters = dailyWindowCounters();
+    const clockMs = daemonClock();
     const restored = journal.restoreInto([counters, dailyCounters], Math.floor(Date.now() / 1000));
     let notifier: Notifier | null = null;
     // Per message on a failing store: one line, then a count a minute.
@@ -154,7 +161,7 @@ export class Daemon {
       } catch (error) {
         repeated.error('over-limit-record-failed', { err: error }, 'recording or notifying an over-limit message failed; the message is still refused');
       }
-    }, Date.now, dailyCounters, (warning) => {
+    }, clockMs, dailyCounters, (warning) => {
       try {
         warnings.record(warning);
         notifier?.earlyWarning(warning);
@@ -196,7 +203,7 @@ export class Daemon {
       db.close();
       throw new Error(`cannot listen for policy requests on ${describeAddress(listenOn.policy)}: ${(error as Error).message}`);
     }
-    const daemon = new Daemon(db, enforcer, journal, events, warnings, policyServer, bound, log, sync, held, notifier, storeHealth, options.dataDir, storeFileMode, apiGroup);
+    const daemon = new Daemon(db, enforcer, journal, events, warnings, policyServer, bound, log, sync, held, notifier, storeHealth, options.dataDir, storeFileMode, apiGroup, clockMs);
     if (listenOn.milter) {
       // Read where the queue lives now; the milter reads the submitting uid from files there.
       let queueDirectory: string | null = await queue.queueDirectory().catch((error: unknown) => {
@@ -230,6 +237,7 @@ export class Daemon {
       setInterval(() => daemon.sync.reloadIfChanged(), WATCH_INTERVAL_MS),
       setInterval(() => daemon.housekeeping(), HOUSEKEEPING_INTERVAL_MS),
       setInterval(() => daemon.releaseHeld(), RELEASE_INTERVAL_MS),
+      setInterval(() => daemon.endExemptions(), EXEMPTION_END_INTERVAL_MS),
       setInterval(() => void held.reconcile(), RECONCILE_INTERVAL_MS),
       setInterval(() => daemon.checkStore(), STORE_CHECK_INTERVAL_MS),
     );
@@ -298,6 +306,17 @@ export class Daemon {
       .finally(() => {
         this.releasing = false;
       });
+  }
+
+  /** Records the end of exemptions whose end time has come; a failing store is reported and tried again. */
+  private endExemptions(): void {
+    if (this.stopped) return;
+    try {
+      const ended = endDueExemptions(this.db, this.sync, this.enforcer, this.clockMs());
+      if (ended > 0) this.log.info({ ended }, 'exemptions ended');
+    } catch (error) {
+      this.storeHealth.failed('write', error);
+    }
   }
 
   private housekeeping(): void {

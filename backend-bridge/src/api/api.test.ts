@@ -101,8 +101,12 @@ function expectRow(row: unknown, level?: Level): asserts row is ObjectRow {
     [
       'blocked', 'ceiling', 'compromised', 'defaultLimit', 'domain', 'effectiveLimit', 'freesInSeconds', 'heldCount', 'level', 'limitSource', 'mayChangeLimit', 'name', 'overLimitCause', 'ownLimit', 'sending', 'subscription', 'used',
       'mayChooseDefault', 'mayChooseUnlimited', 'lockedBy', 'lockedByRole', 'lockedForYou', 'mayLock', 'daily', 'recipients',
+      'exemption', 'mayExempt',
     ].sort(),
   );
+  // A row's exemption (exemptions.api.test.ts): null, or its values and end.
+  expect(r.exemption === null || typeof (r.exemption as Json).endsAt === 'string').toBe(true);
+  expect(typeof r.mayExempt).toBe('boolean');
   const daily = r.daily as Json;
   expect(Object.keys(daily).sort()).toEqual(
     ['blocked', 'ceiling', 'defaultLimit', 'effectiveLimit', 'freesInSeconds', 'limitSource', 'mayChooseDefault', 'mayChooseUnlimited', 'ownLimit', 'used'].sort(),
@@ -1977,6 +1981,26 @@ describe('rows say what is so: the state of the next message, held mail, comprom
     expectStatus(await h().request(ADMIN, 'POST', '/api/v1/mailboxes/alice@example.com/compromised'), 201);
     const listed = json<{ items: Json[] }>(await h().get(JDOE, '/api/v1/held?name=alice@example.com')).items;
     expect(listed.find((m) => m.queueId === 'AAAAAA1')).toMatchObject({ queueId: 'AAAAAA1', leaves: { leaves: 'byPerson', because: 'compromised', level: 'mailbox', name: 'alice@example.com' } });
+  });
+});
+
+// =========================================================================================================
+
+describe('contract: temporary exemptions (the rules: exemptions.api.test.ts)', () => {
+  const h = useHarness();
+
+  it('PUT and DELETE .../exemption on each level, GET /exemptions', async () => {
+    for (const path of ['/api/v1/subscriptions/example.com', '/api/v1/domains/example.com', '/api/v1/mailboxes/alice@example.com']) {
+      const set = await h().request(ADMIN, 'PUT', `${path}/exemption`, { hourly: 'unlimited', until: '+1h' });
+      expectStatus(set, 200);
+      expect(json(set)).toMatchObject({ hourly: 'unlimited', daily: null, endsAt: expect.any(String), mayChange: true });
+    }
+    const listed = json<{ items: Json[] }>(await h().get(ADMIN, '/api/v1/exemptions'));
+    expect(listed.items.map((e) => e.level)).toEqual(['subscription', 'domain', 'mailbox']);
+    for (const path of ['/api/v1/subscriptions/example.com', '/api/v1/domains/example.com', '/api/v1/mailboxes/alice@example.com']) {
+      expectStatus(await h().request(ADMIN, 'DELETE', `${path}/exemption`), 204);
+    }
+    expect(json<{ items: Json[] }>(await h().get(ADMIN, '/api/v1/exemptions')).items).toEqual([]);
   });
 });
 

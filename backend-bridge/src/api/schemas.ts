@@ -226,3 +226,18 @@ export const platformPleskBody = z.strictObject({
   mailServer: z.enum(MAIL_SERVERS, { error: `must be one of ${MAIL_SERVERS.join(', ')}` }),
   checkedAt: z.iso.datetime({ offset: true, error: 'must be a date and time in ISO 8601, such as 2026-12-03T10:00:00Z' }),
 });
+
+// Temporary exemptions (core/exemptions.ts).
+const exemptionMessage = `must be a whole number from 1 to ${MAX_LIMIT} or "unlimited"`;
+const exemptionValue = z.union([z.literal('unlimited'), z.number(exemptionMessage).int(exemptionMessage).min(1, exemptionMessage).max(MAX_LIMIT, exemptionMessage)], { error: exemptionMessage });
+
+export const exemptionBody = z
+  .strictObject({
+    hourly: exemptionValue.optional().describe('the hourly limit until the end: a number above the current one, or "unlimited"; absent: the hourly limit stays'),
+    daily: exemptionValue.optional().describe('the daily limit (rolling 24 hours) until the end; absent: the daily limit stays'),
+    until: z
+      .string('must be a date-time with its zone (e.g. 2026-12-05T18:00+01:00) or a span from now (e.g. +6h)')
+      .max(64)
+      .describe('when the exemption ends: an ISO 8601 date-time with its zone, or a span from now such as "+6h", "+90m", "+2d"; in the future, at most 31 days ahead'),
+  })
+  .refine((body) => body.hourly !== undefined || body.daily !== undefined, { error: 'give hourly, daily or both', path: ['hourly'] });

@@ -15,6 +15,7 @@ import { directoryRoutes } from './routes/directory-routes.js';
 import { doctorRoutes } from './routes/doctor-routes.js';
 import { monitorRoutes } from './routes/monitor-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
+import { exemptionRoutes } from './routes/exemption-routes.js';
 import { heldRoutes } from './routes/held-routes.js';
 import { objectRoutes } from './routes/object-routes.js';
 import { settingsRoutes } from './routes/settings-routes.js';
@@ -81,6 +82,7 @@ export function buildApi(context: ApiContext, options: { secret: Buffer; version
   objectRoutes(routes, context);
   eventRoutes(routes, context);
   monitorRoutes(routes, context);
+  exemptionRoutes(routes, context);
   directoryRoutes(routes, context);
   if (context.held) heldRoutes(routes, context, context.held);
   if (context.wiring) wiringRoutes(routes, context.wiring);

@@ -8,7 +8,7 @@ import type { Identity } from './identity.js';
 export const LEVEL_LABEL: Record<Level, string> = { subscription: 'Subscription', domain: 'Domain', mailbox: 'Mailbox' };
 
 /** An object the identity may see, else 404: another owner's object must look exactly like a missing one. */
-export function visibleObject(context: ApiContext, identity: Identity, level: Level, name: string): ChargedObject {
+export function visibleObject(context: Pick<ApiContext, 'enforcer'>, identity: Identity, level: Level, name: string): ChargedObject {
   const object = context.enforcer.directory.find(level, name);
   if (!object || !canSee(identity, object)) throw notFound(`${LEVEL_LABEL[level]} ${name.toLowerCase()}`);
   return object;

@@ -25,6 +25,7 @@ import { registerUserCommands } from './user-command.js';
 import { registerHeldCommands } from './held-command.js';
 import { registerStoreCommands } from './store-command.js';
 import { registerNotifyCommands } from './notify-command.js';
+import { registerExemptCommands } from './exempt-command.js';
 import { DoctorVerdict, registerDoctorCommand } from './doctor-command.js';
 import { createLogger } from './logger.js';
 import { describeSettings, usageTable } from './presentation.js';
@@ -350,6 +351,7 @@ export function buildProgram(): Command {
   registerHeldCommands(program, dataDirOption);
   registerStoreCommands(program, dataDirOption);
   registerNotifyCommands(program, dataDirOption);
+  registerExemptCommands(program, dataDirOption);
   registerDoctorCommand(program, dataDirOption);
   return program;
 }

@@ -11,6 +11,8 @@ export interface WindowView {
   used(object: ChargedObject, window: LimitWindow): number;
   /** Seconds until at least `amount` of the used budget has left the window; null if it never will. */
   secondsUntilFreed(object: ChargedObject, amount: number, window: LimitWindow): number | null;
+  /** The second this view is of: temporary exemptions apply only before their end (absent: never applied). */
+  atSecond?: number | undefined;
 }
 
 export interface Allowed {
@@ -44,7 +46,7 @@ export function decideMessage(chain: readonly ChargedObject[], weight: number, u
   for (const object of chain) {
     let refused: Refused | null = null;
     for (const window of LIMIT_WINDOWS) {
-      const limit = limitIn(object, window);
+      const limit = limitIn(object, window, view.atSecond);
       if (limit === 'unlimited') continue;
       const used = view.used(object, window);
       if (used + weight <= limit) continue;

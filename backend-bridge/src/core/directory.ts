@@ -1,3 +1,4 @@
+import { limitWithExemption, type Exemption } from './exemptions.js';
 import type { LimitLock } from './limit-locks.js';
 import { effectiveLimit, type EffectiveLimit, type Level, type Limit, type LimitOverride, type LimitWindow, type PlanLimits, type WindowLimits } from './limits.js';
 import type { ServerSettings } from './settings.js';
@@ -79,11 +80,17 @@ export interface ChargedObject {
   parent: ChargedObject | null;
   /** Who owns it: the subscription's customer and reseller (shared by its domains and mailboxes). */
   owner: { customer: string; reseller: string | null };
+  /** A temporary exemption (core/exemptions.ts); it applies only before its end, checked against the clock. */
+  exemption?: Exemption | null;
 }
 
-/** The limit in force for one window of an object. */
-export function limitIn(object: ChargedObject, window: LimitWindow): Limit {
-  return window === 'hour' ? object.effective.limit : object.daily.effective.limit;
+/**
+ * The limit in force for one window of an object. With `atSecond` (the clock of a decision) a temporary
+ * exemption that has not ended yet raises it; without, the normal limit (what values and ceilings are set from).
+ */
+export function limitIn(object: ChargedObject, window: LimitWindow, atSecond?: number): Limit {
+  const normal = window === 'hour' ? object.effective.limit : object.daily.effective.limit;
+  return atSecond === undefined || !object.exemption ? normal : limitWithExemption(normal, object.exemption, window, atSecond);
 }
 
 /** The subscription an object belongs to (the object itself for a subscription). */
@@ -281,6 +288,11 @@ export class DirectoryIndex {
 
   private defaultRecipientsOf(level: Level): WindowLimits {
     return (this.defaultRecipients[level] ??= Object.freeze({ own: null, plan: null, effective: Object.freeze(effectiveLimit(null, null, this.settings.recipientDefaults[level])) }));
+  }
+
+  /** Sets or removes an object's temporary exemption in place, as setOwnLimit does for its value. */
+  setExemption(object: ChargedObject, exemption: Exemption | null): void {
+    object.exemption = exemption;
   }
 
   /** Changes who holds the lock on an object's own value, in place, as setOwnLimit does for the value. */

@@ -38,7 +38,7 @@ export function heldLeaving(
   // It leaves when every window of every level has room: the latest of their waits.
   for (const object of chain) {
     for (const period of LIMIT_WINDOWS) {
-      const limit = limitIn(object, period);
+      const limit = limitIn(object, period, window.atSecond);
       if (limit === 'unlimited') continue;
       if (weight > limit) {
         const because = limit === 0 ? (object.level === 'mailbox' && isCompromised(object) ? 'compromised' : 'limitZero') : 'tooLarge';

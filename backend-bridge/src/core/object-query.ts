@@ -3,6 +3,7 @@ import type { Role } from '../api/identity.js';
 import { canSee, defaultLimitOf, limitCeiling, limitChoices, mayChangeLimit, type Ceiling } from './access.js';
 import type { WindowView } from './decision.js';
 import { subscriptionOf, type ChargedObject, type DirectoryIndex } from './directory.js';
+import { currentExemption, exemptionRefusal, exemptionView, type ExemptionView } from './exemptions.js';
 import { isLockedFor, mayLock } from './limit-locks.js';
 import { tightestRecipientMaximum } from './recipient-limits.js';
 import { effectiveLimit, type Level, type Limit, type LimitOverride, type LimitSource } from './limits.js';
@@ -53,6 +54,10 @@ export interface ObjectRow {
   daily: DailyRow;
   /** The maximum of recipients per message (core/recipient-limits.ts); the lock and mayChangeLimit cover it too. */
   recipients: RecipientRow;
+  /** A temporary exemption in force now (its values and end); null: none. effectiveLimit stays the normal limit. */
+  exemption: ExemptionView | null;
+  /** Whether the asking user may set (or replace) an exemption of this object. */
+  mayExempt: boolean;
 }
 
 /** An object's maximum of recipients per message: its own, the one in force for it, and the tightest of its chain. */
@@ -190,7 +195,13 @@ export function objectRow(object: ChargedObject, identity: Identity, window: Win
     overLimitCause: overLimitCause(usage.used, usage.limit, { compromised, releasedBeyondLimit: facts.releasedBeyondLimit(object), limitsOff: !settings.enabled, monitorOnly: limitsMode(settings) === 'monitor' }),
     daily: dailyRow(object, identity, settings, usage.day),
     recipients: recipientRow(object, settings),
+    ...exemptionPart(object, identity, window),
   };
+}
+
+function exemptionPart(object: ChargedObject, identity: Identity, window: WindowView): Pick<ObjectRow, 'exemption' | 'mayExempt'> {
+  const exemption = window.atSecond === undefined ? null : currentExemption(object, window.atSecond * 1000);
+  return { exemption: exemption ? exemptionView(object, exemption, identity) : null, mayExempt: exemptionRefusal(identity, object) === null };
 }
 
 const limitRank = (limit: Limit): number => (limit === 'unlimited' ? Number.POSITIVE_INFINITY : limit);

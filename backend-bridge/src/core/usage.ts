@@ -28,7 +28,7 @@ export interface WindowUsage {
 
 export function windowUsage(object: ChargedObject, view: WindowView, window: LimitWindow): WindowUsage {
   const used = view.used(object, window);
-  const limit = limitIn(object, window);
+  const limit = limitIn(object, window, view.atSecond);
   const blocked = limit !== 'unlimited' && used >= limit;
   const freesInSeconds = blocked && limit > 0 ? view.secondsUntilFreed(object, used - limit + 1, window) : null;
   const source = window === 'hour' ? object.effective.source : object.daily.effective.source;

@@ -282,7 +282,7 @@ export class Enforcer {
   }
 
   private warnIfCrossed(object: ChargedObject, window: LimitWindow, counters: RollingWindowCounters, now: number, weight: number, percent: number): void {
-    const limit = limitIn(object, window);
+    const limit = limitIn(object, window, now);
     if (limit === 'unlimited') return;
     const used = counters.used(object.counterKey, now);
     if (!crossesShare(used - weight, weight, limit, percent)) return;
@@ -305,6 +305,7 @@ export class Enforcer {
     return {
       used: (object, window) => of[window].used(object.counterKey, now),
       secondsUntilFreed: (object, amount, window) => of[window].secondsUntilFreed(object.counterKey, now, amount),
+      atSecond: now,
     };
   }
 }

@@ -2,6 +2,7 @@ import { limitsMode } from '../core/monitor-mode.js';
 import type { Logger } from 'pino';
 import { readRevisions, type Db } from '../store/database.js';
 import { streamDirectory } from '../store/directory-store.js';
+import { applyStoredExemptions } from './exemption-ends.js';
 import { readSettings } from '../store/settings-store.js';
 import type { StoreHealth } from '../store/store-health.js';
 import type { Enforcer } from './enforcer.js';
@@ -48,6 +49,7 @@ export class StoreSync {
   private reload(current: Revisions): void {
     const settings = readSettings(this.db);
     this.enforcer.load(settings, streamDirectory(this.db));
+    applyStoredExemptions(this.db, this.enforcer.directory);
     this.known = current;
     this.log.info(
       { enabled: settings.enabled, mode: limitsMode(settings), defaults: settings.defaults, countingUnit: settings.countingUnit, mailboxes: this.enforcer.directory.mailboxesByAddress.size },

@@ -123,3 +123,14 @@ export function queryVisibleAudit(db: Db, query: AuditQuery, visible: (row: Audi
     if (scanned >= AUDIT_SCAN_LIMIT) return { items, next: beforeId ?? null };
   }
 }
+
+/** Who the log names for what the program does by itself (an exemption reaching its end). */
+export const SYSTEM_ACTOR = { login: 'system', role: 'system' } as const;
+
+/** recordAudit for a change the program makes by itself, not on anyone's request. */
+export function recordSystemAudit(db: Db, entry: { action: string; level?: string | null; objectName?: string | null; oldValue?: unknown; newValue?: unknown }, atMs: number): void {
+  db.prepare(
+    `INSERT INTO audit_log (at_ms, actor_login, actor_role, action, level, object_name, old_value, new_value)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(atMs, SYSTEM_ACTOR.login, SYSTEM_ACTOR.role, entry.action, entry.level ?? null, entry.objectName ?? null, entry.oldValue === undefined ? null : JSON.stringify(entry.oldValue), entry.newValue === undefined ? null : JSON.stringify(entry.newValue));
+}

@@ -315,4 +315,28 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
       CREATE INDEX early_warnings_at ON early_warnings (at_ms);
     `,
   },
+  {
+    // Temporary exemptions. Only this number changes should another step take 13 first: nothing else refers to it.
+    version: 13,
+    description: 'temporary exemptions',
+    sql: `
+      -- One object's hourly and/or daily limit raised (n) or lifted (-1) until ends_at_ms (core/exemptions.ts); a
+      -- value NULL keeps that window's normal limit. Exactly one object column is set; its row goes with the object.
+      CREATE TABLE exemptions (
+        id              INTEGER PRIMARY KEY,
+        mailbox_id      INTEGER UNIQUE REFERENCES mailboxes(id) ON DELETE CASCADE,
+        domain_id       INTEGER UNIQUE REFERENCES domains(id) ON DELETE CASCADE,
+        subscription_id INTEGER UNIQUE REFERENCES subscriptions(id) ON DELETE CASCADE,
+        hourly_value    INTEGER CHECK (hourly_value IS NULL OR hourly_value >= -1),
+        daily_value     INTEGER CHECK (daily_value IS NULL OR daily_value >= -1),
+        starts_at_ms    INTEGER NOT NULL,
+        ends_at_ms      INTEGER NOT NULL,
+        set_by          TEXT NOT NULL,
+        set_by_role     TEXT NOT NULL CHECK (set_by_role IN ('admin', 'reseller', 'customer')),
+        CHECK ((mailbox_id IS NOT NULL) + (domain_id IS NOT NULL) + (subscription_id IS NOT NULL) = 1),
+        CHECK (hourly_value IS NOT NULL OR daily_value IS NOT NULL)
+      );
+      CREATE INDEX exemptions_end ON exemptions(ends_at_ms);
+    `,
+  },
 ];

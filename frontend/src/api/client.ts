@@ -1,5 +1,5 @@
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
-import { COLLECTION, type AuditEntry, type AuditQuery, type CompromisedMailbox, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HealthReport, type HeldQuery, type Level, type LimitsState, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats, type LimitsMode, type MonitoringAnswer, type SettingsAnswer } from './types';
+import { COLLECTION, type AuditEntry, type AuditQuery, type CompromisedMailbox, type ExemptionView, type Limit, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HealthReport, type HeldQuery, type Level, type LimitsState, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats, type LimitsMode, type MonitoringAnswer, type SettingsAnswer } from './types';
 
 /**
  * Why a request failed: the API's sentence, its per-field messages, the status (null: no answer at all), and
@@ -139,6 +139,19 @@ export class ApiClient {
 
   setLimits(level: Level, names: string[], limit: OwnLimit | string | undefined, locked?: boolean, dailyLimit?: OwnLimit, recipientLimit?: OwnLimit): Promise<{ items: ObjectRow[] }> {
     return this.call('POST', '/limits/bulk', undefined, { level, names, ...definedOnly({ limit, dailyLimit, recipientLimit, locked }) });
+  }
+
+  /** A temporary exemption: `hourly` and/or `daily` raised (left out: that limit stays) until `until` (ISO with its zone). */
+  setExemption(level: Level, name: string, body: { hourly?: Limit; daily?: Limit; until: string }): Promise<ExemptionView> {
+    return this.call('PUT', `/${COLLECTION[level]}/${encode(name)}/exemption`, undefined, definedOnly(body));
+  }
+
+  endExemption(level: Level, name: string): Promise<void> {
+    return this.call('DELETE', `/${COLLECTION[level]}/${encode(name)}/exemption`);
+  }
+
+  exemptions(): Promise<{ items: ExemptionView[] }> {
+    return this.call('GET', '/exemptions');
   }
 
   events(query: { level?: Level; name?: string; limit?: number } = {}): Promise<{ items: OverLimitEvent[] }> {

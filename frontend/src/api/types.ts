@@ -14,6 +14,7 @@ export type { HeldLeaving } from '../../../backend-bridge/src/core/held-release-
 export type { LimitsMode } from '../../../backend-bridge/src/core/monitor-mode.js';
 export type { SettingsAnswer } from '../../../backend-bridge/src/api/routes/settings-routes.js';
 export type { MonitoringAnswer } from '../../../backend-bridge/src/api/routes/monitor-routes.js';
+export type { ExemptionView } from '../../../backend-bridge/src/core/exemptions.js';
 import type { HeldLeaving } from '../../../backend-bridge/src/core/held-release-time.js';
 import type { Level, Limit } from '../../../backend-bridge/src/core/limits.js';
 import type { Role } from '../../../backend-bridge/src/api/identity.js';

@@ -12,6 +12,7 @@ import { LimitCell, useLockText } from './LockMark';
 import { EmptyState, LoadState } from './LoadState';
 import { NavLink } from './NavLink';
 import { CompromisedAction, CompromisedLabel } from './CompromisedMark';
+import { ExemptionAction, ExemptionLabel } from './ExemptionMark';
 import { rowControlsColumn } from './row-controls';
 import { SendingStatus } from './SendingStatus';
 
@@ -76,6 +77,7 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
         <span>
           {linkTo ? <NavLink to={linkTo(row)}>{row.name}</NavLink> : row.name}
           <CompromisedLabel row={row} />
+          <ExemptionLabel row={row} />
         </span>
       ),
     },
@@ -104,6 +106,13 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
                 />
               ) : null}
               {rowActions?.(row)}
+              <ExemptionAction
+                row={row}
+                onChanged={() => {
+                  resource.reload();
+                  onChanged?.();
+                }}
+              />
               <CompromisedAction
                 row={row}
                 onChanged={() => {

@@ -8,6 +8,7 @@ import { useResource } from '../app/use-resource';
 import { limitText } from '../components/limit-text';
 import { LoadState } from '../components/LoadState';
 import { formatDateTime, formatNumber } from '../app/locale';
+import { exemptionWhat } from '../components/ExemptionMark';
 
 const PAGE = 50;
 
@@ -36,11 +37,25 @@ const isStructured = (value: unknown): boolean => value !== null && typeof value
 
 const field = (value: unknown, name: string): unknown => (value && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined);
 
+/** "Exemption set: Raised to 5,000 per hour until ...": the log keeps hourly, daily and endsAt (ISO). */
+function exemptionSetText(text: Text, value: unknown): string {
+  const limitOrNull = (raw: unknown) => (isLimit(raw) ? raw : null);
+  const endsAt = field(value, 'endsAt');
+  return text('exemptions.historySet', {
+    what: exemptionWhat(text, { hourly: limitOrNull(field(value, 'hourly')), daily: limitOrNull(field(value, 'daily')) }),
+    end: typeof endsAt === 'string' ? formatDateTime(endsAt) : '',
+  });
+}
+
 /** What a line of the log says was done, old → new where there is one; unknown actions by their name. */
 export function changeText(text: Text, entry: AuditEntry): string {
   const from = valueText(text, entry.oldValue);
   const to = valueText(text, entry.newValue);
   switch (entry.action) {
+    case 'exemption.set':
+      return exemptionSetText(text, entry.newValue);
+    case 'exemption.end':
+      return text(field(entry.newValue, 'reason') === 'endTime' ? 'exemptions.historyEnded' : 'exemptions.historyEndedEarly');
     case 'limit.set':
       return text('history.actions.limitSet', { from, to });
     case 'limit.daily.set':

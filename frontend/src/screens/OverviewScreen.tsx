@@ -15,6 +15,7 @@ import { LimitCell } from '../components/LockMark';
 import { StatsChart } from '../components/StatsChart';
 import { MonitoringPanel } from '../components/MonitoringPanel';
 import { formatDateTime, formatNumber } from '../app/locale';
+import { ExemptionsSection } from '../components/ExemptionsSection';
 
 const LEVELS: Level[] = ['subscription', 'domain', 'mailbox'];
 const BLOCKED_PER_LEVEL = 10;
@@ -141,6 +142,7 @@ export function OverviewScreen() {
       </Section>
 
       <MonitoringPanel />
+      <ExemptionsSection />
 
       <Section title={text('overview.blockedNow')}>
         <LoadState data={blocked.data} error={blocked.error} onRetry={blocked.reload}>
