@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ADDRESS, DOMAIN_NAME, DOMAIN_NAME_MESSAGE, LOGIN, LOGIN_MESSAGE } from '../core/directory-file.js';
 import { LEVELS, MAX_LIMIT } from '../core/limits.js';
 import { NOTIFY_PERIODS, OVER_LIMIT_ACTIONS } from '../core/settings.js';
+import { MAX_ANOMALY_THRESHOLD } from '../core/anomalies.js';
 import { MAIL_SERVERS, NATIVE_LIMITING } from '../core/health-check.js';
 
 /** The longest name of any object: a mailbox address of 64 + 1 + 253 characters (core/directory-file.ts). */
@@ -48,7 +49,26 @@ const httpUrl = z
   .max(2000)
   .refine((value) => /^https?:\/\/[^\s/]+/i.test(value) && URL.canParse(value), 'must be an http:// or https:// address');
 
+const anomalyThresholdMessage = `must be a whole number from 1 to ${MAX_ANOMALY_THRESHOLD}, or null to switch the signal off`;
+const anomalySignalPatch = (thresholdIs: string) =>
+  z
+    .strictObject({
+      threshold: z.number(anomalyThresholdMessage).int(anomalyThresholdMessage).min(1, anomalyThresholdMessage).max(MAX_ANOMALY_THRESHOLD, anomalyThresholdMessage).nullable().optional().describe(`${thresholdIs}; null: the signal is off`),
+      autoCompromise: z.boolean('must be true (mark the mailbox compromised when raised) or false').optional(),
+    })
+    .optional();
+
+/** Unusual sending: per signal its threshold and whether it marks the mailbox compromised by itself. */
+const anomaliesPatch = z
+  .strictObject({
+    loginAddresses: anomalySignalPatch('raised above this many distinct client addresses of one SASL login in an hour'),
+    recipientDomains: anomalySignalPatch('raised above this many distinct recipient domains of one mailbox in an hour'),
+    volumeSurge: anomalySignalPatch('raised when an hour\'s count is above max(20, this factor × the mailbox\'s 95th percentile hourly count of the last 7 days)'),
+  })
+  .optional();
+
 export const settingsPatchBody = z.strictObject({
+  anomalies: anomaliesPatch,
   enabled: z.boolean().optional(),
   defaults: z.strictObject({ mailbox: serverLimitValue.optional(), domain: serverLimitValue.optional(), subscription: serverLimitValue.optional() }).optional(),
   /** Server defaults of the daily limits (rolling 24 hours); "unlimited" unless set. */

@@ -1,3 +1,4 @@
+import { INITIAL_ANOMALY_SETTINGS, type AnomalySettings } from './anomalies.js';
 import type { Level, Limit } from './limits.js';
 
 /** What one message costs: one per message, or one per recipient. */
@@ -40,6 +41,8 @@ export interface ServerSettings {
   customersMayChangeLimits: boolean;
   overLimitAction: OverLimitAction;
   notifications: NotificationSettings;
+  /** Unusual sending (core/anomalies.ts): per signal its threshold (null: off) and whether it marks compromised. */
+  anomalies: AnomalySettings;
 }
 
 export const INITIAL_NOTIFICATIONS: NotificationSettings = {
@@ -61,6 +64,7 @@ export const INITIAL_SETTINGS: ServerSettings = {
   customersMayChangeLimits: true,
   overLimitAction: 'hold',
   notifications: INITIAL_NOTIFICATIONS,
+  anomalies: INITIAL_ANOMALY_SETTINGS,
 };
 
 /** The budget one message uses: at least 1, so a request without a recipient count still counts. */

@@ -1,3 +1,4 @@
+import { ANOMALIES_OFF } from '../core/anomalies.js';
 import { decideMessage, explainHold, type Decision, type WindowView } from '../core/decision.js';
 import { DirectoryIndex, type ChargedObject, type DirectoryRecordStreams } from '../core/directory.js';
 import { WINDOW_LENGTH_SECONDS, type Level, type LimitWindow } from '../core/limits.js';
@@ -5,6 +6,7 @@ import { identifySender, type SenderIdentity } from '../core/identity.js';
 import { INITIAL_NOTIFICATIONS, UNLIMITED_DAILY, messageWeight, type OverLimitAction, type ServerSettings } from '../core/settings.js';
 import type { CounterJournal } from '../counters/journal.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
+import type { AnomalyWatch } from './anomaly-watch.js';
 import type { RecordedOverLimitEvent } from '../store/over-limit-events.js';
 
 export const HOUR_SECONDS = 3600;
@@ -55,6 +57,7 @@ const NOTHING_LIMITED: ServerSettings = {
   customersMayChangeLimits: false,
   overLimitAction: 'defer',
   notifications: INITIAL_NOTIFICATIONS,
+  anomalies: ANOMALIES_OFF,
 };
 
 /** What a mail server tells us about one message at the end of its submission. */
@@ -66,6 +69,8 @@ export interface MessageFacts {
   clientAddress?: string | undefined;
   /** When known (the milter sees each RCPT): for the held-mail list and notifications. */
   recipients?: string[] | undefined;
+  /** Recipient domains seen at the recipient stage of the SMTP session (for the anomaly signals only). */
+  recipientDomains?: readonly string[] | undefined;
 }
 
 export interface Verdict {
@@ -84,6 +89,8 @@ export class Enforcer {
   private index: DirectoryIndex;
   private settings: ServerSettings;
   private readonly nowSeconds: () => number;
+  /** Unusual sending of mailboxes (see anomaly-watch.ts); null: not watched. */
+  anomalyWatch: AnomalyWatch | null = null;
 
   constructor(
     /** The hourly window. */
@@ -152,9 +159,9 @@ export class Enforcer {
     if (!identity) return { identity, decision: { allowed: true }, weight };
     const now = this.nowSeconds();
     const decision = this.settings.enabled ? decideMessage(identity.chain, weight, this.settings.countingUnit, this.currentWindow(now)) : { allowed: true as const };
-    if (decision.allowed) {
-      this.charge(identity.chain, now, weight);
-    } else if (this.onRefused) {
+    if (decision.allowed) this.charge(identity.chain, now, weight);
+    this.watchAnomalies(identity, facts, now);
+    if (!decision.allowed && this.onRefused) {
       this.onRefused({
         atMs: this.clockMs(),
         level: decision.tripped.level,
@@ -207,6 +214,13 @@ export class Enforcer {
       for (const counters of this.windows()) counters.add(object.counterKey, second, -weight);
       this.journal?.record(object.counterKey, second, -weight);
     }
+  }
+
+  /** Hands a mailbox's message to the anomaly signals; a failure there never changes the decision. */
+  private watchAnomalies(identity: SenderIdentity, facts: MessageFacts, now: number): void {
+    const mailbox = identity.chain[0];
+    if (!this.anomalyWatch || mailbox?.level !== 'mailbox') return;
+    this.anomalyWatch.observe(mailbox, facts, this.counters.used(mailbox.counterKey, now), this.settings.anomalies, now);
   }
 
   private charge(chain: readonly ChargedObject[], now: number, weight: number): void {
