@@ -107,6 +107,13 @@ export const eventsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+/** Unusual sending: anomalies raised in the last `hours` hours (a day by default, up to 31 days), newest first. */
+export const anomaliesQuery = z.strictObject({
+  name: z.string().max(MAX_NAME_LENGTH).optional().describe('only this mailbox'),
+  hours: z.coerce.number().int().min(1).max(31 * 24).default(24),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
 export const statsQuery = z
   .strictObject({
     level: levelValue.optional(),

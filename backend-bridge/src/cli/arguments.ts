@@ -1,3 +1,4 @@
+import { MAX_ANOMALY_THRESHOLD } from '../core/anomalies.js';
 import { InvalidArgumentError } from 'commander';
 import { execFileSync } from 'node:child_process';
 import { LEVELS, parseLimit, type Level, type Limit, type LimitOverride } from '../core/limits.js';
@@ -86,4 +87,12 @@ export function urlOrNone(raw: string): string {
   if (raw === 'none') return '';
   if (/^https?:\/\/[^\s/]+/i.test(raw) && URL.canParse(raw)) return raw;
   throw new InvalidArgumentError(`expected an http:// or https:// address, or none; got "${raw}"`);
+}
+
+/** An anomaly threshold: a whole number from 1, or "off" to switch the signal off (null). */
+export function anomalyThreshold(raw: string): number | null {
+  if (raw === 'off') return null;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > MAX_ANOMALY_THRESHOLD) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_ANOMALY_THRESHOLD} or "off", got "${raw}"`);
+  return value;
 }

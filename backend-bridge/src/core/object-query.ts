@@ -1,3 +1,4 @@
+import type { AnomalyFigures } from './anomalies.js';
 import type { Identity } from '../api/identity.js';
 import type { Role } from '../api/identity.js';
 import { canSee, defaultLimitOf, limitCeiling, limitChoices, mayChangeLimit, type Ceiling } from './access.js';
@@ -49,6 +50,13 @@ export interface ObjectRow {
   overLimitCause: OverLimitCause | null;
   /** The daily limit (rolling 24 hours) beside the hourly one above; the lock and mayChangeLimit cover both. */
   daily: DailyRow;
+  /** A mailbox's newest anomaly of the last 24 hours (unusual sending), for the mark on its row; else null. */
+  anomaly: RowAnomaly | null;
+}
+
+/** The mark of unusual sending on a mailbox's row: what was seen, when, and the threshold it passed. */
+export interface RowAnomaly extends AnomalyFigures {
+  atMs: number;
 }
 
 /** The daily window of a row: the same fields as the hourly ones, for the last 24 hours. */
@@ -86,6 +94,8 @@ export interface RowFacts {
   isCompromised(mailbox: ChargedObject): boolean;
   /** An administrator released held mail charged to this object beyond the limit within the last hour. */
   releasedBeyondLimit(object: ChargedObject): boolean;
+  /** The mailbox's newest anomaly of the last 24 hours; absent: none are known. */
+  anomalyOf?(mailbox: ChargedObject): RowAnomaly | null;
 }
 
 /** Where there is no held mail (the API without the daemon's Postfix): nothing held, nothing marked. */
@@ -164,6 +174,7 @@ export function objectRow(object: ChargedObject, identity: Identity, window: Win
     compromised,
     overLimitCause: overLimitCause(usage.used, usage.limit, { compromised, releasedBeyondLimit: facts.releasedBeyondLimit(object), limitsOff: !settings.enabled }),
     daily: dailyRow(object, identity, settings, usage.day),
+    anomaly: object.level === 'mailbox' ? (facts.anomalyOf?.(object) ?? null) : null,
   };
 }
 
