@@ -1,5 +1,5 @@
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
-import { COLLECTION, type AuditEntry, type AuditQuery, type CompromisedMailbox, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HealthReport, type HeldQuery, type Level, type LimitsState, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats } from './types';
+import { COLLECTION, type AnomalySignal, type RecordedAnomaly, type AuditEntry, type AuditQuery, type CompromisedMailbox, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HealthReport, type HeldQuery, type Level, type LimitsState, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats } from './types';
 
 /**
  * Why a request failed: the API's sentence, its per-field messages, the status (null: no answer at all), and
@@ -97,7 +97,13 @@ export class ApiClient {
     return this.call('GET', '/settings');
   }
 
-  updateSettings(change: Partial<Omit<ServerSettings, 'defaults' | 'dailyDefaults'>> & { defaults?: Partial<Record<Level, unknown>>; dailyDefaults?: Partial<Record<Level, unknown>> }): Promise<ServerSettings> {
+  updateSettings(
+    change: Partial<Omit<ServerSettings, 'defaults' | 'dailyDefaults' | 'anomalies'>> & {
+      defaults?: Partial<Record<Level, unknown>>;
+      dailyDefaults?: Partial<Record<Level, unknown>>;
+      anomalies?: Partial<Record<AnomalySignal, { threshold?: unknown; autoCompromise?: boolean }>>;
+    },
+  ): Promise<ServerSettings> {
     return this.call('PATCH', '/settings', undefined, change);
   }
 
@@ -128,6 +134,11 @@ export class ApiClient {
 
   events(query: { level?: Level; name?: string; limit?: number } = {}): Promise<{ items: OverLimitEvent[] }> {
     return this.call('GET', '/events', query);
+  }
+
+  /** Unusual sending of the mailboxes this person may see, newest first. */
+  anomalies(query: { name?: string; hours?: number; limit?: number } = {}): Promise<{ items: RecordedAnomaly[] }> {
+    return this.call('GET', '/anomalies', query);
   }
 
   stats(query: { level?: Level; name?: string; hours?: number }): Promise<Stats> {

@@ -11,6 +11,9 @@ export type { HeldStatus } from '../../../backend-bridge/src/store/held-store.js
 export type { HealthLine, HealthLineId, HealthReport, HealthState } from '../../../backend-bridge/src/core/health-check.js';
 export type { LimitsState } from '../../../backend-bridge/src/api/routes/object-routes.js';
 export type { HeldLeaving } from '../../../backend-bridge/src/core/held-release-time.js';
+export type { AnomalyFigures, AnomalySettings, AnomalySignal, SignalSetting } from '../../../backend-bridge/src/core/anomalies.js';
+export type { RowAnomaly } from '../../../backend-bridge/src/core/object-query.js';
+export type { RecordedAnomaly } from '../../../backend-bridge/src/store/anomaly-store.js';
 import type { HeldLeaving } from '../../../backend-bridge/src/core/held-release-time.js';
 import type { Level, Limit } from '../../../backend-bridge/src/core/limits.js';
 import type { Role } from '../../../backend-bridge/src/api/identity.js';

@@ -12,6 +12,7 @@ import { LimitCell, useLockText } from './LockMark';
 import { EmptyState, LoadState } from './LoadState';
 import { NavLink } from './NavLink';
 import { CompromisedAction, CompromisedLabel } from './CompromisedMark';
+import { AnomalyMark } from './Anomalies';
 import { rowControlsColumn } from './row-controls';
 import { SendingStatus } from './SendingStatus';
 
@@ -76,6 +77,7 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
         <span>
           {linkTo ? <NavLink to={linkTo(row)}>{row.name}</NavLink> : row.name}
           <CompromisedLabel row={row} />
+          <AnomalyMark row={row} />
         </span>
       ),
     },

@@ -9,6 +9,7 @@ import { useResource } from '../app/use-resource';
 import { HealthPanel } from '../components/HealthPanel';
 import { LoadState } from '../components/LoadState';
 import { PleskTakeoverNote } from '../components/PleskTakeoverNote';
+import { anomalyChange, anomalyFormField, anomalyValues, AnomalySettingsSection } from '../components/Anomalies';
 
 const LEVELS: Level[] = ['mailbox', 'domain', 'subscription'];
 
@@ -61,6 +62,7 @@ function valuesOf(settings: ServerSettings): SettingsValues {
     period: notifications.period,
     webhookUrl: notifications.webhookUrl ?? '',
     screenUrl: notifications.screenUrl ?? '',
+    ...anomalyValues(settings.anomalies),
   } as SettingsValues;
   for (const level of LEVELS) {
     const limit = settings.defaults[level];
@@ -79,7 +81,7 @@ function formErrors(fields: Record<string, string>): Record<string, { api: strin
   for (const [field, message] of Object.entries(fields)) {
     const level = LEVELS.find((l) => field === `defaults.${l}`);
     const dailyLevel = LEVELS.find((l) => field === `dailyDefaults.${l}`);
-    errors[level ? `${level}Limit` : dailyLevel ? `${dailyLevel}DailyLimit` : field.replace(/^notifications\./, '')] = { api: message };
+    errors[level ? `${level}Limit` : dailyLevel ? `${dailyLevel}DailyLimit` : (anomalyFormField(field) ?? field.replace(/^notifications\./, ''))] = { api: message };
   }
   return errors;
 }
@@ -137,6 +139,7 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
           webhookUrl: orNull(current.webhookUrl),
           screenUrl: orNull(current.screenUrl),
         },
+        anomalies: anomalyChange(current),
       });
       toasts.success(text('settings.saved'));
       if (isApply) setValues(valuesOf(saved));
@@ -224,6 +227,7 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
                 <FormFieldText name="webhookUrl" label={text('settingsMail.webhookUrl')} description={text('settingsMail.webhookUrlHint')} />
                 <FormFieldText name="screenUrl" label={text('settingsMail.screenUrl')} description={text('settingsMail.screenUrlHint')} />
               </Section>
+              <AnomalySettingsSection values={current} setValue={(name, value) => setValues((previous) => (previous ? { ...previous, [name]: value } : previous))} />
             </Form>
           </Fragment>
         )}
