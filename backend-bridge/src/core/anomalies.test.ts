@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CappedSet, describeAnomaly, exceeds, hourOf, mayBeSurge, percentile95, surgeThreshold, SURGE_FLOOR } from './anomalies.js';
+import { addDistinct, describeAnomaly, distinctCount, NONE, textHash, type Distinct, exceeds, hourOf, mayBeSurge, percentile95, surgeThreshold, SURGE_FLOOR } from './anomalies.js';
 
 describe('exceeds: raised strictly above the threshold', () => {
   it('10 addresses is not above a threshold of 10; 11 is', () => {
@@ -58,19 +58,28 @@ describe('surgeThreshold: max(20, factor × p95)', () => {
   });
 });
 
-describe('CappedSet', () => {
+describe('distinct values, bounded', () => {
   it('counts distinct values up to its cap and no further', () => {
-    const set = new CappedSet(11);
-    for (let i = 0; i < 10; i++) expect(set.add(`192.0.2.${i}`)).toBe(i + 1);
-    expect(set.add('192.0.2.0')).toBe(10);
-    expect(set.add('192.0.2.10')).toBe(11);
-    expect(set.add('192.0.2.11')).toBe(11);
-    expect(set.size).toBe(11);
+    let kept: Distinct = NONE;
+    for (let i = 0; i < 10; i++) {
+      kept = addDistinct(kept, `192.0.2.${i}`, 11);
+      expect(distinctCount(kept)).toBe(i + 1);
+    }
+    kept = addDistinct(kept, '192.0.2.0', 11);
+    expect(distinctCount(kept)).toBe(10);
+    kept = addDistinct(addDistinct(kept, '192.0.2.10', 11), '192.0.2.11', 11);
+    expect(distinctCount(kept)).toBe(11);
   });
-  it('one value repeated stays one', () => {
-    const set = new CappedSet(5);
-    expect(set.add('a')).toBe(1);
-    expect(set.add('a')).toBe(1);
+  it('one value repeated stays one, held without a Set', () => {
+    const kept = addDistinct(addDistinct(NONE, 'a', 5), 'a', 5);
+    expect(distinctCount(kept)).toBe(1);
+    expect(typeof kept).toBe('number');
+  });
+  it('hashes are small integers', () => {
+    fc.assert(fc.property(fc.string(), (text) => {
+      const hash = textHash(text);
+      expect(Number.isInteger(hash) && hash >= 0 && hash < 2 ** 30).toBe(true);
+    }));
   });
 });
 

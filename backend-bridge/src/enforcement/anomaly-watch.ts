@@ -1,12 +1,15 @@
 import {
+  addDistinct,
   ANOMALY_SIGNALS,
-  CappedSet,
+  distinctCount,
   exceeds,
   hourOf,
   mayBeSurge,
   percentile95,
+  NONE,
   surgeThreshold,
   type AnomalyFigures,
+  type Distinct,
   type AnomalySettings,
   type AnomalySignal,
 } from '../core/anomalies.js';
@@ -16,9 +19,9 @@ import { domainOf, type ChargedObject } from '../core/directory.js';
 interface MailboxHour {
   hour: number;
   /** Distinct client addresses of its SASL login (loginAddresses). */
-  addresses: CappedSet | null;
+  addresses: Distinct;
   /** Distinct recipient domains (recipientDomains). */
-  domains: CappedSet | null;
+  domains: Distinct;
   /** The signals raised this hour, one bit each. */
   raised: number;
   /** The 95th percentile of its last 7 days, read once the hour's count passed the floor; null: not yet. */
@@ -81,18 +84,17 @@ export class AnomalyWatch {
     let entry = this.mailboxes.get(mailbox.id);
     if (!entry) {
       if (!needsLogins && recipientDomains.length === 0 && !needsSurge) return;
-      entry = { hour, addresses: null, domains: null, raised: 0, baseline: null };
+      entry = { hour, addresses: NONE, domains: NONE, raised: 0, baseline: null };
       this.mailboxes.set(mailbox.id, entry);
     }
     if (needsLogins && !(entry.raised & bit('loginAddresses'))) {
-      entry.addresses ??= new CappedSet(logins + 1);
-      const seen = entry.addresses.add(message.clientAddress as string);
+      entry.addresses = addDistinct(entry.addresses, message.clientAddress as string, logins + 1);
+      const seen = distinctCount(entry.addresses);
       if (exceeds(seen, logins)) this.raise(mailbox, entry, { signal: 'loginAddresses', observed: seen, threshold: logins, baseline: null });
     }
     if (domains !== null && recipientDomains.length > 0 && !(entry.raised & bit('recipientDomains'))) {
-      entry.domains ??= new CappedSet(domains + 1);
-      let seen = entry.domains.size;
-      for (const domain of recipientDomains) seen = entry.domains.add(domain);
+      for (const domain of recipientDomains) entry.domains = addDistinct(entry.domains, domain, domains + 1);
+      const seen = distinctCount(entry.domains);
       if (exceeds(seen, domains)) this.raise(mailbox, entry, { signal: 'recipientDomains', observed: seen, threshold: domains, baseline: null });
     }
     if (needsSurge && surge !== null && !(entry.raised & bit('volumeSurge'))) {
@@ -126,8 +128,8 @@ export class AnomalyWatch {
   private raise(mailbox: ChargedObject, entry: MailboxHour, figures: AnomalyFigures): void {
     entry.raised |= bit(figures.signal);
     // Nothing more is counted for a raised signal this hour: its set is not needed any more.
-    if (figures.signal === 'loginAddresses') entry.addresses = null;
-    if (figures.signal === 'recipientDomains') entry.domains = null;
+    if (figures.signal === 'loginAddresses') entry.addresses = NONE;
+    if (figures.signal === 'recipientDomains') entry.domains = NONE;
     this.onRaised(mailbox, entry.hour, figures);
   }
 }
