@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
@@ -109,5 +109,21 @@ describe('a login from many addresses, with a real Postfix', () => {
     await eventually(async () => (await postfix.queue()).find((q) => q.queue_id === next.queueId)?.queue_name === 'hold', 'bob’s next message to be held');
     // alice raised her anomaly before the switch: she stays unmarked.
     expect((await get<ObjectRow>('/api/v1/mailboxes/alice@example.com')).compromised).toBe(false);
+  });
+
+  it('recipient domains of SMTP mail: wired with --recipient-domains, one message to 4 domains passes a threshold of 3', async () => {
+    await cli(['settings', 'set', '--data-dir', dataDir, '--anomaly-domains', '3']);
+    const to = ['a@one.test', 'b@two.test', 'c@three.test', 'd@four.test'];
+    // Without the recipient stage, END-OF-MESSAGE names no recipient of a message with several: nothing is seen.
+    expectAccepted(await postfix.sendMail({ from: 'carol@example.com', to, subject: 'four domains, unwired' }));
+    expect(await anomaliesOf('carol@example.com')).toEqual([]);
+
+    expect(await cli(['postfix', 'wire', '--config-dir', postfix.configDir, '--recipient-domains'])).toMatch(/wired/);
+    expect(readFileSync(postfix.mainCfPath, 'utf8')).toMatch(/^smtpd_recipient_restrictions = check_policy_service unix:outgoing-limits\/policy/m);
+    expectAccepted(await postfix.sendMail({ from: 'carol@example.com', to, subject: 'four domains' }));
+    await eventually(async () => (await anomaliesOf('carol@example.com')).length === 1, 'the recipient-domains anomaly of carol');
+    expect((await anomaliesOf('carol@example.com'))[0]).toMatchObject({ signal: 'recipientDomains', observed: 4, threshold: 3 });
+    // Observe only: every message was accepted and delivered.
+    await eventually(async () => (await postfix.deliveredMessages()).filter((m) => m.subject === 'four domains').length === 1, 'the message to be delivered');
   });
 });

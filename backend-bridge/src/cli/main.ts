@@ -310,11 +310,13 @@ export function buildProgram(): Command {
     .option('--milter <unix:path|host:port>', "where the daemon's milter for local mail listens, for non_smtpd_milters (default: unix:QUEUE_DIR/outgoing-limits/milter)", parse.listenAddress)
     .option('--no-milter', 'leave local mail (sendmail, PHP) uncounted')
     .option('--fail-closed', 'defer all mail while the daemon is down (default: mail flows, fail-open)')
+    .option('--recipient-domains', 'also ask the policy service at each RCPT (observe only, first in smtpd_recipient_restrictions), so the recipient-domains signal sees every recipient of SMTP mail')
     .option('--no-reload', 'do not reload a running Postfix')
     .action(
-      async (options: { configDir: string; policy?: ListenAddress; milter?: ListenAddress | false; failClosed?: boolean; reload: boolean }) => {
+      async (options: { configDir: string; policy?: ListenAddress; milter?: ListenAddress | false; failClosed?: boolean; recipientDomains?: boolean; reload: boolean }) => {
       const result = await wirePostfix({
         configDir: options.configDir,
+        recipientStage: options.recipientDomains === true,
         ...(options.policy ? { policy: options.policy } : {}),
         ...(options.milter === false ? { milter: null } : options.milter ? { milter: options.milter } : {}),
         failOpen: !options.failClosed,
