@@ -14,6 +14,8 @@ import { CounterJournal } from './counters/journal.js';
 import { RollingWindowCounters } from './counters/rolling-window.js';
 import { DAY_SECONDS, dailyWindowCounters, Enforcer, windowSeconds } from './enforcement/enforcer.js';
 import { HeldMail } from './enforcement/held-mail.js';
+import { watchAnomalies } from './enforcement/anomaly-response.js';
+import { AnomalyStore } from './store/anomaly-store.js';
 import { StoreSync } from './enforcement/store-sync.js';
 import { localMailHandler } from './postfix/milter-handler.js';
 import { MilterServer } from './postfix/milter-server.js';
@@ -188,6 +190,7 @@ export class Daemon {
     const queue = new PostfixQueue(postfixConfigDir);
     const held = new HeldMail(db, enforcer, sync, queue, log, (event) => notifier?.compromised(event.object, event.reason));
     notifier = new Notifier(db, enforcer, held.store, postfixConfigDir, () => held.reconcile(), log);
+    enforcer.anomalyWatch = watchAnomalies({ db, enforcer, held, log, notify: (mailbox, figures, auto) => notifier?.anomaly(mailbox, figures, auto) });
     let listenOn: ListenOn;
     try {
       listenOn = await socketsFor(options, postfixConfigDir, queue);
@@ -322,11 +325,13 @@ export class Daemon {
   private housekeeping(): void {
     const now = Math.floor(Date.now() / 1000);
     for (const counters of this.enforcer.windows()) counters.sweep(now);
+    this.enforcer.anomalyWatch?.sweep(now);
     try {
       // The journal keeps the longest window (a day), so a restart restores the daily counts too.
       this.journal.pruneBefore(now - this.enforcer.longestWindowSeconds);
       this.events.prune(Date.now());
       this.warnings.prune(Date.now());
+      new AnomalyStore(this.db).prune(Date.now());
     } catch (error) {
       this.storeHealth.failed('write', error);
     }

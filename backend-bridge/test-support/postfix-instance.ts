@@ -87,6 +87,8 @@ export interface SendMailOptions {
   /** Extra headers, e.g. `{ 'X-Test': '1' }`. */
   headers?: Record<string, string>;
   timeoutMs?: number;
+  /** Connect from this loopback address (any of 127.0.0.0/8), which smtpd reports as client_address. */
+  localAddress?: string;
 }
 
 export interface SmtpResult {
@@ -477,6 +479,7 @@ export class PostfixInstance {
       '--timeout', '30',
     ];
     for (const [name, value] of Object.entries(mail.headers ?? {})) args.push('--add-header', `${name}: ${value}`);
+    if (mail.localAddress) args.push('--local-interface', mail.localAddress);
     if (mail.auth) {
       args.push('--auth', mail.auth.mechanism ?? 'PLAIN', '--auth-user', mail.auth.login, '--auth-password', mail.auth.password);
     }

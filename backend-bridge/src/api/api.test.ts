@@ -101,7 +101,7 @@ function expectRow(row: unknown, level?: Level): asserts row is ObjectRow {
     [
       'blocked', 'ceiling', 'compromised', 'defaultLimit', 'domain', 'effectiveLimit', 'freesInSeconds', 'heldCount', 'level', 'limitSource', 'mayChangeLimit', 'name', 'overLimitCause', 'ownLimit', 'sending', 'subscription', 'used',
       'mayChooseDefault', 'mayChooseUnlimited', 'lockedBy', 'lockedByRole', 'lockedForYou', 'mayLock', 'daily', 'recipients',
-      'exemption', 'mayExempt',
+      'exemption', 'mayExempt', 'anomaly',
     ].sort(),
   );
   // A row's exemption (exemptions.api.test.ts): null, or its values and end.
@@ -145,8 +145,9 @@ function expectPage(response: LightMyRequestResponse, level: Level): ObjectPage 
 
 function expectSettings(value: unknown): asserts value is ServerSettings {
   const s = value as Json;
-  expect(Object.keys(s).sort()).toEqual(['countingUnit', 'customersMayChangeLimits', 'dailyDefaults', 'defaults', 'earlyWarningPercent', 'enabled', 'mode', 'monitorOnly', 'notifications', 'overLimitAction', 'recipientDefaults']);
+  expect(Object.keys(s).sort()).toEqual(['anomalies', 'countingUnit', 'customersMayChangeLimits', 'dailyDefaults', 'defaults', 'earlyWarningPercent', 'enabled', 'mode', 'monitorOnly', 'notifications', 'overLimitAction', 'recipientDefaults']);
   expect(['enforce', 'monitor', 'off']).toContain(s.mode);
+  expect(Object.keys(s.anomalies as Json).sort()).toEqual(['loginAddresses', 'recipientDomains', 'volumeSurge']);
   expect(Object.keys(s.dailyDefaults as Json).sort()).toEqual(['domain', 'mailbox', 'subscription']);
   for (const v of Object.values(s.dailyDefaults as Json)) expect(limitValue(v)).toBe(true);
   expect(['hold', 'defer']).toContain(s.overLimitAction);
@@ -315,6 +316,7 @@ describe('contract: every endpoint answers with its documented status and shape'
       customersMayChangeLimits: true,
       overLimitAction: 'hold',
       notifications: { adminAddress: null, notifyReseller: false, notifyCustomer: false, period: '1h', webhookUrl: null, screenUrl: null },
+      anomalies: { loginAddresses: { threshold: 10, autoCompromise: false }, recipientDomains: { threshold: 100, autoCompromise: false }, volumeSurge: { threshold: 10, autoCompromise: false } },
     });
 
     const patch = await h().request(ADMIN, 'PATCH', '/api/v1/settings', {
@@ -338,6 +340,7 @@ describe('contract: every endpoint answers with its documented status and shape'
       customersMayChangeLimits: true,
       overLimitAction: 'defer',
       notifications: { adminAddress: 'postmaster@example.com', notifyReseller: false, notifyCustomer: true, period: '6h', webhookUrl: 'https://hooks.example.com/mail', screenUrl: null },
+      anomalies: { loginAddresses: { threshold: 10, autoCompromise: false }, recipientDomains: { threshold: 100, autoCompromise: false }, volumeSurge: { threshold: 10, autoCompromise: false } },
     });
     // Only the notification fields given change; null switches one off.
     const second = json<ServerSettings>(await h().request(ADMIN, 'PATCH', '/api/v1/settings', { notifications: { webhookUrl: null } }));
@@ -557,6 +560,7 @@ const MATRIX: MatrixCase[] = [
     },
   ]),
   { what: 'GET /events', targeted: false, request: () => ({ method: 'GET', url: '/api/v1/events' }), expected: everyone('200') },
+  { what: 'GET /anomalies', targeted: false, request: () => ({ method: 'GET', url: '/api/v1/anomalies' }), expected: everyone('200') },
   { what: 'GET /stats (whole server)', targeted: false, request: () => ({ method: 'GET', url: '/api/v1/stats' }), expected: adminOnly('200') },
   ...(['subscription', 'domain', 'mailbox'] as const).map(
     (level): MatrixCase => ({ what: `GET /stats (${level})`, targeted: true, request: (o) => ({ method: 'GET', url: `/api/v1/stats?level=${level}&name=${o[level]}` }), expected: READ }),
@@ -1040,6 +1044,7 @@ describe('bad input', () => {
     }
     expectError(await h().get(ADMIN, '/api/v1/events?limit=0'), 400, { limit: ANY });
     expectError(await h().get(ADMIN, '/api/v1/events?level=planet'), 400, { level: ANY });
+    expectError(await h().get(ADMIN, '/api/v1/anomalies?hours=745'), 400, { hours: ANY });
     expectError(await h().get(ADMIN, '/api/v1/stats?hours=0'), 400, { hours: ANY });
     expectError(await h().get(ADMIN, '/api/v1/stats?hours=49'), 400, { hours: ANY });
     expectError(await h().get(ADMIN, '/api/v1/stats?level=mailbox'), 400, { name: ANY });

@@ -1,10 +1,12 @@
 import type { ChargedObject } from '../core/directory.js';
 import { NO_ROW_FACTS, rowFacts, type RowFacts } from '../core/object-query.js';
+import { AnomalyStore } from '../store/anomaly-store.js';
 import { heldCountsByCharged } from '../store/held-counts.js';
 import { releasedBeyondLimitSince } from '../store/over-limit-releases.js';
 import type { ApiContext } from './context.js';
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 /**
  * What the rows of one answer need from held mail and the audit, read once per request: held mail counted per
@@ -19,9 +21,18 @@ export function currentRowFacts(context: ApiContext): RowFacts {
     const object = directory.find(entry.level, entry.name);
     return object ? directory.chainFrom(object) : [];
   };
-  return rowFacts(
+  const facts = rowFacts(
     heldCountsByCharged(context.db).map((entry) => ({ chain: chainOfNamed(entry), count: entry.count })),
     new Set(held.compromised().map((entry) => entry.address)),
     releasedBeyondLimitSince(context.db, context.nowMs() - HOUR_MS).map(chainOfNamed),
   );
+  // The marks of unusual sending: the newest anomaly of each mailbox in the last day, read once per request.
+  const anomalies = new AnomalyStore(context.db).latestPerMailbox(context.nowMs() - DAY_MS);
+  return {
+    ...facts,
+    anomalyOf: (mailbox) => {
+      const found = anomalies.get(mailbox.name);
+      return found ? { signal: found.signal, observed: found.observed, threshold: found.threshold, baseline: found.baseline, atMs: found.atMs } : null;
+    },
+  };
 }

@@ -4,6 +4,7 @@ import { LEVELS, MAX_LIMIT } from '../core/limits.js';
 import { NOTIFY_PERIODS, OVER_LIMIT_ACTIONS } from '../core/settings.js';
 import { MAX_EARLY_WARNING_PERCENT } from '../core/early-warning.js';
 import { LIMITS_MODES } from '../core/monitor-mode.js';
+import { MAX_ANOMALY_THRESHOLD } from '../core/anomalies.js';
 import { MAIL_SERVERS, NATIVE_LIMITING } from '../core/health-check.js';
 
 /** The longest name of any object: a mailbox address of 64 + 1 + 253 characters (core/directory-file.ts). */
@@ -65,7 +66,26 @@ const httpUrl = z
 
 const earlyWarningMessage = `must be a whole number of percent from 1 to ${MAX_EARLY_WARNING_PERCENT}, or 0 for no early warnings`;
 
+const anomalyThresholdMessage = `must be a whole number from 1 to ${MAX_ANOMALY_THRESHOLD}, or null to switch the signal off`;
+const anomalySignalPatch = (thresholdIs: string) =>
+  z
+    .strictObject({
+      threshold: z.number(anomalyThresholdMessage).int(anomalyThresholdMessage).min(1, anomalyThresholdMessage).max(MAX_ANOMALY_THRESHOLD, anomalyThresholdMessage).nullable().optional().describe(`${thresholdIs}; null: the signal is off`),
+      autoCompromise: z.boolean('must be true (mark the mailbox compromised when raised) or false').optional(),
+    })
+    .optional();
+
+/** Unusual sending: per signal its threshold and whether it marks the mailbox compromised by itself. */
+const anomaliesPatch = z
+  .strictObject({
+    loginAddresses: anomalySignalPatch('raised above this many distinct client addresses of one SASL login in an hour'),
+    recipientDomains: anomalySignalPatch('raised above this many distinct recipient domains of one mailbox in an hour'),
+    volumeSurge: anomalySignalPatch('raised when an hour\'s count is above max(20, this factor × the mailbox\'s 95th percentile hourly count of the last 7 days)'),
+  })
+  .optional();
+
 export const settingsPatchBody = z.strictObject({
+  anomalies: anomaliesPatch,
   enabled: z.boolean().optional().describe('the old switch: true is on (enforce, or monitor if monitoring already), false is off; or give mode'),
   mode: z
     .enum(LIMITS_MODES, { error: 'must be "enforce" (limits on), "monitor" (monitor only: nothing is held or deferred) or "off"' })
@@ -120,6 +140,13 @@ export const listQuery = z.strictObject({
 export const eventsQuery = z.strictObject({
   level: levelValue.optional(),
   name: z.string().max(MAX_NAME_LENGTH).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+/** Unusual sending: anomalies raised in the last `hours` hours (a day by default, up to 31 days), newest first. */
+export const anomaliesQuery = z.strictObject({
+  name: z.string().max(MAX_NAME_LENGTH).optional().describe('only this mailbox'),
+  hours: z.coerce.number().int().min(1).max(31 * 24).default(24),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 

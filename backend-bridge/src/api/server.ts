@@ -16,6 +16,7 @@ import { doctorRoutes } from './routes/doctor-routes.js';
 import { monitorRoutes } from './routes/monitor-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { exemptionRoutes } from './routes/exemption-routes.js';
+import { anomalyRoutes } from './routes/anomaly-routes.js';
 import { heldRoutes } from './routes/held-routes.js';
 import { objectRoutes } from './routes/object-routes.js';
 import { settingsRoutes } from './routes/settings-routes.js';
@@ -83,6 +84,7 @@ export function buildApi(context: ApiContext, options: { secret: Buffer; version
   eventRoutes(routes, context);
   monitorRoutes(routes, context);
   exemptionRoutes(routes, context);
+  anomalyRoutes(routes, context);
   directoryRoutes(routes, context);
   if (context.held) heldRoutes(routes, context, context.held);
   if (context.wiring) wiringRoutes(routes, context.wiring);

@@ -1,5 +1,6 @@
 import { MAX_EARLY_WARNING_PERCENT } from '../core/early-warning.js';
 import { LIMITS_MODES, type LimitsMode } from '../core/monitor-mode.js';
+import { MAX_ANOMALY_THRESHOLD } from '../core/anomalies.js';
 import { InvalidArgumentError } from 'commander';
 import { execFileSync } from 'node:child_process';
 import { LEVELS, parseLimit, type Level, type Limit, type LimitOverride } from '../core/limits.js';
@@ -109,4 +110,12 @@ export function earlyWarningPercent(raw: string): number {
   const percent = Number(raw.endsWith('%') ? raw.slice(0, -1) : raw);
   if (Number.isInteger(percent) && percent >= 1 && percent <= MAX_EARLY_WARNING_PERCENT) return percent;
   throw new InvalidArgumentError(`expected a whole number of percent from 1 to ${MAX_EARLY_WARNING_PERCENT}, or off, got "${raw}"`);
+}
+
+/** An anomaly threshold: a whole number from 1, or "off" to switch the signal off (null). */
+export function anomalyThreshold(raw: string): number | null {
+  if (raw === 'off') return null;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > MAX_ANOMALY_THRESHOLD) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_ANOMALY_THRESHOLD} or "off", got "${raw}"`);
+  return value;
 }

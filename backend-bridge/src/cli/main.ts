@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import type { AnomalySignal } from '../core/anomalies.js';
 import { Command, CommanderError, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { DirectoryIndex } from '../core/directory.js';
@@ -183,6 +184,12 @@ export function buildProgram(): Command {
     .option('--notify-period <15m|1h|6h|12h|1d>', 'at most one notification per object in this period', parse.notifyPeriod)
     .option('--webhook <url|none>', 'also POST each notification as JSON to this address', parse.urlOrNone)
     .option('--screen-url <url|none>', 'address of the "Held messages" screen, for the link in notifications', parse.urlOrNone)
+    .option('--anomaly-logins <n|off>', 'unusual sending: raised when one SASL login is used from more than n client addresses in an hour', parse.anomalyThreshold)
+    .option('--anomaly-domains <n|off>', 'unusual sending: raised when a mailbox sends to more than n recipient domains in an hour', parse.anomalyThreshold)
+    .option('--anomaly-surge <factor|off>', "unusual sending: raised when a mailbox's hour is above max(20, factor × its 95th percentile hourly count of the last 7 days)", parse.anomalyThreshold)
+    .option('--auto-compromise-logins <on|off>', 'mark the mailbox compromised when the logins signal is raised', parse.onOff)
+    .option('--auto-compromise-domains <on|off>', 'mark the mailbox compromised when the recipient-domains signal is raised', parse.onOff)
+    .option('--auto-compromise-surge <on|off>', 'mark the mailbox compromised when the surge signal is raised', parse.onOff)
     .action(
       async (options: {
         dataDir: string;
@@ -206,6 +213,12 @@ export function buildProgram(): Command {
         notifyPeriod?: NotifyPeriod;
         webhook?: string;
         screenUrl?: string;
+        anomalyLogins?: number | null;
+        anomalyDomains?: number | null;
+        anomalySurge?: number | null;
+        autoCompromiseLogins?: boolean;
+        autoCompromiseDomains?: boolean;
+        autoCompromiseSurge?: boolean;
       }) => {
         const defaults: Partial<Record<Level, Limit>> = {};
         if (options.mailboxLimit !== undefined) defaults.mailbox = options.mailboxLimit;
@@ -236,9 +249,11 @@ export function buildProgram(): Command {
         if (options.webhook !== undefined) notifications.webhookUrl = options.webhook || null;
         if (options.screenUrl !== undefined) notifications.screenUrl = options.screenUrl || null;
         if (Object.keys(notifications).length > 0) change.notifications = notifications;
-        if (options.enabled === undefined && options.mode === undefined && options.earlyWarning === undefined && options.count === undefined && options.overLimitAction === undefined && !change.notifications && !change.dailyDefaults && !change.recipientDefaults && Object.keys(defaults).length === 0) {
+        const anomalies = anomalyChange(options);
+        if (anomalies) change.anomalies = anomalies;
+        if (options.enabled === undefined && options.mode === undefined && options.earlyWarning === undefined && !change.anomalies && options.count === undefined && options.overLimitAction === undefined && !change.notifications && !change.dailyDefaults && !change.recipientDefaults && Object.keys(defaults).length === 0) {
           throw new UserError(
-            'nothing to change: give at least one of --enabled, --mode, --early-warning, --mailbox-limit, --domain-limit, --subscription-limit, --mailbox-daily-limit, --domain-daily-limit, --subscription-daily-limit, --mailbox-recipient-limit, --domain-recipient-limit, --subscription-recipient-limit, --count, --over-limit-action, --notify-admin, --notify-reseller, --notify-customer, --notify-period, --webhook, --screen-url',
+            'nothing to change: give at least one of --enabled, --mode, --early-warning, --mailbox-limit, --domain-limit, --subscription-limit, --mailbox-daily-limit, --domain-daily-limit, --subscription-daily-limit, --mailbox-recipient-limit, --domain-recipient-limit, --subscription-recipient-limit, --count, --over-limit-action, --notify-admin, --notify-reseller, --notify-customer, --notify-period, --webhook, --screen-url, --anomaly-logins, --anomaly-domains, --anomaly-surge, --auto-compromise-logins, --auto-compromise-domains, --auto-compromise-surge',
           );
         }
         const after = await viaDaemonOrStore(
@@ -324,11 +339,13 @@ export function buildProgram(): Command {
     .option('--milter <unix:path|host:port>', "where the daemon's milter for local mail listens, for non_smtpd_milters (default: unix:QUEUE_DIR/outgoing-limits/milter)", parse.listenAddress)
     .option('--no-milter', 'leave local mail (sendmail, PHP) uncounted')
     .option('--fail-closed', 'defer all mail while the daemon is down (default: mail flows, fail-open)')
+    .option('--recipient-domains', 'also ask the policy service at each RCPT (observe only, first in smtpd_recipient_restrictions), so the recipient-domains signal sees every recipient of SMTP mail')
     .option('--no-reload', 'do not reload a running Postfix')
     .action(
-      async (options: { configDir: string; policy?: ListenAddress; milter?: ListenAddress | false; failClosed?: boolean; reload: boolean }) => {
+      async (options: { configDir: string; policy?: ListenAddress; milter?: ListenAddress | false; failClosed?: boolean; recipientDomains?: boolean; reload: boolean }) => {
       const result = await wirePostfix({
         configDir: options.configDir,
+        recipientStage: options.recipientDomains === true,
         ...(options.policy ? { policy: options.policy } : {}),
         ...(options.milter === false ? { milter: null } : options.milter ? { milter: options.milter } : {}),
         failOpen: !options.failClosed,
@@ -385,3 +402,25 @@ main(process.argv).then(
     process.exitCode = 1;
   },
 );
+
+/** The "Unusual sending" part of `settings set`: only the signals and fields given; undefined when none is. */
+function anomalyChange(options: {
+  anomalyLogins?: number | null;
+  anomalyDomains?: number | null;
+  anomalySurge?: number | null;
+  autoCompromiseLogins?: boolean;
+  autoCompromiseDomains?: boolean;
+  autoCompromiseSurge?: boolean;
+}): SettingsChange['anomalies'] {
+  const change: NonNullable<SettingsChange['anomalies']> = {};
+  const given: Array<[AnomalySignal, number | null | undefined, boolean | undefined]> = [
+    ['loginAddresses', options.anomalyLogins, options.autoCompromiseLogins],
+    ['recipientDomains', options.anomalyDomains, options.autoCompromiseDomains],
+    ['volumeSurge', options.anomalySurge, options.autoCompromiseSurge],
+  ];
+  for (const [signal, threshold, autoCompromise] of given) {
+    if (threshold === undefined && autoCompromise === undefined) continue;
+    change[signal] = { ...(threshold !== undefined ? { threshold } : {}), ...(autoCompromise !== undefined ? { autoCompromise } : {}) };
+  }
+  return Object.keys(change).length > 0 ? change : undefined;
+}

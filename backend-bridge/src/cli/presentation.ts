@@ -1,3 +1,4 @@
+import type { AnomalySettings } from '../core/anomalies.js';
 import { formatWait } from '../core/decision.js';
 import type { Limit, LimitSource } from '../core/limits.js';
 import { limitsMode, type LimitsMode } from '../core/monitor-mode.js';
@@ -32,12 +33,24 @@ export function describeSettings(settings: ServerSettings): string {
     `Notify resellers: ${settings.notifications.notifyReseller ? 'yes' : 'no'}; customers: ${settings.notifications.notifyCustomer ? 'yes' : 'no'}`,
     `At most one notification per object every: ${settings.notifications.period}`,
     `Webhook: ${settings.notifications.webhookUrl ?? 'none'}`,
+    ...describeAnomalySettings(settings.anomalies),
   ].join('\n');
 }
 
 /** A maximum of recipients per message as the command prints it. */
 export function describeRecipientLimit(limit: Limit): string {
   return limit === 'unlimited' ? 'Unlimited' : `${limit} recipients`;
+}
+
+/** The "Unusual sending" settings, one line per signal. */
+export function describeAnomalySettings(anomalies: AnomalySettings): string[] {
+  const auto = (on: boolean) => (on ? '; marks the mailbox compromised automatically' : '');
+  const { loginAddresses: logins, recipientDomains: domains, volumeSurge: surge } = anomalies;
+  return [
+    `Unusual sending, logins from many addresses: ${logins.threshold === null ? 'off' : `more than ${logins.threshold} client addresses of one login in an hour${auto(logins.autoCompromise)}`}`,
+    `Unusual sending, many recipient domains: ${domains.threshold === null ? 'off' : `more than ${domains.threshold} recipient domains in an hour${auto(domains.autoCompromise)}`}`,
+    `Unusual sending, an hour far above the usual: ${surge.threshold === null ? 'off' : `more than max(20, ${surge.threshold} × the 95th percentile of the last 7 days)${auto(surge.autoCompromise)}`}`,
+  ];
 }
 
 /** A daily limit (rolling 24 hours) as the command prints it. */

@@ -1,3 +1,4 @@
+import type { AnomalyFigures } from './anomalies.js';
 import type { Identity } from '../api/identity.js';
 import type { Role } from '../api/identity.js';
 import { canSee, defaultLimitOf, limitCeiling, limitChoices, mayChangeLimit, type Ceiling } from './access.js';
@@ -58,6 +59,8 @@ export interface ObjectRow {
   exemption: ExemptionView | null;
   /** Whether the asking user may set (or replace) an exemption of this object. */
   mayExempt: boolean;
+  /** A mailbox's newest anomaly of the last 24 hours (unusual sending), for the mark on its row; else null. */
+  anomaly: RowAnomaly | null;
 }
 
 /** An object's maximum of recipients per message: its own, the one in force for it, and the tightest of its chain. */
@@ -79,6 +82,11 @@ function recipientRow(object: ChargedObject, settings: ServerSettings): Recipien
     defaultLimit: settings.recipientDefaults[object.level],
     tightest: tightest && { level: tightest.object.level, name: tightest.object.name, maximum: tightest.maximum },
   };
+}
+
+/** The mark of unusual sending on a mailbox's row: what was seen, when, and the threshold it passed. */
+export interface RowAnomaly extends AnomalyFigures {
+  atMs: number;
 }
 
 /** The daily window of a row: the same fields as the hourly ones, for the last 24 hours. */
@@ -116,6 +124,8 @@ export interface RowFacts {
   isCompromised(mailbox: ChargedObject): boolean;
   /** An administrator released held mail charged to this object beyond the limit within the last hour. */
   releasedBeyondLimit(object: ChargedObject): boolean;
+  /** The mailbox's newest anomaly of the last 24 hours; absent: none are known. */
+  anomalyOf?(mailbox: ChargedObject): RowAnomaly | null;
 }
 
 /** Where there is no held mail (the API without the daemon's Postfix): nothing held, nothing marked. */
@@ -196,6 +206,7 @@ export function objectRow(object: ChargedObject, identity: Identity, window: Win
     daily: dailyRow(object, identity, settings, usage.day),
     recipients: recipientRow(object, settings),
     ...exemptionPart(object, identity, window),
+    anomaly: object.level === 'mailbox' ? (facts.anomalyOf?.(object) ?? null) : null,
   };
 }
 

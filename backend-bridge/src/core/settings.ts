@@ -1,4 +1,5 @@
 import { DEFAULT_EARLY_WARNING_PERCENT } from './early-warning.js';
+import { INITIAL_ANOMALY_SETTINGS, type AnomalySettings } from './anomalies.js';
 import type { Level, Limit } from './limits.js';
 import { UNLIMITED_RECIPIENTS } from './recipient-limits.js';
 
@@ -51,6 +52,8 @@ export interface ServerSettings {
   customersMayChangeLimits: boolean;
   overLimitAction: OverLimitAction;
   notifications: NotificationSettings;
+  /** Unusual sending (core/anomalies.ts): per signal its threshold (null: off) and whether it marks compromised. */
+  anomalies: AnomalySettings;
 }
 
 export const INITIAL_NOTIFICATIONS: NotificationSettings = {
@@ -75,6 +78,7 @@ export const INITIAL_SETTINGS: ServerSettings = {
   customersMayChangeLimits: true,
   overLimitAction: 'hold',
   notifications: INITIAL_NOTIFICATIONS,
+  anomalies: INITIAL_ANOMALY_SETTINGS,
 };
 
 /** The budget one message uses: at least 1, so a request without a recipient count still counts. */

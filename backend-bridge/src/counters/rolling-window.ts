@@ -112,6 +112,23 @@ export class RollingWindowCounters {
   }
 
   /**
+   * Calls `visit` with each step of the window that ends at `now` (its last second, its amount), oldest first:
+   * for sums per clock hour of the last day (the baseline of unusual sending).
+   */
+  forEachStep(key: number, nowSecond: number, visit: (second: number, amount: number) => void): void {
+    const slot = this.slotOf.get(key);
+    if (slot === undefined || !this.expire(key, slot, this.stepOfNow(nowSecond))) return;
+    const count = this.inlineCount[slot] ?? 0;
+    if (count === LONG) {
+      const { pairs, head } = this.long.get(slot) as LongHistory;
+      for (let i = head; i < pairs.length; i += 2) visit((pairs[i] ?? 0) * this.stepSeconds, pairs[i + 1] ?? 0);
+      return;
+    }
+    const base = slot * INLINE_PAIRS;
+    for (let i = 0; i < count; i++) visit((this.seconds[base + i] ?? 0) * this.stepSeconds, this.amounts[base + i] ?? 0);
+  }
+
+  /**
    * Seconds from `now` until at least `amount` of the used budget has left the window, or null if the window
    * does not hold that much.
    */

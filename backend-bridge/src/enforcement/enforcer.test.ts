@@ -1,3 +1,4 @@
+import { ANOMALIES_OFF } from '../core/anomalies.js';
 import { describe, expect, it } from 'vitest';
 import { exampleDirectory } from '../../test-support/directory-fixture.js';
 import type { DirectoryFile } from '../core/directory-file.js';
@@ -11,7 +12,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const SETTINGS: ServerSettings = { enabled: true, defaults: { mailbox: 3, domain: 5, subscription: 8 }, dailyDefaults: UNLIMITED_DAILY, recipientDefaults: UNLIMITED_DAILY, countingUnit: 'messages', customersMayChangeLimits: true, overLimitAction: 'defer', notifications: INITIAL_NOTIFICATIONS, monitorOnly: false, earlyWarningPercent: 0 };
+const SETTINGS: ServerSettings = { enabled: true, defaults: { mailbox: 3, domain: 5, subscription: 8 }, dailyDefaults: UNLIMITED_DAILY, recipientDefaults: UNLIMITED_DAILY, countingUnit: 'messages', customersMayChangeLimits: true, overLimitAction: 'defer', notifications: INITIAL_NOTIFICATIONS, monitorOnly: false, earlyWarningPercent: 0, anomalies: ANOMALIES_OFF };
 
 function enforcerFor(file: DirectoryFile, settings: ServerSettings = SETTINGS) {
   const db = openDatabase(mkdtempSync(path.join(os.tmpdir(), 'oml-enforcer-')));

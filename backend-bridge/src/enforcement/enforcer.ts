@@ -1,3 +1,4 @@
+import { ANOMALIES_OFF } from '../core/anomalies.js';
 import { decideMessage, explainHold, type Decision, type WindowView } from '../core/decision.js';
 import { DirectoryIndex, counterKey as counterKeyOf, limitIn, type ChargedObject, type DirectoryRecordStreams } from '../core/directory.js';
 import { crossesShare, earlyWarningDue, type EarlyWarning } from '../core/early-warning.js';
@@ -8,6 +9,7 @@ import { decideRecipients, UNLIMITED_RECIPIENTS, type RecipientRefusal } from '.
 import { INITIAL_NOTIFICATIONS, UNLIMITED_DAILY, messageWeight, type OverLimitAction, type ServerSettings } from '../core/settings.js';
 import type { CounterJournal } from '../counters/journal.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
+import type { AnomalyWatch } from './anomaly-watch.js';
 import type { RecordedOverLimitEvent } from '../store/over-limit-events.js';
 
 export const HOUR_SECONDS = 3600;
@@ -61,6 +63,7 @@ const NOTHING_LIMITED: ServerSettings = {
   customersMayChangeLimits: false,
   overLimitAction: 'defer',
   notifications: INITIAL_NOTIFICATIONS,
+  anomalies: ANOMALIES_OFF,
 };
 
 /** What a mail server tells us about one message at the end of its submission. */
@@ -72,6 +75,8 @@ export interface MessageFacts {
   clientAddress?: string | undefined;
   /** When known (the milter sees each RCPT): for the held-mail list and notifications. */
   recipients?: string[] | undefined;
+  /** Recipient domains seen at the recipient stage of the SMTP session (for the anomaly signals only). */
+  recipientDomains?: readonly string[] | undefined;
 }
 
 export interface Verdict {
@@ -101,6 +106,8 @@ export class Enforcer {
   private index: DirectoryIndex;
   private settings: ServerSettings;
   private readonly nowSeconds: () => number;
+  /** Unusual sending of mailboxes (see anomaly-watch.ts); null: not watched. */
+  anomalyWatch: AnomalyWatch | null = null;
 
   constructor(
     /** The hourly window. */
@@ -174,6 +181,13 @@ export class Enforcer {
     const weight = messageWeight(this.settings.countingUnit, facts.recipientCount);
     if (!identity) return { identity, decision: ALLOWED, weight, tooManyRecipients: null };
     const now = this.nowSeconds();
+    const verdict = this.judge(identity, facts, action, weight, now);
+    // After counting, refused or not: every message of a mailbox is a sign of how it is used.
+    this.watchAnomalies(identity, facts, now);
+    return verdict;
+  }
+
+  private judge(identity: SenderIdentity, facts: MessageFacts, action: OverLimitAction, weight: number, now: number): Verdict {
     const mode = limitsMode(this.settings);
     // Before the rate decision: a message that can never be sent as it is costs no budget.
     const tooMany = mode === 'off' ? null : decideRecipients(identity.chain, facts.recipientCount);
@@ -254,6 +268,13 @@ export class Enforcer {
       for (const counters of this.windows()) counters.add(object.counterKey, second, -weight);
       this.journal?.record(object.counterKey, second, -weight);
     }
+  }
+
+  /** Hands a mailbox's message to the anomaly signals; a failure there never changes the decision. */
+  private watchAnomalies(identity: SenderIdentity, facts: MessageFacts, now: number): void {
+    const mailbox = identity.chain[0];
+    if (!this.anomalyWatch || mailbox?.level !== 'mailbox') return;
+    this.anomalyWatch.observe(mailbox, facts, this.counters.used(mailbox.counterKey, now), this.settings.anomalies, now);
   }
 
   /** Counts a message; `warn`: a message of the policy path, which may cross an early-warning line. */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Identity } from '../api/identity.js';
+import { describeAnomaly, type AnomalyFigures } from '../core/anomalies.js';
 import type { Decision, Refused } from '../core/decision.js';
 import { refusalCause, type RefusalCode } from '../core/hold-cause.js';
 import type { ChargedObject } from '../core/directory.js';
@@ -535,7 +536,7 @@ export class HeldMail {
    * waiting in the queue is put on hold, people are notified, and its limit before is kept for restore.
    * Returns how many queued messages were put on hold; null if Postfix could not be asked.
    */
-  markCompromised(mailbox: ChargedObject, actor: Identity): Promise<{ entry: CompromisedMailbox; heldNow: number | null }> {
+  markCompromised(mailbox: ChargedObject, actor: Identity, anomaly: AnomalyFigures | null = null): Promise<{ entry: CompromisedMailbox; heldNow: number | null }> {
     return this.exclusive(async () => {
       if (this.compromisedEntry(mailbox.name)) throw new HeldMailError(409, `mailbox ${mailbox.name} is already marked compromised`, { code: 'alreadyCompromised', params: { name: mailbox.name } });
       const at = this.nowMs();
@@ -549,7 +550,9 @@ export class HeldMail {
             .prepare('INSERT INTO compromised_mailboxes (address, previous_limit, marked_at_ms, marked_by, previous_locked_by, previous_locked_by_role) VALUES (?, ?, ?, ?, ?, ?)')
             .run(mailbox.name, JSON.stringify(previous), at, actor.login, previousLock?.login ?? null, previousLock?.role ?? null);
           setObjectLimit(this.db, 'mailbox', mailbox.name, 0);
-          recordAudit(this.db, actor, { action: 'mailbox.compromised', level: 'mailbox', objectName: mailbox.name, oldValue: previous, newValue: 0 }, at);
+          // Marked by the system because of an anomaly: the audit keeps its figures, so History says why.
+          const newValue = anomaly ? { limit: 0, automatically: anomaly } : 0;
+          recordAudit(this.db, actor, { action: 'mailbox.compromised', level: 'mailbox', objectName: mailbox.name, oldValue: previous, newValue }, at);
           this.changeLock(mailbox, previousLock, lock, actor, at);
         },
         () => {
@@ -560,7 +563,9 @@ export class HeldMail {
       const heldNow = await this.holdQueuedFrom(mailbox);
       this.onCompromised({
         object: mailbox,
-        reason: `Mailbox ${mailbox.name} was marked compromised by ${actor.login}: its limit is 0 and its mail is held until it is restored`,
+        reason: anomaly
+          ? `Mailbox ${mailbox.name} was marked compromised automatically (it ${describeAnomaly(anomaly)}): its limit is 0 and its mail is held until it is restored`
+          : `Mailbox ${mailbox.name} was marked compromised by ${actor.login}: its limit is 0 and its mail is held until it is restored`,
       });
       return { entry: { address: mailbox.name, previousLimit: previous, markedAtMs: at, markedBy: actor.login }, heldNow };
     });

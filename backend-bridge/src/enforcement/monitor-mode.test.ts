@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exampleDirectory } from '../../test-support/directory-fixture.js';
 import { UNLIMITED_RECIPIENTS } from '../core/recipient-limits.js';
+import { ANOMALIES_OFF } from '../core/anomalies.js';
 import type { EarlyWarning } from '../core/early-warning.js';
 import { INITIAL_NOTIFICATIONS, UNLIMITED_DAILY, type ServerSettings } from '../core/settings.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
@@ -19,6 +20,7 @@ const ENFORCED: ServerSettings = {
   defaults: { mailbox: 3, domain: 50, subscription: 80 },
   dailyDefaults: UNLIMITED_DAILY,
   recipientDefaults: UNLIMITED_RECIPIENTS,
+  anomalies: ANOMALIES_OFF,
   countingUnit: 'messages',
   customersMayChangeLimits: true,
   overLimitAction: 'hold',

@@ -1,3 +1,4 @@
+import type { AnomalySignal } from '../core/anomalies.js';
 import { formatWait } from '../core/decision.js';
 import type { Level, Limit, LimitWindow } from '../core/limits.js';
 import { domainOf } from '../core/directory.js';
@@ -205,6 +206,40 @@ export function wiringBody(n: WiringNotification): string {
     `  outgoing-limits postfix unwire --config-dir ${configDir}`,
     '',
     n.kind === 'wiring-restored' ? 'You get at most one such message per notification period; the service log counts the others.' : 'You get this message once per failure; the service log sums up how it goes on.',
+    '',
+  ].join('\n');
+}
+
+/** Unusual sending of a mailbox (core/anomalies.ts): mail text and webhook JSON. */
+export interface AnomalyNotification {
+  kind: 'anomaly';
+  atMs: number;
+  host: string;
+  level: 'mailbox';
+  name: string;
+  signal: AnomalySignal;
+  observed: number;
+  threshold: number;
+  baseline: number | null;
+  /** The sentence of the figures, e.g. "logged in from 11 addresses in an hour (threshold 10)". */
+  description: string;
+  /** The administrator chose to mark the mailbox compromised for this signal; the mark is under way. */
+  autoCompromise: boolean;
+}
+
+export function anomalySubject(n: AnomalyNotification): string {
+  return `Unusual sending: mailbox ${n.name} ${n.description}`;
+}
+
+export function anomalyBody(n: AnomalyNotification): string {
+  return [
+    `The mailbox ${n.name} ${n.description}.`,
+    '',
+    n.autoCompromise
+      ? 'It is marked compromised automatically (as the settings say for this signal): its limit is 0 and its mail is held until someone restores it.'
+      : 'Nothing was changed. If the mailbox was hijacked, mark it compromised: its mail is then held until it is restored.',
+    '',
+    `Server: ${n.host}`,
     '',
   ].join('\n');
 }

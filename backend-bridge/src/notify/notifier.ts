@@ -15,7 +15,11 @@ import type { OverLimitEvent } from '../store/over-limit-events.js';
 import type { StoreFailureEvent } from '../store/store-health.js';
 import { LogSummariser } from '../log/log-summariser.js';
 import type { WiringGuardEvent } from '../postfix/wiring-guard.js';
+import { describeAnomaly, type AnomalyFigures } from '../core/anomalies.js';
 import {
+  anomalyBody,
+  anomalySubject,
+  type AnomalyNotification,
   headerSafe,
   mailBody,
   mailSubject,
@@ -96,6 +100,32 @@ export class Notifier {
 
   compromised(object: ChargedObject, reason: string): void {
     this.notify('compromised', object, reason);
+  }
+
+  /**
+   * A mailbox raised an anomaly: the same people as for its limits hear of it. Not held back by the notification
+   * period: each signal is raised at most once per mailbox and hour already.
+   */
+  anomaly(mailbox: ChargedObject, figures: AnomalyFigures, autoCompromise: boolean): void {
+    const settings = this.enforcer.currentSettings.notifications;
+    const to = this.addressesFor(mailbox);
+    if (to.length === 0 && !settings.webhookUrl) return;
+    const notification: AnomalyNotification = {
+      kind: 'anomaly',
+      atMs: this.nowMs(),
+      host: os.hostname(),
+      level: 'mailbox',
+      name: mailbox.name,
+      ...figures,
+      description: describeAnomaly(figures),
+      autoCompromise,
+    };
+    const sends: Array<Promise<void>> = [];
+    if (to.length > 0) sends.push(this.sendMail(to, anomalySubject(notification), anomalyBody(notification), `anomaly ${mailbox.name}`));
+    if (settings.webhookUrl) sends.push(this.postWebhook(settings.webhookUrl, notification));
+    const work = Promise.all(sends);
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
   }
 
   /**
@@ -300,7 +330,7 @@ export class Notifier {
     });
   }
 
-  private async postWebhook(url: string, notification: Notification | StoreFailureNotification | WiringNotification): Promise<void> {
+  private async postWebhook(url: string, notification: Notification | StoreFailureNotification | WiringNotification | AnomalyNotification): Promise<void> {
     const body = JSON.stringify(notification);
     for (const [attempt, delay] of WEBHOOK_BACKOFF_MS.entries()) {
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));

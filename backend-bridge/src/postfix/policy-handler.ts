@@ -6,16 +6,26 @@ import type { Enforcer } from '../enforcement/enforcer.js';
 import type { HeldMail } from '../enforcement/held-mail.js';
 import type { PolicyRequest } from './policy-protocol.js';
 import type { PolicyHandler } from './policy-server.js';
+import { RecipientStageDomains } from './recipient-stage-domains.js';
 
 /**
  * Postfix's facts at END-OF-MESSAGE: only then are recipient_count and size real and the message complete.
- * Requests from other stages (a wiring mistake) are let through uncounted, or each recipient would count.
+ * Requests from other stages are let through uncounted, or each recipient would count; at RCPT the recipient's
+ * domain is remembered for the recipient-domains signal.
  * Over the limit: HOLD (the message waits in Postfix's hold queue, recorded here first) or DEFER_IF_PERMIT,
  * as the settings say. The one permanent refusal: more recipients than the message's maximum (554 5.5.3), since
  * sending it again cannot help; the client keeps the message and tells its user.
  */
 export function smtpdPolicyHandler(enforcer: Enforcer, held: HeldMail | null, log: Logger): PolicyHandler {
+  const recipientStage = new RecipientStageDomains();
   return (request: PolicyRequest): string => {
+    if (request.protocolState === 'RCPT') {
+      // Observe only (the administrator may add this check to smtpd_recipient_restrictions for the
+      // recipient-domains signal): it never decides anything and nothing is counted here.
+      const domains = enforcer.currentSettings.anomalies.recipientDomains.threshold;
+      if (domains !== null) recipientStage.add(request.instance, request.recipient, domains + 1);
+      return 'DUNNO';
+    }
     if (request.protocolState !== 'END-OF-MESSAGE') return 'DUNNO';
     const recipientCount = Number.parseInt(request.recipientCount, 10);
     const facts = {
@@ -24,6 +34,9 @@ export function smtpdPolicyHandler(enforcer: Enforcer, held: HeldMail | null, lo
       recipientCount: Number.isFinite(recipientCount) ? recipientCount : 1,
       queueId: request.queueId || undefined,
       clientAddress: request.clientAddress || undefined,
+      // Postfix names the recipient here only when there is exactly one.
+      recipients: request.recipient ? [request.recipient] : undefined,
+      recipientDomains: request.instance ? recipientStage.take(request.instance) : undefined,
     };
     const { decision, identity, weight, tooManyRecipients, monitored } = enforcer.check(facts);
     if (tooManyRecipients) {

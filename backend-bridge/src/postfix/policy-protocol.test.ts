@@ -20,6 +20,8 @@ describe('parseRequestText', () => {
       'recipient_count=3',
       'client_address=192.0.2.7',
       'queue_id=4F2A1',
+      'instance=1a2b.64f0c3d1.5e6f7.0',
+      'recipients=decoy',
       'senders=decoy',
       'size=1234',
     ].join('\n');
@@ -32,6 +34,8 @@ describe('parseRequestText', () => {
         recipientCount: '3',
         queueId: '4F2A1',
         clientAddress: '192.0.2.7',
+        recipient: '',
+        instance: '1a2b.64f0c3d1.5e6f7.0',
       },
     });
   });

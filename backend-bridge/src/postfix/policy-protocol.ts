@@ -18,6 +18,10 @@ export interface PolicyRequest {
   recipientCount: string;
   queueId: string;
   clientAddress: string;
+  /** Given at END-OF-MESSAGE only when the message has one recipient; at RCPT, the recipient of that command. */
+  recipient: string;
+  /** Postfix's id of the SMTP transaction: the same at RCPT and at END-OF-MESSAGE of one message. */
+  instance: string;
 }
 
 export type ParsedRequest = { ok: true; attributes: PolicyRequest } | { ok: false; error: string };
@@ -93,7 +97,7 @@ export class PolicyRequestParser {
  * message the server accepts, so it avoids making a string per line.
  */
 export function parseRequestText(text: string): ParsedRequest {
-  const attributes: PolicyRequest = { protocolState: '', sender: '', saslUsername: '', recipientCount: '', queueId: '', clientAddress: '' };
+  const attributes: PolicyRequest = { protocolState: '', sender: '', saslUsername: '', recipientCount: '', queueId: '', clientAddress: '', recipient: '', instance: '' };
   let request: string | undefined;
   const length = text.length;
   let position = 0;
@@ -114,6 +118,10 @@ export function parseRequestText(text: string): ParsedRequest {
         break;
       case 8:
         if (text.startsWith('queue_id', position)) attributes.queueId = text.slice(eq + 1, lineEnd);
+        else if (text.startsWith('instance', position)) attributes.instance = text.slice(eq + 1, lineEnd);
+        break;
+      case 9:
+        if (text.startsWith('recipient', position)) attributes.recipient = text.slice(eq + 1, lineEnd);
         break;
       case 13:
         if (text.startsWith('sasl_username', position)) attributes.saslUsername = text.slice(eq + 1, lineEnd);

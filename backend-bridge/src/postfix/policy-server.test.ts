@@ -1,3 +1,4 @@
+import { ANOMALIES_OFF } from '../core/anomalies.js';
 import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -41,7 +42,7 @@ beforeEach(async () => {
   const db = openDatabase(mkdtempSync(path.join(os.tmpdir(), 'oml-policy-')));
   replaceDirectory(db, exampleDirectory({ 'dave@example.com': 'unlimited', 'example.com': 'unlimited', 'sub:example.com': 'unlimited' }));
   const enforcer = new Enforcer(new RollingWindowCounters(HOUR_SECONDS), null, null);
-  enforcer.load({ enabled: true, defaults: { mailbox: 3, domain: 5, subscription: 8 }, dailyDefaults: UNLIMITED_DAILY, recipientDefaults: UNLIMITED_DAILY, countingUnit: 'messages', customersMayChangeLimits: true, overLimitAction: 'defer', notifications: INITIAL_NOTIFICATIONS, monitorOnly: false, earlyWarningPercent: 0 }, readDirectory(db));
+  enforcer.load({ enabled: true, defaults: { mailbox: 3, domain: 5, subscription: 8 }, dailyDefaults: UNLIMITED_DAILY, recipientDefaults: UNLIMITED_DAILY, countingUnit: 'messages', customersMayChangeLimits: true, overLimitAction: 'defer', notifications: INITIAL_NOTIFICATIONS, monitorOnly: false, earlyWarningPercent: 0, anomalies: ANOMALIES_OFF }, readDirectory(db));
   db.close();
   logLines = [];
   log = pino({ level: 'debug' }, { write: (line: string) => logLines.push(JSON.parse(line) as LogLine) });

@@ -52,6 +52,8 @@ export interface WiringStatus {
 }
 
 const LIST_PARAMETERS = new Set(['smtpd_end_of_data_restrictions', 'non_smtpd_milters']);
+/** Where `postfix wire --recipient-domains` puts the observe-only RCPT check. */
+const RECIPIENT_RESTRICTIONS = 'smtpd_recipient_restrictions';
 
 /** Postfix splits lists on commas and white space; `check_policy_service X` is two elements. */
 function listTokens(value: string): string[] {
@@ -71,7 +73,7 @@ function containsElement(listValue: string, element: string): boolean {
 /** The entries wire wrote, read back from the state file (each recorded parameter's wired line). */
 export function expectedEntries(state: WiringState): WiringEntry[] {
   return state.parameters.map((parameter): WiringEntry => {
-    if (parameter.name === 'smtpd_end_of_data_restrictions') return { parameter: parameter.name, kind: 'list-element', value: state.policyService };
+    if (parameter.name === 'smtpd_end_of_data_restrictions' || parameter.name === RECIPIENT_RESTRICTIONS) return { parameter: parameter.name, kind: 'list-element', value: state.policyService };
     const wired = findParameter(parameter.wired, parameter.name)?.value ?? '';
     // Wire appends our milter last, so the last element of the list it wrote is ours.
     if (LIST_PARAMETERS.has(parameter.name)) return { parameter: parameter.name, kind: 'list-element', value: listTokens(wired).at(-1) ?? '' };
@@ -131,7 +133,8 @@ export function repairMainCf(mainCf: string, state: WiringState): Repair {
       kept.push(parameter);
       return;
     }
-    const value = entry.kind === 'list-element' && current ? `${current}, ${entry.value}` : entry.value;
+    // The recipient-stage check goes first (a permit before it would hide recipients); the others last.
+    const value = entry.kind === 'list-element' && current ? (entry.parameter === RECIPIENT_RESTRICTIONS ? `${entry.value}, ${current}` : `${current}, ${entry.value}`) : entry.value;
     const wired = parameterLine(parameter.name, value);
     restored.push(describeEntry(entry));
     if (span) {

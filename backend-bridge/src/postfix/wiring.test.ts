@@ -51,6 +51,23 @@ describe('findParameter', () => {
 });
 
 describe('postfix wire / unwire', () => {
+  it('--recipient-domains puts the observe-only check first in smtpd_recipient_restrictions; unwire restores main.cf byte for byte', async () => {
+    const original = `${DEBIAN_LIKE}smtpd_recipient_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination\n`;
+    const dir = configDirWith(original);
+    await wirePostfix({ configDir: dir, policy: POLICY, milter: MILTER, failOpen: true, reload: false, recipientStage: true });
+    expect(findParameter(mainCfOf(dir), 'smtpd_recipient_restrictions')?.value).toBe(
+      'check_policy_service inet:127.0.0.1:10040, permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination',
+    );
+    await unwirePostfix(dir, { reload: false });
+    expect(mainCfOf(dir)).toBe(original);
+  });
+
+  it('without --recipient-domains smtpd_recipient_restrictions is left alone', async () => {
+    const dir = configDirWith(DEBIAN_LIKE);
+    await wirePostfix({ configDir: dir, policy: POLICY, milter: MILTER, failOpen: true, reload: false });
+    expect(findParameter(mainCfOf(dir), 'smtpd_recipient_restrictions')).toBeNull();
+  });
+
   it('adds the policy service fail-open, and unwire restores main.cf byte for byte', async () => {
     const dir = configDirWith(DEBIAN_LIKE);
     const wired = await wirePostfix({ configDir: dir, policy: POLICY, milter: MILTER, failOpen: true, reload: false });

@@ -33,6 +33,11 @@ export interface WiringOptions {
   failOpen: boolean;
   /** Reload a running Postfix so the change takes effect now (off in tests of the file edits alone). */
   reload: boolean;
+  /**
+   * Also ask the policy service at each RCPT, first in smtpd_recipient_restrictions so no permit before it hides a
+   * recipient: observe only (it answers DUNNO and counts nothing), for the recipient-domains signal of SMTP mail.
+   */
+  recipientStage?: boolean;
 }
 
 export interface WiringResult {
@@ -134,6 +139,10 @@ export async function wirePostfix(options: WiringOptions): Promise<WiringResult>
   const service = `check_policy_service ${endpoints.policy}`;
   const existing = findParameter(original, 'smtpd_end_of_data_restrictions')?.value ?? '';
   const wanted: Array<[string, string]> = [['smtpd_end_of_data_restrictions', existing ? `${existing}, ${service}` : service]];
+  if (options.recipientStage) {
+    const restrictions = findParameter(original, 'smtpd_recipient_restrictions')?.value ?? '';
+    wanted.push(['smtpd_recipient_restrictions', restrictions ? `${service}, ${restrictions}` : service]);
+  }
   if (options.failOpen) wanted.push(['smtpd_policy_service_default_action', 'DUNNO']);
   if (endpoints.milter) {
     // Only non_smtpd_milters: SMTP mail is counted by the policy service, and must not count twice.

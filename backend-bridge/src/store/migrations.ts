@@ -339,4 +339,25 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
       CREATE INDEX exemptions_end ON exemptions(ends_at_ms);
     `,
   },
+  {
+    // Unusual sending. Creates only its own table, so it runs whichever of 11-13 came before it.
+    version: 14,
+    description: 'anomalies of unusual sending',
+    sql: `
+      -- One row per mailbox, signal and clock hour (hours since the epoch): raised once, with the figures seen.
+      CREATE TABLE anomalies (
+        id               INTEGER PRIMARY KEY,
+        mailbox          TEXT NOT NULL,
+        signal           TEXT NOT NULL CHECK (signal IN ('loginAddresses', 'recipientDomains', 'volumeSurge')),
+        hour             INTEGER NOT NULL,
+        at_ms            INTEGER NOT NULL,
+        observed         INTEGER NOT NULL CHECK (observed >= 0),
+        threshold        INTEGER NOT NULL CHECK (threshold >= 0),
+        baseline         INTEGER CHECK (baseline IS NULL OR baseline >= 0),
+        auto_compromised INTEGER NOT NULL DEFAULT 0 CHECK (auto_compromised IN (0, 1)),
+        UNIQUE (mailbox, signal, hour)
+      );
+      CREATE INDEX anomalies_by_time ON anomalies (at_ms);
+    `,
+  },
 ];

@@ -12,6 +12,7 @@ import {
 import { MAX_EARLY_WARNING_PERCENT } from '../core/early-warning.js';
 import { switchesForMode, type LimitsMode } from '../core/monitor-mode.js';
 import { readRecipientDefaults } from '../core/recipient-limits.js';
+import { ANOMALY_SIGNALS, MAX_ANOMALY_THRESHOLD, type AnomalySettings, type SignalSetting } from '../core/anomalies.js';
 import { bumpRevision, type Db } from './database.js';
 
 const COUNTING_UNITS: readonly CountingUnit[] = ['messages', 'recipients'];
@@ -47,7 +48,24 @@ export function readSettings(db: Db): ServerSettings {
     customersMayChangeLimits: typeof customersMay === 'boolean' ? customersMay : INITIAL_SETTINGS.customersMayChangeLimits,
     overLimitAction: OVER_LIMIT_ACTIONS.includes(action as OverLimitAction) ? (action as OverLimitAction) : INITIAL_SETTINGS.overLimitAction,
     notifications: readNotifications(stored.get('notifications')),
+    anomalies: readAnomalies(stored.get('anomalies')),
   };
+}
+
+/** Stored as one JSON object; each signal and field falls back to its initial value on its own. */
+function readAnomalies(stored: unknown): AnomalySettings {
+  const value = (typeof stored === 'object' && stored !== null ? stored : {}) as Record<string, unknown>;
+  const anomalies = { ...INITIAL_SETTINGS.anomalies };
+  for (const signal of ANOMALY_SIGNALS) {
+    const initial = anomalies[signal];
+    const given = (typeof value[signal] === 'object' && value[signal] !== null ? value[signal] : {}) as Record<string, unknown>;
+    const threshold = given.threshold;
+    anomalies[signal] = {
+      threshold: threshold === null ? null : Number.isInteger(threshold) && (threshold as number) >= 0 && (threshold as number) <= MAX_ANOMALY_THRESHOLD ? (threshold as number) : initial.threshold,
+      autoCompromise: typeof given.autoCompromise === 'boolean' ? given.autoCompromise : initial.autoCompromise,
+    };
+  }
+  return anomalies;
 }
 
 /** Stored as one JSON object; each field falls back to its initial value on its own. */
@@ -83,6 +101,8 @@ export interface SettingsChange {
   overLimitAction?: OverLimitAction;
   /** Only the fields given change. */
   notifications?: Partial<NotificationSettings>;
+  /** Only the signals and fields given change. */
+  anomalies?: Partial<Record<(typeof ANOMALY_SIGNALS)[number], Partial<SignalSetting>>>;
 }
 
 /** Applies a validated change in one transaction and returns the settings as they are afterwards. */
@@ -105,6 +125,14 @@ export function updateSettings(db: Db, change: SettingsChange): ServerSettings {
     if (change.notifications !== undefined) {
       const given = Object.fromEntries(Object.entries(change.notifications).filter(([, value]) => value !== undefined));
       put.run('notifications', JSON.stringify({ ...readSettings(db).notifications, ...given }));
+    }
+    if (change.anomalies !== undefined) {
+      const anomalies = { ...readSettings(db).anomalies };
+      for (const signal of ANOMALY_SIGNALS) {
+        const given = Object.fromEntries(Object.entries(change.anomalies[signal] ?? {}).filter(([, value]) => value !== undefined));
+        anomalies[signal] = { ...anomalies[signal], ...given };
+      }
+      put.run('anomalies', JSON.stringify(anomalies));
     }
     for (const level of LEVELS) {
       const value = change.defaults?.[level];

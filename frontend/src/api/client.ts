@@ -1,5 +1,5 @@
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
-import { COLLECTION, type AuditEntry, type AuditQuery, type CompromisedMailbox, type ExemptionView, type Limit, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HealthReport, type HeldQuery, type Level, type LimitsState, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats, type LimitsMode, type MonitoringAnswer, type SettingsAnswer } from './types';
+import { COLLECTION, type AuditEntry, type AuditQuery, type AnomalySignal, type RecordedAnomaly, type CompromisedMailbox, type ExemptionView, type Limit, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HealthReport, type HeldQuery, type Level, type LimitsState, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats, type LimitsMode, type MonitoringAnswer, type SettingsAnswer } from './types';
 
 /**
  * Why a request failed: the API's sentence, its per-field messages, the status (null: no answer at all), and
@@ -99,12 +99,13 @@ export class ApiClient {
 
   /** `earlyWarningPercent` may go as typed: the API names what is wrong with it. */
   updateSettings(
-    change: Partial<Omit<ServerSettings, 'defaults' | 'dailyDefaults' | 'recipientDefaults' | 'earlyWarningPercent'>> & {
+    change: Partial<Omit<ServerSettings, 'defaults' | 'dailyDefaults' | 'recipientDefaults' | 'earlyWarningPercent' | 'anomalies'>> & {
       defaults?: Partial<Record<Level, unknown>>;
       dailyDefaults?: Partial<Record<Level, unknown>>;
       recipientDefaults?: Partial<Record<Level, unknown>>;
       mode?: LimitsMode;
       earlyWarningPercent?: unknown;
+      anomalies?: Partial<Record<AnomalySignal, { threshold?: unknown; autoCompromise?: boolean }>>;
     },
   ): Promise<SettingsAnswer> {
     return this.call('PATCH', '/settings', undefined, change);
@@ -156,6 +157,11 @@ export class ApiClient {
 
   events(query: { level?: Level; name?: string; limit?: number } = {}): Promise<{ items: OverLimitEvent[] }> {
     return this.call('GET', '/events', query);
+  }
+
+  /** Unusual sending of the mailboxes this person may see, newest first. */
+  anomalies(query: { name?: string; hours?: number; limit?: number } = {}): Promise<{ items: RecordedAnomaly[] }> {
+    return this.call('GET', '/anomalies', query);
   }
 
   stats(query: { level?: Level; name?: string; hours?: number }): Promise<Stats> {

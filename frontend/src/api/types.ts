@@ -15,6 +15,9 @@ export type { LimitsMode } from '../../../backend-bridge/src/core/monitor-mode.j
 export type { SettingsAnswer } from '../../../backend-bridge/src/api/routes/settings-routes.js';
 export type { MonitoringAnswer } from '../../../backend-bridge/src/api/routes/monitor-routes.js';
 export type { ExemptionView } from '../../../backend-bridge/src/core/exemptions.js';
+export type { AnomalyFigures, AnomalySettings, AnomalySignal, SignalSetting } from '../../../backend-bridge/src/core/anomalies.js';
+export type { RowAnomaly } from '../../../backend-bridge/src/core/object-query.js';
+export type { RecordedAnomaly } from '../../../backend-bridge/src/store/anomaly-store.js';
 import type { HeldLeaving } from '../../../backend-bridge/src/core/held-release-time.js';
 import type { Level, Limit } from '../../../backend-bridge/src/core/limits.js';
 import type { Role } from '../../../backend-bridge/src/api/identity.js';

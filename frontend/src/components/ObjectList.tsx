@@ -13,6 +13,7 @@ import { EmptyState, LoadState } from './LoadState';
 import { NavLink } from './NavLink';
 import { CompromisedAction, CompromisedLabel } from './CompromisedMark';
 import { ExemptionAction, ExemptionLabel } from './ExemptionMark';
+import { AnomalyMark } from './Anomalies';
 import { rowControlsColumn } from './row-controls';
 import { SendingStatus } from './SendingStatus';
 
@@ -78,6 +79,7 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
           {linkTo ? <NavLink to={linkTo(row)}>{row.name}</NavLink> : row.name}
           <CompromisedLabel row={row} />
           <ExemptionLabel row={row} />
+          <AnomalyMark row={row} />
         </span>
       ),
     },

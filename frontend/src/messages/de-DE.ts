@@ -700,4 +700,28 @@ export const deDE: MessageTree = {
       wouldDeferOtherZero: 'Sendet (nur beobachten): würde neue E-Mails zurückstellen, %%level%% %%name%% hat Limit 0',
     },
   },
+  // Ungewöhnlicher Versand (Issue 14, Anomalien).
+  anomalies: {
+    section: 'Ungewöhnlicher Versand',
+    sectionHint: 'Anzeichen dafür, dass eine E-Mail-Adresse gekapert wurde, je E-Mail-Adresse und Stunde beurteilt. Jedes wird einmal pro Stunde vermerkt, in der Übersicht und bei der Adresse gezeigt und gemeldet.',
+    loginAddresses: 'Eine Anmeldung von mehr als so vielen IP-Adressen in einer Stunde',
+    recipientDomains: 'Nachrichten an mehr als so viele Empfängerdomains in einer Stunde',
+    volumeSurge: 'Eine Stunde weit über dem Üblichen: mehr als so viel Mal die übliche Stunde (mindestens 20 Nachrichten)',
+    volumeSurgeHint: 'Die übliche Stunde ist das 95. Perzentil der stündlichen Anzahl der E-Mail-Adresse in den letzten 7 Tagen.',
+    off: 'Aus',
+    autoCompromise: 'E-Mail-Adresse automatisch als kompromittiert markieren',
+    recent: 'Ungewöhnlicher Versand in den letzten 24 Stunden',
+    recentNone: 'Kein ungewöhnlicher Versand in den letzten 24 Stunden.',
+    when: 'Zeit',
+    address: 'E-Mail-Adresse',
+    what: 'Was beobachtet wurde',
+    markedAuto: 'Automatisch als kompromittiert markiert',
+    signal: {
+      loginAddresses: 'Anmeldung von %%observed%% IP-Adressen in einer Stunde (mehr als %%threshold%%)',
+      recipientDomains: 'An %%observed%% Empfängerdomains in einer Stunde gesendet (mehr als %%threshold%%)',
+      volumeSurge: '%%observed%% Nachrichten in einer Stunde gesendet, üblich höchstens %%baseline%% (mehr als %%threshold%%)',
+    },
+    rowMark: 'Ungewöhnlicher Versand: %%what%%',
+    historyAuto: 'Automatisch als kompromittiert markiert: %%what%%',
+  },
 };

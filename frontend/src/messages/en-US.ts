@@ -705,6 +705,30 @@ export const enUS = {
       wouldDeferOtherZero: 'Sending (monitor only): would defer new mail, %%level%% %%name%% has limit 0',
     },
   },
+  // Unusual sending (issue 14, anomalies).
+  anomalies: {
+    section: 'Unusual sending',
+    sectionHint: 'Signs that an email address was hijacked, judged per email address within each hour. Each is noted once per hour, shown on the overview and the address, and notified.',
+    loginAddresses: 'One login used from more than this many IP addresses in an hour',
+    recipientDomains: 'Messages to more than this many recipient domains in an hour',
+    volumeSurge: 'An hour far above the usual: more than this many times its usual hour (at least 20 messages)',
+    volumeSurgeHint: 'The usual hour is the 95th percentile of the email address’s hourly counts over the last 7 days.',
+    off: 'Off',
+    autoCompromise: 'Mark the email address as compromised automatically',
+    recent: 'Unusual sending in the last 24 hours',
+    recentNone: 'No unusual sending in the last 24 hours.',
+    when: 'Time',
+    address: 'Email address',
+    what: 'What was seen',
+    markedAuto: 'Marked as compromised automatically',
+    signal: {
+      loginAddresses: 'Logged in from %%observed%% IP addresses in an hour (more than %%threshold%%)',
+      recipientDomains: 'Sent to %%observed%% recipient domains in an hour (more than %%threshold%%)',
+      volumeSurge: 'Sent %%observed%% messages in an hour, usually at most %%baseline%% (more than %%threshold%%)',
+    },
+    rowMark: 'Unusual sending: %%what%%',
+    historyAuto: 'Marked as compromised automatically: %%what%%',
+  },
 };
 
 export type Messages = typeof enUS;

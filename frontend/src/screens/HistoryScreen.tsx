@@ -1,7 +1,8 @@
 import { Button, Heading, List, ListEmptyView, Paragraph, SearchBar, Toolbar, ToolbarGroup } from '@plesk/ui-library';
 import { createElement, Fragment, useCallback, useState } from 'react';
 import { ApiFailure } from '../api/client';
-import type { AuditEntry, Limit } from '../api/types';
+import type { AnomalyFigures, AuditEntry, Limit } from '../api/types';
+import { anomalyText } from '../components/Anomalies';
 import { useEnvironment } from '../app/environment';
 import { useText, type TextParams } from '../app/text';
 import { useResource } from '../app/use-resource';
@@ -63,8 +64,12 @@ export function changeText(text: Text, entry: AuditEntry): string {
     case 'limit.recipients.set':
       // A maximum of recipients is no rate: "50", "Any number of recipients", never "50 per hour".
       return text('recipients.historySet', { from: recipientsValueText(text, entry.oldValue), to: recipientsValueText(text, entry.newValue) });
-    case 'mailbox.compromised':
+    case 'mailbox.compromised': {
+      // Marked by an anomaly signal: the figures that did it, in words.
+      const automatically = field(entry.newValue, 'automatically');
+      if (automatically && typeof automatically === 'object') return text('anomalies.historyAuto', { what: anomalyText(text, automatically as AnomalyFigures) });
       return text('history.actions.compromised', { from, to });
+    }
     case 'mailbox.restore':
       return text('history.actions.restored', { from, to });
     case 'held.release':

@@ -10,6 +10,7 @@ import { EmptyState, LoadState } from '../components/LoadState';
 import { NavLink } from '../components/NavLink';
 import { rowControlsColumn } from '../components/row-controls';
 import { CompromisedLabel } from '../components/CompromisedMark';
+import { AnomalyMark, RecentAnomalies } from '../components/Anomalies';
 import { SendingStatus } from '../components/SendingStatus';
 import { LimitCell } from '../components/LockMark';
 import { StatsChart } from '../components/StatsChart';
@@ -92,6 +93,7 @@ export function OverviewScreen() {
         <span>
           <NavLink to={targetOf(row)}>{row.name}</NavLink>
           <CompromisedLabel row={row} />
+          <AnomalyMark row={row} />
         </span>
       ),
     },
@@ -143,6 +145,7 @@ export function OverviewScreen() {
 
       <MonitoringPanel />
       <ExemptionsSection />
+      <RecentAnomalies />
 
       <Section title={text('overview.blockedNow')}>
         <LoadState data={blocked.data} error={blocked.error} onRetry={blocked.reload}>

@@ -9,6 +9,7 @@ import { useResource } from '../app/use-resource';
 import { HealthPanel } from '../components/HealthPanel';
 import { LoadState } from '../components/LoadState';
 import { PleskTakeoverNote } from '../components/PleskTakeoverNote';
+import { anomalyChange, anomalyFormField, anomalyValues, AnomalySettingsSection } from '../components/Anomalies';
 
 const LEVELS: Level[] = ['mailbox', 'domain', 'subscription'];
 
@@ -65,6 +66,7 @@ function valuesOf(settings: SettingsAnswer): SettingsValues {
     period: notifications.period,
     webhookUrl: notifications.webhookUrl ?? '',
     screenUrl: notifications.screenUrl ?? '',
+    ...anomalyValues(settings.anomalies),
   } as SettingsValues;
   for (const level of LEVELS) {
     const limit = settings.defaults[level];
@@ -87,7 +89,7 @@ function formErrors(fields: Record<string, string>): Record<string, { api: strin
     const level = LEVELS.find((l) => field === `defaults.${l}`);
     const dailyLevel = LEVELS.find((l) => field === `dailyDefaults.${l}`);
     const recipientLevel = LEVELS.find((l) => field === `recipientDefaults.${l}`);
-    errors[level ? `${level}Limit` : dailyLevel ? `${dailyLevel}DailyLimit` : recipientLevel ? `${recipientLevel}RecipientLimit` : field.replace(/^notifications\./, '')] = { api: message };
+    errors[level ? `${level}Limit` : dailyLevel ? `${dailyLevel}DailyLimit` : recipientLevel ? `${recipientLevel}RecipientLimit` : (anomalyFormField(field) ?? field.replace(/^notifications\./, ''))] = { api: message };
   }
   return errors;
 }
@@ -154,6 +156,7 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
           webhookUrl: orNull(current.webhookUrl),
           screenUrl: orNull(current.screenUrl),
         },
+        anomalies: anomalyChange(current),
       });
       toasts.success(text('settings.saved'));
       if (isApply) setValues(valuesOf(saved));
@@ -246,6 +249,7 @@ export function SettingsScreen({ onLeave }: { onLeave: () => void }) {
                 <FormFieldText name="webhookUrl" label={text('settingsMail.webhookUrl')} description={text('settingsMail.webhookUrlHint')} />
                 <FormFieldText name="screenUrl" label={text('settingsMail.screenUrl')} description={text('settingsMail.screenUrlHint')} />
               </Section>
+              <AnomalySettingsSection values={current} setValue={(name, value) => setValues((previous) => (previous ? { ...previous, [name]: value } : previous))} />
             </Form>
           </Fragment>
         )}

@@ -1,0 +1,122 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { exampleDirectory } from '../../test-support/directory-fixture.js';
+import { INITIAL_ANOMALY_SETTINGS, type AnomalyFigures, type AnomalySettings } from '../core/anomalies.js';
+import { counterKey } from '../core/directory.js';
+import { INITIAL_SETTINGS, type ServerSettings } from '../core/settings.js';
+import { RollingWindowCounters } from '../counters/rolling-window.js';
+import { AnomalyStore } from '../store/anomaly-store.js';
+import { openDatabase } from '../store/database.js';
+import { readDirectory, replaceDirectory } from '../store/directory-store.js';
+import { watchAnomalies } from './anomaly-response.js';
+import { Enforcer, HOUR_SECONDS } from './enforcer.js';
+import type { HeldMail } from './held-mail.js';
+
+const T0 = 1_800_000_000; // the start of a clock hour (a multiple of 3600)
+
+/** The defaults without the surge, which any 21 messages of a mailbox without history would raise. */
+const NO_SURGE: AnomalySettings = { ...INITIAL_ANOMALY_SETTINGS, volumeSurge: { threshold: null, autoCompromise: false } };
+
+function setUp(anomalies: AnomalySettings = NO_SURGE) {
+  const db = openDatabase(mkdtempSync(path.join(os.tmpdir(), 'oml-anomaly-')));
+  replaceDirectory(db, exampleDirectory({ 'alice@example.com': 'unlimited', 'example.com': 'unlimited', 'sub:example.com': 'unlimited' }));
+  let nowMs = T0 * 1000;
+  const enforcer = new Enforcer(new RollingWindowCounters(HOUR_SECONDS), null, null, () => nowMs);
+  const settings: ServerSettings = { ...INITIAL_SETTINGS, anomalies };
+  enforcer.load(settings, readDirectory(db));
+  const notified: Array<{ name: string; figures: AnomalyFigures; auto: boolean }> = [];
+  const marked: Array<{ name: string; actor: string; figures: AnomalyFigures | null }> = [];
+  const held = {
+    compromisedEntry: () => null,
+    markCompromised: (mailbox: { name: string }, actor: { login: string }, figures: AnomalyFigures | null) => {
+      marked.push({ name: mailbox.name, actor: actor.login, figures });
+      return Promise.resolve({ entry: {}, heldNow: 0 });
+    },
+  } as unknown as HeldMail;
+  const watch = watchAnomalies({ db, enforcer, held, log: pino({ level: 'silent' }), notify: (m, figures, auto) => notified.push({ name: m.name, figures, auto }), nowMs: () => nowMs });
+  enforcer.anomalyWatch = watch;
+  const send = (facts: { sasl?: string; client?: string; recipients?: string[] } = {}) =>
+    enforcer.check({ sender: 'alice@example.com', saslUsername: facts.sasl, clientAddress: facts.client, recipientCount: facts.recipients?.length ?? 1, recipients: facts.recipients });
+  return { db, enforcer, watch, send, notified, marked, store: new AnomalyStore(db), advance: (seconds: number) => (nowMs += seconds * 1000) };
+}
+
+describe('login from many addresses', () => {
+  it('10 distinct addresses in an hour raise nothing; the 11th raises it once, recorded with its figures', () => {
+    const { send, notified, store } = setUp();
+    for (let i = 1; i <= 10; i++) send({ sasl: 'alice@example.com', client: `127.0.0.${i}` });
+    for (let i = 1; i <= 10; i++) send({ sasl: 'alice@example.com', client: `127.0.0.${i}` });
+    expect(notified).toEqual([]);
+    send({ sasl: 'alice@example.com', client: '127.0.0.11' });
+    send({ sasl: 'alice@example.com', client: '127.0.0.12' });
+    expect(notified).toEqual([{ name: 'alice@example.com', figures: { signal: 'loginAddresses', observed: 11, threshold: 10, baseline: null }, auto: false }]);
+    const recorded = store.list(0, 10);
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]).toMatchObject({ mailbox: 'alice@example.com', signal: 'loginAddresses', observed: 11, threshold: 10, hour: T0 / 3600, autoCompromised: false });
+  });
+
+  it('the addresses of the last hour are forgotten when the next begins', () => {
+    const { send, notified, advance, watch } = setUp();
+    for (let i = 1; i <= 10; i++) send({ sasl: 'alice@example.com', client: `127.0.0.${i}` });
+    advance(3600);
+    watch.sweep(T0 + 3600);
+    expect(watch.size).toBe(0);
+    send({ sasl: 'alice@example.com', client: '127.0.0.11' });
+    expect(notified).toEqual([]);
+  });
+
+  it('switched on to mark compromised: the mark goes through HeldMail as the system, with the figures', () => {
+    const { send, marked, notified } = setUp({ ...NO_SURGE, loginAddresses: { threshold: 2, autoCompromise: true } });
+    for (let i = 1; i <= 3; i++) send({ sasl: 'alice@example.com', client: `10.0.0.${i}` });
+    expect(notified[0]?.auto).toBe(true);
+    expect(marked).toEqual([{ name: 'alice@example.com', actor: 'system', figures: { signal: 'loginAddresses', observed: 3, threshold: 2, baseline: null } }]);
+  });
+
+  it('a signal switched off keeps nothing for the mailbox', () => {
+    const { send, watch, notified } = setUp({ ...NO_SURGE, loginAddresses: { threshold: null, autoCompromise: true } });
+    for (let i = 1; i <= 50; i++) send({ sasl: 'alice@example.com', client: `10.0.0.${i}` });
+    expect(notified).toEqual([]);
+    expect(watch.size).toBe(0);
+  });
+
+  it('a raise already recorded this hour (before a restart) is not notified again', () => {
+    const first = setUp({ ...NO_SURGE, loginAddresses: { threshold: 1, autoCompromise: false } });
+    first.store.record('alice@example.com', T0 / 3600, { signal: 'loginAddresses', observed: 2, threshold: 1, baseline: null }, T0 * 1000);
+    first.send({ sasl: 'alice@example.com', client: '10.0.0.1' });
+    first.send({ sasl: 'alice@example.com', client: '10.0.0.2' });
+    expect(first.notified).toEqual([]);
+  });
+});
+
+describe('recipient domains', () => {
+  it('101 distinct domains in an hour raise it, counted across messages', () => {
+    const { send, notified } = setUp();
+    for (let i = 0; i < 100; i += 4) send({ recipients: [0, 1, 2, 3].map((k) => `x@d${i + k}.example`) });
+    expect(notified).toEqual([]);
+    send({ recipients: ['y@d0.example', 'y@d100.example'] });
+    expect(notified.map((n) => n.figures)).toEqual([{ signal: 'recipientDomains', observed: 101, threshold: 100, baseline: null }]);
+  });
+});
+
+describe('an hour far above the usual', () => {
+  it('uses max(20, 10 × p95) of the stored hours; the baseline is read only past 20 in the hour', () => {
+    const { db, send, notified } = setUp(INITIAL_ANOMALY_SETTINGS);
+    const key = counterKey('mailbox', (db.prepare("SELECT id FROM mailboxes WHERE address = 'alice@example.com'").get() as { id: number }).id);
+    const put = db.prepare('INSERT INTO hourly_sent (counter_key, hour, amount) VALUES (?, ?, ?)');
+    for (let h = 1; h <= 168; h++) put.run(key, T0 / 3600 - h, 3);
+    for (let i = 0; i < 30; i++) send();
+    expect(notified).toEqual([]);
+    send();
+    expect(notified.map((n) => n.figures)).toEqual([{ signal: 'volumeSurge', observed: 31, threshold: 30, baseline: 3 }]);
+  });
+
+  it('a mailbox with no history surges past the floor of 20', () => {
+    const { send, notified } = setUp(INITIAL_ANOMALY_SETTINGS);
+    for (let i = 0; i < 20; i++) send();
+    expect(notified).toEqual([]);
+    send();
+    expect(notified.map((n) => n.figures)).toEqual([{ signal: 'volumeSurge', observed: 21, threshold: 20, baseline: 0 }]);
+  });
+});

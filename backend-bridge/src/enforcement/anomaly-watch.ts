@@ -1,0 +1,135 @@
+import {
+  addDistinct,
+  ANOMALY_SIGNALS,
+  distinctCount,
+  exceeds,
+  hourOf,
+  mayBeSurge,
+  percentile95,
+  NONE,
+  surgeThreshold,
+  type AnomalyFigures,
+  type Distinct,
+  type AnomalySettings,
+  type AnomalySignal,
+} from '../core/anomalies.js';
+import { domainOf, type ChargedObject } from '../core/directory.js';
+
+/** One mailbox within the current clock hour: only what its signals need, made on its first message of the hour. */
+interface MailboxHour {
+  hour: number;
+  /** Distinct client addresses of its SASL login (loginAddresses). */
+  addresses: Distinct;
+  /** Distinct recipient domains (recipientDomains). */
+  domains: Distinct;
+  /** The signals raised this hour, one bit each. */
+  raised: number;
+  /** The 95th percentile of its last 7 days, read once the hour's count passed the floor; null: not yet. */
+  baseline: number | null;
+}
+
+/** What one message tells the signals. */
+export interface ObservedMessage {
+  saslUsername?: string | undefined;
+  clientAddress?: string | undefined;
+  /** Recipients when known (the milter's RCPTs, smtpd's single recipient or the recipient stage's domains). */
+  recipients?: readonly string[] | undefined;
+  /** Recipient domains seen at the recipient stage of an SMTP session. */
+  recipientDomains?: readonly string[] | undefined;
+}
+
+const bit = (signal: AnomalySignal) => 1 << ANOMALY_SIGNALS.indexOf(signal);
+
+/**
+ * Watches each mailbox's sending within the clock hour for the anomaly signals (core/anomalies.ts). Memory is
+ * bounded: one small entry per mailbox that sent this hour, its sets capped at threshold + 1, all dropped when
+ * the hour passes. The 7-day baseline is read only for a mailbox past SURGE_FLOOR in the hour, once per hour.
+ */
+export class AnomalyWatch {
+  private readonly mailboxes = new Map<number, MailboxHour>();
+  private currentHour = -1;
+
+  constructor(
+    /**
+     * The mailbox's counted amounts per clock hour over the 7 days before `hour` (store and counters); null when
+     * they cannot be read now (the surge is then judged at a later message, never against a baseline of nothing).
+     */
+    private readonly hourlyAmounts: (mailbox: ChargedObject, hour: number) => Iterable<number> | null,
+    /** A signal was raised (first time this hour for this mailbox). */
+    private readonly onRaised: (mailbox: ChargedObject, hour: number, figures: AnomalyFigures) => void,
+  ) {}
+
+  /** Mailboxes watched this hour (for the memory figures). */
+  get size(): number {
+    return this.mailboxes.size;
+  }
+
+  /**
+   * Looks at one message of a mailbox (allowed or not: a hijacked login shows in refused mail too).
+   * `hourCount`: the mailbox's count in its rolling hour, as the counters have it.
+   */
+  observe(mailbox: ChargedObject, message: ObservedMessage, hourCount: number, settings: AnomalySettings, nowSecond: number): void {
+    const hour = hourOf(nowSecond);
+    if (hour !== this.currentHour) {
+      // A new hour: everything of the last one goes at once.
+      this.mailboxes.clear();
+      this.currentHour = hour;
+    }
+    const logins = settings.loginAddresses.threshold;
+    const domains = settings.recipientDomains.threshold;
+    const surge = settings.volumeSurge.threshold;
+    const needsLogins = logins !== null && !!message.saslUsername && !!message.clientAddress;
+    const recipientDomains = domains === null ? [] : this.domainsOf(message);
+    const needsSurge = mayBeSurge(hourCount, surge);
+    let entry = this.mailboxes.get(mailbox.id);
+    if (!entry) {
+      if (!needsLogins && recipientDomains.length === 0 && !needsSurge) return;
+      entry = { hour, addresses: NONE, domains: NONE, raised: 0, baseline: null };
+      this.mailboxes.set(mailbox.id, entry);
+    }
+    if (needsLogins && !(entry.raised & bit('loginAddresses'))) {
+      entry.addresses = addDistinct(entry.addresses, message.clientAddress as string, logins + 1);
+      const seen = distinctCount(entry.addresses);
+      if (exceeds(seen, logins)) this.raise(mailbox, entry, { signal: 'loginAddresses', observed: seen, threshold: logins, baseline: null });
+    }
+    if (domains !== null && recipientDomains.length > 0 && !(entry.raised & bit('recipientDomains'))) {
+      for (const domain of recipientDomains) entry.domains = addDistinct(entry.domains, domain, domains + 1);
+      const seen = distinctCount(entry.domains);
+      if (exceeds(seen, domains)) this.raise(mailbox, entry, { signal: 'recipientDomains', observed: seen, threshold: domains, baseline: null });
+    }
+    if (needsSurge && surge !== null && !(entry.raised & bit('volumeSurge'))) {
+      if (entry.baseline === null) {
+        const amounts = this.hourlyAmounts(mailbox, hour);
+        if (amounts !== null) entry.baseline = percentile95([...amounts]);
+      }
+      const above = entry.baseline === null ? null : surgeThreshold(entry.baseline, surge);
+      if (entry.baseline !== null && exceeds(hourCount, above)) this.raise(mailbox, entry, { signal: 'volumeSurge', observed: hourCount, threshold: above as number, baseline: entry.baseline });
+    }
+  }
+
+  /** Drops the last hour's entries once the clock has moved on (also done by the first message of an hour). */
+  sweep(nowSecond: number): void {
+    if (hourOf(nowSecond) !== this.currentHour) {
+      this.mailboxes.clear();
+      this.currentHour = hourOf(nowSecond);
+    }
+  }
+
+  private domainsOf(message: ObservedMessage): string[] {
+    const found: string[] = [];
+    for (const recipient of message.recipients ?? []) {
+      const domain = domainOf(recipient);
+      if (domain) found.push(domain);
+    }
+    for (const domain of message.recipientDomains ?? []) if (domain) found.push(domain.toLowerCase());
+    return found;
+  }
+
+  private raise(mailbox: ChargedObject, entry: MailboxHour, figures: AnomalyFigures): void {
+    entry.raised |= bit(figures.signal);
+    // Nothing more is counted for a raised signal this hour: its set is not needed any more.
+    if (figures.signal === 'loginAddresses') entry.addresses = NONE;
+    if (figures.signal === 'recipientDomains') entry.domains = NONE;
+    this.onRaised(mailbox, entry.hour, figures);
+  }
+}
