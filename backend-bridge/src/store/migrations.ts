@@ -281,4 +281,29 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
       ALTER TABLE held_messages ADD COLUMN tripped_window TEXT NOT NULL DEFAULT 'hour' CHECK (tripped_window IN ('hour', 'day'));
     `,
   },
+  {
+    // 31-day history. Only this number changes should the steps before it be renumbered: nothing else refers to it.
+    version: 15,
+    description: '31 days of statistics: daily rows beside the hourly ones',
+    sql: `
+      -- Counted amounts per object and UTC day (day = hour / 24), written beside hourly_sent by the same roll-up
+      -- and kept 31 days, while hourly rows are kept a week: a day row costs a 24th of the hours it replaces.
+      CREATE TABLE daily_sent (
+        counter_key INTEGER NOT NULL,
+        day         INTEGER NOT NULL,
+        amount      INTEGER NOT NULL,
+        PRIMARY KEY (counter_key, day)
+      ) WITHOUT ROWID;
+      CREATE TABLE daily_server_sent (
+        day    INTEGER PRIMARY KEY,
+        amount INTEGER NOT NULL
+      );
+      -- Pruning deletes by time: these make it a range delete rather than a scan of every row kept.
+      CREATE INDEX hourly_sent_hour ON hourly_sent(hour);
+      CREATE INDEX daily_sent_day ON daily_sent(day);
+      -- The hours already rolled up become their days, so the 31-day chart starts with what the store has.
+      INSERT INTO daily_sent (counter_key, day, amount) SELECT counter_key, hour / 24, SUM(amount) FROM hourly_sent GROUP BY counter_key, hour / 24;
+      INSERT INTO daily_server_sent (day, amount) SELECT hour / 24, SUM(amount) FROM hourly_server_sent GROUP BY hour / 24;
+    `,
+  },
 ];
