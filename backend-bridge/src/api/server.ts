@@ -14,6 +14,7 @@ import { API_PREFIX, RouteTable } from './route-table.js';
 import { directoryRoutes } from './routes/directory-routes.js';
 import { doctorRoutes } from './routes/doctor-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
+import { reportRoutes } from './routes/report-routes.js';
 import { heldRoutes } from './routes/held-routes.js';
 import { objectRoutes } from './routes/object-routes.js';
 import { settingsRoutes } from './routes/settings-routes.js';
@@ -79,6 +80,7 @@ export function buildApi(context: ApiContext, options: { secret: Buffer; version
   settingsRoutes(routes, context);
   objectRoutes(routes, context);
   eventRoutes(routes, context);
+  reportRoutes(routes, context);
   directoryRoutes(routes, context);
   if (context.held) heldRoutes(routes, context, context.held);
   if (context.wiring) wiringRoutes(routes, context.wiring);
