@@ -23,6 +23,7 @@ import { registerUserCommands } from './user-command.js';
 import { registerHeldCommands } from './held-command.js';
 import { registerStoreCommands } from './store-command.js';
 import { registerNotifyCommands } from './notify-command.js';
+import { registerReportCommand } from './report-command.js';
 import { DoctorVerdict, registerDoctorCommand } from './doctor-command.js';
 import { createLogger } from './logger.js';
 import { describeSettings, usageTable } from './presentation.js';
@@ -323,6 +324,7 @@ export function buildProgram(): Command {
   registerStoreCommands(program, dataDirOption);
   registerNotifyCommands(program, dataDirOption);
   registerDoctorCommand(program, dataDirOption);
+  registerReportCommand(program, dataDirOption);
   return program;
 }
 
