@@ -1,6 +1,6 @@
 import { Button, Heading, List, Paragraph, Section } from '@plesk/ui-library';
 import { createElement, Fragment, useCallback, useEffect, useState } from 'react';
-import type { Level, ObjectRow, OverLimitEvent } from '../api/types';
+import type { Level, ObjectRow, OverLimitEvent, StatsPeriod } from '../api/types';
 import { useEnvironment } from '../app/environment';
 import type { Target } from '../app/navigation';
 import { useText } from '../app/text';
@@ -12,7 +12,9 @@ import { rowControlsColumn } from '../components/row-controls';
 import { CompromisedLabel } from '../components/CompromisedMark';
 import { SendingStatus } from '../components/SendingStatus';
 import { LimitCell } from '../components/LockMark';
-import { StatsChart } from '../components/StatsChart';
+import { PERIOD_KEY, StatsChart } from '../components/StatsChart';
+import { FilterControl } from '../components/FilterControl';
+import { ReportSection } from '../components/ReportSection';
 import { formatDateTime } from '../app/locale';
 
 const LEVELS: Level[] = ['subscription', 'domain', 'mailbox'];
@@ -67,9 +69,10 @@ export function OverviewScreen() {
   const loadEvents = useCallback(() => api.events({ limit: EVENTS }).then((answer) => answer.items), [api]);
   const events = useResource(loadEvents, 'events', pollMs);
 
-  const chartKey = chartObject === null ? 'none' : chartObject === 'server' ? 'server' : `${chartObject.level}:${chartObject.name}`;
+  const [period, setPeriod] = useState<StatsPeriod>('24h');
+  const chartKey = `${chartObject === null ? 'none' : chartObject === 'server' ? 'server' : `${chartObject.level}:${chartObject.name}`}:${period}`;
   const loadStats = useCallback(
-    () => (chartObject === null ? Promise.resolve(null) : api.stats(chartObject === 'server' ? { hours: 24 } : { level: chartObject.level, name: chartObject.name, hours: 24 })),
+    () => (chartObject === null ? Promise.resolve(null) : api.stats(chartObject === 'server' ? { period } : { level: chartObject.level, name: chartObject.name, period })),
     [api, chartKey], // eslint-disable-line react-hooks/exhaustive-deps
   );
   const stats = useResource(loadStats, `stats:${chartKey}`, pollMs);
@@ -155,14 +158,20 @@ export function OverviewScreen() {
       </Section>
 
       <Section
-        title={chartObject === null ? text('overview.chartTitle', { object: '' }) : text('overview.chartTitle', { object: chartLabel })}
+        title={text(`periods.chartTitle.${PERIOD_KEY[period]}`, { object: chartLabel })}
         buttons={isAdmin && chartObject !== 'server' ? [<Button key="server" onClick={() => setChartObject('server')}>{text('overview.showWholeServer')}</Button>] : []}
       >
+        <FilterControl
+          label={text('periods.switchLabel')}
+          selected={period}
+          onChange={setPeriod}
+          buttons={(Object.keys(PERIOD_KEY) as StatsPeriod[]).map((value) => ({ value, title: text(`periods.${PERIOD_KEY[value]}`) }))}
+        />
         {chartObject === null ? (
           <Paragraph>{text('overview.chartPick')}</Paragraph>
         ) : (
           <LoadState data={stats.data} error={stats.error} onRetry={stats.reload}>
-            {(answer) => (answer ? <StatsChart buckets={answer.buckets} objectLabel={chartLabel} /> : null)}
+            {(answer) => (answer ? <StatsChart buckets={answer.buckets} objectLabel={chartLabel} period={answer.period ?? '24h'} /> : null)}
           </LoadState>
         )}
       </Section>
@@ -176,6 +185,8 @@ export function OverviewScreen() {
           )}
         </LoadState>
       </Section>
+
+      <ReportSection />
     </Fragment>
   );
 }
