@@ -184,6 +184,28 @@ describe('over-limit events', () => {
   });
 });
 
+describe('schema version 15 (31 days of statistics)', () => {
+  it('upgrades a store with hourly rows: their days are there at once, for the object and the server', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'oml-days-'));
+    const old = new Database(path.join(dir, DATABASE_FILE));
+    for (const step of MIGRATIONS.filter((m) => m.version < 15)) old.exec(step.sql);
+    old.pragma('user_version = 10');
+    const day = 20_000;
+    for (const [hour, amount] of [[day * 24 + 1, 2], [day * 24 + 23, 3], [day * 24 + 24, 4]] as const) {
+      old.prepare('INSERT INTO hourly_sent (counter_key, hour, amount) VALUES (?, ?, ?)').run(4, hour, amount);
+      old.prepare('INSERT INTO hourly_server_sent (hour, amount) VALUES (?, ?)').run(hour, amount);
+    }
+    old.close();
+
+    const db = openDatabase(dir);
+    expect(db.prepare('SELECT day, amount FROM daily_sent ORDER BY day').raw().all()).toEqual([[day, 5], [day + 1, 4]]);
+    expect(db.prepare('SELECT day, amount FROM daily_server_sent ORDER BY day').raw().all()).toEqual([[day, 5], [day + 1, 4]]);
+    const month = bucketedStats(db, null, (day + 1) * 24 * HOUR_MS + HOUR_MS, STATS_PERIODS['31d']);
+    expect(month.slice(-2).map((b) => b.sent)).toEqual([5, 4]);
+    db.close();
+  });
+});
+
 describe('store size of 31 days of statistics', () => {
   it('daily rows beyond a week keep the store at a fraction of 31 days of hourly rows', () => {
     const sizeOf = (build: (db: Database.Database) => void): number => {
