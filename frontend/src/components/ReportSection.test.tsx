@@ -3,6 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { createElement } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ADMIN, ApiHarness, JDOE, MARY, renderAs } from '../test-support/bridge';
+import { DomainScreen } from '../screens/DomainScreen';
 import { OverviewScreen } from '../screens/OverviewScreen';
 
 // Defaults of the harness: mailbox 3, domain 5, subscription 8; alice is jdoe's (reseller res1), mallory is mary's.
@@ -94,6 +95,20 @@ describe('the chart\'s period switch', () => {
     await waitFor(() => expect(bars()).toHaveLength(31));
     expect(screen.getByTestId('bar-is')).toHaveTextContent('Each bar is one day (UTC).');
     expect(screen.getByTestId('current-hour')).toHaveTextContent('Today');
+    expect(screen.getByTestId('legend-sent')).toHaveTextContent('Sent: 2');
+  });
+
+  it('is on a domain\'s page too, for its owner: the domain\'s own bars', async () => {
+    const user = userEvent.setup();
+    harness.sendMany('alice@example.com', 2);
+    harness.sendMany('erin@example.net', 1);
+    harness.flush();
+    renderAs(harness, JDOE, <DomainScreen name="example.com" />);
+    expect(await screen.findByText('Last 24 hours: Domain example.com')).toBeInTheDocument();
+    await waitFor(() => expect(screen.getByTestId('legend-sent')).toHaveTextContent('Sent: 2'));
+    await user.click(screen.getByRole('button', { name: 'Last 31 days' }));
+    expect(await screen.findByText('Last 31 days: Domain example.com')).toBeInTheDocument();
+    await waitFor(() => expect(screen.getByTestId('current-hour')).toHaveTextContent('Today'));
     expect(screen.getByTestId('legend-sent')).toHaveTextContent('Sent: 2');
   });
 });

@@ -1,6 +1,6 @@
 import { Button, Heading, List, Paragraph, Section } from '@plesk/ui-library';
 import { createElement, Fragment, useCallback, useEffect, useState } from 'react';
-import type { Level, ObjectRow, OverLimitEvent, StatsPeriod } from '../api/types';
+import type { Level, ObjectRow, OverLimitEvent } from '../api/types';
 import { useEnvironment } from '../app/environment';
 import type { Target } from '../app/navigation';
 import { useText } from '../app/text';
@@ -12,8 +12,7 @@ import { rowControlsColumn } from '../components/row-controls';
 import { CompromisedLabel } from '../components/CompromisedMark';
 import { SendingStatus } from '../components/SendingStatus';
 import { LimitCell } from '../components/LockMark';
-import { PERIOD_KEY, StatsChart } from '../components/StatsChart';
-import { FilterControl } from '../components/FilterControl';
+import { PeriodChart, type ChartObject } from '../components/PeriodChart';
 import { ReportSection } from '../components/ReportSection';
 import { formatDateTime } from '../app/locale';
 
@@ -23,8 +22,6 @@ const TOP_SENDERS = 10;
 const EVENTS = 20;
 /** Held messages counted for the overview; more shows as "N or more". */
 const HELD_COUNTED = 100;
-
-type ChartObject = { level: Level; name: string } | 'server';
 
 /** Where a row leads: domains and subscriptions to their screens, an email address to its domain. */
 function targetOf(row: Pick<ObjectRow, 'level' | 'name' | 'domain'>): Target {
@@ -69,13 +66,6 @@ export function OverviewScreen() {
   const loadEvents = useCallback(() => api.events({ limit: EVENTS }).then((answer) => answer.items), [api]);
   const events = useResource(loadEvents, 'events', pollMs);
 
-  const [period, setPeriod] = useState<StatsPeriod>('24h');
-  const chartKey = `${chartObject === null ? 'none' : chartObject === 'server' ? 'server' : `${chartObject.level}:${chartObject.name}`}:${period}`;
-  const loadStats = useCallback(
-    () => (chartObject === null ? Promise.resolve(null) : api.stats(chartObject === 'server' ? { period } : { level: chartObject.level, name: chartObject.name, period })),
-    [api, chartKey], // eslint-disable-line react-hooks/exhaustive-deps
-  );
-  const stats = useResource(loadStats, `stats:${chartKey}`, pollMs);
   const chartLabel = chartObject === null ? '' : chartObject === 'server' ? text('overview.wholeServer') : `${text(`levels.${chartObject.level}`)} ${chartObject.name}`;
 
   const chartButton = (row: Pick<ObjectRow, 'level' | 'name'>) => (
@@ -157,24 +147,11 @@ export function OverviewScreen() {
         </LoadState>
       </Section>
 
-      <Section
-        title={text(`periods.chartTitle.${PERIOD_KEY[period]}`, { object: chartLabel })}
+      <PeriodChart
+        object={chartObject}
+        objectLabel={chartLabel}
         buttons={isAdmin && chartObject !== 'server' ? [<Button key="server" onClick={() => setChartObject('server')}>{text('overview.showWholeServer')}</Button>] : []}
-      >
-        <FilterControl
-          label={text('periods.switchLabel')}
-          selected={period}
-          onChange={setPeriod}
-          buttons={(Object.keys(PERIOD_KEY) as StatsPeriod[]).map((value) => ({ value, title: text(`periods.${PERIOD_KEY[value]}`) }))}
-        />
-        {chartObject === null ? (
-          <Paragraph>{text('overview.chartPick')}</Paragraph>
-        ) : (
-          <LoadState data={stats.data} error={stats.error} onRetry={stats.reload}>
-            {(answer) => (answer ? <StatsChart buckets={answer.buckets} objectLabel={chartLabel} period={answer.period ?? '24h'} /> : null)}
-          </LoadState>
-        )}
-      </Section>
+      />
 
       <Section title={text('overview.events')}>
         <LoadState data={events.data} error={events.error} onRetry={events.reload}>
