@@ -617,7 +617,7 @@ export const deDE: MessageTree = {
   report: {
     title: 'Limit erreicht',
     intro: 'Objekte, die im Zeitraum ein Limit erreicht haben, die mit den meisten Versuchen über dem Limit zuerst.',
-    since: 'Zeitraum',
+    since: 'Limit erreicht in',
     sinceDays: { day: 'Letzter Tag', week: 'Letzte 7 Tage', month: 'Letzte 31 Tage' },
     download: 'CSV herunterladen',
     downloaded: 'Der Bericht wurde heruntergeladen.',

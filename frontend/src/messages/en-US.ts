@@ -619,7 +619,7 @@ export const enUS = {
   report: {
     title: 'Reached a limit',
     intro: 'Objects that reached a limit in the period, most over-limit attempts first.',
-    since: 'Period',
+    since: 'Reached a limit in',
     sinceDays: { day: 'Last day', week: 'Last 7 days', month: 'Last 31 days' },
     download: 'Download CSV',
     downloaded: 'The report was downloaded.',
