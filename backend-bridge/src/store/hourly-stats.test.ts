@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiHarness } from '../../test-support/api-harness.js';
 import { HOUR_SECONDS } from '../enforcement/enforcer.js';
 import { forEachCounterStep } from './counter-batches.js';
@@ -130,11 +130,24 @@ describe('hourly statistics', () => {
     expect(h.db.prepare('SELECT COUNT(*) AS n FROM daily_server_sent').get()).toEqual({ n: 0 });
   });
 
-  it('prunes by the time indexes, never by a scan of the rows it keeps', () => {
+  it('prunes a range of the time-first key, never a scan of the rows it keeps; reads an object by key lookups', () => {
     for (const [table, column] of [['hourly_sent', 'hour'], ['hourly_server_sent', 'hour'], ['daily_sent', 'day'], ['daily_server_sent', 'day']] as const) {
       const plan = h.db.prepare(`EXPLAIN QUERY PLAN DELETE FROM ${table} WHERE ${column} < 5`).all() as Array<{ detail: string }>;
-      expect(plan.map((step) => step.detail).join('; '), table).toMatch(/SEARCH .*(INDEX|PRIMARY KEY|INTEGER PRIMARY KEY)/);
+      expect(plan.map((step) => step.detail).join('; '), table).toMatch(/SEARCH .*(PRIMARY KEY|INTEGER PRIMARY KEY) \(/);
     }
+    const explained: string[] = [];
+    const prepare = h.db.prepare.bind(h.db);
+    const spy = vi.spyOn(h.db, 'prepare').mockImplementation(((sql: string) => {
+      if (sql.includes('WITH RECURSIVE')) explained.push(...(prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ first: 1, last: 2, key: 5 }) as Array<{ detail: string }>).map((s) => s.detail));
+      return prepare(sql);
+    }) as typeof h.db.prepare);
+    bucketedStats(h.db, idOf('mailbox', 'alice@example.com'), h.nowMs, STATS_PERIODS['7d']);
+    bucketedStats(h.db, idOf('mailbox', 'alice@example.com'), h.nowMs, STATS_PERIODS['31d']);
+    spy.mockRestore();
+    expect(explained.filter((d) => /(hourly|daily)_sent/.test(d))).toEqual([
+      expect.stringMatching(/SEARCH hourly_sent USING PRIMARY KEY \((hour=\? AND counter_key=\?)\)/),
+      expect.stringMatching(/SEARCH daily_sent USING PRIMARY KEY \((day=\? AND counter_key=\?)\)/),
+    ]);
   });
 
   it('shows 24 hourly bars, 28 six-hour bars over 7 days and 31 daily bars, each whole across the roll-up', () => {

@@ -36,7 +36,7 @@ export interface HourBucket {
  */
 export function prepareJournalRollUp(db: Db): (oldestKeptSecond: number) => void {
   const addObjectHour = db.prepare(
-    'INSERT INTO hourly_sent (counter_key, hour, amount) VALUES (?, ?, ?) ON CONFLICT (counter_key, hour) DO UPDATE SET amount = amount + excluded.amount',
+    'INSERT INTO hourly_sent (counter_key, hour, amount) VALUES (?, ?, ?) ON CONFLICT (hour, counter_key) DO UPDATE SET amount = amount + excluded.amount',
   );
   const addServerHour = db.prepare(
     'INSERT INTO hourly_server_sent (hour, amount) VALUES (?, ?) ON CONFLICT (hour) DO UPDATE SET amount = amount + excluded.amount',
@@ -45,12 +45,12 @@ export function prepareJournalRollUp(db: Db): (oldestKeptSecond: number) => void
   const removeBatch = db.prepare('DELETE FROM counter_batches WHERE id = ?');
   const rewriteBatch = db.prepare('UPDATE counter_batches SET first_second = ?, last_second = ?, rows = ? WHERE id = ?');
   const addObjectDay = db.prepare(
-    'INSERT INTO daily_sent (counter_key, day, amount) VALUES (?, ?, ?) ON CONFLICT (counter_key, day) DO UPDATE SET amount = amount + excluded.amount',
+    'INSERT INTO daily_sent (counter_key, day, amount) VALUES (?, ?, ?) ON CONFLICT (day, counter_key) DO UPDATE SET amount = amount + excluded.amount',
   );
   const addServerDay = db.prepare(
     'INSERT INTO daily_server_sent (day, amount) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET amount = amount + excluded.amount',
   );
-  // Both use the time index (hourly_sent_hour, daily_sent_day): a range delete, never a scan of what is kept.
+  // Both tables are ordered by time first: the oldest rows are one contiguous range, never a scan of what is kept.
   const removeOldObjectHours = db.prepare('DELETE FROM hourly_sent WHERE hour < ?');
   const removeOldServerHours = db.prepare('DELETE FROM hourly_server_sent WHERE hour < ?');
   const removeOldObjectDays = db.prepare('DELETE FROM daily_sent WHERE day < ?');
@@ -192,14 +192,19 @@ export function bucketedStats(
   forEachCounterStep(db, { fromSecond: firstHour * 3600 }, (stepKey, second, amount) => {
     if (key === null ? stepKey % 4 === SUBSCRIPTION_TAG : stepKey === key) add(counted, bucketOfHour(Math.floor(second / 3600)), amount);
   });
+  // An object's rows are read as one primary-key lookup per hour (or day) of the period: the tables are ordered by
+  // time first, so a range over time alone would read every object's rows.
+  const eachStep = (table: 'hourly_sent' | 'daily_sent', column: 'hour' | 'day') =>
+    `WITH RECURSIVE span(t) AS (SELECT @first UNION ALL SELECT t + 1 FROM span WHERE t < @last)
+     SELECT ${column}, amount FROM span JOIN ${table} ON ${table}.${column} = span.t AND ${table}.counter_key = @key`;
   let rolledUp: Array<[number, number]>;
   if (bucketHours === 24) {
     rolledUp = target
-      ? (db.prepare('SELECT day, amount FROM daily_sent WHERE counter_key = ? AND day >= ?').raw().all(key, firstBucket) as Array<[number, number]>)
+      ? (db.prepare(eachStep('daily_sent', 'day')).raw().all({ first: firstBucket, last: currentBucket, key }) as Array<[number, number]>)
       : (db.prepare('SELECT day, amount FROM daily_server_sent WHERE day >= ?').raw().all(firstBucket) as Array<[number, number]>);
   } else {
     const hours = target
-      ? (db.prepare('SELECT hour, amount FROM hourly_sent WHERE counter_key = ? AND hour >= ?').raw().all(key, firstHour) as Array<[number, number]>)
+      ? (db.prepare(eachStep('hourly_sent', 'hour')).raw().all({ first: firstHour, last: currentBucket * bucketHours + bucketHours - 1, key }) as Array<[number, number]>)
       : (db.prepare('SELECT hour, amount FROM hourly_server_sent WHERE hour >= ?').raw().all(firstHour) as Array<[number, number]>);
     rolledUp = hours.map(([hour, amount]) => [bucketOfHour(hour), amount]);
   }
