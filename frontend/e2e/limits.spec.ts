@@ -1,4 +1,5 @@
 import { expect, test, type Browser } from '@playwright/test';
+import { readFile } from 'node:fs/promises';
 import { cli } from '../../backend-bridge/test-support/daemon-process.js';
 import { expectAccessible, expectTwoSentThenDeferred, mailboxRow, shoot } from './pages.js';
 import { MailStack } from './mail-stack.js';
@@ -150,6 +151,23 @@ test('the admin overview shows what is at its limit, the top senders and the ove
   await page.getByTestId('top-senders').getByRole('button', { name: 'Show chart for alice@example.com' }).click();
   await expect(page.getByRole('img', { name: /alice@example\.com, last 24 hours: 2 sent, 0 released, 0 held, 1 deferred/ })).toBeVisible();
   await shoot(page, 'overview');
+  await expectAccessible(page);
+
+  // The period switch above the chart (the first "Last 7 days"; the report's comes later on the page).
+  await page.getByRole('button', { name: 'Last 7 days' }).first().click();
+  await expect(page.getByRole('img', { name: /^Messages per 6 hours for Email address alice@example\.com, last 7 days: 2 sent, 0 released, 0 held, 1 deferred$/ })).toBeVisible();
+  await expect(page.getByText('Each bar is 6 hours (UTC).')).toBeVisible();
+  // The report: alice's deferred attempt against her hourly limit, and the same as a CSV file.
+  const report = page.getByTestId('report').getByRole('row').filter({ hasText: 'alice@example.com' });
+  await expect(report).toContainText('jdoe (reseller res1)');
+  await expect(report).toContainText('0 / 1');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+  expect(download.suggestedFilename()).toBe('outgoing-mail-limits-report-7d.csv');
+  const csv = await readFile((await download.path())!, 'utf8');
+  expect(csv.split('\r\n')[0]).toMatch(/^level,name,customer,reseller,over_limit_events,/);
+  expect(csv).toMatch(/\r\nmailbox,alice@example\.com,jdoe,res1,1,1,0,0,1,0,/);
+  await expect(page.getByText('The report was downloaded.')).toBeVisible();
+  await shoot(page, 'overview-report');
   await expectAccessible(page);
 });
 

@@ -160,10 +160,10 @@ describe('API fuzzing: never a 500, always the error shape, nothing changed by a
 
   it('arbitrary query strings on every endpoint that takes one', async () => {
     const key = fc.oneof(fc.constantFrom('search', 'subscription', 'domain', 'blocked', 'sort', 'order', 'page', 'pageSize', 'level', 'name', 'limit', 'hours', 'before', 'status', '__proto__'), fc.string({ maxLength: 10 }));
-    const value = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 400 }), fc.constantFrom('0', '-1', '1e3', '1000001', 'NaN', 'true', 'mailbox', 'desc', 'all'));
+    const value = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 400 }), fc.constantFrom('0', '-1', '1e3', '1000001', 'NaN', 'true', 'mailbox', 'desc', 'all', '7d', '31d', '32d', 'csv'));
     const query = fc.array(fc.tuple(key, value), { maxLength: 5 }).map((pairs) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&'));
     const rawQuery = fc.constantFrom('%', 'a=%zz', 'page=1&page=2', 'level=mailbox&level=domain', '&&&', '=x', 'name');
-    const paths = fc.constantFrom('/api/v1/mailboxes', '/api/v1/domains', '/api/v1/subscriptions', '/api/v1/events', '/api/v1/stats', '/api/v1/audit', '/api/v1/held', '/api/v1/compromised', '/api/v1/settings');
+    const paths = fc.constantFrom('/api/v1/mailboxes', '/api/v1/domains', '/api/v1/subscriptions', '/api/v1/events', '/api/v1/stats', '/api/v1/report', '/api/v1/audit', '/api/v1/held', '/api/v1/compromised', '/api/v1/settings');
     await fc.assert(
       fc.asyncProperty(callers, paths, fc.oneof(query, rawQuery), async (caller, path, search) => {
         const before = h.storeState();

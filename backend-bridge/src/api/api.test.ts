@@ -433,14 +433,14 @@ describe('contract: every endpoint answers with its documented status and shape'
     const response = await h().get(ADMIN, '/api/v1/stats?level=mailbox&name=Alice@example.com');
     expectStatus(response, 200);
     const body = json<{ level: string; name: string; buckets: HourBucket[] }>(response);
-    expect(Object.keys(body)).toEqual(['level', 'name', 'buckets']);
+    expect(Object.keys(body)).toEqual(['level', 'name', 'period', 'bucketHours', 'buckets']);
     expect(body.level).toBe('mailbox');
     expect(body.name).toBe('alice@example.com');
     expect(body.buckets).toHaveLength(24);
     expect(body.buckets.at(-1)).toEqual({ start: new Date(h().nowMs).toISOString(), sent: 2, held: 0, released: 0, deferred: 0 });
     expect(body.buckets[0]?.start).toBe(new Date(h().nowMs - 23 * 3_600_000).toISOString());
     const server = json<{ level: null; name: null; buckets: HourBucket[] }>(await h().get(ADMIN, '/api/v1/stats?hours=2'));
-    expect(server).toEqual({ level: null, name: null, buckets: [{ start: new Date(h().nowMs - 3_600_000).toISOString(), sent: 0, held: 0, released: 0, deferred: 0 }, { start: new Date(h().nowMs).toISOString(), sent: 2, held: 0, released: 0, deferred: 0 }] });
+    expect(server).toEqual({ level: null, name: null, period: null, bucketHours: 1, buckets: [{ start: new Date(h().nowMs - 3_600_000).toISOString(), sent: 0, held: 0, released: 0, deferred: 0 }, { start: new Date(h().nowMs).toISOString(), sent: 2, held: 0, released: 0, deferred: 0 }] });
   });
 
   it('PUT/GET/DELETE /directory/contacts: where resellers and customers are notified, audited', async () => {
@@ -566,6 +566,8 @@ const MATRIX: MatrixCase[] = [
     (level): MatrixCase => ({ what: `GET /stats (${level})`, targeted: true, request: (o) => ({ method: 'GET', url: `/api/v1/stats?level=${level}&name=${o[level]}` }), expected: READ }),
   ),
   { what: 'GET /audit', targeted: false, request: () => ({ method: 'GET', url: '/api/v1/audit' }), expected: everyone('200') },
+  // Each role sees only its own objects in it (history.api.test.ts).
+  { what: 'GET /report', targeted: false, request: () => ({ method: 'GET', url: '/api/v1/report?since=31d' }), expected: everyone('200') },
   {
     what: 'PUT /directory/subscriptions/:name',
     targeted: false,

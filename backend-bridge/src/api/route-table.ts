@@ -25,10 +25,21 @@ export interface RouteSpec<B = unknown, Q = unknown, P = Record<string, string>>
   status?: number;
   /** Refusals of this route beyond those every route may answer (see errorResponses), for the OpenAPI document. */
   errors?: Record<number, string>;
+  /** Media types of a successful answer beyond JSON (the handler then returns a TextAnswer), for the OpenAPI document. */
+  alsoProduces?: string[];
   handler: (context: RouteContext<B, Q, P>) => unknown;
 }
 
 export const API_PREFIX = '/api/v1';
+
+/** A handler's answer that is not JSON (a CSV file): sent as it is, with its media type and a file name to save it as. */
+export class TextAnswer {
+  constructor(
+    readonly contentType: string,
+    readonly body: string,
+    readonly fileName: string,
+  ) {}
+}
 
 /** Turns zod issues into the API's error shape: one message per field path. */
 export function fieldErrors(error: z.ZodError): Record<string, string> {
@@ -120,6 +131,10 @@ export class RouteTable {
           const result = await spec.handler({ identity, body, query, params: request.params as never, request });
           const status = spec.status ?? 200;
           if (status === 204) return reply.code(204).send();
+          if (result instanceof TextAnswer) {
+            // fileName is made by the route from fixed text and digits, never from a request.
+            return reply.code(status).header('content-type', result.contentType).header('content-disposition', `attachment; filename="${result.fileName}"`).send(result.body);
+          }
           return reply.code(status).send(result);
         },
       });
@@ -143,7 +158,9 @@ export class RouteTable {
         tags: [spec.tag],
         parameters,
         responses: {
-          [String(spec.status ?? 200)]: { description: 'success' },
+          [String(spec.status ?? 200)]: spec.alsoProduces
+            ? { description: 'success', content: Object.fromEntries(['application/json', ...spec.alsoProduces].map((type) => [type, {}])) }
+            : { description: 'success' },
           ...errorResponses({ method: spec.method, pathParameters: openApiPath.includes('{'), extra: spec.errors }),
         },
       };

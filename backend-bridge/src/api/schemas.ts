@@ -5,6 +5,7 @@ import { NOTIFY_PERIODS, OVER_LIMIT_ACTIONS } from '../core/settings.js';
 import { MAX_EARLY_WARNING_PERCENT } from '../core/early-warning.js';
 import { LIMITS_MODES } from '../core/monitor-mode.js';
 import { MAX_ANOMALY_THRESHOLD } from '../core/anomalies.js';
+import { parseReportSince } from '../core/report.js';
 import { MAIL_SERVERS, NATIVE_LIMITING } from '../core/health-check.js';
 
 /** The longest name of any object: a mailbox address of 64 + 1 + 253 characters (core/directory-file.ts). */
@@ -154,9 +155,28 @@ export const statsQuery = z
   .strictObject({
     level: levelValue.optional(),
     name: z.string().max(MAX_NAME_LENGTH).optional(),
-    hours: z.coerce.number().int().min(1).max(48).default(24),
+    hours: z.coerce.number().int().min(1).max(48).optional().describe('hourly bars for this many hours (1-48); instead of period'),
+    period: z
+      .enum(['24h', '7d', '31d'])
+      .optional()
+      .describe('24h: 24 hourly bars; 7d: 28 bars of 6 hours; 31d: 31 daily bars (UTC days); the default is 24h'),
   })
-  .refine((q) => (q.level === undefined) === (q.name === undefined), { message: 'give both level and name, or neither', path: ['name'] });
+  .refine((q) => (q.level === undefined) === (q.name === undefined), { message: 'give both level and name, or neither', path: ['name'] })
+  .refine((q) => q.hours === undefined || q.period === undefined, { message: 'give hours or period, not both', path: ['period'] });
+
+/** The report: the last 1d..31d, as JSON or CSV. */
+export const reportQuery = z.strictObject({
+  since: z
+    .string()
+    .default('7d')
+    .transform((text, context) => {
+      const days = parseReportSince(text);
+      if (days === null) context.addIssue({ code: 'custom', message: 'must be a number of days from 1d to 31d, like 7d' });
+      return days ?? 0;
+    })
+    .describe('how far back: 1d to 31d; 7d by default'),
+  format: z.enum(['json', 'csv']).optional().describe('csv: the same rows as CSV (also chosen by Accept: text/csv)'),
+});
 
 export const auditQuery = z.strictObject({
   level: levelValue.optional(),

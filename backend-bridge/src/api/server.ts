@@ -17,6 +17,7 @@ import { monitorRoutes } from './routes/monitor-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { exemptionRoutes } from './routes/exemption-routes.js';
 import { anomalyRoutes } from './routes/anomaly-routes.js';
+import { reportRoutes } from './routes/report-routes.js';
 import { heldRoutes } from './routes/held-routes.js';
 import { objectRoutes } from './routes/object-routes.js';
 import { settingsRoutes } from './routes/settings-routes.js';
@@ -85,6 +86,7 @@ export function buildApi(context: ApiContext, options: { secret: Buffer; version
   monitorRoutes(routes, context);
   exemptionRoutes(routes, context);
   anomalyRoutes(routes, context);
+  reportRoutes(routes, context);
   directoryRoutes(routes, context);
   if (context.held) heldRoutes(routes, context, context.held);
   if (context.wiring) wiringRoutes(routes, context.wiring);

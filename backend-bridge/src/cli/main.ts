@@ -27,6 +27,7 @@ import { registerHeldCommands } from './held-command.js';
 import { registerStoreCommands } from './store-command.js';
 import { registerNotifyCommands } from './notify-command.js';
 import { registerExemptCommands } from './exempt-command.js';
+import { registerReportCommand } from './report-command.js';
 import { DoctorVerdict, registerDoctorCommand } from './doctor-command.js';
 import { createLogger } from './logger.js';
 import { describeSettings, usageTable } from './presentation.js';
@@ -370,6 +371,7 @@ export function buildProgram(): Command {
   registerNotifyCommands(program, dataDirOption);
   registerExemptCommands(program, dataDirOption);
   registerDoctorCommand(program, dataDirOption);
+  registerReportCommand(program, dataDirOption);
   return program;
 }
 

@@ -1,5 +1,6 @@
 import { BASELINE_HOURS } from '../core/anomalies.js';
 import type { Db } from './database.js';
+import { objectStepsQuery } from './hourly-stats.js';
 
 /**
  * The hourly amounts of one counter over the BASELINE_HOURS clock hours before `hour`, as the store keeps them
@@ -8,8 +9,8 @@ import type { Db } from './database.js';
  */
 export function storedHourlyAmounts(db: Db, counterKey: number, hour: number): Map<number, number> {
   const rows = db
-    .prepare('SELECT hour, amount FROM hourly_sent WHERE counter_key = ? AND hour >= ? AND hour < ?')
+    .prepare(objectStepsQuery('hourly_sent', 'hour'))
     .raw()
-    .all(counterKey, hour - BASELINE_HOURS, hour) as Array<[number, number]>;
+    .all({ first: hour - BASELINE_HOURS, last: hour - 1, key: counterKey }) as Array<[number, number]>;
   return new Map(rows);
 }

@@ -4,10 +4,23 @@ import { COUNTER_BATCH_FIELDS, decodeCounterBatch, encodeCounterBatch, forEachCo
 import type { Db } from './database.js';
 
 export const HOUR_MS = 3_600_000;
-/** The charts show a day; a second day is kept so "the last 24 hours" is always whole. */
-const KEEP_HOURS = 48;
+/**
+ * Hourly rows serve the 24-hour and 7-day charts, daily rows the 31-day one. Both are counted back from the
+ * journal's oldest second (a day ago), so a day more than the charts show is kept and their oldest bar is whole.
+ */
+export const KEEP_HOURS = 7 * 24;
+export const KEEP_DAYS = 31;
 /** Every counted message is charged to its subscription, so the subscriptions' sum is the server's total. */
 const SUBSCRIPTION_TAG = counterKey('subscription', 0);
+
+/**
+ * The query of one object's rows (`@key`) from hour or day `@first` to `@last`: one primary-key lookup per step,
+ * since the tables are ordered by time first and a range over time alone would read every object's rows.
+ */
+export function objectStepsQuery(table: 'hourly_sent' | 'daily_sent', column: 'hour' | 'day'): string {
+  return `WITH RECURSIVE span(t) AS (SELECT @first UNION ALL SELECT t + 1 FROM span WHERE t < @last)
+     SELECT ${column}, amount FROM span JOIN ${table} ON ${table}.${column} = span.t AND ${table}.counter_key = @key`;
+}
 
 export interface HourBucket {
   /** Start of the clock hour, ISO 8601. */
@@ -27,12 +40,12 @@ export interface HourBucket {
 
 /**
  * Returns what moves journal steps older than the window into hourly rows, in one transaction, so the journal
- * stays as long as the longest window (a day, for daily limits) while the charts keep two. A batch wholly before the window is deleted; one that
+ * stays as long as the longest window (a day, for daily limits); each step also goes into its day row. A batch wholly before the window is deleted; one that
  * straddles its start keeps its newer steps, rewritten in place so batches stay in the order they were written.
  */
 export function prepareJournalRollUp(db: Db): (oldestKeptSecond: number) => void {
   const addObjectHour = db.prepare(
-    'INSERT INTO hourly_sent (counter_key, hour, amount) VALUES (?, ?, ?) ON CONFLICT (counter_key, hour) DO UPDATE SET amount = amount + excluded.amount',
+    'INSERT INTO hourly_sent (counter_key, hour, amount) VALUES (?, ?, ?) ON CONFLICT (hour, counter_key) DO UPDATE SET amount = amount + excluded.amount',
   );
   const addServerHour = db.prepare(
     'INSERT INTO hourly_server_sent (hour, amount) VALUES (?, ?) ON CONFLICT (hour) DO UPDATE SET amount = amount + excluded.amount',
@@ -40,9 +53,19 @@ export function prepareJournalRollUp(db: Db): (oldestKeptSecond: number) => void
   const oldBatches = db.prepare('SELECT id, rows FROM counter_batches WHERE first_second < ? ORDER BY id').raw();
   const removeBatch = db.prepare('DELETE FROM counter_batches WHERE id = ?');
   const rewriteBatch = db.prepare('UPDATE counter_batches SET first_second = ?, last_second = ?, rows = ? WHERE id = ?');
+  const addObjectDay = db.prepare(
+    'INSERT INTO daily_sent (counter_key, day, amount) VALUES (?, ?, ?) ON CONFLICT (day, counter_key) DO UPDATE SET amount = amount + excluded.amount',
+  );
+  const addServerDay = db.prepare(
+    'INSERT INTO daily_server_sent (day, amount) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET amount = amount + excluded.amount',
+  );
+  // Both tables are ordered by time first: the oldest rows are one contiguous range, never a scan of what is kept.
   const removeOldObjectHours = db.prepare('DELETE FROM hourly_sent WHERE hour < ?');
   const removeOldServerHours = db.prepare('DELETE FROM hourly_server_sent WHERE hour < ?');
+  const removeOldObjectDays = db.prepare('DELETE FROM daily_sent WHERE day < ?');
+  const removeOldServerDays = db.prepare('DELETE FROM daily_server_sent WHERE day < ?');
   let prunedBeforeHour = 0;
+  let prunedBeforeDay = 0;
   return db.transaction((oldestKeptSecond: number) => {
     const byObjectHour = new Map<number, Map<number, number>>();
     const byServerHour = new Map<number, number>();
@@ -73,22 +96,46 @@ export function prepareJournalRollUp(db: Db): (oldestKeptSecond: number) => void
     }
     for (const [key, hours] of byObjectHour) for (const [hour, amount] of hours) addObjectHour.run(key, hour, amount);
     for (const [hour, amount] of byServerHour) addServerHour.run(hour, amount);
-    // hourly_sent has no index by hour alone: its scan runs once an hour, not at every prune.
-    const oldestKeptHour = Math.floor(oldestKeptSecond / 3600) - KEEP_HOURS;
+    // Every hour also goes into its day at once, so a day row is whole the moment its hours leave the journal.
+    for (const [key, hours] of byObjectHour) for (const [day, amount] of sumByDay(hours)) addObjectDay.run(key, day, amount);
+    for (const [day, amount] of sumByDay(byServerHour)) addServerDay.run(day, amount);
+    // Deletes run once an hour (hours) and once a day (days), not at every prune.
+    const journalStartHour = Math.floor(oldestKeptSecond / 3600);
+    const oldestKeptHour = journalStartHour - KEEP_HOURS;
     if (oldestKeptHour > prunedBeforeHour) {
       removeOldObjectHours.run(oldestKeptHour);
       removeOldServerHours.run(oldestKeptHour);
       prunedBeforeHour = oldestKeptHour;
     }
+    const oldestKeptDay = Math.floor(journalStartHour / 24) - KEEP_DAYS;
+    if (oldestKeptDay > prunedBeforeDay) {
+      removeOldObjectDays.run(oldestKeptDay);
+      removeOldServerDays.run(oldestKeptDay);
+      prunedBeforeDay = oldestKeptDay;
+    }
   });
 }
 
+function sumByDay(hours: ReadonlyMap<number, number>): Map<number, number> {
+  const days = new Map<number, number>();
+  for (const [hour, amount] of hours) {
+    const day = Math.floor(hour / 24);
+    days.set(day, (days.get(day) ?? 0) + amount);
+  }
+  return days;
+}
+
 /**
- * Held mail released in the hours from `firstHour`, per hour: message count and the amount its releases counted.
- * Held records name the innermost object they are charged to; the directory tables say which domain and
- * subscription that object belongs to.
+ * Held mail released in the buckets from `firstHour`, per bucket of `bucketHours`: message count and the amount
+ * its releases counted. Held records name the innermost object they are charged to; the directory tables say
+ * which domain and subscription that object belongs to.
  */
-function releasedPerHour(db: Db, target: { level: Level; id: number } | null, firstHour: number): Array<[number, number, number]> {
+function releasedPerBucket(
+  db: Db,
+  target: { level: Level; id: number } | null,
+  firstHour: number,
+  bucketHours: number,
+): Array<[number, number, number]> {
   const chargedTo: Record<Level, string> = {
     mailbox: `charged_level = 'mailbox' AND charged_name = (SELECT address FROM mailboxes WHERE id = @id)`,
     domain: `(charged_level = 'domain' AND charged_name = (SELECT name FROM domains WHERE id = @id))
@@ -98,71 +145,102 @@ function releasedPerHour(db: Db, target: { level: Level; id: number } | null, fi
       OR (charged_level = 'mailbox' AND charged_name IN
         (SELECT m.address FROM mailboxes m JOIN domains d ON d.id = m.domain_id WHERE d.subscription_id = @id))`,
   };
+  const bucketMs = bucketHours * HOUR_MS;
   return db
     .prepare(
-      `SELECT resolved_at_ms / ${HOUR_MS}, COUNT(*), SUM(weight) FROM held_messages
+      `SELECT resolved_at_ms / ${bucketMs}, COUNT(*), SUM(weight) FROM held_messages
        WHERE status = 'released' AND resolved_at_ms >= @from ${target ? `AND (${chargedTo[target.level]})` : ''}
-       GROUP BY resolved_at_ms / ${HOUR_MS}`,
+       GROUP BY resolved_at_ms / ${bucketMs}`,
     )
     .raw()
     .all(target ? { from: firstHour * HOUR_MS, id: target.id } : { from: firstHour * HOUR_MS }) as Array<[number, number, number]>;
 }
+
+/** The chart periods: how many bars, each of how many clock hours (UTC-aligned: 6-hour bars start at 0, 6, 12, 18). */
+export const STATS_PERIODS = {
+  '24h': { bucketHours: 1, buckets: 24 },
+  '7d': { bucketHours: 6, buckets: 28 },
+  '31d': { bucketHours: 24, buckets: 31 },
+} as const;
+export type StatsPeriod = keyof typeof STATS_PERIODS;
 
 /**
  * One bucket per clock hour, oldest first, the current hour last; `target` null means the whole server.
  * Held mail shows as held in the hour it was held and as released in the hour it left, never as refused.
  */
 export function hourlyStats(db: Db, target: { level: Level; id: number } | null, nowMs: number, hours: number): HourBucket[] {
-  const currentHour = Math.floor(nowMs / HOUR_MS);
-  const firstHour = currentHour - hours + 1;
+  return bucketedStats(db, target, nowMs, { bucketHours: 1, buckets: hours });
+}
+
+/**
+ * `buckets` bars of `bucketHours` (1, 6 or 24) each, oldest first, the one holding now last. Hourly and 6-hour bars
+ * read hourly rows (kept a week), daily bars read daily rows (kept 31 days); both add what the journal still holds.
+ */
+export function bucketedStats(
+  db: Db,
+  target: { level: Level; id: number } | null,
+  nowMs: number,
+  shape: { bucketHours: number; buckets: number },
+): HourBucket[] {
+  const { bucketHours } = shape;
+  const currentBucket = Math.floor(nowMs / (bucketHours * HOUR_MS));
+  const firstBucket = currentBucket - shape.buckets + 1;
+  const firstHour = firstBucket * bucketHours;
+  const bucketOfHour = (hour: number) => Math.floor(hour / bucketHours);
   const counted = new Map<number, number>();
   const held = new Map<number, number>();
   const deferred = new Map<number, number>();
   const released = new Map<number, number>();
   const releasedAmount = new Map<number, number>();
-  const add = (into: Map<number, number>, rows: Array<[number, number]>): void => {
-    for (const [hour, amount] of rows) into.set(hour, (into.get(hour) ?? 0) + amount);
+  const add = (into: Map<number, number>, bucket: number, amount: number): void => {
+    into.set(bucket, (into.get(bucket) ?? 0) + amount);
   };
 
   // The journal holds the last day or so (the daily window), not yet rolled up: its steps are summed here.
   const key = target ? counterKey(target.level, target.id) : null;
   forEachCounterStep(db, { fromSecond: firstHour * 3600 }, (stepKey, second, amount) => {
-    if (key === null ? stepKey % 4 === SUBSCRIPTION_TAG : stepKey === key) {
-      const hour = Math.floor(second / 3600);
-      counted.set(hour, (counted.get(hour) ?? 0) + amount);
-    }
+    if (key === null ? stepKey % 4 === SUBSCRIPTION_TAG : stepKey === key) add(counted, bucketOfHour(Math.floor(second / 3600)), amount);
   });
-  if (target) {
-    add(counted, db.prepare('SELECT hour, amount FROM hourly_sent WHERE counter_key = ? AND hour >= ?').raw().all(key, firstHour) as Array<[number, number]>);
+  const eachStep = objectStepsQuery;
+  let rolledUp: Array<[number, number]>;
+  if (bucketHours === 24) {
+    rolledUp = target
+      ? (db.prepare(eachStep('daily_sent', 'day')).raw().all({ first: firstBucket, last: currentBucket, key }) as Array<[number, number]>)
+      : (db.prepare('SELECT day, amount FROM daily_server_sent WHERE day >= ?').raw().all(firstBucket) as Array<[number, number]>);
   } else {
-    add(counted, db.prepare('SELECT hour, amount FROM hourly_server_sent WHERE hour >= ?').raw().all(firstHour) as Array<[number, number]>);
+    const hours = target
+      ? (db.prepare(eachStep('hourly_sent', 'hour')).raw().all({ first: firstHour, last: currentBucket * bucketHours + bucketHours - 1, key }) as Array<[number, number]>)
+      : (db.prepare('SELECT hour, amount FROM hourly_server_sent WHERE hour >= ?').raw().all(firstHour) as Array<[number, number]>);
+    rolledUp = hours.map(([hour, amount]) => [bucketOfHour(hour), amount]);
   }
+  for (const [bucket, amount] of rolledUp) add(counted, bucket, amount);
+  const bucketMs = bucketHours * HOUR_MS;
   const events = db
     .prepare(
-      `SELECT at_ms / ${HOUR_MS}, action, COUNT(*) FROM over_limit_events
-       WHERE ${target ? `${target.level}_id = ? AND ` : ''}at_ms >= ? GROUP BY at_ms / ${HOUR_MS}, action`,
+      `SELECT at_ms / ${bucketMs}, action, COUNT(*) FROM over_limit_events
+       WHERE ${target ? `${target.level}_id = ? AND ` : ''}at_ms >= ? GROUP BY at_ms / ${bucketMs}, action`,
     )
     .raw()
     .all(...(target ? [target.id] : []), firstHour * HOUR_MS) as Array<[number, string, number]>;
-  for (const [hour, action, count] of events) {
-    if (action === 'defer') add(deferred, [[hour, count]]);
-    else if (action === 'hold') add(held, [[hour, count]]);
+  for (const [bucket, action, count] of events) {
+    if (action === 'defer') add(deferred, bucket, count);
+    else if (action === 'hold') add(held, bucket, count);
   }
-  for (const [hour, count, amount] of releasedPerHour(db, target, firstHour)) {
-    add(released, [[hour, count]]);
-    add(releasedAmount, [[hour, amount]]);
+  for (const [bucket, count, amount] of releasedPerBucket(db, target, firstHour, bucketHours)) {
+    add(released, bucket, count);
+    add(releasedAmount, bucket, amount);
   }
 
-  const buckets: HourBucket[] = [];
-  for (let hour = firstHour; hour <= currentHour; hour++) {
-    buckets.push({
-      start: new Date(hour * HOUR_MS).toISOString(),
+  const result: HourBucket[] = [];
+  for (let bucket = firstBucket; bucket <= currentBucket; bucket++) {
+    result.push({
+      start: new Date(bucket * bucketMs).toISOString(),
       // A release is counted like a new message when it leaves; it is shown as released, not twice.
-      sent: Math.max(0, (counted.get(hour) ?? 0) - (releasedAmount.get(hour) ?? 0)),
-      held: held.get(hour) ?? 0,
-      released: released.get(hour) ?? 0,
-      deferred: deferred.get(hour) ?? 0,
+      sent: Math.max(0, (counted.get(bucket) ?? 0) - (releasedAmount.get(bucket) ?? 0)),
+      held: held.get(bucket) ?? 0,
+      released: released.get(bucket) ?? 0,
+      deferred: deferred.get(bucket) ?? 0,
     });
   }
-  return buckets;
+  return result;
 }

@@ -360,4 +360,38 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
       CREATE INDEX anomalies_by_time ON anomalies (at_ms);
     `,
   },
+  {
+    // 31-day history. Only this number changes should the steps before it be renumbered: nothing else refers to it.
+    version: 15,
+    description: '31 days of statistics: daily rows beside the hourly ones, both ordered by time',
+    sql: `
+      -- Hourly rows ordered by time first: the roll-up appends to the newest hour's pages and the prune deletes the
+      -- oldest hour's pages, a contiguous range, instead of touching one page of every object each hour. A chart
+      -- reads an object's hours as one key lookup per hour (a week: 168).
+      CREATE TABLE hourly_sent_by_time (
+        hour        INTEGER NOT NULL,
+        counter_key INTEGER NOT NULL,
+        amount      INTEGER NOT NULL,
+        PRIMARY KEY (hour, counter_key)
+      ) WITHOUT ROWID;
+      INSERT INTO hourly_sent_by_time (hour, counter_key, amount) SELECT hour, counter_key, amount FROM hourly_sent;
+      DROP TABLE hourly_sent;
+      ALTER TABLE hourly_sent_by_time RENAME TO hourly_sent;
+      -- Counted amounts per object and UTC day (day = hour / 24), written beside hourly_sent by the same roll-up
+      -- and kept 31 days, while hourly rows are kept a week: a day row costs a 24th of the hours it replaces.
+      CREATE TABLE daily_sent (
+        day         INTEGER NOT NULL,
+        counter_key INTEGER NOT NULL,
+        amount      INTEGER NOT NULL,
+        PRIMARY KEY (day, counter_key)
+      ) WITHOUT ROWID;
+      CREATE TABLE daily_server_sent (
+        day    INTEGER PRIMARY KEY,
+        amount INTEGER NOT NULL
+      );
+      -- The hours already rolled up become their days, so the 31-day chart starts with what the store has.
+      INSERT INTO daily_sent (day, counter_key, amount) SELECT hour / 24, counter_key, SUM(amount) FROM hourly_sent GROUP BY hour / 24, counter_key;
+      INSERT INTO daily_server_sent (day, amount) SELECT hour / 24, SUM(amount) FROM hourly_server_sent GROUP BY hour / 24;
+    `,
+  },
 ];

@@ -29,8 +29,8 @@ export interface RecordedOverLimitEvent extends OverLimitEvent {
   subscriptionId: number | null;
 }
 
-/** Keeps this many days of events; a flood from a hijacked mailbox must not grow the file without end. */
-const KEEP_DAYS = 30;
+/** Keeps this many days of events (the 31-day chart and report, and a day to spare); a flood from a hijacked mailbox must not grow the file without end. */
+export const OVER_LIMIT_EVENT_KEEP_DAYS = 32;
 
 /** Over-limit attempts, buffered like the counter journal so a flood of refusals costs one write per flush. */
 export class OverLimitEventLog {
@@ -57,7 +57,7 @@ export class OverLimitEventLog {
   }
 
   prune(nowMs: number): void {
-    this.db.prepare('DELETE FROM over_limit_events WHERE at_ms < ?').run(nowMs - KEEP_DAYS * 86_400_000);
+    this.db.prepare('DELETE FROM over_limit_events WHERE at_ms < ?').run(nowMs - OVER_LIMIT_EVENT_KEEP_DAYS * 86_400_000);
   }
 }
 

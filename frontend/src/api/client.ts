@@ -1,5 +1,5 @@
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
-import { COLLECTION, type AuditEntry, type AuditQuery, type AnomalySignal, type RecordedAnomaly, type CompromisedMailbox, type ExemptionView, type Limit, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HealthReport, type HeldQuery, type Level, type LimitsState, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats, type LimitsMode, type MonitoringAnswer, type SettingsAnswer } from './types';
+import { COLLECTION, type AuditEntry, type AuditQuery, type AnomalySignal, type RecordedAnomaly, type CompromisedMailbox, type ExemptionView, type Limit, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HealthReport, type HeldQuery, type Level, type LimitsState, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats, type LimitsMode, type MonitoringAnswer, type SettingsAnswer, type ReportRow, type StatsPeriod } from './types';
 
 /**
  * Why a request failed: the API's sentence, its per-field messages, the status (null: no answer at all), and
@@ -45,10 +45,20 @@ export interface ApiClientOptions {
   adapter?: AxiosAdapter;
 }
 
+/** A refusal's body: already parsed, or text when the request asked for text (a CSV download). */
+function jsonOf(data: unknown): unknown {
+  if (typeof data !== 'string') return data;
+  try {
+    return JSON.parse(data) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 function failureOf(error: unknown): ApiFailure {
   if (axios.isAxiosError(error)) {
     const status = error.response?.status ?? null;
-    const body = error.response?.data as { error?: unknown; fields?: unknown; code?: unknown; params?: unknown } | undefined;
+    const body = jsonOf(error.response?.data) as { error?: unknown; fields?: unknown; code?: unknown; params?: unknown } | undefined;
     const message = typeof body?.error === 'string' ? body.error : status === null ? error.message : `HTTP ${status}`;
     const fields = body?.fields && typeof body.fields === 'object' ? (body.fields as Record<string, string>) : {};
     const code = typeof body?.code === 'string' ? body.code : null;
@@ -68,11 +78,17 @@ export class ApiClient {
     this.http = axios.create({ headers: { Accept: 'application/json' }, ...(options.adapter ? { adapter: options.adapter } : {}) });
   }
 
-  private async call<T>(method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE', path: string, query?: Record<string, QueryValue>, body?: unknown): Promise<T> {
+  private async call<T>(
+    method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE',
+    path: string,
+    query?: Record<string, QueryValue>,
+    body?: unknown,
+    responseType: 'json' | 'text' = 'json',
+  ): Promise<T> {
     const headers: Record<string, string> = method === 'GET' ? {} : this.options.writeHeaders();
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     try {
-      const response = await this.http.request<T>({ method, url: apiUrl(this.options.apiBase, path, query), data: body === undefined ? undefined : JSON.stringify(body), headers });
+      const response = await this.http.request<T>({ method, url: apiUrl(this.options.apiBase, path, query), data: body === undefined ? undefined : JSON.stringify(body), headers, responseType });
       return response.data;
     } catch (error) {
       const failure = failureOf(error);
@@ -164,8 +180,18 @@ export class ApiClient {
     return this.call('GET', '/anomalies', query);
   }
 
-  stats(query: { level?: Level; name?: string; hours?: number }): Promise<Stats> {
+  stats(query: { level?: Level; name?: string; hours?: number; period?: StatsPeriod }): Promise<Stats> {
     return this.call('GET', '/stats', query);
+  }
+
+  /** Objects that reached a limit in the last `since` days ("1d".."31d"), as far as this user may see them. */
+  report(since: string): Promise<{ since: string; from: string; items: ReportRow[] }> {
+    return this.call('GET', '/report', { since });
+  }
+
+  /** The same report as a CSV file's text. */
+  reportCsv(since: string): Promise<string> {
+    return this.call('GET', '/report', { since, format: 'csv' }, undefined, 'text');
   }
 
   held(query: HeldQuery = {}): Promise<{ items: HeldMessage[] }> {

@@ -62,10 +62,33 @@ export interface StatsBucket {
   deferred: number;
 }
 
+/** The chart's periods: 24 hourly bars, 28 bars of 6 hours, 31 daily bars. */
+export type StatsPeriod = '24h' | '7d' | '31d';
+
 export interface Stats {
   level: Level | null;
   name: string | null;
+  period: StatsPeriod | null;
+  /** How many hours one bar (bucket) holds: 1, 6 or 24. */
+  bucketHours: number;
   buckets: StatsBucket[];
+}
+
+/** One row of GET /report: an object that reached a limit in the period. */
+export interface ReportRow {
+  level: Level;
+  name: string;
+  customer: string;
+  reseller: string | null;
+  overLimitEvents: number;
+  hourlyLimitReached: number;
+  dailyLimitReached: number;
+  held: number;
+  deferred: number;
+  anomalies: number;
+  lastEventAt: string;
+  hourlyLimit: number | 'unlimited';
+  dailyLimit: number | 'unlimited';
 }
 
 export interface SessionInfo {

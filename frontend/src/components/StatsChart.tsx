@@ -1,7 +1,7 @@
 import { createElement, useEffect, useRef, useState, type RefObject } from 'react';
-import type { StatsBucket } from '../api/types';
+import type { StatsBucket, StatsPeriod } from '../api/types';
 import { useText } from '../app/text';
-import { formatHourMinute } from '../app/locale';
+import { formatHourMinute, pageLocale } from '../app/locale';
 
 const HEIGHT = 200;
 /** Width before the first measurement (and where the browser cannot measure, as in jsdom). */
@@ -9,8 +9,8 @@ const FALLBACK_WIDTH = 720;
 const TOP = 10;
 const BOTTOM = 26;
 const FONT = 12;
-/** Room one hour label needs ("23:00", "This hour"), so labels never overlap. */
-const LABEL_ROOM = 56;
+/** Room one label needs ("23:00", "This hour"; "Mon 18:00" for 6-hour bars), so labels never overlap. */
+const LABEL_ROOM: Record<StatsPeriod, number> = { '24h': 56, '7d': 76, '31d': 56 };
 
 type Series = 'sent' | 'released' | 'held' | 'deferred';
 /** Bottom to top in each bar: what left, then what is waiting or was turned away. */
@@ -49,12 +49,22 @@ function useWidth(): [RefObject<HTMLDivElement>, number] {
   return [ref, width];
 }
 
+/** The message group of a period in the locale texts (periods.*). */
+export const PERIOD_KEY: Record<StatsPeriod, 'day' | 'week' | 'month'> = { '24h': 'day', '7d': 'week', '31d': 'month' };
+
+/** 6-hour and daily bars start at UTC boundaries (as the API cuts them): their labels are UTC too. */
+function utcLabel(start: string, period: '7d' | '31d'): string {
+  const options: Intl.DateTimeFormatOptions =
+    period === '7d' ? { weekday: 'short', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' } : { day: 'numeric', month: 'short', timeZone: 'UTC' };
+  return new Intl.DateTimeFormat(pageLocale(), options).format(new Date(start));
+}
+
 /**
- * Messages per clock hour as stacked bars (ui-library has no chart): sent, released, held and deferred, each
+ * Messages per clock hour (or 6 hours, or day: `period`) as stacked bars (ui-library has no chart): sent, released, held and deferred, each
  * as what it is. The picture fills the width it is given, has a labelled y-axis and names the current hour;
  * the same numbers are in a table for screen readers.
  */
-export function StatsChart({ buckets, objectLabel }: { buckets: StatsBucket[]; objectLabel: string }) {
+export function StatsChart({ buckets, objectLabel, period = '24h' }: { buckets: StatsBucket[]; objectLabel: string; period?: StatsPeriod }) {
   const text = useText();
   const [containerRef, width] = useWidth();
   const totals = Object.fromEntries(SERIES.map(({ key }) => [key, buckets.reduce((sum, bucket) => sum + bucket[key], 0)])) as Record<Series, number>;
@@ -65,10 +75,12 @@ export function StatsChart({ buckets, objectLabel }: { buckets: StatsBucket[]; o
   const y = (value: number) => TOP + plotHeight - (plotHeight * value) / top;
   const slot = (width - axisWidth) / Math.max(1, buckets.length);
   const barWidth = Math.max(1, Math.min(40, slot * 0.7));
-  const labelEvery = Math.max(1, Math.ceil(LABEL_ROOM / slot));
+  const labelEvery = Math.max(1, Math.ceil(LABEL_ROOM[period] / slot));
   const last = buckets.length - 1;
-  const hourOf = (start: string) => formatHourMinute(start);
-  const hourLabel = (index: number, start: string) => (index === last ? text('chart.thisHour') : hourOf(start));
+  const hourOf = (start: string) => (period === '24h' ? formatHourMinute(start) : utcLabel(start, period));
+  const hourLabel = (index: number, start: string) =>
+    index !== last ? hourOf(start) : period === '24h' ? text('chart.thisHour') : text(`periods.now.${PERIOD_KEY[period]}`);
+  const chartLabel = period === '24h' ? text('chart.label', { object: objectLabel, ...totals }) : text(`periods.label.${PERIOD_KEY[period]}`, { object: objectLabel, ...totals });
   // Count back from the current hour so it is always labelled and no label runs into it.
   const labelled = (index: number) => (last - index) % labelEvery === 0;
 
@@ -77,7 +89,7 @@ export function StatsChart({ buckets, objectLabel }: { buckets: StatsBucket[]; o
       <div ref={containerRef} style={{ width: '100%' }}>
         <svg
           role="img"
-          aria-label={text('chart.label', { object: objectLabel, ...totals })}
+          aria-label={chartLabel}
           width={width}
           height={HEIGHT}
           data-testid="stats-chart"
@@ -123,6 +135,7 @@ export function StatsChart({ buckets, objectLabel }: { buckets: StatsBucket[]; o
         </svg>
       </div>
       <figcaption style={{ display: 'flex', flexWrap: 'wrap', gap: '4px 16px' }}>
+        <span data-testid="bar-is">{text(`periods.barIs.${PERIOD_KEY[period]}`)}</span>
         {SERIES.map(({ key, color }) => (
           <span key={key} data-testid={`legend-${key}`}>
             <span aria-hidden="true" style={{ color }}>■</span> {text(`chart.${key}`)}: {totals[key]}
@@ -133,7 +146,7 @@ export function StatsChart({ buckets, objectLabel }: { buckets: StatsBucket[]; o
         <caption>{objectLabel}</caption>
         <thead>
           <tr>
-            <th scope="col">{text('chart.hour')}</th>
+            <th scope="col">{period === '24h' ? text('chart.hour') : text(`periods.column.${PERIOD_KEY[period]}`)}</th>
             {SERIES.map(({ key }) => (
               <th key={key} scope="col">
                 {text(`chart.${key}`)}

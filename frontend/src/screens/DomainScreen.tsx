@@ -5,6 +5,7 @@ import { LoadState } from '../components/LoadState';
 import { NavLink } from '../components/NavLink';
 import { ObjectList } from '../components/ObjectList';
 import { ObjectSummary, useObject } from '../components/ObjectSummary';
+import { PeriodChart } from '../components/PeriodChart';
 
 /** Email addresses of a domain: usage ("37 of 100 this hour, frees in 14 min"), Sending / Not sending, limits. */
 export function DomainScreen({ name }: { name: string }) {
@@ -22,6 +23,7 @@ export function DomainScreen({ name }: { name: string }) {
               <NavLink to={{ screen: 'held', name: object.name }}>{text('held.linkOf', { name: object.name })}</NavLink>
             </Paragraph>
             <ObjectSummary level="domain" title={text('domain.own')} object={object} readOnlyReason={null} onSaved={domain.reload} />
+            <PeriodChart object={{ level: 'domain', name: object.name }} objectLabel={`${text('levels.domain')} ${object.name}`} />
             <Heading level={2}>{text('domain.mailboxes')}</Heading>
             <ObjectList
               level="mailbox"

@@ -13,10 +13,11 @@ import { CompromisedLabel } from '../components/CompromisedMark';
 import { AnomalyMark, RecentAnomalies } from '../components/Anomalies';
 import { SendingStatus } from '../components/SendingStatus';
 import { LimitCell } from '../components/LockMark';
-import { StatsChart } from '../components/StatsChart';
 import { MonitoringPanel } from '../components/MonitoringPanel';
 import { formatDateTime, formatNumber } from '../app/locale';
 import { ExemptionsSection } from '../components/ExemptionsSection';
+import { PeriodChart, type ChartObject } from '../components/PeriodChart';
+import { ReportSection } from '../components/ReportSection';
 
 const LEVELS: Level[] = ['subscription', 'domain', 'mailbox'];
 const BLOCKED_PER_LEVEL = 10;
@@ -24,8 +25,6 @@ const TOP_SENDERS = 10;
 const EVENTS = 20;
 /** Held messages counted for the overview; more shows as "N or more". */
 const HELD_COUNTED = 100;
-
-type ChartObject = { level: Level; name: string } | 'server';
 
 /** Where a row leads: domains and subscriptions to their screens, an email address to its domain. */
 function targetOf(row: Pick<ObjectRow, 'level' | 'name' | 'domain'>): Target {
@@ -70,12 +69,6 @@ export function OverviewScreen() {
   const loadEvents = useCallback(() => api.events({ limit: EVENTS }).then((answer) => answer.items), [api]);
   const events = useResource(loadEvents, 'events', pollMs);
 
-  const chartKey = chartObject === null ? 'none' : chartObject === 'server' ? 'server' : `${chartObject.level}:${chartObject.name}`;
-  const loadStats = useCallback(
-    () => (chartObject === null ? Promise.resolve(null) : api.stats(chartObject === 'server' ? { hours: 24 } : { level: chartObject.level, name: chartObject.name, hours: 24 })),
-    [api, chartKey], // eslint-disable-line react-hooks/exhaustive-deps
-  );
-  const stats = useResource(loadStats, `stats:${chartKey}`, pollMs);
   const chartLabel = chartObject === null ? '' : chartObject === 'server' ? text('overview.wholeServer') : `${text(`levels.${chartObject.level}`)} ${chartObject.name}`;
 
   const chartButton = (row: Pick<ObjectRow, 'level' | 'name'>) => (
@@ -167,18 +160,11 @@ export function OverviewScreen() {
         </LoadState>
       </Section>
 
-      <Section
-        title={chartObject === null ? text('overview.chartTitle', { object: '' }) : text('overview.chartTitle', { object: chartLabel })}
+      <PeriodChart
+        object={chartObject}
+        objectLabel={chartLabel}
         buttons={isAdmin && chartObject !== 'server' ? [<Button key="server" onClick={() => setChartObject('server')}>{text('overview.showWholeServer')}</Button>] : []}
-      >
-        {chartObject === null ? (
-          <Paragraph>{text('overview.chartPick')}</Paragraph>
-        ) : (
-          <LoadState data={stats.data} error={stats.error} onRetry={stats.reload}>
-            {(answer) => (answer ? <StatsChart buckets={answer.buckets} objectLabel={chartLabel} /> : null)}
-          </LoadState>
-        )}
-      </Section>
+      />
 
       <Section title={text('overview.events')}>
         <LoadState data={events.data} error={events.error} onRetry={events.reload}>
@@ -189,6 +175,8 @@ export function OverviewScreen() {
           )}
         </LoadState>
       </Section>
+
+      <ReportSection />
     </Fragment>
   );
 }

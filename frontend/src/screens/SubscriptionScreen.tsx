@@ -6,6 +6,7 @@ import { LoadState } from '../components/LoadState';
 import { NavLink } from '../components/NavLink';
 import { ObjectList } from '../components/ObjectList';
 import { ObjectSummary, useObject } from '../components/ObjectSummary';
+import { PeriodChart } from '../components/PeriodChart';
 
 /**
  * "Outgoing Mail Limits" of a subscription: its own limit (read-only for customers) and its domains with
@@ -32,6 +33,7 @@ export function SubscriptionScreen({ name }: { name: string }) {
             <Paragraph>
               <NavLink to={{ screen: 'held', name: object.name }}>{text('held.linkOf', { name: object.name })}</NavLink>
             </Paragraph>
+            <PeriodChart object={{ level: 'subscription', name: object.name }} objectLabel={`${text('levels.subscription')} ${object.name}`} />
             <Heading level={2}>{text('subscription.domains')}</Heading>
             <ObjectList level="domain" filter={{ subscription: object.name }} canEdit linkTo={(row) => ({ screen: 'domain', name: row.name })} onChanged={subscription.reload} />
           </Fragment>

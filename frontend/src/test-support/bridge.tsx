@@ -22,7 +22,8 @@ export function bridgeAdapter(harness: ApiHarness, caller: Caller, before?: (con
     const answer = await harness.request(caller, method, config.url ?? '/', undefined, raw === undefined ? {} : { raw });
     const text = answer.body;
     const response: AxiosResponse = {
-      data: text === '' ? undefined : (JSON.parse(text) as unknown),
+      // As the browser's adapter: text stays text when the request asked for it (a CSV download).
+      data: text === '' ? undefined : config.responseType === 'text' ? text : (JSON.parse(text) as unknown),
       status: answer.statusCode,
       statusText: answer.statusMessage,
       headers: answer.headers as AxiosResponse['headers'],

@@ -1,4 +1,4 @@
-import { hourlyStats, type HourBucket } from '../../store/hourly-stats.js';
+import { bucketedStats, STATS_PERIODS, type HourBucket, type StatsPeriod } from '../../store/hourly-stats.js';
 import { queryVisibleAudit, type AuditRow } from '../../store/audit-store.js';
 import { recentOverLimitEvents, type OverLimitEvent } from '../../store/over-limit-events.js';
 import type { ApiContext } from '../context.js';
@@ -43,16 +43,23 @@ export function eventRoutes(routes: RouteTable, context: ApiContext): void {
   routes.add({
     method: 'GET',
     path: '/stats',
-    summary: 'Sent, held, released and deferred per clock hour for one object, or for the whole server (admins): a day by default',
+    summary:
+      'Sent, held, released and deferred for one object, or for the whole server (admins): 24 hourly bars by default; `period` 7d gives 28 bars of 6 hours, 31d 31 daily bars; `bucketHours` says how long a bar is',
     tag: 'events',
     query: statsQuery,
-    handler: async ({ identity, query }): Promise<{ level: string | null; name: string | null; buckets: HourBucket[] }> => {
+    handler: async ({
+      identity,
+      query,
+    }): Promise<{ level: string | null; name: string | null; period: StatsPeriod | null; bucketHours: number; buckets: HourBucket[] }> => {
       const object = query.level && query.name ? visibleObject(context, identity, query.level, query.name) : null;
       if (!object && identity.role !== 'admin') throw forbidden('Only administrators see statistics of the whole server; name an object');
       // The last hour is read from the journal: what is still buffered must be in it.
       context.flushCounts();
-      const buckets = hourlyStats(context.db, object && { level: object.level, id: object.id }, context.nowMs(), query.hours);
-      return { level: object?.level ?? null, name: object?.name ?? null, buckets };
+      // `hours` (older callers) asks for that many hourly bars; otherwise the period's shape.
+      const period = query.hours === undefined ? (query.period ?? '24h') : null;
+      const shape = period ? STATS_PERIODS[period] : { bucketHours: 1, buckets: query.hours! };
+      const buckets = bucketedStats(context.db, object && { level: object.level, id: object.id }, context.nowMs(), shape);
+      return { level: object?.level ?? null, name: object?.name ?? null, period, bucketHours: shape.bucketHours, buckets };
     },
   });
 }
