@@ -19,7 +19,7 @@ export function LimitsOffBanner() {
   if (state.data.mode === 'monitor') {
     // Switched on, but nothing is held or deferred: saying "on" or "off" would both mislead.
     return (
-      <Alert intent="info" data-testid="limits-monitor-only">
+      <Alert intent="warning" data-testid="limits-monitor-only">
         {text('monitor.banner')}{' '}
         {state.data.maySwitchOn ? <NavLink to={{ screen: 'settings' }}>{text('monitor.bannerSwitchOn')}</NavLink> : text('monitor.bannerAsk')}
       </Alert>
