@@ -2,7 +2,9 @@ import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { createElement } from 'react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { endDueExemptions } from '../../../backend-bridge/src/enforcement/exemption-ends.js';
 import { DomainScreen } from '../screens/DomainScreen';
+import { HistoryScreen } from '../screens/HistoryScreen';
 import { OverviewScreen } from '../screens/OverviewScreen';
 import { ADMIN, ApiHarness, JDOE, RES1, renderAs, type Caller } from '../test-support/bridge';
 
@@ -109,5 +111,22 @@ describe('the overview’s temporary exemptions', () => {
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatch(/bob@example\.com.*Raised to 10 per hour/);
     expect(rows[1]).toMatch(/example\.com.*Raised to 100 per hour.*res1 \(reseller\)/);
+  });
+});
+
+describe('History of exemptions', () => {
+  it('says the start, the end at the end time (by the system) and an early end in words', async () => {
+    await exempt(ADMIN, 'mailboxes/alice@example.com', { hourly: 5000, until: '+1h' });
+    await exempt(ADMIN, 'mailboxes/bob@example.com', { hourly: 'unlimited', until: '+2h' });
+    expect((await harness.request(ADMIN, 'DELETE', '/api/v1/mailboxes/bob@example.com/exemption')).statusCode).toBe(204);
+    harness.advance(3601); // past alice's end (kept to the second, rounded up)
+    expect(endDueExemptions(harness.db, harness.sync, harness.enforcer, harness.nowMs)).toBe(1);
+    renderAs(harness, ADMIN, <HistoryScreen />);
+    const list = await screen.findByTestId('history-list', {}, LOADED);
+    await waitFor(() => expect(list).toHaveTextContent(/Exemption set: Raised to 5,000 per hour until /));
+    expect(list).toHaveTextContent('Exemption set: Unlimited per hour until');
+    expect(list).toHaveTextContent('Exemption ended early');
+    expect(list).toHaveTextContent(/system \(system\).*Exemption ended at its end time/);
+    expect(list).not.toHaveTextContent(/[{}]|"endsAt"/);
   });
 });
