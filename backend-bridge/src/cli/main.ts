@@ -28,6 +28,7 @@ import { registerStoreCommands } from './store-command.js';
 import { registerNotifyCommands } from './notify-command.js';
 import { registerExemptCommands } from './exempt-command.js';
 import { registerReportCommand } from './report-command.js';
+import { applyStoredExemptions } from '../enforcement/exemption-ends.js';
 import { DoctorVerdict, registerDoctorCommand } from './doctor-command.js';
 import { createLogger } from './logger.js';
 import { describeSettings, usageTable } from './presentation.js';
@@ -316,6 +317,8 @@ export function buildProgram(): Command {
         new CounterJournal(db).restoreInto([counters, dailyCounters], now);
         const enforcer = new Enforcer(counters, null, null, Date.now, dailyCounters);
         enforcer.load(readSettings(db), streamDirectory(db));
+        // The limit in force now: a temporary exemption included.
+        applyStoredExemptions(db, enforcer.directory);
         const index: DirectoryIndex = enforcer.directory;
         const window = enforcer.windowAt(now);
         const rows = [...index.byCounterKey.values()]

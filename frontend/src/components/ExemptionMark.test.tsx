@@ -2,7 +2,9 @@ import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { createElement } from 'react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { endDueExemptions } from '../../../backend-bridge/src/enforcement/exemption-ends.js';
 import { DomainScreen } from '../screens/DomainScreen';
+import { HistoryScreen } from '../screens/HistoryScreen';
 import { OverviewScreen } from '../screens/OverviewScreen';
 import { ADMIN, ApiHarness, JDOE, RES1, renderAs, type Caller } from '../test-support/bridge';
 
@@ -23,10 +25,13 @@ async function exempt(caller: Caller, path: string, body: Record<string, unknown
   expect(answer.statusCode, answer.body).toBe(200);
 }
 
+/** The first render of a screen waits for the bridge: on a busy machine that can take more than a second. */
+const LOADED = { timeout: 10_000 };
+
 const stored = async (path: string) => (await harness.get(ADMIN, `/api/v1/${path}`)).json() as Record<string, unknown>;
 
 async function openFor(name: string): Promise<HTMLElement> {
-  await userEvent.setup().click(await screen.findByRole('button', { name: `Exempt Temporarily: ${name}` }));
+  await userEvent.setup().click(await screen.findByRole('button', { name: `Exempt Temporarily: ${name}` }, LOADED));
   return screen.findByRole('dialog');
 }
 
@@ -49,7 +54,7 @@ describe('Exempt Temporarily', () => {
     expect(await screen.findByText(/^Exemption of alice@example\.com saved until /)).toBeInTheDocument();
     const row = await stored('mailboxes/alice@example.com');
     expect(row).toMatchObject({ effectiveLimit: 3, exemption: { hourly: 5000, daily: null, endsAt: new Date('2030-01-02T18:00').toISOString() } });
-    const badge = await screen.findByTestId('exemption-badge');
+    const badge = await screen.findByTestId('exemption-badge', {}, LOADED);
     expect(badge.textContent).toMatch(/^Raised to 5,000 per hour until Jan 2, 2030, 6:00\sPM$/);
   });
 
@@ -69,7 +74,7 @@ describe('Exempt Temporarily', () => {
     await exempt(ADMIN, 'mailboxes/bob@example.com', { hourly: 'unlimited', daily: 40, until: '+6h' });
     const user = userEvent.setup();
     renderAs(harness, ADMIN, <DomainScreen name="example.com" />);
-    expect((await screen.findByTestId('exemption-badge')).textContent).toMatch(/^Unlimited per hour and Raised to 40 per day until /);
+    expect((await screen.findByTestId('exemption-badge', {}, LOADED)).textContent).toMatch(/^Unlimited per hour and Raised to 40 per day until /);
     const dialog = await openFor('bob@example.com');
     expect(within(dialog).getByText(/^Current exemption: Unlimited per hour and Raised to 40 per day until .+, set by admin\./)).toBeInTheDocument();
     await user.click(within(dialog).getByRole('button', { name: 'End Exemption Now' }));
@@ -81,13 +86,13 @@ describe('Exempt Temporarily', () => {
   it('a customer sees the badge of its mailbox but is offered no exemption; a reseller may not end the administrator’s', async () => {
     await exempt(ADMIN, 'mailboxes/alice@example.com', { hourly: 50, until: '+6h' });
     const customer = renderAs(harness, JDOE, <DomainScreen name="example.com" />);
-    expect(await screen.findByTestId('exemption-badge')).toBeInTheDocument();
+    expect(await screen.findByTestId('exemption-badge', {}, LOADED)).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: /^Exempt Temporarily/ })).toBeNull();
     customer.unmount();
 
     renderAs(harness, RES1, <DomainScreen name="example.com" />);
     // The administrator's exemption is theirs: no action on alice's row; bob's row has one.
-    expect(await screen.findByRole('button', { name: 'Exempt Temporarily: bob@example.com' })).toBeInTheDocument();
+    expect(await screen.findByRole('button', { name: 'Exempt Temporarily: bob@example.com' }, LOADED)).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Exempt Temporarily: alice@example.com' })).toBeNull();
   });
 });
@@ -95,16 +100,33 @@ describe('Exempt Temporarily', () => {
 describe('the overview’s temporary exemptions', () => {
   it('lists the current exemptions, the soonest end first; says so when there are none', async () => {
     const first = renderAs(harness, ADMIN, <OverviewScreen />);
-    expect(await within(await screen.findByTestId('exemptions')).findByText('No limits are raised or lifted at the moment.')).toBeInTheDocument();
+    expect(await within(await screen.findByTestId('exemptions', {}, LOADED)).findByText('No limits are raised or lifted at the moment.')).toBeInTheDocument();
     first.unmount();
     await exempt(RES1, 'domains/example.com', { hourly: 100, until: '+2h' });
     await exempt(ADMIN, 'mailboxes/bob@example.com', { hourly: 10, until: '+1h' });
     renderAs(harness, ADMIN, <OverviewScreen />);
-    const list = await screen.findByTestId('exemptions');
+    const list = await screen.findByTestId('exemptions', {}, LOADED);
     await within(list).findByText('bob@example.com');
     const rows = within(list).getAllByRole('row').map((row) => row.textContent ?? '').filter((row) => row.includes('Raised'));
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatch(/bob@example\.com.*Raised to 10 per hour/);
     expect(rows[1]).toMatch(/example\.com.*Raised to 100 per hour.*res1 \(reseller\)/);
+  });
+});
+
+describe('History of exemptions', () => {
+  it('says the start, the end at the end time (by the system) and an early end in words', async () => {
+    await exempt(ADMIN, 'mailboxes/alice@example.com', { hourly: 5000, until: '+1h' });
+    await exempt(ADMIN, 'mailboxes/bob@example.com', { hourly: 'unlimited', until: '+2h' });
+    expect((await harness.request(ADMIN, 'DELETE', '/api/v1/mailboxes/bob@example.com/exemption')).statusCode).toBe(204);
+    harness.advance(3601); // past alice's end (kept to the second, rounded up)
+    expect(endDueExemptions(harness.db, harness.sync, harness.enforcer, harness.nowMs)).toBe(1);
+    renderAs(harness, ADMIN, <HistoryScreen />);
+    const list = await screen.findByTestId('history-list', {}, LOADED);
+    await waitFor(() => expect(list).toHaveTextContent(/Exemption set: Raised to 5,000 per hour until /));
+    expect(list).toHaveTextContent('Exemption set: Unlimited per hour until');
+    expect(list).toHaveTextContent('Exemption ended early');
+    expect(list).toHaveTextContent(/system \(system\).*Exemption ended at its end time/);
+    expect(list).not.toHaveTextContent(/[{}]|"endsAt"/);
   });
 });
