@@ -125,7 +125,11 @@ export const NONE: Distinct = -1;
 
 /** `current` with `value` added (the same Set, grown, once there is one). */
 export function addDistinct(current: Distinct, value: string, cap: number): Distinct {
-  const hash = textHash(value);
+  return addDistinctHash(current, textHash(value), cap);
+}
+
+/** The same for a value already hashed with textHash. */
+export function addDistinctHash(current: Distinct, hash: number, cap: number): Distinct {
   if (typeof current !== 'number') {
     if (current.size < cap) current.add(hash);
     return current;

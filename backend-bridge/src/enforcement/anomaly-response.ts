@@ -55,9 +55,19 @@ export function watchAnomalies(parts: AnomalyResponseParts): AnomalyWatch {
       repeated.error('anomaly-record-failed', { err: error, mailbox: mailbox.name, signal: figures.signal }, 'recording an anomaly failed; it is still notified');
     }
     if (!first) return;
-    const autoCompromise = enforcer.currentSettings.anomalies[figures.signal].autoCompromise && !held.compromisedEntry(mailbox.name);
+    let autoCompromise = enforcer.currentSettings.anomalies[figures.signal].autoCompromise;
+    try {
+      autoCompromise &&= !held.compromisedEntry(mailbox.name);
+    } catch (error) {
+      // Unknown whether it is marked: markCompromised below finds out (and refuses a second mark).
+      repeated.error('anomaly-record-failed', { err: error, mailbox: mailbox.name }, 'reading the compromised marks failed');
+    }
     log.warn({ mailbox: mailbox.name, ...figures, autoCompromise }, `unusual sending: mailbox ${mailbox.name} ${describeAnomaly(figures)}`);
-    notify(mailbox, figures, autoCompromise);
+    try {
+      notify(mailbox, figures, autoCompromise);
+    } catch (error) {
+      repeated.error('anomaly-notify-failed', { err: error, mailbox: mailbox.name }, 'notifying an anomaly failed');
+    }
     if (!autoCompromise) return;
     void held.markCompromised(mailbox, SYSTEM_ACTOR, figures).then(
       () => {

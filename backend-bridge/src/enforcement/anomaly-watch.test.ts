@@ -120,3 +120,22 @@ describe('an hour far above the usual', () => {
     expect(notified.map((n) => n.figures)).toEqual([{ signal: 'volumeSurge', observed: 21, threshold: 20, baseline: 0 }]);
   });
 });
+
+describe('the recipient stage of SMTP mail', () => {
+  it('domains seen at RCPT (hashed, bounded per transaction) count at END-OF-MESSAGE; a store that fails never changes the answer', async () => {
+    const { RecipientStageDomains, MAX_TRANSACTIONS } = await import('../postfix/recipient-stage-domains.js');
+    const stage = new RecipientStageDomains();
+    for (let i = 0; i < 5000; i++) stage.add('tx1', `x@d${i}.example`, 4);
+    expect(stage.take('tx1')).toHaveLength(4);
+    expect(stage.take('tx1')).toBeUndefined();
+    for (let i = 0; i < MAX_TRANSACTIONS + 10; i++) stage.add(`tx${i}`, 'x@a.example', 4);
+    expect(stage.size).toBe(MAX_TRANSACTIONS);
+
+    const { db, enforcer, notified } = setUp({ ...NO_SURGE, recipientDomains: { threshold: 3, autoCompromise: false } });
+    for (const domain of ['a', 'b', 'c', 'd']) stage.add('tx-alice', `r@${domain}.example`, 4);
+    db.close(); // every store read and write fails from here on
+    const verdict = enforcer.check({ sender: 'alice@example.com', recipientCount: 4, recipientDomainHashes: stage.take('tx-alice') });
+    expect(verdict.decision.allowed).toBe(true);
+    expect(notified.map((n) => n.figures)).toEqual([{ signal: 'recipientDomains', observed: 4, threshold: 3, baseline: null }]);
+  });
+});

@@ -1,5 +1,6 @@
 import {
   addDistinct,
+  addDistinctHash,
   ANOMALY_SIGNALS,
   distinctCount,
   exceeds,
@@ -8,6 +9,7 @@ import {
   percentile95,
   NONE,
   surgeThreshold,
+  textHash,
   type AnomalyFigures,
   type Distinct,
   type AnomalySettings,
@@ -34,8 +36,8 @@ export interface ObservedMessage {
   clientAddress?: string | undefined;
   /** Recipients when known (the milter's RCPTs, smtpd's single recipient or the recipient stage's domains). */
   recipients?: readonly string[] | undefined;
-  /** Recipient domains seen at the recipient stage of an SMTP session. */
-  recipientDomains?: readonly string[] | undefined;
+  /** Recipient domains seen at the recipient stage of an SMTP session, hashed with textHash. */
+  recipientDomainHashes?: readonly number[] | undefined;
 }
 
 const bit = (signal: AnomalySignal) => 1 << ANOMALY_SIGNALS.indexOf(signal);
@@ -79,7 +81,7 @@ export class AnomalyWatch {
     const domains = settings.recipientDomains.threshold;
     const surge = settings.volumeSurge.threshold;
     const needsLogins = logins !== null && !!message.saslUsername && !!message.clientAddress;
-    const recipientDomains = domains === null ? [] : this.domainsOf(message);
+    const recipientDomains = domains === null ? [] : this.domainHashesOf(message);
     const needsSurge = mayBeSurge(hourCount, surge);
     let entry = this.mailboxes.get(mailbox.id);
     if (!entry) {
@@ -93,7 +95,7 @@ export class AnomalyWatch {
       if (exceeds(seen, logins)) this.raise(mailbox, entry, { signal: 'loginAddresses', observed: seen, threshold: logins, baseline: null });
     }
     if (domains !== null && recipientDomains.length > 0 && !(entry.raised & bit('recipientDomains'))) {
-      for (const domain of recipientDomains) entry.domains = addDistinct(entry.domains, domain, domains + 1);
+      for (const hash of recipientDomains) entry.domains = addDistinctHash(entry.domains, hash, domains + 1);
       const seen = distinctCount(entry.domains);
       if (exceeds(seen, domains)) this.raise(mailbox, entry, { signal: 'recipientDomains', observed: seen, threshold: domains, baseline: null });
     }
@@ -115,13 +117,13 @@ export class AnomalyWatch {
     }
   }
 
-  private domainsOf(message: ObservedMessage): string[] {
-    const found: string[] = [];
+  private domainHashesOf(message: ObservedMessage): number[] {
+    const found: number[] = [];
     for (const recipient of message.recipients ?? []) {
       const domain = domainOf(recipient);
-      if (domain) found.push(domain);
+      if (domain) found.push(textHash(domain));
     }
-    for (const domain of message.recipientDomains ?? []) if (domain) found.push(domain.toLowerCase());
+    for (const hash of message.recipientDomainHashes ?? []) found.push(hash);
     return found;
   }
 

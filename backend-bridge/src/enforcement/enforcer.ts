@@ -75,8 +75,8 @@ export interface MessageFacts {
   clientAddress?: string | undefined;
   /** When known (the milter sees each RCPT): for the held-mail list and notifications. */
   recipients?: string[] | undefined;
-  /** Recipient domains seen at the recipient stage of the SMTP session (for the anomaly signals only). */
-  recipientDomains?: readonly string[] | undefined;
+  /** Recipient domains seen at the recipient stage of the SMTP session, hashed (for the anomaly signals only). */
+  recipientDomainHashes?: readonly number[] | undefined;
 }
 
 export interface Verdict {

@@ -36,7 +36,7 @@ export function smtpdPolicyHandler(enforcer: Enforcer, held: HeldMail | null, lo
       clientAddress: request.clientAddress || undefined,
       // Postfix names the recipient here only when there is exactly one.
       recipients: request.recipient ? [request.recipient] : undefined,
-      recipientDomains: request.instance ? recipientStage.take(request.instance) : undefined,
+      recipientDomainHashes: request.instance ? recipientStage.take(request.instance) : undefined,
     };
     const { decision, identity, weight, tooManyRecipients, monitored } = enforcer.check(facts);
     if (tooManyRecipients) {
