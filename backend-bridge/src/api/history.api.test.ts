@@ -137,4 +137,20 @@ describe('GET /report', () => {
     const document = await ok<{ paths: Record<string, { get: { responses: Record<string, { content?: Record<string, unknown> }> } }> }>(h.get(null, '/api/v1/openapi.json'));
     expect(Object.keys(document.paths['/api/v1/report']?.get.responses['200']?.content ?? {})).toEqual(['application/json', 'text/csv']);
   });
+
+  it('reads the events at most every 30 seconds for any period, by the time index, and then again', async () => {
+    const count = async () => (await ok<{ items: ReportRow[] }>(h.get(ADMIN, '/api/v1/report?since=1d'))).items.find((r) => r.name === 'alice@example.com')?.overLimitEvents;
+    h.advance(3600);
+    expect(await count()).toBe(2);
+    expect(h.sendMany('alice@example.com', 5)).toBe(3);
+    h.advance(29);
+    expect(await count()).toBe(2); // the reading of 29 seconds ago still serves
+    expect((await ok<{ items: ReportRow[] }>(h.get(ADMIN, '/api/v1/report?since=31d'))).items.map((r) => r.name)).toContain('carol@example.com');
+    h.advance(1);
+    expect(await count()).toBe(4);
+    const plan = h.db
+      .prepare(`EXPLAIN QUERY PLAN SELECT level, object_id FROM over_limit_events INDEXED BY over_limit_events_at WHERE at_ms >= 1 AND at_ms <= 2 GROUP BY level, object_id`)
+      .all() as Array<{ detail: string }>;
+    expect(plan.map((step) => step.detail).join('; ')).toMatch(/SEARCH over_limit_events USING INDEX over_limit_events_at/);
+  });
 });

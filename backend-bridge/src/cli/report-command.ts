@@ -7,12 +7,10 @@ import { readSettings } from '../store/settings-store.js';
 import type { Db } from '../store/database.js';
 import { expectOk, UserError, viaDaemonOrStore } from './daemon-or-store.js';
 
-const DAY_MS = 86_400_000;
-
 /** The report read from the store itself (the daemon is not running): the local command sees everything. */
 function reportFromStore(db: Db, days: number): ReportRow[] {
   const directory = new DirectoryIndex(streamDirectory(db), readSettings(db));
-  return buildReport(reportEventGroups(db, Date.now() - days * DAY_MS), (level, id) => {
+  return buildReport(reportEventGroups(db, Date.now(), days), (level, id) => {
     const object = directory.byCounterKey.get(counterKey(level, id));
     return object
       ? { name: object.name, customer: object.owner.customer, reseller: object.owner.reseller, hourlyLimit: object.effective.limit, dailyLimit: object.daily.effective.limit }
