@@ -21,7 +21,7 @@ export const overLimitEventSource: ReportEventSource = {
     // SQLite chose the (level, object_id) index for the grouping and read every event kept.)
     const rows = db
       .prepare(
-        `SELECT level, object_id, limit_window, action, COUNT(*), MAX(at_ms), (@now - at_ms) / 86400000 AS days_ago FROM over_limit_events
+        `SELECT level, object_id, limit_window, action, COUNT(*), MAX(at_ms), CAST((@now - at_ms) / 86400000 AS INTEGER) AS days_ago FROM over_limit_events
          INDEXED BY over_limit_events_at WHERE at_ms >= @since AND at_ms <= @now GROUP BY level, object_id, limit_window, action, days_ago`,
       )
       .raw()
@@ -33,16 +33,16 @@ export const overLimitEventSource: ReportEventSource = {
 /** Anomalies of unusual sending, by mailbox (recorded by address; a mailbox no longer listed drops out). */
 export const anomalySource: ReportEventSource = {
   name: 'anomalies',
-  groups(db, sinceMs) {
+  groups(db, sinceMs, nowMs) {
     // A range of the at_ms index, as for over-limit events.
     const rows = db
       .prepare(
-        `SELECT m.id, COUNT(*), MAX(a.at_ms) FROM anomalies a JOIN mailboxes m ON m.address = a.mailbox
-         WHERE a.at_ms >= ? GROUP BY m.id`,
+        `SELECT m.id, COUNT(*), MAX(a.at_ms), CAST((@now - a.at_ms) / 86400000 AS INTEGER) AS days_ago FROM anomalies a INDEXED BY anomalies_by_time
+         JOIN mailboxes m ON m.address = a.mailbox WHERE a.at_ms >= @since AND a.at_ms <= @now GROUP BY m.id, days_ago`,
       )
       .raw()
-      .all(sinceMs) as Array<[number, number, number]>;
-    return rows.map(([objectId, count, lastAtMs]) => ({ kind: 'anomaly', level: 'mailbox', objectId, window: null, action: null, count, lastAtMs }));
+      .all({ since: sinceMs, now: nowMs }) as Array<[number, number, number, number]>;
+    return rows.map(([objectId, count, lastAtMs, daysAgo]) => ({ kind: 'anomaly', level: 'mailbox', objectId, window: null, action: null, count, lastAtMs, daysAgo }));
   },
 };
 
