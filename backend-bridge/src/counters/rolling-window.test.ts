@@ -140,4 +140,14 @@ describe('RollingWindowCounters', () => {
       }
     }
   });
+
+  it('keeps a refund filed at a second that holds nothing yet as a negative amount, not a wrapped huge one', () => {
+    // Enforcer.refund files -weight at the second the message was counted; in the hour that second may already
+    // have left (other mail keeps the hour's sum up), so the refund opens a pair of its own.
+    const c = new RollingWindowCounters(3600);
+    c.add(1, 5000, 1);
+    c.add(1, 1000, -1);
+    expect(c.used(1, 5000)).toBe(1);
+    expect(c.secondsUntilFreed(1, 5000, 1)).toBe(3600);
+  });
 });
