@@ -150,4 +150,15 @@ describe('RollingWindowCounters', () => {
     expect(c.used(1, 5000)).toBe(1);
     expect(c.secondsUntilFreed(1, 5000, 1)).toBe(3600);
   });
+
+  it('takes a refund that left the window back out of a long history too', () => {
+    // Three seconds in use: the object keeps a long history, whose expiry must also drop negative amounts.
+    const c = new RollingWindowCounters(3600);
+    c.add(1, 3000, 1);
+    c.add(1, 6000, 1);
+    c.add(1, 6001, 1);
+    expect(c.used(1, 9001)).toBe(2);
+    c.add(1, 3000, -1);
+    expect(c.used(1, 9001)).toBe(2);
+  });
 });

@@ -176,7 +176,8 @@ export class RollingWindowCounters {
         expired += p[history.head + 1] ?? 0;
         history.head += 2;
       }
-      if (expired > 0) this.totals[slot] = (this.totals[slot] ?? 0) - expired;
+      // Refunds are negative amounts: they leave the window too.
+      if (expired !== 0) this.totals[slot] = (this.totals[slot] ?? 0) - expired;
       if (history.head === p.length) {
         this.release(key, slot);
         return false;
