@@ -167,7 +167,7 @@ export class RedisServer {
       }
       const tcpUp = port === null || (child.pid !== undefined && (await loopbackListenerOwner(port, [child.pid])) === 'ours');
       const socketUp = socket === null || existsSync(socket);
-      if (tcpUp && socketUp && (await this.log()).slice(logBefore).includes('Ready to accept connections')) return;
+      if (tcpUp && socketUp && /ready to accept connections/i.test((await this.log()).slice(logBefore))) return;
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
         await this.exited;

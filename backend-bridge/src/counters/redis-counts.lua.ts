@@ -114,16 +114,25 @@ local weight = num(ARGV[7], 'weight')
 if type(weight) == 'table' then return weight end
 if weight < 0 then return redis.error_reply('ERR outgoing-limits: negative weight') end
 
+-- Writes what look() found expired, and leaves the view as the hash now is.
 local function expireWindow(key, w, view)
   if view.expired == nil then return end
   local fields = {}
   for _, pair in ipairs(view.expired) do fields[#fields + 1] = w.p .. pair[1] end
+  if view.gone then
+    fields[#fields + 1] = w.p .. 't'
+    fields[#fields + 1] = w.p .. 'o'
+    fields[#fields + 1] = w.p .. 'n'
+  end
   for i = 1, #fields, CHUNK do redis.call('HDEL', key, unpack(fields, i, math.min(#fields, i + CHUNK - 1))) end
   if view.gone then
-    redis.call('HDEL', key, w.p .. 't', w.p .. 'o', w.p .. 'n')
+    view.gone = nil
+    view.used = 0
   elseif view.walked then
     redis.call('HSET', key, w.p .. 't', view.used, w.p .. 'o', view.oldest)
   end
+  view.expired = nil
+  view.walked = nil
 end
 
 -- Files 'amount' at 'second' in window w (a step already out of the window is left out: it would never count).
@@ -131,23 +140,30 @@ local function add(key, w, view, second, amount)
   local step = math.ceil(second / w.step)
   if step <= math.floor(now / w.step) - w.steps then return end
   redis.call('HINCRBY', key, w.p .. step, amount)
-  redis.call('HINCRBY', key, w.p .. 't', amount)
-  if view.oldest == nil or step < view.oldest then redis.call('HSET', key, w.p .. 'o', step) end
-  if view.newest == nil or step > view.newest then redis.call('HSET', key, w.p .. 'n', step) end
+  view.used = view.used + amount
+  local state = { w.p .. 't', view.used }
+  if view.oldest == nil or step < view.oldest then
+    view.oldest = step
+    state[#state + 1] = w.p .. 'o'
+    state[#state + 1] = step
+  end
+  if view.newest == nil or step > view.newest then
+    view.newest = step
+    state[#state + 1] = w.p .. 'n'
+    state[#state + 1] = step
+  end
+  redis.call('HSET', key, unpack(state))
 end
 
--- Keeps the key until its newest step has left every window.
-local function keepUntilExpired(key)
+-- Keeps the key until its newest step has left every window (a hash left empty is gone already). A count made
+-- now is the newest there is, so only a refund needs to compare with the TTL the key has.
+local function keepUntilExpired(key, viewsOfKey, countedNow)
   local last = 0
-  for _, w in ipairs(W) do
-    local newest = tonumber(redis.call('HGET', key, w.p .. 'n'))
+  for i, w in ipairs(W) do
+    local newest = viewsOfKey[i].newest
     if newest ~= nil then last = math.max(last, (newest + w.steps) * w.step - now + 1) end
   end
-  if last <= 0 then
-    redis.call('DEL', key)
-  elseif redis.call('TTL', key) < last then
-    redis.call('EXPIRE', key, last)
-  end
+  if last > 0 and (countedNow or redis.call('TTL', key) < last) then redis.call('EXPIRE', key, last) end
 end
 
 local views = {}
@@ -198,9 +214,9 @@ for k, key in ipairs(KEYS) do
   if mode ~= 'refund' or views[k][1].used >= weight then
     local amount = weight
     if mode == 'refund' then amount = -weight end
-    for i, w in ipairs(W) do add(key, w, look(key, w), second, amount) end
+    for i, w in ipairs(W) do add(key, w, views[k][i], second, amount) end
   end
-  keepUntilExpired(key)
+  keepUntilExpired(key, views[k], mode ~= 'refund')
 end
 return { 1, now }
 `;
