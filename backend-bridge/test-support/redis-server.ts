@@ -31,6 +31,8 @@ export interface RedisServerOptions {
   config?: Record<string, string>;
   /** Keep the directory after stop() (post-mortems). */
   keep?: boolean;
+  /** Where the ports come from (default: freeLoopbackPort), first and after each port lost to another program. */
+  pickPort?: () => Promise<number>;
 }
 
 export class RedisServerError extends Error {
@@ -57,7 +59,8 @@ export class RedisServer {
       if (options.tcp === false) {
         await server.launch(null);
       } else {
-        server.port = await launchOnFreePort('redis-server', await freeLoopbackPort(), freeLoopbackPort, async (port) => {
+        const pickPort = options.pickPort ?? freeLoopbackPort;
+        server.port = await launchOnFreePort('redis-server', await pickPort(), pickPort, async (port) => {
           await server.launch(port);
           return port;
         });
