@@ -15,10 +15,22 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { ADDRESS_IN_USE, launchOnFreePort, loopbackListenerOwner, PortTakenError } from './loopback-listeners.js';
 import { freeLoopbackPort } from './postfix-instance.js';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
+const REDIS_SENTINEL = '/usr/bin/redis-sentinel';
+
+/** What a sentinel watches: the primary's name and address, and how many sentinels must agree it is down. */
+export interface SentinelWatch {
+  masterName: string;
+  host: string;
+  port: number;
+  quorum: number;
+  /** How long the primary may be silent before a sentinel thinks it down (default 1000 ms). */
+  downAfterMs?: number;
+}
 
 export interface RedisServerOptions {
   /** Listen on a loopback TCP port (default true). */
@@ -33,6 +45,8 @@ export interface RedisServerOptions {
   keep?: boolean;
   /** Where the ports come from (default: freeLoopbackPort), first and after each port lost to another program. */
   pickPort?: () => Promise<number>;
+  /** Run redis-sentinel watching this primary instead of a data server (TCP only). */
+  sentinel?: SentinelWatch;
 }
 
 export class RedisServerError extends Error {
@@ -53,6 +67,7 @@ export class RedisServer {
   /** Starts a server in a fresh temporary directory; stop() removes it. */
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     if (options.tcp === false && options.unixSocket === false) throw new RedisServerError('a Redis server needs a TCP port or a UNIX socket');
+    if (options.sentinel && (options.tcp === false || options.unixSocket !== false)) throw new RedisServerError('a sentinel listens on TCP only (unixSocket: false)');
     const dir = await mkdtemp(path.join(tmpdir(), 'ol-redis-'));
     const server = new RedisServer(dir, options, null);
     try {
@@ -127,6 +142,7 @@ export class RedisServer {
 
   private async launch(port: number | null): Promise<void> {
     const socket = this.socketPath;
+    const sentinel = this.options.sentinel;
     const lines: Record<string, string> = {
       bind: '127.0.0.1',
       port: String(port ?? 0),
@@ -134,15 +150,24 @@ export class RedisServer {
       dir: this.dir,
       logfile: path.join(this.dir, 'redis.log'),
       daemonize: 'no',
-      save: '""',
-      appendonly: this.options.persistence ? 'yes' : 'no',
+      ...(sentinel ? {} : { save: '""', appendonly: this.options.persistence ? 'yes' : 'no' }),
       ...(socket === null ? {} : { unixsocket: socket, unixsocketperm: '700' }),
       ...this.options.config,
     };
-    const configPath = path.join(this.dir, 'redis.conf');
-    await writeFile(configPath, Object.entries(lines).map(([name, value]) => `${name} ${value}`).join('\n') + '\n');
+    const text = Object.entries(lines).map(([name, value]) => `${name} ${value}`);
+    if (sentinel) {
+      const { masterName: name } = sentinel;
+      text.push(
+        `sentinel monitor ${name} ${sentinel.host} ${sentinel.port} ${sentinel.quorum}`,
+        `sentinel down-after-milliseconds ${name} ${sentinel.downAfterMs ?? 1000}`,
+        `sentinel failover-timeout ${name} 10000`,
+      );
+    }
+    // A sentinel rewrites its own file (what it learnt of replicas and peers); a restart starts from ours again.
+    const configPath = path.join(this.dir, sentinel ? 'sentinel.conf' : 'redis.conf');
+    await writeFile(configPath, text.join('\n') + '\n');
     const logBefore = (await this.log()).length;
-    const child = spawn(REDIS_SERVER, [configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(sentinel ? REDIS_SENTINEL : REDIS_SERVER, [configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     let exitCode: number | null | undefined;
@@ -170,7 +195,9 @@ export class RedisServer {
       }
       const tcpUp = port === null || (child.pid !== undefined && (await loopbackListenerOwner(port, [child.pid])) === 'ours');
       const socketUp = socket === null || existsSync(socket);
-      if (tcpUp && socketUp && /ready to accept connections/i.test((await this.log()).slice(logBefore))) return;
+      // A sentinel never says "ready"; it is once it watches the primary (its listener is up by then).
+      const ready = sentinel ? /\+monitor master/ : /ready to accept connections/i;
+      if (tcpUp && socketUp && ready.test((await this.log()).slice(logBefore))) return;
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
         await this.exited;
@@ -178,5 +205,76 @@ export class RedisServer {
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+  }
+}
+
+/**
+ * A primary, one replica and three sentinels (quorum 2), all throwaway: what a cluster with failover looks like.
+ * Clients connect through `sentinels` and `masterName`; killing `primary` makes the sentinels promote the replica.
+ */
+export class RedisSentinelGroup {
+  private constructor(
+    readonly masterName: string,
+    readonly primary: RedisServer,
+    readonly replica: RedisServer,
+    readonly sentinelServers: readonly RedisServer[],
+  ) {}
+
+  static async start(masterName = 'outgoing-limits'): Promise<RedisSentinelGroup> {
+    const servers: RedisServer[] = [];
+    try {
+      const primary = await RedisServer.start({ unixSocket: false });
+      servers.push(primary);
+      const replica = await RedisServer.start({ unixSocket: false, config: { replicaof: `127.0.0.1 ${primary.port}` } });
+      servers.push(replica);
+      const watch: SentinelWatch = { masterName, host: '127.0.0.1', port: primary.port as number, quorum: 2 };
+      const sentinels: RedisServer[] = [];
+      for (let i = 0; i < 3; i++) {
+        const sentinel = await RedisServer.start({ unixSocket: false, sentinel: watch });
+        servers.push(sentinel);
+        sentinels.push(sentinel);
+      }
+      const group = new RedisSentinelGroup(masterName, primary, replica, sentinels);
+      await group.waitUntilWatched();
+      return group;
+    } catch (error) {
+      for (const server of servers) await server.stop();
+      throw error;
+    }
+  }
+
+  /**
+   * Until the replica is in sync and every sentinel knows it and the two other sentinels: before that a failover
+   * could not happen (no quorum, no replica to promote) or would lose what the primary had.
+   */
+  private async waitUntilWatched(): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    const clients = [this.primary, ...this.sentinelServers].map((s) => new Redis({ host: '127.0.0.1', port: s.port as number, lazyConnect: true }));
+    try {
+      for (;;) {
+        const replication = await (clients[0] as Redis).info('replication');
+        let watched = /slave0:[^\r\n]*state=online/.test(replication);
+        for (const sentinel of clients.slice(1)) {
+          if (!watched) break;
+          const fields = (await sentinel.call('SENTINEL', 'MASTER', this.masterName)) as string[];
+          const field = (name: string) => fields[fields.indexOf(name) + 1];
+          watched = field('num-slaves') === '1' && field('num-other-sentinels') === '2';
+        }
+        if (watched) return;
+        if (Date.now() > deadline) throw new RedisServerError(`the sentinels did not all see the replica and each other within 30 s`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      for (const client of clients) client.disconnect();
+    }
+  }
+
+  /** The sentinels' addresses, as ioredis takes them (`new Redis({ sentinels, name: masterName })`). */
+  get sentinels(): { host: string; port: number }[] {
+    return this.sentinelServers.map((s) => ({ host: '127.0.0.1', port: s.port as number }));
+  }
+
+  async stop(): Promise<void> {
+    for (const server of [...this.sentinelServers, this.replica, this.primary]) await server.stop();
   }
 }

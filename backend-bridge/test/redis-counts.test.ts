@@ -5,8 +5,10 @@ import { decideMessage } from '../src/core/decision.js';
 import { counterKey, type ChargedObject } from '../src/core/directory.js';
 import type { Level, Limit } from '../src/core/limits.js';
 import { RollingWindowCounters } from '../src/counters/rolling-window.js';
+import { createHash } from 'node:crypto';
+import { COUNT_SCRIPT } from '../src/counters/redis-counts.lua.js';
 import { COUNT_WINDOWS, RedisCounts, RedisCountsError } from '../src/counters/redis-counts.js';
-import { RedisServer } from '../test-support/redis-server.js';
+import { RedisSentinelGroup, RedisServer } from '../test-support/redis-server.js';
 
 function object(level: Level, id: number, name: string, hour: Limit, day: Limit, parent: ChargedObject | null): ChargedObject {
   return {
@@ -271,5 +273,43 @@ describe('RedisCounts: windows, refunds, expiry and faults', () => {
       if (result === null) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(result?.decision.allowed).toBe(true);
+  });
+});
+
+describe('RedisCounts: Sentinel failover', () => {
+  it('counts on through the sentinels once the replica is promoted, with the script loaded again there', async () => {
+    const group = await RedisSentinelGroup.start();
+    const client = quiet(new Redis({ sentinels: group.sentinels, name: group.masterName, maxRetriesPerRequest: 1 }));
+    try {
+      const counts = new RedisCounts(client);
+      const chain = chainOf(7, { mailbox: [10, 'unlimited'] });
+      const t = await (async () => Number((await client.time())[0]))();
+      for (let i = 0; i < 4; i++) expect((await counts.checkAndCount(chain, 1, 'messages', t)).decision.allowed).toBe(true);
+      // The replica has the counts before the primary goes (Redis replicates asynchronously).
+      expect(await client.call('WAIT', '1', '5000')).toBe(1);
+      // Redis 7 does not replicate its script cache: the replica must be given the script once it is primary.
+      const replica = quiet(new Redis({ host: '127.0.0.1', port: group.replica.port as number }));
+      const sha = createHash('sha1').update(COUNT_SCRIPT).digest('hex');
+      expect(await replica.script('EXISTS', sha)).toEqual([0]);
+      await group.primary.kill();
+      const deadline = Date.now() + 30_000;
+      let after: Awaited<ReturnType<RedisCounts['checkAndCount']>> | null = null;
+      while (after === null) {
+        after = await counts.checkAndCount(chain, 1, 'messages', t).catch(() => null);
+        if (after === null) {
+          expect(Date.now(), 'no primary took over within 30 s').toBeLessThan(deadline);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+      expect(after.decision.allowed).toBe(true);
+      expect(((await replica.call('ROLE')) as unknown[])[0]).toBe('master');
+      expect(await replica.script('EXISTS', sha)).toEqual([1]);
+      replica.disconnect();
+      const snapshot = await counts.read([{ object: chain[0]! }], t);
+      expect(snapshot.used(chain[0]!, 'hour')).toBe(5);
+    } finally {
+      client.disconnect();
+      await group.stop();
+    }
   });
 });
