@@ -260,6 +260,19 @@ describe('RedisCounts: windows, refunds, expiry and faults', () => {
     await expect(new RedisCounts(redis).checkAndCount(chain, 1.5, 'messages')).rejects.toThrow(/whole number/);
   });
 
+  it('refuses a Redis that would evict counts when full, naming the setting', async () => {
+    const chain = limited();
+    try {
+      await redis.config('SET', 'maxmemory', '100mb');
+      await redis.config('SET', 'maxmemory-policy', 'volatile-lru');
+      await expect(new RedisCounts(redis).checkAndCount(chain, 1, 'messages')).rejects.toThrow(/maxmemory-policy volatile-lru.*set maxmemory-policy noeviction/);
+      await redis.config('SET', 'maxmemory-policy', 'noeviction');
+      expect((await new RedisCounts(redis).checkAndCount(chain, 1, 'messages')).decision.allowed).toBe(true);
+    } finally {
+      await redis.config('SET', 'maxmemory', '0');
+    }
+  });
+
   it('fails with the connection error when Redis is away, and counts again once it is back', async () => {
     const counts = new RedisCounts(redis);
     const chain = limited();

@@ -186,9 +186,27 @@ export class RedisCounts {
   }
 
   private async loadScript(script: LoadedScript): Promise<void> {
+    // Each time a script is (re)loaded, which is also after a restart or failover: the Redis may be another one.
+    await this.checkEviction();
     const sha = await this.redis.script('LOAD', script.source);
     if (sha !== script.sha) throw new RedisCountsError(`Redis loaded the counting script as ${String(sha)}, expected ${script.sha}`);
     script.loaded = true;
+  }
+
+  /**
+   * A Redis that evicts keys when full would drop counts and so lift limits without a word: with a memory limit
+   * set, only maxmemory-policy noeviction is accepted (writes then fail, and a failed count is never "allowed").
+   */
+  private async checkEviction(): Promise<void> {
+    const memory = await this.redis.info('memory');
+    const maxmemory = /^maxmemory:(\d+)\r?$/m.exec(memory)?.[1];
+    const policy = /^maxmemory_policy:(\S+)\r?$/m.exec(memory)?.[1];
+    if (maxmemory === undefined || policy === undefined) throw new RedisCountsError('Redis did not say its maxmemory and maxmemory_policy (INFO memory)');
+    if (Number(maxmemory) > 0 && policy !== 'noeviction') {
+      throw new RedisCountsError(
+        `Redis may evict keys when full (maxmemory ${maxmemory} bytes, maxmemory-policy ${policy}), which would lift limits; set maxmemory-policy noeviction or maxmemory 0`,
+      );
+    }
   }
 }
 
