@@ -2,13 +2,14 @@
 # Installs what Outgoing Mail Limits needs on Debian 12, skipping what is already there.
 #   scripts/install-deps.sh           Postfix, swaks and SASL tools for the throwaway test instance, chromium for the
 #                                     UI's browser tests, PHP (CLI, cURL, PHPUnit) for the Plesk layer's tests,
-#                                     zip/unzip for the package, npm packages
+#                                     zip/unzip for the package, redis-server and redis-sentinel for the cluster
+#                                     tests (each test starts its own), npm packages
 #   scripts/install-deps.sh --bench   the same plus the benchmark peers (postfwd, policyd-rate-limit)
 # Never touches the machine's own Postfix configuration: tests and the demo run their own instance.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(postfix swaks sasl2-bin libsasl2-modules chromium php-cli php-curl phpunit zip unzip)
+packages=(postfix swaks sasl2-bin libsasl2-modules chromium php-cli php-curl phpunit zip unzip redis-server redis-sentinel)
 [[ "${1:-}" == "--bench" ]] && packages+=(postfwd policyd-rate-limit)
 
 if ! command -v node >/dev/null || (( $(node -p 'process.versions.node.split(".")[0]') < 20 )); then
@@ -33,6 +34,16 @@ if (( ${#missing[@]} > 0 )); then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
+
+# The Redis packages enable system services of their own. Tests start throwaway servers on their own sockets and
+# ports, and a cluster's Redis is the admin's choice: a service installed just now is stopped and disabled (one
+# that was there before is left as it was).
+for service in redis-server redis-sentinel; do
+  [[ " ${missing[*]} " == *" $service "* ]] || continue
+  if command -v systemctl >/dev/null && systemctl is-enabled --quiet "$service" 2>/dev/null; then
+    systemctl disable --now --quiet "$service" || echo "Could not stop the $service service; the tests do not use it." >&2
+  fi
+done
 
 # npm ci only when the installed tree is older than the lock file.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then

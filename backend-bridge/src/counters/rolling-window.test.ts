@@ -140,4 +140,25 @@ describe('RollingWindowCounters', () => {
       }
     }
   });
+
+  it('keeps a refund filed at a second that holds nothing yet as a negative amount, not a wrapped huge one', () => {
+    // Enforcer.refund files -weight at the second the message was counted; in the hour that second may already
+    // have left (other mail keeps the hour's sum up), so the refund opens a pair of its own.
+    const c = new RollingWindowCounters(3600);
+    c.add(1, 5000, 1);
+    c.add(1, 1000, -1);
+    expect(c.used(1, 5000)).toBe(1);
+    expect(c.secondsUntilFreed(1, 5000, 1)).toBe(3600);
+  });
+
+  it('takes a refund that left the window back out of a long history too', () => {
+    // Three seconds in use: the object keeps a long history, whose expiry must also drop negative amounts.
+    const c = new RollingWindowCounters(3600);
+    c.add(1, 3000, 1);
+    c.add(1, 6000, 1);
+    c.add(1, 6001, 1);
+    expect(c.used(1, 9001)).toBe(2);
+    c.add(1, 3000, -1);
+    expect(c.used(1, 9001)).toBe(2);
+  });
 });

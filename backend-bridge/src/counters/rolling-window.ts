@@ -31,9 +31,10 @@ const INITIAL_SLOTS = 1024;
  */
 export class RollingWindowCounters {
   private readonly slotOf = new Map<number, number>();
-  // Unix seconds fit 32 bits until 2106; an amount is one object's budget used within one second.
+  // Unix seconds fit 32 bits until 2106; an amount is one object's budget used within one second, signed because
+  // a refund may open a pair of its own (a negative amount stored unsigned would wrap and lift the limit).
   private seconds = new Uint32Array(INITIAL_SLOTS * INLINE_PAIRS);
-  private amounts = new Uint32Array(INITIAL_SLOTS * INLINE_PAIRS);
+  private amounts = new Int32Array(INITIAL_SLOTS * INLINE_PAIRS);
   private totals = new Float64Array(INITIAL_SLOTS);
   private inlineCount = new Uint8Array(INITIAL_SLOTS);
   private readonly long = new Map<number, LongHistory>();
@@ -192,7 +193,8 @@ export class RollingWindowCounters {
         expired += p[history.head + 1] ?? 0;
         history.head += 2;
       }
-      if (expired > 0) this.totals[slot] = (this.totals[slot] ?? 0) - expired;
+      // Refunds are negative amounts: they leave the window too.
+      if (expired !== 0) this.totals[slot] = (this.totals[slot] ?? 0) - expired;
       if (history.head === p.length) {
         this.release(key, slot);
         return false;
@@ -242,13 +244,13 @@ export class RollingWindowCounters {
 
   private grow(): void {
     const slots = this.totals.length * 2;
-    const widen = <T extends Float64Array | Uint32Array | Uint8Array>(old: T, make: (n: number) => T, perSlot: number): T => {
+    const widen = <T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(old: T, make: (n: number) => T, perSlot: number): T => {
       const wider = make(slots * perSlot);
       wider.set(old);
       return wider;
     };
     this.seconds = widen(this.seconds, (n) => new Uint32Array(n), INLINE_PAIRS);
-    this.amounts = widen(this.amounts, (n) => new Uint32Array(n), INLINE_PAIRS);
+    this.amounts = widen(this.amounts, (n) => new Int32Array(n), INLINE_PAIRS);
     this.totals = widen(this.totals, (n) => new Float64Array(n), 1);
     this.inlineCount = widen(this.inlineCount, (n) => new Uint8Array(n), 1);
   }

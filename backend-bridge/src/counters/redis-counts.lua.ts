@@ -1,0 +1,245 @@
+/**
+ * The Lua run inside Redis by RedisCounts (redis-counts.ts): the same exact rolling windows as
+ * RollingWindowCounters, kept in one hash per object.
+ *
+ * Layout of an object's hash, per window (prefix `h` for the hour, `d` for the day):
+ *   <p><step>  the amount filed under that step (an amount counted at second s goes to step ceil(s / stepSeconds))
+ *   <p>t       the total of the step fields not yet expired
+ *   <p>o       a lower bound of the oldest step field (expiry reads from there)
+ *   <p>n       the newest step field
+ * A step leaves the window once floor(now / stepSeconds) - windowSteps has reached it. Expiry happens whenever a
+ * script writes the hash; reads compute the same figures without writing. The key carries a TTL that ends when
+ * its newest step has left the longest window, so an object that stops sending leaves nothing behind.
+ */
+
+/** Lua shared by both scripts: windows, the clock, and reading/expiring one window of one hash. */
+const COMMON = `
+local function num(value, what)
+  local n = tonumber(value)
+  if n == nil or n ~= math.floor(n) then return redis.error_reply('ERR outgoing-limits: ' .. what .. ' is not a whole number: ' .. tostring(value)) end
+  return n
+end
+
+local W = {}
+for i, p in ipairs({'h', 'd'}) do
+  local seconds = tonumber(ARGV[2 * i])
+  local step = tonumber(ARGV[2 * i + 1])
+  if seconds == nil or step == nil or step < 1 or seconds % step ~= 0 then
+    return redis.error_reply('ERR outgoing-limits: bad window ' .. tostring(ARGV[2 * i]) .. '/' .. tostring(ARGV[2 * i + 1]))
+  end
+  W[i] = { p = p, seconds = seconds, step = step, steps = seconds / step }
+end
+
+local now
+if ARGV[1] == '' then
+  now = tonumber(redis.call('TIME')[1])
+else
+  now = tonumber(ARGV[1])
+  if now == nil or now ~= math.floor(now) then return redis.error_reply('ERR outgoing-limits: bad time ' .. tostring(ARGV[1])) end
+end
+
+-- Hashes with at most this many fields are read whole (HGETALL) rather than walked step by step: an idle mailbox
+-- would otherwise look at every empty second since its last message.
+local SMALL = 64
+local CHUNK = 1000
+
+-- The (step, amount) pairs of window w from step 'from' to step 'to', in step order.
+local function pairsIn(key, w, from, to)
+  local found = {}
+  if to < from then return found end
+  if to - from + 1 > SMALL and redis.call('HLEN', key) <= SMALL then
+    local all = redis.call('HGETALL', key)
+    for i = 1, #all, 2 do
+      local field = all[i]
+      if string.sub(field, 1, 1) == w.p then
+        local step = tonumber(string.sub(field, 2))
+        if step ~= nil and step >= from and step <= to then found[#found + 1] = { step, tonumber(all[i + 1]) } end
+      end
+    end
+    table.sort(found, function(a, b) return a[1] < b[1] end)
+    return found
+  end
+  local s = from
+  while s <= to do
+    local last = math.min(to, s + CHUNK - 1)
+    local fields = {}
+    for step = s, last do fields[#fields + 1] = w.p .. step end
+    local values = redis.call('HMGET', key, unpack(fields))
+    for i = 1, #fields do
+      if values[i] then found[#found + 1] = { s + i - 1, tonumber(values[i]) } end
+    end
+    s = last + 1
+  end
+  return found
+end
+
+-- Window w of one hash at 'now': { used, oldest, newest, expired pairs }. Nothing is written.
+local function look(key, w)
+  local state = redis.call('HMGET', key, w.p .. 't', w.p .. 'o', w.p .. 'n')
+  local oldest = tonumber(state[2])
+  if oldest == nil then return { used = 0 } end
+  local total = tonumber(state[1]) or 0
+  local newest = tonumber(state[3]) or oldest
+  local oldestKept = math.floor(now / w.step) - w.steps
+  if oldest > oldestKept then return { used = total, oldest = oldest, newest = newest, expired = {} } end
+  local expired = pairsIn(key, w, oldest, math.min(newest, oldestKept))
+  for _, pair in ipairs(expired) do total = total - pair[2] end
+  if newest <= oldestKept then return { used = 0, expired = expired, gone = true } end
+  return { used = total, oldest = oldestKept + 1, newest = newest, expired = expired, walked = true }
+end
+
+-- Seconds from now until at least 'amount' of window w has left it; -1 if the window does not hold that much.
+local function secondsUntilFreed(key, w, view, amount)
+  if view.oldest == nil then return -1 end
+  local freed = 0
+  for _, pair in ipairs(pairsIn(key, w, view.oldest, view.newest)) do
+    freed = freed + pair[2]
+    if freed >= amount then return (pair[1] + w.steps) * w.step - now end
+  end
+  return -1
+end
+`;
+
+/**
+ * Check-and-count of one message's chain, a count regardless of budget, or a refund.
+ * KEYS: the chain's hashes, innermost first (all in one subscription's hash slot).
+ * ARGV: now ('' = Redis's clock), hour seconds, hour step, day seconds, day step, mode ('check' | 'anyway' |
+ * 'refund'), weight, refund second (refund only), then per key its hourly and daily limit (-1: unlimited).
+ * Reply: { 1, now } when counted (refund: { 1, now }); { 0, now, per key and window: used, seconds until
+ * used + weight - limit has freed (-1: never, -2: not asked) } when refused.
+ */
+export const COUNT_SCRIPT = `${COMMON}
+local mode = ARGV[6]
+local weight = num(ARGV[7], 'weight')
+if type(weight) == 'table' then return weight end
+if weight < 0 then return redis.error_reply('ERR outgoing-limits: negative weight') end
+
+-- Writes what look() found expired, and leaves the view as the hash now is.
+local function expireWindow(key, w, view)
+  if view.expired == nil then return end
+  local fields = {}
+  for _, pair in ipairs(view.expired) do fields[#fields + 1] = w.p .. pair[1] end
+  if view.gone then
+    fields[#fields + 1] = w.p .. 't'
+    fields[#fields + 1] = w.p .. 'o'
+    fields[#fields + 1] = w.p .. 'n'
+  end
+  for i = 1, #fields, CHUNK do redis.call('HDEL', key, unpack(fields, i, math.min(#fields, i + CHUNK - 1))) end
+  if view.gone then
+    view.gone = nil
+    view.used = 0
+  elseif view.walked then
+    redis.call('HSET', key, w.p .. 't', view.used, w.p .. 'o', view.oldest)
+  end
+  view.expired = nil
+  view.walked = nil
+end
+
+-- Files 'amount' at 'second' in window w (a step already out of the window is left out: it would never count).
+local function add(key, w, view, second, amount)
+  local step = math.ceil(second / w.step)
+  if step <= math.floor(now / w.step) - w.steps then return end
+  redis.call('HINCRBY', key, w.p .. step, amount)
+  view.used = view.used + amount
+  local state = { w.p .. 't', view.used }
+  if view.oldest == nil or step < view.oldest then
+    view.oldest = step
+    state[#state + 1] = w.p .. 'o'
+    state[#state + 1] = step
+  end
+  if view.newest == nil or step > view.newest then
+    view.newest = step
+    state[#state + 1] = w.p .. 'n'
+    state[#state + 1] = step
+  end
+  redis.call('HSET', key, unpack(state))
+end
+
+-- Keeps the key until its newest step has left every window (a hash left empty is gone already). A count made
+-- now is the newest there is, so only a refund needs to compare with the TTL the key has.
+local function keepUntilExpired(key, viewsOfKey, countedNow)
+  local last = 0
+  for i, w in ipairs(W) do
+    local newest = viewsOfKey[i].newest
+    if newest ~= nil then last = math.max(last, (newest + w.steps) * w.step - now + 1) end
+  end
+  if last > 0 and (countedNow or redis.call('TTL', key) < last) then redis.call('EXPIRE', key, last) end
+end
+
+local views = {}
+for k, key in ipairs(KEYS) do
+  views[k] = {}
+  for i, w in ipairs(W) do views[k][i] = look(key, w) end
+end
+
+if mode == 'check' then
+  local refused = false
+  local limits = {}
+  for k = 1, #KEYS do
+    limits[k] = {}
+    for i = 1, #W do
+      local limit = num(ARGV[8 + 2 * (k - 1) + i], 'limit')
+      if type(limit) == 'table' then return limit end
+      limits[k][i] = limit
+      if limit >= 0 and views[k][i].used + weight > limit then refused = true end
+    end
+  end
+  if refused then
+    local reply = { 0, now }
+    for k, key in ipairs(KEYS) do
+      for i, w in ipairs(W) do
+        local used = views[k][i].used
+        local limit = limits[k][i]
+        local freed = -2
+        if limit >= 0 and used + weight > limit and weight <= limit then freed = secondsUntilFreed(key, w, views[k][i], used + weight - limit) end
+        reply[#reply + 1] = used
+        reply[#reply + 1] = freed
+      end
+    end
+    return reply
+  end
+elseif mode ~= 'anyway' and mode ~= 'refund' then
+  return redis.error_reply('ERR outgoing-limits: unknown mode ' .. tostring(mode))
+end
+
+local second = now
+if mode == 'refund' then
+  second = num(ARGV[8], 'refund second')
+  if type(second) == 'table' then return second end
+end
+for k, key in ipairs(KEYS) do
+  for i, w in ipairs(W) do expireWindow(key, w, views[k][i]) end
+  -- A refund takes back only what the hour still holds (as the in-process counters do): a count that has left
+  -- the hour has left the day's sum of it too.
+  if mode ~= 'refund' or views[k][1].used >= weight then
+    local amount = weight
+    if mode == 'refund' then amount = -weight end
+    for i, w in ipairs(W) do add(key, w, views[k][i], second, amount) end
+  end
+  keepUntilExpired(key, views[k], mode ~= 'refund')
+end
+return { 1, now }
+`;
+
+/**
+ * Reads windows without writing (allowed on a replica).
+ * KEYS: one object's hash. ARGV: now, the four window figures, then per window the target: seconds until used
+ * has dropped to at most the target are reported (-1: never; -2: used is already at or below it, or no target '').
+ * Reply: { now, hour used, hour seconds, day used, day seconds }.
+ */
+export const READ_SCRIPT = `#!lua flags=no-writes
+${COMMON}
+local reply = { now }
+for i, w in ipairs(W) do
+  local view = look(KEYS[1], w)
+  local freed = -2
+  if ARGV[5 + i] ~= '' then
+    local target = num(ARGV[5 + i], 'target')
+    if type(target) == 'table' then return target end
+    if view.used > target then freed = secondsUntilFreed(KEYS[1], w, view, view.used - target) end
+  end
+  reply[#reply + 1] = view.used
+  reply[#reply + 1] = freed
+end
+return reply
+`;
