@@ -26,6 +26,7 @@ function object(level: ChargedObject['level'], id: number, limit: number, parent
     lock: null,
     effective: { limit, source: 'default' },
     daily: { own: null, plan: null, effective: { limit: limit * 10, source: 'default' } },
+    recipients: { own: null, plan: null, effective: { limit: 'unlimited', source: 'default' } },
     parent,
     owner: { customer: 'c', reseller: null },
   };

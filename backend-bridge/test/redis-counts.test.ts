@@ -21,6 +21,7 @@ function object(level: Level, id: number, name: string, hour: Limit, day: Limit,
     lock: null,
     effective: { limit: hour, source: 'own' },
     daily: { own: null, plan: null, effective: { limit: day, source: 'own' } },
+    recipients: { own: null, plan: null, effective: { limit: 'unlimited', source: 'default' } },
     parent,
     owner: { customer: 'jdoe', reseller: null },
   };
