@@ -202,7 +202,7 @@ describe('schema version 15 (31 days of statistics)', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'oml-days-'));
     const old = new Database(path.join(dir, DATABASE_FILE));
     for (const step of MIGRATIONS.filter((m) => m.version < 15)) old.exec(step.sql);
-    old.pragma('user_version = 10');
+    old.pragma('user_version = 14');
     const day = 20_000;
     for (const [hour, amount] of [[day * 24 + 1, 2], [day * 24 + 23, 3], [day * 24 + 24, 4]] as const) {
       old.prepare('INSERT INTO hourly_sent (counter_key, hour, amount) VALUES (?, ?, ?)').run(4, hour, amount);
