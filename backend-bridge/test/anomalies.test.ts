@@ -84,6 +84,9 @@ describe('a login from many addresses, with a real Postfix', () => {
     expect(row.anomaly).toMatchObject({ signal: 'loginAddresses', observed: 11, threshold: 10 });
     expect(row.compromised).toBe(false);
     expect(await anomaliesOf('alice@example.com')).toHaveLength(1);
+    // The command lists it from the store.
+    expect(await cli(['anomalies', '--data-dir', dataDir])).toMatch(/^\S+Z {2}alice@example\.com {2}logged in from 11 addresses in an hour \(threshold 10\)\n$/);
+    await expect(cli(['anomalies', '--hours', '0', '--data-dir', dataDir])).rejects.toThrow('expected a whole number of hours from 1 to 744, got "0"');
   });
 
   it('switched on to mark compromised: the mailbox is marked as the system, and its next message is held', async () => {

@@ -119,3 +119,10 @@ export function anomalyThreshold(raw: string): number | null {
   if (!/^\d+$/.test(raw) || value < 1 || value > MAX_ANOMALY_THRESHOLD) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_ANOMALY_THRESHOLD} or "off", got "${raw}"`);
   return value;
 }
+
+/** How far back `anomalies` looks: whole hours up to the 31 days anomalies are kept. */
+export function anomalyHours(raw: string): number {
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > 744) throw new InvalidArgumentError(`expected a whole number of hours from 1 to 744, got "${raw}"`);
+  return value;
+}

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import type { AnomalySignal } from '../core/anomalies.js';
+import { describeAnomaly, type AnomalySignal } from '../core/anomalies.js';
+import { AnomalyStore } from '../store/anomaly-store.js';
 import { Command, CommanderError, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { DirectoryIndex } from '../core/directory.js';
@@ -300,6 +301,23 @@ export function buildProgram(): Command {
       const what = options.daily ? 'Daily limit' : 'Limit';
       const per = options.daily ? 'per day' : 'per hour';
       process.stdout.write(`${what} of ${level} ${name.toLowerCase()} set to ${value === null ? 'the server default' : value === 'unlimited' ? 'Unlimited' : `${value} ${per}`}.\n`);
+    });
+
+  program
+    .command('anomalies')
+    .description('unusual sending of mailboxes (logins from many addresses, many recipient domains, an hour far above the usual), newest first')
+    .addOption(dataDirOption())
+    .option('--hours <n>', 'how far back, in hours (1 to 744)', parse.anomalyHours, 24)
+    .option('--json', 'machine-readable output')
+    .action((options: { dataDir: string; hours: number; json?: boolean }) => {
+      const db = openStoreForCommand(options.dataDir, 'read');
+      try {
+        const items = new AnomalyStore(db).list(Date.now() - options.hours * 3_600_000, 10_000);
+        if (options.json) printJson(items);
+        else process.stdout.write(items.length === 0 ? `No unusual sending in the last ${options.hours} hours.\n` : `${items.map((a) => `${new Date(a.atMs).toISOString()}  ${a.mailbox}  ${describeAnomaly(a)}${a.autoCompromised ? '  (marked compromised automatically)' : ''}`).join('\n')}\n`);
+      } finally {
+        db.close();
+      }
     });
 
   program
