@@ -3,8 +3,7 @@ import type { ReportEventGroup } from '../core/report.js';
 import type { Db } from './database.js';
 
 /**
- * Where the report's events come from: each source sums its own table per object and per whole day before
- * `nowMs` (daysAgo), from `sinceMs` on. A new kind of record (anomalies) joins the report by adding its source to
+ * Where the report's events come from: each source sums its own table per object from `sinceMs` to `nowMs`. A new kind of record (anomalies) joins the report by adding its source to
  * REPORT_EVENT_SOURCES; nothing else changes.
  */
 export interface ReportEventSource {
@@ -21,12 +20,12 @@ export const overLimitEventSource: ReportEventSource = {
     // SQLite chose the (level, object_id) index for the grouping and read every event kept.)
     const rows = db
       .prepare(
-        `SELECT level, object_id, limit_window, action, COUNT(*), MAX(at_ms), (@now - at_ms) / 86400000 AS days_ago FROM over_limit_events
-         INDEXED BY over_limit_events_at WHERE at_ms >= @since AND at_ms <= @now GROUP BY level, object_id, limit_window, action, days_ago`,
+        `SELECT level, object_id, limit_window, action, COUNT(*), MAX(at_ms) FROM over_limit_events
+         INDEXED BY over_limit_events_at WHERE at_ms >= @since AND at_ms <= @now GROUP BY level, object_id, limit_window, action`,
       )
       .raw()
-      .all({ since: sinceMs, now: nowMs }) as Array<[Level, number, 'hour' | 'day', string, number, number, number]>;
-    return rows.map(([level, objectId, window, action, count, lastAtMs, daysAgo]) => ({ kind: 'over-limit', level, objectId, window, action, count, lastAtMs, daysAgo }));
+      .all({ since: sinceMs, now: nowMs }) as Array<[Level, number, 'hour' | 'day', string, number, number]>;
+    return rows.map(([level, objectId, window, action, count, lastAtMs]) => ({ kind: 'over-limit', level, objectId, window, action, count, lastAtMs }));
   },
 };
 
