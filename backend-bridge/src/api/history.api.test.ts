@@ -138,13 +138,13 @@ describe('GET /report', () => {
     expect(Object.keys(document.paths['/api/v1/report']?.get.responses['200']?.content ?? {})).toEqual(['application/json', 'text/csv']);
   });
 
-  it('reads the events at most every 30 seconds for any period, by the time index, and then again', async () => {
+  it('reads the events of a period at most every 30 seconds, by the time index, and then again', async () => {
     const count = async () => (await ok<{ items: ReportRow[] }>(h.get(ADMIN, '/api/v1/report?since=1d'))).items.find((r) => r.name === 'alice@example.com')?.overLimitEvents;
     h.advance(3600);
     expect(await count()).toBe(2);
     expect(h.sendMany('alice@example.com', 5)).toBe(3);
     h.advance(29);
-    expect(await count()).toBe(2); // the reading of 29 seconds ago still serves
+    expect(await count()).toBe(2); // the reading of 29 seconds ago still serves its period
     expect((await ok<{ items: ReportRow[] }>(h.get(ADMIN, '/api/v1/report?since=31d'))).items.map((r) => r.name)).toContain('carol@example.com');
     h.advance(1);
     expect(await count()).toBe(4);

@@ -23,8 +23,6 @@ export interface ReportEventGroup {
   action: string | null;
   count: number;
   lastAtMs: number;
-  /** Whole days between the newest of these records and the report's "now": 0 within the last 24 hours. */
-  daysAgo: number;
 }
 
 /** What the report says of an object now; null when it is gone or the asking person may not see it. */
@@ -62,11 +60,6 @@ export function parseReportSince(text: string): number | null {
   if (!match) return null;
   const days = Number(match[1]);
   return days >= REPORT_MIN_DAYS && days <= REPORT_MAX_DAYS ? days : null;
-}
-
-/** The groups of the last `days` days, from groups of up to REPORT_MAX_DAYS (each of one day, by daysAgo). */
-export function groupsOfLastDays(groups: readonly ReportEventGroup[], days: number): ReportEventGroup[] {
-  return groups.filter((group) => group.daysAgo < days);
 }
 
 /**

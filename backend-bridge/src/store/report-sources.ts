@@ -3,8 +3,7 @@ import type { ReportEventGroup } from '../core/report.js';
 import type { Db } from './database.js';
 
 /**
- * Where the report's events come from: each source sums its own table per object and per whole day before
- * `nowMs` (daysAgo), from `sinceMs` on. A new kind of record (anomalies) joins the report by adding its source to
+ * Where the report's events come from: each source sums its own table per object from `sinceMs` to `nowMs`. A new kind of record (anomalies) joins the report by adding its source to
  * REPORT_EVENT_SOURCES; nothing else changes.
  */
 export interface ReportEventSource {
@@ -21,12 +20,12 @@ export const overLimitEventSource: ReportEventSource = {
     // SQLite chose the (level, object_id) index for the grouping and read every event kept.)
     const rows = db
       .prepare(
-        `SELECT level, object_id, limit_window, action, COUNT(*), MAX(at_ms), CAST((@now - at_ms) / 86400000 AS INTEGER) AS days_ago FROM over_limit_events
-         INDEXED BY over_limit_events_at WHERE at_ms >= @since AND at_ms <= @now GROUP BY level, object_id, limit_window, action, days_ago`,
+        `SELECT level, object_id, limit_window, action, COUNT(*), MAX(at_ms) FROM over_limit_events
+         INDEXED BY over_limit_events_at WHERE at_ms >= @since AND at_ms <= @now GROUP BY level, object_id, limit_window, action`,
       )
       .raw()
-      .all({ since: sinceMs, now: nowMs }) as Array<[Level, number, 'hour' | 'day', string, number, number, number]>;
-    return rows.map(([level, objectId, window, action, count, lastAtMs, daysAgo]) => ({ kind: 'over-limit', level, objectId, window, action, count, lastAtMs, daysAgo }));
+      .all({ since: sinceMs, now: nowMs }) as Array<[Level, number, 'hour' | 'day', string, number, number]>;
+    return rows.map(([level, objectId, window, action, count, lastAtMs]) => ({ kind: 'over-limit', level, objectId, window, action, count, lastAtMs }));
   },
 };
 
@@ -37,12 +36,12 @@ export const anomalySource: ReportEventSource = {
     // A range of the at_ms index, as for over-limit events.
     const rows = db
       .prepare(
-        `SELECT m.id, COUNT(*), MAX(a.at_ms), CAST((@now - a.at_ms) / 86400000 AS INTEGER) AS days_ago FROM anomalies a INDEXED BY anomalies_by_time
-         JOIN mailboxes m ON m.address = a.mailbox WHERE a.at_ms >= @since AND a.at_ms <= @now GROUP BY m.id, days_ago`,
+        `SELECT m.id, COUNT(*), MAX(a.at_ms) FROM anomalies a INDEXED BY anomalies_by_time
+         JOIN mailboxes m ON m.address = a.mailbox WHERE a.at_ms >= @since AND a.at_ms <= @now GROUP BY m.id`,
       )
       .raw()
-      .all({ since: sinceMs, now: nowMs }) as Array<[number, number, number, number]>;
-    return rows.map(([objectId, count, lastAtMs, daysAgo]) => ({ kind: 'anomaly', level: 'mailbox', objectId, window: null, action: null, count, lastAtMs, daysAgo }));
+      .all({ since: sinceMs, now: nowMs }) as Array<[number, number, number]>;
+    return rows.map(([objectId, count, lastAtMs]) => ({ kind: 'anomaly', level: 'mailbox', objectId, window: null, action: null, count, lastAtMs }));
   },
 };
 
