@@ -112,9 +112,12 @@ export function earlyWarningPercent(raw: string): number {
   throw new InvalidArgumentError(`expected a whole number of percent from 1 to ${MAX_EARLY_WARNING_PERCENT}, or off, got "${raw}"`);
 }
 
-/** An anomaly threshold: a whole number from 1, or "off" to switch the signal off (null). */
-export function anomalyThreshold(raw: string): number | null {
-  if (raw === 'off') return null;
+/**
+ * An anomaly threshold: a whole number from 1, or "off" to switch the signal off. "off" stays a word here:
+ * commander turns a null from a parser into an empty string.
+ */
+export function anomalyThreshold(raw: string): number | 'off' {
+  if (raw === 'off') return 'off';
   const value = Number(raw);
   if (!/^\d+$/.test(raw) || value < 1 || value > MAX_ANOMALY_THRESHOLD) throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_ANOMALY_THRESHOLD} or "off", got "${raw}"`);
   return value;

@@ -216,9 +216,9 @@ export function buildProgram(): Command {
         notifyPeriod?: NotifyPeriod;
         webhook?: string;
         screenUrl?: string;
-        anomalyLogins?: number | null;
-        anomalyDomains?: number | null;
-        anomalySurge?: number | null;
+        anomalyLogins?: number | 'off';
+        anomalyDomains?: number | 'off';
+        anomalySurge?: number | 'off';
         autoCompromiseLogins?: boolean;
         autoCompromiseDomains?: boolean;
         autoCompromiseSurge?: boolean;
@@ -428,22 +428,22 @@ main(process.argv).then(
 
 /** The "Unusual sending" part of `settings set`: only the signals and fields given; undefined when none is. */
 function anomalyChange(options: {
-  anomalyLogins?: number | null;
-  anomalyDomains?: number | null;
-  anomalySurge?: number | null;
+  anomalyLogins?: number | 'off';
+  anomalyDomains?: number | 'off';
+  anomalySurge?: number | 'off';
   autoCompromiseLogins?: boolean;
   autoCompromiseDomains?: boolean;
   autoCompromiseSurge?: boolean;
 }): SettingsChange['anomalies'] {
   const change: NonNullable<SettingsChange['anomalies']> = {};
-  const given: Array<[AnomalySignal, number | null | undefined, boolean | undefined]> = [
+  const given: Array<[AnomalySignal, number | 'off' | undefined, boolean | undefined]> = [
     ['loginAddresses', options.anomalyLogins, options.autoCompromiseLogins],
     ['recipientDomains', options.anomalyDomains, options.autoCompromiseDomains],
     ['volumeSurge', options.anomalySurge, options.autoCompromiseSurge],
   ];
   for (const [signal, threshold, autoCompromise] of given) {
     if (threshold === undefined && autoCompromise === undefined) continue;
-    change[signal] = { ...(threshold !== undefined ? { threshold } : {}), ...(autoCompromise !== undefined ? { autoCompromise } : {}) };
+    change[signal] = { ...(threshold !== undefined ? { threshold: threshold === 'off' ? null : threshold } : {}), ...(autoCompromise !== undefined ? { autoCompromise } : {}) };
   }
   return Object.keys(change).length > 0 ? change : undefined;
 }
