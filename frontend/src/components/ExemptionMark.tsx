@@ -50,28 +50,19 @@ function useExemptionRefusal(): (failure: unknown) => string {
   };
 }
 
-/** "Exempt Temporarily" on the row of an administrator or reseller who may (the API says so in mayExempt). */
-export function ExemptionAction({ row, onChanged }: { row: ObjectRow; onChanged: () => void }) {
+/**
+ * "Exempt Temporarily" on the row of an administrator or reseller who may (the API says so in mayExempt). The list
+ * holds the open dialog, not the row: a row is drawn anew on every live refresh, and a dialog kept in it closed
+ * under the person's hands.
+ */
+export function ExemptionAction({ row, onOpen }: { row: ObjectRow; onOpen: (row: ObjectRow) => void }) {
   const text = useText();
-  const [open, setOpen] = useState(false);
   if (!row.mayExempt) return null;
   const label = text('exemptions.actionOf', { name: row.name });
   return (
-    <Fragment>
-      <Button ghost aria-label={label} tooltip={label} onClick={() => setOpen(true)}>
-        {text('exemptions.action')}
-      </Button>
-      {open ? (
-        <ExemptionDialog
-          row={row}
-          onClose={() => setOpen(false)}
-          onSaved={() => {
-            setOpen(false);
-            onChanged();
-          }}
-        />
-      ) : null}
-    </Fragment>
+    <Button ghost aria-label={label} tooltip={label} onClick={() => onOpen(row)}>
+      {text('exemptions.action')}
+    </Button>
   );
 }
 

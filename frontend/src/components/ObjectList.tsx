@@ -12,7 +12,7 @@ import { LimitCell, useLockText } from './LockMark';
 import { EmptyState, LoadState } from './LoadState';
 import { NavLink } from './NavLink';
 import { CompromisedAction, CompromisedLabel } from './CompromisedMark';
-import { ExemptionAction, ExemptionLabel } from './ExemptionMark';
+import { ExemptionAction, ExemptionDialog, ExemptionLabel } from './ExemptionMark';
 import { AnomalyMark } from './Anomalies';
 import { rowControlsColumn } from './row-controls';
 import { SendingStatus } from './SendingStatus';
@@ -50,6 +50,7 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
   const [sort, setSort] = useState<{ sort: SortColumn; order: 'asc' | 'desc' }>({ sort: 'name', order: 'asc' });
   const [selection, setSelection] = useState<string[]>([]);
   const [dialogRows, setDialogRows] = useState<ObjectRow[] | null>(null);
+  const [exemptionRow, setExemptionRow] = useState<ObjectRow | null>(null);
 
   const query: ListQuery = { ...filter, search: search || undefined, sort: sort.sort, order: sort.order, page, pageSize: PAGE_SIZE };
   const key = JSON.stringify([level, query]);
@@ -108,13 +109,7 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
                 />
               ) : null}
               {rowActions?.(row)}
-              <ExemptionAction
-                row={row}
-                onChanged={() => {
-                  resource.reload();
-                  onChanged?.();
-                }}
-              />
+              <ExemptionAction row={row} onOpen={setExemptionRow} />
               <CompromisedAction
                 row={row}
                 onChanged={() => {
@@ -186,6 +181,17 @@ export function ObjectList({ level, filter = {}, canEdit, linkTo, onChanged, row
               onSaved={() => {
                 setDialogRows(null);
                 setSelection([]);
+                resource.reload();
+                onChanged?.();
+              }}
+            />
+          ) : null}
+          {exemptionRow ? (
+            <ExemptionDialog
+              row={exemptionRow}
+              onClose={() => setExemptionRow(null)}
+              onSaved={() => {
+                setExemptionRow(null);
                 resource.reload();
                 onChanged?.();
               }}

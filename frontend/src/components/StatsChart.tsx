@@ -81,8 +81,11 @@ export function StatsChart({ buckets, objectLabel, period = '24h' }: { buckets: 
   const hourLabel = (index: number, start: string) =>
     index !== last ? hourOf(start) : period === '24h' ? text('chart.thisHour') : text(`periods.now.${PERIOD_KEY[period]}`);
   const chartLabel = period === '24h' ? text('chart.label', { object: objectLabel, ...totals }) : text(`periods.label.${PERIOD_KEY[period]}`, { object: objectLabel, ...totals });
-  // Count back from the current hour so it is always labelled and no label runs into it.
-  const labelled = (index: number) => (last - index) % labelEvery === 0;
+  // Count back from the current hour so it is always labelled and no label runs into it: its label ends at its
+  // bar (it is the last), so the one before it needs that label's whole width plus half its own.
+  const currentLabelRoom = hourLabel(last, buckets[last]?.start ?? '').length * FONT * 0.62;
+  const labelled = (index: number) =>
+    index === last || ((last - index) % labelEvery === 0 && (last - index) * slot >= currentLabelRoom + LABEL_ROOM[period] / 2);
 
   return (
     <figure style={{ margin: 0 }}>
@@ -142,29 +145,32 @@ export function StatsChart({ buckets, objectLabel, period = '24h' }: { buckets: 
           </span>
         ))}
       </figcaption>
-      <table style={{ position: 'absolute', width: 1, height: 1, overflow: 'hidden', clip: 'rect(0 0 0 0)' }}>
-        <caption>{objectLabel}</caption>
-        <thead>
-          <tr>
-            <th scope="col">{period === '24h' ? text('chart.hour') : text(`periods.column.${PERIOD_KEY[period]}`)}</th>
-            {SERIES.map(({ key }) => (
-              <th key={key} scope="col">
-                {text(`chart.${key}`)}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {buckets.map((bucket, index) => (
-            <tr key={bucket.start}>
-              <td>{hourLabel(index, bucket.start)}</td>
+      {/* A table does not shrink below its cells: the 1 px box that hides it for eyes is a block around it. */}
+      <div style={{ position: 'absolute', width: 1, height: 1, overflow: 'hidden', clip: 'rect(0 0 0 0)', clipPath: 'inset(50%)', whiteSpace: 'nowrap' }}>
+        <table>
+          <caption>{objectLabel}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{period === '24h' ? text('chart.hour') : text(`periods.column.${PERIOD_KEY[period]}`)}</th>
               {SERIES.map(({ key }) => (
-                <td key={key}>{bucket[key]}</td>
+                <th key={key} scope="col">
+                  {text(`chart.${key}`)}
+                </th>
               ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {buckets.map((bucket, index) => (
+              <tr key={bucket.start}>
+                <td>{hourLabel(index, bucket.start)}</td>
+                {SERIES.map(({ key }) => (
+                  <td key={key}>{bucket[key]}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </figure>
   );
 }
