@@ -1,15 +1,13 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
-import { BridgeClient } from '../src/api/bridge-client.js';
-import { apiSocketPath } from '../src/api/server.js';
+import type { BridgeClient } from '../src/api/bridge-client.js';
 import type { ObjectRow } from '../src/core/object-query.js';
 import type { RecordedAnomaly } from '../src/store/anomaly-store.js';
 import type { AuditRow } from '../src/store/audit-store.js';
-import { cli, DaemonProcess, eventually, tempDataDir } from '../test-support/daemon-process.js';
+import { cli, DaemonProcess, eventually } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
+import { bridgeApi, PLESK_ADMIN, preparedDataDir } from '../test-support/prepared-store.js';
 import { expectAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
 
 /**
@@ -28,11 +26,7 @@ let dataDir: string;
 
 beforeAll(async () => {
   postfix = await startWiredPostfix({ saslUsers: [ALICE, BOB] });
-  dataDir = tempDataDir();
-  const file = path.join(dataDir, 'directory.json');
-  writeFileSync(file, JSON.stringify(exampleDirectory()));
-  await cli(['directory', 'import', file, '--data-dir', dataDir]);
-  await cli(['settings', 'set', '--data-dir', dataDir, '--mailbox-limit', '100', '--domain-limit', '1000', '--subscription-limit', '1000']);
+  dataDir = await preparedDataDir(exampleDirectory(), ['--mailbox-limit', '100', '--domain-limit', '1000', '--subscription-limit', '1000']);
   daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir]);
 });
 
@@ -42,7 +36,7 @@ afterAll(async () => {
 });
 
 function api(): BridgeClient {
-  return new BridgeClient(readBridgeSecret(dataDir)!, { socketPath: apiSocketPath(dataDir) }, { login: 'admin', userId: '1', role: 'admin' });
+  return bridgeApi(dataDir, PLESK_ADMIN);
 }
 
 async function get<T>(url: string): Promise<T> {
