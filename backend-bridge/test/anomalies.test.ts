@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BridgeClient } from '../src/api/bridge-client.js';
 import type { ObjectRow } from '../src/core/object-query.js';
 import type { RecordedAnomaly } from '../src/store/anomaly-store.js';
 import type { AuditRow } from '../src/store/audit-store.js';
 import { cli, DaemonProcess, eventually } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
-import { bridgeApi, PLESK_ADMIN, preparedDataDir } from '../test-support/prepared-store.js';
+import { bridgeApi, getOk, PLESK_ADMIN, preparedDataDir } from '../test-support/prepared-store.js';
 import { expectAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
 
 /**
@@ -35,15 +34,8 @@ afterAll(async () => {
   await postfix?.stop();
 });
 
-function api(): BridgeClient {
-  return bridgeApi(dataDir, PLESK_ADMIN);
-}
-
-async function get<T>(url: string): Promise<T> {
-  const response = await api().request('GET', url);
-  expect(response.status, JSON.stringify(response.body)).toBe(200);
-  return response.body as T;
-}
+/** A GET of the bridge API as the Plesk administrator; it must answer 200. */
+const get = <T>(url: string) => getOk<T>(bridgeApi(dataDir, PLESK_ADMIN), url);
 
 /** One authenticated message from each of `count` loopback addresses; each is accepted (nothing is over a limit). */
 async function sendFromAddresses(user: typeof ALICE, count: number): Promise<string[]> {
