@@ -10,12 +10,7 @@ import type { AuditRow } from '../store/audit-store.js';
  */
 
 let h: ApiHarness;
-harnessForEachTest(
-  (started) => {
-    h = started;
-  },
-  { heldWithoutPostfix: true },
-);
+harnessForEachTest((started) => (h = started), { heldWithoutPostfix: true });
 
 const alice = '/api/v1/mailboxes/alice%40example.com';
 

@@ -12,12 +12,7 @@ import type { AuditRow } from '../store/audit-store.js';
  */
 
 let h: ApiHarness;
-harnessForEachTest(
-  (started) => {
-    h = started;
-  },
-  { heldWithoutPostfix: true },
-);
+harnessForEachTest((started) => (h = started), { heldWithoutPostfix: true });
 
 async function answer<T>(response: Promise<LightMyRequestResponse>, status: number): Promise<T> {
   const got = await response;

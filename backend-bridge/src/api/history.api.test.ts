@@ -14,9 +14,7 @@ let h: ApiHarness;
 type Stats = { period: string | null; bucketHours: number; buckets: HourBucket[] };
 
 describe('GET /stats?period', () => {
-  harnessForEachTest((started) => {
-    h = started;
-  });
+  harnessForEachTest((started) => (h = started));
 
   it('answers 24 hourly bars, 28 bars of 6 hours or 31 daily bars, and says how long a bar is', async () => {
     h.sendMany('alice@example.com', 2);

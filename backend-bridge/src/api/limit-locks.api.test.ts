@@ -16,12 +16,7 @@ const COLLECTION: Record<Level, string> = { subscription: 'subscriptions', domai
 const url = (level: Level, name: string) => `/api/v1/${COLLECTION[level]}/${encodeURIComponent(name)}`;
 
 let h: ApiHarness;
-harnessForEachTest(
-  (started) => {
-    h = started;
-  },
-  { heldWithoutPostfix: true },
-);
+harnessForEachTest((started) => (h = started), { heldWithoutPostfix: true });
 
 function put(caller: Caller, level: Level, name: string, body: Record<string, unknown>): Promise<LightMyRequestResponse> {
   return h.request(caller, 'PUT', `${url(level, name)}/limit`, body);

@@ -13,12 +13,7 @@ import type { MonitoringAnswer } from './routes/monitor-routes.js';
 type Settings = ServerSettings & { mode: string };
 
 let h: ApiHarness;
-harnessForEachTest(
-  (started) => {
-    h = started;
-  },
-  { heldWithoutPostfix: true },
-);
+harnessForEachTest((started) => (h = started), { heldWithoutPostfix: true });
 
 describe('the limits mode in the settings', () => {
   it('is "enforce" by default; "monitor" stays enabled for older clients and Plesk; "off" and the old switch agree', async () => {

@@ -11,12 +11,7 @@ import type { OverLimitEvent } from '../store/over-limit-events.js';
  */
 
 let h: ApiHarness;
-harnessForEachTest(
-  (started) => {
-    h = started;
-  },
-  { heldWithoutPostfix: true },
-);
+harnessForEachTest((started) => (h = started), { heldWithoutPostfix: true });
 
 const alice = '/api/v1/mailboxes/alice%40example.com';
 

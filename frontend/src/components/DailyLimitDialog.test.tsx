@@ -9,9 +9,7 @@ import { ADMIN, ApiHarness, harnessForEachTest, JDOE, openLimitDialog, putLimit,
 // The "Messages per day" part of "Limit Outgoing Messages" and the daily usage of rows. Harness defaults: hourly
 // mailbox 3, domain 5, subscription 8; daily unlimited. jdoe (of reseller res1) owns example.com with alice, bob.
 let harness: ApiHarness;
-harnessForEachTest((started) => {
-  harness = started;
-});
+harnessForEachTest((started) => (harness = started));
 
 describe('Messages per day in the Limit Outgoing Messages dialog', () => {
   it('starts on the daily default (Unlimited) and sets a daily value without touching the hourly one', async () => {

@@ -10,9 +10,7 @@ import { ADMIN, ApiHarness, harnessForEachTest, JDOE, MARY, openLimitDialog, put
 // Defaults of the harness: mailbox 3, domain 5, subscription 8. jdoe (of reseller res1) owns example.com with the
 // domains example.com (alice, bob, carol, dave) and example.net; mary owns other.org (mallory), no reseller.
 let harness: ApiHarness;
-harnessForEachTest((started) => {
-  harness = started;
-});
+harnessForEachTest((started) => (harness = started));
 
 function rowOf(list: string, name: string): HTMLElement {
   const found = within(screen.getByTestId(list))

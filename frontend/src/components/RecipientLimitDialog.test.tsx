@@ -11,9 +11,7 @@ import { ADMIN, ApiHarness, harnessForEachTest, JDOE, openLimitDialog, putLimit,
 // "Recipients per message" in "Limit Outgoing Messages", the server defaults, and the refusal in the event list.
 // Unlimited by default at every level. jdoe (of reseller res1) owns example.com with alice, bob.
 let harness: ApiHarness;
-harnessForEachTest((started) => {
-  harness = started;
-});
+harnessForEachTest((started) => (harness = started));
 
 describe('Recipients per message in the Limit Outgoing Messages dialog', () => {
   it('starts on the default (any number) and sets a maximum without touching the hourly or daily value', async () => {
