@@ -9,7 +9,7 @@ import { cli, DaemonProcess, eventually } from '../test-support/daemon-process.j
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
 import { bridgeApi, PLESK_ADMIN, preparedDataDir } from '../test-support/prepared-store.js';
-import { expectAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
+import { queueNameIn, sendAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
 
 /**
  * A temporary exemption ending by itself, with a real Postfix. alice's hourly limit is 2, raised to 5 for ten
@@ -40,16 +40,8 @@ function api(): BridgeClient {
   return bridgeApi(dataDir, PLESK_ADMIN);
 }
 
-async function queueNameOf(queueId: string): Promise<string | null> {
-  return (await postfix.queue()).find((q) => q.queue_id === queueId)?.queue_name ?? null;
-}
-
-async function send(subject: string): Promise<string> {
-  const result = await postfix.sendMail({ from: 'alice@example.com', to: OUTSIDE, subject });
-  expectAccepted(result);
-  expect(result.queueId).not.toBeNull();
-  return result.queueId!;
-}
+const queueNameOf = (queueId: string) => queueNameIn(postfix, queueId);
+const send = (subject: string) => sendAccepted(postfix, { from: 'alice@example.com', to: OUTSIDE, subject });
 
 async function exemptionAudit(): Promise<AuditRow[]> {
   const response = await api().request('GET', '/api/v1/audit?limit=20');
