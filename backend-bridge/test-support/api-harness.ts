@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { newNonce, signRequest } from '../src/api/auth/signature.js';
 import type { ApiContext } from '../src/api/context.js';
 import type { Role } from '../src/api/identity.js';
@@ -244,4 +245,42 @@ export class ApiHarness {
       held: all('held_messages'),
     };
   }
+}
+
+/**
+ * A fresh harness for each test of the file (or of the `describe` block this is called in): started before the
+ * test with `options` (a function when each test needs its own, say a changed directory), handed to `started`,
+ * where the file keeps it and adds its own wiring, and closed after the test.
+ */
+export function harnessForEachTest(started: (harness: ApiHarness) => void, options: HarnessOptions | (() => HarnessOptions) = {}): void {
+  let harness: ApiHarness | undefined;
+  beforeEach(async () => {
+    harness = await ApiHarness.start(typeof options === 'function' ? options() : options);
+    started(harness);
+  });
+  afterEach(async () => {
+    await harness?.close();
+    harness = undefined;
+  });
+}
+
+/** The JSON of an answer that must be 200 (the test fails, showing the body, on any other status). */
+export async function ok<T>(response: Promise<LightMyRequestResponse>): Promise<T> {
+  const answer = await response;
+  expect(answer.statusCode, answer.body).toBe(200);
+  return answer.json() as T;
+}
+
+/** What a refusal says. */
+export interface Refusal {
+  error: string;
+  code?: string;
+  fields?: Record<string, string>;
+}
+
+/** The error answer of a request that must be refused with `status` (the test fails, showing the body, otherwise). */
+export async function refused(response: Promise<LightMyRequestResponse>, status = 400): Promise<Refusal> {
+  const answer = await response;
+  expect(answer.statusCode, answer.body).toBe(status);
+  return answer.json() as Refusal;
 }

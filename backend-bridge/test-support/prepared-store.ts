@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { expect } from 'vitest';
 import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
 import { BridgeClient, type SignedIdentity } from '../src/api/bridge-client.js';
 import { apiSocketPath } from '../src/api/server.js';
@@ -25,4 +26,11 @@ export async function preparedDataDir(directory: DirectoryFile, settingsArgs: re
 /** The bridge API of the daemon that uses `dataDir`, signed as `identity` (the local root by default). */
 export function bridgeApi(dataDir: string, identity?: SignedIdentity): BridgeClient {
   return new BridgeClient(readBridgeSecret(dataDir)!, { socketPath: apiSocketPath(dataDir) }, identity);
+}
+
+/** GET `url` through `api`; the answer must be 200 (the test fails, showing the body, otherwise). */
+export async function getOk<T>(api: BridgeClient, url: string): Promise<T> {
+  const response = await api.request('GET', url);
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+  return response.body as T;
 }

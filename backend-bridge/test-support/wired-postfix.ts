@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { cli } from './daemon-process.js';
-import { PostfixInstance, type PostfixInstanceOptions, type SmtpResult } from './postfix-instance.js';
+import { PostfixInstance, type PostfixInstanceOptions, type SendMailOptions, type SmtpResult } from './postfix-instance.js';
 
 /**
  * A throwaway Postfix wired with the product's own `postfix wire` and its defaults: the policy service and the
@@ -26,4 +26,17 @@ export function expectDeferred(result: SmtpResult, text: string | RegExp): void 
   expect(result.code).toBe(450);
   expect(result.enhanced).toBe('4.7.1');
   expect(result.text).toMatch(text);
+}
+
+/** The Postfix queue the message `queueId` is in ('hold', 'active', …); null once it has left the queue. */
+export async function queueNameIn(postfix: PostfixInstance, queueId: string): Promise<string | null> {
+  return (await postfix.queue()).find((q) => q.queue_id === queueId)?.queue_name ?? null;
+}
+
+/** Sends one message by SMTP that Postfix must accept, and returns its queue id. */
+export async function sendAccepted(postfix: PostfixInstance, message: SendMailOptions): Promise<string> {
+  const result = await postfix.sendMail(message);
+  expectAccepted(result);
+  expect(result.queueId).not.toBeNull();
+  return result.queueId!;
 }

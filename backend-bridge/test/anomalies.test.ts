@@ -1,15 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
-import { BridgeClient } from '../src/api/bridge-client.js';
-import { apiSocketPath } from '../src/api/server.js';
 import type { ObjectRow } from '../src/core/object-query.js';
 import type { RecordedAnomaly } from '../src/store/anomaly-store.js';
 import type { AuditRow } from '../src/store/audit-store.js';
-import { cli, DaemonProcess, eventually, tempDataDir } from '../test-support/daemon-process.js';
+import { cli, DaemonProcess, eventually } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
+import { bridgeApi, getOk, PLESK_ADMIN, preparedDataDir } from '../test-support/prepared-store.js';
 import { expectAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
 
 /**
@@ -28,11 +25,7 @@ let dataDir: string;
 
 beforeAll(async () => {
   postfix = await startWiredPostfix({ saslUsers: [ALICE, BOB] });
-  dataDir = tempDataDir();
-  const file = path.join(dataDir, 'directory.json');
-  writeFileSync(file, JSON.stringify(exampleDirectory()));
-  await cli(['directory', 'import', file, '--data-dir', dataDir]);
-  await cli(['settings', 'set', '--data-dir', dataDir, '--mailbox-limit', '100', '--domain-limit', '1000', '--subscription-limit', '1000']);
+  dataDir = await preparedDataDir(exampleDirectory(), ['--mailbox-limit', '100', '--domain-limit', '1000', '--subscription-limit', '1000']);
   daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir]);
 });
 
@@ -41,15 +34,8 @@ afterAll(async () => {
   await postfix?.stop();
 });
 
-function api(): BridgeClient {
-  return new BridgeClient(readBridgeSecret(dataDir)!, { socketPath: apiSocketPath(dataDir) }, { login: 'admin', userId: '1', role: 'admin' });
-}
-
-async function get<T>(url: string): Promise<T> {
-  const response = await api().request('GET', url);
-  expect(response.status, JSON.stringify(response.body)).toBe(200);
-  return response.body as T;
-}
+/** A GET of the bridge API as the Plesk administrator; it must answer 200. */
+const get = <T>(url: string) => getOk<T>(bridgeApi(dataDir, PLESK_ADMIN), url);
 
 /** One authenticated message from each of `count` loopback addresses; each is accepted (nothing is over a limit). */
 async function sendFromAddresses(user: typeof ALICE, count: number): Promise<string[]> {

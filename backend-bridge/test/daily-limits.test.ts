@@ -7,7 +7,7 @@ import { cli, DaemonProcess, eventually } from '../test-support/daemon-process.j
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
 import { bridgeApi, PLESK_ADMIN, preparedDataDir } from '../test-support/prepared-store.js';
-import { expectAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
+import { queueNameIn, sendAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
 
 /**
  * The daily cap holding mail past the hourly one, with a real Postfix. The hourly window is the real hour; the
@@ -43,16 +43,8 @@ async function heldRecord(queueId: string): Promise<HeldMessage> {
   return response.body as HeldMessage;
 }
 
-async function queueNameOf(queueId: string): Promise<string | null> {
-  return (await postfix.queue()).find((q) => q.queue_id === queueId)?.queue_name ?? null;
-}
-
-async function send(subject: string): Promise<string> {
-  const result = await postfix.sendMail({ from: 'alice@example.com', to: OUTSIDE, subject });
-  expectAccepted(result);
-  expect(result.queueId).not.toBeNull();
-  return result.queueId!;
-}
+const queueNameOf = (queueId: string) => queueNameIn(postfix, queueId);
+const send = (subject: string) => sendAccepted(postfix, { from: 'alice@example.com', to: OUTSIDE, subject });
 
 describe('daily limits with a real Postfix', () => {
   it('the daily cap holds mail past the hourly one, names the daily window, and releases it when the day has room', async () => {

@@ -1,16 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
-import { BridgeClient } from '../src/api/bridge-client.js';
-import { apiSocketPath } from '../src/api/server.js';
+import type { BridgeClient } from '../src/api/bridge-client.js';
 import type { ExemptionView } from '../src/core/exemptions.js';
 import type { AuditRow } from '../src/store/audit-store.js';
 import type { HeldMessage } from '../src/store/held-store.js';
-import { cli, DaemonProcess, eventually, tempDataDir } from '../test-support/daemon-process.js';
+import { cli, DaemonProcess, eventually } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
-import { expectAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
+import { bridgeApi, PLESK_ADMIN, preparedDataDir } from '../test-support/prepared-store.js';
+import { queueNameIn, sendAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
 
 /**
  * A temporary exemption ending by itself, with a real Postfix. alice's hourly limit is 2, raised to 5 for ten
@@ -26,13 +25,9 @@ let clockFile: string;
 
 beforeAll(async () => {
   postfix = await startWiredPostfix();
-  dataDir = tempDataDir();
+  dataDir = await preparedDataDir(exampleDirectory(), ['--mailbox-limit', '2', '--domain-limit', '50', '--subscription-limit', '100']);
   clockFile = path.join(dataDir, 'clock-offset-ms');
   writeFileSync(clockFile, '0');
-  const file = path.join(dataDir, 'directory.json');
-  writeFileSync(file, JSON.stringify(exampleDirectory()));
-  await cli(['directory', 'import', file, '--data-dir', dataDir]);
-  await cli(['settings', 'set', '--data-dir', dataDir, '--mailbox-limit', '2', '--domain-limit', '50', '--subscription-limit', '100']);
   daemon = await DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir], { OUTGOING_LIMITS_TEST_CLOCK_FILE: clockFile });
 });
 
@@ -42,19 +37,11 @@ afterAll(async () => {
 });
 
 function api(): BridgeClient {
-  return new BridgeClient(readBridgeSecret(dataDir)!, { socketPath: apiSocketPath(dataDir) }, { login: 'admin', userId: '1', role: 'admin' });
+  return bridgeApi(dataDir, PLESK_ADMIN);
 }
 
-async function queueNameOf(queueId: string): Promise<string | null> {
-  return (await postfix.queue()).find((q) => q.queue_id === queueId)?.queue_name ?? null;
-}
-
-async function send(subject: string): Promise<string> {
-  const result = await postfix.sendMail({ from: 'alice@example.com', to: OUTSIDE, subject });
-  expectAccepted(result);
-  expect(result.queueId).not.toBeNull();
-  return result.queueId!;
-}
+const queueNameOf = (queueId: string) => queueNameIn(postfix, queueId);
+const send = (subject: string) => sendAccepted(postfix, { from: 'alice@example.com', to: OUTSIDE, subject });
 
 async function exemptionAudit(): Promise<AuditRow[]> {
   const response = await api().request('GET', '/api/v1/audit?limit=20');

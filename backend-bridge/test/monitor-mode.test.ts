@@ -1,15 +1,11 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
-import { BridgeClient } from '../src/api/bridge-client.js';
 import type { MonitoringAnswer } from '../src/api/routes/monitor-routes.js';
-import { apiSocketPath } from '../src/api/server.js';
 import type { ObjectRow } from '../src/core/object-query.js';
 import type { OverLimitEvent } from '../src/store/over-limit-events.js';
-import { cli, DaemonProcess, eventually, tempDataDir } from '../test-support/daemon-process.js';
+import { cli, DaemonProcess, eventually } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
+import { bridgeApi, getOk, PLESK_ADMIN, preparedDataDir } from '../test-support/prepared-store.js';
 import { expectAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
 
 /**
@@ -26,10 +22,7 @@ let dataDir: string;
 
 beforeAll(async () => {
   postfix = await startWiredPostfix();
-  dataDir = tempDataDir();
-  const file = path.join(dataDir, 'directory.json');
-  writeFileSync(file, JSON.stringify(exampleDirectory()));
-  await cli(['directory', 'import', file, '--data-dir', dataDir]);
+  dataDir = await preparedDataDir(exampleDirectory());
   const described = await cli(['settings', 'set', '--data-dir', dataDir, '--mode', 'monitor', '--mailbox-limit', '2', '--domain-limit', '50', '--subscription-limit', '100', '--notify-admin', ADMIN_ADDRESS]);
   expect(described).toContain('Limitations on outgoing email messages: monitor only');
   expect(described).toContain('Early warning at: 80 % of a limit');
@@ -41,15 +34,8 @@ afterAll(async () => {
   await postfix?.stop();
 });
 
-function api(): BridgeClient {
-  return new BridgeClient(readBridgeSecret(dataDir)!, { socketPath: apiSocketPath(dataDir) }, { login: 'admin', userId: '1', role: 'admin' });
-}
-
-async function get<T>(url: string): Promise<T> {
-  const response = await api().request('GET', url);
-  expect(response.status, JSON.stringify(response.body)).toBe(200);
-  return response.body as T;
-}
+/** A GET of the bridge API as the Plesk administrator; it must answer 200. */
+const get = <T>(url: string) => getOk<T>(bridgeApi(dataDir, PLESK_ADMIN), url);
 
 const subjectsDelivered = async () => (await postfix.deliveredMessages()).map((m) => m.subject);
 

@@ -1,14 +1,11 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBridgeSecret } from '../src/api/auth/bridge-secret.js';
-import { BridgeClient } from '../src/api/bridge-client.js';
-import { apiSocketPath } from '../src/api/server.js';
+import type { BridgeClient } from '../src/api/bridge-client.js';
 import type { ObjectRow } from '../src/core/object-query.js';
 import type { OverLimitEvent } from '../src/store/over-limit-events.js';
-import { cli, DaemonProcess, eventually, tempDataDir } from '../test-support/daemon-process.js';
+import { cli, DaemonProcess, eventually } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
+import { bridgeApi, PLESK_ADMIN, preparedDataDir } from '../test-support/prepared-store.js';
 import { expectAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
 
 /**
@@ -26,10 +23,7 @@ let dataDir: string;
 
 beforeAll(async () => {
   postfix = await startWiredPostfix();
-  dataDir = tempDataDir();
-  const file = path.join(dataDir, 'directory.json');
-  writeFileSync(file, JSON.stringify(exampleDirectory()));
-  await cli(['directory', 'import', file, '--data-dir', dataDir]);
+  dataDir = await preparedDataDir(exampleDirectory());
   const settings = await cli(['settings', 'set', '--data-dir', dataDir, '--mailbox-limit', '100', '--domain-limit', '1000', '--subscription-limit', '1000', '--domain-recipient-limit', '10']);
   expect(settings).toContain('Most recipients per message from a domain:       10 recipients');
   expect(settings).toContain('Most recipients per message from a mailbox:      Unlimited');
@@ -43,7 +37,7 @@ afterAll(async () => {
 });
 
 function api(): BridgeClient {
-  return new BridgeClient(readBridgeSecret(dataDir)!, { socketPath: apiSocketPath(dataDir) }, { login: 'admin', userId: '1', role: 'admin' });
+  return bridgeApi(dataDir, PLESK_ADMIN);
 }
 
 async function events(): Promise<OverLimitEvent[]> {

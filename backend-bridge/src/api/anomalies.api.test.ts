@@ -1,7 +1,6 @@
-import type { LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN, ApiHarness, JDOE, MARY } from '../../test-support/api-harness.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN, ApiHarness, harnessForEachTest, JDOE, MARY, ok } from '../../test-support/api-harness.js';
 import { eventually } from '../../test-support/daemon-process.js';
 import type { ObjectRow } from '../core/object-query.js';
 import type { ServerSettings } from '../core/settings.js';
@@ -12,19 +11,13 @@ import type { AuditRow } from '../store/audit-store.js';
 /** Unusual sending through the API (example directory: jdoe owns example.com with alice; mary owns other.org). */
 
 let h: ApiHarness;
-beforeEach(async () => {
-  h = await ApiHarness.start({ heldWithoutPostfix: true });
-  h.enforcer.anomalyWatch = watchAnomalies({ db: h.db, enforcer: h.enforcer, held: h.held!, log: pino({ level: 'silent' }), notify: () => undefined, nowMs: () => h.nowMs });
-});
-afterEach(async () => {
-  await h.close();
-});
-
-async function ok<T>(response: Promise<LightMyRequestResponse>): Promise<T> {
-  const answer = await response;
-  expect(answer.statusCode, answer.body).toBe(200);
-  return answer.json() as T;
-}
+harnessForEachTest(
+  (started) => {
+    h = started;
+    h.enforcer.anomalyWatch = watchAnomalies({ db: h.db, enforcer: h.enforcer, held: h.held!, log: pino({ level: 'silent' }), notify: () => undefined, nowMs: () => h.nowMs });
+  },
+  { heldWithoutPostfix: true },
+);
 
 const loginFrom = (count: number) => {
   for (let i = 1; i <= count; i++) h.enforcer.check({ sender: 'alice@example.com', saslUsername: 'alice@example.com', clientAddress: `198.51.100.${i}`, recipientCount: 1 });

@@ -1,6 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN, ApiHarness, JDOE, MARY, RES1, RES2 } from '../../test-support/api-harness.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN, ApiHarness, harnessForEachTest, JDOE, MARY, RES1, RES2 } from '../../test-support/api-harness.js';
 import type { ExemptionView } from '../core/exemptions.js';
 import type { ObjectRow } from '../core/object-query.js';
 import { endDueExemptions } from '../enforcement/exemption-ends.js';
@@ -12,12 +12,7 @@ import type { AuditRow } from '../store/audit-store.js';
  */
 
 let h: ApiHarness;
-beforeEach(async () => {
-  h = await ApiHarness.start({ heldWithoutPostfix: true });
-});
-afterEach(async () => {
-  await h.close();
-});
+harnessForEachTest((started) => (h = started), { heldWithoutPostfix: true });
 
 async function answer<T>(response: Promise<LightMyRequestResponse>, status: number): Promise<T> {
   const got = await response;

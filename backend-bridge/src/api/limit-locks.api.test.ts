@@ -1,6 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN, ApiHarness, JDOE, MARY, RES1, type Caller } from '../../test-support/api-harness.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN, ApiHarness, type Caller, harnessForEachTest, JDOE, MARY, ok, refused, RES1 } from '../../test-support/api-harness.js';
 import type { Level } from '../core/limits.js';
 import type { ObjectRow } from '../core/object-query.js';
 import type { AuditRow } from '../store/audit-store.js';
@@ -16,27 +16,10 @@ const COLLECTION: Record<Level, string> = { subscription: 'subscriptions', domai
 const url = (level: Level, name: string) => `/api/v1/${COLLECTION[level]}/${encodeURIComponent(name)}`;
 
 let h: ApiHarness;
-beforeEach(async () => {
-  h = await ApiHarness.start({ heldWithoutPostfix: true });
-});
-afterEach(async () => {
-  await h.close();
-});
+harnessForEachTest((started) => (h = started), { heldWithoutPostfix: true });
 
 function put(caller: Caller, level: Level, name: string, body: Record<string, unknown>): Promise<LightMyRequestResponse> {
   return h.request(caller, 'PUT', `${url(level, name)}/limit`, body);
-}
-
-async function ok<T>(response: Promise<LightMyRequestResponse>): Promise<T> {
-  const answer = await response;
-  expect(answer.statusCode, answer.body).toBe(200);
-  return answer.json() as T;
-}
-
-async function refused(response: Promise<LightMyRequestResponse>, status: number): Promise<{ error: string; fields?: Record<string, string> }> {
-  const answer = await response;
-  expect(answer.statusCode, answer.body).toBe(status);
-  return answer.json() as { error: string; fields?: Record<string, string> };
 }
 
 const row = (caller: Caller, level: Level, name: string) => ok<ObjectRow>(h.get(caller, url(level, name)));

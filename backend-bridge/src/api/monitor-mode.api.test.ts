@@ -1,6 +1,5 @@
-import type { LightMyRequestResponse } from 'fastify';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN, ApiHarness, JDOE, MARY } from '../../test-support/api-harness.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN, ApiHarness, harnessForEachTest, JDOE, MARY, ok, refused } from '../../test-support/api-harness.js';
 import type { ObjectRow } from '../core/object-query.js';
 import type { ServerSettings } from '../core/settings.js';
 import type { AuditRow } from '../store/audit-store.js';
@@ -14,24 +13,7 @@ import type { MonitoringAnswer } from './routes/monitor-routes.js';
 type Settings = ServerSettings & { mode: string };
 
 let h: ApiHarness;
-beforeEach(async () => {
-  h = await ApiHarness.start({ heldWithoutPostfix: true });
-});
-afterEach(async () => {
-  await h.close();
-});
-
-async function ok<T>(response: Promise<LightMyRequestResponse>): Promise<T> {
-  const answer = await response;
-  expect(answer.statusCode, answer.body).toBe(200);
-  return answer.json() as T;
-}
-
-async function refused(response: Promise<LightMyRequestResponse>, status: number): Promise<{ error: string; fields?: Record<string, string> }> {
-  const answer = await response;
-  expect(answer.statusCode, answer.body).toBe(status);
-  return answer.json() as { error: string; fields?: Record<string, string> };
-}
+harnessForEachTest((started) => (h = started), { heldWithoutPostfix: true });
 
 describe('the limits mode in the settings', () => {
   it('is "enforce" by default; "monitor" stays enabled for older clients and Plesk; "off" and the old switch agree', async () => {

@@ -1,6 +1,5 @@
-import type { LightMyRequestResponse } from 'fastify';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN, ApiHarness, JDOE, MARY, RES1 } from '../../test-support/api-harness.js';
+import { describe, expect, it } from 'vitest';
+import { ADMIN, ApiHarness, harnessForEachTest, JDOE, MARY, ok, refused, RES1 } from '../../test-support/api-harness.js';
 import type { ObjectRow } from '../core/object-query.js';
 import type { ServerSettings } from '../core/settings.js';
 import type { AuditRow } from '../store/audit-store.js';
@@ -12,24 +11,7 @@ import type { OverLimitEvent } from '../store/over-limit-events.js';
  */
 
 let h: ApiHarness;
-beforeEach(async () => {
-  h = await ApiHarness.start({ heldWithoutPostfix: true });
-});
-afterEach(async () => {
-  await h.close();
-});
-
-async function ok<T>(response: Promise<LightMyRequestResponse>): Promise<T> {
-  const answer = await response;
-  expect(answer.statusCode, answer.body).toBe(200);
-  return answer.json() as T;
-}
-
-async function refused(response: Promise<LightMyRequestResponse>, status: number): Promise<{ error: string; code?: string; fields?: Record<string, string> }> {
-  const answer = await response;
-  expect(answer.statusCode, answer.body).toBe(status);
-  return answer.json() as { error: string; code?: string; fields?: Record<string, string> };
-}
+harnessForEachTest((started) => (h = started), { heldWithoutPostfix: true });
 
 const alice = '/api/v1/mailboxes/alice%40example.com';
 

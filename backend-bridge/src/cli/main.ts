@@ -216,13 +216,7 @@ export function buildProgram(): Command {
         notifyPeriod?: NotifyPeriod;
         webhook?: string;
         screenUrl?: string;
-        anomalyLogins?: number | 'off';
-        anomalyDomains?: number | 'off';
-        anomalySurge?: number | 'off';
-        autoCompromiseLogins?: boolean;
-        autoCompromiseDomains?: boolean;
-        autoCompromiseSurge?: boolean;
-      }) => {
+      } & AnomalyOptions) => {
         const defaults: Partial<Record<Level, Limit>> = {};
         if (options.mailboxLimit !== undefined) defaults.mailbox = options.mailboxLimit;
         if (options.domainLimit !== undefined) defaults.domain = options.domainLimit;
@@ -426,15 +420,18 @@ main(process.argv).then(
   },
 );
 
-/** The "Unusual sending" part of `settings set`: only the signals and fields given; undefined when none is. */
-function anomalyChange(options: {
+/** The "Unusual sending" options of `settings set`: a threshold or "off" per signal, and whether it marks compromised. */
+interface AnomalyOptions {
   anomalyLogins?: number | 'off';
   anomalyDomains?: number | 'off';
   anomalySurge?: number | 'off';
   autoCompromiseLogins?: boolean;
   autoCompromiseDomains?: boolean;
   autoCompromiseSurge?: boolean;
-}): SettingsChange['anomalies'] {
+}
+
+/** The "Unusual sending" part of `settings set`: only the signals and fields given; undefined when none is. */
+function anomalyChange(options: AnomalyOptions): SettingsChange['anomalies'] {
   const change: NonNullable<SettingsChange['anomalies']> = {};
   const given: Array<[AnomalySignal, number | 'off' | undefined, boolean | undefined]> = [
     ['loginAddresses', options.anomalyLogins, options.autoCompromiseLogins],

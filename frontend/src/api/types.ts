@@ -18,6 +18,8 @@ export type { ExemptionView } from '../../../backend-bridge/src/core/exemptions.
 export type { AnomalyFigures, AnomalySettings, AnomalySignal, SignalSetting } from '../../../backend-bridge/src/core/anomalies.js';
 export type { RowAnomaly } from '../../../backend-bridge/src/core/object-query.js';
 export type { RecordedAnomaly } from '../../../backend-bridge/src/store/anomaly-store.js';
+/** One row of GET /report: an object that reached a limit in the period. */
+export type { ReportRow } from '../../../backend-bridge/src/core/report.js';
 import type { HeldLeaving } from '../../../backend-bridge/src/core/held-release-time.js';
 import type { Level, Limit } from '../../../backend-bridge/src/core/limits.js';
 import type { Role } from '../../../backend-bridge/src/api/identity.js';
@@ -72,23 +74,6 @@ export interface Stats {
   /** How many hours one bar (bucket) holds: 1, 6 or 24. */
   bucketHours: number;
   buckets: StatsBucket[];
-}
-
-/** One row of GET /report: an object that reached a limit in the period. */
-export interface ReportRow {
-  level: Level;
-  name: string;
-  customer: string;
-  reseller: string | null;
-  overLimitEvents: number;
-  hourlyLimitReached: number;
-  dailyLimitReached: number;
-  held: number;
-  deferred: number;
-  anomalies: number;
-  lastEventAt: string;
-  hourlyLimit: number | 'unlimited';
-  dailyLimit: number | 'unlimited';
 }
 
 export interface SessionInfo {

@@ -1,49 +1,32 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { createElement } from 'react';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DomainScreen } from '../screens/DomainScreen';
 import { SettingsScreen } from '../screens/SettingsScreen';
-import { ADMIN, ApiHarness, JDOE, RES1, renderAs, type Caller } from '../test-support/bridge';
+import { ADMIN, ApiHarness, harnessForEachTest, JDOE, openLimitDialog, putLimit, renderAs, RES1, stored } from '../test-support/bridge';
 
 // The "Messages per day" part of "Limit Outgoing Messages" and the daily usage of rows. Harness defaults: hourly
 // mailbox 3, domain 5, subscription 8; daily unlimited. jdoe (of reseller res1) owns example.com with alice, bob.
 let harness: ApiHarness;
-beforeEach(async () => {
-  harness = await ApiHarness.start();
-});
-afterEach(async () => {
-  await harness.close();
-});
-
-async function putLimit(caller: Caller, path: string, body: Record<string, unknown>): Promise<void> {
-  const answer = await harness.request(caller, 'PUT', `/api/v1/${path}/limit`, body);
-  expect(answer.statusCode, answer.body).toBe(200);
-}
-
-const stored = async (path: string) => (await harness.get(ADMIN, `/api/v1/${path}`)).json() as Record<string, unknown>;
-
-async function openFor(name: string): Promise<HTMLElement> {
-  await userEvent.setup().click(await screen.findByRole('button', { name: `Limit Outgoing Messages of ${name}` }));
-  return screen.findByRole('dialog');
-}
+harnessForEachTest((started) => (harness = started));
 
 describe('Messages per day in the Limit Outgoing Messages dialog', () => {
   it('starts on the daily default (Unlimited) and sets a daily value without touching the hourly one', async () => {
     const user = userEvent.setup();
     renderAs(harness, ADMIN, <DomainScreen name="example.com" />);
-    const dialog = await openFor('alice@example.com');
+    const dialog = await openLimitDialog('alice@example.com');
     expect(within(dialog).getByRole('radio', { name: 'Use the default (no daily limit)' })).toBeChecked();
     expect(within(dialog).getByRole('radio', { name: 'No daily limit' })).toBeInTheDocument();
     await user.click(within(dialog).getByRole('radio', { name: 'Custom daily value' }));
     await user.type(within(dialog).getByRole('textbox', { name: 'Messages per day' }), '500');
     await user.click(within(dialog).getByRole('button', { name: 'OK' }));
     expect(await screen.findByText('Limit on outgoing messages saved for alice@example.com.')).toBeInTheDocument();
-    expect(await stored('mailboxes/alice@example.com')).toMatchObject({ ownLimit: 'default', daily: { ownLimit: 500, effectiveLimit: 500 } });
+    expect(await stored(harness, 'mailboxes/alice@example.com')).toMatchObject({ ownLimit: 'default', daily: { ownLimit: 500, effectiveLimit: 500 } });
   });
 
   it('a dialog opened on a daily value shows it; rows show the day only where a daily limit applies', async () => {
-    await putLimit(ADMIN, 'mailboxes/bob@example.com', { dailyLimit: 2 });
+    await putLimit(harness, ADMIN, 'mailboxes/bob@example.com', { dailyLimit: 2 });
     expect(harness.sendMany('bob@example.com', 3)).toBe(2);
     expect(harness.sendMany('alice@example.com', 1)).toBe(1);
     renderAs(harness, ADMIN, <DomainScreen name="example.com" />);
@@ -52,7 +35,7 @@ describe('Messages per day in the Limit Outgoing Messages dialog', () => {
     // A full day says when it frees: 24 hours after the first message.
     expect(texts).toContain('2 of 3 this hour · 2 of 2 today, frees in 24 h 0 min');
     expect(texts).toContain('1 of 3 this hour');
-    const dialog = await openFor('bob@example.com');
+    const dialog = await openLimitDialog('bob@example.com');
     expect(within(dialog).getByRole('radio', { name: 'Custom daily value' })).toBeChecked();
     expect(within(dialog).getByRole('textbox', { name: 'Messages per day' })).toHaveValue('2');
   });
@@ -60,13 +43,13 @@ describe('Messages per day in the Limit Outgoing Messages dialog', () => {
   it("a customer under the subscription's daily cap gets no daily Unlimited, the reason, and a check as typed", async () => {
     const user = userEvent.setup();
     let writes = 0;
-    await putLimit(RES1, 'subscriptions/example.com', { dailyLimit: 100, locked: false });
+    await putLimit(harness, RES1, 'subscriptions/example.com', { dailyLimit: 100, locked: false });
     renderAs(harness, JDOE, <DomainScreen name="example.com" />, {
       before: (config) => {
         if (config.method?.toLowerCase() !== 'get') writes++;
       },
     });
-    const dialog = await openFor('alice@example.com');
+    const dialog = await openLimitDialog('alice@example.com');
     expect(within(dialog).queryByRole('radio', { name: 'No daily limit' })).not.toBeInTheDocument();
     expect(within(dialog).getByText(/Your provider allows at most 100 per day, so Unlimited is not offered\. The subscription example\.com may send at most 100 per day\./)).toBeInTheDocument();
     const value = within(dialog).getByRole('textbox', { name: 'Messages per day' });
@@ -77,7 +60,7 @@ describe('Messages per day in the Limit Outgoing Messages dialog', () => {
     await user.clear(value);
     await user.type(value, '100');
     await user.click(within(dialog).getByRole('button', { name: 'OK' }));
-    await waitFor(async () => expect(await stored('mailboxes/alice@example.com')).toMatchObject({ daily: { ownLimit: 100 } }));
+    await waitFor(async () => expect(await stored(harness, 'mailboxes/alice@example.com')).toMatchObject({ daily: { ownLimit: 100 } }));
     expect(writes).toBe(1);
   });
 });

@@ -1,23 +1,20 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { createElement } from 'react';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { endDueExemptions } from '../../../backend-bridge/src/enforcement/exemption-ends.js';
 import { DomainScreen } from '../screens/DomainScreen';
 import { HistoryScreen } from '../screens/HistoryScreen';
 import { OverviewScreen } from '../screens/OverviewScreen';
-import { ADMIN, ApiHarness, JDOE, RES1, renderAs, type Caller } from '../test-support/bridge';
+import { ADMIN, ApiHarness, harnessForEachTest, JDOE, openDialog, RES1, renderAs, stored, type Caller } from '../test-support/bridge';
 
 // "Exempt Temporarily" on rows, its badge and the overview's list, against the real bridge. Harness defaults: hourly
 // mailbox 3, domain 5, subscription 8; daily unlimited. jdoe (of reseller res1) owns example.com with alice, bob.
 let harness: ApiHarness;
-beforeEach(async () => {
-  harness = await ApiHarness.start();
+harnessForEachTest((started) => {
+  harness = started;
   // The dialog starts from the browser's clock: the bridge runs on the same one here.
   harness.nowMs = Date.now();
-});
-afterEach(async () => {
-  await harness.close();
 });
 
 async function exempt(caller: Caller, path: string, body: Record<string, unknown>): Promise<void> {
@@ -28,12 +25,7 @@ async function exempt(caller: Caller, path: string, body: Record<string, unknown
 /** The first render of a screen waits for the bridge: on a busy machine that can take more than a second. */
 const LOADED = { timeout: 10_000 };
 
-const stored = async (path: string) => (await harness.get(ADMIN, `/api/v1/${path}`)).json() as Record<string, unknown>;
-
-async function openFor(name: string): Promise<HTMLElement> {
-  await userEvent.setup().click(await screen.findByRole('button', { name: `Exempt Temporarily: ${name}` }, LOADED));
-  return screen.findByRole('dialog');
-}
+const openFor = (name: string) => openDialog(`Exempt Temporarily: ${name}`, LOADED);
 
 describe('Exempt Temporarily', () => {
   it('raises the hourly limit until the chosen end; the row then shows the badge with the end', async () => {
@@ -52,7 +44,7 @@ describe('Exempt Temporarily', () => {
     harness.nowMs = new Date('2030-01-01T00:00').getTime();
     await user.click(within(dialog).getByRole('button', { name: 'OK' }));
     expect(await screen.findByText(/^Exemption of alice@example\.com saved until /)).toBeInTheDocument();
-    const row = await stored('mailboxes/alice@example.com');
+    const row = await stored(harness, 'mailboxes/alice@example.com');
     expect(row).toMatchObject({ effectiveLimit: 3, exemption: { hourly: 5000, daily: null, endsAt: new Date('2030-01-02T18:00').toISOString() } });
     const badge = await screen.findByTestId('exemption-badge', {}, LOADED);
     expect(badge.textContent).toMatch(/^Raised to 5,000 per hour until Jan 2, 2030, 6:00\sPM$/);
@@ -66,7 +58,7 @@ describe('Exempt Temporarily', () => {
     await user.type(within(dialog).getByRole('textbox', { name: 'Messages per hour until the end' }), '2');
     await user.click(within(dialog).getByRole('button', { name: 'OK' }));
     expect(await within(dialog).findByText('2 is not above the current limit of 3 per hour')).toBeInTheDocument();
-    expect(await stored('mailboxes/alice@example.com')).toMatchObject({ exemption: null });
+    expect(await stored(harness, 'mailboxes/alice@example.com')).toMatchObject({ exemption: null });
   });
 
   it('a current exemption shows in the dialog and ends at once with End Exemption Now', async () => {
@@ -80,7 +72,7 @@ describe('Exempt Temporarily', () => {
     await user.click(within(dialog).getByRole('button', { name: 'End Exemption Now' }));
     expect(await screen.findByText('Exemption of bob@example.com ended; its own limits apply again.')).toBeInTheDocument();
     await waitFor(() => expect(screen.queryByTestId('exemption-badge')).toBeNull());
-    expect(await stored('mailboxes/bob@example.com')).toMatchObject({ exemption: null });
+    expect(await stored(harness, 'mailboxes/bob@example.com')).toMatchObject({ exemption: null });
   });
 
   it('a customer sees the badge of its mailbox but is offered no exemption; a reseller may not end the administrator’s', async () => {

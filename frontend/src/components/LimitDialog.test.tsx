@@ -1,28 +1,16 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { createElement } from 'react';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DomainScreen } from '../screens/DomainScreen';
 import { SubscriptionScreen } from '../screens/SubscriptionScreen';
 import { SubscriptionsScreen } from '../screens/SubscriptionsScreen';
-import { ADMIN, ApiHarness, JDOE, MARY, RES1, renderAs, type Caller } from '../test-support/bridge';
+import { ADMIN, ApiHarness, harnessForEachTest, JDOE, MARY, openLimitDialog, putLimit, renderAs, RES1, stored } from '../test-support/bridge';
 
 // Defaults of the harness: mailbox 3, domain 5, subscription 8. jdoe (of reseller res1) owns example.com with the
 // domains example.com (alice, bob, carol, dave) and example.net; mary owns other.org (mallory), no reseller.
 let harness: ApiHarness;
-beforeEach(async () => {
-  harness = await ApiHarness.start();
-});
-afterEach(async () => {
-  await harness.close();
-});
-
-async function putLimit(caller: Caller, path: string, body: Record<string, unknown>): Promise<void> {
-  const answer = await harness.request(caller, 'PUT', `/api/v1/${path}/limit`, body);
-  expect(answer.statusCode, answer.body).toBe(200);
-}
-
-const stored = async (path: string) => (await harness.get(ADMIN, `/api/v1/${path}`)).json() as Record<string, unknown>;
+harnessForEachTest((started) => (harness = started));
 
 function rowOf(list: string, name: string): HTMLElement {
   const found = within(screen.getByTestId(list))
@@ -32,15 +20,10 @@ function rowOf(list: string, name: string): HTMLElement {
   return found;
 }
 
-async function openFor(name: string): Promise<HTMLElement> {
-  await userEvent.setup().click(await screen.findByRole('button', { name: `Limit Outgoing Messages of ${name}` }));
-  return screen.findByRole('dialog');
-}
-
 describe('locked values', () => {
   it("the issue's case: mary's domain blocked by the administrator says who set it and offers her nothing to change", async () => {
-    await putLimit(ADMIN, 'subscriptions/other.org', { limit: 'unlimited' });
-    await putLimit(ADMIN, 'domains/other.org', { limit: 0 });
+    await putLimit(harness, ADMIN, 'subscriptions/other.org', { limit: 'unlimited' });
+    await putLimit(harness, ADMIN, 'domains/other.org', { limit: 0 });
     renderAs(harness, MARY, <SubscriptionScreen name="other.org" />);
     // The row says it is locked before any dialog opens: a lock with a name, and the action says whose lock it is.
     const row = await waitFor(() => rowOf('domain-list', 'other.org'));
@@ -57,9 +40,9 @@ describe('locked values', () => {
   });
 
   it('every list marks a value locked for the viewer, and only that one: email addresses, domains, subscriptions', async () => {
-    await putLimit(ADMIN, 'mailboxes/alice@example.com', { limit: 1, locked: true });
-    await putLimit(RES1, 'domains/example.net', { limit: 4, locked: true });
-    await putLimit(ADMIN, 'subscriptions/example.com', { limit: 50, locked: true });
+    await putLimit(harness, ADMIN, 'mailboxes/alice@example.com', { limit: 1, locked: true });
+    await putLimit(harness, RES1, 'domains/example.net', { limit: 4, locked: true });
+    await putLimit(harness, ADMIN, 'subscriptions/example.com', { limit: 50, locked: true });
     const { unmount } = renderAs(harness, JDOE, <DomainScreen name="example.com" />);
     const alice = await waitFor(() => rowOf('mailbox-list', 'alice@example.com'));
     expect(within(alice).getByRole('img', { name: 'Locked by the administrator admin' })).toBeInTheDocument();
@@ -82,7 +65,7 @@ describe('locked values', () => {
   it('the administrator setting 0 locks it by default; the dialog then says so, and ticking "let change" opens it again', async () => {
     const user = userEvent.setup();
     renderAs(harness, ADMIN, <SubscriptionScreen name="other.org" />);
-    let dialog = await openFor('other.org');
+    let dialog = await openLimitDialog('other.org');
     const letChange = () => within(dialog).getByRole('checkbox', { name: 'Let the reseller and the customer change this limit' });
     expect(letChange()).toBeChecked();
     await user.click(within(dialog).getByLabelText('Custom value', { selector: 'input[type=radio]' }));
@@ -91,29 +74,29 @@ describe('locked values', () => {
     expect(within(dialog).getByText('Locked: only you (or a higher role) can change this limit.')).toBeInTheDocument();
     await user.click(within(dialog).getByRole('button', { name: 'OK' }));
     expect(await screen.findByText('Limit on outgoing messages saved for other.org.')).toBeInTheDocument();
-    expect(await stored('domains/other.org')).toMatchObject({ ownLimit: 0, lockedBy: 'admin', lockedByRole: 'admin' });
+    expect(await stored(harness, 'domains/other.org')).toMatchObject({ ownLimit: 0, lockedBy: 'admin', lockedByRole: 'admin' });
 
     await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
-    dialog = await openFor('other.org');
+    dialog = await openLimitDialog('other.org');
     expect(within(dialog).getByText('Set and locked by the administrator admin.')).toBeInTheDocument();
     expect(letChange()).not.toBeChecked();
     await user.click(within(dialog).getByText('Let the reseller and the customer change this limit'));
     await user.click(within(dialog).getByRole('button', { name: 'OK' }));
-    await waitFor(async () => expect(await stored('domains/other.org')).toMatchObject({ ownLimit: 0, lockedBy: null }));
+    await waitFor(async () => expect(await stored(harness, 'domains/other.org')).toMatchObject({ ownLimit: 0, lockedBy: null }));
   });
 
   it('a customer sees no lock choice: there is nobody below them', async () => {
     renderAs(harness, JDOE, <DomainScreen name="example.com" />);
-    const dialog = await openFor('alice@example.com');
+    const dialog = await openLimitDialog('alice@example.com');
     expect(within(dialog).queryByRole('checkbox')).not.toBeInTheDocument();
   });
 });
 
 describe('only what the caller may choose', () => {
   it('under a ceiling below the default: neither Unlimited nor the default is offered or preselected, and the dialog says why', async () => {
-    await putLimit(ADMIN, 'domains/example.com', { limit: 2 });
+    await putLimit(harness, ADMIN, 'domains/example.com', { limit: 2 });
     renderAs(harness, JDOE, <DomainScreen name="example.com" />);
-    const dialog = await openFor('alice@example.com');
+    const dialog = await openLimitDialog('alice@example.com');
     // The hourly choices (the daily ones beside them are daily-limits.test.tsx's).
     const hourlyRadios = within(dialog).getAllByRole('radio').filter((radio) => radio.getAttribute('name') === 'mode');
     expect(hourlyRadios.map((radio) => radio.closest('label')?.textContent)).toEqual(['Custom value']);
@@ -130,7 +113,7 @@ describe('only what the caller may choose', () => {
   });
 
   it('the level that caps is named in the screen\'s language, not in the API\'s English sentence', async () => {
-    await putLimit(ADMIN, 'domains/example.com', { limit: 2 });
+    await putLimit(harness, ADMIN, 'domains/example.com', { limit: 2 });
     renderAs(harness, JDOE, <DomainScreen name="example.com" />, { locale: 'de-DE' });
     await userEvent.setup().click(await screen.findByRole('button', { name: 'Ausgehende Nachrichten begrenzen: alice@example.com' }));
     const dialog = await screen.findByRole('dialog');
@@ -146,7 +129,7 @@ describe('only what the caller may choose', () => {
         if (config.method?.toLowerCase() !== 'get') writes++;
       },
     });
-    const dialog = await openFor('alice@example.com');
+    const dialog = await openLimitDialog('alice@example.com');
     await user.click(within(dialog).getByLabelText('Custom value', { selector: 'input[type=radio]' }));
     const value = within(dialog).getByRole('textbox', { name: 'Messages per hour' });
     await user.type(value, '99999999999');
@@ -167,7 +150,7 @@ describe('only what the caller may choose', () => {
 describe('the bulk dialog', () => {
   it('names what is selected, starts from "keep each own value" and so never removes an own value by OK', async () => {
     const user = userEvent.setup();
-    await putLimit(ADMIN, 'mailboxes/alice@example.com', { limit: 50 });
+    await putLimit(harness, ADMIN, 'mailboxes/alice@example.com', { limit: 50 });
     renderAs(harness, ADMIN, <DomainScreen name="example.com" />);
     await screen.findByText('bob@example.com');
     await user.click(within(rowOf('mailbox-list', 'alice@example.com')).getByRole('checkbox'));
@@ -177,12 +160,12 @@ describe('the bulk dialog', () => {
     expect(within(dialog).getByText('For 2 selected email addresses')).toBeInTheDocument();
     expect(within(dialog).getByRole('radio', { name: 'Keep each own value' })).toBeChecked();
     expect(within(dialog).getByRole('button', { name: 'OK' })).toBeDisabled();
-    expect(await stored('mailboxes/alice@example.com')).toMatchObject({ ownLimit: 50 });
+    expect(await stored(harness, 'mailboxes/alice@example.com')).toMatchObject({ ownLimit: 50 });
   });
 
   it('leaves out what is locked for the customer, says who holds each lock, and changes the rest', async () => {
     const user = userEvent.setup();
-    await putLimit(ADMIN, 'mailboxes/alice@example.com', { limit: 1, locked: true });
+    await putLimit(harness, ADMIN, 'mailboxes/alice@example.com', { limit: 1, locked: true });
     renderAs(harness, JDOE, <DomainScreen name="example.com" />);
     await screen.findByText('bob@example.com');
     await user.click(within(rowOf('mailbox-list', 'alice@example.com')).getByRole('checkbox'));
@@ -196,7 +179,7 @@ describe('the bulk dialog', () => {
     await user.type(within(dialog).getByRole('textbox', { name: 'Messages per hour' }), '2');
     await user.click(within(dialog).getByRole('button', { name: 'OK' }));
     expect(await screen.findByText('Limit on outgoing messages saved for 1 email address.')).toBeInTheDocument();
-    expect(await stored('mailboxes/bob@example.com')).toMatchObject({ ownLimit: 2 });
-    expect(await stored('mailboxes/alice@example.com')).toMatchObject({ ownLimit: 1, lockedBy: 'admin' });
+    expect(await stored(harness, 'mailboxes/bob@example.com')).toMatchObject({ ownLimit: 2 });
+    expect(await stored(harness, 'mailboxes/alice@example.com')).toMatchObject({ ownLimit: 1, lockedBy: 'admin' });
   });
 });

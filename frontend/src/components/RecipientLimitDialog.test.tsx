@@ -1,40 +1,23 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { createElement } from 'react';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DomainScreen } from '../screens/DomainScreen';
 import { HistoryScreen } from '../screens/HistoryScreen';
 import { OverviewScreen } from '../screens/OverviewScreen';
 import { SettingsScreen } from '../screens/SettingsScreen';
-import { ADMIN, ApiHarness, JDOE, RES1, renderAs, type Caller } from '../test-support/bridge';
+import { ADMIN, ApiHarness, harnessForEachTest, JDOE, openLimitDialog, putLimit, renderAs, RES1, stored } from '../test-support/bridge';
 
 // "Recipients per message" in "Limit Outgoing Messages", the server defaults, and the refusal in the event list.
 // Unlimited by default at every level. jdoe (of reseller res1) owns example.com with alice, bob.
 let harness: ApiHarness;
-beforeEach(async () => {
-  harness = await ApiHarness.start();
-});
-afterEach(async () => {
-  await harness.close();
-});
-
-async function putLimit(caller: Caller, path: string, body: Record<string, unknown>): Promise<void> {
-  const answer = await harness.request(caller, 'PUT', `/api/v1/${path}/limit`, body);
-  expect(answer.statusCode, answer.body).toBe(200);
-}
-
-const stored = async (path: string) => (await harness.get(ADMIN, `/api/v1/${path}`)).json() as Record<string, unknown>;
-
-async function openFor(name: string): Promise<HTMLElement> {
-  await userEvent.setup().click(await screen.findByRole('button', { name: `Limit Outgoing Messages of ${name}` }));
-  return screen.findByRole('dialog');
-}
+harnessForEachTest((started) => (harness = started));
 
 describe('Recipients per message in the Limit Outgoing Messages dialog', () => {
   it('starts on the default (any number) and sets a maximum without touching the hourly or daily value', async () => {
     const user = userEvent.setup();
     renderAs(harness, ADMIN, <DomainScreen name="example.com" />);
-    const dialog = await openFor('alice@example.com');
+    const dialog = await openLimitDialog('alice@example.com');
     expect(within(dialog).getAllByText('Recipients per message').length).toBeGreaterThan(0);
     expect(within(dialog).getByRole('radio', { name: 'Use the default (any number)' })).toBeChecked();
     expect(within(dialog).getByRole('radio', { name: 'Any number of recipients' })).toBeInTheDocument();
@@ -43,7 +26,7 @@ describe('Recipients per message in the Limit Outgoing Messages dialog', () => {
     await user.type(within(dialog).getByRole('textbox', { name: 'Most recipients in one message' }), '50');
     await user.click(within(dialog).getByRole('button', { name: 'OK' }));
     expect(await screen.findByText('Limit on outgoing messages saved for alice@example.com.')).toBeInTheDocument();
-    expect(await stored('mailboxes/alice@example.com')).toMatchObject({ ownLimit: 'default', daily: { ownLimit: 'default' }, recipients: { ownLimit: 50, effectiveLimit: 50 } });
+    expect(await stored(harness, 'mailboxes/alice@example.com')).toMatchObject({ ownLimit: 'default', daily: { ownLimit: 'default' }, recipients: { ownLimit: 50, effectiveLimit: 50 } });
   });
 
   it('0 and words are checked as typed and never sent; a number then is', async () => {
@@ -54,7 +37,7 @@ describe('Recipients per message in the Limit Outgoing Messages dialog', () => {
         if (config.method?.toLowerCase() !== 'get') writes++;
       },
     });
-    const dialog = await openFor('bob@example.com');
+    const dialog = await openLimitDialog('bob@example.com');
     await user.click(within(dialog).getByRole('radio', { name: 'Custom maximum' }));
     const value = within(dialog).getByRole('textbox', { name: 'Most recipients in one message' });
     await user.type(value, '0');
@@ -64,22 +47,22 @@ describe('Recipients per message in the Limit Outgoing Messages dialog', () => {
     await user.clear(value);
     await user.type(value, '7');
     await user.click(within(dialog).getByRole('button', { name: 'OK' }));
-    await waitFor(async () => expect(await stored('mailboxes/bob@example.com')).toMatchObject({ recipients: { ownLimit: 7 } }));
+    await waitFor(async () => expect(await stored(harness, 'mailboxes/bob@example.com')).toMatchObject({ recipients: { ownLimit: 7 } }));
     expect(writes).toBe(1);
   });
 
   it('a dialog opened on a mailbox under a tighter domain says which maximum is in force and shows its own value', async () => {
-    await putLimit(ADMIN, 'domains/example.com', { recipientLimit: 20 });
-    await putLimit(ADMIN, 'mailboxes/alice@example.com', { recipientLimit: 100 });
+    await putLimit(harness, ADMIN, 'domains/example.com', { recipientLimit: 20 });
+    await putLimit(harness, ADMIN, 'mailboxes/alice@example.com', { recipientLimit: 100 });
     renderAs(harness, ADMIN, <DomainScreen name="example.com" />);
-    const dialog = await openFor('alice@example.com');
+    const dialog = await openLimitDialog('alice@example.com');
     expect(within(dialog).getByText('In force now: at most 20 recipients per message, set for domain example.com.')).toBeInTheDocument();
     expect(within(dialog).getByRole('radio', { name: 'Custom maximum' })).toBeChecked();
     expect(within(dialog).getByRole('textbox', { name: 'Most recipients in one message' })).toHaveValue('100');
   });
 
   it('a maximum locked by the reseller is locked for the customer like the limits: the row offers no dialog', async () => {
-    await putLimit(RES1, 'mailboxes/alice@example.com', { recipientLimit: 5, locked: true });
+    await putLimit(harness, RES1, 'mailboxes/alice@example.com', { recipientLimit: 5, locked: true });
     renderAs(harness, JDOE, <DomainScreen name="example.com" />);
     expect(await screen.findByRole('button', { name: 'Locked: only the reseller res1 can change the limit of alice@example.com' })).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Limit Outgoing Messages of alice@example.com' })).not.toBeInTheDocument();
@@ -113,7 +96,7 @@ describe('server defaults of recipients per message on "Limitations on outgoing 
 
 describe('a refusal for too many recipients in words', () => {
   it('the overview event list says the maximum; History says the change', async () => {
-    await putLimit(ADMIN, 'mailboxes/alice@example.com', { recipientLimit: 3 });
+    await putLimit(harness, ADMIN, 'mailboxes/alice@example.com', { recipientLimit: 3 });
     expect(harness.send('alice@example.com', { recipients: 4 }).tooManyRecipients).not.toBeNull();
     harness.flush();
     const overview = renderAs(harness, ADMIN, <OverviewScreen />);

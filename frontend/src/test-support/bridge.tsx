@@ -1,13 +1,15 @@
-import { render, type RenderResult } from '@testing-library/react';
+import { render, screen, type RenderResult, type waitForOptions } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { AxiosError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { createElement, type ReactElement } from 'react';
-import { ApiHarness, type Caller } from '../../../backend-bridge/test-support/api-harness.js';
+import { expect } from 'vitest';
+import { ADMIN, ApiHarness, type Caller } from '../../../backend-bridge/test-support/api-harness.js';
 import { ApiClient } from '../api/client';
 import type { Environment } from '../app/environment';
 import type { Navigator, Target } from '../app/navigation';
 import { Providers } from '../app/Providers';
 
-export { ADMIN, JDOE, MARY, RES1 } from '../../../backend-bridge/test-support/api-harness.js';
+export { ADMIN, harnessForEachTest, JDOE, MARY, RES1 } from '../../../backend-bridge/test-support/api-harness.js';
 export { ApiHarness, type Caller };
 
 /**
@@ -48,4 +50,26 @@ export function renderAs(harness: ApiHarness, caller: Caller, screen: ReactEleme
   const environment: Environment = { api, session: { login: caller.login, role: caller.role, csrfToken: null }, navigator, pollMs: options.pollMs ?? 50 };
   const result = render(<Providers environment={environment} locale={options.locale}>{screen}</Providers>);
   return { ...result, api, visited };
+}
+
+/** Clicks the button named `button` (waiting for the screen to show it) and returns the dialog it opens. */
+export async function openDialog(button: string, waitOptions?: waitForOptions): Promise<HTMLElement> {
+  await userEvent.setup().click(await screen.findByRole('button', { name: button }, waitOptions));
+  return screen.findByRole('dialog');
+}
+
+/** Opens "Limit Outgoing Messages" from the row of `name`. */
+export function openLimitDialog(name: string): Promise<HTMLElement> {
+  return openDialog(`Limit Outgoing Messages of ${name}`);
+}
+
+/** Sets a limit straight through the bridge, as `caller` (`path` as `domains/example.com`); it must succeed. */
+export async function putLimit(harness: ApiHarness, caller: Caller, path: string, body: Record<string, unknown>): Promise<void> {
+  const answer = await harness.request(caller, 'PUT', `/api/v1/${path}/limit`, body);
+  expect(answer.statusCode, answer.body).toBe(200);
+}
+
+/** The object's row as the bridge stores it now (read as the administrator). */
+export async function stored(harness: ApiHarness, path: string): Promise<Record<string, unknown>> {
+  return (await harness.get(ADMIN, `/api/v1/${path}`)).json() as Record<string, unknown>;
 }
