@@ -34,7 +34,16 @@ export interface AnomalyResponseParts {
   notify: (mailbox: ChargedObject, figures: AnomalyFigures, autoCompromise: boolean) => void;
   log: Logger;
   nowMs?: () => number;
+  /** How many 7-day baselines may be read in one second (default BASELINE_READS_PER_SECOND). */
+  baselineReadsPerSecond?: number;
 }
+
+/**
+ * Baselines read in one second at most. Each is a store read on the policy path; when thousands of mailboxes pass
+ * the floor of 20 in the same minute, the reads beyond this wait for the next seconds (the surge is judged at a
+ * later message of each), so a burst never stalls the decisions. 50 reads cost under 10 ms a second.
+ */
+export const BASELINE_READS_PER_SECOND = 50;
 
 /**
  * What happens when a mailbox raises an anomaly: it is recorded (once per mailbox, signal and hour, also across
@@ -80,7 +89,17 @@ export function watchAnomalies(parts: AnomalyResponseParts): AnomalyWatch {
       (error: unknown) => log.error({ err: error, mailbox: mailbox.name, signal: figures.signal }, 'marking the mailbox compromised after an anomaly failed'),
     );
   };
+  const readsPerSecond = parts.baselineReadsPerSecond ?? BASELINE_READS_PER_SECOND;
+  let budgetSecond = -1;
+  let readsThisSecond = 0;
   const hourlyAmounts = (mailbox: ChargedObject, hour: number): number[] | null => {
+    const second = Math.floor(nowMs() / 1000);
+    if (second !== budgetSecond) {
+      budgetSecond = second;
+      readsThisSecond = 0;
+    }
+    if (readsThisSecond >= readsPerSecond) return null;
+    readsThisSecond += 1;
     try {
       return baselineHours(db, enforcer, mailbox, hour, Math.floor(nowMs() / 1000));
     } catch (error) {

@@ -20,7 +20,7 @@ const T0 = 1_800_000_000; // the start of a clock hour (a multiple of 3600)
 /** The defaults without the surge, which any 21 messages of a mailbox without history would raise. */
 const NO_SURGE: AnomalySettings = { ...INITIAL_ANOMALY_SETTINGS, volumeSurge: { threshold: null, autoCompromise: false } };
 
-function setUp(anomalies: AnomalySettings = NO_SURGE) {
+function setUp(anomalies: AnomalySettings = NO_SURGE, baselineReadsPerSecond?: number) {
   const db = openDatabase(mkdtempSync(path.join(os.tmpdir(), 'oml-anomaly-')));
   replaceDirectory(db, exampleDirectory({ 'alice@example.com': 'unlimited', 'example.com': 'unlimited', 'sub:example.com': 'unlimited' }));
   let nowMs = T0 * 1000;
@@ -36,10 +36,10 @@ function setUp(anomalies: AnomalySettings = NO_SURGE) {
       return Promise.resolve({ entry: {}, heldNow: 0 });
     },
   } as unknown as HeldMail;
-  const watch = watchAnomalies({ db, enforcer, held, log: pino({ level: 'silent' }), notify: (m, figures, auto) => notified.push({ name: m.name, figures, auto }), nowMs: () => nowMs });
+  const watch = watchAnomalies({ db, enforcer, held, log: pino({ level: 'silent' }), notify: (m, figures, auto) => notified.push({ name: m.name, figures, auto }), nowMs: () => nowMs, baselineReadsPerSecond });
   enforcer.anomalyWatch = watch;
-  const send = (facts: { sasl?: string; client?: string; recipients?: string[] } = {}) =>
-    enforcer.check({ sender: 'alice@example.com', saslUsername: facts.sasl, clientAddress: facts.client, recipientCount: facts.recipients?.length ?? 1, recipients: facts.recipients });
+  const send = (facts: { sasl?: string; client?: string; recipients?: string[]; from?: string } = {}) =>
+    enforcer.check({ sender: facts.from ?? 'alice@example.com', saslUsername: facts.sasl, clientAddress: facts.client, recipientCount: facts.recipients?.length ?? 1, recipients: facts.recipients });
   return { db, enforcer, watch, send, notified, marked, store: new AnomalyStore(db), advance: (seconds: number) => (nowMs += seconds * 1000) };
 }
 
@@ -137,5 +137,20 @@ describe('the recipient stage of SMTP mail', () => {
     const verdict = enforcer.check({ sender: 'alice@example.com', recipientCount: 4, recipientDomainHashes: stage.take('tx-alice') });
     expect(verdict.decision.allowed).toBe(true);
     expect(notified.map((n) => n.figures)).toEqual([{ signal: 'recipientDomains', observed: 4, threshold: 3, baseline: null }]);
+  });
+});
+
+describe('the 7-day baselines read in one second', () => {
+  it('are capped: a mailbox past the floor beyond the cap is judged at its next message in a later second', () => {
+    const { send, notified, advance } = setUp(INITIAL_ANOMALY_SETTINGS, 1);
+    for (let i = 0; i < 21; i++) send({ from: 'alice@example.com' });
+    for (let i = 0; i < 21; i++) send({ from: 'bob@example.com' });
+    expect(notified.map((n) => n.name)).toEqual(['alice@example.com']);
+    advance(1);
+    send({ from: 'bob@example.com' });
+    expect(notified.map((n) => [n.name, n.figures.signal, n.figures.observed])).toEqual([
+      ['alice@example.com', 'volumeSurge', 21],
+      ['bob@example.com', 'volumeSurge', 22],
+    ]);
   });
 });
