@@ -11,8 +11,10 @@ export interface ProtocolSession {
   /**
    * Reads the next complete request and returns its answer ('' or an empty buffer when it gets none), or null
    * when no complete request is buffered. Throws when the client broke the protocol: the connection is closed.
+   * An answer that needs a round trip (the cluster's counts) is a promise: nothing more is read from that
+   * connection until it is settled, so answers stay in order; a rejected one closes the connection.
    */
-  answerNext(): string | Buffer | null;
+  answerNext(): string | Buffer | null | Promise<string | Buffer>;
   /** The client said goodbye (the milter's Q): the connection ends once the answers so far are written. */
   readonly finished: boolean;
   /** Bytes received and not answered yet: an unfinished request (or requests not taken while paused). */
@@ -49,6 +51,8 @@ interface Connection {
   readonly session: ProtocolSession;
   stallTimer: NodeJS.Timeout | null;
   paused: boolean;
+  /** An answer is being worked out (a promise from answerNext): the client is not read from meanwhile. */
+  awaiting: boolean;
 }
 
 /**
@@ -136,7 +140,7 @@ export abstract class ConnectionServer {
     if (this.byProgress.size >= this.limits.maxConnections) this.makeRoom();
     // A UNIX-socket peer has no address; the connection's number tells them apart in logs.
     const peer = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort ?? '?'}` : `unix#${++this.accepted}`;
-    const connection: Connection = { socket, peer, session: this.openSession(peer), stallTimer: null, paused: false };
+    const connection: Connection = { socket, peer, session: this.openSession(peer), stallTimer: null, paused: false, awaiting: false };
     this.sockets.add(socket);
     this.byProgress.add(connection);
     socket.setTimeout(this.limits.idleTimeoutMs, () => socket.destroy());
@@ -149,7 +153,7 @@ export abstract class ConnectionServer {
       this.progressed(connection);
       if (connection.paused) {
         connection.paused = false;
-        socket.resume();
+        if (!connection.awaiting) socket.resume();
       }
       this.answer(connection, true);
     });
@@ -173,9 +177,10 @@ export abstract class ConnectionServer {
    */
   private answer(connection: Connection, progressed = false): void {
     const { socket, session } = connection;
-    if (socket.destroyed || socket.writableEnded || socket.writableNeedDrain) return;
+    if (connection.awaiting || socket.destroyed || socket.writableEnded || socket.writableNeedDrain) return;
     let answered = false;
     let failure: unknown = null;
+    let pending: Promise<string | Buffer> | null = null;
     let more = true;
     // Postfix sends one request at a time: one answer, written as it is. Only pipelining clients make batches,
     // each at most the socket's buffer; the next is made only if the kernel took the last one whole.
@@ -190,6 +195,10 @@ export abstract class ConnectionServer {
           const answer = session.answerNext();
           if (answer === null) break;
           answered = true;
+          if (typeof answer !== 'string' && !Buffer.isBuffer(answer)) {
+            pending = answer;
+            break;
+          }
           if (answer.length > 0) {
             if (first === null) first = answer;
             else (batch ??= [first]).push(answer);
@@ -207,10 +216,11 @@ export abstract class ConnectionServer {
       if (first !== null && !socket.write(batch === null ? first : typeof first === 'string' ? batch.join('') : Buffer.concat(batch as Buffer[]))) more = false;
     }
     if (failure !== null) {
-      // Protocol errors name their cause (`kind`): each cause is logged whole once, then counted.
-      const kind = failure instanceof Error && 'kind' in failure && typeof failure.kind === 'string' ? failure.kind : 'unexpected';
-      this.warnings.warn(`${this.protocolName}-closed-${kind}`, { peer: connection.peer, error: failure instanceof Error ? failure.message : String(failure) }, `${this.protocolName} connection closed`);
-      socket.destroy();
+      this.closeFailed(connection, failure);
+      return;
+    }
+    if (pending !== null) {
+      this.awaitAnswer(connection, pending);
       return;
     }
     if (session.finished) {
@@ -223,6 +233,34 @@ export abstract class ConnectionServer {
       socket.pause();
     }
     this.watchForStall(connection, answered || progressed);
+  }
+
+  private closeFailed(connection: Connection, failure: unknown): void {
+    // Protocol errors name their cause (`kind`): each cause is logged whole once, then counted.
+    const kind = failure instanceof Error && 'kind' in failure && typeof failure.kind === 'string' ? failure.kind : 'unexpected';
+    this.warnings.warn(`${this.protocolName}-closed-${kind}`, { peer: connection.peer, error: failure instanceof Error ? failure.message : String(failure) }, `${this.protocolName} connection closed`);
+    connection.socket.destroy();
+  }
+
+  /** Writes an answer worked out asynchronously, then goes on with what the client sent meanwhile. */
+  private awaitAnswer(connection: Connection, pending: Promise<string | Buffer>): void {
+    const { socket } = connection;
+    connection.awaiting = true;
+    socket.pause();
+    pending.then(
+      (answer) => {
+        connection.awaiting = false;
+        if (socket.destroyed || socket.writableEnded) return;
+        if (answer.length > 0) socket.write(answer);
+        this.progressed(connection);
+        if (!connection.paused) socket.resume();
+        this.answer(connection, true);
+      },
+      (error: unknown) => {
+        connection.awaiting = false;
+        if (!socket.destroyed) this.closeFailed(connection, error);
+      },
+    );
   }
 
   private progressed(connection: Connection): void {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, MAX_FRAME_BYTES, MilterFrameParser, MilterProtocolError, type MilterFrame } from './milter-protocol.js';
-import { MilterSession, type LocalMessage } from './milter-server.js';
+import { MilterSession, type LocalMessage, type MilterReplies } from './milter-server.js';
 import { chunked, postfixMilterOffer } from '../../test-support/protocol-bytes.js';
 
 /** Bounded so that `npm test` stays quick; a failure prints its seed to replay. */
@@ -34,7 +34,7 @@ function run(chunks: Buffer[]): Outcome {
       parser.push(chunk);
       for (let frame = parser.next(); frame !== null; frame = parser.next()) {
         outcome.frames.push({ command: frame.command, data: Buffer.from(frame.data) });
-        const { replies, close } = session.handle(frame);
+        const { replies, close } = answeredAtOnce(session.handle(frame));
         outcome.replies.push(...replies);
         if (close) return outcome;
       }
@@ -92,7 +92,7 @@ describe('milter parser and session, property-based', () => {
         for (const chunk of chunked(stream, cuts)) {
           parser.push(chunk);
           for (let frame = parser.next(); frame !== null; frame = parser.next()) {
-            const result = session.handle(frame);
+            const result = answeredAtOnce(session.handle(frame));
             replies.push(...result.replies.map((r) => String.fromCharCode(r[4]!)));
             closed ||= result.close;
           }
@@ -107,3 +107,9 @@ describe('milter parser and session, property-based', () => {
     );
   });
 });
+
+/** A handler that answers at once makes the session answer at once: a promise here is a fault. */
+function answeredAtOnce(handled: MilterReplies | Promise<MilterReplies>): MilterReplies {
+  if ('then' in handled) throw new Error('a synchronous verdict was answered asynchronously');
+  return handled;
+}

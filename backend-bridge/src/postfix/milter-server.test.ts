@@ -59,7 +59,7 @@ class Client {
 let server: MilterServer;
 let port: number;
 const seen: LocalMessage[] = [];
-let verdict: (message: LocalMessage) => MilterVerdict;
+let verdict: (message: LocalMessage) => MilterVerdict | Promise<MilterVerdict>;
 
 async function start(limits: Partial<ConnectionLimits> = {}): Promise<void> {
   server = new MilterServer(
@@ -198,4 +198,20 @@ describe('milter connections under abuse', () => {
     await eventually(() => server.describeConnections().every((c) => c.pendingBytes === 0), 'every packet to be read');
     for (const client of clients) client.socket.destroy();
   }, 30_000);
+
+  it('a verdict worked out asynchronously is answered in order, and a failed one accepts the message', async () => {
+    const settle: Array<(outcome: MilterVerdict | Error) => void> = [];
+    verdict = () => new Promise<MilterVerdict>((resolve, reject) => settle.push((outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome))));
+    const client = await negotiated();
+    const first = client.message('over@example.com', ['a@remote.test'], 'Q1');
+    await eventually(() => settle.length === 1, 'the first verdict to be asked for');
+    settle[0]!({ action: 'quarantine', reason: 'Outgoing limit reached' });
+    expect((await first).map((r) => r.command)).toEqual(['q', 'a']);
+    const second = client.message('www-data@host.test', ['b@remote.test'], 'Q2');
+    await eventually(() => settle.length === 2, 'the second verdict to be asked for');
+    settle[1]!(new Error('the counts could not be reached'));
+    expect((await second).map((r) => r.command)).toEqual(['a']);
+    client.send(encodeFrame('Q'));
+    await client.closed;
+  });
 });

@@ -27,7 +27,14 @@ export interface LocalMessage {
 
 /** `reject` carries a whole permanent SMTP reply ("554 5.5.3 ..."): only a message that can never be sent gets it. */
 export type MilterVerdict = { action: 'accept' } | { action: 'quarantine'; reason: string } | { action: 'reject'; reply: string };
-export type MilterHandler = (message: LocalMessage) => MilterVerdict;
+/** A promise when the verdict needs a round trip (the cluster's counts). */
+export type MilterHandler = (message: LocalMessage) => MilterVerdict | Promise<MilterVerdict>;
+
+/** What one packet gets: replies, and `close` when the conversation is over (Q) or cannot go on. */
+export interface MilterReplies {
+  replies: Buffer[];
+  close: boolean;
+}
 
 /** A flood of RCPTs must not grow memory without end; the count stays right past this. */
 const MAX_KEPT_RECIPIENTS = 1000;
@@ -55,8 +62,8 @@ export class MilterSession {
 
   constructor(private readonly handler: MilterHandler) {}
 
-  /** Replies to one packet; `close` when the conversation is over (Q) or cannot go on. */
-  handle(frame: MilterFrame): { replies: Buffer[]; close: boolean } {
+  /** Replies to one packet; a promise only for the end of a message whose verdict is one. */
+  handle(frame: MilterFrame): MilterReplies | Promise<MilterReplies> {
     switch (frame.command) {
       case 'O': {
         const reply = negotiationReply(parseNegotiation(frame.data));
@@ -85,8 +92,10 @@ export class MilterSession {
       case 'B':
       case 'U':
         return this.continueUnless(frame.command);
-      case 'E':
-        return { replies: this.endOfMessage(), close: false };
+      case 'E': {
+        const replies = this.endOfMessage();
+        return Array.isArray(replies) ? { replies, close: false } : replies.then((later) => ({ replies: later, close: false }));
+      }
       case 'A':
         this.resetMessage();
         return { replies: [], close: false };
@@ -101,11 +110,11 @@ export class MilterSession {
     }
   }
 
-  private continueUnless(command: string): { replies: Buffer[]; close: boolean } {
+  private continueUnless(command: string): MilterReplies {
     return { replies: this.protocol & (NO_REPLY_FLAG[command] ?? 0) ? [] : [CONTINUE], close: false };
   }
 
-  private endOfMessage(): Buffer[] {
+  private endOfMessage(): Buffer[] | Promise<Buffer[]> {
     const sender = this.sender ?? this.macros.get('mail_addr');
     const message: LocalMessage = {
       queueId: this.macros.get('i') || undefined,
@@ -115,8 +124,7 @@ export class MilterSession {
     };
     const verdict = this.handler(message);
     this.resetMessage();
-    if (verdict.action === 'reject') return [replyCodeFrame(verdict.reply)];
-    return verdict.action === 'quarantine' ? [quarantineFrame(verdict.reason), ACCEPT] : [ACCEPT];
+    return 'then' in verdict ? verdict.then(verdictReplies) : verdictReplies(verdict);
   }
 
   private resetMessage(): void {
@@ -127,6 +135,11 @@ export class MilterSession {
 }
 
 const NO_REPLY = Buffer.alloc(0);
+
+function verdictReplies(verdict: MilterVerdict): Buffer[] {
+  if (verdict.action === 'reject') return [replyCodeFrame(verdict.reply)];
+  return verdict.action === 'quarantine' ? [quarantineFrame(verdict.reason), ACCEPT] : [ACCEPT];
+}
 
 /** One milter connection as the connection server drives it: packets in, replies out, in order. */
 class MilterConnection implements ProtocolSession {
@@ -146,11 +159,15 @@ class MilterConnection implements ProtocolSession {
     this.parser.push(chunk);
   }
 
-  answerNext(): Buffer | null {
+  answerNext(): Buffer | Promise<Buffer> | null {
     const frame = this.parser.next();
     if (frame === null) return null;
     this.log.trace({ peer: this.peer, command: frame.command, bytes: frame.data.length }, 'milter packet');
-    const { replies, close } = this.session.handle(frame);
+    const handled = this.session.handle(frame);
+    return 'then' in handled ? handled.then((later) => this.joined(later)) : this.joined(handled);
+  }
+
+  private joined({ replies, close }: MilterReplies): Buffer {
     this.finished = close;
     if (replies.length === 0) return NO_REPLY;
     return replies.length === 1 ? replies[0]! : Buffer.concat(replies);
@@ -179,13 +196,18 @@ export class MilterServer extends ConnectionServer {
     return new MilterConnection((message) => this.decide(message), this.log, peer);
   }
 
-  private decide(message: LocalMessage): MilterVerdict {
+  private decide(message: LocalMessage): MilterVerdict | Promise<MilterVerdict> {
     try {
-      return this.handler(message);
+      const verdict = this.handler(message);
+      return 'then' in verdict ? verdict.catch((error: unknown) => this.failed(error, message)) : verdict;
     } catch (error) {
-      // A bug of ours must not stop local mail: accept, as Postfix would with the daemon down.
-      this.warnings.error('milter-handler-failed', { err: error, queueId: message.queueId }, 'milter handler failed; message accepted');
-      return { action: 'accept' };
+      return this.failed(error, message);
     }
+  }
+
+  private failed(error: unknown, message: LocalMessage): MilterVerdict {
+    // A bug of ours must not stop local mail: accept, as Postfix would with the daemon down.
+    this.warnings.error('milter-handler-failed', { err: error, queueId: message.queueId }, 'milter handler failed; message accepted');
+    return { action: 'accept' };
   }
 }

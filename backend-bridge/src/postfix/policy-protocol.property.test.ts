@@ -79,7 +79,10 @@ describe('policy parser, property-based', () => {
         const answers: string[] = [];
         for (const chunk of chunked(serialise(items), cuts)) {
           session.receive(chunk);
-          for (let answer = session.answerNext(); answer !== null; answer = session.answerNext()) if (answer !== '') answers.push(answer);
+          for (let answer = session.answerNext(); answer !== null; answer = session.answerNext()) {
+            if (typeof answer !== 'string') throw new Error('a synchronous handler was answered asynchronously');
+            if (answer !== '') answers.push(answer);
+          }
         }
         const expected = items.flatMap((i) => (i.kind === 'blank' ? [] : i.kind === 'malformed' ? ['action=DUNNO\n\n'] : [`action=PREPEND X-Sender: ${i.sender}\n\n`]));
         expect(answers).toEqual(expected);

@@ -300,4 +300,27 @@ describe('policy connections under abuse', () => {
     expect(client.answers[4]).toBe('action=DUNNO');
     client.socket.end();
   });
+
+  it('answers worked out asynchronously go out in the order of the requests, one request at a time; a failed one is DUNNO', async () => {
+    const pending: Array<{ sender: string; settle: (action: string | Error) => void }> = [];
+    await restart({}, (attributes) =>
+      new Promise<string>((resolve, reject) => {
+        pending.push({ sender: attributes.sender, settle: (action) => (action instanceof Error ? reject(action) : resolve(action)) });
+      }),
+    );
+    const client = await PolicyClient.connect(port);
+    const serialise = (sender: string) => `${Object.entries(endOfMessage({ sender })).map(([name, value]) => `${name}=${value}\n`).join('')}\n`;
+    // Three requests in one write: the second is only looked at once the first is answered.
+    const answers = [client.sendRaw(serialise('a@example.com') + serialise('b@example.com') + serialise('c@example.com')), client.sendRaw(''), client.sendRaw('')];
+    await eventually(() => pending.length === 1, 'the first request to reach the handler');
+    expect(pending.map((p) => p.sender)).toEqual(['a@example.com']);
+    pending[0]!.settle('PREPEND X-First: yes');
+    await eventually(() => pending.length === 2, 'the second request to reach the handler');
+    pending[1]!.settle(new Error('the counts could not be reached'));
+    await eventually(() => pending.length === 3, 'the third request to reach the handler');
+    pending[2]!.settle('DEFER_IF_PERMIT 4.7.1 third');
+    expect(await Promise.all(answers)).toEqual(['action=PREPEND X-First: yes', 'action=DUNNO', 'action=DEFER_IF_PERMIT 4.7.1 third']);
+    expect(logLines.some((line) => line.msg === 'policy handler failed; answered DUNNO')).toBe(true);
+    client.end();
+  });
 });

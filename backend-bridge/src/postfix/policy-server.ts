@@ -3,8 +3,11 @@ import type { LogSummariser } from '../log/log-summariser.js';
 import { ConnectionServer, type ConnectionLimits, type ProtocolSession } from './connection-server.js';
 import { formatAction, PolicyRequestParser, STRAY_BLANK_LINE, type PolicyRequest } from './policy-protocol.js';
 
-/** Answers one well-formed request with an action such as `DUNNO` or `DEFER_IF_PERMIT 4.7.1 ...`. */
-export type PolicyHandler = (attributes: PolicyRequest) => string;
+/**
+ * Answers one well-formed request with an action such as `DUNNO` or `DEFER_IF_PERMIT 4.7.1 ...`; a promise when
+ * the answer needs a round trip (the cluster's counts).
+ */
+export type PolicyHandler = (attributes: PolicyRequest) => string | Promise<string>;
 
 /** Fail-open answer for requests we cannot read: mail is never stopped because of our own parse problem. */
 const MALFORMED_ANSWER = formatAction('DUNNO');
@@ -27,7 +30,7 @@ export class PolicySession implements ProtocolSession {
     this.parser.push(chunk);
   }
 
-  answerNext(): string | null {
+  answerNext(): string | Promise<string> | null {
     const request = this.parser.next();
     if (request === null) return null;
     if (request === STRAY_BLANK_LINE) {
@@ -38,21 +41,26 @@ export class PolicySession implements ProtocolSession {
       this.warnings.warn('policy-malformed', { peer: this.peer, error: request.error }, 'malformed policy request answered DUNNO');
       return MALFORMED_ANSWER;
     }
-    return formatAction(this.decide(request.attributes));
+    const action = this.decide(request.attributes);
+    return typeof action === 'string' ? formatAction(action) : action.then(formatAction, (error: unknown) => formatAction(this.failed(error)));
   }
 
   get pendingBytes(): number {
     return this.parser.pendingBytes;
   }
 
-  private decide(attributes: PolicyRequest): string {
+  private decide(attributes: PolicyRequest): string | Promise<string> {
     try {
       return this.handler(attributes);
     } catch (error) {
-      // A bug of ours must not stop mail: answer as if the service were unreachable with fail-open wiring.
-      this.warnings.error('policy-handler-failed', { peer: this.peer, err: error }, 'policy handler failed; answered DUNNO');
-      return 'DUNNO';
+      return this.failed(error);
     }
+  }
+
+  private failed(error: unknown): string {
+    // A bug of ours must not stop mail: answer as if the service were unreachable with fail-open wiring.
+    this.warnings.error('policy-handler-failed', { peer: this.peer, err: error }, 'policy handler failed; answered DUNNO');
+    return 'DUNNO';
   }
 }
 
