@@ -137,7 +137,7 @@ describe('RedisCounts: the same answers as the in-process counters and core deci
                 counted.push({ chain, second: now, weight: s.weight });
               }
             } else if (s.kind === 'anyway') {
-              expect(await counts.chargeAnyway(chain, s.weight, now)).toBe(now);
+              expect((await counts.chargeAnyway(chain, s.weight, now)).second).toBe(now);
               for (const o of chain) for (const c of [hour, day]) c.add(o.counterKey, now, s.weight);
               counted.push({ chain, second: now, weight: s.weight });
             } else {
@@ -196,7 +196,7 @@ describe('RedisCounts: windows, refunds, expiry and faults', () => {
     expect(snapshot.used(chain[0]!, 'hour')).toBe(0);
     expect(snapshot.used(chain[0]!, 'day')).toBe(0);
     expect(snapshot.used(chain[2]!, 'hour')).toBe(0);
-    expect(await counts.chargeAnyway(chain, 5, t + 6)).toBe(t + 6);
+    expect((await counts.chargeAnyway(chain, 5, t + 6)).second).toBe(t + 6);
     snapshot = await counts.read([{ object: chain[0]! }], t + 6);
     expect(snapshot.used(chain[0]!, 'hour')).toBe(5);
     expect(snapshot.secondsUntilFreed(chain[0]!, 5 - 2, 'hour')).toBe(3600);
@@ -204,6 +204,37 @@ describe('RedisCounts: windows, refunds, expiry and faults', () => {
     await counts.refund(chain, t + 6, 5, t + 6 + 3600);
     snapshot = await counts.read([{ object: chain[0]! }], t + 6 + 3600);
     expect(snapshot.used(chain[0]!, 'day')).toBe(5);
+  });
+
+  it('says the used figures after each count, and adds the counts a node made alone at the seconds it made them', async () => {
+    const counts = new RedisCounts(redis, { keyPrefix: 'alone:' });
+    const chain = limited();
+    const t = 1_800_000_000;
+    const counted = await counts.checkAndCount(chain, 2, 'messages', t);
+    expect(counted.decision.allowed && counted.usedAfter).toEqual([
+      { hour: 2, day: 2 },
+      { hour: 2, day: 2 },
+      { hour: 2, day: 2 },
+    ]);
+    // Made alone: one at t - 3500 (frees 100 s from t + 10), one older than the hour but inside the day, one older than the day.
+    await counts.addMadeAlone(
+      [
+        { object: chain[0]!, second: t - 3500, amount: 1 },
+        { object: chain[0]!, second: t - 7200, amount: 1 },
+        { object: chain[0]!, second: t - 90_000, amount: 7 },
+        { object: chain[1]!, second: t - 3500, amount: 1 },
+      ],
+      t + 10,
+    );
+    const snapshot = await counts.read([{ object: chain[0]!, downTo: { hour: 2 } }, { object: chain[1]! }, { object: chain[2]! }], t + 10);
+    expect(snapshot.used(chain[0]!, 'hour')).toBe(3);
+    expect(snapshot.used(chain[0]!, 'day')).toBe(4);
+    expect(snapshot.secondsUntilFreed(chain[0]!, 1, 'hour')).toBe(t - 3500 + 3600 - (t + 10));
+    expect(snapshot.used(chain[1]!, 'hour')).toBe(3);
+    expect(snapshot.used(chain[2]!, 'hour')).toBe(2);
+    // The mailbox's hour is full (3 of 3) with what was made alone: the next message is refused.
+    expect((await counts.checkAndCount(chain, 1, 'messages', t + 10)).decision).toMatchObject({ allowed: false, window: 'hour', used: 3 });
+    await expect(counts.addMadeAlone([{ object: chain[0]!, second: t, amount: 0 }], t + 10)).rejects.toThrow(/whole number of units, not 0/);
   });
 
   it('counts by Redis clock when no time is given', async () => {

@@ -101,12 +101,13 @@ end
 `;
 
 /**
- * Check-and-count of one message's chain, a count regardless of budget, or a refund.
+ * Check-and-count of one message's chain, a count regardless of budget, a refund, or the addition of a count
+ * made at an earlier second (a node's counts of a time it could not reach Redis).
  * KEYS: the chain's hashes, innermost first (all in one subscription's hash slot).
  * ARGV: now ('' = Redis's clock), hour seconds, hour step, day seconds, day step, mode ('check' | 'anyway' |
- * 'refund'), weight, refund second (refund only), then per key its hourly and daily limit (-1: unlimited).
- * Reply: { 1, now } when counted (refund: { 1, now }); { 0, now, per key and window: used, seconds until
- * used + weight - limit has freed (-1: never, -2: not asked) } when refused.
+ * 'refund' | 'add'), weight, second (refund and add only), then per key its hourly and daily limit (-1: unlimited).
+ * Reply: { 1, now, per key and window: used afterwards } when counted (refund and add too); { 0, now, per key
+ * and window: used, seconds until used + weight - limit has freed (-1: never, -2: not asked) } when refused.
  */
 export const COUNT_SCRIPT = `${COMMON}
 local mode = ARGV[6]
@@ -198,13 +199,13 @@ if mode == 'check' then
     end
     return reply
   end
-elseif mode ~= 'anyway' and mode ~= 'refund' then
+elseif mode ~= 'anyway' and mode ~= 'refund' and mode ~= 'add' then
   return redis.error_reply('ERR outgoing-limits: unknown mode ' .. tostring(mode))
 end
 
 local second = now
-if mode == 'refund' then
-  second = num(ARGV[8], 'refund second')
+if mode == 'refund' or mode == 'add' then
+  second = num(ARGV[8], 'second')
   if type(second) == 'table' then return second end
 end
 for k, key in ipairs(KEYS) do
@@ -218,7 +219,11 @@ for k, key in ipairs(KEYS) do
   end
   keepUntilExpired(key, views[k], mode ~= 'refund')
 end
-return { 1, now }
+local reply = { 1, now }
+for k = 1, #KEYS do
+  for i = 1, #W do reply[#reply + 1] = views[k][i].used end
+end
+return reply
 `;
 
 /**

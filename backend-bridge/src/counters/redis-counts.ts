@@ -32,8 +32,21 @@ export interface RedisCountsOptions {
   keyPrefix?: string;
 }
 
-/** The outcome of a check-and-count: the decision, and the second (Redis's clock) it was counted at when allowed. */
-export type CountedDecision = { decision: { allowed: true }; second: number } | { decision: Refused; second: null };
+/** A count made: the second it was counted at (Redis's clock) and, per level of the chain, the used figures after it. */
+export interface Counted {
+  second: number;
+  usedAfter: readonly Readonly<Record<LimitWindow, number>>[];
+}
+
+/** The outcome of a check-and-count: the decision and, when allowed, the count made. */
+export type CountedDecision = ({ decision: { allowed: true } } & Counted) | { decision: Refused; second: null };
+
+/** A count this node made without Redis, to be added at the second it was made. */
+export interface CountMadeAlone {
+  object: ChargedObject;
+  second: number;
+  amount: number;
+}
 
 /** What a batched read asks of one object: optionally, per window, the used level it wants to see the wait for. */
 export interface WindowRead {
@@ -90,18 +103,37 @@ export class RedisCounts {
   async checkAndCount(chain: readonly ChargedObject[], weight: number, unit: CountingUnit, atSecond?: number): Promise<CountedDecision> {
     const limits = chain.flatMap((object) => LIMIT_WINDOWS.map((window) => wireLimit(limitIn(object, window))));
     const reply = await this.runCount(chain, 'check', weight, 0, limits, atSecond);
-    const [counted, now] = [integerAt(reply, 0), integerAt(reply, 1)];
-    if (counted === 1 && reply.length === 2) return { decision: { allowed: true }, second: now };
-    if (counted !== 0 || reply.length !== 2 + chain.length * LIMIT_WINDOWS.length * 2) throw unreadable('check', reply);
+    if (integerAt(reply, 0) === 1) return { decision: { allowed: true }, ...countedOf('check', chain, reply) };
+    if (integerAt(reply, 0) !== 0 || reply.length !== 2 + chain.length * LIMIT_WINDOWS.length * 2) throw unreadable('check', reply);
     const decision = decideMessage(chain, weight, unit, refusedView(chain, weight, reply));
     // The script found a window without room; a rule that allowed the message anyway would be a mismatch, never a pass.
     if (decision.allowed) throw new RedisCountsError(`Redis refused the message but the decision allows it (reply ${JSON.stringify(reply)})`);
     return { decision, second: null };
   }
 
-  /** Counts a message regardless of budget (a release now, limits switched off); returns the second counted at. */
-  async chargeAnyway(chain: readonly ChargedObject[], weight: number, atSecond?: number): Promise<number> {
-    return countedAt('charge', await this.runCount(chain, 'anyway', weight, 0, [], atSecond));
+  /** Counts a message regardless of budget (a release now, limits switched off). */
+  async chargeAnyway(chain: readonly ChargedObject[], weight: number, atSecond?: number): Promise<Counted> {
+    return countedOf('charge', chain, await this.runCount(chain, 'anyway', weight, 0, [], atSecond));
+  }
+
+  /**
+   * Adds counts made without Redis, each at the second it was made (those already out of the day are left out),
+   * in one pipeline: the objects may live on different shards.
+   */
+  async addMadeAlone(counts: readonly CountMadeAlone[], atSecond?: number): Promise<void> {
+    if (counts.length === 0) return;
+    await this.withScript(this.scripts.count, async (sha) => {
+      const pipeline = this.redis.pipeline();
+      for (const { object, second, amount } of counts) {
+        if (!Number.isInteger(amount) || amount < 1) throw new RedisCountsError(`a count made alone is a whole number of units, not ${amount}`);
+        pipeline.evalsha(sha, 1, this.keyOf(object), ...this.timeAndWindows(atSecond), 'add', String(amount), String(second));
+      }
+      const results = (await pipeline.exec()) ?? [];
+      const noScript = results.find(([error]) => isNoScript(error));
+      if (noScript) throw noScript[0];
+      for (const [error] of results) if (error) throw new RedisCountsError(`Redis could not add the counts made alone: ${error.message}`);
+      if (results.length !== counts.length) throw new RedisCountsError(`Redis answered ${results.length} of ${counts.length} additions`);
+    });
   }
 
   /**
@@ -109,7 +141,7 @@ export class RedisCounts {
    * holds that much are left as they are (as Enforcer.refund does).
    */
   async refund(chain: readonly ChargedObject[], second: number, weight: number, atSecond?: number): Promise<void> {
-    countedAt('refund', await this.runCount(chain, 'refund', weight, second, [], atSecond));
+    countedOf('refund', chain, await this.runCount(chain, 'refund', weight, second, [], atSecond));
   }
 
   /**
@@ -265,9 +297,10 @@ function refusedView(chain: readonly ChargedObject[], weight: number, reply: rea
   };
 }
 
-function countedAt(what: string, reply: readonly unknown[]): number {
-  if (reply.length !== 2 || integerAt(reply, 0) !== 1) throw unreadable(what, reply);
-  return integerAt(reply, 1);
+function countedOf(what: string, chain: readonly ChargedObject[], reply: readonly unknown[]): Counted {
+  if (reply.length !== 2 + chain.length * LIMIT_WINDOWS.length || integerAt(reply, 0) !== 1) throw unreadable(what, reply);
+  const usedAfter = chain.map((_, level) => ({ hour: integerAt(reply, 2 + level * 2), day: integerAt(reply, 3 + level * 2) }));
+  return { second: integerAt(reply, 1), usedAfter };
 }
 
 function integerAt(reply: readonly unknown[], index: number): number {
