@@ -23,6 +23,7 @@ import { OverLimitEventLog } from '../src/store/over-limit-events.js';
 import { EarlyWarningLog } from '../src/store/early-warnings.js';
 import { readSettings, updateSettings, type SettingsChange } from '../src/store/settings-store.js';
 import { exampleDirectory } from './directory-fixture.js';
+import { atOnce } from './at-once.js';
 
 /**
  * The bridge API in-process, on a throwaway store, with a clock the test moves: what the daemon builds, minus
@@ -181,7 +182,7 @@ export class ApiHarness {
   }
 
   send(sender: string, extra: { sasl?: string; recipients?: number } = {}): Verdict {
-    return this.enforcer.check({ sender, saslUsername: extra.sasl, recipientCount: extra.recipients ?? 1, clientAddress: '192.0.2.1', queueId: 'Q1' });
+    return atOnce(this.enforcer.check({ sender, saslUsername: extra.sasl, recipientCount: extra.recipients ?? 1, clientAddress: '192.0.2.1', queueId: 'Q1' }));
   }
 
   /** Sends `count` messages and returns how many were accepted. */

@@ -7,6 +7,7 @@ import type { ServerSettings } from '../core/settings.js';
 import { watchAnomalies } from '../enforcement/anomaly-response.js';
 import type { RecordedAnomaly } from '../store/anomaly-store.js';
 import type { AuditRow } from '../store/audit-store.js';
+import { atOnce } from '../../test-support/at-once.js';
 
 /** Unusual sending through the API (example directory: jdoe owns example.com with alice; mary owns other.org). */
 
@@ -20,7 +21,7 @@ harnessForEachTest(
 );
 
 const loginFrom = (count: number) => {
-  for (let i = 1; i <= count; i++) h.enforcer.check({ sender: 'alice@example.com', saslUsername: 'alice@example.com', clientAddress: `198.51.100.${i}`, recipientCount: 1 });
+  for (let i = 1; i <= count; i++) atOnce(h.enforcer.check({ sender: 'alice@example.com', saslUsername: 'alice@example.com', clientAddress: `198.51.100.${i}`, recipientCount: 1 }));
 };
 
 describe('anomaly settings', () => {

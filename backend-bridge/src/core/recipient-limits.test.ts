@@ -8,6 +8,7 @@ import { DirectoryIndex, type DirectoryRecordStreams } from './directory.js';
 import type { Level, Limit } from './limits.js';
 import { decideRecipients, parseRecipientLimit, readRecipientDefaults, tightestRecipientMaximum, tooManyRecipientsReply } from './recipient-limits.js';
 import { INITIAL_SETTINGS, type ServerSettings } from './settings.js';
+import { atOnce } from '../../test-support/at-once.js';
 
 type Own = { mailbox?: Limit | null; domain?: Limit | null; subscription?: Limit | null };
 
@@ -115,7 +116,7 @@ describe('recipients per message in the enforcer', () => {
 
   it('refuses a message over the maximum before the rate decision, counts nothing and records a "reject" event', () => {
     const { enforcer, events } = enforcerWith({ mailbox: 3 });
-    const verdict = enforcer.check({ sender: 'alice@example.com', recipientCount: 4, queueId: 'Q1' });
+    const verdict = atOnce(enforcer.check({ sender: 'alice@example.com', recipientCount: 4, queueId: 'Q1' }));
     expect(verdict.tooManyRecipients).toMatchObject({ maximum: 3, recipients: 4 });
     // Not allowed either way, and never released by itself: a caller that looked only at decision holds it for good.
     expect(verdict.decision).toMatchObject({ allowed: false, retryAfterSeconds: null });
@@ -125,9 +126,9 @@ describe('recipients per message in the enforcer', () => {
       expect.objectContaining({ level: 'mailbox', objectName: 'alice@example.com', action: 'reject', recipientMaximum: 3, recipientCount: 4, queueId: 'Q1', reason: 'Too many recipients: at most 3 per message for mailbox alice@example.com' }),
     ]);
     // The hourly budget of 2 is still whole: two messages within the maximum pass, the third is over the rate.
-    expect(enforcer.check({ sender: 'alice@example.com', recipientCount: 3 }).decision.allowed).toBe(true);
-    expect(enforcer.check({ sender: 'alice@example.com', recipientCount: 1 }).decision.allowed).toBe(true);
-    const third = enforcer.check({ sender: 'alice@example.com', recipientCount: 1 });
+    expect(atOnce(enforcer.check({ sender: 'alice@example.com', recipientCount: 3 })).decision.allowed).toBe(true);
+    expect(atOnce(enforcer.check({ sender: 'alice@example.com', recipientCount: 1 })).decision.allowed).toBe(true);
+    const third = atOnce(enforcer.check({ sender: 'alice@example.com', recipientCount: 1 }));
     expect(third.tooManyRecipients).toBeNull();
     expect(third.decision.allowed).toBe(false);
     expect(events.at(-1)).toMatchObject({ recipientMaximum: null, action: 'hold' });
@@ -135,25 +136,25 @@ describe('recipients per message in the enforcer', () => {
 
   it('refuses for recipients even when the rate budget is used up: the permanent answer is the one that helps', () => {
     const { enforcer } = enforcerWith({ mailbox: 3 });
-    enforcer.check({ sender: 'alice@example.com', recipientCount: 1 });
-    enforcer.check({ sender: 'alice@example.com', recipientCount: 1 });
-    expect(enforcer.check({ sender: 'alice@example.com', recipientCount: 9 }).tooManyRecipients).not.toBeNull();
+    atOnce(enforcer.check({ sender: 'alice@example.com', recipientCount: 1 }));
+    atOnce(enforcer.check({ sender: 'alice@example.com', recipientCount: 1 }));
+    expect(atOnce(enforcer.check({ sender: 'alice@example.com', recipientCount: 9 })).tooManyRecipients).not.toBeNull();
   });
 
   it('follows a changed own value at once, and limits switched off refuse nothing', () => {
     const { enforcer } = enforcerWith({});
-    expect(enforcer.check({ sender: 'bob@example.com', recipientCount: 40 }).tooManyRecipients).toBeNull();
+    expect(atOnce(enforcer.check({ sender: 'bob@example.com', recipientCount: 40 })).tooManyRecipients).toBeNull();
     enforcer.directory.setOwnRecipientLimit(enforcer.directory.find('mailbox', 'bob@example.com')!, 10);
-    expect(enforcer.check({ sender: 'bob@example.com', recipientCount: 40 }).tooManyRecipients).toMatchObject({ maximum: 10 });
+    expect(atOnce(enforcer.check({ sender: 'bob@example.com', recipientCount: 40 })).tooManyRecipients).toMatchObject({ maximum: 10 });
     enforcer.applySettings({ ...enforcer.currentSettings, enabled: false });
-    expect(enforcer.check({ sender: 'bob@example.com', recipientCount: 40 }).tooManyRecipients).toBeNull();
+    expect(atOnce(enforcer.check({ sender: 'bob@example.com', recipientCount: 40 })).tooManyRecipients).toBeNull();
   });
 
   it('new server defaults apply to objects without their own value', () => {
     const { enforcer } = enforcerWith({ mailbox: 'unlimited' });
     enforcer.applySettings({ ...enforcer.currentSettings, recipientDefaults: { mailbox: 5, domain: 'unlimited', subscription: 'unlimited' } });
-    expect(enforcer.check({ sender: 'bob@example.com', recipientCount: 6 }).tooManyRecipients).toMatchObject({ maximum: 5 });
-    expect(enforcer.check({ sender: 'alice@example.com', recipientCount: 6 }).tooManyRecipients).toBeNull();
+    expect(atOnce(enforcer.check({ sender: 'bob@example.com', recipientCount: 6 })).tooManyRecipients).toMatchObject({ maximum: 5 });
+    expect(atOnce(enforcer.check({ sender: 'alice@example.com', recipientCount: 6 })).tooManyRecipients).toBeNull();
   });
 });
 

@@ -14,6 +14,7 @@ import { readDirectory, replaceDirectory } from '../store/directory-store.js';
 import { watchAnomalies } from './anomaly-response.js';
 import { Enforcer, HOUR_SECONDS } from './enforcer.js';
 import type { HeldMail } from './held-mail.js';
+import { atOnce } from '../../test-support/at-once.js';
 
 const T0 = 1_800_000_000; // the start of a clock hour (a multiple of 3600)
 
@@ -39,7 +40,7 @@ function setUp(anomalies: AnomalySettings = NO_SURGE, baselineReadsPerSecond?: n
   const watch = watchAnomalies({ db, enforcer, held, log: pino({ level: 'silent' }), notify: (m, figures, auto) => notified.push({ name: m.name, figures, auto }), nowMs: () => nowMs, baselineReadsPerSecond });
   enforcer.anomalyWatch = watch;
   const send = (facts: { sasl?: string; client?: string; recipients?: string[]; from?: string } = {}) =>
-    enforcer.check({ sender: facts.from ?? 'alice@example.com', saslUsername: facts.sasl, clientAddress: facts.client, recipientCount: facts.recipients?.length ?? 1, recipients: facts.recipients });
+    atOnce(enforcer.check({ sender: facts.from ?? 'alice@example.com', saslUsername: facts.sasl, clientAddress: facts.client, recipientCount: facts.recipients?.length ?? 1, recipients: facts.recipients }));
   return { db, enforcer, watch, send, notified, marked, store: new AnomalyStore(db), advance: (seconds: number) => (nowMs += seconds * 1000) };
 }
 
@@ -134,7 +135,7 @@ describe('the recipient stage of SMTP mail', () => {
     const { db, enforcer, notified } = setUp({ ...NO_SURGE, recipientDomains: { threshold: 3, autoCompromise: false } });
     for (const domain of ['a', 'b', 'c', 'd']) stage.add('tx-alice', `r@${domain}.example`, 4);
     db.close(); // every store read and write fails from here on
-    const verdict = enforcer.check({ sender: 'alice@example.com', recipientCount: 4, recipientDomainHashes: stage.take('tx-alice') });
+    const verdict = atOnce(enforcer.check({ sender: 'alice@example.com', recipientCount: 4, recipientDomainHashes: stage.take('tx-alice') }));
     expect(verdict.decision.allowed).toBe(true);
     expect(notified.map((n) => n.figures)).toEqual([{ signal: 'recipientDomains', observed: 4, threshold: 3, baseline: null }]);
   });

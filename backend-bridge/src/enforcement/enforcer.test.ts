@@ -11,6 +11,7 @@ import { Enforcer, HOUR_SECONDS } from './enforcer.js';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { atOnce } from '../../test-support/at-once.js';
 
 const SETTINGS: ServerSettings = { enabled: true, defaults: { mailbox: 3, domain: 5, subscription: 8 }, dailyDefaults: UNLIMITED_DAILY, recipientDefaults: UNLIMITED_DAILY, countingUnit: 'messages', customersMayChangeLimits: true, overLimitAction: 'defer', notifications: INITIAL_NOTIFICATIONS, monitorOnly: false, earlyWarningPercent: 0, anomalies: ANOMALIES_OFF };
 
@@ -23,7 +24,7 @@ function enforcerFor(file: DirectoryFile, settings: ServerSettings = SETTINGS) {
   enforcer.load(settings, readDirectory(db));
   db.close();
   const send = (sender: string, extra: { sasl?: string; recipients?: number } = {}) =>
-    enforcer.check({ sender, saslUsername: extra.sasl, recipientCount: extra.recipients ?? 1 });
+    atOnce(enforcer.check({ sender, saslUsername: extra.sasl, recipientCount: extra.recipients ?? 1 }));
   return { enforcer, send, refused, advance: (seconds: number) => (nowMs += seconds * 1000) };
 }
 
@@ -112,8 +113,8 @@ describe('Enforcer', () => {
     replaceDirectory(db, exampleDirectory());
     const enforcer = new Enforcer(new RollingWindowCounters(HOUR_SECONDS), null, null, () => 1_800_000_000_000);
     enforcer.load(SETTINGS, readDirectory(db));
-    enforcer.check({ sender: 'alice@example.com', recipientCount: 1 });
-    enforcer.check({ sender: 'bob@example.com', recipientCount: 1 });
+    atOnce(enforcer.check({ sender: 'alice@example.com', recipientCount: 1 }));
+    atOnce(enforcer.check({ sender: 'bob@example.com', recipientCount: 1 }));
     const withoutAlice = exampleDirectory();
     withoutAlice.subscriptions[0]!.domains[0]!.mailboxes.shift();
     replaceDirectory(db, withoutAlice);

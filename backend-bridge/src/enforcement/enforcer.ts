@@ -9,7 +9,9 @@ import { decideRecipients, UNLIMITED_RECIPIENTS, type RecipientRefusal } from '.
 import { INITIAL_NOTIFICATIONS, UNLIMITED_DAILY, messageWeight, type OverLimitAction, type ServerSettings } from '../core/settings.js';
 import type { CounterJournal } from '../counters/journal.js';
 import { RollingWindowCounters } from '../counters/rolling-window.js';
+import type { Counted } from '../counters/redis-counts.js';
 import type { AnomalyWatch } from './anomaly-watch.js';
+import { ClusterAwayError, type ClusterCounting } from './cluster-counting.js';
 import type { RecordedOverLimitEvent } from '../store/over-limit-events.js';
 
 export const HOUR_SECONDS = 3600;
@@ -96,6 +98,20 @@ export interface Verdict {
 
 const ALLOWED: Decision = { allowed: true };
 
+/** A count made, for its refund: the second, and whether the cluster's counts (Redis) or this node's hold it. */
+export interface CountReceipt {
+  second: number;
+  inCluster: boolean;
+}
+
+/** The cluster's windows, as this node's counters are shaped (tests shorten both the same way). */
+export function clusterWindowsOf(enforcer: Enforcer): Record<LimitWindow, { seconds: number; stepSeconds: number }> {
+  return {
+    hour: { seconds: enforcer.counters.windowSeconds, stepSeconds: enforcer.counters.stepSeconds },
+    day: { seconds: enforcer.dailyCounters.windowSeconds, stepSeconds: enforcer.dailyCounters.stepSeconds },
+  };
+}
+
 /**
  * Applies the rules of core to live counters: decides one message and, when it is accepted, charges it to
  * every level of its chain, in the same synchronous step, so concurrent sessions can never overshoot a limit.
@@ -108,6 +124,11 @@ export class Enforcer {
   private readonly nowSeconds: () => number;
   /** Unusual sending of mailboxes (see anomaly-watch.ts); null: not watched. */
   anomalyWatch: AnomalyWatch | null = null;
+  /**
+   * A node of a cluster: the counts are Redis's while it answers (decisions are then asynchronous); while it does
+   * not, this node's own counters decide and what they count is kept to be added later. Null: a single server.
+   */
+  cluster: ClusterCounting | null = null;
 
   constructor(
     /** The hourly window. */
@@ -150,6 +171,7 @@ export class Enforcer {
       this.lastWarned.day.delete(key);
     }
     this.journal?.discard(gone);
+    this.cluster?.forget(gone);
   }
 
   /** Both windows' counters: every count and refund goes to each. */
@@ -169,7 +191,7 @@ export class Enforcer {
   }
 
   /** Identifies an SMTP sender and decides its message; see decide(). */
-  check(facts: MessageFacts): Verdict {
+  check(facts: MessageFacts): Verdict | Promise<Verdict> {
     return this.decide(identifySender(this.index, facts.saslUsername, facts.sender), facts, this.settings.overLimitAction);
   }
 
@@ -177,19 +199,26 @@ export class Enforcer {
    * Decides one message of an identified sender and, when it is allowed, counts it. A refusal is recorded as an
    * over-limit event with the action the caller takes (the milter always holds).
    */
-  decide(identity: SenderIdentity | null, facts: MessageFacts, action: OverLimitAction): Verdict {
+  decide(identity: SenderIdentity | null, facts: MessageFacts, action: OverLimitAction): Verdict | Promise<Verdict> {
     const weight = messageWeight(this.settings.countingUnit, facts.recipientCount);
     if (!identity) return { identity, decision: ALLOWED, weight, tooManyRecipients: null };
+    const mode = limitsMode(this.settings);
+    const refusedForRecipients = this.judgeRecipients(identity, facts, weight, mode);
+    if (refusedForRecipients) return refusedForRecipients;
+    const cluster = this.cluster;
+    if (cluster?.state === 'cluster') return this.decideInCluster(cluster, identity, facts, action, weight, mode);
     const now = this.nowSeconds();
-    const verdict = this.judge(identity, facts, action, weight, now);
+    const verdict = this.judgeRate(identity, facts, action, weight, now, mode);
     // After counting, refused or not: every message of a mailbox is a sign of how it is used.
-    this.watchAnomalies(identity, facts, now);
+    this.watchAnomalies(identity, facts, now, null);
     return verdict;
   }
 
-  private judge(identity: SenderIdentity, facts: MessageFacts, action: OverLimitAction, weight: number, now: number): Verdict {
-    const mode = limitsMode(this.settings);
-    // Before the rate decision: a message that can never be sent as it is costs no budget.
+  /**
+   * Before the rate decision: a message that can never be sent as it is costs no budget. Returns the refusal
+   * when limits are enforced; in monitor mode it is recorded as "would have been refused" and the message goes on.
+   */
+  private judgeRecipients(identity: SenderIdentity, facts: MessageFacts, weight: number, mode: ReturnType<typeof limitsMode>): Verdict | null {
     const tooMany = mode === 'off' ? null : decideRecipients(identity.chain, facts.recipientCount);
     if (tooMany && mode === 'enforce') {
       this.onRefused?.(this.eventOf(identity, facts, 'reject', tooMany.tripped, 'hour', tooMany.reason, tooMany.maximum));
@@ -199,6 +228,11 @@ export class Enforcer {
     if (tooMany) {
       this.onRefused?.(this.eventOf(identity, facts, MONITORED_REJECT, tooMany.tripped, 'hour', explainMonitoredRejection(tooMany.reason), tooMany.maximum));
     }
+    return null;
+  }
+
+  /** The rate decision with this node's own counters (a single server, or a node whose Redis is away). */
+  private judgeRate(identity: SenderIdentity, facts: MessageFacts, action: OverLimitAction, weight: number, now: number, mode: ReturnType<typeof limitsMode>): Verdict {
     const decision = mode === 'off' ? ALLOWED : decideMessage(identity.chain, weight, this.settings.countingUnit, this.currentWindow(now));
     if (decision.allowed) {
       this.charge(identity.chain, now, weight, mode !== 'off');
@@ -212,6 +246,61 @@ export class Enforcer {
     }
     this.onRefused?.(this.eventOf(identity, facts, action, decision.tripped, decision.window, action === 'hold' ? explainHold(decision) : decision.reason, null));
     return { identity, decision, weight, tooManyRecipients: null };
+  }
+
+  /**
+   * The rate decision with the cluster's counts: one script call checks and counts the whole chain. Should Redis
+   * fail on the way, this node's own counters decide (and the node counts alone until Redis is back).
+   */
+  private async decideInCluster(cluster: ClusterCounting, identity: SenderIdentity, facts: MessageFacts, action: OverLimitAction, weight: number, mode: ReturnType<typeof limitsMode>): Promise<Verdict> {
+    const chain = identity.chain;
+    let counted: Counted | null = null;
+    let verdict: Verdict;
+    try {
+      if (mode === 'off') {
+        counted = await cluster.chargeAnyway(chain, weight);
+        verdict = { identity, decision: ALLOWED, weight, tooManyRecipients: null };
+      } else {
+        const outcome = await cluster.checkAndCount(chain, weight, this.settings.countingUnit);
+        if ('usedAfter' in outcome) {
+          counted = outcome;
+          verdict = { identity, decision: ALLOWED, weight, tooManyRecipients: null };
+        } else {
+          verdict = this.refusedInCluster(identity, facts, action, weight, outcome.decision, mode);
+          if (mode === 'monitor') counted = await this.chargeInClusterOrAlone(cluster, chain, weight);
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof ClusterAwayError)) throw error;
+      const now = this.nowSeconds();
+      const local = this.judgeRate(identity, facts, action, weight, now, mode);
+      this.watchAnomalies(identity, facts, now, null);
+      return local;
+    }
+    if (counted && mode !== 'off') this.warnFromCluster(chain, counted, weight);
+    this.watchAnomalies(identity, facts, counted?.second ?? this.nowSeconds(), counted?.usedAfter[0]?.hour ?? 0);
+    return verdict;
+  }
+
+  /** A refusal by the cluster's counts, recorded as the local path records it. */
+  private refusedInCluster(identity: SenderIdentity, facts: MessageFacts, action: OverLimitAction, weight: number, decision: Exclude<Decision, { allowed: true }>, mode: ReturnType<typeof limitsMode>): Verdict {
+    if (mode === 'monitor') {
+      this.onRefused?.(this.eventOf(identity, facts, MONITORED_ACTIONS[action], decision.tripped, decision.window, explainMonitored(decision, action), null));
+      return { identity, decision: ALLOWED, weight, tooManyRecipients: null, monitored: decision };
+    }
+    this.onRefused?.(this.eventOf(identity, facts, action, decision.tripped, decision.window, action === 'hold' ? explainHold(decision) : decision.reason, null));
+    return { identity, decision, weight, tooManyRecipients: null };
+  }
+
+  /** Counts regardless of budget in the cluster, or alone should Redis fail now. */
+  private async chargeInClusterOrAlone(cluster: ClusterCounting, chain: readonly ChargedObject[], weight: number): Promise<Counted | null> {
+    try {
+      return await cluster.chargeAnyway(chain, weight);
+    } catch (error) {
+      if (!(error instanceof ClusterAwayError)) throw error;
+      this.charge(chain, this.nowSeconds(), weight, true);
+      return null;
+    }
   }
 
   /** An over-limit event; `recipientMaximum` set only for a message refused for its number of recipients. */
@@ -241,26 +330,63 @@ export class Enforcer {
    * Returns the second it was counted at, for a refund should Postfix not release it after all; null if it
    * does not fit.
    */
-  chargeIfRoom(chain: readonly ChargedObject[], weight: number): { second: number } | { second: null; decision: Decision } {
-    const now = this.nowSeconds();
+  async chargeIfRoom(chain: readonly ChargedObject[], weight: number): Promise<{ receipt: CountReceipt } | { receipt: null; decision: Decision }> {
     // Monitor mode holds nothing, so held mail (from before it was chosen) leaves as it would with limits off.
-    if (limitsEnforced(this.settings)) {
+    const enforced = limitsEnforced(this.settings);
+    const cluster = this.cluster;
+    if (cluster?.state === 'cluster') {
+      try {
+        if (!enforced) return { receipt: { second: (await cluster.chargeAnyway(chain, weight)).second, inCluster: true } };
+        const outcome = await cluster.checkAndCount(chain, weight, this.settings.countingUnit);
+        return outcome.second === null ? { receipt: null, decision: outcome.decision } : { receipt: { second: outcome.second, inCluster: true } };
+      } catch (error) {
+        if (!(error instanceof ClusterAwayError)) throw error;
+      }
+    }
+    const now = this.nowSeconds();
+    if (enforced) {
       const decision = decideMessage(chain, weight, this.settings.countingUnit, this.windowAt(now));
-      if (!decision.allowed) return { second: null, decision };
+      if (!decision.allowed) return { receipt: null, decision };
     }
     this.charge(chain, now, weight, false);
-    return { second: now };
+    return { receipt: { second: now, inCluster: false } };
   }
 
   /** Counts a message regardless of budget (an administrator's "release now", mail released outside). */
-  chargeAnyway(chain: readonly ChargedObject[], weight: number): number {
+  async chargeAnyway(chain: readonly ChargedObject[], weight: number): Promise<CountReceipt> {
+    const cluster = this.cluster;
+    if (cluster?.state === 'cluster') {
+      try {
+        return { second: (await cluster.chargeAnyway(chain, weight)).second, inCluster: true };
+      } catch (error) {
+        if (!(error instanceof ClusterAwayError)) throw error;
+      }
+    }
     const now = this.nowSeconds();
     this.charge(chain, now, weight, false);
-    return now;
+    return { second: now, inCluster: false };
   }
 
-  /** Takes back a count made at `second` whose message did not leave after all. */
-  refund(chain: readonly ChargedObject[], second: number, weight: number): void {
+  /** Takes back a count whose message did not leave after all. */
+  async refund(chain: readonly ChargedObject[], receipt: CountReceipt, weight: number): Promise<void> {
+    if (receipt.inCluster) {
+      try {
+        await this.cluster?.refund(chain, receipt.second, weight);
+      } catch (error) {
+        // Redis went away in between: the count stays (too much rather than too little), and says so.
+        if (!(error instanceof ClusterAwayError)) throw error;
+        this.onRefundLost?.(chain, weight, error);
+      }
+      return;
+    }
+    this.refundHere(chain, receipt.second, weight);
+    this.cluster?.refundedAlone(chain, receipt.second, weight);
+  }
+
+  /** A refund of the cluster's counts that could not be made (Redis away): logged by whoever set it. */
+  onRefundLost: ((chain: readonly ChargedObject[], weight: number, error: Error) => void) | null = null;
+
+  private refundHere(chain: readonly ChargedObject[], second: number, weight: number): void {
     const now = this.nowSeconds();
     for (const object of chain) {
       // The daily window holds at least what the hourly one does: a count the hour no longer has is gone from both.
@@ -270,11 +396,14 @@ export class Enforcer {
     }
   }
 
-  /** Hands a mailbox's message to the anomaly signals; a failure there never changes the decision. */
-  private watchAnomalies(identity: SenderIdentity, facts: MessageFacts, now: number): void {
+  /**
+   * Hands a mailbox's message and its hour's count (the cluster's when given, else this node's) to the anomaly
+   * signals; they never change the decision.
+   */
+  private watchAnomalies(identity: SenderIdentity, facts: MessageFacts, now: number, clusterHourCount: number | null): void {
     const mailbox = identity.chain[0];
     if (!this.anomalyWatch || mailbox?.level !== 'mailbox') return;
-    this.anomalyWatch.observe(mailbox, facts, this.counters.used(mailbox.counterKey, now), this.settings.anomalies, now);
+    this.anomalyWatch.observe(mailbox, facts, clusterHourCount ?? this.counters.used(mailbox.counterKey, now), this.settings.anomalies, now);
   }
 
   /** Counts a message; `warn`: a message of the policy path, which may cross an early-warning line. */
@@ -285,10 +414,23 @@ export class Enforcer {
       this.dailyCounters.add(object.counterKey, now, weight);
       this.journal?.record(object.counterKey, now, weight);
       if (percent > 0) {
-        this.warnIfCrossed(object, 'hour', this.counters, now, weight, percent);
-        this.warnIfCrossed(object, 'day', this.dailyCounters, now, weight, percent);
+        this.warnIfCrossed(object, 'hour', this.counters.used(object.counterKey, now), this.counters.windowSeconds, now, weight, percent);
+        this.warnIfCrossed(object, 'day', this.dailyCounters.used(object.counterKey, now), this.dailyCounters.windowSeconds, now, weight, percent);
       }
     }
+    this.cluster?.countedAlone(chain, now, weight);
+  }
+
+  /** Early warnings from the cluster's figures after a count of the policy path. */
+  private warnFromCluster(chain: readonly ChargedObject[], counted: Counted, weight: number): void {
+    const percent = this.onEarlyWarning ? this.settings.earlyWarningPercent : 0;
+    if (percent <= 0) return;
+    chain.forEach((object, level) => {
+      const used = counted.usedAfter[level];
+      if (!used) return;
+      this.warnIfCrossed(object, 'hour', used.hour, this.counters.windowSeconds, counted.second, weight, percent);
+      this.warnIfCrossed(object, 'day', used.day, this.dailyCounters.windowSeconds, counted.second, weight, percent);
+    });
   }
 
   /** When each object was last warned of, per window (counter key → second): one warning per window. */
@@ -302,13 +444,12 @@ export class Enforcer {
     if (known === undefined || known < atSecond) this.lastWarned[window].set(object.counterKey, atSecond);
   }
 
-  private warnIfCrossed(object: ChargedObject, window: LimitWindow, counters: RollingWindowCounters, now: number, weight: number, percent: number): void {
+  private warnIfCrossed(object: ChargedObject, window: LimitWindow, used: number, windowSeconds: number, now: number, weight: number, percent: number): void {
     const limit = limitIn(object, window, now);
     if (limit === 'unlimited') return;
-    const used = counters.used(object.counterKey, now);
     if (!crossesShare(used - weight, weight, limit, percent)) return;
     const warned = this.lastWarned[window];
-    if (!earlyWarningDue(warned.get(object.counterKey), now, counters.windowSeconds)) return;
+    if (!earlyWarningDue(warned.get(object.counterKey), now, windowSeconds)) return;
     warned.set(object.counterKey, now);
     this.onEarlyWarning?.({ atMs: this.clockMs(), level: object.level, objectId: object.id, objectName: object.name, window, percent, limit, used });
   }

@@ -16,7 +16,7 @@ import type { Db } from '../store/database.js';
 import { setObjectLimit, setObjectLock } from '../store/directory-store.js';
 import { HeldStore, type HeldMessage, type HeldSource } from '../store/held-store.js';
 import { LogSummariser } from '../log/log-summariser.js';
-import type { Enforcer, MessageFacts } from './enforcer.js';
+import type { CountReceipt, Enforcer, MessageFacts } from './enforcer.js';
 import type { StoreSync } from './store-sync.js';
 
 /**
@@ -204,28 +204,28 @@ export class HeldMail {
       const held = this.store.stillHeld();
       if (held.length === 0) return 0;
       const blocked = new Set<number>();
-      const batch: Array<{ message: HeldMessage; chain: ChargedObject[]; second: number | null }> = [];
+      const batch: Array<{ message: HeldMessage; chain: ChargedObject[]; receipt: CountReceipt | null }> = [];
       for (const message of held) {
         const chain = this.chainOf(message);
         const first = chain[0];
         if (!first) {
-          batch.push({ message, chain, second: null });
+          batch.push({ message, chain, receipt: null });
           continue;
         }
         if (blocked.has(first.counterKey)) continue;
-        const charged = this.enforcer.chargeIfRoom(chain, message.weight);
-        if (charged.second === null) {
+        const charged = await this.enforcer.chargeIfRoom(chain, message.weight);
+        if (charged.receipt === null) {
           blocked.add(first.counterKey);
           continue;
         }
-        batch.push({ message, chain, second: charged.second });
+        batch.push({ message, chain, receipt: charged.receipt });
       }
       if (batch.length === 0) return 0;
       let left: LeftHold;
       try {
         left = await this.leaveHold(batch.map((b) => b.message));
       } catch (error) {
-        for (const b of batch) if (b.second !== null) this.enforcer.refund(b.chain, b.second, b.message.weight);
+        for (const b of batch) if (b.receipt !== null) await this.enforcer.refund(b.chain, b.receipt, b.message.weight);
         throw error;
       }
       const released = left.released;
@@ -233,9 +233,9 @@ export class HeldMail {
       for (const b of batch) {
         if (released.has(b.message.queueId)) {
           this.store.resolve(b.message.id, 'released', 'worker', at);
-        } else if (b.second !== null) {
+        } else if (b.receipt !== null) {
           // Not in the hold queue (yet, or any more): the count goes back; reconciliation sorts out the record.
-          this.enforcer.refund(b.chain, b.second, b.message.weight);
+          await this.enforcer.refund(b.chain, b.receipt, b.message.weight);
         }
       }
       await this.afterLeaving(batch.map((b) => b.message).filter((m) => released.has(m.queueId)), left);
@@ -346,7 +346,7 @@ export class HeldMail {
         } else if (entry && (entry.queue_name === 'deferred' || entry.queue_name === 'active')) {
           // Released by hand (postsuper -H): it leaves now, so it counts now.
           const chain = this.chainOf(message);
-          if (chain.length > 0) this.enforcer.chargeAnyway(chain, message.weight);
+          if (chain.length > 0) await this.enforcer.chargeAnyway(chain, message.weight);
           this.store.resolve(message.id, 'released', 'postfix', at);
           closed++;
         } else if (!entry && (message.heldAtMs < settledBeforeMs || at - message.heldAtMs > SETTLE_MS)) {
@@ -367,14 +367,14 @@ export class HeldMail {
     return this.exclusive(async () => {
       const message = this.heldOrThrow(queueId);
       const chain = this.chainOf(message);
-      let second: number | null = null;
+      let receipt: CountReceipt | null = null;
       let exceeded = false;
       if (chain.length > 0) {
-        const charged = this.enforcer.chargeIfRoom(chain, message.weight);
-        if (charged.second !== null) {
-          second = charged.second;
+        const charged = await this.enforcer.chargeIfRoom(chain, message.weight);
+        if (charged.receipt !== null) {
+          receipt = charged.receipt;
         } else if (force) {
-          second = this.enforcer.chargeAnyway(chain, message.weight);
+          receipt = await this.enforcer.chargeAnyway(chain, message.weight);
           exceeded = true;
         } else {
           throw noRoomError(charged.decision, message.weight);
@@ -384,11 +384,11 @@ export class HeldMail {
       try {
         left = await this.leaveHold([message]);
       } catch (error) {
-        if (second !== null) this.enforcer.refund(chain, second, message.weight);
+        if (receipt !== null) await this.enforcer.refund(chain, receipt, message.weight);
         throw new HeldMailError(502, (error as Error).message);
       }
       if (!left.released.has(queueId)) {
-        if (second !== null) this.enforcer.refund(chain, second, message.weight);
+        if (receipt !== null) await this.enforcer.refund(chain, receipt, message.weight);
         throw notHeldError(queueId);
       }
       const at = this.nowMs();
@@ -409,7 +409,7 @@ export class HeldMail {
   releaseMany(queueIds: readonly string[], actor: Identity, force: boolean): Promise<Map<string, HeldMessage | HeldMailError>> {
     return this.exclusive(async () => {
       const outcome = new Map<string, HeldMessage | HeldMailError>();
-      const charged: Array<{ message: HeldMessage; chain: ChargedObject[]; second: number | null; exceeded: boolean }> = [];
+      const charged: Array<{ message: HeldMessage; chain: ChargedObject[]; receipt: CountReceipt | null; exceeded: boolean }> = [];
       for (const queueId of queueIds) {
         const message = this.store.byQueueId(queueId);
         if (!message || message.status !== 'held') {
@@ -418,28 +418,28 @@ export class HeldMail {
         }
         const chain = this.chainOf(message);
         if (chain.length === 0) {
-          charged.push({ message, chain, second: null, exceeded: false });
+          charged.push({ message, chain, receipt: null, exceeded: false });
           continue;
         }
-        const attempt = this.enforcer.chargeIfRoom(chain, message.weight);
-        if (attempt.second !== null) charged.push({ message, chain, second: attempt.second, exceeded: false });
-        else if (force) charged.push({ message, chain, second: this.enforcer.chargeAnyway(chain, message.weight), exceeded: true });
+        const attempt = await this.enforcer.chargeIfRoom(chain, message.weight);
+        if (attempt.receipt !== null) charged.push({ message, chain, receipt: attempt.receipt, exceeded: false });
+        else if (force) charged.push({ message, chain, receipt: await this.enforcer.chargeAnyway(chain, message.weight), exceeded: true });
         else outcome.set(queueId, noRoomError(attempt.decision, message.weight));
       }
-      const refund = (entries: typeof charged) => {
-        for (const c of entries) if (c.second !== null) this.enforcer.refund(c.chain, c.second, c.message.weight);
+      const refund = async (entries: typeof charged) => {
+        for (const c of entries) if (c.receipt !== null) await this.enforcer.refund(c.chain, c.receipt, c.message.weight);
       };
       if (charged.length === 0) return outcome;
       let left: LeftHold;
       try {
         left = await this.leaveHold(charged.map((c) => c.message));
       } catch (error) {
-        refund(charged);
+        await refund(charged);
         for (const c of charged) outcome.set(c.message.queueId, new HeldMailError(502, (error as Error).message));
         return outcome;
       }
       const gone = charged.filter((c) => !left.released.has(c.message.queueId));
-      refund(gone);
+      await refund(gone);
       for (const c of gone) outcome.set(c.message.queueId, notHeldError(c.message.queueId));
       const released = charged.filter((c) => left.released.has(c.message.queueId));
       const at = this.nowMs();

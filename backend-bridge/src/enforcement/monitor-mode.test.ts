@@ -12,6 +12,7 @@ import { DAY_SECONDS, Enforcer, HOUR_SECONDS } from './enforcer.js';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { atOnce } from '../../test-support/at-once.js';
 
 const ENFORCED: ServerSettings = {
   enabled: true,
@@ -37,7 +38,7 @@ function enforcerFor(settings: ServerSettings) {
   const enforcer = new Enforcer(new RollingWindowCounters(HOUR_SECONDS), null, (e) => events.push(e), () => nowMs, new RollingWindowCounters(DAY_SECONDS, 60), (w) => warnings.push(w));
   enforcer.load(settings, readDirectory(db));
   db.close();
-  const send = (sender: string, recipients = 1) => enforcer.check({ sender, recipientCount: recipients });
+  const send = (sender: string, recipients = 1) => atOnce(enforcer.check({ sender, recipientCount: recipients }));
   return { enforcer, send, events, warnings, advance: (seconds: number) => (nowMs += seconds * 1000) };
 }
 
@@ -79,18 +80,18 @@ describe('monitor mode in the enforcer', () => {
     expect(enforced.events.map((e) => e.action)).toEqual(['reject']);
   });
 
-  it('releases held mail in monitor mode as with limits off: it holds nothing', () => {
+  it('releases held mail in monitor mode as with limits off: it holds nothing', async () => {
     const { enforcer, send } = enforcerFor(MONITORED);
     for (let i = 0; i < 3; i++) send('alice@example.com');
     const alice = enforcer.directory.find('mailbox', 'alice@example.com')!;
-    expect(enforcer.chargeIfRoom(enforcer.directory.chainFrom(alice), 1).second).not.toBeNull();
+    expect((await enforcer.chargeIfRoom(enforcer.directory.chainFrom(alice), 1)).receipt).not.toBeNull();
     enforcer.applySettings(ENFORCED);
-    expect(enforcer.chargeIfRoom(enforcer.directory.chainFrom(alice), 1).second).toBeNull();
+    expect((await enforcer.chargeIfRoom(enforcer.directory.chainFrom(alice), 1)).receipt).toBeNull();
   });
 });
 
 describe('early warning in the enforcer', () => {
-  it('warns once when a mailbox crosses 80 % of its hourly limit, and not again within the hour', () => {
+  it('warns once when a mailbox crosses 80 % of its hourly limit, and not again within the hour', async () => {
     const sent = enforcerFor({ ...ENFORCED, defaults: { mailbox: 10, domain: 'unlimited', subscription: 'unlimited' } });
     const { send, warnings, advance } = sent;
     for (let i = 0; i < 7; i++) send('alice@example.com');
@@ -102,7 +103,7 @@ describe('early warning in the enforcer', () => {
     // it again within the hour gives no second warning.
     const { enforcer } = sent;
     const alice = enforcer.directory.find('mailbox', 'alice@example.com')!;
-    enforcer.refund(enforcer.directory.chainFrom(alice), 1_800_000_000, 3);
+    await enforcer.refund(enforcer.directory.chainFrom(alice), { second: 1_800_000_000, inCluster: false }, 3);
     for (let i = 0; i < 2; i++) send('alice@example.com');
     expect(warnings).toHaveLength(1);
     // After the hour every count left the window, and the next crossing warns again.

@@ -4,9 +4,9 @@ import { explainHold } from '../core/decision.js';
 import { MONITORED_ACTIONS, explainMonitored } from '../core/monitor-mode.js';
 import { identifyLocalSender, submittingUid } from '../core/identity.js';
 import { tooManyRecipientsReply } from '../core/recipient-limits.js';
-import type { Enforcer } from '../enforcement/enforcer.js';
+import type { Enforcer, MessageFacts, Verdict } from '../enforcement/enforcer.js';
 import type { HeldMail } from '../enforcement/held-mail.js';
-import type { LocalMessage, MilterHandler } from './milter-server.js';
+import type { LocalMessage, MilterHandler, MilterVerdict } from './milter-server.js';
 import { firstHeaderLine } from './queue-file.js';
 import type { SystemUsers } from './system-users.js';
 
@@ -24,7 +24,7 @@ import type { SystemUsers } from './system-users.js';
 export function localMailHandler(enforcer: Enforcer, held: HeldMail, systemUsers: SystemUsers, queueDirectory: () => string | null, log: Logger): MilterHandler {
   // Per message: a failing store would otherwise write one line for each local message over the limit.
   const repeated = new LogSummariser(log);
-  return (message: LocalMessage) => {
+  return (message: LocalMessage): MilterVerdict | Promise<MilterVerdict> => {
     // Postfix's own Received header (the first line of the message) names the submitting uid; it is not among
     // the headers the milter is sent, so it is read from the queue file. Any later one could be forged.
     const directory = queueDirectory();
@@ -33,7 +33,13 @@ export function localMailHandler(enforcer: Enforcer, held: HeldMail, systemUsers
     const systemUser = uid === null ? null : systemUsers.nameOf(uid);
     const identity = identifyLocalSender(enforcer.directory, message.sender, systemUser);
     const facts = { sender: message.sender, recipientCount: Math.max(1, message.recipientCount), queueId: message.queueId, recipients: message.recipients };
-    const { decision, weight, tooManyRecipients, monitored } = enforcer.decide(identity, facts, 'hold');
+    const verdict = enforcer.decide(identity, facts, 'hold');
+    const context = { uid, systemUser };
+    // A node of a cluster answers once Redis has counted; a single server at once.
+    return verdict instanceof Promise ? verdict.then((later) => answer(later, message, facts, context)) : answer(verdict, message, facts, context);
+  };
+
+  function answer({ identity, decision, weight, tooManyRecipients, monitored }: Verdict, message: LocalMessage, facts: MessageFacts, { uid, systemUser }: { uid: number | null; systemUser: string | null }): MilterVerdict {
     if (monitored && !monitored.allowed) {
       log.info({ queueId: message.queueId, sender: message.sender, level: monitored.tripped.level, object: monitored.tripped.name, action: MONITORED_ACTIONS.hold }, explainMonitored(monitored, 'hold'));
     }
@@ -57,5 +63,5 @@ export function localMailHandler(enforcer: Enforcer, held: HeldMail, systemUsers
     }
     log.info({ ...context, action: 'hold' }, reason);
     return { action: 'quarantine', reason };
-  };
+  }
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { explainHold } from '../core/decision.js';
 import { MONITORED_ACTIONS, explainMonitored } from '../core/monitor-mode.js';
 import { tooManyRecipientsReply } from '../core/recipient-limits.js';
-import type { Enforcer } from '../enforcement/enforcer.js';
+import type { Enforcer, MessageFacts, Verdict } from '../enforcement/enforcer.js';
 import type { HeldMail } from '../enforcement/held-mail.js';
 import type { PolicyRequest } from './policy-protocol.js';
 import type { PolicyHandler } from './policy-server.js';
@@ -18,7 +18,7 @@ import { RecipientStageDomains } from './recipient-stage-domains.js';
  */
 export function smtpdPolicyHandler(enforcer: Enforcer, held: HeldMail | null, log: Logger): PolicyHandler {
   const recipientStage = new RecipientStageDomains();
-  return (request: PolicyRequest): string => {
+  return (request: PolicyRequest): string | Promise<string> => {
     if (request.protocolState === 'RCPT') {
       // Observe only (the administrator may add this check to smtpd_recipient_restrictions for the
       // recipient-domains signal): it never decides anything and nothing is counted here.
@@ -38,7 +38,12 @@ export function smtpdPolicyHandler(enforcer: Enforcer, held: HeldMail | null, lo
       recipients: request.recipient ? [request.recipient] : undefined,
       recipientDomainHashes: request.instance ? recipientStage.take(request.instance) : undefined,
     };
-    const { decision, identity, weight, tooManyRecipients, monitored } = enforcer.check(facts);
+    const verdict = enforcer.check(facts);
+    // A node of a cluster answers once Redis has counted; a single server at once.
+    return verdict instanceof Promise ? verdict.then((later) => answer(later, facts)) : answer(verdict, facts);
+  };
+
+  function answer({ decision, identity, weight, tooManyRecipients, monitored }: Verdict, facts: MessageFacts): string {
     if (tooManyRecipients) {
       log.info({ queueId: facts.queueId, sender: facts.sender, saslUsername: facts.saslUsername, identifiedBy: identity?.source, level: tooManyRecipients.tripped.level, object: tooManyRecipients.tripped.name, recipients: tooManyRecipients.recipients, maximum: tooManyRecipients.maximum, action: 'reject' }, tooManyRecipients.reason);
       // access(5) syntax: a 5NN code with an enhanced status code sets both in the client's answer.
@@ -67,5 +72,5 @@ export function smtpdPolicyHandler(enforcer: Enforcer, held: HeldMail | null, lo
     }
     log.info({ ...context, action: 'defer' }, decision.reason);
     return `DEFER_IF_PERMIT 4.7.1 ${decision.reason}`;
-  };
+  }
 }

@@ -1,0 +1,205 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { ChargedObject } from '../core/directory.js';
+import type { CountingUnit } from '../core/settings.js';
+import type { CountMadeAlone, Counted, CountedDecision, RedisCounts } from '../counters/redis-counts.js';
+
+/** Whether this node counts in the cluster ('cluster') or, Redis being unreachable, on its own ('alone'). */
+export type CountingState = 'cluster' | 'alone';
+
+export interface CountingStateChange {
+  state: CountingState;
+  atMs: number;
+  /** Going alone: what failed. Back: how many counts made alone were added. */
+  detail: string;
+}
+
+/** Redis could not be used for a count: the enforcer decides with this node's own counts instead. */
+export class ClusterAwayError extends Error {
+  override name = 'ClusterAwayError';
+}
+
+/** How often a node counting alone tries Redis again: it is back in the cluster within this and a reconnect. */
+export const CLUSTER_RETRY_MS = 1000;
+
+/**
+ * The counts of a node in a cluster: the cluster's, in Redis, while Redis answers; when it does not (down,
+ * unreachable, too slow, refusing writes), this node goes on with its own counts and keeps what it counted
+ * alone, per object and second. Every second it tries Redis again; once Redis answers, the counts made alone
+ * are added there at the seconds they were made, and the node counts in the cluster again.
+ * Never "everything passes" and never "everything waits": a failed call is answered by the node's own counts.
+ */
+export class ClusterCounting {
+  private current: CountingState;
+  private since: number;
+  private lastFailure: string | null = null;
+  /** Counts made alone not yet in Redis: counter key → the object and its amounts per second. */
+  private readonly madeAlone = new Map<number, { object: ChargedObject; amounts: Map<number, number> }>();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private catchingUp: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly counts: RedisCounts,
+    private readonly redis: Redis,
+    private readonly log: Logger,
+    private readonly onChange: (change: CountingStateChange) => void = () => undefined,
+    private readonly clockMs: () => number = Date.now,
+    private readonly retryMs: number = CLUSTER_RETRY_MS,
+  ) {
+    this.current = 'cluster';
+    this.since = clockMs();
+  }
+
+  /**
+   * Checks that Redis answers and takes the counting script; a node whose Redis is away at start begins alone
+   * (and says so) rather than not starting.
+   */
+  async start(): Promise<void> {
+    try {
+      await this.counts.load();
+      this.log.info('counting in the cluster');
+    } catch (error) {
+      this.goAlone(error);
+    }
+  }
+
+  get state(): CountingState {
+    return this.current;
+  }
+
+  /**
+   * For health and the overview: the state, since when, what failed last, and how many counts (per object and
+   * second) made alone still wait to be added to Redis.
+   */
+  describe(): { state: CountingState; sinceMs: number; lastFailure: string | null; waitingAdditions: number } {
+    let waitingAdditions = 0;
+    for (const { amounts } of this.madeAlone.values()) waitingAdditions += amounts.size;
+    return { state: this.current, sinceMs: this.since, lastFailure: this.lastFailure, waitingAdditions };
+  }
+
+  /** Check-and-count in Redis; ClusterAwayError when it cannot be used (this node is then alone). */
+  checkAndCount(chain: readonly ChargedObject[], weight: number, unit: CountingUnit): Promise<CountedDecision> {
+    return this.inCluster(() => this.counts.checkAndCount(chain, weight, unit));
+  }
+
+  chargeAnyway(chain: readonly ChargedObject[], weight: number): Promise<Counted> {
+    return this.inCluster(() => this.counts.chargeAnyway(chain, weight));
+  }
+
+  refund(chain: readonly ChargedObject[], second: number, weight: number): Promise<void> {
+    return this.inCluster(() => this.counts.refund(chain, second, weight));
+  }
+
+  /** A count this node made on its own: added to Redis once it is back. */
+  countedAlone(chain: readonly ChargedObject[], second: number, weight: number): void {
+    for (const object of chain) {
+      let entry = this.madeAlone.get(object.counterKey);
+      if (!entry) this.madeAlone.set(object.counterKey, (entry = { object, amounts: new Map() }));
+      entry.object = object;
+      entry.amounts.set(second, (entry.amounts.get(second) ?? 0) + weight);
+    }
+  }
+
+  /** A count made alone whose message did not leave: taken back before it reaches Redis (if it has not yet). */
+  refundedAlone(chain: readonly ChargedObject[], second: number, weight: number): void {
+    for (const object of chain) {
+      const amounts = this.madeAlone.get(object.counterKey)?.amounts;
+      const amount = amounts?.get(second);
+      if (!amounts || amount === undefined) continue;
+      if (amount > weight) amounts.set(second, amount - weight);
+      else amounts.delete(second);
+    }
+  }
+
+  /** Objects gone from the directory: what they counted alone is dropped, as their counters are. */
+  forget(counterKeys: Iterable<number>): void {
+    for (const key of counterKeys) this.madeAlone.delete(key);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    await this.catchingUp;
+  }
+
+  private async inCluster<T>(call: () => Promise<T>): Promise<T> {
+    if (this.current === 'alone') throw new ClusterAwayError(`counting alone since ${new Date(this.since).toISOString()}: ${this.lastFailure ?? 'Redis is away'}`);
+    try {
+      return await call();
+    } catch (error) {
+      this.goAlone(error);
+      throw new ClusterAwayError(`Redis could not count: ${messageOf(error)}`);
+    }
+  }
+
+  private goAlone(error: unknown): void {
+    this.lastFailure = messageOf(error);
+    if (this.current === 'alone') return;
+    this.current = 'alone';
+    this.since = this.clockMs();
+    this.log.error({ error: this.lastFailure }, 'Redis cannot be used: counting on this node alone until it is back; limits act per node meanwhile');
+    this.onChange({ state: 'alone', atMs: this.since, detail: this.lastFailure });
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.catchingUp = this.tryCatchUp().finally(() => {
+        this.catchingUp = null;
+        if (this.current === 'alone') this.scheduleRetry();
+      });
+    }, this.retryMs);
+    this.retryTimer.unref();
+  }
+
+  /** Adds what was counted alone, then counts in the cluster again; on failure stays alone and tries later. */
+  private async tryCatchUp(): Promise<void> {
+    if (this.redis.status !== 'ready') {
+      this.lastFailure = `Redis connection ${this.redis.status}`;
+      return;
+    }
+    let added: number;
+    try {
+      await this.counts.load();
+      added = await this.addWaiting();
+    } catch (error) {
+      this.lastFailure = messageOf(error);
+      return;
+    }
+    // Back in the cluster before the counts made during the additions are sent: under steady mail the node would
+    // otherwise always have something new to add and never come back.
+    this.current = 'cluster';
+    this.since = this.clockMs();
+    this.lastFailure = null;
+    try {
+      added += await this.addWaiting();
+    } catch (error) {
+      this.goAlone(error);
+      return;
+    }
+    this.log.info({ added }, 'Redis is back: counting in the cluster again, with the counts made alone added');
+    this.onChange({ state: 'cluster', atMs: this.since, detail: `${added} counts made alone added` });
+  }
+
+  /** Sends the counts made alone; what could not be sent is kept for the next try. Returns how many were sent. */
+  private async addWaiting(): Promise<number> {
+    const sent: CountMadeAlone[] = [];
+    for (const { object, amounts } of this.madeAlone.values()) for (const [second, amount] of amounts) sent.push({ object, second, amount });
+    this.madeAlone.clear();
+    try {
+      await this.counts.addMadeAlone(sent);
+    } catch (error) {
+      for (const { object, second, amount } of sent) this.countedAlone([object], second, amount);
+      throw error;
+    }
+    return sent.length;
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
