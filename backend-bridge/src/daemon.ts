@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { chmodSync, chownSync } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { loadOrCreateBridgeSecret } from './api/auth/bridge-secret.js';
 import type { ApiContext } from './api/context.js';
@@ -12,7 +13,10 @@ import { daemonClock } from './clock.js';
 import { endDueExemptions } from './enforcement/exemption-ends.js';
 import { CounterJournal } from './counters/journal.js';
 import { RollingWindowCounters } from './counters/rolling-window.js';
-import { DAY_SECONDS, dailyWindowCounters, Enforcer, windowSeconds } from './enforcement/enforcer.js';
+import { DAY_SECONDS, clusterWindowsOf, dailyWindowCounters, Enforcer, windowSeconds } from './enforcement/enforcer.js';
+import { ClusterCounting } from './enforcement/cluster-counting.js';
+import { RedisCounts } from './counters/redis-counts.js';
+import { clusterRedisOptions, describeClusterUrl } from './cluster/cluster-url.js';
 import { HeldMail } from './enforcement/held-mail.js';
 import { watchAnomalies } from './enforcement/anomaly-response.js';
 import { AnomalyStore } from './store/anomaly-store.js';
@@ -56,9 +60,43 @@ export interface DaemonOptions {
    * for a Postfix named explicitly (`daemon --postfix-config-dir`), and only while the wiring state file says wired.
    */
   guardWiring?: boolean;
+  /** A node of a cluster: the counts are those in this Redis (see cluster/cluster-url.ts for the address forms). */
+  cluster?: { url: string; nodeName: string } | null;
 }
 
 export const DEFAULT_POSTFIX_CONFIG_DIR = '/etc/postfix';
+
+/** A Redis that does not answer a count within this is taken as away: the node counts alone meanwhile. */
+const REDIS_COMMAND_TIMEOUT_MS = 1_000;
+/** How long a starting node waits for its Redis before it starts counting alone. */
+const REDIS_START_WAIT_MS = 3_000;
+
+/**
+ * The connection of a node to its cluster's Redis: commands fail at once while it is down (never queued, so a
+ * message never waits for a Redis that is not there), and it reconnects every half second.
+ */
+async function connectCluster(url: string, log: Logger): Promise<Redis> {
+  const redis = new Redis({
+    ...clusterRedisOptions(url),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    connectTimeout: REDIS_START_WAIT_MS,
+    retryStrategy: () => 500,
+    // Sentinel: the new primary is asked for as soon as the old one fails.
+    sentinelRetryStrategy: () => 500,
+  });
+  const repeated = new LogSummariser(log);
+  redis.on('error', (error: Error) => repeated.warn('redis-connection', { cluster: describeClusterUrl(url), error: error.message }, 'Redis connection failed; retrying'));
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, REDIS_START_WAIT_MS);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  return redis;
+}
 
 /** Counts reach the disk this often: a kill -9 loses at most this much of them. */
 const FLUSH_INTERVAL_MS = 200;
@@ -138,6 +176,8 @@ export class Daemon {
     private readonly apiGroup: number | null,
     /** Decisions and exemption ends read this clock (see clock.ts); the API keeps the real one, which signatures are checked against. */
     private readonly clockMs: () => number,
+    /** A node of a cluster: its Redis connection and its counting state; null for a single server. */
+    readonly cluster: { redis: Redis; counting: ClusterCounting; url: string; nodeName: string } | null,
   ) {}
 
   static async start(options: DaemonOptions, log: Logger): Promise<Daemon> {
@@ -171,6 +211,16 @@ export class Daemon {
         repeated.error('early-warning-record-failed', { err: error }, 'recording or notifying an early warning failed');
       }
     });
+    let cluster: Daemon['cluster'] = null;
+    if (options.cluster) {
+      const redis = await connectCluster(options.cluster.url, log);
+      const counts = new RedisCounts(redis, { windows: clusterWindowsOf(enforcer) });
+      const counting = new ClusterCounting(counts, redis, log.child({ cluster: describeClusterUrl(options.cluster.url), node: options.cluster.nodeName }));
+      await counting.start();
+      enforcer.cluster = counting;
+      enforcer.onRefundLost = (chain, weight, error) => repeated.warn('cluster-refund-lost', { object: chain[0]?.name, weight, error: error.message }, 'a refund could not reach Redis: the count stays');
+      cluster = { redis, counting, url: options.cluster.url, nodeName: options.cluster.nodeName };
+    }
     const storeHealth = new StoreHealth(databasePath(options.dataDir), log, (event) => notifier?.storeFailed(event));
     const sync = new StoreSync(db, enforcer, log, storeHealth);
     try {
@@ -206,7 +256,7 @@ export class Daemon {
       db.close();
       throw new Error(`cannot listen for policy requests on ${describeAddress(listenOn.policy)}: ${(error as Error).message}`);
     }
-    const daemon = new Daemon(db, enforcer, journal, events, warnings, policyServer, bound, log, sync, held, notifier, storeHealth, options.dataDir, storeFileMode, apiGroup, clockMs);
+    const daemon = new Daemon(db, enforcer, journal, events, warnings, policyServer, bound, log, sync, held, notifier, storeHealth, options.dataDir, storeFileMode, apiGroup, clockMs, cluster);
     if (listenOn.milter) {
       // Read where the queue lives now; the milter reads the submitting uid from files there.
       let queueDirectory: string | null = await queue.queueDirectory().catch((error: unknown) => {
@@ -254,7 +304,7 @@ export class Daemon {
       }
     }
     if (daemon.milterAddress) log.info({ milter: describeAddress(daemon.milterAddress) }, 'milter listening');
-    log.info({ dataDir: options.dataDir, restoredSteps: restored, policy: describeAddress(daemon.policyAddress) }, 'policy service listening');
+    log.info({ dataDir: options.dataDir, restoredSteps: restored, policy: describeAddress(daemon.policyAddress), ...(cluster ? { cluster: describeClusterUrl(cluster.url), node: cluster.nodeName, counting: cluster.counting.state } : {}) }, 'policy service listening');
     return daemon;
   }
 
@@ -269,7 +319,20 @@ export class Daemon {
     }
     const uiDir = options.http ? (options.uiDir === undefined ? findStandaloneUi() : options.uiDir) : null;
     if (options.http && !uiDir) this.log.warn('the standalone UI is not built (npm run build:ui): serving the API only');
-    this.api = buildApi(context, { secret: loadOrCreateBridgeSecret(options.dataDir, { group: apiGroup }), version: VERSION, uiDir, storeHealth: () => this.storeHealth.report() });
+    const cluster = this.cluster;
+    const clusterHealth = cluster
+      ? () => {
+          const state = cluster.counting.describe();
+          return { node: cluster.nodeName, counting: state.state, since: new Date(state.sinceMs).toISOString(), lastFailure: state.lastFailure, waitingAdditions: state.waitingAdditions };
+        }
+      : undefined;
+    this.api = buildApi(context, {
+      secret: loadOrCreateBridgeSecret(options.dataDir, { group: apiGroup }),
+      version: VERSION,
+      uiDir,
+      storeHealth: () => this.storeHealth.report(),
+      ...(clusterHealth ? { clusterHealth } : {}),
+    });
     const socketPath = apiSocketPath(options.dataDir);
     let listening;
     try {
@@ -391,6 +454,10 @@ export class Daemon {
     // Mail goes out at once; a webhook still retrying gets a few seconds more, not its whole back-off.
     await Promise.race([this.notifier.idle(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     await this.backingUp; // the backup reads through this connection
+    if (this.cluster) {
+      await this.cluster.counting.stop();
+      this.cluster.redis.disconnect();
+    }
     this.flush();
     this.db.close();
     this.log.info('stopped');

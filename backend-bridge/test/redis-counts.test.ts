@@ -251,7 +251,7 @@ describe('RedisCounts: windows, refunds, expiry and faults', () => {
     const t = Math.ceil((await redisNow()) / 60) * 60;
     await counts.checkAndCount(chain, 1, 'messages', t);
     const keys = chain.map((o) => counts.keyOf(o));
-    expect(keys[0]).toBe(`ol:{s:1}:${chain[0]!.counterKey}`);
+    expect(keys).toEqual([`ol:{s:${chain[2]!.name}}:m:${chain[0]!.name}`, `ol:{s:${chain[2]!.name}}:d:${chain[1]!.name}`, `ol:{s:${chain[2]!.name}}:s:${chain[2]!.name}`]);
     expect(new Set(keys.map((k) => /\{[^}]+\}/.exec(k)?.[0])).size).toBe(1);
     for (const key of keys) expect(await redis.ttl(key)).toBe(86_400 + 1);
     // Short windows: the keys leave on their own, without any further call.

@@ -39,7 +39,10 @@ export function apiSocketPath(dataDir: string): string {
 }
 
 /** Builds the HTTP JSON API: authentication, the resource routes, and their OpenAPI description. */
-export function buildApi(context: ApiContext, options: { secret: Buffer; version: string; uiDir?: string | null; storeHealth?: () => StoreHealthReport }): FastifyInstance {
+export function buildApi(
+  context: ApiContext,
+  options: { secret: Buffer; version: string; uiDir?: string | null; storeHealth?: () => StoreHealthReport; clusterHealth?: () => ClusterHealth },
+): FastifyInstance {
   const logger = context.log.child({ component: 'api' }) as FastifyBaseLogger;
   // Every request would be a log line otherwise; refusals and failures are logged where they happen.
   const app: FastifyInstance = fastify({
@@ -99,9 +102,21 @@ export function buildApi(context: ApiContext, options: { secret: Buffer; version
   // "not running" to the Plesk layer and invite a restart, which a damaged store would then refuse.
   app.get(`${API_PREFIX}/health`, { config: { public: true } }, async () => {
     const store = options.storeHealth?.() ?? { ok: true };
-    return store.ok ? { status: 'ok' } : { status: 'degraded', store };
+    const cluster = options.clusterHealth?.();
+    // A node counting alone still enforces (per node): degraded, like a failing store, not down.
+    const degraded = !store.ok || cluster?.counting === 'alone';
+    return { status: degraded ? 'degraded' : 'ok', ...(store.ok ? {} : { store }), ...(cluster ? { cluster } : {}) };
   });
   return app;
+}
+
+/** A node of a cluster in GET /health: whether it counts in the cluster or alone (Redis away), since when, why. */
+export interface ClusterHealth {
+  node: string;
+  counting: 'cluster' | 'alone';
+  since: string;
+  lastFailure: string | null;
+  waitingAdditions: number;
 }
 
 /**

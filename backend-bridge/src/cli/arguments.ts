@@ -8,6 +8,7 @@ import { parseRecipientLimit } from '../core/recipient-limits.js';
 import { NOTIFY_PERIODS, OVER_LIMIT_ACTIONS, type CountingUnit, type NotifyPeriod, type OverLimitAction } from '../core/settings.js';
 import { ADDRESS } from '../core/directory-file.js';
 import { parseListenAddress, type ListenAddress } from '../postfix/listen-address.js';
+import { ClusterUrlError, clusterRedisOptions } from '../cluster/cluster-url.js';
 
 /** Parsers for command-line values: each throws InvalidArgumentError with the text the user sees. */
 
@@ -128,4 +129,21 @@ export function anomalyHours(raw: string): number {
   const value = Number(raw);
   if (!/^\d+$/.test(raw) || value < 1 || value > 744) throw new InvalidArgumentError(`expected a whole number of hours from 1 to 744, got "${raw}"`);
   return value;
+}
+
+/** `--cluster`: checked whole before the daemon starts; the error never repeats a password. */
+export function clusterUrl(raw: string): string {
+  try {
+    clusterRedisOptions(raw);
+  } catch (error) {
+    if (error instanceof ClusterUrlError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+  return raw;
+}
+
+/** `--node-name`: how the other nodes and `cluster status` name this one. */
+export function nodeName(raw: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$/.test(raw)) throw new InvalidArgumentError(`a node name is 1 to 63 letters, digits, dots, dashes, underscores or colons, starting with a letter or digit; got "${raw.slice(0, 80)}"`);
+  return raw;
 }

@@ -3,6 +3,7 @@ import { describeAnomaly, type AnomalySignal } from '../core/anomalies.js';
 import { AnomalyStore } from '../store/anomaly-store.js';
 import { Command, CommanderError, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import { DirectoryIndex } from '../core/directory.js';
 import { parseDirectoryFile } from '../core/directory-file.js';
 import { LEVELS, type Level, type Limit, type LimitOverride } from '../core/limits.js';
@@ -72,9 +73,13 @@ export function buildProgram(): Command {
     .option('--no-milter', 'do not serve the milter')
     .option('--postfix-config-dir <dir>', 'the Postfix instance whose hold queue keeps over-limit mail; when given, the daemon also keeps the entries of `postfix wire` in its main.cf', DEFAULT_POSTFIX_CONFIG_DIR)
     .option('--api-group <group>', 'let this group (name or id) use the API socket and read the secret, e.g. psaadm for the Plesk panel', parse.groupId)
+    .option('--cluster <url>', 'be a node of the cluster whose counts are in this Redis: redis://[user:password@]host:port/db, rediss://…, redis+unix:///path?db=N or redis-sentinel://host:port,host:port/mastername', parse.clusterUrl)
+    .option('--node-name <name>', 'how the cluster names this node (default: the host name)', parse.nodeName)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
     .action(
       async (options: {
+        cluster?: string;
+        nodeName?: string;
         dataDir: string;
         policy?: ListenAddress;
         http?: { host: string; port: number };
@@ -94,6 +99,7 @@ export function buildProgram(): Command {
           apiGroup: options.apiGroup ?? null,
           // Only a Postfix the administrator named: the default /etc/postfix may be no business of this daemon.
           guardWiring: command.getOptionValueSource('postfixConfigDir') === 'cli',
+          cluster: options.cluster ? { url: options.cluster, nodeName: options.nodeName ?? parse.nodeName(os.hostname().split('.')[0] || 'node') } : null,
         },
         log,
       );

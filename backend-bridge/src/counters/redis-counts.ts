@@ -61,9 +61,10 @@ export interface WindowRead {
  * atomically, so sessions on all nodes together never pass a limit. The clock is Redis's (TIME in the script),
  * so nodes with skewed clocks agree.
  *
- * One hash per object (see redis-counts.lua.ts), keyed `<prefix>{s:<subscription id>}:<counter key>`: the hash
- * tag puts a subscription's objects in one slot, so a Redis Cluster shards by subscription and a chain stays on
- * one shard. Keys expire by themselves once their newest count has left the day.
+ * One hash per object (see redis-counts.lua.ts), keyed `<prefix>{s:<subscription name>}:<level letter>:<name>`:
+ * by name, not by the store's ids, so nodes whose stores numbered the directory differently still share counts.
+ * The hash tag puts a subscription's objects in one slot, so a Redis Cluster shards by subscription and a chain
+ * stays on one shard. Keys expire by themselves once their newest count has left the day.
  *
  * The decision's rule is core's decideMessage: the script only says whether every limited window has room for
  * the whole weight and, when not, returns the used figures and waits that decideMessage then words.
@@ -93,7 +94,8 @@ export class RedisCounts {
   /** The key of an object's counts: its subscription's hash tag, so a chain shares one slot. */
   keyOf(object: ChargedObject): string {
     const top = subscriptionOf(object);
-    return `${this.keyPrefix}{${top.level === 'subscription' ? 's' : top.level[0]}:${top.id}}:${object.counterKey}`;
+    // Only the first {…} is the hash tag: a mailbox name with braces after it changes nothing.
+    return `${this.keyPrefix}{${top.level[0]}:${top.name}}:${object.level[0]}:${object.name}`;
   }
 
   /**
