@@ -88,6 +88,7 @@ async function connectCluster(url: string, log: Logger): Promise<Redis> {
   });
   const repeated = new LogSummariser(log);
   redis.on('error', (error: Error) => repeated.warn('redis-connection', { cluster: describeClusterUrl(url), error: error.message }, 'Redis connection failed; retrying'));
+  redis.on('ready', () => log.info({ cluster: describeClusterUrl(url) }, 'connected to Redis'));
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, REDIS_START_WAIT_MS);
     redis.once('ready', () => {

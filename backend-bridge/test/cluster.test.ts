@@ -1,0 +1,140 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DaemonProcess, eventually } from '../test-support/daemon-process.js';
+import { exampleDirectory } from '../test-support/directory-fixture.js';
+import { endOfMessage, PolicyClient } from '../test-support/policy-client.js';
+import type { PostfixInstance } from '../test-support/postfix-instance.js';
+import { bridgeApi, getOk, preparedDataDir } from '../test-support/prepared-store.js';
+import { RedisServer } from '../test-support/redis-server.js';
+import { startWiredPostfix } from '../test-support/wired-postfix.js';
+
+/**
+ * Three daemons of one cluster on one real Redis: nodes A and B each behind their own throwaway Postfix (mail
+ * by SMTP), node C asked directly on its policy socket. Each node has its own store holding the same directory.
+ */
+const LIMITS = exampleDirectory({ 'alice@example.com': 100, 'bob@example.com': 5, 'erin@example.net': 3 });
+const SETTINGS = ['--over-limit-action', 'defer', '--domain-limit', 'unlimited', '--subscription-limit', 'unlimited', '--mailbox-limit', '50'];
+const DEFERRED = /^action=DEFER_IF_PERMIT 4\.7\.1 Outgoing limit of (\d+) messages\/hour for mailbox (\S+) reached/;
+
+let redis: RedisServer;
+let url: string;
+let postfixA: PostfixInstance;
+let postfixB: PostfixInstance;
+let nodes: { a: DaemonProcess; b: DaemonProcess; c: DaemonProcess };
+let watcher: Redis;
+
+async function startNode(name: string, postfix: PostfixInstance | null): Promise<DaemonProcess> {
+  const dataDir = await preparedDataDir(LIMITS, SETTINGS);
+  return DaemonProcess.start(dataDir, [...(postfix ? ['--postfix-config-dir', postfix.configDir] : []), '--cluster', url, '--node-name', name]);
+}
+
+beforeAll(async () => {
+  // Kept on disk, written at once: the "Redis comes back" test restarts it and finds what it held.
+  redis = await RedisServer.start({ tcp: false, persistence: true, config: { appendfsync: 'always' } });
+  url = `redis+unix://${redis.socketPath}`;
+  watcher = new Redis({ path: redis.socketPath as string, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+  watcher.on('error', () => undefined);
+  [postfixA, postfixB] = await Promise.all([startWiredPostfix(), startWiredPostfix()]);
+  const [a, b, c] = await Promise.all([startNode('node-a', postfixA), startNode('node-b', postfixB), startNode('node-c', null)]);
+  nodes = { a: a!, b: b!, c: c! };
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(Object.values(nodes ?? {}).map((node) => node.stop()));
+  watcher?.disconnect();
+  await Promise.all([postfixA?.stop(), postfixB?.stop(), redis?.stop()]);
+});
+
+/** What the cluster's Redis holds for a mailbox's last hour (the total field of its hash). */
+async function hourInRedis(subscription: string, mailbox: string): Promise<number> {
+  return Number((await watcher.hget(`ol:{s:${subscription}}:m:${mailbox}`, 'ht')) ?? 0);
+}
+
+async function countingOf(node: DaemonProcess): Promise<string> {
+  const health = await getOk<{ status: string; cluster?: { counting: string; node: string } }>(bridgeApi(node.dataDir), '/api/v1/health');
+  return health.cluster?.counting ?? 'none';
+}
+
+/** Asks a node's policy service `count` times for `sender` on `connections` connections at once; returns the answers. */
+async function askPolicy(node: DaemonProcess, sender: string, count: number, connections = 1): Promise<string[]> {
+  const clients = await Promise.all(Array.from({ length: connections }, () => PolicyClient.connect(node.policySocket)));
+  const answers: string[] = [];
+  let next = 0;
+  await Promise.all(
+    clients.map(async (client) => {
+      while (next < count) {
+        next++;
+        answers.push(await client.request(endOfMessage({ sender })));
+      }
+      client.end();
+    }),
+  );
+  return answers;
+}
+
+/** Sends `count` messages of `from` through a Postfix by SMTP, `parallel` at a time; returns how many were accepted. */
+async function sendThrough(postfix: PostfixInstance, from: string, count: number, parallel: number): Promise<{ accepted: number; refusals: string[] }> {
+  let accepted = 0;
+  const refusals: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < count) {
+        next++;
+        const result = await postfix.sendMail({ from, to: ['someone@remote.test'], subject: `cluster ${next}` });
+        if (result.accepted) accepted++;
+        else refusals.push(`${result.code} ${result.enhanced} ${result.text}`);
+      }
+    }),
+  );
+  return { accepted, refusals };
+}
+
+describe('a cluster of three nodes on one Redis', () => {
+  it('every node counts in the cluster and says so in its health', async () => {
+    for (const node of Object.values(nodes)) expect(await countingOf(node)).toBe('cluster');
+  });
+
+  it('a mailbox of limit 100 hammered through all nodes at once gets exactly 100 through', async () => {
+    const [viaA, viaB, viaC] = await Promise.all([
+      sendThrough(postfixA, 'alice@example.com', 45, 4),
+      sendThrough(postfixB, 'alice@example.com', 45, 4),
+      askPolicy(nodes.c, 'alice@example.com', 60, 8),
+    ]);
+    const acceptedByC = viaC.filter((answer) => answer === 'action=DUNNO').length;
+    expect(viaA.accepted + viaB.accepted + acceptedByC).toBe(100);
+    // Every refusal, on any node, is the cluster's limit of 100 (never a per-node one).
+    for (const refusal of [...viaA.refusals, ...viaB.refusals]) {
+      expect(refusal).toMatch(/^450 4\.7\.1 .*Outgoing limit of 100 messages\/hour for mailbox alice@example\.com reached/);
+    }
+    for (const answer of viaC.filter((a) => a !== 'action=DUNNO')) expect(answer).toMatch(DEFERRED);
+    expect(await hourInRedis('example.com', 'alice@example.com')).toBe(100);
+  }, 120_000);
+
+  it('with Redis killed, each node goes on with its own counts and says so; back, the counts made alone add up', async () => {
+    expect(await askPolicy(nodes.c, 'bob@example.com', 2)).toEqual(['action=DUNNO', 'action=DUNNO']);
+    expect(await hourInRedis('example.com', 'bob@example.com')).toBe(2);
+
+    await redis.kill();
+    // Limits act per node meanwhile: bob's 5 on C and 5 on A, never everything and never nothing.
+    const onC = await askPolicy(nodes.c, 'bob@example.com', 7);
+    const onA = await askPolicy(nodes.a, 'bob@example.com', 7);
+    for (const answers of [onC, onA]) {
+      expect(answers.slice(0, 5)).toEqual(Array(5).fill('action=DUNNO'));
+      expect(answers.slice(5).every((answer) => DEFERRED.test(answer) && answer.includes('limit of 5 messages/hour for mailbox bob@example.com'))).toBe(true);
+    }
+    expect(await countingOf(nodes.c)).toBe('alone');
+    expect(await countingOf(nodes.a)).toBe('alone');
+    expect(nodes.c.log).toContain('counting on this node alone');
+
+    await redis.restart();
+    await eventually(async () => (await countingOf(nodes.c)) === 'cluster' && (await countingOf(nodes.a)) === 'cluster', 'nodes A and C to count in the cluster again', 15_000);
+    // 2 counted in the cluster before, 5 alone on C, 5 alone on A.
+    expect(await hourInRedis('example.com', 'bob@example.com')).toBe(12);
+    // Node B never counted alone: once connected again, it sees the whole cluster's count and defers bob.
+    await eventually(() => nodes.b.log.split('connected to Redis').length - 1 >= 2, 'node B to connect to Redis again', 15_000);
+    const onB = await askPolicy(nodes.b, 'bob@example.com', 1);
+    expect(onB[0]).toMatch(DEFERRED);
+    expect(nodes.c.log).toContain('Redis is back: counting in the cluster again');
+  }, 120_000);
+});
