@@ -168,7 +168,7 @@ export function overshootTarget(hammered: Hammered | undefined, limit: number): 
     const under = mailboxes.filter((m) => m.accepted < limit);
     return { ...base, measured: `0 over, but refused below the limit (${examples(under)})`, verdict: 'FAIL' };
   }
-  return { ...base, measured: `0 over: ${fmt(mailboxes.length)} mailboxes at exactly ${fmt(limit)}`, verdict: 'PASS' };
+  return { ...base, measured: `0 over: ${fmt(mailboxes.length)} mailbox${mailboxes.length === 1 ? '' : 'es'} at exactly ${fmt(limit)}`, verdict: 'PASS' };
 }
 
 /** "3 mailboxes, e.g. a@x 200, b@x 199": a verdict's line stays short; the full list is printed above it. */

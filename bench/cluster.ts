@@ -117,7 +117,8 @@ function cpuOverWindow(start: CpuSnapshot, end: CpuSnapshot): { serverPercent: n
   return { serverPercent: serverTicks.map(percent), otherPercent: Math.max(0, percent(other)), redisPercent: percent(redisTicks) };
 }
 
-async function info(redis: Redis): Promise<Map<string, string>> {
+/** One INFO command with every section the cluster figures read. */
+export async function readRedisInfo(redis: Redis): Promise<Map<string, string>> {
   const text = await redis.call('INFO', ...INFO_SECTIONS);
   if (typeof text !== 'string') throw new Error(`Redis answered INFO with ${typeof text}`);
   return parseInfo(text);
@@ -217,7 +218,7 @@ export async function runClusterStage(opts: ClusterStageOptions): Promise<Cluste
     opts.track(redisTracked);
     admin = new Redis({ ...redis.connection, lazyConnect: true, maxRetriesPerRequest: 1 });
     await admin.connect();
-    const facts: RedisFacts = { version: (await info(admin)).get('redis_version') ?? '?', address: redis.url };
+    const facts: RedisFacts = { version: (await readRedisInfo(admin)).get('redis_version') ?? '?', address: redis.url };
     result.redis = facts;
     opts.log(`   redis-server ${facts.version} at ${facts.address}`);
 
@@ -270,11 +271,11 @@ export async function runClusterStage(opts: ClusterStageOptions): Promise<Cluste
     }
     opts.log(`\n== cluster: ${NODE_NAMES.join(' and ')} at the same time, ${opts.connections} connections each, warm-up ${opts.warmupSeconds} s, measuring ${opts.measureSeconds} s ...`);
     await opts.waitForQuiet();
-    const before = await info(admin);
+    const before = await readRedisInfo(admin);
     const loadStart = performance.now();
     await loadTogether(started.map((s) => s.server), result.nodes, opts, redis.pid);
     const loadedSeconds = (performance.now() - loadStart) / 1000;
-    const after = await info(admin);
+    const after = await readRedisInfo(admin);
     const loads = result.nodes.map((n) => n.load);
     const messages = loads.reduce((sum, l) => sum + (l === undefined ? 0 : answered(l)), 0);
     // The first snapshot's own INFO is counted once it has run; the second's is not yet in its figures.
