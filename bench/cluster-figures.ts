@@ -307,6 +307,9 @@ export function renderClusterReport(result: ClusterResult): string {
     out.push(`${s.name}: answers ${Object.entries(l.actions).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}; measured ${fmt(l.measuredRequests)} ` +
       `in ${fmt(l.measuredSeconds, 1)} s; p90 ${fmt(l.latencyMs.p90, 2)} ms, p99.9 ${fmt(l.latencyMs.p999, 2)} ms; stop: ${s.stopOutcome ?? '?'}` +
       (problems.length > 0 ? `\n  ! ${problems.join('; ')}` : ''));
+    if ((s.attempts ?? 1) > 1) {
+      out.push(`  measured ${fmt(s.attempts)} times (other CPU ${(s.otherCpuByAttempt ?? []).map((v) => `${fmt(v)}%`).join(', ')}); kept the least disturbed`);
+    }
   }
   if (r !== undefined && (r.cpuPercent !== undefined || r.usedMemoryMb !== undefined)) {
     out.push(`Redis while both nodes were loaded: CPU ${fmt(r.cpuPercent)}% of a core (warm-up included); afterwards used_memory ` +

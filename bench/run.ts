@@ -429,6 +429,7 @@ async function main(): Promise<number> {
       connections: opts.connections,
       warmupSeconds: opts.warmup,
       measureSeconds: opts.duration,
+      retries: opts.retries,
       log,
       waitForQuiet: () => waitForQuiet(opts.quietWait),
       track: (server) => running.add(server),
