@@ -40,6 +40,11 @@ export interface LoadResult {
   actions: Record<string, number>;
   /** First full answer seen for each verb. */
   sampleAnswers: Record<string, string>;
+  /**
+   * Only for a workload with watchedSenderAt: every request to a watched sender by answer verb (warm-up, measured
+   * window and drain alike); a request that never got an answer counts as NO_ANSWER.
+   */
+  bySender?: Record<string, Record<string, number>>;
   malformed: number;
   malformedSamples: string[];
   timeouts: number;
@@ -52,10 +57,14 @@ export interface LoadResult {
 
 type Phase = 'warmup' | 'measure' | 'drain';
 
+/** The verb of a watched request that got no answer (timed out, or its connection was lost). */
+export const NO_ANSWER = '(no answer)';
+
 class Conn {
   readonly scratch: Buffer;
   pending: Buffer | null = null;
   sentAt = 0;
+  sentIndex = 0;
   sentPhase: Phase = 'warmup';
   busy = false;
   alive = true;
@@ -164,6 +173,15 @@ export async function runLoad(workload: Workload, opts: LoadOptions): Promise<Lo
   let measureEnd = 0;
   const perSecond: number[] = [];
   let cpuAtStart: NodeJS.CpuUsage = process.cpuUsage();
+  const watchedSenderAt = workload.watchedSenderAt?.bind(workload);
+  const bySender = new Map<string, Map<string, number>>();
+  const tally = (requestIndex: number, verb: string): void => {
+    const sender = watchedSenderAt?.(requestIndex) ?? null;
+    if (sender === null) return;
+    let verbs = bySender.get(sender);
+    if (verbs === undefined) bySender.set(sender, (verbs = new Map()));
+    verbs.set(verb, (verbs.get(verb) ?? 0) + 1);
+  };
 
   let resolveDone: () => void = () => undefined;
   const done = new Promise<void>((resolve) => {
@@ -189,6 +207,7 @@ export async function runLoad(workload: Workload, opts: LoadOptions): Promise<Lo
     t.bytes.copy(c.scratch, 0);
     patchId(c.scratch, t.idOffsets, i);
     c.busy = true;
+    c.sentIndex = i;
     c.sentPhase = phase;
     c.sentAt = performance.now();
     // The scratch buffer is reused only after the answer arrived, i.e. after this write completed.
@@ -223,6 +242,7 @@ export async function runLoad(workload: Workload, opts: LoadOptions): Promise<Lo
     c.answers++;
     const verb = classify(answer);
     actions.set(verb, (actions.get(verb) ?? 0) + 1);
+    if (watchedSenderAt !== undefined) tally(c.sentIndex, verb);
     if (c.sentPhase === 'measure' && phase === 'measure') {
       if (measured === latencies.length) {
         const bigger = new Float64Array(latencies.length * 2);
@@ -322,6 +342,7 @@ export async function runLoad(workload: Workload, opts: LoadOptions): Promise<Lo
   clearInterval(watchdog);
   opts.stop?.removeEventListener('abort', onStop);
   for (const c of conns) c.sock.destroy();
+  if (watchedSenderAt !== undefined) for (const c of conns) if (c.busy) tally(c.sentIndex, NO_ANSWER);
 
   if (measureEnd === 0) measureEnd = performance.now();
   const seconds = measureStart > 0 ? (measureEnd - measureStart) / 1000 : 0;
@@ -348,6 +369,9 @@ export async function runLoad(workload: Workload, opts: LoadOptions): Promise<Lo
     perSecond: Array.from({ length: fullSeconds }, (_, k) => perSecond[k] ?? 0),
     actions: Object.fromEntries([...actions.entries()].sort((a, b) => b[1] - a[1])),
     sampleAnswers,
+    ...(watchedSenderAt === undefined ? {} : {
+      bySender: Object.fromEntries([...bySender.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([sender, verbs]) => [sender, Object.fromEntries(verbs)])),
+    }),
     malformed,
     malformedSamples,
     timeouts,

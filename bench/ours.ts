@@ -18,6 +18,8 @@ export interface OursOptions {
   directory: DirectoryFile;
   /** Which of the product's limits and signals are on (bench/features.ts). */
   features: FeatureSet;
+  /** More `daemon` arguments (the cluster bench's `--cluster URL --node-name NAME`). */
+  daemonArgs?: readonly string[];
 }
 
 export interface OursServer extends RunningServer {
@@ -73,7 +75,8 @@ export async function startOurs(opts: OursOptions): Promise<OursServer> {
     // UNIX sockets, as Postfix reaches the daemon by default; in the bench's own directory (not the machine's
     // Postfix queue directory) so that runs never meet another daemon's sockets.
     const socket = join(dir, 'sockets', 'policy');
-    const daemon = commandLine(opts.cli, ['daemon', '--data-dir', dataDir, '--policy', `unix:${socket}`, '--milter', `unix:${join(dir, 'sockets', 'milter')}`]);
+    const daemon = commandLine(opts.cli, ['daemon', '--data-dir', dataDir, '--policy', `unix:${socket}`, '--milter', `unix:${join(dir, 'sockets', 'milter')}`,
+      ...(opts.daemonArgs ?? [])]);
     const child = spawn(daemon.file, daemon.args, { detached: true, stdio: ['ignore', log.fd, log.fd] });
     let exited = false;
     child.once('exit', () => {

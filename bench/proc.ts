@@ -97,7 +97,7 @@ export interface ProcInfo {
   cpuTicks: number;
 }
 
-function readStat(pid: number): ProcInfo | null {
+export function readStat(pid: number): ProcInfo | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     // comm may contain spaces and parentheses: fields resume after the last ')'.

@@ -10,6 +10,8 @@ import { parseArgs } from 'node:util';
 import { runApiStage, type ApiResult } from './api-bench.js';
 import { runLoad, type LoadOptions } from './load-generator.js';
 import { ALL_OFF, ALL_ON } from './features.js';
+import { renderClusterReport, type ClusterResult } from './cluster-figures.js';
+import { runClusterStage } from './cluster.js';
 import { startOurs, type OursServer } from './ours.js';
 import { startPolicydRateLimit, startPostfwd2 } from './peers.js';
 import { describeEndpoint, groupUsage, RssSampler, sleep, systemBusyTicks } from './proc.js';
@@ -32,7 +34,7 @@ type ServerName = (typeof SERVER_NAMES)[number];
 
 const USAGE = `usage: node dist/bench/run.js [--only ours|postfwd2|policyd-rate-limit|api]... [--duration S] [--warmup S]
                                 [--connections N] [--memory-duration S] [--skip-memory] [--skip-api]
-                                [--quiet-wait S] [--retries N]
+                                [--quiet-wait S] [--retries N] [--cluster]
   --only             run only these servers / stages (repeat or comma-separate); default: all
                      ("api" = the bridge API of ours with 100,000 mailboxes; it reuses the memory run's
                      daemon when both run, else starts its own)
@@ -44,6 +46,10 @@ const USAGE = `usage: node dist/bench/run.js [--only ours|postfwd2|policyd-rate-
   --skip-api         skip the API stage
   --quiet-wait S     before each run wait up to S s for other processes to go quiet (default 60, 0 = off)
   --retries N        re-measure a server up to N times when other processes disturbed its run (default 2)
+  --cluster          the cluster comparison: a throwaway redis-server, two daemons started with
+                     --cluster URL --node-name bench-a|bench-b loaded at the same time (--connections each),
+                     and the embedded daemon alone with the same load; writes test-output/bench-cluster.json.
+                     Runs alone unless --only names other servers too
 env BENCH_OURS_CLI=path  benchmark another build of the CLI (the report marks it)`;
 
 interface Options {
@@ -56,6 +62,7 @@ interface Options {
   skipApi: boolean;
   quietWait: number;
   retries: number;
+  cluster: boolean;
 }
 
 function parseOptions(): Options {
@@ -70,6 +77,7 @@ function parseOptions(): Options {
       'skip-api': { type: 'boolean' },
       'quiet-wait': { type: 'string' },
       retries: { type: 'string' },
+      cluster: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -91,8 +99,9 @@ function parseOptions(): Options {
     only.push(name as ServerName);
   }
   const duration = num(values.duration, 15, 'duration');
+  const cluster = values.cluster === true;
   return {
-    only: only.length > 0 ? only : [...SERVER_NAMES],
+    only: only.length > 0 ? only : cluster ? [] : [...SERVER_NAMES],
     duration,
     warmup: num(values.warmup, Math.min(3, duration / 2), 'warmup'),
     connections: Math.round(num(values.connections, 50, 'connections')),
@@ -101,6 +110,7 @@ function parseOptions(): Options {
     skipApi: values['skip-api'] === true,
     quietWait: values['quiet-wait'] === '0' ? 0 : num(values['quiet-wait'], 60, 'quiet-wait'),
     retries: values.retries === '0' ? 0 : Math.round(num(values.retries, 2, 'retries')),
+    cluster,
   };
 }
 
@@ -411,6 +421,21 @@ async function main(): Promise<number> {
     if (api !== undefined && memory.stopOutcome !== undefined) api.stopOutcome = `${memory.stopOutcome} (with the memory run)`;
   }
   if (wantApi && api === undefined) api = await measureApiAlone(cli, oursLabel, opts);
+  let cluster: ClusterResult | undefined;
+  if (opts.cluster) {
+    cluster = await runClusterStage({
+      cli,
+      label: oursLabel,
+      connections: opts.connections,
+      warmupSeconds: opts.warmup,
+      measureSeconds: opts.duration,
+      retries: opts.retries,
+      log,
+      waitForQuiet: () => waitForQuiet(opts.quietWait),
+      track: (server) => running.add(server),
+      untrack: (server) => running.delete(server),
+    });
+  }
 
   const byName = (n: string): ServerResult | undefined => servers.find((s) => s.name === n && s.ok);
   const ours = byName(oursLabel);
@@ -422,24 +447,43 @@ async function main(): Promise<number> {
   }
   if (api !== undefined) targets.push(...evaluateApiTargets(api));
 
-  log('\n================ results ================');
-  log(renderReport(servers, memory, targets, api));
-  const jsonPath = join(root, 'test-output', 'bench.json');
-  writeJson(jsonPath, {
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version },
-    options: opts,
-    oursCli: cli,
-    oursCliOverride: Boolean(override),
-    workload: eom.description,
-    servers,
-    memory,
-    api,
-    targets,
-  });
-  log(`\nwrote ${jsonPath}`);
-  const failedRuns = servers.filter((s) => !s.ok).length + (memory !== undefined && !memory.ok ? 1 : 0) + (api !== undefined && !api.ok ? 1 : 0);
+  // `--cluster` alone runs only the cluster stage: the main report and bench.json are left as they were.
+  if (!opts.cluster || opts.only.length > 0) {
+    log('\n================ results ================');
+    log(renderReport(servers, memory, targets, api));
+    const jsonPath = join(root, 'test-output', 'bench.json');
+    writeJson(jsonPath, {
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version },
+      options: opts,
+      oursCli: cli,
+      oursCliOverride: Boolean(override),
+      workload: eom.description,
+      servers,
+      memory,
+      api,
+      targets,
+    });
+    log(`\nwrote ${jsonPath}`);
+  }
+  if (cluster !== undefined) {
+    log('\n================ cluster results ================');
+    log(renderClusterReport(cluster));
+    const clusterPath = join(root, 'test-output', 'bench-cluster.json');
+    writeJson(clusterPath, {
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version },
+      options: opts,
+      oursCli: cli,
+      oursCliOverride: Boolean(override),
+      ...cluster,
+    });
+    log(`\nwrote ${clusterPath}`);
+  }
+  const failedRuns = servers.filter((s) => !s.ok).length + (memory !== undefined && !memory.ok ? 1 : 0) + (api !== undefined && !api.ok ? 1 : 0) +
+    (cluster !== undefined && !cluster.ok ? 1 : 0);
   if (failedRuns > 0) log(`${failedRuns} run(s) could not be measured (see ERROR above)`);
   return failedRuns > 0 ? 1 : 0;
 }

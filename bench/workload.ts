@@ -211,26 +211,53 @@ export interface Workload {
   readonly senderCount: number;
   readonly maxRequestSize: number;
   templateAt(requestIndex: number): RequestTemplate;
+  /**
+   * The sender of a request whose answers are counted one by one (LoadResult.bySender), else null: the
+   * hammered mailboxes whose accepted total must come out at exactly their limit.
+   */
+  watchedSenderAt?(requestIndex: number): string | null;
 }
 
 /** Throughput workload: 10,000 senders, 2 of them hot (see HOT_EVERY). */
 export function throughputWorkload(state: ProtocolState): Workload {
+  return hotSendersWorkload(state, HOT_SENDER_INDEXES, false);
+}
+
+/**
+ * Senders (indexes into the shuffled list) the cluster bench hammers from both nodes at once: the throughput
+ * workload's two hot senders and eight more, so that more mailboxes race for their last units of budget.
+ */
+export const CLUSTER_HOT_SENDER_INDEXES = [17, 4242, 1001, 2002, 3003, 5005, 6006, 7007, 8008, 9009] as const;
+
+/**
+ * The throughput workload with CLUSTER_HOT_SENDER_INDEXES as the hot senders (still 1 request in HOT_EVERY), whose
+ * answers the load generator counts per sender: each gets over its limit within seconds, and the DUNNO answers
+ * it got from all nodes together must add up to exactly PER_SENDER_LIMIT.
+ */
+export function clusterWorkload(): Workload {
+  return hotSendersWorkload('END-OF-MESSAGE', CLUSTER_HOT_SENDER_INDEXES, true);
+}
+
+function hotSendersWorkload(state: ProtocolState, hotIndexes: readonly number[], watchHot: boolean): Workload {
   const senders = shuffledSenders(SENDERS_PER_DOMAIN);
-  const hot = HOT_SENDER_INDEXES.map((i) => senders[i] as string);
-  const normal = senders.filter((_, i) => !(HOT_SENDER_INDEXES as readonly number[]).includes(i));
+  const hot = hotIndexes.map((i) => senders[i] as string);
+  const normal = senders.filter((_, i) => !hotIndexes.includes(i));
   const hotT = hot.map((s) => templateFor(s, senders.indexOf(s), state));
   const normalT = normal.map((s, i) => templateFor(s, i, state));
   const maxRequestSize = Math.max(...hotT.map((t) => t.bytes.length), ...normalT.map((t) => t.bytes.length));
+  const isHot = (i: number): boolean => i % HOT_EVERY === HOT_EVERY - 1;
+  const hotAt = (i: number): number => Math.floor(i / HOT_EVERY) % hot.length;
   return {
     description: `${senders.length} senders over ${DOMAINS} domains / ${SUBSCRIPTIONS} subscriptions, ` +
       `protocol_state=${state}, 1 request in ${HOT_EVERY} from ${hot.length} hot senders`,
     senderCount: senders.length,
     maxRequestSize,
     templateAt(i: number): RequestTemplate {
-      if (i % HOT_EVERY === HOT_EVERY - 1) return hotT[Math.floor(i / HOT_EVERY) % hotT.length] as RequestTemplate;
+      if (isHot(i)) return hotT[hotAt(i)] as RequestTemplate;
       const normalIndex = i - Math.floor((i + 1) / HOT_EVERY);
       return normalT[normalIndex % normalT.length] as RequestTemplate;
     },
+    ...(watchHot ? { watchedSenderAt: (i: number): string | null => (isHot(i) ? (hot[hotAt(i)] as string) : null) } : {}),
   };
 }
 
