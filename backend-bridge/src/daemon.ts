@@ -216,7 +216,10 @@ export class Daemon {
     if (options.cluster) {
       const redis = await connectCluster(options.cluster.url, log);
       const counts = new RedisCounts(redis, { windows: clusterWindowsOf(enforcer) });
-      const counting = new ClusterCounting(counts, redis, log.child({ cluster: describeClusterUrl(options.cluster.url), node: options.cluster.nodeName }));
+      const { url, nodeName } = options.cluster;
+      const counting = new ClusterCounting(counts, redis, log.child({ cluster: describeClusterUrl(url), node: nodeName }), (change) => {
+        if (change.state === 'alone') notifier?.clusterAlone({ atMs: change.atMs, node: nodeName, address: describeClusterUrl(url), error: change.detail });
+      });
       await counting.start();
       enforcer.cluster = counting;
       enforcer.onRefundLost = (chain, weight, error) => repeated.warn('cluster-refund-lost', { object: chain[0]?.name, weight, error: error.message }, 'a refund could not reach Redis: the count stays');
@@ -321,10 +324,10 @@ export class Daemon {
     const uiDir = options.http ? (options.uiDir === undefined ? findStandaloneUi() : options.uiDir) : null;
     if (options.http && !uiDir) this.log.warn('the standalone UI is not built (npm run build:ui): serving the API only');
     const cluster = this.cluster;
-    const clusterHealth = cluster
+    const nodeCounting = cluster
       ? () => {
           const state = cluster.counting.describe();
-          return { node: cluster.nodeName, counting: state.state, since: new Date(state.sinceMs).toISOString(), lastFailure: state.lastFailure, waitingAdditions: state.waitingAdditions };
+          return { node: cluster.nodeName, address: describeClusterUrl(cluster.url), counting: state.state, sinceMs: state.sinceMs, lastFailure: state.lastFailure, waitingAdditions: state.waitingAdditions };
         }
       : undefined;
     this.api = buildApi(context, {
@@ -332,7 +335,7 @@ export class Daemon {
       version: VERSION,
       uiDir,
       storeHealth: () => this.storeHealth.report(),
-      ...(clusterHealth ? { clusterHealth } : {}),
+      ...(nodeCounting ? { cluster: nodeCounting } : {}),
     });
     const socketPath = apiSocketPath(options.dataDir);
     let listening;

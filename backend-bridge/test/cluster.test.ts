@@ -1,4 +1,6 @@
 import { Redis } from 'ioredis';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess, eventually } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
@@ -112,6 +114,17 @@ describe('a cluster of three nodes on one Redis', () => {
   }, 120_000);
 
   it('with Redis killed, each node goes on with its own counts and says so; back, the counts made alone add up', async () => {
+    const hooks: Array<Record<string, unknown>> = [];
+    const hookServer = http.createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        hooks.push(JSON.parse(body) as Record<string, unknown>);
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => hookServer.listen(0, '127.0.0.1', () => resolve()));
+    await nodes.c.change(['settings', 'set', '--webhook', `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook`]);
     expect(await askPolicy(nodes.c, 'bob@example.com', 2)).toEqual(['action=DUNNO', 'action=DUNNO']);
     expect(await hourInRedis('example.com', 'bob@example.com')).toBe(2);
 
@@ -126,6 +139,12 @@ describe('a cluster of three nodes on one Redis', () => {
     expect(await countingOf(nodes.c)).toBe('alone');
     expect(await countingOf(nodes.a)).toBe('alone');
     expect(nodes.c.log).toContain('counting on this node alone');
+    const doctor = await getOk<{ lines: Array<{ id: string; state: string; reason: string; found: string }> }>(bridgeApi(nodes.c.dataDir), '/api/v1/doctor');
+    expect(doctor.lines.find((line) => line.id === 'cluster')).toMatchObject({ state: 'warning', reason: 'cluster.alone' });
+    // One notification, however many messages it decided alone.
+    const aloneHooks = () => hooks.filter((hook) => hook.kind === 'cluster-alone');
+    await eventually(() => aloneHooks().length === 1, 'the notification that node C counts alone');
+    expect(aloneHooks()[0]).toMatchObject({ kind: 'cluster-alone', node: 'node-c', address: url });
 
     await redis.restart();
     await eventually(async () => (await countingOf(nodes.c)) === 'cluster' && (await countingOf(nodes.a)) === 'cluster', 'nodes A and C to count in the cluster again', 15_000);
@@ -136,5 +155,9 @@ describe('a cluster of three nodes on one Redis', () => {
     const onB = await askPolicy(nodes.b, 'bob@example.com', 1);
     expect(onB[0]).toMatch(DEFERRED);
     expect(nodes.c.log).toContain('Redis is back: counting in the cluster again');
+    const healed = await getOk<{ lines: Array<{ id: string; state: string; reason: string }> }>(bridgeApi(nodes.c.dataDir), '/api/v1/doctor');
+    expect(healed.lines.find((line) => line.id === 'cluster')).toMatchObject({ state: 'ok', reason: 'cluster.counting' });
+    expect(aloneHooks()).toHaveLength(1);
+    hookServer.close();
   }, 120_000);
 });

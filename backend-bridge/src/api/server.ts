@@ -24,6 +24,7 @@ import { settingsRoutes } from './routes/settings-routes.js';
 import { wiringRoutes } from './routes/wiring-routes.js';
 import { registerStandaloneUi, sendAppPage } from './standalone-ui.js';
 import type { StoreHealthReport } from '../store/store-health.js';
+import type { ClusterFacts } from '../core/health-check.js';
 
 /** The unix socket the Plesk layer and the command talk to, inside the data directory. */
 export const API_SOCKET_FILE = 'api.sock';
@@ -41,7 +42,7 @@ export function apiSocketPath(dataDir: string): string {
 /** Builds the HTTP JSON API: authentication, the resource routes, and their OpenAPI description. */
 export function buildApi(
   context: ApiContext,
-  options: { secret: Buffer; version: string; uiDir?: string | null; storeHealth?: () => StoreHealthReport; clusterHealth?: () => ClusterHealth },
+  options: { secret: Buffer; version: string; uiDir?: string | null; storeHealth?: () => StoreHealthReport; cluster?: () => NodeCounting },
 ): FastifyInstance {
   const logger = context.log.child({ component: 'api' }) as FastifyBaseLogger;
   // Every request would be a log line otherwise; refusals and failures are logged where they happen.
@@ -93,7 +94,11 @@ export function buildApi(
   directoryRoutes(routes, context);
   if (context.held) heldRoutes(routes, context, context.held);
   if (context.wiring) wiringRoutes(routes, context.wiring);
-  doctorRoutes(routes, context, { socketPath: apiSocketPath(path.dirname(context.db.name)), ...(options.storeHealth ? { storeHealth: options.storeHealth } : {}) });
+  doctorRoutes(routes, context, {
+    socketPath: apiSocketPath(path.dirname(context.db.name)),
+    ...(options.storeHealth ? { storeHealth: options.storeHealth } : {}),
+    ...(options.cluster ? { cluster: options.cluster } : {}),
+  });
   routes.registerAll(app);
 
   const document = apiDocument(routes, options.version);
@@ -102,20 +107,17 @@ export function buildApi(
   // "not running" to the Plesk layer and invite a restart, which a damaged store would then refuse.
   app.get(`${API_PREFIX}/health`, { config: { public: true } }, async () => {
     const store = options.storeHealth?.() ?? { ok: true };
-    const cluster = options.clusterHealth?.();
+    const node = options.cluster?.();
     // A node counting alone still enforces (per node): degraded, like a failing store, not down.
-    const degraded = !store.ok || cluster?.counting === 'alone';
+    const degraded = !store.ok || node?.counting === 'alone';
+    const cluster = node && { node: node.node, counting: node.counting, since: new Date(node.sinceMs).toISOString(), lastFailure: node.lastFailure, waitingAdditions: node.waitingAdditions };
     return { status: degraded ? 'degraded' : 'ok', ...(store.ok ? {} : { store }), ...(cluster ? { cluster } : {}) };
   });
   return app;
 }
 
-/** A node of a cluster in GET /health: whether it counts in the cluster or alone (Redis away), since when, why. */
-export interface ClusterHealth {
-  node: string;
-  counting: 'cluster' | 'alone';
-  since: string;
-  lastFailure: string | null;
+/** A node of a cluster, for GET /health and the health view: its counting state and what it still has to add. */
+export interface NodeCounting extends ClusterFacts {
   waitingAdditions: number;
 }
 

@@ -220,7 +220,10 @@ describe('the whole view', () => {
 
   it('has one line per part, in order, and is as bad as its worst line', () => {
     const report = judgeHealth(healthy, NOW);
-    expect(report.lines.map((l) => l.id)).toEqual([...HEALTH_LINE_IDS]);
+    // The cluster line only for a node of a cluster.
+    expect(report.lines.map((l) => l.id)).toEqual(HEALTH_LINE_IDS.filter((id) => id !== 'cluster'));
+    const node = { node: 'mx1', address: 'redis://10.0.0.5:6379/0', counting: 'cluster' as const, sinceMs: NOW - 60_000, lastFailure: null };
+    expect(judgeHealth({ ...healthy, cluster: node }, NOW).lines.map((l) => l.id)).toEqual([...HEALTH_LINE_IDS]);
     expect(report.state).toBe('ok');
     expect(judgeHealth({ ...healthy, backup: { dir: '/d/backups', newestDate: null, count: 0 } }, NOW).state).toBe('warning');
     expect(judgeHealth({ ...healthy, backup: { dir: '/d/backups', newestDate: null, count: 0 }, daemon: { running: false, socket: '/d/api.sock', error: 'x' } }, NOW).state).toBe('problem');
@@ -230,12 +233,20 @@ describe('the whole view', () => {
     expect(judgeHealth({ ...healthy, directory: null }, NOW).lines.find((l) => l.id === 'directory')).toMatchObject({ state: 'warning', reason: 'directory.unknown' });
   });
 
+  it('says a node counting alone is a warning, with how long and why, and what to do', () => {
+    const alone = { node: 'mx1', address: 'redis://10.0.0.5:6379/0', counting: 'alone' as const, sinceMs: NOW - 120_000, lastFailure: 'connect ECONNREFUSED 10.0.0.5:6379' };
+    const line = judgeHealth({ ...healthy, cluster: alone }, NOW).lines.find((l) => l.id === 'cluster');
+    expect(line).toMatchObject({ state: 'warning', reason: 'cluster.alone', params: { node: 'mx1', error: 'connect ECONNREFUSED 10.0.0.5:6379' } });
+    expect(line?.found).toContain('Node mx1 cannot use Redis at redis://10.0.0.5:6379/0 since 2 minutes ago (connect ECONNREFUSED 10.0.0.5:6379)');
+    expect(line?.advice).toContain('Within 5 seconds of its return');
+  });
+
   it('maps states to exit codes 0, 1, 2', () => {
     expect([exitCodeOf('ok'), exitCodeOf('warning'), exitCodeOf('problem')]).toEqual([0, 1, 2]);
   });
 
   it('has advice for every reason a line can be not ok', () => {
-    const ok = new Set(['daemon.running', 'postfix.wired', 'plesk.none', 'plesk.off', 'directory.synced', 'held.none', 'held.waiting', 'store.ok', 'backup.recent']);
+    const ok = new Set(['daemon.running', 'postfix.wired', 'plesk.none', 'plesk.off', 'directory.synced', 'held.none', 'held.waiting', 'store.ok', 'backup.recent', 'cluster.counting']);
     for (const [reason, text] of Object.entries(HEALTH_TEXTS)) expect(Boolean(text.advice), reason).toBe(!ok.has(reason));
   });
 });

@@ -8,7 +8,7 @@
  */
 
 export type HealthState = 'ok' | 'warning' | 'problem';
-export const HEALTH_LINE_IDS = ['daemon', 'postfix', 'plesk', 'directory', 'held', 'store', 'backup'] as const;
+export const HEALTH_LINE_IDS = ['daemon', 'postfix', 'plesk', 'directory', 'held', 'store', 'backup', 'cluster'] as const;
 export type HealthLineId = (typeof HEALTH_LINE_IDS)[number];
 export type HealthParams = Record<string, string | number>;
 
@@ -21,6 +21,7 @@ export const HEALTH_TITLES: Record<HealthLineId, string> = {
   held: 'Held mail waiting',
   store: 'Store check',
   backup: 'Last backup',
+  cluster: 'Cluster counting',
 };
 
 export interface HealthLine {
@@ -151,6 +152,11 @@ export const HEALTH_TEXTS: Record<string, { found: string; advice?: string }> = 
   'backup.stale': {
     found: 'The newest backup is of %%date%%, %%age%% ago (%%count%% kept in %%dir%%): daily backups have stopped.',
     advice: `Check that the daemon runs and that %%dir%% is writable and has room; journalctl -u ${SERVICE_UNIT} says why a backup failed.`,
+  },
+  'cluster.counting': { found: 'Node %%node%% counts in the cluster (Redis at %%address%%): every node shares the same counts.' },
+  'cluster.alone': {
+    found: 'Node %%node%% cannot use Redis at %%address%% since %%age%% ago (%%error%%): it counts on its own meanwhile, so each node allows the full limits.',
+    advice: 'Bring Redis back (redis-cli -u ADDRESS ping; see the README, "Running a cluster"). Within 5 seconds of its return the node counts in the cluster again and adds what it counted alone.',
   },
 };
 
@@ -344,6 +350,22 @@ export function judgeBackup(facts: BackupFacts, nowMs: number): HealthLine {
 
 // ---- the whole view -----------------------------------------------------------------------------------------
 
+/** A node of a cluster: whether it counts in the cluster or alone (Redis away), since when, and why. */
+export interface ClusterFacts {
+  node: string;
+  /** The Redis address without its password. */
+  address: string;
+  counting: 'cluster' | 'alone';
+  sinceMs: number;
+  lastFailure: string | null;
+}
+
+/** Counting alone still limits (per node), but the cluster's limits are not kept: a warning, not a problem. */
+export function judgeCluster(facts: ClusterFacts, nowMs: number): HealthLine {
+  if (facts.counting === 'cluster') return line('cluster', 'ok', 'cluster.counting', { node: facts.node, address: facts.address });
+  return line('cluster', 'warning', 'cluster.alone', { node: facts.node, address: facts.address, age: describeAge(nowMs - facts.sinceMs), error: facts.lastFailure ?? 'no answer' });
+}
+
 export interface HealthFacts {
   daemon: DaemonFacts;
   wiring: WiringFacts;
@@ -353,6 +375,8 @@ export interface HealthFacts {
   held: HeldFacts;
   store: StoreFacts;
   backup: BackupFacts;
+  /** Only for a node of a cluster. */
+  cluster?: ClusterFacts;
 }
 
 const SEVERITY: Record<HealthState, number> = { ok: 0, warning: 1, problem: 2 };
@@ -371,6 +395,7 @@ export function judgeHealth(facts: HealthFacts, nowMs: number): HealthReport {
     judgeHeld(facts.held, nowMs),
     judgeStore(facts.store),
     judgeBackup(facts.backup, nowMs),
+    ...(facts.cluster ? [judgeCluster(facts.cluster, nowMs)] : []),
   ];
   return { state: worstState(lines), checkedAt: iso(nowMs), lines };
 }

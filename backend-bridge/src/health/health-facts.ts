@@ -1,4 +1,4 @@
-import type { DaemonFacts, DirectoryFacts, HealthFacts, PlatformFacts, StoreFacts } from '../core/health-check.js';
+import type { ClusterFacts, DaemonFacts, DirectoryFacts, HealthFacts, PlatformFacts, StoreFacts } from '../core/health-check.js';
 import { inspectWiring } from '../postfix/wiring-inspection.js';
 import type { Db } from '../store/database.js';
 import { readBackupFacts, readDirectoryFacts, readHeldFacts, readPlatformReport } from '../store/health-records.js';
@@ -10,6 +10,8 @@ export interface HealthSources {
   postfixConfigDir: string;
   daemon: DaemonFacts;
   store: StoreFacts;
+  /** A node of a cluster: its counting state (only the daemon knows it). */
+  cluster?: ClusterFacts;
 }
 
 /** Gathers what the health view judges; the same for the command and for GET /doctor, apart from daemon and store. */
@@ -37,5 +39,6 @@ export async function gatherHealthFacts(sources: HealthSources): Promise<HealthF
     held: db ? readHeldFacts(db) : { readable: false, error: noStore('held mail') },
     store: sources.store,
     backup: readBackupFacts(sources.dataDir),
+    ...(sources.cluster ? { cluster: sources.cluster } : {}),
   };
 }

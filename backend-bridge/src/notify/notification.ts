@@ -163,6 +163,39 @@ export function storeFailureBody(n: StoreFailureNotification): string {
   ].join('\n');
 }
 
+/** A node of a cluster lost its Redis: it limits on its own counts until Redis is back. */
+export interface ClusterAloneNotification {
+  kind: 'cluster-alone';
+  atMs: number;
+  host: string;
+  node: string;
+  /** The Redis address without its password. */
+  address: string;
+  error: string;
+}
+
+export function clusterAloneSubject(n: ClusterAloneNotification): string {
+  return `Outgoing mail limits: node ${n.node} cannot reach the cluster's Redis`;
+}
+
+export function clusterAloneBody(n: ClusterAloneNotification): string {
+  return [
+    `Node ${n.node} (host ${n.host}) of the outgoing mail limits cluster cannot use its Redis at ${n.address} since ${new Date(n.atMs).toISOString()}:`,
+    '',
+    `  ${n.error}`,
+    '',
+    'It keeps enforcing the limits with its own counts meanwhile: each node now allows the full limits, so a',
+    'mailbox may send its limit once through each node. Configuration changes are refused until Redis is back.',
+    'Within 5 seconds of Redis answering again, the node counts in the cluster and adds what it counted alone.',
+    '',
+    `  redis-cli -u ${n.address} ping`,
+    '  outgoing-limits cluster status --cluster ADDRESS',
+    '',
+    'You get this message once each time the node loses Redis; its health view says when it is back.',
+    '',
+  ].join('\n');
+}
+
 function dirname(file: string): string {
   return file.slice(0, Math.max(file.lastIndexOf('/'), 1));
 }

@@ -19,6 +19,9 @@ import { describeAnomaly, type AnomalyFigures } from '../core/anomalies.js';
 import {
   anomalyBody,
   anomalySubject,
+  clusterAloneBody,
+  clusterAloneSubject,
+  type ClusterAloneNotification,
   type AnomalyNotification,
   headerSafe,
   mailBody,
@@ -142,6 +145,23 @@ export class Notifier {
     const notification: StoreFailureNotification = { kind: 'store-failure', atMs: event.atMs, file: event.file, operation: event.operation, error: event.error, host: os.hostname() };
     const sends: Array<Promise<void>> = [];
     if (to.length > 0) sends.push(this.sendMail(to, storeFailureSubject(notification), storeFailureBody(notification), `store ${event.operation}`));
+    if (settings.webhookUrl) sends.push(this.postWebhook(settings.webhookUrl, notification));
+    const work = Promise.all(sends);
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+  }
+
+  /** A node of a cluster lost its Redis (one message each time; the way back is in the health view). Administrator only. */
+  clusterAlone(event: { atMs: number; node: string; address: string; error: string }): void {
+    const settings = this.enforcer.currentSettings.notifications;
+    const to = settings.adminAddress ? [settings.adminAddress] : [];
+    if (to.length === 0 && !settings.webhookUrl) {
+      this.log.warn('no administrator address or webhook is set: nobody is notified that this node counts alone');
+      return;
+    }
+    const notification: ClusterAloneNotification = { kind: 'cluster-alone', host: os.hostname(), ...event };
+    const sends: Array<Promise<void>> = [];
+    if (to.length > 0) sends.push(this.sendMail(to, clusterAloneSubject(notification), clusterAloneBody(notification), 'cluster alone'));
     if (settings.webhookUrl) sends.push(this.postWebhook(settings.webhookUrl, notification));
     const work = Promise.all(sends);
     this.pending.add(work);
@@ -330,7 +350,7 @@ export class Notifier {
     });
   }
 
-  private async postWebhook(url: string, notification: Notification | StoreFailureNotification | WiringNotification | AnomalyNotification): Promise<void> {
+  private async postWebhook(url: string, notification: Notification | StoreFailureNotification | WiringNotification | AnomalyNotification | ClusterAloneNotification): Promise<void> {
     const body = JSON.stringify(notification);
     for (const [attempt, delay] of WEBHOOK_BACKOFF_MS.entries()) {
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));

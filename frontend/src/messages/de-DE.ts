@@ -372,6 +372,7 @@ export const deDE: MessageTree = {
       held: 'Wartende zurückgehaltene Mail',
       store: 'Prüfung des Speichers',
       backup: 'Letzte Sicherung',
+      cluster: 'Zählung im Cluster',
     },
     reasons: {
       daemon: {
@@ -501,6 +502,15 @@ export const deDE: MessageTree = {
         stale: {
           found: 'Die neueste Sicherung ist vom %%date%%, vor %%age%% (%%count%% aufbewahrt in %%dir%%): Die täglichen Sicherungen haben aufgehört.',
           advice: 'Prüfen Sie, ob der Daemon läuft und ob %%dir%% beschreibbar ist und Platz hat; journalctl -u outgoing-mail-limits sagt, warum eine Sicherung fehlschlug.',
+        },
+      },
+      cluster: {
+        counting: {
+          found: 'Knoten %%node%% zählt im Cluster (Redis unter %%address%%): alle Knoten teilen dieselben Zählungen.',
+        },
+        alone: {
+          found: 'Knoten %%node%% kann Redis unter %%address%% seit %%age%% nicht nutzen (%%error%%): er zählt solange allein, jeder Knoten lässt also die vollen Limits zu.',
+          advice: 'Bringen Sie Redis zurück (redis-cli -u ADRESSE ping; siehe README, "Running a cluster"). Binnen 5 Sekunden nach seiner Rückkehr zählt der Knoten wieder im Cluster und fügt hinzu, was er allein gezählt hat.',
         },
       },
     },

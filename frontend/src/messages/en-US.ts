@@ -371,6 +371,7 @@ export const enUS = {
       held: 'Held mail waiting',
       store: 'Store check',
       backup: 'Last backup',
+      cluster: 'Cluster counting',
     },
     /** The same templates as the command's (backend-bridge/src/core/health-check.ts HEALTH_TEXTS), by reason. */
     reasons: {
@@ -501,6 +502,15 @@ export const enUS = {
         stale: {
           found: 'The newest backup is of %%date%%, %%age%% ago (%%count%% kept in %%dir%%): daily backups have stopped.',
           advice: 'Check that the daemon runs and that %%dir%% is writable and has room; journalctl -u outgoing-mail-limits says why a backup failed.',
+        },
+      },
+      cluster: {
+        counting: {
+          found: 'Node %%node%% counts in the cluster (Redis at %%address%%): every node shares the same counts.',
+        },
+        alone: {
+          found: 'Node %%node%% cannot use Redis at %%address%% since %%age%% ago (%%error%%): it counts on its own meanwhile, so each node allows the full limits.',
+          advice: 'Bring Redis back (redis-cli -u ADDRESS ping; see the README, "Running a cluster"). Within 5 seconds of its return the node counts in the cluster again and adds what it counted alone.',
         },
       },
     },

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { z } from 'zod';
 import { canChangeSettings, isPleskIntegration } from '../../core/access.js';
-import { judgeHealth, type HealthReport, type PlatformReport } from '../../core/health-check.js';
+import { judgeHealth, type ClusterFacts, type HealthReport, type PlatformReport } from '../../core/health-check.js';
 import { gatherHealthFacts } from '../../health/health-facts.js';
 import { recordAudit } from '../../store/audit-store.js';
 import { readPlatformReport, recordPlatformReport } from '../../store/health-records.js';
@@ -19,13 +19,15 @@ export interface DoctorRouteOptions {
   storeHealth?: () => StoreHealthReport;
   /** Where the API socket is, for the daemon line. */
   socketPath: string;
+  /** A node of a cluster: its counting state, for the cluster line. */
+  cluster?: () => ClusterFacts;
 }
 
 export function doctorRoutes(routes: RouteTable, context: ApiContext, options: DoctorRouteOptions): void {
   routes.add({
     method: 'GET',
     path: '/doctor',
-    summary: 'Health view: daemon, Postfix wiring, Plesk\'s own limiting, directory sync, held mail, store check, last backup; each line ok, warning or problem with what to do',
+    summary: 'Health view: daemon, Postfix wiring, Plesk\'s own limiting, directory sync, held mail, store check, last backup, and for a node of a cluster its counting; each line ok, warning or problem with what to do',
     tag: 'health',
     handler: async ({ identity }): Promise<HealthReport> => {
       if (!canChangeSettings(identity)) throw forbidden('Only the administrator can see the health view.');
@@ -40,6 +42,7 @@ export function doctorRoutes(routes: RouteTable, context: ApiContext, options: D
         daemon: { running: true, socket: options.socketPath },
         // Not a check run now: that would hold up the policy service on a large store (see daemon.ts).
         store: { kind: 'daemon', file, dataDir, fault: fault.ok ? null : { operation: fault.operation, error: fault.error, since: fault.since, failures: fault.failures } },
+        ...(options.cluster ? { cluster: options.cluster() } : {}),
       });
       return judgeHealth(facts, context.nowMs());
     },
