@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ClusterNodes, ClusterNodesError, startNodeHeartbeat, type NodeFacts } from '../src/cluster/cluster-nodes.js';
 import { FORGET_AFTER_MS, MAX_NODES, SILENT_AFTER_MS } from '../src/core/cluster-nodes.js';
+import { ADMIN, ApiHarness, JDOE, RES1 } from '../test-support/api-harness.js';
 import { eventually, runCli } from '../test-support/daemon-process.js';
 import { RedisServer } from '../test-support/redis-server.js';
 
@@ -268,5 +269,63 @@ describe('outgoing-limits cluster status (the built command)', () => {
     const missing = await runCli(['cluster', 'status']);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain("required option '--cluster <url>' not specified");
+  });
+});
+
+describe('GET /api/v1/cluster', () => {
+  it('standalone says so; in a cluster the admin gets the address without its password and the nodes; others 403', async () => {
+    const standalone = await ApiHarness.start();
+    try {
+      const answer = await standalone.get(ADMIN, '/api/v1/cluster');
+      expect([answer.statusCode, answer.json()]).toEqual([200, { mode: 'standalone' }]);
+    } finally {
+      await standalone.close();
+    }
+
+    const nodes = new ClusterNodes(connect(), { url: `redis://limits:s3cret@127.0.0.1:${server.port}/0` });
+    await nodes.report(facts('mx2', { heldMessages: 4 }));
+    await nodes.report(facts('mx1', { counting: 'alone' }));
+    const h = await ApiHarness.start({ clusterNodes: nodes });
+    try {
+      const answer = await h.get(ADMIN, '/api/v1/cluster');
+      expect(answer.statusCode, answer.body).toBe(200);
+      expect(answer.body).not.toContain('s3cret');
+      const body = answer.json() as { mode: string; address: string; nodes: Array<Record<string, unknown>> };
+      expect(body.mode).toBe('cluster');
+      expect(body.address).toBe(`redis://limits:***@127.0.0.1:${server.port}/0`);
+      expect(body.nodes.map((n) => [n.node, n.state, n.counting, n.heldMessages])).toEqual([
+        ['mx1', 'up', 'alone', 0],
+        ['mx2', 'up', 'cluster', 4],
+      ]);
+      expect(Object.keys(body.nodes[0] ?? {}).sort()).toEqual(['counting', 'heldMessages', 'lastSeenMs', 'node', 'startedAtMs', 'state', 'version', 'wiring']);
+      for (const caller of [RES1, JDOE]) {
+        const refused = await h.get(caller, '/api/v1/cluster');
+        expect([refused.statusCode, refused.json()]).toEqual([403, { error: 'Only the administrator can see the nodes of the cluster.' }]);
+      }
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("503 with a clear error when the cluster's Redis does not answer, and the nodes again once it is back", async () => {
+    // The daemon's connection queues commands while it reconnects: the route must not wait for it.
+    const nodes = new ClusterNodes(connect({ maxRetriesPerRequest: null }));
+    await nodes.report(facts('mx1'));
+    const h = await ApiHarness.start({ clusterNodes: nodes });
+    try {
+      await server.kill();
+      const answer = await h.get(ADMIN, '/api/v1/cluster');
+      expect(answer.statusCode).toBe(503);
+      const address = `redis+unix://${server.socketPath}`;
+      expect(answer.json()).toEqual({
+        error: `The cluster's Redis at ${address} does not answer: no answer within 2 s`,
+        code: 'clusterUnreachable',
+        params: { address, reason: 'no answer within 2 s' },
+      });
+      await server.restart();
+      await eventually(async () => (await h.get(ADMIN, '/api/v1/cluster')).statusCode === 200, 'the nodes again', 20_000);
+    } finally {
+      await h.close();
+    }
   });
 });
