@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import net from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ClusterNodes, ClusterNodesError, startNodeHeartbeat, type NodeFacts } from '../src/cluster/cluster-nodes.js';
@@ -246,6 +247,22 @@ describe('outgoing-limits cluster status (the built command)', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(`outgoing-limits: cannot reach the cluster's Redis at ${server.url}: connect ECONNREFUSED 127.0.0.1:${server.port}\n`);
+  });
+
+  it('a Redis that accepts the connection and then never answers (hung): exits 1 saying so, and does not hang', async () => {
+    const held: net.Socket[] = [];
+    // Accepts, reads, never answers, never closes: what a stopped or wedged Redis looks like from outside.
+    const hung = net.createServer((socket) => void held.push(socket.on('error', () => undefined)));
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const { port } = hung.address() as net.AddressInfo;
+    try {
+      const result = await runCli(['cluster', 'status', '--cluster', `redis://127.0.0.1:${port}`]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(`outgoing-limits: cannot reach the cluster's Redis at redis://127.0.0.1:${port}: no answer within 2 s\n`);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => hung.close(resolve));
+    }
   });
 
   it('a bad address or a wrong password exits 1 naming the address, never the password', async () => {

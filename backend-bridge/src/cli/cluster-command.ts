@@ -47,6 +47,10 @@ export async function clusterStatus(url: string): Promise<{ address: string; now
     connectTimeout: CLUSTER_ANSWER_TIMEOUT_MS,
     commandTimeout: CLUSTER_ANSWER_TIMEOUT_MS,
     maxRetriesPerRequest: 0,
+    // What ioredis sends on connecting (the ready check's INFO, CLIENT SETINFO) would take a timeout of its own
+    // before the listing even starts; the listing's commands are check enough.
+    enableReadyCheck: false,
+    disableClientInfo: true,
     enableOfflineQueue: false,
     // One attempt, no reconnecting: a person is waiting for the answer.
     retryStrategy: () => null,
@@ -55,16 +59,30 @@ export async function clusterStatus(url: string): Promise<{ address: string; now
   // connect() rejects with only "Connection is closed."; the reason (refused, WRONGPASS, ...) comes as an event.
   let cause: Error | null = null;
   redis.on('error', (error: Error) => (cause ??= error));
+  // connectTimeout covers only the TCP connection and commandTimeout only commands: a Redis that accepts and
+  // then hangs (stopped, overloaded) could still hold the connect step, so the whole attempt has its own bound.
+  let deadline: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    deadline = setTimeout(() => reject(new Error(`no answer within ${(2 * CLUSTER_ANSWER_TIMEOUT_MS) / 1000} s`)), 2 * CLUSTER_ANSWER_TIMEOUT_MS);
+  });
   try {
-    await redis.connect();
-    const nodes = await new ClusterNodes(redis, { url }).list();
-    const [seconds, micros] = await redis.time();
-    return { address, nowMs: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), nodes };
+    return await Promise.race([
+      (async () => {
+        await redis.connect();
+        const nodes = await new ClusterNodes(redis, { url }).list();
+        const [seconds, micros] = await redis.time();
+        return { address, nowMs: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), nodes };
+      })(),
+      expired,
+    ]);
   } catch (error) {
     if (error instanceof UserError) throw error;
     throw new UserError(`cannot reach the cluster's Redis at ${address}: ${reasonOf(cause ?? error)}`);
   } finally {
+    clearTimeout(deadline);
     redis.disconnect();
+    // disconnect() only half-closes: a Redis that hangs never closes its side, and the command would not exit.
+    redis.stream?.destroy();
   }
 }
 
@@ -73,6 +91,7 @@ function reasonOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   if (/Command timed out/i.test(message)) return `no answer within ${CLUSTER_ANSWER_TIMEOUT_MS / 1000} s`;
   if (/connect ETIMEDOUT/i.test(message)) return `no connection within ${CLUSTER_ANSWER_TIMEOUT_MS / 1000} s`;
+  if (/^Protocol error/.test(message)) return `what answers there does not speak Redis's protocol (${message})`;
   return message;
 }
 
