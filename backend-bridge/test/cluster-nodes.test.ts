@@ -185,6 +185,23 @@ describe('the heartbeat', () => {
     expect(lines.filter((l) => l.msg === 'reporting this node to the cluster again')).toEqual([expect.objectContaining({ level: 30, failedReports: (warnings[1]?.repeated ?? 0) + 1 })]);
   });
 
+  it('facts that cannot be read are a failed report like any other, never an exception out of the heartbeat', async () => {
+    const lines: Array<{ level: number; msg: string; error?: string }> = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) });
+    let calls = 0;
+    const heartbeat = startNodeHeartbeat(new ClusterNodes(connect()), () => {
+      if (++calls <= 3) throw new Error('the held mail cannot be counted now');
+      return facts('mx1');
+    }, log, 10);
+    try {
+      await eventually(async () => (await new ClusterNodes(connect()).list()).length === 1, 'a report once the facts can be read');
+    } finally {
+      await heartbeat.stop();
+    }
+    expect(lines[0]).toMatchObject({ level: 40, error: 'the held mail cannot be counted now' });
+    expect(lines.find((l) => l.msg === 'reporting this node to the cluster again')).toBeDefined();
+  });
+
   it('a report that waits for its answer is not sent twice; stop() does not wait for a Redis that does not answer', async () => {
     const lines: Array<{ msg: string; error?: string }> = [];
     const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) });

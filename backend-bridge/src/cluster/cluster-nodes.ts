@@ -191,8 +191,13 @@ const STOP_WAIT_MS = 2_000;
  * fault to ride out.
  */
 export function startNodeHeartbeat(nodes: ClusterNodes, facts: () => NodeFacts, log: Logger, intervalMs = 1000): NodeHeartbeat {
-  const first = facts();
-  const problem = nodeNameProblem(first.node);
+  let name: string | null = null;
+  try {
+    name = facts().node;
+  } catch {
+    // A fact that cannot be read now (held mail, wiring) is the ticks' to report, not a reason not to start.
+  }
+  const problem = name === null ? null : nodeNameProblem(name);
   if (problem) throw new ClusterNodesError(`--node-name: ${problem}`);
   const summariser = new LogSummariser(log);
   let failures = 0;
@@ -209,7 +214,7 @@ export function startNodeHeartbeat(nodes: ClusterNodes, facts: () => NodeFacts, 
       failed(new Error("still waiting for Redis's answer to the previous report"));
       return;
     }
-    inFlight = (async () => {
+    const attempt = (async () => {
       try {
         await nodes.report(facts());
         if (failures > 0) {
@@ -218,10 +223,13 @@ export function startNodeHeartbeat(nodes: ClusterNodes, facts: () => NodeFacts, 
         }
       } catch (error) {
         failed(error);
-      } finally {
-        inFlight = null;
       }
     })();
+    // Cleared once settled, not inside the attempt: one that fails before its first await settles before it is stored.
+    inFlight = attempt;
+    void attempt.then(() => {
+      if (inFlight === attempt) inFlight = null;
+    });
   };
   tick();
   const timer = setInterval(tick, intervalMs);
