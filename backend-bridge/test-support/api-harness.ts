@@ -9,6 +9,7 @@ import { newNonce, signRequest } from '../src/api/auth/signature.js';
 import type { ApiContext } from '../src/api/context.js';
 import type { Role } from '../src/api/identity.js';
 import { buildApi } from '../src/api/server.js';
+import type { ClusterNodes } from '../src/cluster/cluster-nodes.js';
 import type { DirectoryFile } from '../src/core/directory-file.js';
 import { CounterJournal } from '../src/counters/journal.js';
 import { RollingWindowCounters } from '../src/counters/rolling-window.js';
@@ -62,6 +63,8 @@ export interface HarnessOptions {
   heldWithoutPostfix?: boolean;
   /** Called after every answer with the route pattern fastify matched (`/api/v1/x/:name`), for coverage checks. */
   onResponse?: (hit: { method: string; route: string; status: number }) => void;
+  /** The nodes of a cluster, as a daemon started with --cluster has them (default: standalone). */
+  clusterNodes?: ClusterNodes;
 }
 
 export interface RequestOptions {
@@ -119,6 +122,7 @@ export class ApiHarness {
       ? new HeldMail(db, this.enforcer, this.sync, new PostfixQueue(path.join(dataDir, 'no-postfix')), log, () => undefined, () => this.nowMs)
       : null;
     if (this.held) this.context.held = this.held;
+    if (options.clusterNodes) this.context.clusterNodes = options.clusterNodes;
     this.app = buildApi(this.context, { secret: this.secret, version: '0.0.0-test' });
     const onResponse = options.onResponse;
     if (onResponse) {

@@ -1993,6 +1993,17 @@ describe('rows say what is so: the state of the next message, held mail, comprom
 
 // =========================================================================================================
 
+describe('contract: the cluster (with a real Redis: test/cluster-nodes.test.ts)', () => {
+  const h = useHarness();
+
+  it('GET /cluster: a standalone daemon says so to the administrator; everyone else 403', async () => {
+    const answer = await h().get(ADMIN, '/api/v1/cluster');
+    expectStatus(answer, 200);
+    expect(json(answer)).toEqual({ mode: 'standalone' });
+    for (const caller of [RES1, JDOE]) expectError(await h().get(caller, '/api/v1/cluster'), 403);
+  });
+});
+
 describe('contract: temporary exemptions (the rules: exemptions.api.test.ts)', () => {
   const h = useHarness();
 

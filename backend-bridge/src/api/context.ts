@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ClusterNodes } from '../cluster/cluster-nodes.js';
 import type { WindowView } from '../core/decision.js';
 import type { Enforcer } from '../enforcement/enforcer.js';
 import type { HeldMail } from '../enforcement/held-mail.js';
@@ -19,6 +20,8 @@ export interface ApiContext {
   held?: HeldMail;
   /** The Postfix wiring guard: only in a daemon started with --postfix-config-dir. */
   wiring?: { check(): Promise<WiringCheckOutcome> };
+  /** The nodes of the cluster (daemon --cluster); null or absent when the daemon runs standalone. */
+  clusterNodes?: ClusterNodes | null;
 }
 
 export function currentWindow(context: ApiContext): WindowView {

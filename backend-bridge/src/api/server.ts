@@ -12,6 +12,7 @@ import { ApiError } from './errors.js';
 import { apiDocument } from './openapi-document.js';
 import { API_PREFIX, RouteTable } from './route-table.js';
 import { directoryRoutes } from './routes/directory-routes.js';
+import { clusterRoutes } from './routes/cluster-routes.js';
 import { doctorRoutes } from './routes/doctor-routes.js';
 import { monitorRoutes } from './routes/monitor-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
@@ -94,6 +95,7 @@ export function buildApi(
   directoryRoutes(routes, context);
   if (context.held) heldRoutes(routes, context, context.held);
   if (context.wiring) wiringRoutes(routes, context.wiring);
+  clusterRoutes(routes, context);
   doctorRoutes(routes, context, {
     socketPath: apiSocketPath(path.dirname(context.db.name)),
     ...(options.storeHealth ? { storeHealth: options.storeHealth } : {}),

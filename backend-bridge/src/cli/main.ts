@@ -30,6 +30,7 @@ import { registerStoreCommands } from './store-command.js';
 import { registerNotifyCommands } from './notify-command.js';
 import { registerExemptCommands } from './exempt-command.js';
 import { registerReportCommand } from './report-command.js';
+import { registerClusterCommands } from './cluster-command.js';
 import { applyStoredExemptions } from '../enforcement/exemption-ends.js';
 import { DoctorVerdict, registerDoctorCommand } from './doctor-command.js';
 import { createLogger } from './logger.js';
@@ -393,6 +394,7 @@ export function buildProgram(): Command {
   registerExemptCommands(program, dataDirOption);
   registerDoctorCommand(program, dataDirOption);
   registerReportCommand(program, dataDirOption);
+  registerClusterCommands(program, dataDirOption);
   return program;
 }
 

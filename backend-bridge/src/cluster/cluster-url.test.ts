@@ -31,4 +31,24 @@ describe('cluster addresses', () => {
     expect(wrong('redis+unix://')).toThrow(/names no socket path/);
     expect(describeClusterUrl('redis://limits:secret@h:1/0')).toBe('redis://limits:***@h:1/0');
   });
+
+  it('never shows a password of an address that is not valid, whatever it holds', () => {
+    const message = (url: string) => {
+      try {
+        clusterRedisOptions(url);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error(`${url} was accepted`);
+    };
+    // Unescaped "/" and "@" in the password, a wrong scheme, a sentinel list: none shows any of it.
+    for (const url of ['redis://u:pa/ss@h:1/0', 'redis://u:p@ss@h:99999', 'http://u:s3cr3t@h', 'redis-sentinel://u:s3@cr3t@h1:x/m', 'rediss://:pa/ss@@h/x']) {
+      const said = message(url);
+      for (const piece of ['pa/ss', 'p@ss', 's3cr3t', 's3@cr3t', 'ss@', 'cr3t']) expect(said, url).not.toContain(piece);
+      expect(said, url).toContain('***');
+    }
+    expect(describeClusterUrl('redis://u:pa/ss@h:1/0')).toBe('redis://u:***@h:1/0');
+    expect(describeClusterUrl('redis-sentinel://:p@ss@10.0.0.1,10.0.0.2/limits')).toBe('redis-sentinel://:***@10.0.0.1,10.0.0.2/limits');
+    expect(describeClusterUrl('redis://10.0.0.5:6379/0')).toBe('redis://10.0.0.5:6379/0');
+  });
 });

@@ -24,13 +24,22 @@ export function clusterRedisOptions(url: string): RedisOptions {
     case 'redis-sentinel':
       return sentinel(url);
     default:
-      throw new ClusterUrlError(`a cluster address starts with redis://, rediss://, redis+unix:// or redis-sentinel://, not ${JSON.stringify(url.slice(0, 40))}`);
+      throw new ClusterUrlError(`a cluster address starts with redis://, rediss://, redis+unix:// or redis-sentinel://, not ${JSON.stringify(describeClusterUrl(url).slice(0, 60))}`);
   }
 }
 
-/** The address without its password: for logs, health and `cluster status`. */
+/**
+ * The address without its password: for logs, health and `cluster status`. Also for an address that is not
+ * valid, where a password may hold "/" or "@" unescaped: everything from the first ":" after "//" to the last "@"
+ * is hidden, which may hide more than the password but never shows part of it.
+ */
 export function describeClusterUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  const start = url.indexOf('//');
+  const at = url.lastIndexOf('@');
+  if (start < 0 || at < start) return url;
+  const colon = url.indexOf(':', start + 2);
+  if (colon < 0 || colon > at) return url;
+  return `${url.slice(0, colon)}:***${url.slice(at)}`;
 }
 
 function single(url: string): RedisOptions {
@@ -47,7 +56,8 @@ function unixSocket(url: string): RedisOptions {
 
 function sentinel(url: string): RedisOptions {
   // URL cannot parse several hosts: the list is split off by hand, the rest parsed with a placeholder host.
-  const match = /^redis-sentinel:\/\/(?:([^@/]*)@)?([^/?]+)\/([^/?]+)(\?.*)?$/.exec(url);
+  // The credentials end at the last "@": a password may hold one unescaped, and must never be read as a host.
+  const match = /^redis-sentinel:\/\/(?:(.*)@)?([^@/?]+)\/([^/?]+)(\?.*)?$/.exec(url);
   if (!match) throw new ClusterUrlError(`${describeClusterUrl(url)} is not redis-sentinel://host:port,host:port/mastername`);
   const [, userInfo, hostList, masterName, query] = match;
   const sentinels = (hostList as string).split(',').map((entry) => {

@@ -1,5 +1,5 @@
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
-import { COLLECTION, type AuditEntry, type AuditQuery, type AnomalySignal, type RecordedAnomaly, type CompromisedMailbox, type ExemptionView, type Limit, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HealthReport, type HeldQuery, type Level, type LimitsState, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats, type LimitsMode, type MonitoringAnswer, type SettingsAnswer, type ReportRow, type StatsPeriod } from './types';
+import { COLLECTION, type AuditEntry, type ClusterAnswer, type AuditQuery, type AnomalySignal, type RecordedAnomaly, type CompromisedMailbox, type ExemptionView, type Limit, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HealthReport, type HeldQuery, type Level, type LimitsState, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats, type LimitsMode, type MonitoringAnswer, type SettingsAnswer, type ReportRow, type StatsPeriod } from './types';
 
 /**
  * Why a request failed: the API's sentence, its per-field messages, the status (null: no answer at all), and
@@ -135,6 +135,11 @@ export class ApiClient {
   /** The health view; administrators only. */
   doctor(): Promise<HealthReport> {
     return this.call('GET', '/doctor');
+  }
+
+  /** Standalone, or the cluster's nodes; administrators only. */
+  cluster(): Promise<ClusterAnswer> {
+    return this.call('GET', '/cluster');
   }
 
   list(level: Level, query: ListQuery): Promise<ObjectPage> {

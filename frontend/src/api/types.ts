@@ -10,6 +10,8 @@ export type { NotificationSettings, NotifyPeriod, OverLimitAction, ServerSetting
 export type { HeldStatus } from '../../../backend-bridge/src/store/held-store.js';
 export type { HealthLine, HealthLineId, HealthReport, HealthState } from '../../../backend-bridge/src/core/health-check.js';
 export type { LimitsState } from '../../../backend-bridge/src/api/routes/object-routes.js';
+export type { ClusterAnswer } from '../../../backend-bridge/src/api/routes/cluster-routes.js';
+export type { NodeListing } from '../../../backend-bridge/src/core/cluster-nodes.js';
 export type { HeldLeaving } from '../../../backend-bridge/src/core/held-release-time.js';
 export type { LimitsMode } from '../../../backend-bridge/src/core/monitor-mode.js';
 export type { SettingsAnswer } from '../../../backend-bridge/src/api/routes/settings-routes.js';

@@ -777,4 +777,15 @@ export const deDE: MessageTree = {
     unlimited: 'Unbegrenzt',
     ownerWithReseller: '%%customer%% (Reseller %%reseller%%)',
   },
+  cluster: {
+    title: 'Cluster',
+    intro: 'Mailserver, die sich diese Limits über Redis unter %%address%% teilen.',
+    columns: { node: 'Server', state: 'Zustand', lastSeen: 'Zuletzt gesehen', version: 'Version', counting: 'Zählung', held: 'Zurückgehaltene Nachrichten', wiring: 'Postfix' },
+    states: { up: 'Aktiv', silent: 'Stumm' },
+    silentHint: 'Seit mehr als 10 Sekunden keine Meldung: angehalten oder von Redis getrennt',
+    counting: { cluster: 'Im Cluster', alone: 'Allein (Redis war nicht erreichbar)' },
+    wiring: { wired: 'Angebunden', 'not-wired': 'Nicht angebunden', unknown: 'Unbekannt' },
+    none: 'Noch hat sich kein Server bei diesem Cluster gemeldet.',
+    unreachable: 'Redis des Clusters unter %%address%% antwortet nicht (%%reason%%). Jeder Server begrenzt die Mail weiter mit seinen eigenen Zählern.',
+  },
 };

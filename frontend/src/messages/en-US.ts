@@ -782,6 +782,18 @@ export const enUS = {
     unlimited: 'Unlimited',
     ownerWithReseller: '%%customer%% (reseller %%reseller%%)',
   },
+  /** The overview's "Cluster" section: the nodes sharing these limits through Redis (administrator, cluster mode only). */
+  cluster: {
+    title: 'Cluster',
+    intro: 'Mail servers that share these limits through Redis at %%address%%.',
+    columns: { node: 'Server', state: 'State', lastSeen: 'Last seen', version: 'Version', counting: 'Counting', held: 'Held messages', wiring: 'Postfix' },
+    states: { up: 'Up', silent: 'Silent' },
+    silentHint: 'No report for more than 10 seconds: stopped, or cut off from Redis',
+    counting: { cluster: 'In the cluster', alone: 'On its own (Redis was unreachable)' },
+    wiring: { wired: 'Connected', 'not-wired': 'Not connected', unknown: 'Unknown' },
+    none: 'No server has reported to this cluster yet.',
+    unreachable: 'Redis of the cluster at %%address%% does not answer (%%reason%%). Each server goes on limiting mail with its own counts.',
+  },
 };
 
 export type Messages = typeof enUS;

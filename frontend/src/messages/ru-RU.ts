@@ -808,4 +808,15 @@ export const ruRU: MessageTree = {
     unlimited: 'Без ограничений',
     ownerWithReseller: '%%customer%% (реселлер %%reseller%%)',
   },
+  cluster: {
+    title: 'Кластер',
+    intro: 'Почтовые серверы, которые делят эти ограничения через Redis по адресу %%address%%.',
+    columns: { node: 'Сервер', state: 'Состояние', lastSeen: 'Последний отчёт', version: 'Версия', counting: 'Подсчёт', held: 'Задержанные сообщения', wiring: 'Postfix' },
+    states: { up: 'Работает', silent: 'Молчит' },
+    silentHint: 'Нет отчёта более 10 секунд: остановлен или отрезан от Redis',
+    counting: { cluster: 'В кластере', alone: 'Сам по себе (Redis был недоступен)' },
+    wiring: { wired: 'Подключён', 'not-wired': 'Не подключён', unknown: 'Неизвестно' },
+    none: 'Ни один сервер ещё не отчитался в этом кластере.',
+    unreachable: 'Redis кластера по адресу %%address%% не отвечает (%%reason%%). Каждый сервер продолжает ограничивать почту по своим счётчикам.',
+  },
 };

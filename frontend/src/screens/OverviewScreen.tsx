@@ -18,6 +18,7 @@ import { formatDateTime, formatNumber } from '../app/locale';
 import { ExemptionsSection } from '../components/ExemptionsSection';
 import { PeriodChart, type ChartObject } from '../components/PeriodChart';
 import { ReportSection } from '../components/ReportSection';
+import { ClusterSection } from '../components/ClusterSection';
 
 const LEVELS: Level[] = ['subscription', 'domain', 'mailbox'];
 const BLOCKED_PER_LEVEL = 10;
@@ -136,6 +137,7 @@ export function OverviewScreen() {
         </LoadState>
       </Section>
 
+      <ClusterSection />
       <MonitoringPanel />
       <ExemptionsSection />
       <RecentAnomalies />
