@@ -17,6 +17,8 @@ import { DAY_SECONDS, clusterWindowsOf, dailyWindowCounters, Enforcer, windowSec
 import { ClusterCounting } from './enforcement/cluster-counting.js';
 import { RedisCounts } from './counters/redis-counts.js';
 import { clusterRedisOptions, describeClusterUrl } from './cluster/cluster-url.js';
+import { ClusterNodes, startNodeHeartbeat, type NodeHeartbeat } from './cluster/cluster-nodes.js';
+import { readHeldFacts } from './store/health-records.js';
 import { HeldMail } from './enforcement/held-mail.js';
 import { watchAnomalies } from './enforcement/anomaly-response.js';
 import { AnomalyStore } from './store/anomaly-store.js';
@@ -178,8 +180,11 @@ export class Daemon {
     /** Decisions and exemption ends read this clock (see clock.ts); the API keeps the real one, which signatures are checked against. */
     private readonly clockMs: () => number,
     /** A node of a cluster: its Redis connection and its counting state; null for a single server. */
-    readonly cluster: { redis: Redis; counting: ClusterCounting; url: string; nodeName: string } | null,
+    readonly cluster: { redis: Redis; counting: ClusterCounting; nodes: ClusterNodes; url: string; nodeName: string } | null,
   ) {}
+
+  private heartbeat: NodeHeartbeat | null = null;
+  private readonly startedAtMs = Date.now();
 
   static async start(options: DaemonOptions, log: Logger): Promise<Daemon> {
     const apiGroup = options.apiGroup ?? null;
@@ -223,7 +228,7 @@ export class Daemon {
       await counting.start();
       enforcer.cluster = counting;
       enforcer.onRefundLost = (chain, weight, error) => repeated.warn('cluster-refund-lost', { object: chain[0]?.name, weight, error: error.message }, 'a refund could not reach Redis: the count stays');
-      cluster = { redis, counting, url: options.cluster.url, nodeName: options.cluster.nodeName };
+      cluster = { redis, counting, nodes: new ClusterNodes(redis, { url }), url, nodeName };
     }
     const storeHealth = new StoreHealth(databasePath(options.dataDir), log, (event) => notifier?.storeFailed(event));
     const sync = new StoreSync(db, enforcer, log, storeHealth);
@@ -300,6 +305,7 @@ export class Daemon {
     );
     void daemon.backUpIfDue();
     daemon.wiringGuard?.start();
+    daemon.startHeartbeat();
     // Before the first release: records of mail that left the hold queue while the daemon was down are closed.
     daemon.reconciled = held.reconcile(Date.now());
     for (const [service, address] of [['policy', daemon.policyAddress], ['milter', daemon.milterAddress]] as const) {
@@ -313,7 +319,7 @@ export class Daemon {
   }
 
   private async startApi(options: DaemonOptions): Promise<void> {
-    const context: ApiContext = { db: this.db, enforcer: this.enforcer, sync: this.sync, log: this.log, nowMs: Date.now, flushCounts: () => this.flush(), held: this.held };
+    const context: ApiContext = { db: this.db, enforcer: this.enforcer, sync: this.sync, log: this.log, nowMs: Date.now, flushCounts: () => this.flush(), held: this.held, clusterNodes: this.cluster?.nodes ?? null };
     if (this.wiringGuard) context.wiring = this.wiringGuard;
     const apiGroup = options.apiGroup ?? null;
     if (apiGroup !== null) {
@@ -347,6 +353,27 @@ export class Daemon {
     this.apiTcp = listening.tcpServer;
     this.apiAddress = { socketPath, tcpPort: listening.tcpPort };
     this.log.info({ socketPath, tcpPort: listening.tcpPort, ui: uiDir }, 'API listening');
+  }
+
+  /** A node of a cluster tells the others, every second, that it is up and how it is doing (`cluster status`). */
+  private startHeartbeat(): void {
+    const cluster = this.cluster;
+    if (!cluster) return;
+    this.heartbeat = startNodeHeartbeat(
+      cluster.nodes,
+      () => {
+        const held = readHeldFacts(this.db);
+        return {
+          node: cluster.nodeName,
+          version: VERSION,
+          startedAtMs: this.startedAtMs,
+          counting: cluster.counting.state,
+          heldMessages: held.readable ? held.count : 0,
+          wiring: this.wiringGuard ? 'guarded' : 'unknown',
+        };
+      },
+      this.log,
+    );
   }
 
   /** Writes buffered counts and events; what fails stays buffered and is tried again with the next flush. */
@@ -459,6 +486,7 @@ export class Daemon {
     await Promise.race([this.notifier.idle(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     await this.backingUp; // the backup reads through this connection
     if (this.cluster) {
+      await this.heartbeat?.stop();
       await this.cluster.counting.stop();
       this.cluster.redis.disconnect();
     }

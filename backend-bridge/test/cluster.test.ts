@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DaemonProcess, eventually } from '../test-support/daemon-process.js';
+import { cli, DaemonProcess, eventually } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import { endOfMessage, PolicyClient } from '../test-support/policy-client.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
@@ -93,8 +93,19 @@ async function sendThrough(postfix: PostfixInstance, from: string, count: number
 }
 
 describe('a cluster of three nodes on one Redis', () => {
-  it('every node counts in the cluster and says so in its health', async () => {
+  it('every node counts in the cluster, says so in its health, and every node lists all three', async () => {
     for (const node of Object.values(nodes)) expect(await countingOf(node)).toBe('cluster');
+    await eventually(async () => {
+      const listed = await getOk<{ mode: string; nodes: Array<{ node: string; state: string }> }>(bridgeApi(nodes.b.dataDir), '/api/v1/cluster');
+      return listed.mode === 'cluster' && listed.nodes.map((n) => `${n.node} ${n.state}`).join(',') === 'node-a up,node-b up,node-c up';
+    }, 'node B to list the three nodes up');
+    const status = await cli(['cluster', 'status', '--cluster', url, '--json']);
+    const listed = JSON.parse(status) as { nodes: Array<{ node: string; counting: string; version: string }> };
+    expect(listed.nodes.map((n) => [n.node, n.counting])).toEqual([
+      ['node-a', 'cluster'],
+      ['node-b', 'cluster'],
+      ['node-c', 'cluster'],
+    ]);
   });
 
   it('a mailbox of limit 100 hammered through all nodes at once gets exactly 100 through', async () => {

@@ -9,6 +9,7 @@ import { NOTIFY_PERIODS, OVER_LIMIT_ACTIONS, type CountingUnit, type NotifyPerio
 import { ADDRESS } from '../core/directory-file.js';
 import { parseListenAddress, type ListenAddress } from '../postfix/listen-address.js';
 import { ClusterUrlError, clusterRedisOptions } from '../cluster/cluster-url.js';
+import { nodeNameProblem } from '../core/cluster-nodes.js';
 
 /** Parsers for command-line values: each throws InvalidArgumentError with the text the user sees. */
 
@@ -144,6 +145,7 @@ export function clusterUrl(raw: string): string {
 
 /** `--node-name`: how the other nodes and `cluster status` name this one. */
 export function nodeName(raw: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$/.test(raw)) throw new InvalidArgumentError(`a node name is 1 to 63 letters, digits, dots, dashes, underscores or colons, starting with a letter or digit; got "${raw.slice(0, 80)}"`);
+  const problem = nodeNameProblem(raw);
+  if (problem) throw new InvalidArgumentError(problem);
   return raw;
 }
