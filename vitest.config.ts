@@ -24,6 +24,16 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'bench',
+          include: ['bench/**/*.test.ts'],
+          // The bench's own figures and workloads, against a real redis-server and the built daemon: one at a time.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'plesk',
           include: ['packaging/test/**/*.test.ts'],
           // The package and install tests run the built command, a real Postfix and a daemon each: one at a time.

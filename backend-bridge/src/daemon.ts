@@ -180,7 +180,7 @@ export class Daemon {
     /** Decisions and exemption ends read this clock (see clock.ts); the API keeps the real one, which signatures are checked against. */
     private readonly clockMs: () => number,
     /** A node of a cluster: its Redis connection and its counting state; null for a single server. */
-    readonly cluster: { redis: Redis; counting: ClusterCounting; nodes: ClusterNodes; url: string; nodeName: string } | null,
+    readonly cluster: { redis: Redis; counts: RedisCounts; counting: ClusterCounting; nodes: ClusterNodes; url: string; nodeName: string } | null,
   ) {}
 
   private heartbeat: NodeHeartbeat | null = null;
@@ -228,7 +228,7 @@ export class Daemon {
       await counting.start();
       enforcer.cluster = counting;
       enforcer.onRefundLost = (chain, weight, error) => repeated.warn('cluster-refund-lost', { object: chain[0]?.name, weight, error: error.message }, 'a refund could not reach Redis: the count stays');
-      cluster = { redis, counting, nodes: new ClusterNodes(redis, { url }), url, nodeName };
+      cluster = { redis, counts, counting, nodes: new ClusterNodes(redis, { url }), url, nodeName };
     }
     const storeHealth = new StoreHealth(databasePath(options.dataDir), log, (event) => notifier?.storeFailed(event));
     const sync = new StoreSync(db, enforcer, log, storeHealth);
@@ -320,6 +320,8 @@ export class Daemon {
 
   private async startApi(options: DaemonOptions): Promise<void> {
     const context: ApiContext = { db: this.db, enforcer: this.enforcer, sync: this.sync, log: this.log, nowMs: Date.now, flushCounts: () => this.flush(), held: this.held, clusterNodes: this.cluster?.nodes ?? null };
+    const cluster = this.cluster;
+    if (cluster) context.clusterUsage = { inCluster: () => cluster.counting.state === 'cluster', read: (requests) => cluster.counts.read(requests) };
     if (this.wiringGuard) context.wiring = this.wiringGuard;
     const apiGroup = options.apiGroup ?? null;
     if (apiGroup !== null) {
@@ -329,7 +331,6 @@ export class Daemon {
     }
     const uiDir = options.http ? (options.uiDir === undefined ? findStandaloneUi() : options.uiDir) : null;
     if (options.http && !uiDir) this.log.warn('the standalone UI is not built (npm run build:ui): serving the API only');
-    const cluster = this.cluster;
     const nodeCounting = cluster
       ? () => {
           const state = cluster.counting.describe();

@@ -122,6 +122,14 @@ describe('a cluster of three nodes on one Redis', () => {
     }
     for (const answer of viaC.filter((a) => a !== 'action=DUNNO')) expect(answer).toMatch(DEFERRED);
     expect(await hourInRedis('example.com', 'alice@example.com')).toBe(100);
+    // Every node's API shows the cluster's usage, not its own share: one row, and a list sorted by use.
+    for (const node of Object.values(nodes)) {
+      const row = await getOk<{ used: number; blocked: boolean; freesInSeconds: number | null }>(bridgeApi(node.dataDir), '/api/v1/mailboxes/alice@example.com');
+      expect(row).toMatchObject({ used: 100, blocked: true });
+      expect(row.freesInSeconds).toBeGreaterThan(3000);
+      const list = await getOk<{ items: Array<{ name: string; used: number }> }>(bridgeApi(node.dataDir), '/api/v1/mailboxes?sort=used&order=desc');
+      expect(list.items[0]).toMatchObject({ name: 'alice@example.com', used: 100 });
+    }
   }, 120_000);
 
   it('with Redis killed, each node goes on with its own counts and says so; back, the counts made alone add up', async () => {

@@ -5,7 +5,7 @@ import { limitsMode, type LimitsMode } from '../../core/monitor-mode.js';
 import { objectRow, ownLimitOf, queryObjects, type ObjectPage, type ObjectRow } from '../../core/object-query.js';
 import { recordAudit } from '../../store/audit-store.js';
 import { setObjectDailyLimit, setObjectLimit, setObjectLock, setObjectRecipientLimit } from '../../store/directory-store.js';
-import { currentWindow, type ApiContext } from '../context.js';
+import { withCurrentWindow, type ApiContext } from '../context.js';
 import { ApiError, throwIfRefused } from '../errors.js';
 import { currentRowFacts } from '../row-facts.js';
 import type { Identity } from '../identity.js';
@@ -57,7 +57,7 @@ function lockedObjectsError(refusals: ReadonlyArray<{ name: string; error: strin
  * Sets the limit of several objects in one transaction: every object is checked first, so a refusal of one
  * changes none. Each change is audited with its old and new value, and so is each lock taken or lifted.
  */
-function setLimits(context: ApiContext, identity: Identity, level: Level, names: readonly string[], change: LimitChange, locked: boolean | undefined): ObjectRow[] {
+function setLimits(context: ApiContext, identity: Identity, level: Level, names: readonly string[], change: LimitChange, locked: boolean | undefined): Promise<ObjectRow[]> {
   const { limit, dailyLimit, recipientLimit } = change;
   throwIfRefused(lockRequestRefusal(identity, locked));
   const objects = [...new Set(names.map((n) => n.toLowerCase()))].map((name) => visibleObject(context, identity, level, name));
@@ -120,10 +120,9 @@ function setLimits(context: ApiContext, identity: Identity, level: Level, names:
       }
     },
   );
-  const window = currentWindow(context);
   // After a reload the index holds new objects: look them up again by name.
   const facts = currentRowFacts(context);
-  return objects.map((o) => objectRow(visibleObject(context, identity, level, o.name), identity, window, settings, facts));
+  return withCurrentWindow(context, (window) => objects.map((o) => objectRow(visibleObject(context, identity, level, o.name), identity, window, settings, facts)));
 }
 
 export function objectRoutes(routes: RouteTable, context: ApiContext): void {
@@ -134,8 +133,9 @@ export function objectRoutes(routes: RouteTable, context: ApiContext): void {
       summary: `${label}s you may see, with effective limit, its source and live usage; searched, sorted and paged`,
       tag: 'limits',
       query: listQuery,
-      handler: ({ identity, query }): ObjectPage =>
-        queryObjects(context.enforcer.directory, currentWindow(context), context.enforcer.currentSettings, identity, {
+      handler: ({ identity, query }): Promise<ObjectPage> => {
+        const facts = currentRowFacts(context);
+        return withCurrentWindow(context, (window) => queryObjects(context.enforcer.directory, window, context.enforcer.currentSettings, identity, {
           level,
           search: query.search,
           subscription: query.subscription,
@@ -145,7 +145,8 @@ export function objectRoutes(routes: RouteTable, context: ApiContext): void {
           order: query.order,
           page: query.page,
           pageSize: query.pageSize,
-        }, currentRowFacts(context)),
+        }, facts));
+      },
     });
 
     routes.add<unknown, unknown, { name: string }>({
@@ -153,8 +154,11 @@ export function objectRoutes(routes: RouteTable, context: ApiContext): void {
       path: `/${path}/:name`,
       summary: `One ${label.toLowerCase()} with its limit and usage`,
       tag: 'limits',
-      handler: ({ identity, params }): ObjectRow =>
-        objectRow(visibleObject(context, identity, level, params.name), identity, currentWindow(context), context.enforcer.currentSettings, currentRowFacts(context)),
+      handler: ({ identity, params }): Promise<ObjectRow> => {
+        const object = visibleObject(context, identity, level, params.name);
+        const facts = currentRowFacts(context);
+        return withCurrentWindow(context, (window) => objectRow(object, identity, window, context.enforcer.currentSettings, facts));
+      },
     });
 
     routes.add<{ limit?: LimitInput | undefined; dailyLimit?: LimitInput | undefined; recipientLimit?: LimitInput | undefined; locked?: boolean | undefined }, unknown, { name: string }>({
@@ -164,7 +168,7 @@ export function objectRoutes(routes: RouteTable, context: ApiContext): void {
       tag: 'limits',
       body: setLimitBody,
       errors: { 403: 'not yours to change: the value is locked by a higher role (the answer names who), or a permission is missing' },
-      handler: ({ identity, params, body }): ObjectRow => setLimits(context, identity, level, [params.name], limitChangeOf(body), body.locked)[0]!,
+      handler: async ({ identity, params, body }): Promise<ObjectRow> => (await setLimits(context, identity, level, [params.name], limitChangeOf(body), body.locked))[0]!,
     });
   }
 
@@ -188,6 +192,6 @@ export function objectRoutes(routes: RouteTable, context: ApiContext): void {
     tag: 'limits',
     body: bulkLimitBody,
     errors: { 403: 'some objects are not yours to change; `fields` names each locked object and who holds its lock' },
-    handler: ({ identity, body }): { items: ObjectRow[] } => ({ items: setLimits(context, identity, body.level, body.names, limitChangeOf(body), body.locked) }),
+    handler: async ({ identity, body }): Promise<{ items: ObjectRow[] }> => ({ items: await setLimits(context, identity, body.level, body.names, limitChangeOf(body), body.locked) }),
   });
 }
