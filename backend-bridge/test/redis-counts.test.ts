@@ -264,6 +264,27 @@ describe('RedisCounts: windows, refunds, expiry and faults', () => {
     expect(await redis.exists(shortKey)).toBe(0);
   });
 
+  it('sets the TTL of a key only when its newest step moves, and always to when that step leaves the day', async () => {
+    const counts = new RedisCounts(redis, { keyPrefix: 'ttl:' });
+    const chain = limited();
+    const key = counts.keyOf(chain[0]!);
+    const t = Math.ceil((await redisNow()) / 60) * 60;
+    // t + 1 and t + 30 share the daily step ending at t + 60: the key lives until that step has left the day.
+    await counts.chargeAnyway(chain, 1, t + 1);
+    const first = await redis.ttl(key);
+    // TTL is read on Redis's clock, which may have passed a second boundary since the count.
+    expect(first).toBeGreaterThanOrEqual(60 + 86_400 - 1);
+    expect(first).toBeLessThanOrEqual(60 + 86_400);
+    await redis.expire(key, first + 1_000); // a marker: a count in the same step leaves the TTL alone
+    await counts.chargeAnyway(chain, 1, t + 30);
+    expect(await redis.ttl(key)).toBeGreaterThan(first + 900);
+    // The next minute's step moves the end: the TTL is set again, to the new step's end.
+    await counts.chargeAnyway(chain, 1, t + 61);
+    expect(await redis.ttl(key)).toBeGreaterThanOrEqual(60 + 86_400 - 1);
+    expect(await redis.ttl(key)).toBeLessThanOrEqual(60 + 86_400);
+    expect((await counts.read([{ object: chain[0]! }], t + 61)).used(chain[0]!, 'day')).toBe(3);
+  });
+
   it('loads its script again after SCRIPT FLUSH', async () => {
     const counts = new RedisCounts(redis);
     const chain = limited();

@@ -73,19 +73,38 @@ local function pairsIn(key, w, from, to)
   return found
 end
 
--- Window w of one hash at 'now': { used, oldest, newest, expired pairs }. Nothing is written.
-local function look(key, w)
-  local state = redis.call('HMGET', key, w.p .. 't', w.p .. 'o', w.p .. 'n')
-  local oldest = tonumber(state[2])
+-- Window w of one hash at 'now', from its state fields t, o, n: { used, oldest, newest, expired pairs }.
+-- Nothing is written.
+local function look(key, w, t, o, n)
+  local oldest = tonumber(o)
   if oldest == nil then return { used = 0 } end
-  local total = tonumber(state[1]) or 0
-  local newest = tonumber(state[3]) or oldest
+  local total = tonumber(t) or 0
+  local newest = tonumber(n) or oldest
   local oldestKept = math.floor(now / w.step) - w.steps
   if oldest > oldestKept then return { used = total, oldest = oldest, newest = newest, expired = {} } end
   local expired = pairsIn(key, w, oldest, math.min(newest, oldestKept))
   for _, pair in ipairs(expired) do total = total - pair[2] end
   if newest <= oldestKept then return { used = 0, expired = expired, gone = true } end
   return { used = total, oldest = oldestKept + 1, newest = newest, expired = expired, walked = true }
+end
+
+-- Every window of one hash, its state read in one HMGET; 'deadline' is when the key's newest step leaves the
+-- longest window (0: no step), what its TTL was last set to.
+local function lookAll(key)
+  local fields = {}
+  for _, w in ipairs(W) do
+    fields[#fields + 1] = w.p .. 't'
+    fields[#fields + 1] = w.p .. 'o'
+    fields[#fields + 1] = w.p .. 'n'
+  end
+  local state = redis.call('HMGET', key, unpack(fields))
+  local views = { deadline = 0 }
+  for i, w in ipairs(W) do
+    views[i] = look(key, w, state[3 * i - 2], state[3 * i - 1], state[3 * i])
+    local newest = tonumber(state[3 * i]) or tonumber(state[3 * i - 1])
+    if newest ~= nil then views.deadline = math.max(views.deadline, (newest + w.steps) * w.step) end
+  end
+  return views
 end
 
 -- Seconds from now until at least 'amount' of window w has left it; -1 if the window does not hold that much.
@@ -115,8 +134,9 @@ local weight = num(ARGV[7], 'weight')
 if type(weight) == 'table' then return weight end
 if weight < 0 then return redis.error_reply('ERR outgoing-limits: negative weight') end
 
--- Writes what look() found expired, and leaves the view as the hash now is.
-local function expireWindow(key, w, view)
+-- Writes what look() found expired, and leaves the view as the hash now is; the new state fields go to 'pending'
+-- (one HSET per key, after every window).
+local function expireWindow(key, w, view, pending)
   if view.expired == nil then return end
   local fields = {}
   for _, pair in ipairs(view.expired) do fields[#fields + 1] = w.p .. pair[1] end
@@ -130,48 +150,56 @@ local function expireWindow(key, w, view)
     view.gone = nil
     view.used = 0
   elseif view.walked then
-    redis.call('HSET', key, w.p .. 't', view.used, w.p .. 'o', view.oldest)
+    pending[#pending + 1] = w.p .. 't'
+    pending[#pending + 1] = view.used
+    pending[#pending + 1] = w.p .. 'o'
+    pending[#pending + 1] = view.oldest
   end
   view.expired = nil
   view.walked = nil
 end
 
--- Files 'amount' at 'second' in window w (a step already out of the window is left out: it would never count).
-local function add(key, w, view, second, amount)
+-- Files 'amount' at 'second' in window w (a step already out of the window is left out: it would never count);
+-- the new state fields go to 'pending'.
+local function add(key, w, view, second, amount, pending)
   local step = math.ceil(second / w.step)
   if step <= math.floor(now / w.step) - w.steps then return end
   redis.call('HINCRBY', key, w.p .. step, amount)
   view.used = view.used + amount
-  local state = { w.p .. 't', view.used }
+  pending[#pending + 1] = w.p .. 't'
+  pending[#pending + 1] = view.used
   if view.oldest == nil or step < view.oldest then
     view.oldest = step
-    state[#state + 1] = w.p .. 'o'
-    state[#state + 1] = step
+    pending[#pending + 1] = w.p .. 'o'
+    pending[#pending + 1] = step
   end
   if view.newest == nil or step > view.newest then
     view.newest = step
-    state[#state + 1] = w.p .. 'n'
-    state[#state + 1] = step
+    pending[#pending + 1] = w.p .. 'n'
+    pending[#pending + 1] = step
   end
-  redis.call('HSET', key, unpack(state))
 end
 
--- Keeps the key until its newest step has left every window (a hash left empty is gone already). A count made
--- now is the newest there is, so only a refund needs to compare with the TTL the key has.
+-- Keeps the key until its newest step has left every window (a hash left empty is gone already).
 local function keepUntilExpired(key, viewsOfKey, countedNow)
-  local last = 0
+  local deadline = 0
   for i, w in ipairs(W) do
     local newest = viewsOfKey[i].newest
-    if newest ~= nil then last = math.max(last, (newest + w.steps) * w.step - now + 1) end
+    if newest ~= nil then deadline = math.max(deadline, (newest + w.steps) * w.step) end
   end
-  if last > 0 and (countedNow or redis.call('TTL', key) < last) then redis.call('EXPIRE', key, last) end
+  if deadline == 0 then return end
+  local last = deadline - now + 1
+  -- A count sets the TTL only when that moment moved (a busy key's daily step changes once a minute, not with
+  -- every message); a refund compares with the TTL the key has.
+  if countedNow then
+    if deadline ~= viewsOfKey.deadline then redis.call('EXPIRE', key, last) end
+  elseif redis.call('TTL', key) < last then
+    redis.call('EXPIRE', key, last)
+  end
 end
 
 local views = {}
-for k, key in ipairs(KEYS) do
-  views[k] = {}
-  for i, w in ipairs(W) do views[k][i] = look(key, w) end
-end
+for k, key in ipairs(KEYS) do views[k] = lookAll(key) end
 
 if mode == 'check' then
   local refused = false
@@ -209,14 +237,16 @@ if mode == 'refund' or mode == 'add' then
   if type(second) == 'table' then return second end
 end
 for k, key in ipairs(KEYS) do
-  for i, w in ipairs(W) do expireWindow(key, w, views[k][i]) end
+  local pending = {}
+  for i, w in ipairs(W) do expireWindow(key, w, views[k][i], pending) end
   -- A refund takes back only what the hour still holds (as the in-process counters do): a count that has left
   -- the hour has left the day's sum of it too.
   if mode ~= 'refund' or views[k][1].used >= weight then
     local amount = weight
     if mode == 'refund' then amount = -weight end
-    for i, w in ipairs(W) do add(key, w, views[k][i], second, amount) end
+    for i, w in ipairs(W) do add(key, w, views[k][i], second, amount, pending) end
   end
+  if #pending > 0 then redis.call('HSET', key, unpack(pending)) end
   keepUntilExpired(key, views[k], mode ~= 'refund')
 end
 local reply = { 1, now }
@@ -235,8 +265,9 @@ return reply
 export const READ_SCRIPT = `#!lua flags=no-writes
 ${COMMON}
 local reply = { now }
+local views = lookAll(KEYS[1])
 for i, w in ipairs(W) do
-  local view = look(KEYS[1], w)
+  local view = views[i]
   local freed = -2
   if ARGV[5 + i] ~= '' then
     local target = num(ARGV[5 + i], 'target')
