@@ -205,9 +205,10 @@ export function evaluateClusterTargets(
     {
       name: 'Redis round trips per message',
       measured: roundTrips === undefined || Number.isNaN(roundTrips) ? '-' : fmt(roundTrips, 2),
-      required: fmt(CLUSTER_TARGETS.roundTripsPerMessage, 2),
-      // Two decimals, as printed: a few background calls of the nodes (heartbeats) over the run stay below 0.005.
-      verdict: verdict(roundTrips, (v) => fmt(v, 2) === fmt(CLUSTER_TARGETS.roundTripsPerMessage, 2)),
+      required: `≤ ${fmt(CLUSTER_TARGETS.roundTripsPerMessage, 2)}`,
+      // At most one, as printed (two decimals): sessions answered together share a call, and a few background
+      // calls of the nodes (heartbeats) over the run stay below 0.005.
+      verdict: verdict(roundTrips, (v) => Number(fmt(v, 2)) <= CLUSTER_TARGETS.roundTripsPerMessage),
       disturbed: anyDisturbed,
     },
   ];

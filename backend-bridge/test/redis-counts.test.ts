@@ -91,6 +91,28 @@ describe('RedisCounts: concurrent nodes', () => {
   });
 });
 
+describe('RedisCounts: several messages in one call', () => {
+  it('answers a batch exactly as the same messages one call each would be answered, in order', async () => {
+    const counts = new RedisCounts(redis, { keyPrefix: 'batch:' });
+    const single = new RedisCounts(redis, { keyPrefix: 'single:' });
+    // Two mailboxes of one subscription (limits 3 and 5, subscription 6) and one of another (unlimited), weights 1-2.
+    const a = chainOf(1, { mailbox: [3, 'unlimited'], subscription: [6, 'unlimited'] });
+    const b = [{ ...a[0]!, id: 2, name: 'bob@sub1.test', counterKey: counterKey('mailbox', 2), effective: { limit: 5, source: 'own' as const } }, a[1]!, a[2]!];
+    const c = chainOf(3, {});
+    const messages = Array.from({ length: 14 }, (_, i) => ({ chain: [a, b, c][i % 3]!, weight: 1 + (i % 2), unit: 'messages' as const }));
+    const t = await redisNow();
+    const batched = await counts.checkAndCountMany(messages, t);
+    const oneByOne = [];
+    for (const { chain, weight, unit } of messages) oneByOne.push(await single.checkAndCount(chain, weight, unit, t));
+    const shape = (results: typeof batched) => results.map((r) => (r.decision.allowed ? `allowed ${'usedAfter' in r ? JSON.stringify(r.usedAfter) : ''}` : `refused ${r.decision.tripped.level} ${r.decision.used}/${r.decision.limit} ${r.decision.retryAfterSeconds}`));
+    expect(shape(batched)).toEqual(shape(oneByOne));
+    expect(batched.filter((r) => r.decision.allowed).length).toBeGreaterThan(0);
+    expect(batched.filter((r) => !r.decision.allowed).length).toBeGreaterThan(0);
+    expect(await counts.checkAndCountMany([])).toEqual([]);
+    await expect(counts.checkAndCountMany([{ chain: [], weight: 1, unit: 'messages' }])).rejects.toThrow(/at least one level/);
+  });
+});
+
 describe('RedisCounts: the same answers as the in-process counters and core decision', () => {
   // Short histories are read whole by the script; busy objects (more than 64 fields) are walked step by step.
   it.each([

@@ -127,13 +127,13 @@ end
  * 'refund' | 'add'), weight, second (refund and add only), then per key its hourly and daily limit (-1: unlimited).
  * Reply: { 1, now, per key and window: used afterwards } when counted (refund and add too); { 0, now, per key
  * and window: used, seconds until used + weight - limit has freed (-1: never, -2: not asked) } when refused.
+ *
+ * Or, mode 'batch': check-and-count of several messages in order, as if each were its own call.
+ * ARGV after the windows: 'batch', the number of messages, then per message: its number of keys, its weight,
+ * and per key its hourly and daily limit. KEYS: the messages' chains one after the other.
+ * Reply: one reply as above per message.
  */
 export const COUNT_SCRIPT = `${COMMON}
-local mode = ARGV[6]
-local weight = num(ARGV[7], 'weight')
-if type(weight) == 'table' then return weight end
-if weight < 0 then return redis.error_reply('ERR outgoing-limits: negative weight') end
-
 -- Writes what look() found expired, and leaves the view as the hash now is; the new state fields go to 'pending'
 -- (one HSET per key, after every window).
 local function expireWindow(key, w, view, pending)
@@ -198,62 +198,105 @@ local function keepUntilExpired(key, viewsOfKey, countedNow)
   end
 end
 
-local views = {}
-for k, key in ipairs(KEYS) do views[k] = lookAll(key) end
-
-if mode == 'check' then
-  local refused = false
-  local limits = {}
-  for k = 1, #KEYS do
-    limits[k] = {}
-    for i = 1, #W do
-      local limit = num(ARGV[8 + 2 * (k - 1) + i], 'limit')
-      if type(limit) == 'table' then return limit end
-      limits[k][i] = limit
-      if limit >= 0 and views[k][i].used + weight > limit then refused = true end
-    end
-  end
-  if refused then
-    local reply = { 0, now }
-    for k, key in ipairs(KEYS) do
-      for i, w in ipairs(W) do
-        local used = views[k][i].used
-        local limit = limits[k][i]
-        local freed = -2
-        if limit >= 0 and used + weight > limit and weight <= limit then freed = secondsUntilFreed(key, w, views[k][i], used + weight - limit) end
-        reply[#reply + 1] = used
-        reply[#reply + 1] = freed
+-- One message of 'keys' (its chain), in 'mode', of 'weight', at 'second' (refund and add), with 'limits' (check:
+-- per key its hourly and daily limit): the reply described above.
+local function countOne(keys, mode, weight, second, limits)
+  local views = {}
+  for k, key in ipairs(keys) do views[k] = lookAll(key) end
+  if mode == 'check' then
+    local refused = false
+    for k = 1, #keys do
+      for i = 1, #W do
+        local limit = limits[2 * (k - 1) + i]
+        if limit >= 0 and views[k][i].used + weight > limit then refused = true end
       end
     end
-    return reply
+    if refused then
+      local reply = { 0, now }
+      for k, key in ipairs(keys) do
+        for i, w in ipairs(W) do
+          local used = views[k][i].used
+          local limit = limits[2 * (k - 1) + i]
+          local freed = -2
+          if limit >= 0 and used + weight > limit and weight <= limit then freed = secondsUntilFreed(key, w, views[k][i], used + weight - limit) end
+          reply[#reply + 1] = used
+          reply[#reply + 1] = freed
+        end
+      end
+      return reply
+    end
   end
-elseif mode ~= 'anyway' and mode ~= 'refund' and mode ~= 'add' then
-  return redis.error_reply('ERR outgoing-limits: unknown mode ' .. tostring(mode))
+  for k, key in ipairs(keys) do
+    local pending = {}
+    for i, w in ipairs(W) do expireWindow(key, w, views[k][i], pending) end
+    -- A refund takes back only what the hour still holds (as the in-process counters do): a count that has left
+    -- the hour has left the day's sum of it too.
+    if mode ~= 'refund' or views[k][1].used >= weight then
+      local amount = weight
+      if mode == 'refund' then amount = -weight end
+      for i, w in ipairs(W) do add(key, w, views[k][i], second, amount, pending) end
+    end
+    if #pending > 0 then redis.call('HSET', key, unpack(pending)) end
+    keepUntilExpired(key, views[k], mode ~= 'refund')
+  end
+  local reply = { 1, now }
+  for k = 1, #keys do
+    for i = 1, #W do reply[#reply + 1] = views[k][i].used end
+  end
+  return reply
 end
 
+-- Reads n whole numbers of ARGV from 'at' (an error reply on the first that is not one).
+local function numbers(at, n, what)
+  local values = {}
+  for j = 1, n do
+    local value = num(ARGV[at + j - 1], what)
+    if type(value) == 'table' then return nil, value end
+    values[j] = value
+  end
+  return values
+end
+
+local mode = ARGV[6]
+if mode == 'batch' then
+  local count = num(ARGV[7], 'message count')
+  if type(count) == 'table' then return count end
+  local replies = {}
+  local at, keyAt = 8, 1
+  for m = 1, count do
+    local header, bad = numbers(at, 2, 'message header')
+    if bad then return bad end
+    local nkeys, weight = header[1], header[2]
+    if nkeys < 1 or keyAt + nkeys - 1 > #KEYS then return redis.error_reply('ERR outgoing-limits: message ' .. m .. ' names keys that were not given') end
+    if weight < 0 then return redis.error_reply('ERR outgoing-limits: negative weight') end
+    local limits, badLimit = numbers(at + 2, 2 * nkeys, 'limit')
+    if badLimit then return badLimit end
+    local keys = {}
+    for k = 1, nkeys do keys[k] = KEYS[keyAt + k - 1] end
+    replies[m] = countOne(keys, 'check', weight, now, limits)
+    at = at + 2 + 2 * nkeys
+    keyAt = keyAt + nkeys
+  end
+  return replies
+end
+if mode ~= 'check' and mode ~= 'anyway' and mode ~= 'refund' and mode ~= 'add' then
+  return redis.error_reply('ERR outgoing-limits: unknown mode ' .. tostring(mode))
+end
+local weight = num(ARGV[7], 'weight')
+if type(weight) == 'table' then return weight end
+if weight < 0 then return redis.error_reply('ERR outgoing-limits: negative weight') end
 local second = now
 if mode == 'refund' or mode == 'add' then
   second = num(ARGV[8], 'second')
   if type(second) == 'table' then return second end
 end
-for k, key in ipairs(KEYS) do
-  local pending = {}
-  for i, w in ipairs(W) do expireWindow(key, w, views[k][i], pending) end
-  -- A refund takes back only what the hour still holds (as the in-process counters do): a count that has left
-  -- the hour has left the day's sum of it too.
-  if mode ~= 'refund' or views[k][1].used >= weight then
-    local amount = weight
-    if mode == 'refund' then amount = -weight end
-    for i, w in ipairs(W) do add(key, w, views[k][i], second, amount, pending) end
-  end
-  if #pending > 0 then redis.call('HSET', key, unpack(pending)) end
-  keepUntilExpired(key, views[k], mode ~= 'refund')
+local limits = {}
+if mode == 'check' then
+  local read, bad = numbers(9, 2 * #KEYS, 'limit')
+  if bad then return bad end
+  limits = read
 end
-local reply = { 1, now }
-for k = 1, #KEYS do
-  for i = 1, #W do reply[#reply + 1] = views[k][i].used end
-end
-return reply
+return countOne(KEYS, mode, weight, second, limits)
 `;
 
 /**

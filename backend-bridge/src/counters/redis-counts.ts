@@ -104,13 +104,40 @@ export class RedisCounts {
    */
   async checkAndCount(chain: readonly ChargedObject[], weight: number, unit: CountingUnit, atSecond?: number): Promise<CountedDecision> {
     const limits = chain.flatMap((object) => LIMIT_WINDOWS.map((window) => wireLimit(limitIn(object, window))));
-    const reply = await this.runCount(chain, 'check', weight, 0, limits, atSecond);
+    return this.decisionOf(chain, weight, unit, await this.runCount(chain, 'check', weight, 0, limits, atSecond));
+  }
+
+  /** The decision a check-and-count reply stands for (core's decideMessage words a refusal). */
+  private decisionOf(chain: readonly ChargedObject[], weight: number, unit: CountingUnit, reply: readonly unknown[]): CountedDecision {
     if (integerAt(reply, 0) === 1) return { decision: { allowed: true }, ...countedOf('check', chain, reply) };
     if (integerAt(reply, 0) !== 0 || reply.length !== 2 + chain.length * LIMIT_WINDOWS.length * 2) throw unreadable('check', reply);
     const decision = decideMessage(chain, weight, unit, refusedView(chain, weight, reply));
     // The script found a window without room; a rule that allowed the message anyway would be a mismatch, never a pass.
     if (decision.allowed) throw new RedisCountsError(`Redis refused the message but the decision allows it (reply ${JSON.stringify(reply)})`);
     return { decision, second: null };
+  }
+
+  /**
+   * Check-and-count of several messages in one script call, in order, each exactly as checkAndCount would do it
+   * (sessions answered together share the round trip and the script's start). `atSecond` replaces Redis's clock (tests).
+   */
+  async checkAndCountMany(messages: readonly { chain: readonly ChargedObject[]; weight: number; unit: CountingUnit }[], atSecond?: number): Promise<CountedDecision[]> {
+    if (messages.length === 0) return [];
+    const keys: string[] = [];
+    const args: string[] = [...this.timeAndWindows(atSecond), 'batch', String(messages.length)];
+    for (const { chain, weight } of messages) {
+      if (chain.length === 0) throw new RedisCountsError('a message must be counted to at least one level');
+      if (!Number.isInteger(weight) || weight < 0) throw new RedisCountsError(`a message weighs a whole number of units, not ${weight}`);
+      keys.push(...chain.map((object) => this.keyOf(object)));
+      args.push(String(chain.length), String(weight), ...chain.flatMap((object) => LIMIT_WINDOWS.map((window) => wireLimit(limitIn(object, window)))));
+    }
+    const replies = await this.withScript(this.scripts.count, (sha) => this.redis.evalsha(sha, keys.length, ...keys, ...args));
+    if (!Array.isArray(replies) || replies.length !== messages.length) throw unreadable('batch', replies);
+    return messages.map(({ chain, weight, unit }, at) => {
+      const reply: unknown = replies[at];
+      if (!Array.isArray(reply)) throw unreadable('batch', reply);
+      return this.decisionOf(chain, weight, unit, reply);
+    });
   }
 
   /** Counts a message regardless of budget (a release now, limits switched off). */

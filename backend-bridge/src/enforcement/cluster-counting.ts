@@ -23,6 +23,20 @@ export class ClusterAwayError extends Error {
 export const CLUSTER_RETRY_MS = 1000;
 
 /**
+ * Messages checked in one script call at most: sessions answered in the same turn of the event loop share one
+ * round trip, and Redis, which runs a script alone, is held up for at most this many (a few milliseconds).
+ */
+export const MAX_CHECKS_PER_CALL = 64;
+
+interface QueuedCheck {
+  chain: readonly ChargedObject[];
+  weight: number;
+  unit: CountingUnit;
+  resolve: (decision: CountedDecision) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
  * The counts of a node in a cluster: the cluster's, in Redis, while Redis answers; when it does not (down,
  * unreachable, too slow, refusing writes), this node goes on with its own counts and keeps what it counted
  * alone, per object and second. Every second it tries Redis again; once Redis answers, the counts made alone
@@ -36,6 +50,8 @@ export class ClusterCounting {
   /** Counts made alone not yet in Redis: counter key → the object and its amounts per second. */
   private readonly madeAlone = new Map<number, { object: ChargedObject; amounts: Map<number, number> }>();
   private retryTimer: NodeJS.Timeout | null = null;
+  private queuedChecks: QueuedCheck[] = [];
+  private checksScheduled = false;
   private catchingUp: Promise<void> | null = null;
   private stopped = false;
 
@@ -78,9 +94,28 @@ export class ClusterCounting {
     return { state: this.current, sinceMs: this.since, lastFailure: this.lastFailure, waitingAdditions };
   }
 
-  /** Check-and-count in Redis; ClusterAwayError when it cannot be used (this node is then alone). */
+  /**
+   * Check-and-count in Redis; ClusterAwayError when it cannot be used (this node is then alone). The checks asked
+   * for in one turn of the event loop go to Redis together, in the order asked, in one script call.
+   */
   checkAndCount(chain: readonly ChargedObject[], weight: number, unit: CountingUnit): Promise<CountedDecision> {
-    return this.inCluster(() => this.counts.checkAndCount(chain, weight, unit));
+    return new Promise((resolve, reject) => {
+      this.queuedChecks.push({ chain, weight, unit, resolve, reject });
+      if (this.checksScheduled) return;
+      this.checksScheduled = true;
+      setImmediate(() => this.sendChecks());
+    });
+  }
+
+  private sendChecks(): void {
+    this.checksScheduled = false;
+    while (this.queuedChecks.length > 0) {
+      const batch = this.queuedChecks.splice(0, MAX_CHECKS_PER_CALL);
+      this.inCluster(() => this.counts.checkAndCountMany(batch)).then(
+        (decisions) => batch.forEach((check, at) => check.resolve(decisions[at] as CountedDecision)),
+        (error: unknown) => batch.forEach((check) => check.reject(error)),
+      );
+    }
   }
 
   chargeAnyway(chain: readonly ChargedObject[], weight: number): Promise<Counted> {
