@@ -6,6 +6,7 @@
 
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { runLoad, type LoadResult } from './load-generator.js';
+import { reportLoadTo } from './worker-report.js';
 import type { PolicyEndpoint } from './proc.js';
 import { clusterWorkload } from './workload.js';
 
@@ -34,14 +35,5 @@ if (!isMainThread && parentPort !== null) {
     connectRetries: 20,
     onMeasureStart: () => post({ kind: 'measuring' }),
     onMeasureEnd: () => post({ kind: 'measured' }),
-  }).then(
-    (result) => {
-      post({ kind: 'done', result });
-      port.close();
-    },
-    (err: unknown) => {
-      post({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
-      port.close();
-    },
-  );
+  }).then(...reportLoadTo(port));
 }

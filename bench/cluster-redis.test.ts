@@ -3,28 +3,16 @@
 
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { counterKey, type ChargedObject } from '../backend-bridge/src/core/directory.js';
+import type { ChargedObject } from '../backend-bridge/src/core/directory.js';
 import type { Level } from '../backend-bridge/src/core/limits.js';
 import { RedisCounts } from '../backend-bridge/src/counters/redis-counts.js';
 import { RedisServer } from '../backend-bridge/test-support/redis-server.js';
+import { chargedObject } from './charged-object.js';
 import { redisCallsPerMessage } from './cluster-figures.js';
 import { readRedisInfo } from './cluster.js';
 
 function object(level: Level, id: number, limit: number, parent: ChargedObject | null): ChargedObject {
-  return {
-    level,
-    id,
-    name: `${level}${id}`,
-    counterKey: counterKey(level, id),
-    own: null,
-    plan: null,
-    lock: null,
-    effective: { limit, source: 'own' },
-    daily: { own: null, plan: null, effective: { limit: 'unlimited', source: 'default' } },
-    recipients: { own: null, plan: null, effective: { limit: 'unlimited', source: 'default' } },
-    parent,
-    owner: { customer: 'c', reseller: null },
-  };
+  return chargedObject(level, id, { hour: limit, day: 'unlimited' }, parent);
 }
 
 function chain(id: number): ChargedObject[] {

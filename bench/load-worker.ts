@@ -7,6 +7,7 @@
 
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { runLoad, type LoadResult } from './load-generator.js';
+import { reportLoadTo } from './worker-report.js';
 import type { PolicyEndpoint } from './proc.js';
 import { MAX_REQUESTS_PER_RUN, memoryWorkload } from './workload.js';
 
@@ -42,14 +43,6 @@ if (!isMainThread && parentPort !== null) {
     connectRetries: 20,
     stop: stop.signal,
     onMeasureStart: () => post({ kind: 'measuring' }),
-  }).then(
-    (result) => {
-      post({ kind: 'done', result });
-      port.close();
-    },
-    (err: unknown) => {
-      post({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
-      port.close();
-    },
-  );
+  }).then(...reportLoadTo(port));
 }
+

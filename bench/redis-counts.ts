@@ -5,8 +5,9 @@
 
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { counterKey, type ChargedObject } from '../backend-bridge/src/core/directory.js';
+import type { ChargedObject } from '../backend-bridge/src/core/directory.js';
 import { RedisCounts } from '../backend-bridge/src/counters/redis-counts.js';
+import { chargedObject } from './charged-object.js';
 import { RedisServer } from '../backend-bridge/test-support/redis-server.js';
 
 const { values } = parseArgs({ options: { mailboxes: { type: 'string', default: '100000' }, concurrency: { type: 'string', default: '50' } } });
@@ -16,20 +17,7 @@ const MAILBOXES_PER_DOMAIN = 10;
 const DOMAINS_PER_SUBSCRIPTION = 5;
 
 function object(level: ChargedObject['level'], id: number, limit: number, parent: ChargedObject | null): ChargedObject {
-  return {
-    level,
-    id,
-    name: `${level}${id}`,
-    counterKey: counterKey(level, id),
-    own: null,
-    plan: null,
-    lock: null,
-    effective: { limit, source: 'default' },
-    daily: { own: null, plan: null, effective: { limit: limit * 10, source: 'default' } },
-    recipients: { own: null, plan: null, effective: { limit: 'unlimited', source: 'default' } },
-    parent,
-    owner: { customer: 'c', reseller: null },
-  };
+  return chargedObject(level, id, { hour: limit, day: limit * 10 }, parent);
 }
 
 function chains(): ChargedObject[][] {

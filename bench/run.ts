@@ -447,18 +447,22 @@ async function main(): Promise<number> {
   }
   if (api !== undefined) targets.push(...evaluateApiTargets(api));
 
+  // What every results file says of the run: when, where, with what options and which daemon.
+  const runFacts = () => ({
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version },
+    options: opts,
+    oursCli: cli,
+    oursCliOverride: Boolean(override),
+  });
   // `--cluster` alone runs only the cluster stage: the main report and bench.json are left as they were.
   if (!opts.cluster || opts.only.length > 0) {
     log('\n================ results ================');
     log(renderReport(servers, memory, targets, api));
     const jsonPath = join(root, 'test-output', 'bench.json');
     writeJson(jsonPath, {
-      startedAt,
-      finishedAt: new Date().toISOString(),
-      machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version },
-      options: opts,
-      oursCli: cli,
-      oursCliOverride: Boolean(override),
+      ...runFacts(),
       workload: eom.description,
       servers,
       memory,
@@ -472,12 +476,7 @@ async function main(): Promise<number> {
     log(renderClusterReport(cluster));
     const clusterPath = join(root, 'test-output', 'bench-cluster.json');
     writeJson(clusterPath, {
-      startedAt,
-      finishedAt: new Date().toISOString(),
-      machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version },
-      options: opts,
-      oursCli: cli,
-      oursCliOverride: Boolean(override),
+      ...runFacts(),
       ...cluster,
     });
     log(`\nwrote ${clusterPath}`);
