@@ -113,6 +113,21 @@ describe('RedisCounts: several messages in one call', () => {
   });
 });
 
+describe('RedisCounts: temporary exemptions', () => {
+  it('applies an exemption until its end on the deciding node\'s clock, and words a refusal by the limit in force', async () => {
+    const counts = new RedisCounts(redis, { keyPrefix: 'exempt:' });
+    const chain = chainOf(1, { mailbox: [2, 'unlimited'] });
+    const t = await redisNow();
+    const raised = [{ ...chain[0]!, exemption: { hourly: 4, daily: null, startsAtMs: (t - 60) * 1000, endsAtMs: (t + 600) * 1000, setBy: { login: 'admin', role: 'admin' as const } } }, chain[1]!, chain[2]!];
+    for (let i = 0; i < 4; i++) expect((await counts.checkAndCount(raised, 1, 'messages', t, t)).decision.allowed).toBe(true);
+    expect((await counts.checkAndCount(raised, 1, 'messages', t, t)).decision).toMatchObject({ allowed: false, limit: 4, used: 4 });
+    // Past its end, the normal limit of 2 applies (and is what the refusal says).
+    expect((await counts.checkAndCount(raised, 1, 'messages', t, t + 600)).decision).toMatchObject({ allowed: false, limit: 2, used: 4 });
+    // Without a second for the limits, no exemption applies.
+    expect((await counts.checkAndCountMany([{ chain: raised, weight: 1, unit: 'messages' }]))[0]!.decision).toMatchObject({ allowed: false, limit: 2 });
+  });
+});
+
 describe('RedisCounts: the same answers as the in-process counters and core decision', () => {
   // Short histories are read whole by the script; busy objects (more than 64 fields) are walked step by step.
   it.each([

@@ -100,18 +100,19 @@ export class RedisCounts {
 
   /**
    * Decides one message of `weight` units for its chain and, when every limited window of every level has room,
-   * counts it to all of them, in one atomic step. `atSecond` replaces Redis's clock (tests).
+   * counts it to all of them, in one atomic step. `atSecond` replaces Redis's clock (tests). `limitsAt`: the
+   * second whose limits apply (a temporary exemption until its end, on the deciding node's clock); absent: the
+   * limits without exemptions (or those of `atSecond`).
    */
-  async checkAndCount(chain: readonly ChargedObject[], weight: number, unit: CountingUnit, atSecond?: number): Promise<CountedDecision> {
-    const limits = chain.flatMap((object) => LIMIT_WINDOWS.map((window) => wireLimit(limitIn(object, window))));
-    return this.decisionOf(chain, weight, unit, await this.runCount(chain, 'check', weight, 0, limits, atSecond));
+  async checkAndCount(chain: readonly ChargedObject[], weight: number, unit: CountingUnit, atSecond?: number, limitsAt: number | undefined = atSecond): Promise<CountedDecision> {
+    return this.decisionOf(chain, weight, unit, await this.runCount(chain, 'check', weight, 0, wireLimits(chain, limitsAt), atSecond), limitsAt);
   }
 
   /** The decision a check-and-count reply stands for (core's decideMessage words a refusal). */
-  private decisionOf(chain: readonly ChargedObject[], weight: number, unit: CountingUnit, reply: readonly unknown[]): CountedDecision {
+  private decisionOf(chain: readonly ChargedObject[], weight: number, unit: CountingUnit, reply: readonly unknown[], limitsAt: number | undefined): CountedDecision {
     if (integerAt(reply, 0) === 1) return { decision: { allowed: true }, ...countedOf('check', chain, reply) };
     if (integerAt(reply, 0) !== 0 || reply.length !== 2 + chain.length * LIMIT_WINDOWS.length * 2) throw unreadable('check', reply);
-    const decision = decideMessage(chain, weight, unit, refusedView(chain, weight, reply));
+    const decision = decideMessage(chain, weight, unit, refusedView(chain, weight, reply, limitsAt));
     // The script found a window without room; a rule that allowed the message anyway would be a mismatch, never a pass.
     if (decision.allowed) throw new RedisCountsError(`Redis refused the message but the decision allows it (reply ${JSON.stringify(reply)})`);
     return { decision, second: null };
@@ -121,22 +122,22 @@ export class RedisCounts {
    * Check-and-count of several messages in one script call, in order, each exactly as checkAndCount would do it
    * (sessions answered together share the round trip and the script's start). `atSecond` replaces Redis's clock (tests).
    */
-  async checkAndCountMany(messages: readonly { chain: readonly ChargedObject[]; weight: number; unit: CountingUnit }[], atSecond?: number): Promise<CountedDecision[]> {
+  async checkAndCountMany(messages: readonly { chain: readonly ChargedObject[]; weight: number; unit: CountingUnit; limitsAt?: number | undefined }[], atSecond?: number): Promise<CountedDecision[]> {
     if (messages.length === 0) return [];
     const keys: string[] = [];
     const args: string[] = [...this.timeAndWindows(atSecond), 'batch', String(messages.length)];
-    for (const { chain, weight } of messages) {
+    for (const { chain, weight, limitsAt = atSecond } of messages) {
       if (chain.length === 0) throw new RedisCountsError('a message must be counted to at least one level');
       if (!Number.isInteger(weight) || weight < 0) throw new RedisCountsError(`a message weighs a whole number of units, not ${weight}`);
       keys.push(...chain.map((object) => this.keyOf(object)));
-      args.push(String(chain.length), String(weight), ...chain.flatMap((object) => LIMIT_WINDOWS.map((window) => wireLimit(limitIn(object, window)))));
+      args.push(String(chain.length), String(weight), ...wireLimits(chain, limitsAt));
     }
     const replies = await this.withScript(this.scripts.count, (sha) => this.redis.evalsha(sha, keys.length, ...keys, ...args));
     if (!Array.isArray(replies) || replies.length !== messages.length) throw unreadable('batch', replies);
-    return messages.map(({ chain, weight, unit }, at) => {
+    return messages.map(({ chain, weight, unit, limitsAt = atSecond }, at) => {
       const reply: unknown = replies[at];
       if (!Array.isArray(reply)) throw unreadable('batch', reply);
-      return this.decisionOf(chain, weight, unit, reply);
+      return this.decisionOf(chain, weight, unit, reply, limitsAt);
     });
   }
 
@@ -304,8 +305,13 @@ export class CountsSnapshot implements WindowView {
   }
 }
 
+/** Per level of the chain, its hourly and daily limit as the script takes them (-1: unlimited). */
+function wireLimits(chain: readonly ChargedObject[], limitsAt: number | undefined): string[] {
+  return chain.flatMap((object) => LIMIT_WINDOWS.map((window) => wireLimit(limitIn(object, window, limitsAt))));
+}
+
 /** The view decideMessage gets for a refusal: the used figures and the waits the script computed for them. */
-function refusedView(chain: readonly ChargedObject[], weight: number, reply: readonly unknown[]): WindowView {
+function refusedView(chain: readonly ChargedObject[], weight: number, reply: readonly unknown[], limitsAt: number | undefined): WindowView {
   const at = (object: ChargedObject, window: LimitWindow): number => {
     const level = chain.indexOf(object);
     if (level < 0) throw new RedisCountsError(`${object.level} ${object.name} is not in the chain that was counted`);
@@ -315,7 +321,7 @@ function refusedView(chain: readonly ChargedObject[], weight: number, reply: rea
     used: (object, window) => integerAt(reply, at(object, window)),
     secondsUntilFreed: (object, amount, window) => {
       const used = integerAt(reply, at(object, window));
-      const limit = limitIn(object, window);
+      const limit = limitIn(object, window, limitsAt);
       const wait = integerAt(reply, at(object, window) + 1);
       // The script computed the wait for exactly what the message needs; any other question has no answer here.
       if (limit === 'unlimited' || amount !== used + weight - limit || wait === -2) {
@@ -323,6 +329,7 @@ function refusedView(chain: readonly ChargedObject[], weight: number, reply: rea
       }
       return wait === -1 ? null : wait;
     },
+    atSecond: limitsAt,
   };
 }
 

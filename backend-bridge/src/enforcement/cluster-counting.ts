@@ -32,6 +32,7 @@ interface QueuedCheck {
   chain: readonly ChargedObject[];
   weight: number;
   unit: CountingUnit;
+  limitsAt: number;
   resolve: (decision: CountedDecision) => void;
   reject: (error: unknown) => void;
 }
@@ -96,11 +97,12 @@ export class ClusterCounting {
 
   /**
    * Check-and-count in Redis; ClusterAwayError when it cannot be used (this node is then alone). The checks asked
-   * for in one turn of the event loop go to Redis together, in the order asked, in one script call.
+   * for in one turn of the event loop go to Redis together, in the order asked, in one script call. `limitsAt`: the
+   * second (this node's clock) whose limits apply, temporary exemptions included.
    */
-  checkAndCount(chain: readonly ChargedObject[], weight: number, unit: CountingUnit): Promise<CountedDecision> {
+  checkAndCount(chain: readonly ChargedObject[], weight: number, unit: CountingUnit, limitsAt: number): Promise<CountedDecision> {
     return new Promise((resolve, reject) => {
-      this.queuedChecks.push({ chain, weight, unit, resolve, reject });
+      this.queuedChecks.push({ chain, weight, unit, limitsAt, resolve, reject });
       if (this.checksScheduled) return;
       this.checksScheduled = true;
       setImmediate(() => this.sendChecks());

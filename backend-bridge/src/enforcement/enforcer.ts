@@ -261,7 +261,7 @@ export class Enforcer {
         counted = await cluster.chargeAnyway(chain, weight);
         verdict = { identity, decision: ALLOWED, weight, tooManyRecipients: null };
       } else {
-        const outcome = await cluster.checkAndCount(chain, weight, this.settings.countingUnit);
+        const outcome = await cluster.checkAndCount(chain, weight, this.settings.countingUnit, this.nowSeconds());
         if ('usedAfter' in outcome) {
           counted = outcome;
           verdict = { identity, decision: ALLOWED, weight, tooManyRecipients: null };
@@ -337,7 +337,7 @@ export class Enforcer {
     if (cluster?.state === 'cluster') {
       try {
         if (!enforced) return { receipt: { second: (await cluster.chargeAnyway(chain, weight)).second, inCluster: true } };
-        const outcome = await cluster.checkAndCount(chain, weight, this.settings.countingUnit);
+        const outcome = await cluster.checkAndCount(chain, weight, this.settings.countingUnit, this.nowSeconds());
         return outcome.second === null ? { receipt: null, decision: outcome.decision } : { receipt: { second: outcome.second, inCluster: true } };
       } catch (error) {
         if (!(error instanceof ClusterAwayError)) throw error;
