@@ -277,9 +277,18 @@ export class Enforcer {
       this.watchAnomalies(identity, facts, now, null);
       return local;
     }
+    if (counted) this.journalInCluster(chain, counted.second, weight);
     if (counted && mode !== 'off') this.warnFromCluster(chain, counted, weight);
     this.watchAnomalies(identity, facts, counted?.second ?? this.nowSeconds(), counted?.usedAfter[0]?.hour ?? 0);
     return verdict;
+  }
+
+  /**
+   * What this node counted in the cluster also goes to its journal: its statistics (charts, History, the volume
+   * signal's baseline) are made from the journal, as on a single server.
+   */
+  private journalInCluster(chain: readonly ChargedObject[], second: number, weight: number): void {
+    for (const object of chain) this.journal?.record(object.counterKey, second, weight);
   }
 
   /** A refusal by the cluster's counts, recorded as the local path records it. */
@@ -336,9 +345,10 @@ export class Enforcer {
     const cluster = this.cluster;
     if (cluster?.state === 'cluster') {
       try {
-        if (!enforced) return { receipt: { second: (await cluster.chargeAnyway(chain, weight)).second, inCluster: true } };
-        const outcome = await cluster.checkAndCount(chain, weight, this.settings.countingUnit, this.nowSeconds());
-        return outcome.second === null ? { receipt: null, decision: outcome.decision } : { receipt: { second: outcome.second, inCluster: true } };
+        const outcome = enforced ? await cluster.checkAndCount(chain, weight, this.settings.countingUnit, this.nowSeconds()) : await cluster.chargeAnyway(chain, weight);
+        if (outcome.second === null) return { receipt: null, decision: outcome.decision };
+        this.journalInCluster(chain, outcome.second, weight);
+        return { receipt: { second: outcome.second, inCluster: true } };
       } catch (error) {
         if (!(error instanceof ClusterAwayError)) throw error;
       }
@@ -357,7 +367,9 @@ export class Enforcer {
     const cluster = this.cluster;
     if (cluster?.state === 'cluster') {
       try {
-        return { second: (await cluster.chargeAnyway(chain, weight)).second, inCluster: true };
+        const { second } = await cluster.chargeAnyway(chain, weight);
+        this.journalInCluster(chain, second, weight);
+        return { second, inCluster: true };
       } catch (error) {
         if (!(error instanceof ClusterAwayError)) throw error;
       }
@@ -372,6 +384,7 @@ export class Enforcer {
     if (receipt.inCluster) {
       try {
         await this.cluster?.refund(chain, receipt.second, weight);
+        this.journalInCluster(chain, receipt.second, -weight);
       } catch (error) {
         // Redis went away in between: the count stays (too much rather than too little), and says so.
         if (!(error instanceof ClusterAwayError)) throw error;
