@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { chmodSync, chownSync } from 'node:fs';
+import { chmodSync, chownSync, statSync } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -78,6 +78,7 @@ const REDIS_START_WAIT_MS = 3_000;
  * message never waits for a Redis that is not there), and it reconnects every half second.
  */
 async function connectCluster(url: string, log: Logger): Promise<Redis> {
+  warnIfOpenToLocalUsers(url, log);
   const redis = new Redis({
     ...clusterRedisOptions(url),
     enableOfflineQueue: false,
@@ -99,6 +100,24 @@ async function connectCluster(url: string, log: Logger): Promise<Redis> {
     });
   });
   return redis;
+}
+
+/**
+ * Whoever can write to the cluster's Redis can change the counts and so lift every limit: a Redis without a
+ * password, or a socket every local user may open, is said at start (it may be on another host behind a firewall).
+ */
+function warnIfOpenToLocalUsers(url: string, log: Logger): void {
+  const options = clusterRedisOptions(url);
+  const cluster = describeClusterUrl(url);
+  if (options.path !== undefined) {
+    try {
+      if (statSync(options.path).mode & 0o002) log.warn({ cluster }, "the cluster's Redis socket may be opened by every local user, who could change the counts and lift every limit: restrict it (unixsocketperm 770 and a group of this service)");
+    } catch {
+      // Not there (yet): the connection says so.
+    }
+  } else if (!options.password) {
+    log.warn({ cluster }, "the cluster's Redis has no password: anyone who can connect to it can change the counts and lift every limit; give it one (requirepass or an ACL user) in OUTGOING_LIMITS_CLUSTER");
+  }
 }
 
 /** Counts reach the disk this often: a kill -9 loses at most this much of them. */

@@ -285,9 +285,14 @@ describe('outgoing-limits cluster status (the built command)', () => {
   it('a bad address or a wrong password exits 1 naming the address, never the password', async () => {
     const guarded = await RedisServer.start({ unixSocket: false, config: { requirepass: 'right-s3cret' } });
     try {
-      const ok = await runCli(['cluster', 'status', '--cluster', `redis://:right-s3cret@127.0.0.1:${guarded.port}`]);
+      // A password comes through the environment: on the command line every local user could read it in ps.
+      const onCommandLine = await runCli(['cluster', 'status', '--cluster', `redis://:right-s3cret@127.0.0.1:${guarded.port}`]);
+      expect(onCommandLine.code).toBe(1);
+      expect(onCommandLine.stderr).toContain('carries a password, which every local user can read in the process list; give the address in the environment variable OUTGOING_LIMITS_CLUSTER');
+      expect(onCommandLine.stderr).not.toContain('right-s3cret');
+      const ok = await runCli(['cluster', 'status'], { OUTGOING_LIMITS_CLUSTER: `redis://:right-s3cret@127.0.0.1:${guarded.port}` });
       expect(ok).toMatchObject({ code: 0, stdout: `Cluster redis://:***@127.0.0.1:${guarded.port}\nNo node has reported to this cluster.\n` });
-      const wrong = await runCli(['cluster', 'status', '--cluster', `redis://default:wr0ng-s3cret@127.0.0.1:${guarded.port}`]);
+      const wrong = await runCli(['cluster', 'status'], { OUTGOING_LIMITS_CLUSTER: `redis://default:wr0ng-s3cret@127.0.0.1:${guarded.port}` });
       expect(wrong.code).toBe(1);
       expect(wrong.stderr).toMatch(new RegExp(`^outgoing-limits: cannot reach the cluster's Redis at redis://default:\\*\\*\\*@127\\.0\\.0\\.1:${guarded.port}: WRONGPASS`));
       expect(wrong.stderr).not.toContain('wr0ng');

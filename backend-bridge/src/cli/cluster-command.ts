@@ -2,6 +2,7 @@ import type { Command, Option } from 'commander';
 import { Redis } from 'ioredis';
 import { ClusterNodes, type NodeListing } from '../cluster/cluster-nodes.js';
 import { ClusterUrlError, clusterRedisOptions, describeClusterUrl } from '../cluster/cluster-url.js';
+import { clusterOption, refusePasswordOnCommandLine } from './cluster-option.js';
 import { UserError } from './daemon-or-store.js';
 
 /** How long the command waits for Redis to connect and to answer: it is run by a person waiting at a prompt. */
@@ -101,9 +102,10 @@ export function registerClusterCommands(program: Command, dataDirOption: () => O
     .command('status')
     .description("the cluster's nodes: up or silent, last seen, version, counting, held mail, wiring (read from Redis; works while the daemon is down)")
     .addOption(dataDirOption())
-    .requiredOption('--cluster <url>', "the cluster's Redis: redis://, rediss://, redis+unix:// or redis-sentinel://")
+    .addOption(clusterOption("the cluster's Redis: redis://, rediss://, redis+unix:// or redis-sentinel://").makeOptionMandatory())
     .option('--json', 'machine-readable output')
-    .action(async (options: { cluster: string; json?: boolean }) => {
+    .action(async (options: { cluster: string; json?: boolean }, command: Command) => {
+      refusePasswordOnCommandLine(command, options.cluster);
       const status = await clusterStatus(options.cluster);
       if (options.json) process.stdout.write(`${JSON.stringify({ address: status.address, nodes: status.nodes }, null, 2)}\n`);
       else process.stdout.write(`Cluster ${status.address}\n${nodesTable(status.nodes, status.nowMs)}\n`);

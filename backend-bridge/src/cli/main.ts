@@ -22,6 +22,7 @@ import type { NotificationSettings, NotifyPeriod, ServerSettings } from '../core
 import type { LimitsMode } from '../core/monitor-mode.js';
 import type { ImportSummary } from '../store/directory-store.js';
 import * as parse from './arguments.js';
+import { clusterOption, refusePasswordOnCommandLine } from './cluster-option.js';
 import { expectOk, openStoreForCommand, UserError, viaDaemonOrStore } from './daemon-or-store.js';
 import { setRecipientLimit } from './recipient-limit-command.js';
 import { registerUserCommands } from './user-command.js';
@@ -74,7 +75,7 @@ export function buildProgram(): Command {
     .option('--no-milter', 'do not serve the milter')
     .option('--postfix-config-dir <dir>', 'the Postfix instance whose hold queue keeps over-limit mail; when given, the daemon also keeps the entries of `postfix wire` in its main.cf', DEFAULT_POSTFIX_CONFIG_DIR)
     .option('--api-group <group>', 'let this group (name or id) use the API socket and read the secret, e.g. psaadm for the Plesk panel', parse.groupId)
-    .option('--cluster <url>', 'be a node of the cluster whose counts are in this Redis: redis://[user:password@]host:port/db, rediss://…, redis+unix:///path?db=N or redis-sentinel://host:port,host:port/mastername', parse.clusterUrl)
+    .addOption(clusterOption('be a node of the cluster whose counts are in this Redis: redis://[user:password@]host:port/db, rediss://…, redis+unix:///path?db=N or redis-sentinel://host:port,host:port/mastername').argParser(parse.clusterUrl))
     .option('--node-name <name>', 'how the cluster names this node (default: the host name)', parse.nodeName)
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
     .action(
@@ -89,6 +90,7 @@ export function buildProgram(): Command {
         apiGroup?: number;
         logLevel: string;
       }, command: Command) => {
+      refusePasswordOnCommandLine(command, options.cluster);
       const log = createLogger(options.logLevel);
       const daemon = await Daemon.start(
         {
