@@ -397,14 +397,16 @@ export class Daemon {
         const newest = this.held.withSummaries(this.held.store.list({ status: 'held', limit: MAX_PUBLISHED_PER_NODE }));
         await cluster.held.publish(newest, total);
         this.publishedHeld = fingerprint;
-        this.publishedHeldAtMs = Date.now();
+        // Subjects not read yet (Postfix's queue directory still being asked for): published again in a second.
+        this.publishedHeldAtMs = newest.every((m) => m.summaryRead) ? Date.now() : Date.now() - 29_000;
       } catch (error) {
         this.publishedHeld = '';
         this.held.repeated.warn('held-publish-failed', { error: (error as Error).message }, "publishing this server's held mail to the cluster failed; will try again");
-      } finally {
-        this.publishingHeld = null;
       }
-    })();
+    })().finally(() => {
+      // Chained, not inside: an unchanged pass ends before the assignment above, and must not leave it set.
+      this.publishingHeld = null;
+    });
     return this.publishingHeld;
   }
 

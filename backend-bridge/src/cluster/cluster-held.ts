@@ -249,7 +249,8 @@ export class ClusterHeld {
   serve(handle: (identity: Identity, request: HeldRequest, from: string) => Promise<HeldReply>): void {
     if (this.serving) return;
     // Blocking pops wait up to a second: the connection's own command timeout must be longer.
-    const connection = this.redis.duplicate({ commandTimeout: 5_000 });
+    // It waits for its connection (offline queue) rather than failing while it connects: it only ever pops.
+    const connection = this.redis.duplicate({ commandTimeout: 5_000, enableOfflineQueue: true });
     connection.on('error', () => undefined);
     let stopped = false;
     const listKey = `${this.prefix}requests:${this.nodeName}`;
