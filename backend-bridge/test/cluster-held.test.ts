@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BridgeClient, SignedIdentity } from '../src/api/bridge-client.js';
-import { DaemonProcess, eventually } from '../test-support/daemon-process.js';
+import { cli, DaemonProcess, eventually } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
 import { bridgeApi, preparedDataDir } from '../test-support/prepared-store.js';
@@ -139,6 +139,13 @@ describe('held mail in a cluster of two nodes', () => {
     expect(results.find((r) => r.queueId === 'AAAAAAAAAA')).toMatchObject({ ok: false, httpStatus: 404 });
     expect(await queueNameIn(postfixB, carol)).toBeNull();
     expect(await hourInRedis('dave@example.com')).toBe(1);
+
+    // The command goes through node A's API: it lists node B's mail with its node, and deletes it there.
+    const again = await sendAccepted(postfixB, { from: 'dave@example.com', to: OUTSIDE, subject: 'dave again' });
+    await eventually(async () => (await heldListed(onA())).some((m) => m.queueId === again), 'node A to list the held message');
+    expect(await cli(['held', 'list', '--data-dir', nodeA.dataDir])).toMatch(new RegExp(`^NODE +QUEUE ID[^\n]*\nnode-b +${again} `));
+    expect(await cli(['held', 'delete', again, '--node', 'node-b', '--data-dir', nodeA.dataDir])).toBe(`Deleted ${again}.\n`);
+    expect(await queueNameIn(postfixB, again)).toBeNull();
   }, 60_000);
 
   it('with node B stopped, a release from node A answers 503 naming node-b, and nothing is done later', async () => {
