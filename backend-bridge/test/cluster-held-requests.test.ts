@@ -82,6 +82,12 @@ describe('held mail published by each node', () => {
     // Published again: replaced whole, never added to.
     await b.publish(held.slice(0, 3), 3);
     expect((await node('node-c').othersHeld()).messages).toHaveLength(3);
+    // Recipients are cut to the first ten (the count stays): a hostile sender picks many long ones.
+    const many = { ...record(99), recipientCount: 100, recipients: Array.from({ length: 100 }, (_, i) => `${'x'.repeat(300)}${i}@remote.test`) };
+    await b.publish([many], 1);
+    const listed = (await node('node-d').othersHeld()).messages[0]!.message;
+    expect(listed.recipients).toEqual(many.recipients.slice(0, 10));
+    expect(listed.recipientCount).toBe(100);
     // A node does not list its own publication as another's.
     expect((await b.othersHeld()).messages).toEqual([]);
   });

@@ -25,6 +25,8 @@ import type { HeldMessage } from '../store/held-store.js';
 
 /** At most this many of a node's held messages are published: a hostile sender can fill a hold queue. */
 export const MAX_PUBLISHED_PER_NODE = 1_000;
+/** Recipients published per message (the count stays whole): a hostile sender picks 100 of 320 characters each. */
+export const MAX_PUBLISHED_RECIPIENTS = 10;
 /** A holding node that has not taken a request within this is taken as silent: the asker answers 503. */
 export const REQUEST_TIMEOUT_MS = 5_000;
 /** A request the holding node took is waited for this long at most (a release of 500 messages runs postsuper). */
@@ -145,7 +147,8 @@ export class ClusterHeld {
     const shown = held.slice(0, this.options.maxPublished ?? MAX_PUBLISHED_PER_NODE);
     const key = this.nodeKey(this.nodeName);
     const multi = this.redis.multi().del(key);
-    if (shown.length > 0) multi.hset(key, Object.fromEntries(shown.map((m) => [m.queueId, JSON.stringify(m)])));
+    const fields = shown.map((m) => [m.queueId, JSON.stringify({ ...m, recipients: m.recipients?.slice(0, MAX_PUBLISHED_RECIPIENTS) ?? null })]);
+    if (shown.length > 0) multi.hset(key, Object.fromEntries(fields));
     multi.hset(this.publishedKey, this.nodeName, JSON.stringify({ total, published: shown.length }));
     const results = await multi.exec();
     const failed = results?.find(([error]) => error !== null);
