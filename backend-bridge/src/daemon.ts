@@ -18,6 +18,8 @@ import { ClusterCounting } from './enforcement/cluster-counting.js';
 import { RedisCounts } from './counters/redis-counts.js';
 import { clusterRedisOptions, describeClusterUrl } from './cluster/cluster-url.js';
 import { ClusterNodes, startNodeHeartbeat, type NodeHeartbeat } from './cluster/cluster-nodes.js';
+import { ClusterHeld, MAX_PUBLISHED_PER_NODE } from './cluster/cluster-held.js';
+import { heldActions } from './api/routes/held-routes.js';
 import { readHeldFacts } from './store/health-records.js';
 import { HeldMail } from './enforcement/held-mail.js';
 import { watchAnomalies } from './enforcement/anomaly-response.js';
@@ -131,6 +133,8 @@ const EXEMPTION_END_INTERVAL_MS = 1_000;
 const RELEASE_INTERVAL_MS = 1_000;
 /** Records are compared with Postfix's hold queue this often (and at start), for changes made by other hands. */
 const RECONCILE_INTERVAL_MS = 30_000;
+/** A node of a cluster looks this often whether its held mail changed, to publish it (cheap: one count query). */
+const HELD_PUBLISH_INTERVAL_MS = 250;
 /**
  * The running store is checked this often, so damage in pages the daemon does not read every second still comes
  * to light. quick_check (70-250 ms on 100,000 mailboxes with an hour of counts) holds up the policy service
@@ -199,7 +203,7 @@ export class Daemon {
     /** Decisions and exemption ends read this clock (see clock.ts); the API keeps the real one, which signatures are checked against. */
     private readonly clockMs: () => number,
     /** A node of a cluster: its Redis connection and its counting state; null for a single server. */
-    readonly cluster: { redis: Redis; counts: RedisCounts; counting: ClusterCounting; nodes: ClusterNodes; url: string; nodeName: string } | null,
+    readonly cluster: { redis: Redis; counts: RedisCounts; counting: ClusterCounting; nodes: ClusterNodes; held: ClusterHeld; url: string; nodeName: string } | null,
   ) {}
 
   private heartbeat: NodeHeartbeat | null = null;
@@ -247,7 +251,8 @@ export class Daemon {
       await counting.start();
       enforcer.cluster = counting;
       enforcer.onRefundLost = (chain, weight, error) => repeated.warn('cluster-refund-lost', { object: chain[0]?.name, weight, error: error.message }, 'a refund could not reach Redis: the count stays');
-      cluster = { redis, counts, counting, nodes: new ClusterNodes(redis, { url }), url, nodeName };
+      const clusterHeld = new ClusterHeld(redis, nodeName, log.child({ node: nodeName }));
+      cluster = { redis, counts, counting, nodes: new ClusterNodes(redis, { url }), held: clusterHeld, url, nodeName };
     }
     const storeHealth = new StoreHealth(databasePath(options.dataDir), log, (event) => notifier?.storeFailed(event));
     const sync = new StoreSync(db, enforcer, log, storeHealth);
@@ -321,6 +326,7 @@ export class Daemon {
       setInterval(() => daemon.endExemptions(), EXEMPTION_END_INTERVAL_MS),
       setInterval(() => void held.reconcile(), RECONCILE_INTERVAL_MS),
       setInterval(() => daemon.checkStore(), STORE_CHECK_INTERVAL_MS),
+      setInterval(() => void daemon.publishHeld(), HELD_PUBLISH_INTERVAL_MS),
     );
     void daemon.backUpIfDue();
     daemon.wiringGuard?.start();
@@ -340,7 +346,11 @@ export class Daemon {
   private async startApi(options: DaemonOptions): Promise<void> {
     const context: ApiContext = { db: this.db, enforcer: this.enforcer, sync: this.sync, log: this.log, nowMs: Date.now, flushCounts: () => this.flush(), held: this.held, clusterNodes: this.cluster?.nodes ?? null };
     const cluster = this.cluster;
-    if (cluster) context.clusterUsage = { inCluster: () => cluster.counting.state === 'cluster', read: (requests) => cluster.counts.read(requests) };
+    if (cluster) {
+      context.clusterUsage = { inCluster: () => cluster.counting.state === 'cluster', read: (requests) => cluster.counts.read(requests) };
+      context.clusterHeld = cluster.held;
+      context.heldChanged = () => this.publishHeld(true);
+    }
     if (this.wiringGuard) context.wiring = this.wiringGuard;
     const apiGroup = options.apiGroup ?? null;
     if (apiGroup !== null) {
@@ -373,6 +383,50 @@ export class Daemon {
     this.apiTcp = listening.tcpServer;
     this.apiAddress = { socketPath, tcpPort: listening.tcpPort };
     this.log.info({ socketPath, tcpPort: listening.tcpPort, ui: uiDir }, 'API listening');
+    // Other nodes' requests about this node's held mail: the same actions, checks and audit as this API's.
+    cluster?.held.serve(heldActions(context, this.held).answerRequest);
+  }
+
+  /** What the held mail looked like when last published; '' until published (or after a failure: try again). */
+  private publishedHeld = '';
+  private publishedHeldAtMs = 0;
+  private publishingHeld: Promise<void> | null = null;
+
+  /**
+   * A node of a cluster publishes its held mail (at most MAX_PUBLISHED_PER_NODE, newest first) to Redis whenever
+   * it changed: a hold, a release, a delete, reconciliation. Looked at four times a second and after every
+   * change through the API. A failure (Redis away) is logged and tried again; it never fails what changed.
+   */
+  publishHeld(changedNow = false): Promise<void> {
+    const cluster = this.cluster;
+    if (!cluster || this.stopped) return Promise.resolve();
+    if (this.publishingHeld) {
+      // One at a time; a change meanwhile is published by the next one.
+      return changedNow ? this.publishingHeld.then(() => this.publishHeld(true)) : this.publishingHeld;
+    }
+    this.publishingHeld = (async () => {
+      try {
+        // The set of held ids changes with every hold and every end (ids only grow); subjects once read.
+        const fingerprint = JSON.stringify(
+          this.db.prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(id), 0) AS s, COALESCE(MAX(id), 0) AS m, COUNT(summary_read_at_ms) AS r FROM held_messages WHERE status = 'held'`).get(),
+        );
+        // Also every 30 s unchanged: a Redis that lost its data (restart without persistence) gets it back.
+        if (fingerprint === this.publishedHeld && Date.now() - this.publishedHeldAtMs < 30_000) return;
+        const total = (JSON.parse(fingerprint) as { n: number }).n;
+        const newest = this.held.withSummaries(this.held.store.list({ status: 'held', limit: MAX_PUBLISHED_PER_NODE }));
+        await cluster.held.publish(newest, total);
+        this.publishedHeld = fingerprint;
+        // Subjects not read yet (Postfix's queue directory still being asked for): published again in a second.
+        this.publishedHeldAtMs = newest.every((m) => m.summaryRead) ? Date.now() : Date.now() - 29_000;
+      } catch (error) {
+        this.publishedHeld = '';
+        this.held.repeated.warn('held-publish-failed', { error: (error as Error).message }, "publishing this server's held mail to the cluster failed; will try again");
+      }
+    })().finally(() => {
+      // Chained, not inside: an unchanged pass ends before the assignment above, and must not leave it set.
+      this.publishingHeld = null;
+    });
+    return this.publishingHeld;
   }
 
   /** A node of a cluster tells the others, every second, that it is up and how it is doing (`cluster status`). */
@@ -506,6 +560,8 @@ export class Daemon {
     await Promise.race([this.notifier.idle(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     await this.backingUp; // the backup reads through this connection
     if (this.cluster) {
+      await this.cluster.held.stop();
+      await this.publishingHeld;
       await this.heartbeat?.stop();
       await this.cluster.counting.stop();
       this.cluster.redis.disconnect();

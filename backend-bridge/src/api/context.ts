@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ClusterHeld } from '../cluster/cluster-held.js';
 import type { ClusterNodes } from '../cluster/cluster-nodes.js';
 import type { WindowView } from '../core/decision.js';
 import { limitIn, type ChargedObject } from '../core/directory.js';
@@ -27,6 +28,10 @@ export interface ApiContext {
   clusterNodes?: ClusterNodes | null;
   /** A node of a cluster: the cluster's usage, while it counts in the cluster (null: this node's counters). */
   clusterUsage?: ClusterUsage | null;
+  /** A node of a cluster: the held mail of the other nodes, and requests to them about it. */
+  clusterHeld?: ClusterHeld | null;
+  /** Held mail changed through the API: a node of a cluster publishes its held mail again before answering. */
+  heldChanged?: () => Promise<void>;
 }
 
 /** Reads of the cluster's counts, for the usage every node shows alike. */

@@ -251,6 +251,15 @@ export const heldQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+/** A node of a cluster by name (core/cluster-nodes.ts nodeNameProblem has the full rule; this only bounds it). */
+const clusterNodeName = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._-]{0,252}$/, 'must be the name of a server of the cluster');
+
+/**
+ * One held message: in a cluster, queue ids are unique per Postfix only, so `node` may name the server that
+ * holds it; without, this server's message of that id, else the only other server's that has one.
+ */
+export const heldMessageQuery = z.strictObject({ node: clusterNodeName.optional() });
+
 /** The most messages one bulk request acts on: each is a Postfix command, and the request must end in seconds. */
 export const MAX_BULK_HELD = 500;
 
@@ -262,6 +271,8 @@ export const heldBulkBody = z.strictObject({
     .max(MAX_BULK_HELD, `must name at most ${MAX_BULK_HELD} messages`),
   /** Release beyond the limit: the administrator only, as for one message. */
   force: z.boolean().default(false),
+  /** In a cluster: the server that holds them all (as `node` of one message); without, each is looked for as one message is. */
+  node: clusterNodeName.optional(),
 });
 
 /** The body may be left out: a release within the budget. */

@@ -31,9 +31,9 @@ const noSuchMessage = (id: string, why: string) =>
  * The API path of one held message. An id that cannot be a queue id names no held message: said as such, with
  * exit code 1 like every other user error (not commander's silent usage exit).
  */
-function heldMessagePath(id: string, action = ''): string {
+function heldMessagePath(id: string, action = '', node?: string): string {
   if (!QUEUE_ID.test(id)) throw noSuchMessage(id, 'a Postfix queue id is 6 to 32 letters and digits, such as 3F2A12122C5');
-  return `/api/v1/held/${id}${action}`;
+  return `/api/v1/held/${id}${action}${node !== undefined ? `?${new URLSearchParams({ node }).toString()}` : ''}`;
 }
 
 /** The API's answer about one held message; a 404 says that no such held message exists, naming the id. */
@@ -42,11 +42,14 @@ function expectHeldMessage(id: string, response: ApiResponse): unknown {
   return expectOk(response);
 }
 
-function heldTable(items: readonly HeldMessage[], nowMs: number): string {
+function heldTable(items: ReadonlyArray<HeldMessage & { node?: string }>, nowMs: number): string {
   if (items.length === 0) return 'No held messages.';
-  const table = [['QUEUE ID', 'HELD', 'SENDER', 'OBJECT', 'TRIPPED', 'RECIPIENTS', 'STATUS']];
+  // A node of a cluster lists every server's held mail: the server that holds each comes first.
+  const inCluster = items.some((m) => m.node !== undefined);
+  const table = [[...(inCluster ? ['NODE'] : []), 'QUEUE ID', 'HELD', 'SENDER', 'OBJECT', 'TRIPPED', 'RECIPIENTS', 'STATUS']];
   for (const m of items) {
     table.push([
+      ...(inCluster ? [m.node ?? '-'] : []),
       m.queueId,
       `${formatWait((nowMs - m.heldAtMs) / 1000)} ago`,
       m.sender ?? '<>',
@@ -79,16 +82,18 @@ export function registerHeldCommands(program: Command, dataDirOption: () => Opti
     .description('release a held message now (within the budget; --force: beyond it, counted and audited)')
     .addOption(dataDirOption())
     .option('--force', 'release even if the sender has no budget left')
-    .action(async (id: string, options: { dataDir: string; force?: boolean }) => {
-      expectHeldMessage(id, await daemonRequest(options.dataDir, 'POST', heldMessagePath(id, '/release'), { force: options.force === true }));
+    .option('--node <name>', 'in a cluster: the server that holds it (queue ids are unique per Postfix only)')
+    .action(async (id: string, options: { dataDir: string; force?: boolean; node?: string }) => {
+      expectHeldMessage(id, await daemonRequest(options.dataDir, 'POST', heldMessagePath(id, '/release', options.node), { force: options.force === true }));
       process.stdout.write(`Released ${id}${options.force ? ' (beyond the limit)' : ''}.\n`);
     });
   held
     .command('delete <queue-id>')
     .description('delete a held message from the hold queue for good')
     .addOption(dataDirOption())
-    .action(async (id: string, options: { dataDir: string }) => {
-      expectHeldMessage(id, await daemonRequest(options.dataDir, 'DELETE', heldMessagePath(id)));
+    .option('--node <name>', 'in a cluster: the server that holds it (queue ids are unique per Postfix only)')
+    .action(async (id: string, options: { dataDir: string; node?: string }) => {
+      expectHeldMessage(id, await daemonRequest(options.dataDir, 'DELETE', heldMessagePath(id, '', options.node)));
       process.stdout.write(`Deleted ${id}.\n`);
     });
 

@@ -19,6 +19,7 @@ const REFUSAL_CODES = new Set([
   'subscriptionByProvider',
   'aboveCeiling',
   'heldOfNobody',
+  'nodeUnanswered',
 ]);
 
 const isCause = (value: unknown): value is HoldCause =>

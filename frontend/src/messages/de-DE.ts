@@ -650,6 +650,7 @@ export const deDE: MessageTree = {
       subscriptionByProvider: 'Nur der Administrator oder der Reseller kann das Limit eines Abonnements ändern.',
       aboveCeiling: 'Geben Sie eine ganze Zahl von 0 bis %%max%% ein. Nur der Administrator kann mehr erlauben.',
       heldOfNobody: 'Nur der Administrator kann zurückgehaltene Nachrichten bearbeiten, die gegen keine Ihrer E-Mail-Adressen, Domains oder Abonnements zählen.',
+      nodeUnanswered: 'Der Server %%node%%, der diese Nachricht zurückhält, hat nicht geantwortet. Es wurde nichts ausgeführt; versuchen Sie es erneut, wenn er läuft.',
     },
     // Die Ebene, wie die Texte oben sie nennen („für E-Mail-Adresse x“).
     levelOf: { mailbox: 'E-Mail-Adresse', domain: 'Domain', subscription: 'Abonnement' },

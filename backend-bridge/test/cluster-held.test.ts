@@ -1,0 +1,167 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BridgeClient, SignedIdentity } from '../src/api/bridge-client.js';
+import { cli, DaemonProcess, eventually } from '../test-support/daemon-process.js';
+import { exampleDirectory } from '../test-support/directory-fixture.js';
+import type { PostfixInstance } from '../test-support/postfix-instance.js';
+import { bridgeApi, preparedDataDir } from '../test-support/prepared-store.js';
+import { RedisServer } from '../test-support/redis-server.js';
+import { queueNameIn, sendAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
+
+/**
+ * Held mail across a cluster: two daemons on one real Redis, each behind its own throwaway Postfix. Mail held by
+ * node B's Postfix is listed on node A and released or deleted from node A's API by node B.
+ */
+const LIMITS = exampleDirectory({ 'bob@example.com': 1, 'dave@example.com': 1, 'carol@example.com': 1 });
+const SETTINGS = ['--over-limit-action', 'hold', '--domain-limit', 'unlimited', '--subscription-limit', 'unlimited', '--mailbox-limit', '50'];
+const ADMIN: SignedIdentity = { login: 'admin', userId: '1', role: 'admin' };
+const JDOE: SignedIdentity = { login: 'jdoe', userId: '20', role: 'customer', permittedSubscriptions: ['example.com'] };
+const MARY: SignedIdentity = { login: 'mary', userId: '21', role: 'customer', permittedSubscriptions: ['other.org'] };
+const OUTSIDE = ['someone@remote.test'];
+
+interface ListedHeld {
+  queueId: string;
+  node?: string;
+  status: string;
+  sender: string | null;
+  subject: string | null;
+}
+
+let redis: RedisServer;
+let watcher: Redis;
+let postfixA: PostfixInstance;
+let postfixB: PostfixInstance;
+let nodeA: DaemonProcess;
+let nodeB: DaemonProcess;
+
+async function startNode(name: string, postfix: PostfixInstance, url: string): Promise<DaemonProcess> {
+  const dataDir = await preparedDataDir(LIMITS, SETTINGS);
+  return DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir, '--cluster', url, '--node-name', name]);
+}
+
+beforeAll(async () => {
+  redis = await RedisServer.start({ tcp: false });
+  const url = `redis+unix://${redis.socketPath}`;
+  watcher = new Redis({ path: redis.socketPath as string, maxRetriesPerRequest: 1 });
+  [postfixA, postfixB] = await Promise.all([startWiredPostfix(), startWiredPostfix()]);
+  [nodeA, nodeB] = await Promise.all([startNode('node-a', postfixA, url), startNode('node-b', postfixB, url)]);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([nodeA?.stop(), nodeB?.stop()]);
+  watcher?.disconnect();
+  await Promise.all([postfixA?.stop(), postfixB?.stop(), redis?.stop()]);
+});
+
+const onA = (identity: SignedIdentity = ADMIN): BridgeClient => bridgeApi(nodeA.dataDir, identity);
+const onB = (identity: SignedIdentity = ADMIN): BridgeClient => bridgeApi(nodeB.dataDir, identity);
+
+async function heldListed(api: BridgeClient): Promise<ListedHeld[]> {
+  const response = await api.request('GET', '/api/v1/held');
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+  return (response.body as { items: ListedHeld[] }).items;
+}
+
+/** The cluster's count of a mailbox's last hour (the total field of its hash in Redis). */
+async function hourInRedis(mailbox: string): Promise<number> {
+  return Number((await watcher.hget(`ol:{s:example.com}:m:${mailbox}`, 'ht')) ?? 0);
+}
+
+/** Sends two messages of a mailbox of limit 1 through node B's Postfix: the first leaves, the second is held there. */
+async function heldOnB(from: string, subject: string): Promise<string> {
+  await sendAccepted(postfixB, { from, to: OUTSIDE, subject: `${subject} (sent)` });
+  const queueId = await sendAccepted(postfixB, { from, to: OUTSIDE, subject });
+  expect(await queueNameIn(postfixB, queueId)).toBe('hold');
+  // Listed with its subject, which node B read from its queue file.
+  await eventually(async () => (await heldListed(onA())).some((m) => m.queueId === queueId && m.subject === subject), `node A to list ${queueId} held on node B`);
+  return queueId;
+}
+
+describe('held mail in a cluster of two nodes', () => {
+  it('mail held on node B is listed on node A with its node, released from A by B, delivered by B and counted once', async () => {
+    const queueId = await heldOnB('bob@example.com', 'held on b');
+    expect(await hourInRedis('bob@example.com')).toBe(1);
+    const listed = (await heldListed(onA())).find((m) => m.queueId === queueId);
+    expect(listed).toMatchObject({ node: 'node-b', status: 'held', sender: 'bob@example.com', subject: 'held on b' });
+    const one = await onA().request('GET', `/api/v1/held/${queueId}`);
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ queueId, node: 'node-b', mayRelease: true });
+    // Node B lists its own mail with its own name.
+    expect((await heldListed(onB())).find((m) => m.queueId === queueId)).toMatchObject({ node: 'node-b' });
+
+    // The same access rules as on one server: a customer of another subscription does not see it; its owner does.
+    expect((await heldListed(onA(MARY))).map((m) => m.queueId)).not.toContain(queueId);
+    expect((await onA(MARY).request('GET', `/api/v1/held/${queueId}`)).status).toBe(404);
+    expect((await onA(MARY).request('POST', `/api/v1/held/${queueId}/release`, { force: true })).status).toBe(404);
+    expect((await onA(MARY).request('DELETE', `/api/v1/held/${queueId}`)).status).toBe(404);
+    expect((await heldListed(onA(JDOE))).map((m) => m.queueId)).toContain(queueId);
+    // Only the administrator releases beyond the limit, wherever the message is held.
+    expect((await onA(JDOE).request('POST', `/api/v1/held/${queueId}/release`, { force: true })).body).toMatchObject({ code: 'forceAdminOnly' });
+
+    // Within the budget: node B finds none left in the cluster's count, and says so through node A.
+    const refused = await onA().request('POST', `/api/v1/held/${queueId}/release`);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'noRoom' });
+    expect(await queueNameIn(postfixB, queueId)).toBe('hold');
+    expect(await hourInRedis('bob@example.com')).toBe(1);
+
+    const released = await onA().request('POST', `/api/v1/held/${queueId}/release`, { force: true });
+    expect(released.status, JSON.stringify(released.body)).toBe(200);
+    expect(released.body).toMatchObject({ queueId, node: 'node-b', status: 'released', resolvedBy: 'admin' });
+    expect(await queueNameIn(postfixB, queueId)).not.toBe('hold');
+    const delivered = await postfixB.waitForDelivered(2);
+    expect(delivered.map((m) => m.subject)).toContain('held on b');
+    expect(await hourInRedis('bob@example.com')).toBe(2);
+    // Node B carried it out, recorded and audited it under the asker's name.
+    const record = await onB().request('GET', `/api/v1/held/${queueId}?node=node-b`);
+    expect(record.body).toMatchObject({ status: 'released', resolvedBy: 'admin', node: 'node-b' });
+    const audit = (await onB().request('GET', '/api/v1/audit?name=bob@example.com')).body as { items: Array<{ action: string; actorLogin: string }> };
+    expect(audit.items.map((e) => `${e.action} ${e.actorLogin}`)).toEqual(['held.release admin']);
+    // Published again before the answer: node A lists it no longer.
+    expect((await heldListed(onA())).map((m) => m.queueId)).not.toContain(queueId);
+    // Released once: asked again, node A finds it no more.
+    expect((await onA().request('POST', `/api/v1/held/${queueId}/release`, { force: true })).status).toBe(404);
+    expect(await hourInRedis('bob@example.com')).toBe(2);
+  }, 60_000);
+
+  it('a delete from node A, single or in bulk, removes the messages from node B\'s hold queue', async () => {
+    const dave = await heldOnB('dave@example.com', 'dave held');
+    const deleted = await onA(JDOE).request('DELETE', `/api/v1/held/${dave}`);
+    expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
+    expect(deleted.body).toMatchObject({ queueId: dave, node: 'node-b', status: 'deleted', resolvedBy: 'jdoe' });
+    expect(await queueNameIn(postfixB, dave)).toBeNull();
+
+    const carol = await heldOnB('carol@example.com', 'carol held');
+    const bulk = await onA().request('POST', '/api/v1/held/bulk', { action: 'delete', queueIds: [carol, 'AAAAAAAAAA'] });
+    expect(bulk.status, JSON.stringify(bulk.body)).toBe(200);
+    const results = (bulk.body as { results: Array<{ queueId: string; ok: boolean; node?: string; httpStatus?: number }> }).results;
+    expect(results.find((r) => r.queueId === carol)).toMatchObject({ ok: true, node: 'node-b', status: 'deleted' });
+    expect(results.find((r) => r.queueId === 'AAAAAAAAAA')).toMatchObject({ ok: false, httpStatus: 404 });
+    expect(await queueNameIn(postfixB, carol)).toBeNull();
+    expect(await hourInRedis('dave@example.com')).toBe(1);
+
+    // The command goes through node A's API: it lists node B's mail with its node, and deletes it there.
+    const again = await sendAccepted(postfixB, { from: 'dave@example.com', to: OUTSIDE, subject: 'dave again' });
+    await eventually(async () => (await heldListed(onA())).some((m) => m.queueId === again), 'node A to list the held message');
+    expect(await cli(['held', 'list', '--data-dir', nodeA.dataDir])).toMatch(new RegExp(`^NODE +QUEUE ID[^\n]*\nnode-b +${again} `));
+    expect(await cli(['held', 'delete', again, '--node', 'node-b', '--data-dir', nodeA.dataDir])).toBe(`Deleted ${again}.\n`);
+    expect(await queueNameIn(postfixB, again)).toBeNull();
+  }, 60_000);
+
+  it('with node B stopped, a release from node A answers 503 naming node-b, and nothing is done later', async () => {
+    // A message of bob's, held (bob is at his limit): to be released by force.
+    const queueId = await sendAccepted(postfixB, { from: 'bob@example.com', to: OUTSIDE, subject: 'while b is down' });
+    await eventually(async () => (await heldListed(onA())).some((m) => m.queueId === queueId), 'node A to list the held message');
+    await nodeB.stop();
+    const refused = await onA().request('POST', `/api/v1/held/${queueId}/release`, { force: true });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(503);
+    expect(refused.body).toMatchObject({ code: 'nodeUnanswered', params: { node: 'node-b' } });
+    expect((refused.body as { error: string }).error).toContain('node-b');
+    const bulk = await onA().request('POST', '/api/v1/held/bulk', { action: 'release', queueIds: [queueId], force: true });
+    expect((bulk.body as { results: unknown[] }).results).toEqual([expect.objectContaining({ queueId, ok: false, httpStatus: 503, node: 'node-b' })]);
+    // The request was cancelled, not left waiting: B, started again, does not carry it out late.
+    expect(await watcher.llen('ol:{held}:requests:node-b')).toBe(0);
+    expect(await queueNameIn(postfixB, queueId)).toBe('hold');
+    expect(await hourInRedis('bob@example.com')).toBe(2);
+  }, 60_000);
+});
