@@ -207,6 +207,11 @@ export class Enforcer {
     if (refusedForRecipients) return refusedForRecipients;
     const cluster = this.cluster;
     if (cluster?.state === 'cluster') return this.decideInCluster(cluster, identity, facts, action, weight, mode);
+    return this.decideHere(identity, facts, action, weight, mode);
+  }
+
+  /** The rate decision with this node's own counters, then the anomaly signals. */
+  private decideHere(identity: SenderIdentity, facts: MessageFacts, action: OverLimitAction, weight: number, mode: ReturnType<typeof limitsMode>): Verdict {
     const now = this.nowSeconds();
     const verdict = this.judgeRate(identity, facts, action, weight, now, mode);
     // After counting, refused or not: every message of a mailbox is a sign of how it is used.
@@ -238,14 +243,10 @@ export class Enforcer {
       this.charge(identity.chain, now, weight, mode !== 'off');
       return { identity, decision, weight, tooManyRecipients: null };
     }
-    if (mode === 'monitor') {
-      // Recorded as enforcing would have decided, then let through and counted like any message that left.
-      this.onRefused?.(this.eventOf(identity, facts, MONITORED_ACTIONS[action], decision.tripped, decision.window, explainMonitored(decision, action), null));
-      this.charge(identity.chain, now, weight, true);
-      return { identity, decision: ALLOWED, weight, tooManyRecipients: null, monitored: decision };
-    }
-    this.onRefused?.(this.eventOf(identity, facts, action, decision.tripped, decision.window, action === 'hold' ? explainHold(decision) : decision.reason, null));
-    return { identity, decision, weight, tooManyRecipients: null };
+    const verdict = this.recordRefusal(identity, facts, action, weight, decision, mode);
+    // Monitor mode: let through, and counted like any message that left.
+    if (mode === 'monitor') this.charge(identity.chain, now, weight, true);
+    return verdict;
   }
 
   /**
@@ -266,16 +267,13 @@ export class Enforcer {
           counted = outcome;
           verdict = { identity, decision: ALLOWED, weight, tooManyRecipients: null };
         } else {
-          verdict = this.refusedInCluster(identity, facts, action, weight, outcome.decision, mode);
+          verdict = this.recordRefusal(identity, facts, action, weight, outcome.decision, mode);
           if (mode === 'monitor') counted = await this.chargeInClusterOrAlone(cluster, chain, weight);
         }
       }
     } catch (error) {
       if (!(error instanceof ClusterAwayError)) throw error;
-      const now = this.nowSeconds();
-      const local = this.judgeRate(identity, facts, action, weight, now, mode);
-      this.watchAnomalies(identity, facts, now, null);
-      return local;
+      return this.decideHere(identity, facts, action, weight, mode);
     }
     if (counted) this.journalInCluster(chain, counted.second, weight);
     if (counted && mode !== 'off') this.warnFromCluster(chain, counted, weight);
@@ -291,8 +289,11 @@ export class Enforcer {
     for (const object of chain) this.journal?.record(object.counterKey, second, weight);
   }
 
-  /** A refusal by the cluster's counts, recorded as the local path records it. */
-  private refusedInCluster(identity: SenderIdentity, facts: MessageFacts, action: OverLimitAction, weight: number, decision: Exclude<Decision, { allowed: true }>, mode: ReturnType<typeof limitsMode>): Verdict {
+  /**
+   * A message over a limit, recorded as an over-limit event; in monitor mode as what enforcing would have done, and
+   * the verdict lets it through (the caller counts it).
+   */
+  private recordRefusal(identity: SenderIdentity, facts: MessageFacts, action: OverLimitAction, weight: number, decision: Exclude<Decision, { allowed: true }>, mode: ReturnType<typeof limitsMode>): Verdict {
     if (mode === 'monitor') {
       this.onRefused?.(this.eventOf(identity, facts, MONITORED_ACTIONS[action], decision.tripped, decision.window, explainMonitored(decision, action), null));
       return { identity, decision: ALLOWED, weight, tooManyRecipients: null, monitored: decision };
