@@ -19,6 +19,8 @@ import { RedisCounts } from './counters/redis-counts.js';
 import { clusterRedisOptions, describeClusterUrl } from './cluster/cluster-url.js';
 import { ClusterNodes, startNodeHeartbeat, type NodeHeartbeat } from './cluster/cluster-nodes.js';
 import { ClusterHeld, MAX_PUBLISHED_PER_NODE } from './cluster/cluster-held.js';
+import { ConfigLog, ConfigUnavailableError } from './cluster/config-log.js';
+import { installCapture } from './store/shared-config.js';
 import { heldActions } from './api/routes/held-routes.js';
 import { readHeldFacts } from './store/health-records.js';
 import { HeldMail } from './enforcement/held-mail.js';
@@ -133,6 +135,31 @@ const EXEMPTION_END_INTERVAL_MS = 1_000;
 const RELEASE_INTERVAL_MS = 1_000;
 /** Records are compared with Postfix's hold queue this often (and at start), for changes made by other hands. */
 const RECONCILE_INTERVAL_MS = 30_000;
+/** A node of a cluster reads the cluster's configuration log this often: a change anywhere acts here within it. */
+const CONFIG_FOLLOW_INTERVAL_MS = 200;
+
+/**
+ * At start, a node of a cluster makes its store a copy of the cluster's configuration (cluster/config-log.ts). A
+ * store whose directory differs from the cluster's stops the start. Redis away: the node starts from the
+ * configuration it last saw (or its own, before it ever joined) and says so; changes are refused until Redis answers.
+ */
+async function joinClusterConfig(config: ConfigLog, db: Db, log: Logger): Promise<void> {
+  installCapture(db);
+  try {
+    const joined = await config.join();
+    await config.catchUp();
+    log.info({ how: joined.how, clusterId: joined.clusterId }, 'configuration from the cluster');
+  } catch (error) {
+    if (!(error instanceof ConfigUnavailableError)) throw error;
+    log.warn(
+      { error: error.message },
+      config.membership
+        ? "the cluster's Redis cannot be reached: starting from the configuration last seen from the cluster; changes are refused until it answers"
+        : "the cluster's Redis cannot be reached: starting from this server's own configuration until it joins the cluster's; changes are refused until Redis answers",
+    );
+  }
+}
+
 /** A node of a cluster looks this often whether its held mail changed, to publish it (cheap: one count query). */
 const HELD_PUBLISH_INTERVAL_MS = 250;
 /**
@@ -203,7 +230,7 @@ export class Daemon {
     /** Decisions and exemption ends read this clock (see clock.ts); the API keeps the real one, which signatures are checked against. */
     private readonly clockMs: () => number,
     /** A node of a cluster: its Redis connection and its counting state; null for a single server. */
-    readonly cluster: { redis: Redis; counts: RedisCounts; counting: ClusterCounting; nodes: ClusterNodes; held: ClusterHeld; url: string; nodeName: string } | null,
+    readonly cluster: { redis: Redis; counts: RedisCounts; counting: ClusterCounting; nodes: ClusterNodes; held: ClusterHeld; config: ConfigLog; url: string; nodeName: string } | null,
   ) {}
 
   private heartbeat: NodeHeartbeat | null = null;
@@ -252,10 +279,24 @@ export class Daemon {
       enforcer.cluster = counting;
       enforcer.onRefundLost = (chain, weight, error) => repeated.warn('cluster-refund-lost', { object: chain[0]?.name, weight, error: error.message }, 'a refund could not reach Redis: the count stays');
       const clusterHeld = new ClusterHeld(redis, nodeName, log.child({ node: nodeName }));
-      cluster = { redis, counts, counting, nodes: new ClusterNodes(redis, { url }), held: clusterHeld, url, nodeName };
+      const config = new ConfigLog(redis, db, nodeName, log.child({ node: nodeName }));
+      cluster = { redis, counts, counting, nodes: new ClusterNodes(redis, { url }), held: clusterHeld, config, url, nodeName };
     }
     const storeHealth = new StoreHealth(databasePath(options.dataDir), log, (event) => notifier?.storeFailed(event));
     const sync = new StoreSync(db, enforcer, log, storeHealth);
+    if (cluster) {
+      try {
+        await joinClusterConfig(cluster.config, db, log);
+      } catch (error) {
+        // Nothing may keep the process: the start failed.
+        await cluster.counting.stop();
+        cluster.redis.disconnect();
+        db.close();
+        throw error;
+      }
+      cluster.config.onApplied = () => sync.reloadNow();
+      sync.clustered = cluster.config;
+    }
     try {
       // Before any port is open: not one message may be decided without the store's limits.
       sync.loadNow();
@@ -327,6 +368,7 @@ export class Daemon {
       setInterval(() => void held.reconcile(), RECONCILE_INTERVAL_MS),
       setInterval(() => daemon.checkStore(), STORE_CHECK_INTERVAL_MS),
       setInterval(() => void daemon.publishHeld(), HELD_PUBLISH_INTERVAL_MS),
+      setInterval(() => void daemon.followClusterConfig(), CONFIG_FOLLOW_INTERVAL_MS),
     );
     void daemon.backUpIfDue();
     daemon.wiringGuard?.start();
@@ -466,6 +508,8 @@ export class Daemon {
 
   private reconciled: Promise<boolean> = Promise.resolve(true);
   private releasing = false;
+  private endingExemptions = false;
+  private following = false;
 
   /** One pass of the release worker; passes never overlap. */
   private releaseHeld(): void {
@@ -479,15 +523,48 @@ export class Daemon {
       });
   }
 
+  /**
+   * A node of a cluster applies what the other nodes changed (within CONFIG_FOLLOW_INTERVAL_MS), sends what was
+   * written here outside the cluster's write path, and joins the cluster's configuration if it could not at start.
+   */
+  private followClusterConfig(): Promise<void> {
+    const config = this.cluster?.config;
+    if (!config || this.stopped || this.following) return Promise.resolve();
+    this.following = true;
+    return (async () => {
+      if (!config.membership) {
+        const joined = await config.join();
+        this.log.info({ how: joined.how }, 'joined the configuration of the cluster');
+      }
+      const shipped = await config.shipStray();
+      if (shipped > 0) this.log.info({ changes: shipped }, 'changes made here outside the cluster\'s write path sent to the cluster');
+      await config.catchUp();
+    })()
+      .catch((error: unknown) => {
+        // Redis away: counting says so already; the configuration waits for it quietly.
+        if (!(error instanceof ConfigUnavailableError)) this.held.repeated.error('cluster-config-follow', { err: error }, 'applying the cluster\'s configuration failed; will try again');
+      })
+      .finally(() => {
+        this.following = false;
+      });
+  }
+
   /** Records the end of exemptions whose end time has come; a failing store is reported and tried again. */
   private endExemptions(): void {
-    if (this.stopped) return;
-    try {
-      const ended = endDueExemptions(this.db, this.sync, this.enforcer, this.clockMs());
-      if (ended > 0) this.log.info({ ended }, 'exemptions ended');
-    } catch (error) {
-      this.storeHealth.failed('write', error);
-    }
+    if (this.stopped || this.endingExemptions) return;
+    this.endingExemptions = true;
+    endDueExemptions(this.db, this.sync, this.enforcer, this.clockMs())
+      .then((ended) => {
+        if (ended > 0) this.log.info({ ended }, 'exemptions ended');
+      })
+      .catch((error: unknown) => {
+        // A node whose Redis is away ends them once it answers again; decisions stopped applying them already.
+        if (error instanceof ConfigUnavailableError) this.held.repeated.warn('exemption-end-waits', { error: error.message }, 'ending exemptions waits for the cluster');
+        else this.storeHealth.failed('write', error);
+      })
+      .finally(() => {
+        this.endingExemptions = false;
+      });
   }
 
   private housekeeping(): void {

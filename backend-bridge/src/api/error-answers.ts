@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { z } from 'zod';
+import { ConfigUnavailableError } from '../cluster/config-log.js';
 import { ApiError } from './errors.js';
 import { fieldErrors } from './route-table.js';
 
@@ -54,6 +55,8 @@ export function errorAnswerer(limits: { bodyBytes: number }) {
       return send(reply, error.status, { error: error.message, ...(error.fields ? { fields: error.fields } : {}), ...(error.refusal ?? {}) });
     }
     if (error instanceof z.ZodError) return send(reply, 400, { error: 'invalid request', fields: fieldErrors(error) });
+    // A node of a cluster whose Redis is away refuses changes of the shared configuration; nothing was written.
+    if (error instanceof ConfigUnavailableError) return send(reply, 503, { error: error.message, code: 'clusterConfigUnavailable' });
     const status = (error as FastifyError).statusCode ?? 500;
     if (status < 500) return send(reply, status, { error: sentenceFor(status, error, limits) });
     request.log.error({ err: error }, 'API request failed');

@@ -41,7 +41,7 @@ describe('temporary exemptions in the API', () => {
     expect(await answer<ObjectRow>(h.get(ADMIN, alice), 200)).toMatchObject({ exemption: null, sending: { state: 'holding', limit: 3 } });
     expect((await answer<{ items: ExemptionView[] }>(h.get(ADMIN, '/api/v1/exemptions'), 200)).items).toEqual([]);
 
-    expect(endDueExemptions(h.db, h.sync, h.enforcer, h.nowMs)).toBe(1);
+    expect(await endDueExemptions(h.db, h.sync, h.enforcer, h.nowMs)).toBe(1);
     const [ended, started] = await audit();
     expect(started).toMatchObject({ actorLogin: 'admin', action: 'exemption.set', level: 'mailbox', objectName: 'alice@example.com', oldValue: null, newValue: { hourly: 5, daily: null, endsAt: endAt(0) } });
     expect(ended).toMatchObject({ actorLogin: 'system', actorRole: 'system', action: 'exemption.end', objectName: 'alice@example.com', newValue: { reason: 'endTime' } });

@@ -3,7 +3,12 @@ import { Redis } from 'ioredis';
 import { ClusterNodes, type NodeListing } from '../cluster/cluster-nodes.js';
 import { ClusterUrlError, clusterRedisOptions, describeClusterUrl } from '../cluster/cluster-url.js';
 import { clusterOption, refusePasswordOnCommandLine } from './cluster-option.js';
-import { UserError } from './daemon-or-store.js';
+import os from 'node:os';
+import { pino } from 'pino';
+import { ConfigLog, ConfigUnavailableError, DirectoryMismatchError, type JoinOutcome } from '../cluster/config-log.js';
+import { clearMembership, installCapture, readMembership, removeCapture } from '../store/shared-config.js';
+import * as parse from './arguments.js';
+import { daemonAnswers, openStoreForCommand, UserError } from './daemon-or-store.js';
 
 /** How long the command waits for Redis to connect and to answer: it is run by a person waiting at a prompt. */
 export const CLUSTER_ANSWER_TIMEOUT_MS = 2_000;
@@ -34,6 +39,19 @@ export function nodesTable(nodes: readonly NodeListing[], nowMs: number): string
  * CLUSTER_ANSWER_TIMEOUT_MS is a UserError naming the address (never its password).
  */
 export async function clusterStatus(url: string): Promise<{ address: string; nowMs: number; nodes: NodeListing[] }> {
+  return withClusterRedis(url, async (redis, address) => {
+    const nodes = await new ClusterNodes(redis, { url }).list();
+    const [seconds, micros] = await redis.time();
+    return { address, nowMs: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), nodes };
+  });
+}
+
+/**
+ * Runs `work` on one connection to the cluster's Redis, made for a person waiting at a prompt: one attempt, and a
+ * Redis that cannot be reached within CLUSTER_ANSWER_TIMEOUT_MS is a UserError naming the address (never its
+ * password). The work has twice that in all.
+ */
+async function withClusterRedis<T>(url: string, work: (redis: Redis, address: string) => Promise<T>, workMs = 2 * CLUSTER_ANSWER_TIMEOUT_MS): Promise<T> {
   let options;
   try {
     options = clusterRedisOptions(url);
@@ -49,7 +67,7 @@ export async function clusterStatus(url: string): Promise<{ address: string; now
     commandTimeout: CLUSTER_ANSWER_TIMEOUT_MS,
     maxRetriesPerRequest: 0,
     // What ioredis sends on connecting (the ready check's INFO, CLIENT SETINFO) would take a timeout of its own
-    // before the listing even starts; the listing's commands are check enough.
+    // before the work even starts; the work's commands are check enough.
     enableReadyCheck: false,
     disableClientInfo: true,
     enableOfflineQueue: false,
@@ -64,15 +82,13 @@ export async function clusterStatus(url: string): Promise<{ address: string; now
   // then hangs (stopped, overloaded) could still hold the connect step, so the whole attempt has its own bound.
   let deadline: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    deadline = setTimeout(() => reject(new Error(`no answer within ${(2 * CLUSTER_ANSWER_TIMEOUT_MS) / 1000} s`)), 2 * CLUSTER_ANSWER_TIMEOUT_MS);
+    deadline = setTimeout(() => reject(new Error(`no answer within ${workMs / 1000} s`)), workMs);
   });
   try {
     return await Promise.race([
       (async () => {
         await redis.connect();
-        const nodes = await new ClusterNodes(redis, { url }).list();
-        const [seconds, micros] = await redis.time();
-        return { address, nowMs: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), nodes };
+        return work(redis, address);
       })(),
       expired,
     ]);
@@ -84,6 +100,66 @@ export async function clusterStatus(url: string): Promise<{ address: string; now
     redis.disconnect();
     // disconnect() only half-closes: a Redis that hangs never closes its side, and the command would not exit.
     redis.stream?.destroy();
+  }
+}
+
+/** Joining or leaving changes the store under the daemon's feet: it must be stopped (and started again after). */
+async function refuseWhileDaemonRuns(dataDir: string, what: string): Promise<void> {
+  if (await daemonAnswers(dataDir)) throw new UserError(`the daemon of ${dataDir} is running: stop it, ${what}, then start it again`);
+}
+
+const JOINED: Record<JoinOutcome['how'], string> = {
+  created: "the cluster had no configuration: this store's is now the cluster's",
+  adopted: "this store now holds the cluster's configuration (its directory was the same)",
+  replaced: "this store's configuration replaced the cluster's, for every node",
+  member: "this store was a copy of the cluster's configuration already; it is up to date",
+};
+
+/**
+ * `cluster join`: makes the store of this server a copy of the cluster's configuration (see ConfigLog.join), so
+ * that the daemon started with --cluster finds it ready. Refuses a cluster whose directory differs unless `replace`.
+ */
+export async function joinCluster(options: { url: string; dataDir: string; nodeName: string; replace: boolean }): Promise<string> {
+  await refuseWhileDaemonRuns(options.dataDir, 'join');
+  const db = openStoreForCommand(options.dataDir, 'write');
+  try {
+    return await withClusterRedis(
+      options.url,
+      async (redis, address) => {
+        installCapture(db);
+        const config = new ConfigLog(redis, db, options.nodeName, pino({ level: 'silent' }));
+        try {
+          const joined = await config.join({ replace: options.replace });
+          await config.catchUp();
+          return `Joined the cluster at ${address}: ${JOINED[joined.how]}. Start the daemon with --cluster.`;
+        } catch (error) {
+          if (error instanceof DirectoryMismatchError || error instanceof ConfigUnavailableError) throw new UserError(error.message);
+          throw error;
+        }
+      },
+      // A large store's snapshot takes longer to send than a listing.
+      60_000,
+    );
+  } finally {
+    db.close();
+  }
+}
+
+/** `cluster leave`: the store keeps the configuration it last had from the cluster and is a single server's again. */
+export async function leaveCluster(dataDir: string): Promise<string> {
+  await refuseWhileDaemonRuns(dataDir, 'leave');
+  const db = openStoreForCommand(dataDir, 'write');
+  try {
+    const membership = readMembership(db);
+    db.transaction(() => {
+      removeCapture(db);
+      clearMembership(db);
+    })();
+    return membership
+      ? 'Left the cluster: this store keeps the configuration it last had from the cluster and is a single server\'s again. Start the daemon without --cluster.'
+      : 'This store was not part of a cluster; nothing changed.';
+  } finally {
+    db.close();
   }
 }
 
@@ -109,5 +185,24 @@ export function registerClusterCommands(program: Command, dataDirOption: () => O
       const status = await clusterStatus(options.cluster);
       if (options.json) process.stdout.write(`${JSON.stringify({ address: status.address, nodes: status.nodes }, null, 2)}\n`);
       else process.stdout.write(`Cluster ${status.address}\n${nodesTable(status.nodes, status.nowMs)}\n`);
+    });
+  cluster
+    .command('join')
+    .description("make this server's store a copy of the cluster's configuration (an empty cluster takes this store's); with the daemon stopped")
+    .addOption(dataDirOption())
+    .addOption(clusterOption("the cluster's Redis: redis://, rediss://, redis+unix:// or redis-sentinel://").makeOptionMandatory())
+    .option('--node-name <name>', 'how the cluster names this node (default: the host name)', parse.nodeName)
+    .option('--replace', "make this store's configuration the cluster's, for every node, even if the cluster's directory differs")
+    .action(async (options: { cluster: string; dataDir: string; nodeName?: string; replace?: boolean }, command: Command) => {
+      refusePasswordOnCommandLine(command, options.cluster);
+      const nodeName = options.nodeName ?? parse.nodeName(os.hostname().split('.')[0] || 'node');
+      process.stdout.write(`${await joinCluster({ url: options.cluster, dataDir: options.dataDir, nodeName, replace: options.replace === true })}\n`);
+    });
+  cluster
+    .command('leave')
+    .description("make this server's store a single server's again, keeping the configuration it last had from the cluster; with the daemon stopped")
+    .addOption(dataDirOption())
+    .action(async (options: { dataDir: string }) => {
+      process.stdout.write(`${await leaveCluster(options.dataDir)}\n`);
     });
 }

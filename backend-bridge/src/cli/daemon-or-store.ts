@@ -22,7 +22,7 @@ export class UserError extends Error {}
 export async function viaDaemonOrStore<T>(
   dataDir: string,
   viaApi: (client: BridgeClient) => Promise<T>,
-  direct: (db: Db) => T,
+  direct: (db: Db) => T | Promise<T>,
   kind: 'read' | 'write',
 ): Promise<T> {
   const socketPath = apiSocketPath(dataDir);
@@ -43,9 +43,23 @@ export async function viaDaemonOrStore<T>(
       : 'The daemon is not running: read from the store.\n',
   );
   try {
-    return direct(db);
+    return await direct(db);
   } finally {
     db.close();
+  }
+}
+
+/** Whether the daemon of `dataDir` runs: its API answers on its socket. */
+export async function daemonAnswers(dataDir: string): Promise<boolean> {
+  const socketPath = apiSocketPath(dataDir);
+  const secret = existsSync(socketPath) ? readBridgeSecret(dataDir, { group: statSync(socketPath).gid }) : null;
+  if (!secret) return false;
+  try {
+    await new BridgeClient(secret, { socketPath }).request('GET', '/api/v1/health');
+    return true;
+  } catch (error) {
+    if (error instanceof BridgeUnavailableError) return false;
+    throw error;
   }
 }
 

@@ -25,12 +25,12 @@ function raisedLimit(raw: string): Limit {
 }
 
 /** Without the daemon: the same checks and audit as the API, on the store, with the live state built from it. */
-function onStore<T>(db: Db, act: (context: ExemptionContext) => T): T {
+async function onStore<T>(db: Db, act: (context: ExemptionContext) => T | Promise<T>): Promise<T> {
   const enforcer = new Enforcer(new RollingWindowCounters(3600), null, null);
   const sync = new StoreSync(db, enforcer, pino({ level: 'silent' }));
   sync.loadNow();
   try {
-    return act({ db, enforcer, sync, nowMs: Date.now });
+    return await act({ db, enforcer, sync, nowMs: Date.now });
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     const fields = Object.entries(error.fields ?? {}).map(([field, message]) => `\n  ${field}: ${message}`);

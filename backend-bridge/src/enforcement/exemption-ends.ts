@@ -24,10 +24,10 @@ export function exemptionAuditValue(stored: Pick<StoredExemption, 'exemption'>):
  * Decisions stopped applying it at its end already (they read the clock); this only keeps the record and the
  * lists right. Returns how many ended.
  */
-export function endDueExemptions(db: Db, sync: StoreSync, enforcer: Enforcer, nowMs: number): number {
+export async function endDueExemptions(db: Db, sync: StoreSync, enforcer: Enforcer, nowMs: number): Promise<number> {
   // Asked every second: a read, and a write transaction only when something is due.
   if (db.prepare('SELECT 1 FROM exemptions WHERE ends_at_ms <= ? LIMIT 1').get(nowMs) === undefined) return 0;
-  const ended = sync.write(
+  const ended = await sync.write(
     () => {
       const due = dueExemptions(db, nowMs);
       if (due.length === 0) return due;

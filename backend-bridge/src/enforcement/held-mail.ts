@@ -544,7 +544,7 @@ export class HeldMail {
       const previousLock = mailbox.lock;
       // A mark by an administrator or reseller is their 0: locked, so a customer's restore cannot lift it.
       const lock = lockAfterChange(actor, 0, undefined, previousLock);
-      this.sync.write(
+      await this.sync.write(
         () => {
           this.db
             .prepare('INSERT INTO compromised_mailboxes (address, previous_limit, marked_at_ms, marked_by, previous_locked_by, previous_locked_by_role) VALUES (?, ?, ?, ?, ?, ?)')
@@ -617,13 +617,13 @@ export class HeldMail {
   }
 
   /** One-click restore: the limit from before comes back; held mail then leaves by the normal rules. */
-  restore(mailbox: ChargedObject, actor: Identity): CompromisedMailbox {
+  async restore(mailbox: ChargedObject, actor: Identity): Promise<CompromisedMailbox> {
     const entry = this.compromisedEntry(mailbox.name);
     if (!entry) throw new HeldMailError(404, `mailbox ${mailbox.name} is not marked compromised`, { code: 'notCompromised', params: { name: mailbox.name } });
     const previous: LimitOverride = entry.previousLimit === 'default' ? null : entry.previousLimit;
     const previousLock = this.previousLockOf(mailbox.name);
     const at = this.nowMs();
-    this.sync.write(
+    await this.sync.write(
       () => {
         this.db.prepare('DELETE FROM compromised_mailboxes WHERE address = ?').run(mailbox.name);
         setObjectLimit(this.db, 'mailbox', mailbox.name, previous);

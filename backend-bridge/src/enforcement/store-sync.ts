@@ -16,6 +16,11 @@ type Revisions = ReturnType<typeof readRevisions>;
  */
 export class StoreSync {
   private known: Revisions = { settings: -1, directory: -1 };
+  /**
+   * A node of a cluster writes the shared configuration through the cluster's log (cluster/config-log.ts), which
+   * applies it here as on every node; null on a single server.
+   */
+  clustered: { write<T>(change: () => T): Promise<T> } | null = null;
 
   constructor(
     private readonly db: Db,
@@ -46,6 +51,11 @@ export class StoreSync {
     this.reload(readRevisions(this.db));
   }
 
+  /** Reloads whatever the revisions say: a node of a cluster after applying entries of the cluster's log. */
+  reloadNow(): void {
+    this.reload(readRevisions(this.db));
+  }
+
   private reload(current: Revisions): void {
     const settings = readSettings(this.db);
     this.enforcer.load(settings, streamDirectory(this.db));
@@ -59,9 +69,16 @@ export class StoreSync {
 
   /**
    * Runs `change` in one IMMEDIATE transaction, then brings the live state up to date: with `applyInPlace` when
-   * nobody else wrote since our last look (the cheap path), else by a full reload that includes both.
+   * nobody else wrote since our last look (the cheap path), else by a full reload that includes both. On a node
+   * of a cluster the change goes through the cluster's log and the live state is reloaded once it is applied.
    */
-  write<T>(change: () => T, applyInPlace: ((result: T) => void) | 'reload'): T {
+  async write<T>(change: () => T, applyInPlace: ((result: T) => void) | 'reload'): Promise<T> {
+    // The cluster's log applies the change here as on every node, and the live state reloads after it.
+    if (this.clustered) return this.clustered.write(change);
+    return this.writeHere(change, applyInPlace);
+  }
+
+  private writeHere<T>(change: () => T, applyInPlace: ((result: T) => void) | 'reload'): T {
     let othersWrote = false;
     let after: Revisions = this.known;
     const result = this.db

@@ -55,7 +55,7 @@ describe('exemptions in the store', () => {
     expect(readExemptions(db)).toEqual([]);
   });
 
-  it('the sweep records each end by the system and takes the exemption off the live directory', () => {
+  it('the sweep records each end by the system and takes the exemption off the live directory', async () => {
     const db = openDatabase(tempDir());
     replaceDirectory(db, twoMailboxes(['alice@example.com', 'bob@example.com']));
     storeExemption(db, 'mailbox', 'alice@example.com', exemption(T0 + 60_000));
@@ -66,8 +66,8 @@ describe('exemptions in the store', () => {
     const alice = enforcer.directory.find('mailbox', 'alice@example.com')!;
     expect(alice.exemption?.hourly).toBe(5000);
 
-    expect(endDueExemptions(db, sync, enforcer, T0 + 59_999)).toBe(0);
-    expect(endDueExemptions(db, sync, enforcer, T0 + 60_000)).toBe(1);
+    expect(await endDueExemptions(db, sync, enforcer, T0 + 59_999)).toBe(0);
+    expect(await endDueExemptions(db, sync, enforcer, T0 + 60_000)).toBe(1);
     expect(alice.exemption).toBeNull();
     expect(enforcer.directory.find('mailbox', 'bob@example.com')!.exemption?.endsAtMs).toBe(T0 + 120_000);
     expect(queryAudit(db, { limit: 10 })).toMatchObject([

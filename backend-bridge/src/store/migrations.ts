@@ -394,4 +394,25 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
       INSERT INTO daily_server_sent (day, amount) SELECT hour / 24, SUM(amount) FROM hourly_server_sent GROUP BY hour / 24;
     `,
   },
+  {
+    version: 16,
+    description: 'configuration shared by the nodes of a cluster',
+    sql: `
+      -- A node of a cluster: which cluster, and the last entry of the cluster's configuration log applied here.
+      -- No row on a single server.
+      CREATE TABLE cluster_config (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        cluster_id   TEXT NOT NULL,
+        last_applied TEXT NOT NULL
+      );
+      -- Row changes of the shared tables, written by triggers that exist only on a node of a cluster
+      -- (store/shared-config.ts), read once per change and sent to the cluster's log.
+      CREATE TABLE config_changes (
+        seq   INTEGER PRIMARY KEY,
+        tbl   TEXT NOT NULL,
+        op    TEXT NOT NULL CHECK (op IN ('put', 'del')),
+        row   TEXT NOT NULL
+      );
+    `,
+  },
 ];

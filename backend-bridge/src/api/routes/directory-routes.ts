@@ -16,11 +16,11 @@ const ADMIN_ONLY = 'Only the administrator (the Plesk integration) keeps the dir
 const CONFLICT = 'the parent named does not exist, or a rename would take a name that exists';
 
 /** Runs directory changes as one audited transaction; a conflict (missing parent, rename clash) is a 409. */
-function directoryWrite<T>(context: ApiContext, identity: Identity, change: () => T): T {
+async function directoryWrite<T>(context: ApiContext, identity: Identity, change: () => T): Promise<T> {
   if (identity.role !== 'admin') throw forbidden(ADMIN_ONLY);
   try {
     // Structure changes rebuild the index: rare (Plesk events), and they move objects between parents.
-    return context.sync.write(change, 'reload');
+    return await context.sync.write(change, 'reload');
   } catch (error) {
     if (error instanceof DirectoryConflict) throw new ApiError(409, error.message);
     throw error;
@@ -157,17 +157,20 @@ export function directoryRoutes(routes: RouteTable, context: ApiContext): void {
     },
   });
 
-  const writeContact = (identity: Identity, rawLogin: string, address: string | null) => {
+  const writeContact = async (identity: Identity, rawLogin: string, address: string | null) => {
     if (identity.role !== 'admin') throw forbidden(ADMIN_ONLY);
     const parsed = loginParam.safeParse(rawLogin);
     if (!parsed.success) throw new ApiError(400, 'invalid login', { login: parsed.error.issues[0]?.message ?? 'invalid' });
     const login = parsed.data;
-    const change = context.db.transaction(() => {
-      const before = setContactAddress(context.db, login, address);
-      if (before === address) return 'unchanged';
-      recordAudit(context.db, identity, { action: 'contact.set', objectName: login, oldValue: before, newValue: address }, context.nowMs());
-      return before === null ? 'created' : address === null ? 'deleted' : 'updated';
-    })();
+    const change = await context.sync.write(
+      () => {
+        const before = setContactAddress(context.db, login, address);
+        if (before === address) return 'unchanged';
+        recordAudit(context.db, identity, { action: 'contact.set', objectName: login, oldValue: before, newValue: address }, context.nowMs());
+        return before === null ? 'created' : address === null ? 'deleted' : 'updated';
+      },
+      () => undefined,
+    );
     return { change };
   };
 
@@ -186,8 +189,8 @@ export function directoryRoutes(routes: RouteTable, context: ApiContext): void {
     summary: 'Remove the notification address of a login (succeeds when there is none)',
     tag: 'directory',
     status: 204,
-    handler: ({ identity, params }) => {
-      writeContact(identity, params.login, null);
+    handler: async ({ identity, params }) => {
+      await writeContact(identity, params.login, null);
     },
   });
 }

@@ -21,7 +21,7 @@ const COLLECTIONS: Array<{ level: Level; path: string; label: string }> = [
   { level: 'mailbox', path: 'mailboxes', label: 'mailbox' },
 ];
 
-export function setExemption(context: ExemptionContext, identity: Identity, level: Level, name: string, body: { hourly?: Limit | undefined; daily?: Limit | undefined; until: string }): ExemptionView {
+export async function setExemption(context: ExemptionContext, identity: Identity, level: Level, name: string, body: { hourly?: Limit | undefined; daily?: Limit | undefined; until: string }): Promise<ExemptionView> {
   const object = visibleObject(context, identity, level, name);
   throwIfRefused(exemptionRefusal(identity, object));
   const nowMs = context.nowMs();
@@ -31,7 +31,7 @@ export function setExemption(context: ExemptionContext, identity: Identity, leve
   if (!checked.ok) throw new ApiError(400, Object.values(checked.errors).join('; '), checked.errors);
   const exemption: Exemption = { ...checked.value, startsAtMs: nowMs, setBy: { login: identity.login, role: identity.role } };
   const previous = currentExemption(object, nowMs);
-  context.sync.write(
+  await context.sync.write(
     () => {
       storeExemption(context.db, level, object.name, exemption);
       recordAudit(context.db, identity, { action: 'exemption.set', level, objectName: object.name, oldValue: previous ? exemptionAuditValue({ exemption: previous }) : null, newValue: exemptionAuditValue({ exemption }) }, nowMs);
@@ -41,12 +41,12 @@ export function setExemption(context: ExemptionContext, identity: Identity, leve
   return exemptionView(visibleObject(context, identity, level, object.name), exemption, identity);
 }
 
-export function endExemption(context: ExemptionContext, identity: Identity, level: Level, name: string): void {
+export async function endExemption(context: ExemptionContext, identity: Identity, level: Level, name: string): Promise<void> {
   const object = visibleObject(context, identity, level, name);
   throwIfRefused(exemptionRefusal(identity, object));
   const nowMs = context.nowMs();
   if (!currentExemption(object, nowMs)) throw new ApiError(404, `${level} ${object.name} has no exemption`, undefined, { code: 'noExemption', params: { level, name: object.name } });
-  context.sync.write(
+  await context.sync.write(
     () => {
       const removed = removeExemption(context.db, level, object.name);
       if (removed) recordAudit(context.db, identity, { action: 'exemption.end', level, objectName: object.name, oldValue: exemptionAuditValue(removed), newValue: { reason: 'endedEarly' } }, nowMs);
@@ -85,7 +85,7 @@ export function exemptionRoutes(routes: RouteTable, context: ApiContext): void {
       tag: 'exemptions',
       body: exemptionBody,
       errors: { 403: 'customers may not; another reseller\'s object; a value locked, or an exemption set, by a higher role (the answer names who)' },
-      handler: ({ identity, params, body }): ExemptionView => setExemption(context, identity, level, params.name, body),
+      handler: ({ identity, params, body }): Promise<ExemptionView> => setExemption(context, identity, level, params.name, body),
     });
     routes.add<unknown, unknown, { name: string }>({
       method: 'DELETE',
@@ -94,7 +94,7 @@ export function exemptionRoutes(routes: RouteTable, context: ApiContext): void {
       tag: 'exemptions',
       status: 204,
       errors: { 403: 'as for setting it', 404: 'no such object, not yours, or it has no exemption' },
-      handler: ({ identity, params }): void => endExemption(context, identity, level, params.name),
+      handler: ({ identity, params }): Promise<void> => endExemption(context, identity, level, params.name),
     });
   }
 }

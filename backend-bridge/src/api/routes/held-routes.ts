@@ -484,13 +484,13 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     summary: 'Restore a compromised mailbox: its limit from before comes back and its held mail leaves by the normal rules',
     tag: 'held mail',
     handler: ({ identity, params }) =>
-      answering(() => {
+      answering(async () => {
         const mailbox = mailboxFor(context, identity, params.name);
         const entry = held.compromisedEntry(mailbox.name);
         if (!entry) throw notFound(`Compromised mark of mailbox ${mailbox.name}`);
         const previous: LimitOverride = entry.previousLimit === 'default' ? null : entry.previousLimit;
         throwIfRefused(checkLimitChange(identity, mailbox, previous, context.enforcer.currentSettings));
-        return compromisedView(identity, held.restore(mailbox, identity));
+        return compromisedView(identity, await held.restore(mailbox, identity));
       }),
   });
 }

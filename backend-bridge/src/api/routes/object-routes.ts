@@ -57,7 +57,7 @@ function lockedObjectsError(refusals: ReadonlyArray<{ name: string; error: strin
  * Sets the limit of several objects in one transaction: every object is checked first, so a refusal of one
  * changes none. Each change is audited with its old and new value, and so is each lock taken or lifted.
  */
-function setLimits(context: ApiContext, identity: Identity, level: Level, names: readonly string[], change: LimitChange, locked: boolean | undefined): Promise<ObjectRow[]> {
+async function setLimits(context: ApiContext, identity: Identity, level: Level, names: readonly string[], change: LimitChange, locked: boolean | undefined): Promise<ObjectRow[]> {
   const { limit, dailyLimit, recipientLimit } = change;
   throwIfRefused(lockRequestRefusal(identity, locked));
   const objects = [...new Set(names.map((n) => n.toLowerCase()))].map((name) => visibleObject(context, identity, level, name));
@@ -90,7 +90,7 @@ function setLimits(context: ApiContext, identity: Identity, level: Level, names:
   // One lock covers both windows; a 0 given for either locks it unless the caller says otherwise.
   const lockValue = limit === 0 || dailyLimit === 0 ? 0 : (limit ?? dailyLimit ?? null);
   const changes = objects.map((object) => ({ object, lock: lockAfterChange(identity, lockValue, locked, object.lock) }));
-  context.sync.write(
+  await context.sync.write(
     () => {
       const at = context.nowMs();
       for (const { object, lock } of changes) {

@@ -35,10 +35,10 @@ export function settingsRoutes(routes: RouteTable, context: ApiContext): void {
     summary: 'Change some server settings (only the fields given)',
     tag: 'settings',
     body: settingsPatchBody,
-    handler: ({ identity, body }): SettingsAnswer => {
+    handler: async ({ identity, body }): Promise<SettingsAnswer> => {
       if (!canChangeSettings(identity)) throw forbidden(ADMIN_ONLY);
       if (body.mode !== undefined && body.enabled !== undefined) throw new ApiError(400, 'invalid body', { mode: 'give mode or enabled, not both' });
-      const after = context.sync.write(
+      const after = await context.sync.write(
         () => {
           const before = readSettings(context.db);
           const after = updateSettings(context.db, body);
