@@ -294,7 +294,13 @@ export class Daemon {
         db.close();
         throw error;
       }
-      cluster.config.onApplied = () => sync.reloadNow();
+      // An audit line alone changes nothing decisions read: no reload of a directory that may be large.
+      cluster.config.onApplied = (tables, changes) => {
+        if ([...tables].some((table) => table !== 'audit_log')) sync.reloadNow();
+        // A mailbox marked compromised anywhere: its mail waiting in this node's queue is held here too.
+        const marked = changes.filter((c) => c.table === 'compromised_mailboxes' && c.op === 'put').map((c) => String(c.row.address));
+        if (marked.length > 0) void held.holdQueuedOfMarked(marked).then((count) => count > 0 && log.info({ held: count, mailboxes: marked }, 'mail of mailboxes marked compromised on another node held here'));
+      };
       sync.clustered = cluster.config;
     }
     try {

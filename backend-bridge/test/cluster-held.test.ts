@@ -117,6 +117,10 @@ describe('held mail in a cluster of two nodes', () => {
     expect(record.body).toMatchObject({ status: 'released', resolvedBy: 'admin', node: 'node-b' });
     const audit = (await onB().request('GET', '/api/v1/audit?name=bob@example.com')).body as { items: Array<{ action: string; actorLogin: string }> };
     expect(audit.items.map((e) => `${e.action} ${e.actorLogin}`)).toEqual(['held.release admin']);
+    // The audit log is the cluster's: node B's line reaches node A too, once.
+    await eventually(async () => ((await onA().request('GET', '/api/v1/audit?name=bob@example.com')).body as { items: unknown[] }).items.length > 0, "node B's audit line to reach node A");
+    const auditOnA = (await onA().request('GET', '/api/v1/audit?name=bob@example.com')).body as { items: Array<{ action: string; actorLogin: string }> };
+    expect(auditOnA.items.map((e) => `${e.action} ${e.actorLogin}`)).toEqual(['held.release admin']);
     // Published again before the answer: node A lists it no longer.
     expect((await heldListed(onA())).map((m) => m.queueId)).not.toContain(queueId);
     // Released once: asked again, node A finds it no more.
@@ -146,6 +150,30 @@ describe('held mail in a cluster of two nodes', () => {
     expect(await cli(['held', 'list', '--data-dir', nodeA.dataDir])).toMatch(new RegExp(`^NODE +QUEUE ID[^\n]*\nnode-b +${again} `));
     expect(await cli(['held', 'delete', again, '--node', 'node-b', '--data-dir', nodeA.dataDir])).toBe(`Deleted ${again}.\n`);
     expect(await queueNameIn(postfixB, again)).toBeNull();
+  }, 60_000);
+
+  it('a mailbox marked compromised on node A has the mail it has waiting in node B\'s queue held by node B', async () => {
+    // Node B's relay is down: erin's message waits in B's queue, deferred.
+    const relayhost = (await postfixB.postconf(['-h', 'relayhost'])).trim();
+    await postfixB.postconf(['-e', 'relayhost = [127.0.0.1]:1']);
+    await postfixB.reload();
+    try {
+      const waiting = await sendAccepted(postfixB, { from: 'erin@example.net', to: OUTSIDE, subject: 'erin waiting on b' });
+      await eventually(async () => (await queueNameIn(postfixB, waiting)) === 'deferred', "erin's message to wait deferred in node B's queue", 20_000);
+
+      const marked = await onA().request('POST', '/api/v1/mailboxes/erin@example.net/compromised');
+      expect(marked.status, JSON.stringify(marked.body)).toBe(201);
+      // Node A's own queue has none of erin's mail; node B holds its waiting message.
+      expect(marked.body).toMatchObject({ heldNow: 0 });
+      await eventually(async () => (await queueNameIn(postfixB, waiting)) === 'hold', "node B to hold erin's waiting message", 10_000);
+      const record = await onB().request('GET', `/api/v1/held/${waiting}?node=node-b`);
+      expect(record.body).toMatchObject({ status: 'held', source: 'compromised', node: 'node-b' });
+      // The mark is the cluster's: node B shows it and holds erin's next message itself.
+      expect(((await onB().request('GET', '/api/v1/compromised')).body as { items: Array<{ address: string }> }).items.map((c) => c.address)).toContain('erin@example.net');
+    } finally {
+      await postfixB.postconf(['-e', `relayhost = ${relayhost}`]);
+      await postfixB.reload();
+    }
   }, 60_000);
 
   it('with node B stopped, a release from node A answers 503 naming node-b, and nothing is done later', async () => {

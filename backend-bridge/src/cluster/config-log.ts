@@ -16,6 +16,7 @@ import {
   writeMembership,
   type ConfigEntry,
   type RowChange,
+  type SharedTable,
 } from '../store/shared-config.js';
 
 /**
@@ -78,8 +79,8 @@ export interface JoinOutcome {
 
 export class ConfigLog {
   private tail: Promise<unknown> = Promise.resolve();
-  /** Called after entries were applied (the live state reloads). */
-  onApplied: (count: number) => void = () => undefined;
+  /** Called after entries were applied, with the tables they changed and their rows (the live state reloads). */
+  onApplied: (tables: ReadonlySet<SharedTable>, changes: readonly RowChange[]) => void = () => undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -231,15 +232,23 @@ export class ConfigLog {
     if (!member) throw new ConfigUnavailableError('this store has not joined the cluster yet');
     let applied = 0;
     let after = member.lastApplied;
+    const tables = new Set<SharedTable>();
+    const changes: RowChange[] = [];
     for (;;) {
       const entries = await this.entriesAfter(after);
       if (entries.length === 0) break;
       this.applyInOrder(entries, member.clusterId);
+      for (const { entry } of entries) {
+        for (const change of entry.kind === 'snapshot' ? entry.rows : entry.changes) {
+          tables.add(change.table);
+          changes.push(change);
+        }
+      }
       applied += entries.length;
       after = entries[entries.length - 1]!.id;
       if (entries.length < READ_BATCH) break;
     }
-    if (applied > 0) this.onApplied(applied);
+    if (applied > 0) this.onApplied(tables, changes);
     return applied;
   }
 

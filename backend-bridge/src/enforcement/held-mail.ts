@@ -571,6 +571,21 @@ export class HeldMail {
     });
   }
 
+  /**
+   * A node of a cluster: mailboxes marked compromised on another node get their mail waiting in this node's queue
+   * held too (the mark itself came with the cluster's configuration). Returns how many messages were held.
+   */
+  holdQueuedOfMarked(addresses: readonly string[]): Promise<number> {
+    return this.exclusive(async () => {
+      let held = 0;
+      for (const address of addresses) {
+        const mailbox = this.enforcer.directory.find('mailbox', address);
+        if (mailbox && this.compromisedEntry(address)) held += (await this.holdQueuedFrom(mailbox)) ?? 0;
+      }
+      return held;
+    });
+  }
+
   /** Puts on hold what the mailbox has waiting in the queue (deferred, active, incoming), with records. */
   private async holdQueuedFrom(mailbox: ChargedObject): Promise<number | null> {
     let queued;
