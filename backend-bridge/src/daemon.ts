@@ -411,7 +411,7 @@ export class Daemon {
     const nodeCounting = cluster
       ? () => {
           const state = cluster.counting.describe();
-          return { node: cluster.nodeName, address: describeClusterUrl(cluster.url), counting: state.state, sinceMs: state.sinceMs, lastFailure: state.lastFailure, waitingAdditions: state.waitingAdditions };
+          return { node: cluster.nodeName, address: describeClusterUrl(cluster.url), counting: state.state, sinceMs: state.sinceMs, lastFailure: state.lastFailure, waitingAdditions: state.waitingAdditions, configProblem: cluster.config.problem };
         }
       : undefined;
     this.api = buildApi(context, {

@@ -141,4 +141,21 @@ describe('the configuration of a cluster', () => {
     expect(underDaemon.code).toBe(1);
     expect(underDaemon.stderr).toContain('is running: stop it, leave, then start it again');
   });
+
+  it('an entry a node cannot apply (a newer node\'s column) is shown in health until it can; the node keeps deciding', async () => {
+    const poison = await watcher.xadd(CONFIG_LOG_KEY, '*', 'node', 'node-new', 'entry', JSON.stringify({ kind: 'changes', changes: [{ table: 'mailboxes', op: 'put', row: { id: 1, color: 'red' } }] }));
+    const health = async () => getOk<{ status: string; cluster: { configProblem: string | null } }>(onB(), '/api/v1/health');
+    await eventually(async () => (await health()).cluster.configProblem !== null, 'node B to report the entry it cannot apply');
+    expect((await health()).cluster.configProblem).toContain('names column color, which this store does not have');
+    const doctor = await getOk<{ lines: Array<{ id: string; state: string; reason: string; found: string }> }>(onB(), '/api/v1/doctor');
+    expect(doctor.lines.find((line) => line.id === 'cluster')).toMatchObject({ state: 'warning', reason: 'cluster.configStuck' });
+    // Still deciding with what it has.
+    expect((await askPolicy(nodeB, 'mallory@other.org', 1))[0]).toBe('action=DUNNO');
+
+    await watcher.xdel(CONFIG_LOG_KEY, poison as string);
+    await eventually(async () => (await health()).cluster.configProblem === null, 'node B to apply the log again');
+    const changed = await onA().request('PATCH', '/api/v1/settings', { earlyWarningPercent: 65 });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    await eventually(async () => (await getOk<{ earlyWarningPercent: number }>(onB(), '/api/v1/settings')).earlyWarningPercent === 65, 'node B to take changes again');
+  });
 });

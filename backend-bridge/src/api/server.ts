@@ -112,7 +112,7 @@ export function buildApi(
     const node = options.cluster?.();
     // A node counting alone still enforces (per node): degraded, like a failing store, not down.
     const degraded = !store.ok || node?.counting === 'alone';
-    const cluster = node && { node: node.node, counting: node.counting, since: new Date(node.sinceMs).toISOString(), lastFailure: node.lastFailure, waitingAdditions: node.waitingAdditions };
+    const cluster = node && { node: node.node, counting: node.counting, since: new Date(node.sinceMs).toISOString(), lastFailure: node.lastFailure, waitingAdditions: node.waitingAdditions, configProblem: node.configProblem ?? null };
     return { status: degraded ? 'degraded' : 'ok', ...(store.ok ? {} : { store }), ...(cluster ? { cluster } : {}) };
   });
   return app;

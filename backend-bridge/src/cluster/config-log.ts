@@ -79,6 +79,8 @@ export interface JoinOutcome {
 
 export class ConfigLog {
   private tail: Promise<unknown> = Promise.resolve();
+  /** Why the last entry read could not be applied here (health shows it); null once entries apply again. */
+  problem: string | null = null;
   /** Called after entries were applied, with the tables they changed and their rows (the live state reloads). */
   onApplied: (tables: ReadonlySet<SharedTable>, changes: readonly RowChange[]) => void = () => undefined;
 
@@ -237,7 +239,12 @@ export class ConfigLog {
     for (;;) {
       const entries = await this.entriesAfter(after);
       if (entries.length === 0) break;
-      this.applyInOrder(entries, member.clusterId);
+      try {
+        this.applyInOrder(entries, member.clusterId);
+      } catch (error) {
+        this.problem = `entry ${entries[0]?.id ?? '?'} of the configuration log: ${(error as Error).message}`;
+        throw error;
+      }
       for (const { entry } of entries) {
         for (const change of entry.kind === 'snapshot' ? entry.rows : entry.changes) {
           tables.add(change.table);
@@ -248,6 +255,8 @@ export class ConfigLog {
       after = entries[entries.length - 1]!.id;
       if (entries.length < READ_BATCH) break;
     }
+    // Everything the log holds is applied (an entry that failed may have been removed from it meanwhile).
+    this.problem = null;
     if (applied > 0) this.onApplied(tables, changes);
     return applied;
   }

@@ -154,6 +154,10 @@ export const HEALTH_TEXTS: Record<string, { found: string; advice?: string }> = 
     advice: `Check that the daemon runs and that %%dir%% is writable and has room; journalctl -u ${SERVICE_UNIT} says why a backup failed.`,
   },
   'cluster.counting': { found: 'Node %%node%% counts in the cluster (Redis at %%address%%): every node shares the same counts.' },
+  'cluster.configStuck': {
+    found: "Node %%node%% counts in the cluster (Redis at %%address%%) but cannot apply the cluster's configuration (%%error%%): it decides with the configuration it has, which other nodes may have changed since.",
+    advice: 'Run the same version on every node: an entry written by a newer node may name what an older one does not know. journalctl -u outgoing-mail-limits shows each failure; the node applies the entry as soon as it can.',
+  },
   'cluster.alone': {
     found: 'Node %%node%% cannot use Redis at %%address%% since %%age%% ago (%%error%%): it counts on its own meanwhile, so each node allows the full limits.',
     advice: 'Bring Redis back (redis-cli -u ADDRESS ping; see the README, "Running a cluster"). Within 5 seconds of its return the node counts in the cluster again and adds what it counted alone.',
@@ -358,11 +362,16 @@ export interface ClusterFacts {
   counting: 'cluster' | 'alone';
   sinceMs: number;
   lastFailure: string | null;
+  /** Why the cluster's configuration cannot be applied here (null: it is); see cluster/config-log.ts. */
+  configProblem?: string | null;
 }
 
 /** Counting alone still limits (per node), but the cluster's limits are not kept: a warning, not a problem. */
 export function judgeCluster(facts: ClusterFacts, nowMs: number): HealthLine {
-  if (facts.counting === 'cluster') return line('cluster', 'ok', 'cluster.counting', { node: facts.node, address: facts.address });
+  if (facts.counting === 'cluster') {
+    if (facts.configProblem) return line('cluster', 'warning', 'cluster.configStuck', { node: facts.node, address: facts.address, error: facts.configProblem });
+    return line('cluster', 'ok', 'cluster.counting', { node: facts.node, address: facts.address });
+  }
   return line('cluster', 'warning', 'cluster.alone', { node: facts.node, address: facts.address, age: describeAge(nowMs - facts.sinceMs), error: facts.lastFailure ?? 'no answer' });
 }
 

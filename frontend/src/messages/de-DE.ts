@@ -508,6 +508,10 @@ export const deDE: MessageTree = {
         counting: {
           found: 'Knoten %%node%% zählt im Cluster (Redis unter %%address%%): alle Knoten teilen dieselben Zählungen.',
         },
+        configStuck: {
+          found: 'Knoten %%node%% zählt im Cluster (Redis unter %%address%%), kann die Konfiguration des Clusters aber nicht übernehmen (%%error%%): er entscheidet mit der Konfiguration, die er hat, die andere Knoten inzwischen geändert haben können.',
+          advice: 'Betreiben Sie auf allen Knoten dieselbe Version: ein Eintrag eines neueren Knotens kann nennen, was ein älterer nicht kennt. journalctl -u outgoing-mail-limits zeigt jeden Fehler; der Knoten übernimmt den Eintrag, sobald er kann.',
+        },
         alone: {
           found: 'Knoten %%node%% kann Redis unter %%address%% seit %%age%% nicht nutzen (%%error%%): er zählt solange allein, jeder Knoten lässt also die vollen Limits zu.',
           advice: 'Bringen Sie Redis zurück (redis-cli -u ADRESSE ping; siehe README, "Running a cluster"). Binnen 5 Sekunden nach seiner Rückkehr zählt der Knoten wieder im Cluster und fügt hinzu, was er allein gezählt hat.',

@@ -508,6 +508,10 @@ export const enUS = {
         counting: {
           found: 'Node %%node%% counts in the cluster (Redis at %%address%%): every node shares the same counts.',
         },
+        configStuck: {
+          found: 'Node %%node%% counts in the cluster (Redis at %%address%%) but cannot apply the cluster\'s configuration (%%error%%): it decides with the configuration it has, which other nodes may have changed since.',
+          advice: 'Run the same version on every node: an entry written by a newer node may name what an older one does not know. journalctl -u outgoing-mail-limits shows each failure; the node applies the entry as soon as it can.',
+        },
         alone: {
           found: 'Node %%node%% cannot use Redis at %%address%% since %%age%% ago (%%error%%): it counts on its own meanwhile, so each node allows the full limits.',
           advice: 'Bring Redis back (redis-cli -u ADDRESS ping; see the README, "Running a cluster"). Within 5 seconds of its return the node counts in the cluster again and adds what it counted alone.',
