@@ -19,6 +19,7 @@ import { RedisCounts } from './counters/redis-counts.js';
 import { clusterRedisOptions, describeClusterUrl } from './cluster/cluster-url.js';
 import { ClusterNodes, startNodeHeartbeat, type NodeHeartbeat } from './cluster/cluster-nodes.js';
 import { ClusterHeld, MAX_PUBLISHED_PER_NODE } from './cluster/cluster-held.js';
+import { ClusterAnomalies } from './cluster/cluster-anomalies.js';
 import { ConfigLog, ConfigUnavailableError } from './cluster/config-log.js';
 import { installCapture } from './store/shared-config.js';
 import { heldActions } from './api/routes/held-routes.js';
@@ -321,6 +322,8 @@ export class Daemon {
     const held = new HeldMail(db, enforcer, sync, queue, log, (event) => notifier?.compromised(event.object, event.reason));
     notifier = new Notifier(db, enforcer, held.store, postfixConfigDir, () => held.reconcile(), log);
     enforcer.anomalyWatch = watchAnomalies({ db, enforcer, held, log, notify: (mailbox, figures, auto) => notifier?.anomaly(mailbox, figures, auto) });
+    // A node of a cluster judges the signals on what every node saw; one node raises each.
+    if (cluster) enforcer.anomalyWatch.shared = new ClusterAnomalies(cluster.redis);
     let listenOn: ListenOn;
     try {
       listenOn = await socketsFor(options, postfixConfigDir, queue);

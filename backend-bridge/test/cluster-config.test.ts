@@ -106,6 +106,30 @@ describe('the configuration of a cluster', () => {
     await eventually(async () => (await getOk<{ earlyWarningPercent: number }>(onB(), '/api/v1/settings')).earlyWarningPercent === 60, 'node B to take the change made on A after Redis came back');
   });
 
+  it('a login used from 6 addresses on node A and 5 on node B raises the anomaly once, listed on both nodes', async () => {
+    const login = 'dave@example.com';
+    const fromAddresses = async (node: DaemonProcess, first: number, count: number) => {
+      const client = await PolicyClient.connect(node.policySocket);
+      for (let i = first; i < first + count; i++) expect(await client.request({ ...endOfMessage({ sender: login, sasl: login }), client_address: `10.0.0.${i}` })).toBe('action=DUNNO');
+      client.end();
+    };
+    const anomaliesOn = async (api: BridgeClient) => (await getOk<{ items: Array<{ signal: string; observed: number; threshold: number }> }>(api, `/api/v1/anomalies?name=${login}`)).items;
+    await fromAddresses(nodeA, 1, 6);
+    await fromAddresses(nodeB, 7, 4);
+    // 10 addresses in all: nothing yet, on either node.
+    expect(await anomaliesOn(onA())).toEqual([]);
+    await fromAddresses(nodeB, 11, 1);
+    for (const api of [onA, onB]) {
+      await eventually(async () => (await anomaliesOn(api())).length > 0, 'the anomaly to be listed on both nodes');
+      expect(await anomaliesOn(api())).toEqual([expect.objectContaining({ signal: 'loginAddresses', observed: 11, threshold: 10 })]);
+    }
+    // Raised by node B alone, once; a 12th address on A adds nothing.
+    await fromAddresses(nodeA, 12, 1);
+    expect(nodeB.log).toContain(`unusual sending: mailbox ${login} logged in from 11 addresses`);
+    expect(nodeA.log).not.toContain(`unusual sending: mailbox ${login}`);
+    expect(await anomaliesOn(onA())).toHaveLength(1);
+  });
+
   it('a store with another directory is refused at start, saying how to replace the cluster\'s', async () => {
     const directory = exampleDirectory({});
     directory.subscriptions = directory.subscriptions.slice(1);

@@ -155,3 +155,55 @@ describe('the 7-day baselines read in one second', () => {
     ]);
   });
 });
+
+describe('signals of a node of a cluster', () => {
+  /** The cluster's sets, as Redis keeps them, with other nodes' members in them already; `down` fails every call. */
+  function sharedSignals(othersSaw: string[]) {
+    const sets = new Map<string, Set<string>>();
+    const raised = new Set<string>();
+    const calls: string[][] = [];
+    const state = { down: false };
+    const shared = {
+      addDistinct: (subscription: string, mailbox: string, signal: string, hour: number, members: readonly string[], threshold: number) => {
+        calls.push([...members]);
+        if (state.down) return Promise.reject(new Error('Redis away'));
+        const key = `${subscription}:${mailbox}:${signal}:${hour}`;
+        const set = sets.get(key) ?? new Set(othersSaw);
+        sets.set(key, set);
+        for (const m of members) if (set.size <= threshold) set.add(m);
+        const raiseHere = set.size > threshold && !raised.has(key);
+        if (raiseHere) raised.add(key);
+        return Promise.resolve({ seen: set.size, raiseHere });
+      },
+      claim: () => Promise.resolve(!state.down),
+    };
+    return { shared, calls, state };
+  }
+
+  it('judges on what every node saw: 5 addresses here and 6 elsewhere raise it here, sending each address once', async () => {
+    const { send, watch, notified } = setUp();
+    const { shared, calls } = sharedSignals(['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6']);
+    watch.shared = shared;
+    for (let round = 0; round < 3; round++) for (let i = 1; i <= 4; i++) send({ sasl: 'alice@example.com', client: `127.0.0.${i}` });
+    await Promise.resolve();
+    expect(notified).toEqual([]);
+    // Only what was new to this node went to the cluster.
+    expect(calls).toEqual([['127.0.0.1'], ['127.0.0.2'], ['127.0.0.3'], ['127.0.0.4']]);
+    send({ sasl: 'alice@example.com', client: '127.0.0.5' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(notified.map((n) => n.figures)).toEqual([{ signal: 'loginAddresses', observed: 11, threshold: 10, baseline: null }]);
+  });
+
+  it('with Redis away it judges on its own addresses, as a single server', async () => {
+    const { send, watch, notified } = setUp();
+    const { shared, state } = sharedSignals([]);
+    state.down = true;
+    watch.shared = shared;
+    for (let i = 1; i <= 10; i++) send({ sasl: 'alice@example.com', client: `127.0.0.${i}` });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(notified).toEqual([]);
+    send({ sasl: 'alice@example.com', client: '127.0.0.11' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(notified.map((n) => n.figures.observed)).toEqual([11]);
+  });
+});

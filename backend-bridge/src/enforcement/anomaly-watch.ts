@@ -15,7 +15,16 @@ import {
   type AnomalySettings,
   type AnomalySignal,
 } from '../core/anomalies.js';
-import { domainOf, type ChargedObject } from '../core/directory.js';
+import { domainOf, subscriptionOf, type ChargedObject } from '../core/directory.js';
+
+/**
+ * A cluster's view of the signals (cluster/cluster-anomalies.ts): what every node saw, and which node raises.
+ * Either call may fail (Redis away): the node then judges on what it saw itself.
+ */
+export interface SharedSignals {
+  addDistinct(subscription: string, mailbox: string, signal: 'loginAddresses' | 'recipientDomains', hour: number, members: readonly string[], threshold: number): Promise<{ seen: number; raiseHere: boolean }>;
+  claim(subscription: string, mailbox: string, signal: AnomalySignal, hour: number): Promise<boolean>;
+}
 
 /** One mailbox within the current clock hour: only what its signals need, made on its first message of the hour. */
 interface MailboxHour {
@@ -50,6 +59,8 @@ const bit = (signal: AnomalySignal) => 1 << ANOMALY_SIGNALS.indexOf(signal);
 export class AnomalyWatch {
   private readonly mailboxes = new Map<number, MailboxHour>();
   private currentHour = -1;
+  /** A node of a cluster: the signals are judged on what every node saw. */
+  shared: SharedSignals | null = null;
 
   constructor(
     /**
@@ -90,14 +101,30 @@ export class AnomalyWatch {
       this.mailboxes.set(mailbox.id, entry);
     }
     if (needsLogins && !(entry.raised & bit('loginAddresses'))) {
+      const before = distinctCount(entry.addresses);
       entry.addresses = addDistinct(entry.addresses, message.clientAddress as string, logins + 1);
       const seen = distinctCount(entry.addresses);
-      if (exceeds(seen, logins)) this.raise(mailbox, entry, { signal: 'loginAddresses', observed: seen, threshold: logins, baseline: null });
+      if (this.shared) {
+        if (seen > before) this.judgeShared(mailbox, entry, 'loginAddresses', [message.clientAddress as string], logins, seen);
+      } else if (exceeds(seen, logins)) {
+        this.raise(mailbox, entry, { signal: 'loginAddresses', observed: seen, threshold: logins, baseline: null });
+      }
     }
     if (domains !== null && recipientDomains.length > 0 && !(entry.raised & bit('recipientDomains'))) {
-      for (const hash of recipientDomains) entry.domains = addDistinctHash(entry.domains, hash, domains + 1);
+      const before = distinctCount(entry.domains);
+      const added: number[] = [];
+      for (const hash of recipientDomains) {
+        const next = addDistinctHash(entry.domains, hash, domains + 1);
+        if (distinctCount(next) > distinctCount(entry.domains)) added.push(hash);
+        entry.domains = next;
+      }
       const seen = distinctCount(entry.domains);
-      if (exceeds(seen, domains)) this.raise(mailbox, entry, { signal: 'recipientDomains', observed: seen, threshold: domains, baseline: null });
+      if (this.shared) {
+        // Hashed as the node keeps them: every node hashes a domain alike (textHash), so the sets agree.
+        if (seen > before) this.judgeShared(mailbox, entry, 'recipientDomains', added.map(String), domains, seen);
+      } else if (exceeds(seen, domains)) {
+        this.raise(mailbox, entry, { signal: 'recipientDomains', observed: seen, threshold: domains, baseline: null });
+      }
     }
     if (needsSurge && surge !== null && !(entry.raised & bit('volumeSurge'))) {
       if (entry.baseline === null) {
@@ -105,7 +132,11 @@ export class AnomalyWatch {
         if (amounts !== null) entry.baseline = percentile95([...amounts]);
       }
       const above = entry.baseline === null ? null : surgeThreshold(entry.baseline, surge);
-      if (entry.baseline !== null && exceeds(hourCount, above)) this.raise(mailbox, entry, { signal: 'volumeSurge', observed: hourCount, threshold: above as number, baseline: entry.baseline });
+      if (entry.baseline !== null && exceeds(hourCount, above)) {
+        const figures: AnomalyFigures = { signal: 'volumeSurge', observed: hourCount, threshold: above as number, baseline: entry.baseline };
+        if (this.shared) this.claimShared(mailbox, entry, figures);
+        else this.raise(mailbox, entry, figures);
+      }
     }
   }
 
@@ -125,6 +156,41 @@ export class AnomalyWatch {
     }
     for (const hash of message.recipientDomainHashes ?? []) found.push(hash);
     return found;
+  }
+
+  /**
+   * A node of a cluster sends what it saw new to the cluster's set; the node told to raise raises. Redis away:
+   * judged on this node's own set, as a single server would.
+   */
+  private judgeShared(mailbox: ChargedObject, entry: MailboxHour, signal: 'loginAddresses' | 'recipientDomains', members: readonly string[], threshold: number, seenHere: number): void {
+    const shared = this.shared as SharedSignals;
+    shared.addDistinct(subscriptionOf(mailbox).name, mailbox.name, signal, entry.hour, members, threshold).then(
+      (answer) => {
+        if (answer.raiseHere) this.raiseOnce(mailbox, entry, { signal, observed: answer.seen, threshold, baseline: null });
+        // Raised by another node: nothing more to send this hour.
+        else if (exceeds(answer.seen, threshold)) entry.raised |= bit(signal);
+      },
+      () => {
+        if (exceeds(seenHere, threshold)) this.raiseOnce(mailbox, entry, { signal, observed: seenHere, threshold, baseline: null });
+      },
+    );
+  }
+
+  /** The surge is judged on the cluster's count already: one node claims it. */
+  private claimShared(mailbox: ChargedObject, entry: MailboxHour, figures: AnomalyFigures): void {
+    entry.raised |= bit(figures.signal);
+    (this.shared as SharedSignals).claim(subscriptionOf(mailbox).name, mailbox.name, figures.signal, entry.hour).then(
+      (claimed) => {
+        if (claimed) this.onRaised(mailbox, entry.hour, figures);
+      },
+      () => this.onRaised(mailbox, entry.hour, figures),
+    );
+  }
+
+  /** An answer that arrives after the hour passed, or after the signal was raised meanwhile, raises nothing more. */
+  private raiseOnce(mailbox: ChargedObject, entry: MailboxHour, figures: AnomalyFigures): void {
+    if (entry.raised & bit(figures.signal)) return;
+    this.raise(mailbox, entry, figures);
   }
 
   private raise(mailbox: ChargedObject, entry: MailboxHour, figures: AnomalyFigures): void {

@@ -6,8 +6,14 @@ import type { Db } from './database.js';
  * their children, the order a snapshot is written in. Per-server data stays out: counts, held mail, over-limit
  * events, statistics, anomalies, notifications sent, and the server's own health records in `settings`.
  */
-export const SHARED_TABLES = ['settings', 'revisions', 'users', 'notification_contacts', 'subscriptions', 'domains', 'mailboxes', 'exemptions', 'compromised_mailboxes', 'audit_log'] as const;
+export const SHARED_TABLES = ['settings', 'revisions', 'users', 'notification_contacts', 'subscriptions', 'domains', 'mailboxes', 'exemptions', 'compromised_mailboxes', 'audit_log', 'anomalies'] as const;
 export type SharedTable = (typeof SHARED_TABLES)[number];
+
+/**
+ * Tables whose rows are known across nodes by a natural key, not by their row id: an anomaly is raised once per
+ * mailbox, signal and hour on whichever node saw it, and each node numbers its rows itself.
+ */
+const NATURAL_KEYS: Partial<Record<SharedTable, readonly string[]>> = { anomalies: ['mailbox', 'signal', 'hour'] };
 
 /** Rows of `settings` that describe this server (store/health-records.ts), never shared. */
 const OWN_SETTINGS_PREFIX = 'health.';
@@ -51,7 +57,9 @@ function shapeOf(db: Db, table: SharedTable): TableShape {
   let shape = byTable.get(table);
   if (!shape) {
     const info = db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string; pk: number }>;
-    shape = { columns: info.map((c) => c.name), key: info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name) };
+    const rowKey = info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name);
+    const natural = NATURAL_KEYS[table];
+    shape = natural ? { columns: info.map((c) => c.name).filter((c) => !rowKey.includes(c)), key: [...natural] } : { columns: info.map((c) => c.name), key: rowKey };
     byTable.set(table, shape);
   }
   return shape;
@@ -140,7 +148,8 @@ export function snapshotOf(db: Db): ConfigSnapshot {
   for (const table of SHARED_TABLES) {
     const where = table === 'settings' ? ` WHERE key NOT LIKE '${OWN_SETTINGS_PREFIX}%'` : '';
     const { key } = shapeOf(db, table);
-    for (const row of db.prepare(`SELECT * FROM ${table}${where} ORDER BY ${key.join(', ')}`).all() as Array<Record<string, unknown>>) rows.push({ table, op: 'put', row });
+    const { columns } = shapeOf(db, table);
+    for (const row of db.prepare(`SELECT ${columns.join(', ')} FROM ${table}${where} ORDER BY ${key.join(', ')}`).all() as Array<Record<string, unknown>>) rows.push({ table, op: 'put', row });
   }
   return { kind: 'snapshot', rows };
 }
