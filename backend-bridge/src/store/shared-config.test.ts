@@ -150,3 +150,19 @@ describe('the configuration a cluster shares', () => {
     expect(capturedSince(a, 0)).toEqual([]);
   });
 });
+
+describe('audit lines sent after a snapshot', () => {
+  it('a snapshot that put another line under the key of this node\'s own line keeps that line', () => {
+    const { a, b } = twoNodes();
+    recordAudit(b, ADMIN, { action: 'held.release', objectName: 'bob@example.com' }, 1_000);
+    const stray = capturedSince(b, 0);
+    // Meanwhile node A wrote its own line under the same key, and a snapshot of A reached B.
+    recordAudit(a, ADMIN, { action: 'limit.set', objectName: 'alice@example.com' }, 999);
+    b.transaction(() => applyEntry(b, snapshotOf(a)))();
+    b.transaction(() => {
+      dropStrayAppends(b, stray);
+      applyEntry(b, { kind: 'changes', changes: strayToShip(b, stray) });
+    })();
+    expect(queryAudit(b, { limit: 10 }).map((e) => e.action).sort()).toEqual(['held.release', 'limit.set']);
+  });
+});

@@ -183,9 +183,16 @@ export function strayToShip(db: Db, changes: readonly RowChange[]): RowChange[] 
   });
 }
 
-/** Removes this node's own copies of appended rows before the log's entry adds them again for every node. */
+/**
+ * Removes this node's own copies of appended rows before the log's entry adds them again for every node. Only a
+ * row that is still the one written here goes: a snapshot applied meanwhile may have put another row under its key.
+ */
 export function dropStrayAppends(db: Db, changes: readonly RowChange[]): void {
-  for (const change of changes) if (change.op === 'put' && APPEND_ONLY_TABLES.has(change.table)) deleteRow(db, change.table, change.row);
+  for (const change of changes) {
+    if (change.op !== 'put' || !APPEND_ONLY_TABLES.has(change.table)) continue;
+    const names = Object.keys(change.row).filter((c) => shapeOf(db, change.table).columns.includes(c));
+    db.prepare(`DELETE FROM ${change.table} WHERE ${names.map((c) => `${c} IS ?`).join(' AND ')}`).run(...names.map((c) => change.row[c] ?? null));
+  }
 }
 
 function deleteRow(db: Db, table: SharedTable, row: Record<string, unknown>): void {
