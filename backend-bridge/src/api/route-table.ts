@@ -74,7 +74,7 @@ const ERROR_SCHEMA = {
     code: {
       type: 'string',
       description:
-        'what the refusal is, for screens that say it in their own words: noRoom, notHeld, heldNotFound, alreadyCompromised, notCompromised, noEmailAddress, forceAdminOnly, locked, lockNotForCustomers, noPermission, customersMayNotChange, subscriptionByProvider, aboveCeiling, heldOfNobody, exemptionNotForYou, exemptionByHigherRole, noExemption, clusterUnreachable, nodeUnanswered, heldOnSeveralNodes',
+        'what the refusal is, for screens that say it in their own words: noRoom, notHeld, heldNotFound, alreadyCompromised, notCompromised, noEmailAddress, forceAdminOnly, locked, lockNotForCustomers, noPermission, customersMayNotChange, subscriptionByProvider, aboveCeiling, heldOfNobody, exemptionNotForYou, exemptionByHigherRole, noExemption, clusterUnreachable, clusterConfigUnavailable, nodeUnanswered, heldOnSeveralNodes',
     },
     params: { type: 'object', description: 'the facts of the refusal named by code (e.g. noRoom: cause {kind, level, name, limit, ...} and inSeconds)' },
   },

@@ -12,4 +12,12 @@ describe('refusals of a cluster', () => {
     expect(result.current.refusal(failure)).toBe('Server node-b, which holds this message, did not answer. Nothing was done; try again when it is running.');
     expect(result.current.bulkRefusal({ error: 'x', code: 'nodeUnanswered', params: { node: 'node-b' } })).toContain('Server node-b');
   });
+
+  it('a change refused while the cluster\'s Redis is away says nothing was changed, in German too', () => {
+    const failure = new ApiFailure("the cluster's configuration in Redis cannot be reached (connect ECONNREFUSED); nothing was changed", 503, {}, 'clusterConfigUnavailable', {});
+    const english = renderHook(() => useReasonText(), { wrapper: ({ children }) => createElement(LocaleOnly, { locale: 'en-US', children }) });
+    expect(english.result.current.refusal(failure)).toBe("The cluster's configuration in Redis cannot be reached. Nothing was changed; try again once Redis answers.");
+    const german = renderHook(() => useReasonText(), { wrapper: ({ children }) => createElement(LocaleOnly, { locale: 'de-DE', children }) });
+    expect(german.result.current.refusal(failure)).toContain('Es wurde nichts geändert');
+  });
 });

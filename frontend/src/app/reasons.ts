@@ -20,6 +20,7 @@ const REFUSAL_CODES = new Set([
   'aboveCeiling',
   'heldOfNobody',
   'nodeUnanswered',
+  'clusterConfigUnavailable',
 ]);
 
 const isCause = (value: unknown): value is HoldCause =>

@@ -655,6 +655,7 @@ export const deDE: MessageTree = {
       aboveCeiling: 'Geben Sie eine ganze Zahl von 0 bis %%max%% ein. Nur der Administrator kann mehr erlauben.',
       heldOfNobody: 'Nur der Administrator kann zurückgehaltene Nachrichten bearbeiten, die gegen keine Ihrer E-Mail-Adressen, Domains oder Abonnements zählen.',
       nodeUnanswered: 'Der Server %%node%%, der diese Nachricht zurückhält, hat nicht geantwortet. Es wurde nichts ausgeführt; versuchen Sie es erneut, wenn er läuft.',
+      clusterConfigUnavailable: 'Die Konfiguration des Clusters in Redis ist nicht erreichbar. Es wurde nichts geändert; versuchen Sie es erneut, sobald Redis antwortet.',
     },
     // Die Ebene, wie die Texte oben sie nennen („für E-Mail-Adresse x“).
     levelOf: { mailbox: 'E-Mail-Adresse', domain: 'Domain', subscription: 'Abonnement' },

@@ -659,6 +659,7 @@ export const enUS = {
       aboveCeiling: 'Enter a whole number from 0 to %%max%%. Only the administrator can allow more.',
       heldOfNobody: 'Only the administrator can act on held messages that count against none of your email addresses, domains or subscriptions.',
       nodeUnanswered: 'Server %%node%%, which holds this message, did not answer. Nothing was done; try again when it is running.',
+      clusterConfigUnavailable: 'The cluster\'s configuration in Redis cannot be reached. Nothing was changed; try again once Redis answers.',
     },
     // The level as the cause and refusal texts name it ("for email address x").
     levelOf: { mailbox: 'email address', domain: 'domain', subscription: 'subscription' },
