@@ -795,6 +795,12 @@ export const enUS = {
     none: 'No server has reported to this cluster yet.',
     unreachable: 'Redis of the cluster at %%address%% does not answer (%%reason%%). Each server goes on limiting mail with its own counts.',
   },
+  /** The held mail of a cluster: the server that holds each message, and the list of one server's. */
+  heldCluster: {
+    server: 'Server',
+    filter: 'Server',
+    all: 'All servers',
+  },
 };
 
 export type Messages = typeof enUS;

@@ -313,12 +313,19 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     method: 'GET',
     path: '/held',
     summary:
-      'Held messages you may see, newest first: queue id, time, sender, object, level that tripped, reason, recipients, status, and whether you may release, delete or mark its mailbox compromised; `name`: of that object and the objects inside it. In a cluster: every server\'s held mail, each with the `node` that holds it (other servers\' while still held), and `cluster` says how many each server holds and lists',
+      'Held messages you may see, newest first: queue id, time, sender, object, level that tripped, reason, recipients, status, and whether you may release, delete or mark its mailbox compromised; `name`: of that object and the objects inside it. In a cluster: every server\'s held mail, each with the `node` that holds it (other servers\' while still held), and `cluster` says how many each server holds and lists; `node`: one server\'s only',
     tag: 'held mail',
     query: heldQuery,
     handler: async ({ identity, query }): Promise<{ items: HeldMessageView[]; cluster?: HeldClusterListing }> => {
+      if (query.node !== undefined && !clusterHeld) {
+        throw new ApiError(400, 'this server is not a node of a cluster: leave out node', { node: 'only a node of a cluster lists held mail by server' });
+      }
+      // `node`: one server's mail only (this one's, or another's as it published it).
+      const listsHere = query.node === undefined || query.node === clusterHeld?.nodeName;
+      const listsOthers = query.node !== clusterHeld?.nodeName;
       const shown: Array<{ message: HeldMessage; object: ChargedObject | undefined }> = [];
-      for (const message of held.store.list({ status: query.status === 'all' ? undefined : query.status, limit: identity.role === 'admin' ? query.limit : 10_000 })) {
+      const local = listsHere ? held.store.list({ status: query.status === 'all' ? undefined : query.status, limit: identity.role === 'admin' ? query.limit : 10_000 }) : [];
+      for (const message of local) {
         if (query.name && !concerns(message, query.name.toLowerCase())) continue;
         const object = chargedObject(context, message);
         if (!visible(identity, object)) continue;
@@ -336,6 +343,7 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
           const others = await clusterHeld.othersHeld();
           cluster.nodes = others.nodes;
           for (const published of others.messages) {
+            if (!listsOthers || (query.node !== undefined && published.node !== query.node)) continue;
             if (query.name && !concerns(published.message, query.name.toLowerCase())) continue;
             if (!visible(identity, chargedObject(context, published.message))) continue;
             items.push(remoteView(identity, published, leaving));
