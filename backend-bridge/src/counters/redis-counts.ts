@@ -70,7 +70,8 @@ export interface WindowRead {
  * the whole weight and, when not, returns the used figures and waits that decideMessage then words.
  */
 export class RedisCounts {
-  private readonly windows: Readonly<Record<LimitWindow, WindowShape>>;
+  /** The windows counted (their lengths and steps), as given or COUNT_WINDOWS. */
+  readonly windows: Readonly<Record<LimitWindow, WindowShape>>;
   private readonly keyPrefix: string;
   private readonly scripts = {
     count: { source: COUNT_SCRIPT, sha: sha1(COUNT_SCRIPT), loaded: false },

@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ChargedObject } from '../core/directory.js';
 import type { CountingUnit } from '../core/settings.js';
-import type { CountMadeAlone, Counted, CountedDecision, RedisCounts } from '../counters/redis-counts.js';
+import { LIMIT_WINDOWS, type LimitWindow } from '../core/limits.js';
+import type { CountMadeAlone, Counted, CountedDecision, RedisCounts, WindowShape } from '../counters/redis-counts.js';
 
 /** Whether this node counts in the cluster ('cluster') or, Redis being unreachable, on its own ('alone'). */
 export type CountingState = 'cluster' | 'alone';
@@ -27,6 +28,37 @@ export const CLUSTER_RETRY_MS = 1000;
  * round trip, and Redis, which runs a script alone, is held up for at most this many (a few milliseconds).
  */
 export const MAX_CHECKS_PER_CALL = 64;
+
+/**
+ * How often (seconds of counting alone) the counts made alone are looked over for what no window holds any more:
+ * each look goes over all of them, and up to this much of the hour more is kept in between.
+ */
+export const ALONE_PRUNE_SECONDS = 300;
+
+/**
+ * Where a count made alone at `second` is kept at `nowSecond`, so that adding it to Redis later has exactly the
+ * effect adding it at `second` would: null once no window holds it (Redis would leave it out); the end of its
+ * step of the longest window once only that window holds it (Redis files it under that step all the same), so a
+ * day alone keeps per object at most an hour of seconds and a day of minutes, not a day of seconds.
+ */
+export function keptAloneSecond(second: number, nowSecond: number, windows: Readonly<Record<LimitWindow, WindowShape>>): number | null {
+  return aloneKeeping(windows)(second, nowSecond);
+}
+
+/** keptAloneSecond for one set of windows, worked out once (it runs for every count kept, once a minute). */
+function aloneKeeping(windows: Readonly<Record<LimitWindow, WindowShape>>): (second: number, nowSecond: number) => number | null {
+  const shapes = LIMIT_WINDOWS.map((name) => windows[name]);
+  const longest = shapes.reduce((a, b) => (b.seconds > a.seconds ? b : a));
+  const others = shapes.filter((w) => w !== longest);
+  // As the count script files and expires: step ceil(second / step), kept while above floor(now / step) - steps.
+  const holds = (w: WindowShape, at: number, nowSecond: number) => Math.ceil(at / w.stepSeconds) > Math.floor(nowSecond / w.stepSeconds) - w.seconds / w.stepSeconds;
+  return (second, nowSecond) => {
+    if (!holds(longest, second, nowSecond)) return null;
+    const stepEnd = Math.ceil(second / longest.stepSeconds) * longest.stepSeconds;
+    for (const w of others) if (holds(w, second, nowSecond) || holds(w, stepEnd, nowSecond)) return second;
+    return stepEnd;
+  };
+}
 
 interface QueuedCheck {
   chain: readonly ChargedObject[];
@@ -55,6 +87,9 @@ export class ClusterCounting {
   private checksScheduled = false;
   private catchingUp: Promise<void> | null = null;
   private stopped = false;
+  /** The second of counting alone at which the counts made alone are next looked over (keptAloneSecond). */
+  private nextPruneSecond = 0;
+  private readonly keptAlone: (second: number, nowSecond: number) => number | null;
 
   constructor(
     private readonly counts: RedisCounts,
@@ -66,6 +101,7 @@ export class ClusterCounting {
   ) {
     this.current = 'cluster';
     this.since = clockMs();
+    this.keptAlone = aloneKeeping(counts.windows);
   }
 
   /**
@@ -130,6 +166,11 @@ export class ClusterCounting {
 
   /** A count this node made on its own: added to Redis once it is back. */
   countedAlone(chain: readonly ChargedObject[], second: number, weight: number): void {
+    // A Redis away for a day must not grow this without bound on a busy node.
+    if (second >= this.nextPruneSecond) {
+      this.pruneAlone(second);
+      this.nextPruneSecond = second + ALONE_PRUNE_SECONDS;
+    }
     for (const object of chain) {
       let entry = this.madeAlone.get(object.counterKey);
       if (!entry) this.madeAlone.set(object.counterKey, (entry = { object, amounts: new Map() }));
@@ -140,12 +181,32 @@ export class ClusterCounting {
 
   /** A count made alone whose message did not leave: taken back before it reaches Redis (if it has not yet). */
   refundedAlone(chain: readonly ChargedObject[], second: number, weight: number): void {
+    const merged = Math.ceil(second / this.counts.windows.day.stepSeconds) * this.counts.windows.day.stepSeconds;
     for (const object of chain) {
       const amounts = this.madeAlone.get(object.counterKey)?.amounts;
-      const amount = amounts?.get(second);
-      if (!amounts || amount === undefined) continue;
-      if (amount > weight) amounts.set(second, amount - weight);
-      else amounts.delete(second);
+      if (!amounts) continue;
+      // Kept at its own second, or (an hour later) at the end of its step of the day with others.
+      const at = amounts.has(second) ? second : merged;
+      const amount = amounts.get(at);
+      if (amount === undefined) continue;
+      if (amount > weight) amounts.set(at, amount - weight);
+      else amounts.delete(at);
+    }
+  }
+
+  /**
+   * Drops the counts made alone that no window holds at `nowSecond` and keeps those only the day holds per step
+   * of the day (keptAloneSecond): what Redis gets at catch-up is the same, and far less waits for it.
+   */
+  pruneAlone(nowSecond: number = Math.floor(this.clockMs() / 1000)): void {
+    for (const [key, entry] of this.madeAlone) {
+      const kept = new Map<number, number>();
+      for (const [second, amount] of entry.amounts) {
+        const at = this.keptAlone(second, nowSecond);
+        if (at !== null) kept.set(at, (kept.get(at) ?? 0) + amount);
+      }
+      if (kept.size === 0) this.madeAlone.delete(key);
+      else entry.amounts = kept;
     }
   }
 
