@@ -793,5 +793,6 @@ export const deDE: MessageTree = {
     server: 'Server',
     filter: 'Server',
     all: 'Alle Server',
+    leavesOnNode: 'Zurückgehalten auf Server %%node%%, der sie automatisch sendet, sobald das Limit es erlaubt.',
   },
 };

@@ -800,6 +800,7 @@ export const enUS = {
     server: 'Server',
     filter: 'Server',
     all: 'All servers',
+    leavesOnNode: 'Held on server %%node%%, which sends it automatically when the limit allows.',
   },
 };
 

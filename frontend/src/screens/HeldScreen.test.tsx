@@ -396,6 +396,10 @@ describe('Held messages of a cluster', () => {
     expect(serverOf('erin@example.net')).toBe('mx2');
     expect(serverOf('alice@example.com')).toBe('mx1');
     expect(serverOf('bob@example.com')).toBe('mx2');
+    // When mx2's mail leaves is mx2's to tell: no estimate from this server's counts, the server instead.
+    expect(row('erin@example.net')).toHaveTextContent('Limit of 3 per hour for email address erin@example.net reached. Held on server mx2, which sends it automatically when the limit allows.');
+    expect(row('erin@example.net')).not.toHaveTextContent(/Sent automatically/);
+    expect(row('alice@example.com')).toHaveTextContent('Sent automatically');
 
     await user.click(screen.getByRole('button', { name: 'mx2' }));
     await waitFor(() => expect(within(screen.getByTestId('held-list')).queryByText('alice@example.com')).not.toBeInTheDocument());
@@ -412,10 +416,14 @@ describe('Held messages of a cluster', () => {
 
   it('says the server in every language', async () => {
     await other.publish([heldOnOther('BBBBBB2', 'erin@example.net')], 1);
-    for (const [locale, column, all] of [['de-DE', 'Server', 'Alle Server'], ['ru-RU', 'Сервер', 'Все серверы']] as const) {
+    for (const [locale, column, all, leaves] of [
+      ['de-DE', 'Server', 'Alle Server', 'Zurückgehalten auf Server mx2'],
+      ['ru-RU', 'Сервер', 'Все серверы', 'Задержано на сервере mx2'],
+    ] as const) {
       const { unmount } = renderAs(harness, ADMIN, <HeldScreen />, { locale });
       await screen.findByText('erin@example.net');
       expect(serverOf('erin@example.net', column)).toBe('mx2');
+      expect(row('erin@example.net')).toHaveTextContent(leaves);
       expect(screen.getByRole('button', { name: all })).toBeInTheDocument();
       unmount();
     }

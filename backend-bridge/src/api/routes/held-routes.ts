@@ -5,7 +5,7 @@ import { HeldMailError, type CompromisedMailbox, type HeldMail } from '../../enf
 import { QUEUE_ID } from '../../postfix/queue.js';
 import type { HeldMessage, HeldStatus } from '../../store/held-store.js';
 import type { ApiContext } from '../context.js';
-import { HeldLeavingNow, type HeldLeavingView } from '../held-leaving.js';
+import { HeldLeavingNow, leavingOnNode, type HeldLeavingView } from '../held-leaving.js';
 import { ApiError, notFound, throwIfRefused } from '../errors.js';
 import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
@@ -124,7 +124,7 @@ export function heldActions(context: ApiContext, held: HeldMail) {
     identity: Identity,
     message: HeldMessage,
     object: ChargedObject | undefined,
-    leaving = new HeldLeavingNow(context, held),
+    leaving: Pick<HeldLeavingNow, 'view'> = new HeldLeavingNow(context, held),
   ): HeldMessageView => ({
     ...message,
     mayRelease: mayActOnHeldMail(identity, object, 'release'),
@@ -264,9 +264,12 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
   const clusterHeld = context.clusterHeld ?? null;
   const here = clusterHeld ? { node: clusterHeld.nodeName } : {};
 
-  /** This server's view of another server's message (same rules: the directory is the same on every server). */
-  const remoteView = (identity: Identity, published: PublishedHeld, leaving?: HeldLeavingNow): HeldMessageView => ({
-    ...heldView(identity, published.message, chargedObject(context, published.message), leaving),
+  /**
+   * This server's view of another server's message (same rules: the directory is the same on every server); when
+   * it leaves is the holding server's to tell (its own held mail goes first, its Postfix sends it).
+   */
+  const remoteView = (identity: Identity, published: PublishedHeld): HeldMessageView => ({
+    ...heldView(identity, published.message, chargedObject(context, published.message), leavingOnNode(published.node)),
     node: published.node,
   });
 
@@ -346,7 +349,7 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
             if (!listsOthers || (query.node !== undefined && published.node !== query.node)) continue;
             if (query.name && !concerns(published.message, query.name.toLowerCase())) continue;
             if (!visible(identity, chargedObject(context, published.message))) continue;
-            items.push(remoteView(identity, published, leaving));
+            items.push(remoteView(identity, published));
           }
           items.sort((a, b) => b.heldAtMs - a.heldAtMs || (a.node ?? '').localeCompare(b.node ?? ''));
           items.splice(query.limit);
