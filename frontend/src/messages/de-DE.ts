@@ -794,5 +794,7 @@ export const deDE: MessageTree = {
     filter: 'Server',
     all: 'Alle Server',
     leavesOnNode: 'Zurückgehalten auf Server %%node%%, der sie automatisch sendet, sobald das Limit es erlaubt.',
+    overviewByServer: 'Nach Server: %%list%%.',
+    overviewServer: '%%node%%: %%count%%',
   },
 };

@@ -801,6 +801,8 @@ export const enUS = {
     filter: 'Server',
     all: 'All servers',
     leavesOnNode: 'Held on server %%node%%, which sends it automatically when the limit allows.',
+    overviewByServer: 'By server: %%list%%.',
+    overviewServer: '%%node%%: %%count%%',
   },
 };
 

@@ -825,5 +825,7 @@ export const ruRU: MessageTree = {
     filter: 'Сервер',
     all: 'Все серверы',
     leavesOnNode: 'Задержано на сервере %%node%%, который отправит его автоматически, когда позволит ограничение.',
+    overviewByServer: 'По серверам: %%list%%.',
+    overviewServer: '%%node%%: %%count%%',
   },
 };

@@ -11,6 +11,9 @@ import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
 import { heldBulkBody, heldMessageQuery, heldQuery, releaseBody } from '../schemas.js';
 import { NodeUnansweredError, type HeldReply, type HeldRequest, type NodeHeldSummary, type PublishedHeld } from '../../cluster/cluster-held.js';
+import type { Level } from '../../core/limits.js';
+import { heldCountsByCharged } from '../../store/held-counts.js';
+import { readHeldFacts } from '../../store/health-records.js';
 import type { z } from 'zod';
 
 /**
@@ -31,6 +34,11 @@ export interface HeldMessageView extends HeldMessage, HeldLeavingView {
 export interface HeldClusterListing {
   node: string;
   nodes: NodeHeldSummary[];
+  /**
+   * How many held messages each server holds (this one first) that the asker may see, whatever the list's
+   * filters and length: the cluster's count is their sum. Only this server's while Redis cannot be read.
+   */
+  heldByNode: Array<{ node: string; count: number }>;
   /** Set when the other servers' held mail could not be read (Redis away): only this server's is listed. */
   unreachable?: string;
 }
@@ -301,6 +309,14 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     return seen[0]!;
   };
 
+  /** How many of one server's held messages the asker may see: all for the administrator, else those charged to objects it sees. */
+  const visibleHeld = (identity: Identity, total: number, counts: Iterable<{ level: Level; name: string; count: number }>): number => {
+    if (identity.role === 'admin') return total;
+    let seen = 0;
+    for (const { level, name, count } of counts) if (visible(identity, context.enforcer.directory.find(level, name))) seen += count;
+    return seen;
+  };
+
   /** Sends a request to the server that holds the message and answers with what it answered. */
   const askHolder = async (identity: Identity, node: string, request: HeldRequest): Promise<unknown> => {
     let reply: HeldReply;
@@ -339,7 +355,12 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
       const leaving = new HeldLeavingNow(context, held);
       const items = shown.map(({ object }, i) => ({ ...heldView(identity, messages[i]!, object, leaving), ...here }));
       if (!clusterHeld) return { items };
-      const cluster: HeldClusterListing = { node: clusterHeld.nodeName, nodes: [] };
+      const localFacts = readHeldFacts(context.db);
+      const cluster: HeldClusterListing = {
+        node: clusterHeld.nodeName,
+        nodes: [],
+        heldByNode: [{ node: clusterHeld.nodeName, count: visibleHeld(identity, localFacts.readable ? localFacts.count : 0, heldCountsByCharged(context.db)) }],
+      };
       // Other servers publish their mail while it is held; what they released or deleted is in their own lists.
       if (query.status === 'held' || query.status === 'all') {
         try {
@@ -353,6 +374,16 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
           }
           items.sort((a, b) => b.heldAtMs - a.heldAtMs || (a.node ?? '').localeCompare(b.node ?? ''));
           items.splice(query.limit);
+        } catch (error) {
+          cluster.unreachable = (error as Error).message;
+        }
+      }
+      // How many each other server holds for the asker: its total, or its counts of the objects the asker sees.
+      if (cluster.unreachable === undefined) {
+        try {
+          const summaries = await clusterHeld.summaries();
+          const counts = identity.role === 'admin' ? [] : await clusterHeld.readOthersCounts();
+          for (const { node, total } of summaries) cluster.heldByNode.push({ node, count: visibleHeld(identity, total, counts.filter((c) => c.node === node)) });
         } catch (error) {
           cluster.unreachable = (error as Error).message;
         }
