@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { counterKey, type ChargedObject } from '../src/core/directory.js';
 import type { Level } from '../src/core/limits.js';
 import { COUNT_WINDOWS, RedisCounts } from '../src/counters/redis-counts.js';
-import { ALONE_PRUNE_SECONDS, ClusterCounting, keptAloneSecond } from '../src/enforcement/cluster-counting.js';
+import { ALONE_PRUNE_SECONDS, ClusterAwayError, ClusterCounting, keptAloneSecond } from '../src/enforcement/cluster-counting.js';
 import { RedisServer } from '../test-support/redis-server.js';
 
 const DAY = 86_400;
@@ -125,5 +125,46 @@ describe('counts made alone', () => {
       expect(snapshot.used(o, 'hour')).toBe(inHour);
       expect(snapshot.used(o, 'day')).toBe(inDay);
     }
+  });
+});
+
+describe('a batch of checks Redis refuses for one message\'s fault', () => {
+  /** Three messages of three mailboxes asked for in one turn of the event loop: one script call. */
+  function threeAtOnce(counting: ClusterCounting, chains: ChargedObject[][]) {
+    const now = Math.floor(Date.now() / 1000);
+    return Promise.allSettled(chains.map((chain) => counting.checkAndCount(chain, 1, 'messages', now)));
+  }
+
+  it('is sent again one by one: only the faulty message is decided by this node, the others count in the cluster, and the node stays in it', async () => {
+    const counts = new RedisCounts(redis);
+    const counting = new ClusterCounting(counts, redis, silent);
+    await counting.start();
+    const chains = [chainOf(3), chainOf(4), chainOf(5)];
+    // Damage of one message's own: its mailbox's key holds a string, not the counts' hash (WRONGTYPE in the script).
+    await redis.set(counts.keyOf(chains[1]![0]!), 'not a hash');
+    const [first, faulty, third] = await threeAtOnce(counting, chains);
+    expect(first).toMatchObject({ status: 'fulfilled', value: { decision: { allowed: true } } });
+    expect(third).toMatchObject({ status: 'fulfilled', value: { decision: { allowed: true } } });
+    expect(faulty?.status).toBe('rejected');
+    expect((faulty as PromiseRejectedResult).reason).toBeInstanceOf(ClusterAwayError);
+    expect(String((faulty as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+    expect(counting.state).toBe('cluster');
+    // Counted once each in the cluster, not twice: the failed batch counted nothing (every message is checked first).
+    const snapshot = await counts.read([{ object: chains[0]![0]! }, { object: chains[2]![0]! }]);
+    expect(snapshot.used(chains[0]![0]!, 'hour')).toBe(1);
+    expect(snapshot.used(chains[2]![0]!, 'hour')).toBe(1);
+    await counting.stop();
+  });
+
+  it('a fault of every message of the batch is Redis\'s: the node counts alone', async () => {
+    const counts = new RedisCounts(redis);
+    const counting = new ClusterCounting(counts, redis, silent, undefined, Date.now, 60_000);
+    await counting.start();
+    const chains = [chainOf(6), chainOf(7)];
+    for (const chain of chains) await redis.set(counts.keyOf(chain[0]!), 'not a hash');
+    const results = await threeAtOnce(counting, chains);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(counting.state).toBe('alone');
+    await counting.stop();
   });
 });

@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
+import { ReplyError, type Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ChargedObject } from '../core/directory.js';
 import type { CountingUnit } from '../core/settings.js';
 import { LIMIT_WINDOWS, type LimitWindow } from '../core/limits.js';
-import type { CountMadeAlone, Counted, CountedDecision, RedisCounts, WindowShape } from '../counters/redis-counts.js';
+import { RedisCountsError, type CountMadeAlone, type Counted, type CountedDecision, type RedisCounts, type WindowShape } from '../counters/redis-counts.js';
 
 /** Whether this node counts in the cluster ('cluster') or, Redis being unreachable, on its own ('alone'). */
 export type CountingState = 'cluster' | 'alone';
@@ -147,13 +147,73 @@ export class ClusterCounting {
 
   private sendChecks(): void {
     this.checksScheduled = false;
-    while (this.queuedChecks.length > 0) {
-      const batch = this.queuedChecks.splice(0, MAX_CHECKS_PER_CALL);
-      this.inCluster(() => this.counts.checkAndCountMany(batch)).then(
-        (decisions) => batch.forEach((check, at) => check.resolve(decisions[at] as CountedDecision)),
-        (error: unknown) => batch.forEach((check) => check.reject(error)),
-      );
+    while (this.queuedChecks.length > 0) void this.sendBatch(this.queuedChecks.splice(0, MAX_CHECKS_PER_CALL));
+  }
+
+  /**
+   * One script call for the batch. Should Redis refuse it for one message's fault (its key of another type, a
+   * value the script refuses), the batch's checks are sent again one by one: only the faulty ones are decided by
+   * this node, the others in the cluster, and the node stays in the cluster. A fault of every one of them, or of
+   * the connection, is Redis's: the node goes alone.
+   */
+  private async sendBatch(batch: QueuedCheck[]): Promise<void> {
+    if (this.current === 'alone') {
+      const away = this.awayError();
+      for (const check of batch) check.reject(away);
+      return;
     }
+    try {
+      const decisions = await this.counts.checkAndCountMany(batch);
+      batch.forEach((check, at) => check.resolve(decisions[at] as CountedDecision));
+      return;
+    } catch (error) {
+      if (!isMessageFault(error) || batch.length === 1) {
+        if (isMessageFault(error)) this.messageFault(error);
+        else this.goAlone(error);
+        for (const check of batch) check.reject(new ClusterAwayError(`Redis could not count: ${messageOf(error)}`));
+        return;
+      }
+    }
+    const faults: Array<{ check: QueuedCheck; error: unknown }> = [];
+    for (const [at, check] of batch.entries()) {
+      // A connection lost during the retries sent the node alone: the rest are decided here.
+      if (this.isAlone()) {
+        check.reject(this.awayError());
+        continue;
+      }
+      try {
+        check.resolve(await this.counts.checkAndCount(check.chain, check.weight, check.unit, undefined, check.limitsAt));
+      } catch (error) {
+        if (!isMessageFault(error)) {
+          this.goAlone(error);
+          check.reject(new ClusterAwayError(`Redis could not count: ${messageOf(error)}`));
+        } else if (faults.length === at && at === batch.length - 1) {
+          // Every one of them failed alike: the fault is Redis's, not a message's.
+          this.goAlone(error);
+          for (const fault of [...faults, { check, error }]) fault.check.reject(new ClusterAwayError(`Redis could not count: ${messageOf(fault.error)}`));
+          return;
+        } else {
+          faults.push({ check, error });
+        }
+      }
+    }
+    for (const { check, error } of faults) {
+      this.messageFault(error);
+      check.reject(new ClusterAwayError(`Redis could not count this message: ${messageOf(error)}`));
+    }
+  }
+
+  /** A message Redis could not count for its own fault: decided by this node; said in the log, the node stays in the cluster. */
+  private messageFault(error: unknown): void {
+    this.log.warn({ error: messageOf(error) }, "Redis could not count one message (its own fault, not Redis's): this node decided it with its own counts");
+  }
+
+  private isAlone(): boolean {
+    return this.current === 'alone';
+  }
+
+  private awayError(): ClusterAwayError {
+    return new ClusterAwayError(`counting alone since ${new Date(this.since).toISOString()}: ${this.lastFailure ?? 'Redis is away'}`);
   }
 
   chargeAnyway(chain: readonly ChargedObject[], weight: number): Promise<Counted> {
@@ -223,7 +283,7 @@ export class ClusterCounting {
   }
 
   private async inCluster<T>(call: () => Promise<T>): Promise<T> {
-    if (this.current === 'alone') throw new ClusterAwayError(`counting alone since ${new Date(this.since).toISOString()}: ${this.lastFailure ?? 'Redis is away'}`);
+    if (this.current === 'alone') throw this.awayError();
     try {
       return await call();
     } catch (error) {
@@ -296,6 +356,16 @@ export class ClusterCounting {
     }
     return sent.length;
   }
+}
+
+/**
+ * Redis answered, with an error of the message's own: the script's refusal of a value ("ERR outgoing-limits: …"),
+ * a key of the message's chain of another type (WRONGTYPE), or a reply these counts cannot read. Redis's own
+ * state (OOM, READONLY, LOADING, BUSY, MISCONF, …) and the connection are not.
+ */
+function isMessageFault(error: unknown): boolean {
+  if (error instanceof RedisCountsError) return true;
+  return error instanceof ReplyError && /^(ERR outgoing-limits|WRONGTYPE)\b|WRONGTYPE Operation against a key/.test((error as Error).message);
 }
 
 function messageOf(error: unknown): string {
