@@ -156,6 +156,22 @@ describe('a batch of checks Redis refuses for one message\'s fault', () => {
     await counting.stop();
   });
 
+  it('a count made alone whose key Redis refuses is dropped at catch-up, not kept for ever: the node comes back and adds the rest', async () => {
+    const counts = new CountsAwayAtFirst(redis);
+    const counting = new ClusterCounting(counts, redis, silent, undefined, Date.now, 20);
+    await counting.start();
+    const [damaged, sound] = [chainOf(8), chainOf(9)];
+    const now = await redisNow();
+    counting.countedAlone(damaged, now - 10, 1);
+    counting.countedAlone(sound, now - 10, 1);
+    await redis.set(counts.keyOf(damaged[0]!), 'not a hash');
+    counts.away = false;
+    await vi.waitFor(() => expect(counting.state).toBe('cluster'), { timeout: 10_000, interval: 20 });
+    await counting.stop();
+    const snapshot = await counts.read([...sound, ...damaged.slice(1)].map((object) => ({ object })));
+    for (const object of [...sound, ...damaged.slice(1)]) expect(snapshot.used(object, 'hour')).toBe(1);
+  });
+
   it('a fault of every message of the batch is Redis\'s: the node counts alone', async () => {
     const counts = new RedisCounts(redis);
     const counting = new ClusterCounting(counts, redis, silent, undefined, Date.now, 60_000);

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { ChargedObject } from '../core/directory.js';
 import type { CountingUnit } from '../core/settings.js';
 import { LIMIT_WINDOWS, type LimitWindow } from '../core/limits.js';
-import { RedisCountsError, type CountMadeAlone, type Counted, type CountedDecision, type RedisCounts, type WindowShape } from '../counters/redis-counts.js';
+import { MadeAloneRefusedError, type CountMadeAlone, type Counted, type CountedDecision, type RedisCounts, type WindowShape } from '../counters/redis-counts.js';
 
 /** Whether this node counts in the cluster ('cluster') or, Redis being unreachable, on its own ('alone'). */
 export type CountingState = 'cluster' | 'alone';
@@ -45,7 +45,7 @@ export function keptAloneSecond(second: number, nowSecond: number, windows: Read
   return aloneKeeping(windows)(second, nowSecond);
 }
 
-/** keptAloneSecond for one set of windows, worked out once (it runs for every count kept, once a minute). */
+/** keptAloneSecond for one set of windows, worked out once (it runs for every count kept, at every look). */
 function aloneKeeping(windows: Readonly<Record<LimitWindow, WindowShape>>): (second: number, nowSecond: number) => number | null {
   const shapes = LIMIT_WINDOWS.map((name) => windows[name]);
   const longest = shapes.reduce((a, b) => (b.seconds > a.seconds ? b : a));
@@ -343,28 +343,47 @@ export class ClusterCounting {
     this.onChange({ state: 'cluster', atMs: this.since, detail: `${added} counts made alone added` });
   }
 
-  /** Sends the counts made alone; what could not be sent is kept for the next try. Returns how many were sent. */
+  /**
+   * Sends the counts made alone; what could not be sent is kept for the next try (only that: the others were
+   * added). Returns how many were added. A count Redis refuses for its own fault (its key of another type) is
+   * dropped (logged): a damaged key must not keep the node alone for good.
+   */
   private async addWaiting(): Promise<number> {
     const sent: CountMadeAlone[] = [];
     for (const { object, amounts } of this.madeAlone.values()) for (const [second, amount] of amounts) sent.push({ object, second, amount });
     this.madeAlone.clear();
     try {
       await this.counts.addMadeAlone(sent);
+      return sent.length;
     } catch (error) {
-      for (const { object, second, amount } of sent) this.countedAlone([object], second, amount);
-      throw error;
+      if (!(error instanceof MadeAloneRefusedError)) {
+        this.keepAlone(sent);
+        throw error;
+      }
+      const notAdded = error.refused.filter(({ error: refusal }) => !isMessageFault(refusal));
+      for (const { count, error: refusal } of error.refused) {
+        if (isMessageFault(refusal)) this.log.warn({ object: count.object.name, second: count.second, amount: count.amount, error: refusal.message }, 'Redis refused a count made alone for its own fault (its key): dropped');
+      }
+      if (notAdded.length > 0) {
+        this.keepAlone(notAdded.map(({ count }) => count));
+        throw error;
+      }
+      return sent.length - error.refused.length;
     }
-    return sent.length;
+  }
+
+  private keepAlone(counts: readonly CountMadeAlone[]): void {
+    for (const { object, second, amount } of counts) this.countedAlone([object], second, amount);
   }
 }
 
 /**
- * Redis answered, with an error of the message's own: the script's refusal of a value ("ERR outgoing-limits: …"),
- * a key of the message's chain of another type (WRONGTYPE), or a reply these counts cannot read. Redis's own
- * state (OOM, READONLY, LOADING, BUSY, MISCONF, …) and the connection are not.
+ * Redis answered, with an error of the message's own: the script's refusal of a value ("ERR outgoing-limits: …")
+ * or a key of the message's chain of another type (WRONGTYPE).
+ * Redis's own state (OOM, READONLY, LOADING, BUSY, MISCONF, …), a reply these counts cannot read (every message
+ * would get one) and the connection are not: the node goes alone and says so.
  */
 function isMessageFault(error: unknown): boolean {
-  if (error instanceof RedisCountsError) return true;
   return error instanceof ReplyError && /^(ERR outgoing-limits|WRONGTYPE)\b|WRONGTYPE Operation against a key/.test((error as Error).message);
 }
 
