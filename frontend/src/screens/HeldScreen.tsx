@@ -33,6 +33,8 @@ const SELECT_CHOICES = 8;
  * right, its buttons first.
  */
 export const HELD_TABLE_MIN_WIDTH = 1360;
+/** What the "Server" column of a cluster adds to that width (assumed from short host names; not measured). */
+const SERVER_COLUMN_WIDTH = 120;
 /** Recipients shown in a row; the rest are counted. */
 const RECIPIENTS_SHOWN = 2;
 
@@ -383,7 +385,7 @@ export function HeldScreen({ name }: { name?: string }) {
               selection={selection}
               onSelectionChange={(keys: string[]) => setSelection(keys.filter((key) => heldOnPage.some((m) => keyOf(m) === key)).slice(0, MAX_BULK_HELD))}
               toolbar={toolbar}
-              vertical={HELD_TABLE_MIN_WIDTH}
+              vertical={HELD_TABLE_MIN_WIDTH + (cluster ? SERVER_COLUMN_WIDTH : 0)}
               filtered={object !== '' || status !== 'held' || server !== ALL_SERVERS}
               emptyView={
                 <EmptyState>{object ? text('held.emptySearch', { name: object }) : status === 'held' ? text('held.empty') : text('held.emptyOther')}</EmptyState>
