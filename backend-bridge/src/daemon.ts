@@ -18,7 +18,8 @@ import { ClusterCounting } from './enforcement/cluster-counting.js';
 import { RedisCounts } from './counters/redis-counts.js';
 import { clusterRedisOptions, describeClusterUrl } from './cluster/cluster-url.js';
 import { ClusterNodes, startNodeHeartbeat, type NodeHeartbeat } from './cluster/cluster-nodes.js';
-import { ClusterHeld, MAX_PUBLISHED_PER_NODE } from './cluster/cluster-held.js';
+import { ClusterHeld, HELD_COUNTS_READ_MS, MAX_PUBLISHED_PER_NODE } from './cluster/cluster-held.js';
+import { heldCountsByCharged } from './store/held-counts.js';
 import { ClusterAnomalies } from './cluster/cluster-anomalies.js';
 import { ConfigLog, ConfigUnavailableError } from './cluster/config-log.js';
 import { installCapture } from './store/shared-config.js';
@@ -378,6 +379,7 @@ export class Daemon {
       setInterval(() => daemon.checkStore(), STORE_CHECK_INTERVAL_MS),
       setInterval(() => void daemon.publishHeld(), HELD_PUBLISH_INTERVAL_MS),
       setInterval(() => void daemon.followClusterConfig(), CONFIG_FOLLOW_INTERVAL_MS),
+      ...(daemon.cluster ? [setInterval(() => void daemon.readClusterHeldCounts(), HELD_COUNTS_READ_MS)] : []),
     );
     void daemon.backUpIfDue();
     daemon.wiringGuard?.start();
@@ -465,7 +467,7 @@ export class Daemon {
         if (fingerprint === this.publishedHeld && Date.now() - this.publishedHeldAtMs < 30_000) return;
         const total = (JSON.parse(fingerprint) as { n: number }).n;
         const newest = this.held.withSummaries(this.held.store.list({ status: 'held', limit: MAX_PUBLISHED_PER_NODE }));
-        await cluster.held.publish(newest, total);
+        await cluster.held.publish(newest, total, heldCountsByCharged(this.db));
         this.publishedHeld = fingerprint;
         // Subjects not read yet (Postfix's queue directory still being asked for): published again in a second.
         this.publishedHeldAtMs = newest.every((m) => m.summaryRead) ? Date.now() : Date.now() - 29_000;
@@ -478,6 +480,20 @@ export class Daemon {
       this.publishingHeld = null;
     });
     return this.publishingHeld;
+  }
+
+  /**
+   * A node of a cluster reads, every second, how many held messages of the other nodes count against each object,
+   * so its rows show the cluster's held counts without a Redis call per request. Should Redis fail, the last
+   * read stays (logged).
+   */
+  private async readClusterHeldCounts(): Promise<void> {
+    if (!this.cluster || this.stopped) return;
+    try {
+      await this.cluster.held.readOthersCounts();
+    } catch (error) {
+      this.held.repeated.warn('held-counts-unreadable', { error: (error as Error).message }, "the other servers' held counts could not be read from the cluster's Redis; rows show the last ones read");
+    }
   }
 
   /** A node of a cluster tells the others, every second, that it is up and how it is doing (`cluster status`). */

@@ -9,6 +9,7 @@ import { newNonce, signRequest } from '../src/api/auth/signature.js';
 import type { ApiContext } from '../src/api/context.js';
 import type { Role } from '../src/api/identity.js';
 import { buildApi } from '../src/api/server.js';
+import type { ClusterHeld } from '../src/cluster/cluster-held.js';
 import type { ClusterNodes } from '../src/cluster/cluster-nodes.js';
 import type { DirectoryFile } from '../src/core/directory-file.js';
 import { CounterJournal } from '../src/counters/journal.js';
@@ -65,6 +66,8 @@ export interface HarnessOptions {
   onResponse?: (hit: { method: string; route: string; status: number }) => void;
   /** The nodes of a cluster, as a daemon started with --cluster has them (default: standalone). */
   clusterNodes?: ClusterNodes;
+  /** The held mail of the other nodes of a cluster, as a daemon started with --cluster has it (with heldWithoutPostfix). */
+  clusterHeld?: ClusterHeld;
 }
 
 export interface RequestOptions {
@@ -123,6 +126,7 @@ export class ApiHarness {
       : null;
     if (this.held) this.context.held = this.held;
     if (options.clusterNodes) this.context.clusterNodes = options.clusterNodes;
+    if (options.clusterHeld) this.context.clusterHeld = options.clusterHeld;
     this.app = buildApi(this.context, { secret: this.secret, version: '0.0.0-test' });
     const onResponse = options.onResponse;
     if (onResponse) {

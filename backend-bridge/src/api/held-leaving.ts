@@ -13,6 +13,11 @@ export interface HeldLeavingView {
   cause: HoldCause;
 }
 
+/** The leaving of what another server of a cluster (`node`) holds: that server's to tell, so only its name. */
+export function leavingOnNode(node: string): Pick<HeldLeavingNow, 'view'> {
+  return { view: (message) => ({ leaves: message.status === 'held' ? { leaves: 'onNode', node } : null, cause: holdCause(message) }) };
+}
+
 /**
  * When held messages leave, as of one moment: make one per answer. What it reads (the order of all held mail,
  * the compromised marks, the window) is read once, on first use, so a list of 1,000 held messages costs one

@@ -10,8 +10,9 @@ const DAY_MS = 24 * HOUR_MS;
 
 /**
  * What the rows of one answer need from held mail and the audit, read once per request: held mail counted per
- * sender by SQLite (thousands held cost no more than a few), releases beyond the limit of the last hour from the
- * audit's time index.
+ * sender by SQLite (thousands held cost no more than a few) and, on a node of a cluster, the other nodes' counts
+ * as last read from Redis (every second), so a row counts the cluster's held mail; releases beyond the limit of
+ * the last hour from the audit's time index.
  */
 export function currentRowFacts(context: ApiContext): RowFacts {
   const held = context.held;
@@ -22,7 +23,7 @@ export function currentRowFacts(context: ApiContext): RowFacts {
     return object ? directory.chainFrom(object) : [];
   };
   const facts = rowFacts(
-    heldCountsByCharged(context.db).map((entry) => ({ chain: chainOfNamed(entry), count: entry.count })),
+    [...heldCountsByCharged(context.db), ...(context.clusterHeld?.cachedOthersCounts() ?? [])].map((entry) => ({ chain: chainOfNamed(entry), count: entry.count })),
     new Set(held.compromised().map((entry) => entry.address)),
     releasedBeyondLimitSince(context.db, context.nowMs() - HOUR_MS).map(chainOfNamed),
   );

@@ -244,15 +244,17 @@ export const contactBody = z.strictObject({ address });
 
 export const directoryFileBody = z.looseObject({ subscriptions: z.array(z.unknown()) });
 
+/** A node of a cluster by name (core/cluster-nodes.ts nodeNameProblem has the full rule; this only bounds it). */
+const clusterNodeName = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._-]{0,252}$/, 'must be the name of a server of the cluster');
+
 export const heldQuery = z.strictObject({
   status: z.enum(['held', 'released', 'deleted', 'gone', 'all']).default('held'),
   /** A mailbox, domain or subscription name: its held mail (charged to it or to an object inside it, or held because it tripped). */
   name: z.string().max(MAX_NAME_LENGTH).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+  /** In a cluster: only the held mail of this server. */
+  node: clusterNodeName.optional(),
 });
-
-/** A node of a cluster by name (core/cluster-nodes.ts nodeNameProblem has the full rule; this only bounds it). */
-const clusterNodeName = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._-]{0,252}$/, 'must be the name of a server of the cluster');
 
 /**
  * One held message: in a cluster, queue ids are unique per Postfix only, so `node` may name the server that

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ROLES, type Identity } from '../api/identity.js';
+import { LEVELS, type Level } from '../core/limits.js';
 import { LogSummariser } from '../log/log-summariser.js';
 import type { HeldMessage } from '../store/held-store.js';
 
@@ -18,6 +19,8 @@ import type { HeldMessage } from '../store/held-store.js';
  * Keys (one hash tag, apart from the counts' `{s:…}` and the nodes' `{nodes}`):
  * - `ol:{held}:node:<name>`: queue id → the record (JSON), at most `maxPublished` of the newest held;
  * - `ol:{held}:published`: node name → `{total, published, atMs}` (how many it holds, how many are listed);
+ * - `ol:{held}:counts:<name>`: `<level>:<name>` of a charged object → how many of the node's held messages count
+ *   against it (all of them, not only the published ones), for the cluster's held counts on rows;
  * - `ol:{held}:requests:<name>`: the node's incoming requests (a list);
  * - `ol:{held}:claim:<id>`: who took a request (the holding node, or `cancelled` by an asker that gave up);
  * - `ol:{held}:reply:<id>`: the answer.
@@ -41,6 +44,17 @@ export interface PublishedHeld {
   node: string;
   message: HeldMessage;
 }
+
+/** How many held messages of one node count against one object (charged to it). */
+export interface NodeHeldCount {
+  node: string;
+  level: Level;
+  name: string;
+  count: number;
+}
+
+/** How often a node reads the other nodes' held counts for its rows (daemon). */
+export const HELD_COUNTS_READ_MS = 1_000;
 
 export interface NodeHeldSummary {
   node: string;
@@ -120,6 +134,8 @@ export class ClusterHeld {
   private readonly prefix: string;
   private readonly repeated: LogSummariser;
   private serving: { stop: () => Promise<void> } | null = null;
+  /** The other nodes' held counts as last read (readOthersCounts): rows are answered without a Redis call. */
+  private othersCounts: readonly NodeHeldCount[] = [];
 
   constructor(
     private readonly redis: Redis,
@@ -139,16 +155,22 @@ export class ClusterHeld {
     return `${this.prefix}published`;
   }
 
+  private countsKey(node: string): string {
+    return `${this.prefix}counts:${node}`;
+  }
+
   /**
    * Replaces what this node has published with its held mail now (newest first; at most maxPublished, with the
    * total beside them). One MULTI, so a reader sees the old set or the new, never half.
    */
-  async publish(held: readonly HeldMessage[], total: number): Promise<void> {
+  async publish(held: readonly HeldMessage[], total: number, counts: ReadonlyArray<{ level: Level; name: string; count: number }> = []): Promise<void> {
     const shown = held.slice(0, this.options.maxPublished ?? MAX_PUBLISHED_PER_NODE);
     const key = this.nodeKey(this.nodeName);
-    const multi = this.redis.multi().del(key);
+    const countsKey = this.countsKey(this.nodeName);
+    const multi = this.redis.multi().del(key).del(countsKey);
     const fields = shown.map((m) => [m.queueId, JSON.stringify({ ...m, recipients: m.recipients?.slice(0, MAX_PUBLISHED_RECIPIENTS) ?? null })]);
     if (shown.length > 0) multi.hset(key, Object.fromEntries(fields));
+    if (counts.length > 0) multi.hset(countsKey, Object.fromEntries(counts.map((c) => [`${c.level}:${c.name}`, String(c.count)])));
     multi.hset(this.publishedKey, this.nodeName, JSON.stringify({ total, published: shown.length }));
     const results = await multi.exec();
     const failed = results?.find(([error]) => error !== null);
@@ -165,6 +187,39 @@ export class ClusterHeld {
       summaries.push({ node, total: value.total, published: value.published });
     }
     return summaries.sort((a, b) => a.node.localeCompare(b.node));
+  }
+
+  /**
+   * Reads how many held messages of every other node count against each object (of the nodes that published),
+   * keeps it for cachedOthersCounts, and answers it. Fields that are not a level, a name and a positive count
+   * (damage, another program) are left out.
+   */
+  async readOthersCounts(): Promise<readonly NodeHeldCount[]> {
+    const nodes = await this.summaries();
+    const counts: NodeHeldCount[] = [];
+    if (nodes.length > 0) {
+      const pipeline = this.redis.pipeline();
+      for (const { node } of nodes) pipeline.hgetall(this.countsKey(node));
+      const results = (await pipeline.exec()) ?? [];
+      nodes.forEach(({ node }, i) => {
+        const [error, fields] = results[i] ?? [new Error('no answer')];
+        if (error) throw error;
+        for (const [field, value] of Object.entries(fields as Record<string, string>)) {
+          const colon = field.indexOf(':');
+          const level = field.slice(0, colon) as Level;
+          const count = Number(value);
+          if (colon < 0 || !LEVELS.includes(level) || !Number.isSafeInteger(count) || count < 1) continue;
+          counts.push({ node, level, name: field.slice(colon + 1), count });
+        }
+      });
+    }
+    this.othersCounts = counts;
+    return counts;
+  }
+
+  /** The other nodes' held counts as last read; none before the first read. */
+  cachedOthersCounts(): readonly NodeHeldCount[] {
+    return this.othersCounts;
   }
 
   /** The held mail other nodes published, with the summary of each. */

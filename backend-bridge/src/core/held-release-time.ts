@@ -17,7 +17,12 @@ export type HeldLeaving =
    */
   | { leaves: 'afterOthers'; ahead: number }
   /** Only a person can send it: a level's limit is 0 (`compromised`: because of the mark), or the message is larger than the limit. */
-  | { leaves: 'byPerson'; because: 'compromised' | 'limitZero' | 'tooLarge'; level: ChargedObject['level']; name: string };
+  | { leaves: 'byPerson'; because: 'compromised' | 'limitZero' | 'tooLarge'; level: ChargedObject['level']; name: string }
+  /**
+   * Held by another server of a cluster (`node`): that server releases it, after the older held mail of its own
+   * sender there, which only it knows; no estimate of this server's is given for it.
+   */
+  | { leaves: 'onNode'; node: string };
 
 /**
  * `chain`: the objects the message counts against when it leaves (innermost first; [] when it belongs to nobody

@@ -131,7 +131,8 @@ end
  * Or, mode 'batch': check-and-count of several messages in order, as if each were its own call.
  * ARGV after the windows: 'batch', the number of messages, then per message: its number of keys, its weight,
  * and per key its hourly and daily limit. KEYS: the messages' chains one after the other.
- * Reply: one reply as above per message.
+ * Reply: one reply as above per message. Every message is checked (its numbers, and that its keys are counts'
+ * hashes or absent) before any is counted: a batch answered with an error has counted nothing.
  */
 export const COUNT_SCRIPT = `${COMMON}
 -- Writes what look() found expired, and leaves the view as the hash now is; the new state fields go to 'pending'
@@ -261,7 +262,9 @@ local mode = ARGV[6]
 if mode == 'batch' then
   local count = num(ARGV[7], 'message count')
   if type(count) == 'table' then return count end
-  local replies = {}
+  -- Everything is checked before anything is written: a script is not rolled back, so a batch that fails must
+  -- have counted nothing (the node may then send its messages again one by one).
+  local messages = {}
   local at, keyAt = 8, 1
   for m = 1, count do
     local header, bad = numbers(at, 2, 'message header')
@@ -272,11 +275,19 @@ if mode == 'batch' then
     local limits, badLimit = numbers(at + 2, 2 * nkeys, 'limit')
     if badLimit then return badLimit end
     local keys = {}
-    for k = 1, nkeys do keys[k] = KEYS[keyAt + k - 1] end
-    replies[m] = countOne(keys, 'check', weight, now, limits)
+    for k = 1, nkeys do
+      keys[k] = KEYS[keyAt + k - 1]
+      local kind = redis.call('TYPE', keys[k]).ok
+      if kind ~= 'hash' and kind ~= 'none' then
+        return redis.error_reply('WRONGTYPE outgoing-limits: message ' .. m .. ': ' .. keys[k] .. ' holds a ' .. kind .. ', not counts; nothing was counted')
+      end
+    end
+    messages[m] = { keys = keys, weight = weight, limits = limits }
     at = at + 2 + 2 * nkeys
     keyAt = keyAt + nkeys
   end
+  local replies = {}
+  for m, message in ipairs(messages) do replies[m] = countOne(message.keys, 'check', message.weight, now, message.limits) end
   return replies
 end
 if mode ~= 'check' and mode ~= 'anyway' and mode ~= 'refund' and mode ~= 'add' then

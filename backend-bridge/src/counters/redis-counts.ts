@@ -41,6 +41,14 @@ export interface Counted {
 /** The outcome of a check-and-count: the decision and, when allowed, the count made. */
 export type CountedDecision = ({ decision: { allowed: true } } & Counted) | { decision: Refused; second: null };
 
+/** Redis refused some counts made alone (their errors beside them); every other one of the call was added. */
+export class MadeAloneRefusedError extends RedisCountsError {
+  override name = 'MadeAloneRefusedError';
+  constructor(readonly refused: ReadonlyArray<{ count: CountMadeAlone; error: Error }>) {
+    super(`Redis could not add ${refused.length} of the counts made alone: ${refused[0]?.error.message ?? 'no reason given'}`);
+  }
+}
+
 /** A count this node made without Redis, to be added at the second it was made. */
 export interface CountMadeAlone {
   object: ChargedObject;
@@ -70,7 +78,8 @@ export interface WindowRead {
  * the whole weight and, when not, returns the used figures and waits that decideMessage then words.
  */
 export class RedisCounts {
-  private readonly windows: Readonly<Record<LimitWindow, WindowShape>>;
+  /** The windows counted (their lengths and steps), as given or COUNT_WINDOWS. */
+  readonly windows: Readonly<Record<LimitWindow, WindowShape>>;
   private readonly keyPrefix: string;
   private readonly scripts = {
     count: { source: COUNT_SCRIPT, sha: sha1(COUNT_SCRIPT), loaded: false },
@@ -161,8 +170,10 @@ export class RedisCounts {
       const results = (await pipeline.exec()) ?? [];
       const noScript = results.find(([error]) => isNoScript(error));
       if (noScript) throw noScript[0];
-      for (const [error] of results) if (error) throw new RedisCountsError(`Redis could not add the counts made alone: ${error.message}`);
       if (results.length !== counts.length) throw new RedisCountsError(`Redis answered ${results.length} of ${counts.length} additions`);
+      // A pipeline is not one step: the additions answered without an error were made.
+      const refused = results.flatMap(([error], at) => (error ? [{ count: counts[at] as CountMadeAlone, error }] : []));
+      if (refused.length > 0) throw new MadeAloneRefusedError(refused);
     });
   }
 

@@ -1,5 +1,5 @@
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
-import { COLLECTION, type AuditEntry, type ClusterAnswer, type AuditQuery, type AnomalySignal, type RecordedAnomaly, type CompromisedMailbox, type ExemptionView, type Limit, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HealthReport, type HeldQuery, type Level, type LimitsState, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats, type LimitsMode, type MonitoringAnswer, type SettingsAnswer, type ReportRow, type StatsPeriod } from './types';
+import { COLLECTION, type AuditEntry, type ClusterAnswer, type AuditQuery, type AnomalySignal, type RecordedAnomaly, type CompromisedMailbox, type ExemptionView, type Limit, type HeldBulkAction, type HeldBulkResult, type HeldClusterListing, type HeldMessage, type HealthReport, type HeldQuery, type Level, type LimitsState, type ListQuery, type ObjectPage, type ObjectRow, type OverLimitEvent, type OwnLimit, type ServerSettings, type SessionInfo, type Stats, type LimitsMode, type MonitoringAnswer, type SettingsAnswer, type ReportRow, type StatsPeriod } from './types';
 
 /**
  * Why a request failed: the API's sentence, its per-field messages, the status (null: no answer at all), and
@@ -199,18 +199,19 @@ export class ApiClient {
     return this.call('GET', '/report', { since, format: 'csv' }, undefined, 'text');
   }
 
-  held(query: HeldQuery = {}): Promise<{ items: HeldMessage[] }> {
+  /** Held mail; in a cluster `cluster` names this server and the others with how many each holds. */
+  held(query: HeldQuery = {}): Promise<{ items: HeldMessage[]; cluster?: HeldClusterListing }> {
     return this.call('GET', '/held', { ...query });
   }
 
-  /** Release now; `force` (the administrator only) releases beyond the limit. */
-  releaseHeld(queueId: string, force: boolean): Promise<HeldMessage> {
-    return this.call('POST', `/held/${encode(queueId)}/release`, undefined, { force });
+  /** Release now; `force` (the administrator only) releases beyond the limit; `node`: the server that holds it (a cluster). */
+  releaseHeld(queueId: string, force: boolean, node?: string): Promise<HeldMessage> {
+    return this.call('POST', `/held/${encode(queueId)}/release`, { node }, { force });
   }
 
-  /** Release, delete or mark compromised several held messages; each is answered on its own. */
-  heldBulk(action: HeldBulkAction, queueIds: string[], force = false): Promise<{ results: HeldBulkResult[]; done: number; failed: number }> {
-    return this.call('POST', '/held/bulk', undefined, { action, queueIds, force });
+  /** Release, delete or mark compromised several held messages; each is answered on its own; `node`: the server that holds them all. */
+  heldBulk(action: HeldBulkAction, queueIds: string[], force = false, node?: string): Promise<{ results: HeldBulkResult[]; done: number; failed: number }> {
+    return this.call('POST', '/held/bulk', undefined, { action, queueIds, force, ...(node === undefined ? {} : { node }) });
   }
 
   /** The audit log as far as this user may see it, newest first; `next` goes on to older lines (null: none). */
@@ -218,8 +219,8 @@ export class ApiClient {
     return this.call('GET', '/audit', { ...query });
   }
 
-  deleteHeld(queueId: string): Promise<HeldMessage> {
-    return this.call('DELETE', `/held/${encode(queueId)}`);
+  deleteHeld(queueId: string, node?: string): Promise<HeldMessage> {
+    return this.call('DELETE', `/held/${encode(queueId)}`, { node });
   }
 
   compromised(): Promise<{ items: CompromisedMailbox[] }> {

@@ -11,6 +11,7 @@ export type { HeldStatus } from '../../../backend-bridge/src/store/held-store.js
 export type { HealthLine, HealthLineId, HealthReport, HealthState } from '../../../backend-bridge/src/core/health-check.js';
 export type { LimitsState } from '../../../backend-bridge/src/api/routes/object-routes.js';
 export type { ClusterAnswer } from '../../../backend-bridge/src/api/routes/cluster-routes.js';
+export type { HeldClusterListing } from '../../../backend-bridge/src/api/routes/held-routes.js';
 export type { NodeListing } from '../../../backend-bridge/src/core/cluster-nodes.js';
 export type { HeldLeaving } from '../../../backend-bridge/src/core/held-release-time.js';
 export type { LimitsMode } from '../../../backend-bridge/src/core/monitor-mode.js';
@@ -117,6 +118,8 @@ export interface HeldMessage {
   leaves: HeldLeaving | null;
   /** Why it was held, as data (the screens word it in the person's language; `reason` is Postfix's English). */
   cause: HoldCause;
+  /** In a cluster: the server whose Postfix holds it (absent on a single server). */
+  node?: string;
 }
 
 /** Why a message is held (the API's core/hold-cause.ts). */
@@ -132,6 +135,8 @@ export type HeldBulkAction = 'release' | 'delete' | 'compromise';
 /** One message of POST /held/bulk: done, or the status and error the single action would have answered. */
 export interface HeldBulkResult {
   queueId: string;
+  /** In a cluster: the server that holds it. */
+  node?: string;
   ok: boolean;
   status?: HeldStatus;
   httpStatus?: number;
@@ -168,6 +173,8 @@ export interface HeldQuery {
   status?: HeldStatus | 'all';
   name?: string;
   limit?: number;
+  /** In a cluster: one server's held mail only. */
+  node?: string;
 }
 
 /** A mailbox marked compromised (GET /compromised): what a restore brings back. */

@@ -17,6 +17,7 @@ export function HeldLeavingText({ message }: { message: Pick<HeldMessage, 'cause
   let when: string;
   if (leaves.leaves === 'automatically') when = leaves.inSeconds === 0 ? text('rowState.leaves.now') : text('rowState.leaves.inMinutes', { minutes: Math.max(1, Math.ceil(leaves.inSeconds / 60)) });
   else if (leaves.leaves === 'afterOthers') when = text('rowState.leaves.afterOthers', { count: leaves.ahead });
+  else if (leaves.leaves === 'onNode') when = text('heldCluster.leavesOnNode', { node: leaves.node });
   else when = text(`rowState.leaves.${leaves.because}`, { level: text(`rowState.levelNames.${leaves.level}`), name: leaves.name });
   return (
     <Fragment>

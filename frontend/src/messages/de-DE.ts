@@ -794,4 +794,12 @@ export const deDE: MessageTree = {
     none: 'Noch hat sich kein Server bei diesem Cluster gemeldet.',
     unreachable: 'Redis des Clusters unter %%address%% antwortet nicht (%%reason%%). Jeder Server begrenzt die Mail weiter mit seinen eigenen Zählern.',
   },
+  heldCluster: {
+    server: 'Server',
+    filter: 'Server',
+    all: 'Alle Server',
+    leavesOnNode: 'Zurückgehalten auf Server %%node%%, der sie automatisch sendet, sobald das Limit es erlaubt.',
+    overviewByServer: 'Nach Server: %%list%%.',
+    overviewServer: '%%node%%: %%count%%',
+  },
 };

@@ -800,6 +800,15 @@ export const enUS = {
     none: 'No server has reported to this cluster yet.',
     unreachable: 'Redis of the cluster at %%address%% does not answer (%%reason%%). Each server goes on limiting mail with its own counts.',
   },
+  /** The held mail of a cluster: the server that holds each message, and the list of one server's. */
+  heldCluster: {
+    server: 'Server',
+    filter: 'Server',
+    all: 'All servers',
+    leavesOnNode: 'Held on server %%node%%, which sends it automatically when the limit allows.',
+    overviewByServer: 'By server: %%list%%.',
+    overviewServer: '%%node%%: %%count%%',
+  },
 };
 
 export type Messages = typeof enUS;

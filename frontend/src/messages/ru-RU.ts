@@ -825,4 +825,12 @@ export const ruRU: MessageTree = {
     none: 'Ни один сервер ещё не отчитался в этом кластере.',
     unreachable: 'Redis кластера по адресу %%address%% не отвечает (%%reason%%). Каждый сервер продолжает ограничивать почту по своим счётчикам.',
   },
+  heldCluster: {
+    server: 'Сервер',
+    filter: 'Сервер',
+    all: 'Все серверы',
+    leavesOnNode: 'Задержано на сервере %%node%%, который отправит его автоматически, когда позволит ограничение.',
+    overviewByServer: 'По серверам: %%list%%.',
+    overviewServer: '%%node%%: %%count%%',
+  },
 };

@@ -1,8 +1,12 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { createElement } from 'react';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NewHeldMessage } from '../../../backend-bridge/src/store/held-store.js';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ClusterHeld } from '../../../backend-bridge/src/cluster/cluster-held.js';
+import type { HeldMessage, NewHeldMessage } from '../../../backend-bridge/src/store/held-store.js';
+import { RedisServer } from '../../../backend-bridge/test-support/redis-server.js';
 import { exampleDirectory } from '../../../backend-bridge/test-support/directory-fixture.js';
 import { ADMIN, ApiHarness, JDOE, renderAs, type Caller } from '../test-support/bridge';
 import { HeldScreen } from './HeldScreen';
@@ -314,5 +318,151 @@ describe('Held messages of a Plesk customer with "Manage outgoing mail limits" o
     await waitFor(() => expect(asked.filter((url) => url.startsWith('/api/v1/held')).length).toBeGreaterThanOrEqual(3));
     expect(asked).toContain('/api/v1/mailboxes/alice%40example.com');
     expect(screen.queryByRole('button', { name: /^Mark as Compromised/ })).not.toBeInTheDocument();
+  });
+});
+
+describe('Held messages of a cluster', () => {
+  // A real redis-server; this harness is node mx1, and node mx2 publishes its held mail as its daemon does.
+  // mx2 takes no requests here (stopped): an action on its mail is answered 503 after the (short) wait.
+  let server: RedisServer;
+  let redis: Redis;
+  let other: ClusterHeld;
+  const silent = pino({ level: 'silent' });
+
+  beforeAll(async () => {
+    server = await RedisServer.start({ tcp: false });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  beforeEach(async () => {
+    await harness.close();
+    redis = new Redis({ ...server.connection, maxRetriesPerRequest: 1 });
+    redis.on('error', () => undefined);
+    await redis.flushall();
+    harness = await ApiHarness.start({ heldWithoutPostfix: true, clusterHeld: new ClusterHeld(redis, 'mx1', silent, { requestTimeoutMs: 300 }) });
+    other = new ClusterHeld(redis, 'mx2', silent);
+  });
+  afterEach(() => {
+    redis.disconnect();
+  });
+
+  /**
+   * The server a row names, null when it names none. The list is narrower than HELD_TABLE_MIN_WIDTH here, so each
+   * row is a block of labelled fields ("Server mx2").
+   */
+  function serverOf(rowText: string, label = 'Server'): string | null {
+    const cell = within(row(rowText))
+      .getAllByRole('cell')
+      .find((c) => c.textContent?.startsWith(label));
+    return cell ? cell.textContent!.slice(label.length).trim() : null;
+  }
+
+  /** A message node mx2 holds for `mailbox`, as mx2 publishes it. */
+  function heldOnOther(queueId: string, mailbox: string): HeldMessage {
+    return {
+      id: 1,
+      queueId,
+      heldAtMs: harness.nowMs,
+      source: 'smtpd',
+      sender: mailbox,
+      saslUsername: null,
+      chargedLevel: 'mailbox',
+      chargedName: mailbox,
+      trippedLevel: 'mailbox',
+      trippedName: mailbox,
+      trippedLimit: 3,
+      trippedUsed: 3,
+      trippedWindow: 'hour',
+      weight: 1,
+      recipientCount: 1,
+      recipients: ['x@remote.test'],
+      reason: `Outgoing limit for mailbox ${mailbox} reached; message held`,
+      status: 'held',
+      resolvedAtMs: null,
+      resolvedBy: null,
+      requeuedAs: null,
+      subject: 'Sent through mx2',
+      summaryRead: true,
+    };
+  }
+
+  it('shows the server that holds each message and filters by server; the same queue id on two servers is two rows', async () => {
+    const user = userEvent.setup();
+    hold('AAAAAA1', 'alice@example.com');
+    await other.publish([heldOnOther('BBBBBB2', 'erin@example.net'), heldOnOther('AAAAAA1', 'bob@example.com')], 2);
+    renderAs(harness, ADMIN, <HeldScreen />);
+    await screen.findByText('erin@example.net');
+    expect(serverOf('erin@example.net')).toBe('mx2');
+    expect(serverOf('alice@example.com')).toBe('mx1');
+    expect(serverOf('bob@example.com')).toBe('mx2');
+    // When mx2's mail leaves is mx2's to tell: no estimate from this server's counts, the server instead.
+    expect(row('erin@example.net')).toHaveTextContent('Limit of 3 per hour for email address erin@example.net reached. Held on server mx2, which sends it automatically when the limit allows.');
+    expect(row('erin@example.net')).not.toHaveTextContent(/Sent automatically/);
+    expect(row('alice@example.com')).toHaveTextContent('Sent automatically');
+
+    await user.click(screen.getByRole('button', { name: 'mx2' }));
+    await waitFor(() => expect(within(screen.getByTestId('held-list')).queryByText('alice@example.com')).not.toBeInTheDocument());
+    expect(serverOf('erin@example.net')).toBe('mx2');
+    expect(serverOf('bob@example.com')).toBe('mx2');
+
+    await user.click(screen.getByRole('button', { name: 'mx1' }));
+    await waitFor(() => expect(within(screen.getByTestId('held-list')).queryByText('erin@example.net')).not.toBeInTheDocument());
+    expect(serverOf('alice@example.com')).toBe('mx1');
+
+    await user.click(screen.getByRole('button', { name: 'All servers' }));
+    expect(await screen.findByText('erin@example.net')).toBeInTheDocument();
+  });
+
+  it('says the server in every language', async () => {
+    await other.publish([heldOnOther('BBBBBB2', 'erin@example.net')], 1);
+    for (const [locale, column, all, leaves] of [
+      ['de-DE', 'Server', 'Alle Server', 'Zurückgehalten auf Server mx2'],
+      ['ru-RU', 'Сервер', 'Все серверы', 'Задержано на сервере mx2'],
+    ] as const) {
+      const { unmount } = renderAs(harness, ADMIN, <HeldScreen />, { locale });
+      await screen.findByText('erin@example.net');
+      expect(serverOf('erin@example.net', column)).toBe('mx2');
+      expect(row('erin@example.net')).toHaveTextContent(leaves);
+      expect(screen.getByRole('button', { name: all })).toBeInTheDocument();
+      unmount();
+    }
+  });
+
+  it('a release or delete of a message on a server that does not answer is an error toast naming that server; the message stays listed', async () => {
+    const user = userEvent.setup();
+    hold('AAAAAA1', 'alice@example.com');
+    await other.publish([heldOnOther('AAAAAA1', 'erin@example.net')], 1);
+    const asked: string[] = [];
+    renderAs(harness, ADMIN, <HeldScreen />, { before: (config) => void asked.push(`${config.method} ${config.url}`) });
+    await screen.findByText('erin@example.net');
+    await user.click(within(row('erin@example.net')).getByRole('button', { name: 'Release now the message AAAAAA1' }));
+    await user.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Release Now' }));
+    expect(await screen.findByText(/The message AAAAAA1 was not released: Server mx2, which holds this message, did not answer/, undefined, { timeout: 10_000 })).toBeInTheDocument();
+    // Asked of mx2 by name: the same queue id is held here too, and must not be the one acted on.
+    expect(asked).toContain('post /api/v1/held/AAAAAA1/release?node=mx2');
+
+    await user.click(within(row('erin@example.net')).getByRole('button', { name: 'Delete the message AAAAAA1' }));
+    await user.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Delete' }));
+    expect(await screen.findByText(/The message AAAAAA1 was not deleted: Server mx2, which holds this message, did not answer/, undefined, { timeout: 10_000 })).toBeInTheDocument();
+    expect(asked).toContain('delete /api/v1/held/AAAAAA1?node=mx2');
+    expect(row('erin@example.net')).toHaveTextContent('Held');
+    expect((await harness.get(ADMIN, '/api/v1/held/AAAAAA1')).json()).toMatchObject({ status: 'held', node: 'mx1' });
+  });
+
+  it('on a single server there is no server column and no server filter', async () => {
+    await harness.close();
+    harness = await ApiHarness.start({ heldWithoutPostfix: true });
+    hold('AAAAAA1', 'alice@example.com');
+    const asked: string[] = [];
+    renderAs(harness, ADMIN, <HeldScreen />, { before: (config) => void asked.push(config.url ?? '') });
+    await screen.findByText('alice@example.com');
+    expect(serverOf('alice@example.com')).toBeNull();
+    expect(screen.queryByRole('button', { name: 'All servers' })).not.toBeInTheDocument();
+    expect(asked).toContain('/api/v1/held?status=held&limit=100');
+    // Asked for one server's mail, a single server says it has no servers rather than answering its own.
+    const byServer = await harness.get(ADMIN, '/api/v1/held?node=mx1');
+    expect(byServer.statusCode).toBe(400);
+    expect(byServer.json()).toMatchObject({ fields: { node: 'only a node of a cluster lists held mail by server' } });
   });
 });

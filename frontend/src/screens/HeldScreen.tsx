@@ -1,6 +1,6 @@
 import { Button, Dropdown, Heading, List, Menu, MenuItem, Paragraph, SearchBar, Section, Toolbar, ToolbarExpander, ToolbarGroup } from '@plesk/ui-library';
 import { createElement, Fragment, useCallback, useState } from 'react';
-import { MAX_BULK_HELD, type CompromisedMailbox, type HeldBulkAction, type HeldMessage, type HeldQuery, type HeldStatus } from '../api/types';
+import { MAX_BULK_HELD, type CompromisedMailbox, type HeldBulkAction, type HeldBulkResult, type HeldMessage, type HeldQuery, type HeldStatus } from '../api/types';
 import { useEnvironment } from '../app/environment';
 import { useReasonText } from '../app/reasons';
 import { useText } from '../app/text';
@@ -33,10 +33,16 @@ const SELECT_CHOICES = 8;
  * right, its buttons first.
  */
 export const HELD_TABLE_MIN_WIDTH = 1360;
+/** What the "Server" column of a cluster adds to that width (assumed from short host names; not measured). */
+const SERVER_COLUMN_WIDTH = 120;
 /** Recipients shown in a row; the rest are counted. */
 const RECIPIENTS_SHOWN = 2;
 
 const senderOf = (message: HeldMessage) => message.saslUsername ?? message.sender ?? '<>';
+/** A message's key: queue ids are unique per Postfix only, so in a cluster the server is part of it. */
+const keyOf = (message: { queueId: string; node?: string | null }) => (message.node ? `${message.queueId}@${message.node}` : message.queueId);
+/** The server filter's "all servers" (never a server's name: those begin with a letter or digit). */
+const ALL_SERVERS = '*';
 const mailboxOf = (message: HeldMessage) => (message.chargedLevel === 'mailbox' ? message.chargedName : null);
 
 /** Distinct values among held messages, the most frequent first, with how many messages each has. */
@@ -83,11 +89,16 @@ export function HeldScreen({ name }: { name?: string }) {
   const [pending, setPending] = useState<Pending | null>(null);
   /** Selected messages by queue id; only held ones are ever acted on. */
   const [selection, setSelection] = useState<string[]>([]);
+  /** In a cluster: the server whose held mail is shown (ALL_SERVERS: every server's). */
+  const [server, setServer] = useState(ALL_SERVERS);
 
-  const query: HeldQuery = { status, name: object || undefined, limit };
+  const query: HeldQuery = { status, name: object || undefined, limit, node: server === ALL_SERVERS ? undefined : server };
   const key = JSON.stringify(query);
-  const load = useCallback(() => api.held(query).then((answer) => answer.items), [api, key]); // eslint-disable-line react-hooks/exhaustive-deps
+  const load = useCallback(() => api.held(query), [api, key]); // eslint-disable-line react-hooks/exhaustive-deps
   const held = useResource(load, key, pollMs);
+  // The API answers `cluster` only on a node of a cluster: a single server shows no server at all.
+  const cluster = held.data?.cluster;
+  const servers = cluster ? [cluster.node, ...cluster.nodes.map((n) => n.node)].sort((a, b) => a.localeCompare(b)) : [];
 
   const loadCompromised = useCallback(() => api.compromised().then((answer) => answer.items), [api]);
   const compromised = useResource(loadCompromised, 'compromised', pollMs);
@@ -100,7 +111,7 @@ export function HeldScreen({ name }: { name?: string }) {
 
   const release = async (message: HeldMessage) => {
     try {
-      await api.releaseHeld(message.queueId, isAdmin);
+      await api.releaseHeld(message.queueId, isAdmin, message.node);
       toasts.success(text('held.released', { queueId: message.queueId }));
     } catch (error) {
       toasts.error(text('held.releaseFailed', { queueId: message.queueId, reason: reasons.refusal(error) }));
@@ -110,7 +121,7 @@ export function HeldScreen({ name }: { name?: string }) {
 
   const remove = async (message: HeldMessage) => {
     try {
-      await api.deleteHeld(message.queueId);
+      await api.deleteHeld(message.queueId, message.node);
       toasts.success(text('held.deleted', { queueId: message.queueId }));
     } catch (error) {
       toasts.error(text('held.deleteFailed', { queueId: message.queueId, reason: reasons.refusal(error) }));
@@ -144,18 +155,24 @@ export function HeldScreen({ name }: { name?: string }) {
     return previous === 'default' ? text('held.previousDefault') : limitText(text, previous);
   };
 
-  /** One request per action for the whole selection; the API answers message by message. */
+  /**
+   * One request per action for the whole selection (in a cluster, one per server that holds some of it: queue
+   * ids are unique per Postfix only); the API answers message by message.
+   */
   const runBulk = async (action: HeldBulkAction, messages: HeldMessage[]) => {
-    const ids = messages.map((m) => m.queueId);
+    const byServer = new Map<string | undefined, string[]>();
+    for (const m of messages) byServer.set(m.node, [...(byServer.get(m.node) ?? []), m.queueId]);
     try {
-      const answer = await api.heldBulk(action, ids, action === 'release' && isAdmin);
-      const firstRefused = answer.results.find((r) => !r.ok);
+      const results: HeldBulkResult[] = [];
+      for (const [node, ids] of byServer) results.push(...(await api.heldBulk(action, ids, action === 'release' && isAdmin, node)).results);
+      const done = results.filter((r) => r.ok).length;
+      const firstRefused = results.find((r) => !r.ok);
       const firstError = firstRefused ? reasons.bulkRefusal(firstRefused) : '';
-      if (answer.failed === 0) toasts.success(text(`held.bulk.${action}.done`, { count: answer.done }));
-      else toasts.error(text(`held.bulk.${action}.partly`, { done: answer.done, count: ids.length, failed: answer.failed, reason: firstError }));
-      setSelection((current) => current.filter((id) => answer.results.some((r) => r.queueId === id && !r.ok)));
+      if (done === results.length) toasts.success(text(`held.bulk.${action}.done`, { count: done }));
+      else toasts.error(text(`held.bulk.${action}.partly`, { done, count: messages.length, failed: results.length - done, reason: firstError }));
+      setSelection((current) => current.filter((key) => results.some((r) => keyOf(r) === key && !r.ok)));
     } catch (error) {
-      toasts.error(text(`held.bulk.${action}.failed`, { count: ids.length, reason: reasons.refusal(error) }));
+      toasts.error(text(`held.bulk.${action}.failed`, { count: messages.length, reason: reasons.refusal(error) }));
     }
     refresh();
   };
@@ -189,6 +206,7 @@ export function HeldScreen({ name }: { name?: string }) {
   const columns = [
     { key: 'time', title: text('held.time'), render: (m: HeldMessage) => formatDateTime(m.heldAtMs) },
     { key: 'queueId', title: text('held.queueId'), render: (m: HeldMessage) => <code>{m.queueId}</code> },
+    ...(cluster ? [{ key: 'server', title: text('heldCluster.server'), render: (m: HeldMessage) => m.node ?? '' }] : []),
     { key: 'sender', title: text('held.sender'), type: 'title' as const, render: (m: HeldMessage) => senderOf(m) },
     {
       key: 'subject',
@@ -251,10 +269,10 @@ export function HeldScreen({ name }: { name?: string }) {
   const mayChangeMailbox = useMayChangeMailbox(mailbox);
   const mailboxButton = mailbox === null ? null : mailboxEntry ? (mailboxEntry.mayRestore ? restoreButton(mailbox) : null) : mayChangeMailbox ? compromiseButton(mailbox, 'danger') : null;
 
-  const page = held.data ?? [];
+  const page = held.data?.items ?? [];
   const heldOnPage = page.filter((m) => m.status === 'held');
-  const selected = heldOnPage.filter((m) => selection.includes(m.queueId));
-  const select = (messages: HeldMessage[]) => setSelection(messages.slice(0, MAX_BULK_HELD).map((m) => m.queueId));
+  const selected = heldOnPage.filter((m) => selection.includes(keyOf(m)));
+  const select = (messages: HeldMessage[]) => setSelection(messages.slice(0, MAX_BULK_HELD).map(keyOf));
   // Offered only when the API allows it for some message on the page; acts on the selected ones it allows.
   const bulkButton = (action: HeldBulkAction, allowed: (m: HeldMessage) => boolean) => {
     if (!heldOnPage.some(allowed)) return null;
@@ -308,6 +326,20 @@ export function HeldScreen({ name }: { name?: string }) {
           buttons={STATUSES.map((value) => ({ value, title: text(`held.statuses.${value}`) }))}
         />
       </ToolbarGroup>
+      {cluster && servers.length > 1 ? (
+        <ToolbarGroup title={text('heldCluster.filter')}>
+          <FilterControl
+            label={text('heldCluster.filter')}
+            selected={server}
+            onChange={(next: string) => {
+              setServer(next);
+              setLimit(PAGE);
+              setSelection([]);
+            }}
+            buttons={[{ value: ALL_SERVERS, title: text('heldCluster.all') }, ...servers.map((node) => ({ value: node, title: node }))]}
+          />
+        </ToolbarGroup>
+      ) : null}
       <ToolbarExpander />
       <ToolbarGroup title={text('common.search')}>
         <SearchBar
@@ -344,17 +376,17 @@ export function HeldScreen({ name }: { name?: string }) {
         </Section>
       ) : null}
 
-      <LoadState data={held.data} error={held.error} onRetry={held.reload}>
+      <LoadState data={held.data ? held.data.items : null} error={held.error} onRetry={held.reload}>
         {(items) => (
           <div data-testid="held-list">
             <List
               columns={columns}
-              data={items.map((message) => ({ ...message, key: message.status === 'held' ? message.queueId : `record-${message.id}`, disabled: message.status !== 'held' }))}
+              data={items.map((message) => ({ ...message, key: message.status === 'held' ? keyOf(message) : `record-${message.id}`, disabled: message.status !== 'held' }))}
               selection={selection}
-              onSelectionChange={(keys: string[]) => setSelection(keys.filter((key) => heldOnPage.some((m) => m.queueId === key)).slice(0, MAX_BULK_HELD))}
+              onSelectionChange={(keys: string[]) => setSelection(keys.filter((key) => heldOnPage.some((m) => keyOf(m) === key)).slice(0, MAX_BULK_HELD))}
               toolbar={toolbar}
-              vertical={HELD_TABLE_MIN_WIDTH}
-              filtered={object !== '' || status !== 'held'}
+              vertical={HELD_TABLE_MIN_WIDTH + (cluster ? SERVER_COLUMN_WIDTH : 0)}
+              filtered={object !== '' || status !== 'held' || server !== ALL_SERVERS}
               emptyView={
                 <EmptyState>{object ? text('held.emptySearch', { name: object }) : status === 'held' ? text('held.empty') : text('held.emptyOther')}</EmptyState>
               }

@@ -1,8 +1,13 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { createElement } from 'react';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN, ApiHarness, MARY, renderAs } from '../test-support/bridge';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ClusterHeld } from '../../../backend-bridge/src/cluster/cluster-held.js';
+import type { HeldMessage } from '../../../backend-bridge/src/store/held-store.js';
+import { RedisServer } from '../../../backend-bridge/test-support/redis-server.js';
+import { ADMIN, ApiHarness, JDOE, MARY, renderAs } from '../test-support/bridge';
 import { OverviewScreen } from './OverviewScreen';
 
 // Defaults of the harness: mailbox 3, domain 5, subscription 8; alice is jdoe's, mallory is mary's.
@@ -47,5 +52,81 @@ describe('Outgoing Mail Control', () => {
     expect(screen.queryByText('alice@example.com')).not.toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Whole server' })).not.toBeInTheDocument();
     expect(await screen.findByText('Nothing is at its limit now.')).toBeInTheDocument();
+  });
+});
+
+describe('Outgoing Mail Control on a node of a cluster', () => {
+  // A real redis-server; this harness is node mx1, and node mx2 publishes its held mail and counts as its daemon does.
+  let server: RedisServer;
+  let redis: Redis;
+  const silent = pino({ level: 'silent' });
+  /** The overview asks for much at once; on a busy machine its first answers take more than a second. */
+  const LOADED = { timeout: 10_000 };
+
+  beforeAll(async () => {
+    server = await RedisServer.start({ tcp: false });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  beforeEach(async () => {
+    await harness.close();
+    redis = new Redis({ ...server.connection, maxRetriesPerRequest: 1 });
+    redis.on('error', () => undefined);
+    await redis.flushall();
+    harness = await ApiHarness.start({ heldWithoutPostfix: true, clusterHeld: new ClusterHeld(redis, 'mx1', silent) });
+  });
+  afterEach(() => {
+    redis.disconnect();
+  });
+
+  /** Node mx2 holds `count` messages of erin@example.net (jdoe's) and publishes the newest one of them. */
+  async function heldOnMx2(count: number): Promise<void> {
+    const newest: HeldMessage = {
+      id: 1,
+      queueId: 'BBBBBB2',
+      heldAtMs: harness.nowMs,
+      source: 'smtpd',
+      sender: 'erin@example.net',
+      saslUsername: null,
+      chargedLevel: 'mailbox',
+      chargedName: 'erin@example.net',
+      trippedLevel: 'mailbox',
+      trippedName: 'erin@example.net',
+      trippedLimit: 3,
+      trippedUsed: 3,
+      trippedWindow: 'hour',
+      weight: 1,
+      recipientCount: 1,
+      recipients: null,
+      reason: 'Outgoing limit for mailbox erin@example.net reached; message held',
+      status: 'held',
+      resolvedAtMs: null,
+      resolvedBy: null,
+      requeuedAs: null,
+      subject: null,
+      summaryRead: true,
+    };
+    await new ClusterHeld(redis, 'mx2', silent).publish([newest], count, [{ level: 'mailbox', name: 'erin@example.net', count }]);
+  }
+
+  it('counts every server\'s held mail, past what one list shows, and says how many each server holds', async () => {
+    harness.recordHeld('AAAAAA1', 'alice@example.com');
+    await heldOnMx2(150);
+    renderAs(harness, ADMIN, <OverviewScreen />);
+    await waitFor(() => expect(screen.getByTestId('held-count')).toHaveTextContent('151 messages are held because of outgoing limits.'), LOADED);
+    expect(screen.getByTestId('held-by-server')).toHaveTextContent('By server: mx1: 1, mx2: 150.');
+  });
+
+  it('a customer counts only the held mail it may see, on every server; one server holding it names none', async () => {
+    harness.recordHeld('AAAAAA1', 'alice@example.com');
+    await heldOnMx2(7);
+    const { unmount } = renderAs(harness, MARY, <OverviewScreen />);
+    await waitFor(() => expect(screen.getByTestId('held-count')).toHaveTextContent('No messages are held.'), LOADED);
+    unmount();
+    harness.held!.store.resolve(harness.held!.store.byQueueId('AAAAAA1')!.id, 'deleted', 'admin', harness.nowMs);
+    renderAs(harness, JDOE, <OverviewScreen />, { locale: 'de-DE' });
+    await waitFor(() => expect(screen.getByTestId('held-count')).toHaveTextContent('7 Nachrichten werden wegen der Limits für ausgehende Nachrichten zurückgehalten.'), LOADED);
+    expect(screen.queryByTestId('held-by-server')).not.toBeInTheDocument();
   });
 });

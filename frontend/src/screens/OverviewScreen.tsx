@@ -64,7 +64,15 @@ export function OverviewScreen() {
   const loadTop = useCallback(() => api.list('mailbox', { sort: 'used', order: 'desc', pageSize: TOP_SENDERS }).then((page) => page.items.filter((row) => row.used > 0)), [api]);
   const top = useResource(loadTop, 'top', pollMs);
 
-  const loadHeld = useCallback(() => api.held({ status: 'held', limit: HELD_COUNTED }).then((answer) => answer.items.length), [api]);
+  // A single server counts the messages listed (up to HELD_COUNTED); a node of a cluster answers every server's count.
+  const loadHeld = useCallback(
+    () =>
+      api.held({ status: 'held', limit: HELD_COUNTED }).then((answer) => {
+        const byNode = answer.cluster?.heldByNode ?? null;
+        return { count: byNode ? byNode.reduce((sum, n) => sum + n.count, 0) : answer.items.length, capped: !byNode, byNode: byNode?.filter((n) => n.count > 0) ?? [] };
+      }),
+    [api],
+  );
   const held = useResource(loadHeld, 'held', pollMs);
 
   const loadEvents = useCallback(() => api.events({ limit: EVENTS }).then((answer) => answer.items), [api]);
@@ -119,15 +127,20 @@ export function OverviewScreen() {
 
       <Section title={text('held.title')}>
         <LoadState data={held.data} error={held.error} onRetry={held.reload}>
-          {(count) => (
+          {({ count, capped, byNode }) => (
             <Paragraph data-testid="held-count">
               {count === 0
                 ? text('held.overviewNone')
-                : count >= HELD_COUNTED
+                : capped && count >= HELD_COUNTED
                   ? text('held.overviewMore', { count })
                   : count === 1
                     ? text('held.overviewCountOne')
                     : text('held.overviewCount', { count })}{' '}
+              {byNode.length > 1 ? (
+                <span data-testid="held-by-server">
+                  {text('heldCluster.overviewByServer', { list: byNode.map((n) => text('heldCluster.overviewServer', { node: n.node, count: n.count })).join(', ') })}{' '}
+                </span>
+              ) : null}
               <NavLink to={{ screen: 'held' }}>{text('held.show')}</NavLink>
               {/* Two links side by side read as one without a separator. */}
               <span aria-hidden="true">{' · '}</span>

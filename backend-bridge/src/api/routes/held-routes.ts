@@ -5,12 +5,15 @@ import { HeldMailError, type CompromisedMailbox, type HeldMail } from '../../enf
 import { QUEUE_ID } from '../../postfix/queue.js';
 import type { HeldMessage, HeldStatus } from '../../store/held-store.js';
 import type { ApiContext } from '../context.js';
-import { HeldLeavingNow, type HeldLeavingView } from '../held-leaving.js';
+import { HeldLeavingNow, leavingOnNode, type HeldLeavingView } from '../held-leaving.js';
 import { ApiError, notFound, throwIfRefused } from '../errors.js';
 import type { Identity } from '../identity.js';
 import type { RouteTable } from '../route-table.js';
 import { heldBulkBody, heldMessageQuery, heldQuery, releaseBody } from '../schemas.js';
 import { NodeUnansweredError, type HeldReply, type HeldRequest, type NodeHeldSummary, type PublishedHeld } from '../../cluster/cluster-held.js';
+import type { Level } from '../../core/limits.js';
+import { heldCountsByCharged } from '../../store/held-counts.js';
+import { readHeldFacts } from '../../store/health-records.js';
 import type { z } from 'zod';
 
 /**
@@ -31,6 +34,11 @@ export interface HeldMessageView extends HeldMessage, HeldLeavingView {
 export interface HeldClusterListing {
   node: string;
   nodes: NodeHeldSummary[];
+  /**
+   * How many held messages each server holds (this one first) that the asker may see, whatever the list's
+   * filters and length: the cluster's count is their sum. Only this server's while Redis cannot be read.
+   */
+  heldByNode: Array<{ node: string; count: number }>;
   /** Set when the other servers' held mail could not be read (Redis away): only this server's is listed. */
   unreachable?: string;
 }
@@ -124,7 +132,7 @@ export function heldActions(context: ApiContext, held: HeldMail) {
     identity: Identity,
     message: HeldMessage,
     object: ChargedObject | undefined,
-    leaving = new HeldLeavingNow(context, held),
+    leaving: Pick<HeldLeavingNow, 'view'> = new HeldLeavingNow(context, held),
   ): HeldMessageView => ({
     ...message,
     mayRelease: mayActOnHeldMail(identity, object, 'release'),
@@ -264,9 +272,12 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
   const clusterHeld = context.clusterHeld ?? null;
   const here = clusterHeld ? { node: clusterHeld.nodeName } : {};
 
-  /** This server's view of another server's message (same rules: the directory is the same on every server). */
-  const remoteView = (identity: Identity, published: PublishedHeld, leaving?: HeldLeavingNow): HeldMessageView => ({
-    ...heldView(identity, published.message, chargedObject(context, published.message), leaving),
+  /**
+   * This server's view of another server's message (same rules: the directory is the same on every server); when
+   * it leaves is the holding server's to tell (its own held mail goes first, its Postfix sends it).
+   */
+  const remoteView = (identity: Identity, published: PublishedHeld): HeldMessageView => ({
+    ...heldView(identity, published.message, chargedObject(context, published.message), leavingOnNode(published.node)),
     node: published.node,
   });
 
@@ -298,6 +309,14 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     return seen[0]!;
   };
 
+  /** How many of one server's held messages the asker may see: all for the administrator, else those charged to objects it sees. */
+  const visibleHeld = (identity: Identity, total: number, counts: Iterable<{ level: Level; name: string; count: number }>): number => {
+    if (identity.role === 'admin') return total;
+    let seen = 0;
+    for (const { level, name, count } of counts) if (visible(identity, context.enforcer.directory.find(level, name))) seen += count;
+    return seen;
+  };
+
   /** Sends a request to the server that holds the message and answers with what it answered. */
   const askHolder = async (identity: Identity, node: string, request: HeldRequest): Promise<unknown> => {
     let reply: HeldReply;
@@ -313,12 +332,19 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
     method: 'GET',
     path: '/held',
     summary:
-      'Held messages you may see, newest first: queue id, time, sender, object, level that tripped, reason, recipients, status, and whether you may release, delete or mark its mailbox compromised; `name`: of that object and the objects inside it. In a cluster: every server\'s held mail, each with the `node` that holds it (other servers\' while still held), and `cluster` says how many each server holds and lists',
+      'Held messages you may see, newest first: queue id, time, sender, object, level that tripped, reason, recipients, status, and whether you may release, delete or mark its mailbox compromised; `name`: of that object and the objects inside it. In a cluster: every server\'s held mail, each with the `node` that holds it (other servers\' while still held), and `cluster` says how many each server holds and lists; `node`: one server\'s only',
     tag: 'held mail',
     query: heldQuery,
     handler: async ({ identity, query }): Promise<{ items: HeldMessageView[]; cluster?: HeldClusterListing }> => {
+      if (query.node !== undefined && !clusterHeld) {
+        throw new ApiError(400, 'this server is not a node of a cluster: leave out node', { node: 'only a node of a cluster lists held mail by server' });
+      }
+      // `node`: one server's mail only (this one's, or another's as it published it).
+      const listsHere = query.node === undefined || query.node === clusterHeld?.nodeName;
+      const listsOthers = query.node !== clusterHeld?.nodeName;
       const shown: Array<{ message: HeldMessage; object: ChargedObject | undefined }> = [];
-      for (const message of held.store.list({ status: query.status === 'all' ? undefined : query.status, limit: identity.role === 'admin' ? query.limit : 10_000 })) {
+      const local = listsHere ? held.store.list({ status: query.status === 'all' ? undefined : query.status, limit: identity.role === 'admin' ? query.limit : 10_000 }) : [];
+      for (const message of local) {
         if (query.name && !concerns(message, query.name.toLowerCase())) continue;
         const object = chargedObject(context, message);
         if (!visible(identity, object)) continue;
@@ -329,19 +355,35 @@ export function heldRoutes(routes: RouteTable, context: ApiContext, held: HeldMa
       const leaving = new HeldLeavingNow(context, held);
       const items = shown.map(({ object }, i) => ({ ...heldView(identity, messages[i]!, object, leaving), ...here }));
       if (!clusterHeld) return { items };
-      const cluster: HeldClusterListing = { node: clusterHeld.nodeName, nodes: [] };
+      const localFacts = readHeldFacts(context.db);
+      const cluster: HeldClusterListing = {
+        node: clusterHeld.nodeName,
+        nodes: [],
+        heldByNode: [{ node: clusterHeld.nodeName, count: visibleHeld(identity, localFacts.readable ? localFacts.count : 0, heldCountsByCharged(context.db)) }],
+      };
       // Other servers publish their mail while it is held; what they released or deleted is in their own lists.
       if (query.status === 'held' || query.status === 'all') {
         try {
           const others = await clusterHeld.othersHeld();
           cluster.nodes = others.nodes;
           for (const published of others.messages) {
+            if (!listsOthers || (query.node !== undefined && published.node !== query.node)) continue;
             if (query.name && !concerns(published.message, query.name.toLowerCase())) continue;
             if (!visible(identity, chargedObject(context, published.message))) continue;
-            items.push(remoteView(identity, published, leaving));
+            items.push(remoteView(identity, published));
           }
           items.sort((a, b) => b.heldAtMs - a.heldAtMs || (a.node ?? '').localeCompare(b.node ?? ''));
           items.splice(query.limit);
+        } catch (error) {
+          cluster.unreachable = (error as Error).message;
+        }
+      }
+      // How many each other server holds for the asker: its total, or its counts of the objects the asker sees.
+      if (cluster.unreachable === undefined) {
+        try {
+          const summaries = await clusterHeld.summaries();
+          const counts = identity.role === 'admin' ? [] : await clusterHeld.readOthersCounts();
+          for (const { node, total } of summaries) cluster.heldByNode.push({ node, count: visibleHeld(identity, total, counts.filter((c) => c.node === node)) });
         } catch (error) {
           cluster.unreachable = (error as Error).message;
         }
