@@ -415,4 +415,35 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
       );
     `,
   },
+  {
+    version: 17,
+    description: 'over-limit events and statistics shared by the nodes of a cluster',
+    sql: `
+      -- The node an event came from; NULL: recorded here (every event of a single server).
+      ALTER TABLE over_limit_events ADD COLUMN node TEXT;
+      -- A node of a cluster: how far it has sent what it records ('events': over_limit_events ids, 'sent':
+      -- counter_batches ids), and a mark of that row (its at_ms, or last_second) that tells a reused id. The
+      -- generation grows when ids start again (every row was pruned), so the other nodes take the lower ids as
+      -- new. No row on a single server.
+      CREATE TABLE cluster_stats_sent (
+        kind       TEXT PRIMARY KEY CHECK (kind IN ('events', 'sent')),
+        generation INTEGER NOT NULL,
+        upto       INTEGER NOT NULL,
+        upto_mark  INTEGER NOT NULL
+      );
+      -- What this node has taken in from each other node, per kind: nothing is added twice.
+      CREATE TABLE cluster_stats_applied (
+        node       TEXT NOT NULL,
+        kind       TEXT NOT NULL CHECK (kind IN ('events', 'sent')),
+        generation INTEGER NOT NULL,
+        upto       INTEGER NOT NULL,
+        PRIMARY KEY (node, kind)
+      ) WITHOUT ROWID;
+      -- Where this node has read each stream of the cluster's Redis.
+      CREATE TABLE cluster_stats_read (
+        stream   TEXT PRIMARY KEY,
+        position TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

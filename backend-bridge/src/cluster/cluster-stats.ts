@@ -1,0 +1,145 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { LogSummariser } from '../log/log-summariser.js';
+import { ClusterStatsStore, hourAmountsSchema, sharedEventSchema, type Outgoing, type SharedKind } from '../store/cluster-stats-store.js';
+
+/**
+ * The streams of what the nodes record (see store/cluster-stats-store.ts): one per kind, append-only, each entry
+ * naming its node. They are bounded: a node that was away longer than a stream holds misses the others'
+ * entries of that time (said in its log). An event entry carries up to SEND_BATCH events (about 400 bytes
+ * each), an amounts entry up to SEND_BATCH journal flushes summed per object and hour; a busy node writes one
+ * entry of each kind a second at most, so 100,000 entries are more than a day of three busy nodes.
+ */
+export const STATS_STREAMS: Record<SharedKind, string> = { events: 'ol:stats:events', sent: 'ol:stats:sent' };
+export const STREAM_MAX_ENTRIES = 100_000;
+const SEND_BATCH = 200;
+const READ_BATCH = 200;
+/** At most this many reads of a stream per exchange, so a node catching up does not hold the event loop long. */
+const READS_PER_EXCHANGE = 10;
+
+const entrySchema = z.object({ n: z.string().min(1).max(200), g: z.coerce.number().int().positive(), b: z.string() });
+
+/** Stream ids are `ms-seq`; compared as numbers, never as strings. */
+function streamIdBefore(a: string, b: string): boolean {
+  const [aMs, aSeq] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bMs, bSeq] = b.split('-').map(BigInt) as [bigint, bigint];
+  return aMs < bMs || (aMs === bMs && aSeq < bSeq);
+}
+
+export class ClusterStats {
+  private readonly repeated: LogSummariser;
+  private exchanging: Promise<void> | null = null;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly store: ClusterStatsStore,
+    private readonly nodeName: string,
+    private readonly log: Logger,
+  ) {
+    this.repeated = new LogSummariser(log);
+  }
+
+  /**
+   * Sends what this node recorded since the last send and takes in what the others sent, kind by kind. Redis
+   * away: everything stays where it is (the store) and the next exchange goes on from there. Never two at once.
+   */
+  exchange(): Promise<void> {
+    this.exchanging ??= (async () => {
+      try {
+        for (const kind of ['events', 'sent'] as const) {
+          await this.send(kind);
+          await this.takeIn(kind);
+        }
+      } catch (error) {
+        this.repeated.warn('cluster-stats-exchange', { error: (error as Error).message }, "sharing over-limit events and statistics with the cluster failed; what is recorded here is kept and sent once Redis answers");
+      }
+    })().finally(() => {
+      this.exchanging = null;
+    });
+    return this.exchanging;
+  }
+
+  private async send(kind: SharedKind): Promise<void> {
+    for (;;) {
+      const pending = kind === 'events' ? this.store.pending('events', SEND_BATCH) : this.store.pending('sent', SEND_BATCH);
+      const items = pending.items as Array<Outgoing<unknown>>;
+      if (items.length === 0) return;
+      const body = JSON.stringify(items.map(({ id, item }) => [id, item]));
+      await this.redis.xadd(STATS_STREAMS[kind], 'MAXLEN', '~', STREAM_MAX_ENTRIES, '*', 'n', this.nodeName, 'g', String(pending.generation), 'b', body);
+      this.store.markSent(kind, pending.generation, items[items.length - 1]!.id, pending.lastMark);
+      if (items.length < SEND_BATCH) return;
+    }
+  }
+
+  private async takeIn(kind: SharedKind): Promise<void> {
+    const stream = STATS_STREAMS[kind];
+    let position = this.store.readPosition(stream);
+    for (let read = 0; read < READS_PER_EXCHANGE; read++) {
+      const answer = await this.redis.xread('COUNT', READ_BATCH, 'STREAMS', stream, position);
+      const entries = answer?.[0]?.[1] ?? [];
+      if (entries.length === 0) {
+        await this.noticeRestartedStream(stream, position);
+        return;
+      }
+      if (read === 0 && position !== '0-0') await this.noticeGap(stream, position);
+      for (const [id, fields] of entries) {
+        position = id;
+        this.store.takeIn(stream, id, this.entryOf(kind, stream, id, fields));
+      }
+      if (entries.length < READ_BATCH) return;
+    }
+  }
+
+  /** An entry of another node, checked; this node's own, or a malformed one (said in the log), is passed over. */
+  private entryOf(kind: SharedKind, stream: string, id: string, fields: string[]): Parameters<ClusterStatsStore['takeIn']>[2] {
+    const raw: Record<string, string> = {};
+    for (let i = 0; i + 1 < fields.length; i += 2) raw[fields[i]!] = fields[i + 1]!;
+    const entry = entrySchema.safeParse(raw);
+    if (entry.success && entry.data.n === this.nodeName) return null;
+    try {
+      if (!entry.success) throw new Error(entry.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+      const itemSchema = kind === 'events' ? sharedEventSchema : hourAmountsSchema;
+      const items = z.array(z.tuple([z.number().int().positive(), itemSchema])).parse(JSON.parse(entry.data.b));
+      const outgoing = items.map(([itemId, item]) => ({ id: itemId, item }));
+      return kind === 'events'
+        ? { node: entry.data.n, kind, generation: entry.data.g, items: outgoing as Array<Outgoing<z.infer<typeof sharedEventSchema>>> }
+        : { node: entry.data.n, kind, generation: entry.data.g, items: outgoing as Array<Outgoing<number[]>> };
+    } catch (error) {
+      this.repeated.warn('cluster-stats-malformed', { stream, entry: id, error: (error as Error).message.slice(0, 300) }, 'an entry of the cluster\'s statistics could not be read; passed over');
+      return null;
+    }
+  }
+
+  /**
+   * A Redis that lost its data (restarted without persistence) starts its stream ids again, below this node's
+   * position: the position starts again too. What was taken in already is not added twice (per-node ids).
+   */
+  private async noticeRestartedStream(stream: string, position: string): Promise<void> {
+    if (position === '0-0') return;
+    const newest = await this.redis.xrevrange(stream, '+', '-', 'COUNT', 1);
+    const newestId = newest[0]?.[0];
+    if (newestId === undefined || streamIdBefore(newestId, position)) {
+      if (newestId !== undefined) this.log.warn({ stream, position, newest: newestId }, "the cluster's statistics stream starts again (Redis lost its data): reading it from its start");
+      this.store.takeIn(stream, '0-0', null);
+    }
+  }
+
+  /** The stream was trimmed past what this node had read (Redis 7 keeps the newest id trimmed): say so once. */
+  private async noticeGap(stream: string, position: string): Promise<void> {
+    const info = (await this.redis.call('XINFO', 'STREAM', stream)) as unknown[];
+    const at = info.indexOf('max-deleted-entry-id');
+    const trimmedUpTo = at >= 0 ? String(info[at + 1]) : '0-0';
+    if (streamIdBefore(position, trimmedUpTo) && this.noticedGap !== `${stream} ${position}`) {
+      this.noticedGap = `${stream} ${position}`;
+      this.log.warn({ stream, readUpTo: position, trimmedUpTo }, "this node was away longer than the cluster's statistics stream holds: the other nodes' entries between are not here");
+    }
+  }
+
+  private noticedGap = '';
+
+  /** Waits for a running exchange (stopping). */
+  async idle(): Promise<void> {
+    await this.exchanging;
+  }
+}
