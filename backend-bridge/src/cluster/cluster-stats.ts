@@ -6,15 +6,18 @@ import { ClusterStatsStore, hourAmountsSchema, sharedEventSchema, type Outgoing,
 
 /**
  * The streams of what the nodes record (see store/cluster-stats-store.ts): one per kind, append-only, each entry
- * naming its node. They are bounded: a node that was away longer than a stream holds misses the others'
- * entries of that time (said in its log). An event entry carries up to SEND_BATCH events (about 400 bytes
- * each), an amounts entry up to SEND_BATCH journal flushes summed per object and hour; a busy node writes one
- * entry of each kind a second at most, so 100,000 entries are more than a day of three busy nodes.
+ * naming its node, trimmed (MAXLEN ~) to a number of entries: Redis memory stays bounded under a flood, and a
+ * node away longer than a stream holds misses the others' entries of that time (said in its log). An event is
+ * about 400 bytes of JSON and an entry carries at most SEND_BATCH[kind] of them: at most about 200 MB for the
+ * events stream; an amounts entry carries up to 100 journal flushes summed per object and hour (a node sending
+ * 100 messages a second: about 6 KB a second, 120 MB for the stream). A node writes at most one entry of each
+ * kind a second unless it is catching up or flooded, so a quiet cluster keeps hours of entries.
  */
 export const STATS_STREAMS: Record<SharedKind, string> = { events: 'ol:stats:events', sent: 'ol:stats:sent' };
-export const STREAM_MAX_ENTRIES = 100_000;
-const SEND_BATCH = 200;
+export const STREAM_MAX_ENTRIES: Record<SharedKind, number> = { events: 10_000, sent: 20_000 };
+const SEND_BATCH: Record<SharedKind, number> = { events: 50, sent: 100 };
 const READ_BATCH = 200;
+const SENDS_PER_EXCHANGE = 20;
 /** At most this many reads of a stream per exchange, so a node catching up does not hold the event loop long. */
 const READS_PER_EXCHANGE = 10;
 
@@ -61,14 +64,15 @@ export class ClusterStats {
   }
 
   private async send(kind: SharedKind): Promise<void> {
-    for (;;) {
-      const pending = kind === 'events' ? this.store.pending('events', SEND_BATCH) : this.store.pending('sent', SEND_BATCH);
+    // A node catching up (hours of Redis away) sends in steps, not all in one exchange.
+    for (let round = 0; round < SENDS_PER_EXCHANGE; round++) {
+      const pending = kind === 'events' ? this.store.pending('events', SEND_BATCH.events) : this.store.pending('sent', SEND_BATCH.sent);
       const items = pending.items as Array<Outgoing<unknown>>;
       if (items.length === 0) return;
       const body = JSON.stringify(items.map(({ id, item }) => [id, item]));
-      await this.redis.xadd(STATS_STREAMS[kind], 'MAXLEN', '~', STREAM_MAX_ENTRIES, '*', 'n', this.nodeName, 'g', String(pending.generation), 'b', body);
+      await this.redis.xadd(STATS_STREAMS[kind], 'MAXLEN', '~', STREAM_MAX_ENTRIES[kind], '*', 'n', this.nodeName, 'g', String(pending.generation), 'b', body);
       this.store.markSent(kind, pending.generation, items[items.length - 1]!.id, pending.lastMark);
-      if (items.length < SEND_BATCH) return;
+      if (items.length < SEND_BATCH[kind]) return;
     }
   }
 
