@@ -590,6 +590,7 @@ export class Daemon {
       this.events.prune(Date.now());
       this.warnings.prune(Date.now());
       new AnomalyStore(this.db).prune(Date.now());
+      this.cluster?.stats.prune(Date.now());
     } catch (error) {
       this.storeHealth.failed('write', error);
     }

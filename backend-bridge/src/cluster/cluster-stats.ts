@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { LogSummariser } from '../log/log-summariser.js';
-import { ClusterStatsStore, hourAmountsSchema, sharedEventSchema, type Outgoing, type SharedKind } from '../store/cluster-stats-store.js';
+import { ClusterStatsStore, hourAmountsSchema, sharedEventSchema, sharedReleaseSchema, type Outgoing, type Received, type SharedKind } from '../store/cluster-stats-store.js';
 
 /**
  * The streams of what the nodes record (see store/cluster-stats-store.ts): one per kind, append-only, each entry
@@ -13,9 +13,9 @@ import { ClusterStatsStore, hourAmountsSchema, sharedEventSchema, type Outgoing,
  * 100 messages a second: about 6 KB a second, 120 MB for the stream). A node writes at most one entry of each
  * kind a second unless it is catching up or flooded, so a quiet cluster keeps hours of entries.
  */
-export const STATS_STREAMS: Record<SharedKind, string> = { events: 'ol:stats:events', sent: 'ol:stats:sent' };
-export const STREAM_MAX_ENTRIES: Record<SharedKind, number> = { events: 10_000, sent: 20_000 };
-const SEND_BATCH: Record<SharedKind, number> = { events: 50, sent: 100 };
+export const STATS_STREAMS: Record<SharedKind, string> = { events: 'ol:stats:events', sent: 'ol:stats:sent', released: 'ol:stats:released' };
+export const STREAM_MAX_ENTRIES: Record<SharedKind, number> = { events: 10_000, sent: 20_000, released: 10_000 };
+const SEND_BATCH: Record<SharedKind, number> = { events: 50, sent: 100, released: 200 };
 const READ_BATCH = 200;
 const SENDS_PER_EXCHANGE = 20;
 /** At most this many reads of a stream per exchange, so a node catching up does not hold the event loop long. */
@@ -50,7 +50,7 @@ export class ClusterStats {
   exchange(): Promise<void> {
     this.exchanging ??= (async () => {
       try {
-        for (const kind of ['events', 'sent'] as const) {
+        for (const kind of ['events', 'sent', 'released'] as const) {
           await this.send(kind);
           await this.takeIn(kind);
         }
@@ -66,7 +66,7 @@ export class ClusterStats {
   private async send(kind: SharedKind): Promise<void> {
     // A node catching up (hours of Redis away) sends in steps, not all in one exchange.
     for (let round = 0; round < SENDS_PER_EXCHANGE; round++) {
-      const pending = kind === 'events' ? this.store.pending('events', SEND_BATCH.events) : this.store.pending('sent', SEND_BATCH.sent);
+      const pending = kind === 'events' ? this.store.pending('events', SEND_BATCH.events) : kind === 'sent' ? this.store.pending('sent', SEND_BATCH.sent) : this.store.pending('released', SEND_BATCH.released);
       const items = pending.items as Array<Outgoing<unknown>>;
       if (items.length === 0) return;
       const body = JSON.stringify(items.map(({ id, item }) => [id, item]));
@@ -96,19 +96,19 @@ export class ClusterStats {
   }
 
   /** An entry of another node, checked; this node's own, or a malformed one (said in the log), is passed over. */
-  private entryOf(kind: SharedKind, stream: string, id: string, fields: string[]): Parameters<ClusterStatsStore['takeIn']>[2] {
+  private entryOf(kind: SharedKind, stream: string, id: string, fields: string[]): Received | null {
     const raw: Record<string, string> = {};
     for (let i = 0; i + 1 < fields.length; i += 2) raw[fields[i]!] = fields[i + 1]!;
     const entry = entrySchema.safeParse(raw);
     if (entry.success && entry.data.n === this.nodeName) return null;
     try {
       if (!entry.success) throw new Error(entry.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
-      const itemSchema = kind === 'events' ? sharedEventSchema : hourAmountsSchema;
-      const items = z.array(z.tuple([z.number().int().positive(), itemSchema])).parse(JSON.parse(entry.data.b));
-      const outgoing = items.map(([itemId, item]) => ({ id: itemId, item }));
-      return kind === 'events'
-        ? { node: entry.data.n, kind, generation: entry.data.g, items: outgoing as Array<Outgoing<z.infer<typeof sharedEventSchema>>> }
-        : { node: entry.data.n, kind, generation: entry.data.g, items: outgoing as Array<Outgoing<number[]>> };
+      const body: unknown = JSON.parse(entry.data.b);
+      const itemsOf = <T>(schema: z.ZodType<T>) => z.array(z.tuple([z.number().int().positive(), schema])).parse(body).map(([itemId, item]) => ({ id: itemId, item }));
+      const { n: node, g: generation } = entry.data;
+      if (kind === 'events') return { node, kind, generation, items: itemsOf(sharedEventSchema) };
+      if (kind === 'sent') return { node, kind, generation, items: itemsOf(hourAmountsSchema) };
+      return { node, kind, generation, items: itemsOf(sharedReleaseSchema) };
     } catch (error) {
       this.repeated.warn('cluster-stats-malformed', { stream, entry: id, error: (error as Error).message.slice(0, 300) }, 'an entry of the cluster\'s statistics could not be read; passed over');
       return null;
@@ -141,6 +141,11 @@ export class ClusterStats {
   }
 
   private noticedGap = '';
+
+  /** Drops releases older than the longest chart (housekeeping). */
+  prune(nowMs: number): void {
+    this.store.prune(nowMs);
+  }
 
   /** Waits for a running exchange (stopping). */
   async idle(): Promise<void> {

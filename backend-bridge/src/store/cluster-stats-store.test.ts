@@ -116,6 +116,33 @@ describe('over-limit events and statistics shared between nodes', () => {
     expect(sharedB.takeIn('ol:stats:events', '3-0', { node: 'node-a', kind: 'events', generation: 1, items: [{ id: 5, item: { ...recentOverLimitEvents(a.db, 1)[0]!, mailboxId: 1, domainId: 1, subscriptionId: 1 } }] })).toBe(0);
   });
 
+  it("B shows A's released held mail as released, not as sent", async () => {
+    await Promise.all([a.close(), b.close()]);
+    [a, b] = await Promise.all([ApiHarness.start({ heldWithoutPostfix: true }), ApiHarness.start({ heldWithoutPostfix: true })]);
+    b.nowMs = a.nowMs;
+    sharedA = new ClusterStatsStore(a.db);
+    sharedB = new ClusterStatsStore(b.db);
+    expect(a.sendMany('alice@example.com', 4)).toBe(3); // the 4th is held
+    a.recordHeld('AAAAAA1', 'alice@example.com');
+    a.flush();
+    a.advance(3600 + 60);
+    b.nowMs = a.nowMs;
+    // Released an hour later: counted like a new message, the record closed as released.
+    const record = a.held!.store.stillHeld()[0]!;
+    a.enforcer.chargeAnyway(a.held!.chainOf(record), record.weight);
+    expect(a.held!.store.resolve(record.id, 'released', 'worker', a.nowMs)).toBe(true);
+    a.flush();
+    const released = sharedA.pending('released', 10);
+    expect(released.items.map((r) => r.item)).toEqual([{ resolvedAtMs: a.nowMs, weight: 1, chargedLevel: 'mailbox', chargedName: 'alice@example.com' }]);
+    sharedB.takeIn('ol:stats:released', '1-0', { node: 'node-a', kind: 'released', ...released });
+    carry('1-0');
+    expect(charts(b)).toEqual(charts(a));
+    expect(charts(b).alice.slice(-2).map(({ sent, held, released: out }) => ({ sent, held, released: out }))).toEqual([
+      { sent: 3, held: 1, released: 0 },
+      { sent: 0, held: 0, released: 1 },
+    ]);
+  });
+
   it('keeps the read position with what it took in', () => {
     expect(sharedB.readPosition('ol:stats:events')).toBe('0-0');
     carry('1700000000000-3');

@@ -2,17 +2,18 @@ import { z } from 'zod';
 import { counterKey } from '../core/directory.js';
 import { COUNTER_BATCH_FIELDS, decodeCounterBatch } from './counter-batches.js';
 import type { Db } from './database.js';
-import type { RecordedOverLimitEvent } from './over-limit-events.js';
+import { OVER_LIMIT_EVENT_KEEP_DAYS, type RecordedOverLimitEvent } from './over-limit-events.js';
 
 /**
  * What a node of a cluster records and the other nodes take in: its over-limit events as they are flushed, and
- * its counted amounts per (counter key, hour) as its journal is flushed. Each goes to Redis once (read from the
+ * its counted amounts per (counter key, hour) as its journal is flushed, and the held mail it released (a release
+ * is counted like a new message; the charts show it as released, not as sent). Each goes to Redis once (read from the
  * store by id, so a node that could not reach Redis sends it later) and is added once on every other node
  * (each node keeps, per sending node, the last id it added). The rows taken in go into the same tables the
  * queries read — events with the sending node's name, amounts into the hourly and daily rows — so every query
  * answers the cluster's figures without a change, and a single server (nothing sent, nothing taken in) is as before.
  */
-export type SharedKind = 'events' | 'sent';
+export type SharedKind = 'events' | 'sent' | 'released';
 
 /** Every counted message is charged to its subscription, so the subscriptions' sum is the server's total. */
 const SUBSCRIPTION_TAG = counterKey('subscription', 0);
@@ -22,6 +23,21 @@ export interface Outgoing<T> {
   id: number;
   item: T;
 }
+
+/** Held mail released on a node: when, what the release counted, and the object it is charged to. */
+export interface SharedRelease {
+  resolvedAtMs: number;
+  weight: number;
+  chargedLevel: 'mailbox' | 'domain' | 'subscription';
+  chargedName: string;
+}
+
+export const sharedReleaseSchema = z.object({
+  resolvedAtMs: z.number().int().nonnegative(),
+  weight: z.number().int(),
+  chargedLevel: z.enum(['mailbox', 'domain', 'subscription']),
+  chargedName: z.string().max(1000),
+});
 
 /** A counter batch as sent: (counter key, hour, amount) triples, summed per key and hour. */
 export type HourAmounts = number[];
@@ -71,6 +87,12 @@ export const hourAmountsSchema = z
   .array(z.number().int())
   .refine((triples) => triples.length % 3 === 0, 'amounts come as (counter key, hour, amount) triples');
 
+/** What another node sent, as read from its stream entry. */
+export type Received =
+  | { node: string; kind: 'events'; generation: number; items: Array<Outgoing<RecordedOverLimitEvent>> }
+  | { node: string; kind: 'sent'; generation: number; items: Array<Outgoing<HourAmounts>> }
+  | { node: string; kind: 'released'; generation: number; items: Array<Outgoing<SharedRelease>> };
+
 /** A node's store side of sharing: what is still to be sent, what was taken in, and where the streams were read. */
 export class ClusterStatsStore {
   /**
@@ -78,15 +100,30 @@ export class ClusterStatsStore {
    * only what is recorded as a node of the cluster is shared. Made at start, before anything is recorded.
    */
   constructor(private readonly db: Db) {
+    // Only on this (the daemon's) connection: a single server, and every other process, writes no outbox.
+    db.exec(`CREATE TEMP TRIGGER IF NOT EXISTS cluster_release_sent AFTER UPDATE OF status ON main.held_messages
+      WHEN NEW.status = 'released' AND OLD.status <> 'released'
+      BEGIN
+        INSERT INTO cluster_release_outbox (resolved_at_ms, weight, charged_level, charged_name)
+        VALUES (NEW.resolved_at_ms, NEW.weight, NEW.charged_level, NEW.charged_name);
+      END`);
     this.sendPosition('events');
     this.sendPosition('sent');
+    this.sendPosition('released');
   }
 
   /** Up to `limit` of this node's own rows not sent yet, oldest first. */
   pending(kind: 'events', limit: number): Sendable<RecordedOverLimitEvent>;
   pending(kind: 'sent', limit: number): Sendable<HourAmounts>;
-  pending(kind: SharedKind, limit: number): Sendable<RecordedOverLimitEvent | HourAmounts> {
+  pending(kind: 'released', limit: number): Sendable<SharedRelease>;
+  pending(kind: SharedKind, limit: number): Sendable<RecordedOverLimitEvent | HourAmounts | SharedRelease> {
     const position = this.sendPosition(kind);
+    if (kind === 'released') {
+      const rows = this.db
+        .prepare('SELECT id, resolved_at_ms AS resolvedAtMs, weight, charged_level AS chargedLevel, charged_name AS chargedName FROM cluster_release_outbox WHERE id > ? ORDER BY id LIMIT ?')
+        .all(position.upto, limit) as Array<SharedRelease & { id: number }>;
+      return { generation: position.generation, items: rows.map(({ id, ...item }) => ({ id, item })), lastMark: rows.at(-1)?.resolvedAtMs ?? 0 };
+    }
     if (kind === 'events') {
       const rows = this.db
         .prepare(
@@ -117,7 +154,7 @@ export class ClusterStatsStore {
    * time differs; a straddling batch rewritten by the roll-up keeps its last second). A new generation from 0.
    */
   private sendPosition(kind: SharedKind): { generation: number; upto: number } {
-    const [table, markColumn] = kind === 'events' ? ['over_limit_events', 'at_ms'] : ['counter_batches', 'last_second'];
+    const [table, markColumn] = { events: ['over_limit_events', 'at_ms'], sent: ['counter_batches', 'last_second'], released: ['cluster_release_outbox', 'resolved_at_ms'] }[kind];
     return this.db.transaction(() => {
       const newest = this.db.prepare(`SELECT id, ${markColumn} AS mark FROM ${table} ORDER BY id DESC LIMIT 1`).get() as { id: number; mark: number } | undefined;
       const row = this.db.prepare('SELECT generation, upto, upto_mark AS mark FROM cluster_stats_sent WHERE kind = ?').get(kind) as { generation: number; upto: number; mark: number } | undefined;
@@ -144,7 +181,7 @@ export class ClusterStatsStore {
    * Adds what another node sent (those of its items this node has not added yet) and moves the stream's read
    * position, in one transaction: a crash in between neither loses nor repeats anything. Returns the items added.
    */
-  takeIn(stream: string, position: string, from: { node: string; kind: 'events'; generation: number; items: Array<Outgoing<RecordedOverLimitEvent>> } | { node: string; kind: 'sent'; generation: number; items: Array<Outgoing<HourAmounts>> } | null): number {
+  takeIn(stream: string, position: string, from: Received | null): number {
     return this.db.transaction(() => {
       this.db.prepare('INSERT INTO cluster_stats_read (stream, position) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET position = excluded.position').run(stream, position);
       if (!from) return 0;
@@ -161,6 +198,14 @@ export class ClusterStatsStore {
           added++;
           upto = Math.max(upto, id);
         }
+      } else if (from.kind === 'released') {
+        const insert = this.db.prepare('INSERT INTO cluster_releases (node, resolved_at_ms, weight, charged_level, charged_name) VALUES (?, ?, ?, ?, ?)');
+        for (const { id, item } of from.items) {
+          if (id <= after) continue;
+          insert.run(from.node, item.resolvedAtMs, item.weight, item.chargedLevel, item.chargedName);
+          added++;
+          upto = Math.max(upto, id);
+        }
       } else {
         for (const { id, item } of from.items) {
           if (id <= after) continue;
@@ -174,6 +219,14 @@ export class ClusterStatsStore {
         .run(from.node, from.kind, from.generation, upto);
       return added;
     })();
+  }
+
+  /** Releases (sent and taken in) are kept as long as over-limit events: the 31-day chart and a day to spare. */
+  prune(nowMs: number): void {
+    const before = nowMs - OVER_LIMIT_EVENT_KEEP_DAYS * 86_400_000;
+    this.db.prepare('DELETE FROM cluster_releases WHERE resolved_at_ms < ?').run(before);
+    // The newest row stays: it marks the send position, which would otherwise start a new generation.
+    this.db.prepare('DELETE FROM cluster_release_outbox WHERE resolved_at_ms < ? AND id < (SELECT MAX(id) FROM cluster_release_outbox)').run(before);
   }
 
   private get insertEvent() {
