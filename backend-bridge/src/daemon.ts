@@ -22,6 +22,8 @@ import { ClusterHeld, HELD_COUNTS_READ_MS, MAX_PUBLISHED_PER_NODE } from './clus
 import { heldCountsByCharged } from './store/held-counts.js';
 import { ClusterAnomalies } from './cluster/cluster-anomalies.js';
 import { ConfigLog, ConfigUnavailableError } from './cluster/config-log.js';
+import { ClusterStats } from './cluster/cluster-stats.js';
+import { ClusterStatsStore } from './store/cluster-stats-store.js';
 import { installCapture } from './store/shared-config.js';
 import { heldActions } from './api/routes/held-routes.js';
 import { readHeldFacts } from './store/health-records.js';
@@ -162,6 +164,8 @@ async function joinClusterConfig(config: ConfigLog, db: Db, log: Logger): Promis
   }
 }
 
+/** A node of a cluster sends its events and counts to the others and takes in theirs this often (charts within seconds). */
+const STATS_EXCHANGE_INTERVAL_MS = 1_000;
 /** A node of a cluster looks this often whether its held mail changed, to publish it (cheap: one count query). */
 const HELD_PUBLISH_INTERVAL_MS = 250;
 /**
@@ -232,7 +236,7 @@ export class Daemon {
     /** Decisions and exemption ends read this clock (see clock.ts); the API keeps the real one, which signatures are checked against. */
     private readonly clockMs: () => number,
     /** A node of a cluster: its Redis connection and its counting state; null for a single server. */
-    readonly cluster: { redis: Redis; counts: RedisCounts; counting: ClusterCounting; nodes: ClusterNodes; held: ClusterHeld; config: ConfigLog; url: string; nodeName: string } | null,
+    readonly cluster: { redis: Redis; counts: RedisCounts; counting: ClusterCounting; nodes: ClusterNodes; held: ClusterHeld; config: ConfigLog; stats: ClusterStats; url: string; nodeName: string } | null,
   ) {}
 
   private heartbeat: NodeHeartbeat | null = null;
@@ -282,7 +286,8 @@ export class Daemon {
       enforcer.onRefundLost = (chain, weight, error) => repeated.warn('cluster-refund-lost', { object: chain[0]?.name, weight, error: error.message }, 'a refund could not reach Redis: the count stays');
       const clusterHeld = new ClusterHeld(redis, nodeName, log.child({ node: nodeName }));
       const config = new ConfigLog(redis, db, nodeName, log.child({ node: nodeName }));
-      cluster = { redis, counts, counting, nodes: new ClusterNodes(redis, { url }), held: clusterHeld, config, url, nodeName };
+      const stats = new ClusterStats(redis, new ClusterStatsStore(db), nodeName, log.child({ node: nodeName }));
+      cluster = { redis, counts, counting, nodes: new ClusterNodes(redis, { url }), held: clusterHeld, config, stats, url, nodeName };
     }
     const storeHealth = new StoreHealth(databasePath(options.dataDir), log, (event) => notifier?.storeFailed(event));
     const sync = new StoreSync(db, enforcer, log, storeHealth);
@@ -380,6 +385,8 @@ export class Daemon {
       setInterval(() => void daemon.publishHeld(), HELD_PUBLISH_INTERVAL_MS),
       setInterval(() => void daemon.followClusterConfig(), CONFIG_FOLLOW_INTERVAL_MS),
       ...(daemon.cluster ? [setInterval(() => void daemon.readClusterHeldCounts(), HELD_COUNTS_READ_MS)] : []),
+      // Events and counts are flushed first, so what was recorded here up to now goes out with this exchange.
+      setInterval(() => void (daemon.cluster && !daemon.stopped && daemon.cluster.stats.exchange()), STATS_EXCHANGE_INTERVAL_MS),
     );
     void daemon.backUpIfDue();
     daemon.wiringGuard?.start();
@@ -602,6 +609,7 @@ export class Daemon {
       this.events.prune(Date.now());
       this.warnings.prune(Date.now());
       new AnomalyStore(this.db).prune(Date.now());
+      this.cluster?.stats.prune(Date.now());
     } catch (error) {
       this.storeHealth.failed('write', error);
     }
@@ -663,6 +671,7 @@ export class Daemon {
     await this.backingUp; // the backup reads through this connection
     if (this.cluster) {
       await this.cluster.held.stop();
+      await this.cluster.stats.idle();
       await this.publishingHeld;
       await this.heartbeat?.stop();
       await this.cluster.counting.stop();

@@ -148,8 +148,12 @@ function releasedPerBucket(
   const bucketMs = bucketHours * HOUR_MS;
   return db
     .prepare(
-      `SELECT resolved_at_ms / ${bucketMs}, COUNT(*), SUM(weight) FROM held_messages
-       WHERE status = 'released' AND resolved_at_ms >= @from ${target ? `AND (${chargedTo[target.level]})` : ''}
+      // A node of a cluster adds the releases of the other nodes (store/cluster-stats-store.ts); none elsewhere.
+      `SELECT resolved_at_ms / ${bucketMs}, COUNT(*), SUM(weight) FROM (
+         SELECT resolved_at_ms, weight, charged_level, charged_name FROM held_messages WHERE status = 'released' AND resolved_at_ms >= @from
+         UNION ALL
+         SELECT resolved_at_ms, weight, charged_level, charged_name FROM cluster_releases WHERE resolved_at_ms >= @from)
+       ${target ? `WHERE (${chargedTo[target.level]})` : ''}
        GROUP BY resolved_at_ms / ${bucketMs}`,
     )
     .raw()

@@ -415,4 +415,56 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
       );
     `,
   },
+  {
+    version: 17,
+    description: 'over-limit events and statistics shared by the nodes of a cluster',
+    sql: `
+      -- The node an event came from; NULL: recorded here (every event of a single server).
+      ALTER TABLE over_limit_events ADD COLUMN node TEXT;
+      -- A node of a cluster: how far it has sent what it records ('events': over_limit_events ids, 'sent':
+      -- counter_batches ids, 'released': cluster_release_outbox ids), and a mark of that row (its at_ms,
+      -- last_second or resolved_at_ms) that tells a reused id. The
+      -- generation grows when ids start again (every row was pruned), so the other nodes take the lower ids as
+      -- new. No row on a single server.
+      CREATE TABLE cluster_stats_sent (
+        kind       TEXT PRIMARY KEY CHECK (kind IN ('events', 'sent', 'released')),
+        generation INTEGER NOT NULL,
+        upto       INTEGER NOT NULL,
+        upto_mark  INTEGER NOT NULL
+      );
+      -- What this node has taken in from each other node, per kind: nothing is added twice.
+      CREATE TABLE cluster_stats_applied (
+        node       TEXT NOT NULL,
+        kind       TEXT NOT NULL CHECK (kind IN ('events', 'sent', 'released')),
+        generation INTEGER NOT NULL,
+        upto       INTEGER NOT NULL,
+        PRIMARY KEY (node, kind)
+      ) WITHOUT ROWID;
+      -- A node of a cluster: held mail released here, written by a trigger of the daemon's connection (held
+      -- records change status in place, so they have no order of their own to send them by).
+      CREATE TABLE cluster_release_outbox (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        resolved_at_ms INTEGER NOT NULL,
+        weight         INTEGER NOT NULL,
+        charged_level  TEXT NOT NULL,
+        charged_name   TEXT NOT NULL
+      );
+      CREATE INDEX cluster_release_outbox_time ON cluster_release_outbox(resolved_at_ms);
+      -- Held mail the other nodes released (their held records stay theirs): the released bars and what a
+      -- release counted, which the charts take off "sent".
+      CREATE TABLE cluster_releases (
+        node           TEXT NOT NULL,
+        resolved_at_ms INTEGER NOT NULL,
+        weight         INTEGER NOT NULL,
+        charged_level  TEXT NOT NULL,
+        charged_name   TEXT NOT NULL
+      );
+      CREATE INDEX cluster_releases_time ON cluster_releases(resolved_at_ms);
+      -- Where this node has read each stream of the cluster's Redis.
+      CREATE TABLE cluster_stats_read (
+        stream   TEXT PRIMARY KEY,
+        position TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
