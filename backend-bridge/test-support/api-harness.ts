@@ -87,6 +87,28 @@ export interface RequestOptions {
   contentType?: string | null;
 }
 
+/** A held message as the policy service records it when `mailbox` trips its own hourly limit of 3. */
+export function heldByOwnLimit(queueId: string, mailbox: string, heldAtMs: number): NewHeldMessage {
+  return {
+    queueId,
+    heldAtMs,
+    source: 'smtpd',
+    sender: mailbox,
+    saslUsername: null,
+    chargedLevel: 'mailbox',
+    chargedName: mailbox,
+    trippedLevel: 'mailbox',
+    trippedName: mailbox,
+    trippedLimit: 3,
+    trippedUsed: 3,
+    trippedWindow: 'hour',
+    weight: 1,
+    recipientCount: 1,
+    recipients: null,
+    reason: `Outgoing limit for mailbox ${mailbox} reached; message held`,
+  };
+}
+
 export class ApiHarness {
   nowMs = START_MS;
   readonly secret = randomBytes(32);
@@ -169,22 +191,7 @@ export class ApiHarness {
   recordHeld(queueId: string, mailbox: string, extra: Partial<NewHeldMessage> = {}): void {
     if (!this.held) throw new Error('start the harness with heldWithoutPostfix to record held mail');
     this.held.store.insert({
-      queueId,
-      heldAtMs: this.nowMs,
-      source: 'smtpd',
-      sender: mailbox,
-      saslUsername: null,
-      chargedLevel: 'mailbox',
-      chargedName: mailbox,
-      trippedLevel: 'mailbox',
-      trippedName: mailbox,
-      trippedLimit: 3,
-      trippedUsed: 3,
-      trippedWindow: 'hour',
-      weight: 1,
-      recipientCount: 1,
-      recipients: null,
-      reason: `Outgoing limit for mailbox ${mailbox} reached; message held`,
+      ...heldByOwnLimit(queueId, mailbox, this.nowMs),
       ...extra,
     });
   }

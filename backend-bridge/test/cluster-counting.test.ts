@@ -1,39 +1,14 @@
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { counterKey, type ChargedObject } from '../src/core/directory.js';
-import type { Level } from '../src/core/limits.js';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ChargedObject } from '../src/core/directory.js';
 import { COUNT_WINDOWS, RedisCounts } from '../src/counters/redis-counts.js';
 import { ALONE_PRUNE_SECONDS, ClusterAwayError, ClusterCounting, keptAloneSecond } from '../src/enforcement/cluster-counting.js';
-import { RedisServer } from '../test-support/redis-server.js';
+import { chainOf, freshRedisPerTest, redisNow } from '../test-support/redis-chains.js';
 
 const DAY = 86_400;
 const HOUR = 3_600;
 const silent = pino({ level: 'silent' });
-
-function object(level: Level, id: number, name: string, parent: ChargedObject | null): ChargedObject {
-  return {
-    level,
-    id,
-    name,
-    counterKey: counterKey(level, id),
-    own: null,
-    plan: null,
-    lock: null,
-    effective: { limit: 'unlimited', source: 'own' },
-    daily: { own: null, plan: null, effective: { limit: 'unlimited', source: 'own' } },
-    recipients: { own: null, plan: null, effective: { limit: 'unlimited', source: 'default' } },
-    parent,
-    owner: { customer: 'jdoe', reseller: null },
-  };
-}
-
-/** mailbox → domain → subscription, innermost first, as SenderIdentity.chain. */
-function chainOf(id: number): ChargedObject[] {
-  const subscription = object('subscription', id, `sub${id}.test`, null);
-  const domain = object('domain', id, `sub${id}.test`, subscription);
-  return [object('mailbox', id, `alice@sub${id}.test`, domain), domain, subscription];
-}
 
 /** The cluster's counts with a Redis that is away until told otherwise (its script cannot be loaded). */
 class CountsAwayAtFirst extends RedisCounts {
@@ -44,26 +19,11 @@ class CountsAwayAtFirst extends RedisCounts {
   }
 }
 
-let server: RedisServer;
+const fresh = freshRedisPerTest({ tcp: false });
 let redis: Redis;
-
-beforeAll(async () => {
-  server = await RedisServer.start({ tcp: false });
-  redis = new Redis({ ...server.connection, maxRetriesPerRequest: 1 });
-  redis.on('error', () => undefined);
+beforeAll(() => {
+  redis = fresh.redis();
 });
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
-beforeEach(async () => {
-  await redis.flushall();
-});
-
-async function redisNow(): Promise<number> {
-  const [seconds] = await redis.time();
-  return Number(seconds);
-}
 
 describe('counts made alone', () => {
   it('are kept where Redis would file them: dropped once the day has let go, per minute of the day once the hour has', () => {
@@ -102,7 +62,7 @@ describe('counts made alone', () => {
     await counting.start();
     expect(counting.state).toBe('alone');
     const chain = chainOf(2);
-    const end = await redisNow();
+    const end = await redisNow(redis);
     // Every 10 s from two days ago to two minutes ago, none within 5 minutes of where the hour or the day ends,
     // so the test may take minutes without a count crossing an edge.
     const near = (second: number, edge: number) => Math.abs(second - edge) < 300;
@@ -161,7 +121,7 @@ describe('a batch of checks Redis refuses for one message\'s fault', () => {
     const counting = new ClusterCounting(counts, redis, silent, undefined, Date.now, 20);
     await counting.start();
     const [damaged, sound] = [chainOf(8), chainOf(9)];
-    const now = await redisNow();
+    const now = await redisNow(redis);
     counting.countedAlone(damaged, now - 10, 1);
     counting.countedAlone(sound, now - 10, 1);
     await redis.set(counts.keyOf(damaged[0]!), 'not a hash');

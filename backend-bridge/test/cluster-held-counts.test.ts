@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BridgeClient, SignedIdentity } from '../src/api/bridge-client.js';
-import { DaemonProcess, eventually } from '../test-support/daemon-process.js';
+import { eventually } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
 import type { PostfixInstance } from '../test-support/postfix-instance.js';
-import { bridgeApi, preparedDataDir } from '../test-support/prepared-store.js';
-import { RedisServer } from '../test-support/redis-server.js';
-import { queueNameIn, sendAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
+import { bridgeApi } from '../test-support/prepared-store.js';
+import { twoWiredNodesForFile } from '../test-support/wired-cluster.js';
+import { queueNameIn, sendAccepted } from '../test-support/wired-postfix.js';
 
 /**
  * The held counts of a cluster: two daemons on one real Redis, each behind its own throwaway Postfix. Mail held
@@ -19,30 +19,9 @@ const JDOE: SignedIdentity = { login: 'jdoe', userId: '20', role: 'customer', pe
 const MARY: SignedIdentity = { login: 'mary', userId: '21', role: 'customer', permittedSubscriptions: ['other.org'] };
 const OUTSIDE = ['someone@remote.test'];
 
-let redis: RedisServer;
-let postfixA: PostfixInstance;
-let postfixB: PostfixInstance;
-let nodeA: DaemonProcess;
-let nodeB: DaemonProcess;
+const cluster = twoWiredNodesForFile(LIMITS, SETTINGS);
 
-async function startNode(name: string, postfix: PostfixInstance, url: string): Promise<DaemonProcess> {
-  const dataDir = await preparedDataDir(LIMITS, SETTINGS);
-  return DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir, '--cluster', url, '--node-name', name]);
-}
-
-beforeAll(async () => {
-  redis = await RedisServer.start({ tcp: false });
-  const url = `redis+unix://${redis.socketPath}`;
-  [postfixA, postfixB] = await Promise.all([startWiredPostfix(), startWiredPostfix()]);
-  [nodeA, nodeB] = await Promise.all([startNode('node-a', postfixA, url), startNode('node-b', postfixB, url)]);
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.all([nodeA?.stop(), nodeB?.stop()]);
-  await Promise.all([postfixA?.stop(), postfixB?.stop(), redis?.stop()]);
-});
-
-const onA = (identity: SignedIdentity = ADMIN): BridgeClient => bridgeApi(nodeA.dataDir, identity);
+const onA = (identity: SignedIdentity = ADMIN): BridgeClient => bridgeApi(cluster.nodeA.dataDir, identity);
 
 async function heldCountOf(api: BridgeClient, path: string): Promise<number> {
   const response = await api.request('GET', `/api/v1/${path}`);
@@ -67,7 +46,7 @@ async function heldThrough(postfix: PostfixInstance, from: string): Promise<stri
 describe('held counts in a cluster of two nodes', () => {
   it('mail held on node B is counted on node A\'s rows and in what node A says each server holds', async () => {
     expect(await heldCountOf(onA(), 'mailboxes/bob@example.com')).toBe(0);
-    await heldThrough(postfixB, 'bob@example.com');
+    await heldThrough(cluster.postfixB, 'bob@example.com');
     // Node A reads the other nodes' counts every second.
     await eventually(async () => (await heldCountOf(onA(), 'mailboxes/bob@example.com')) === 1, "node A's row of bob to count the mail held on node B");
     expect(await heldCountOf(onA(), 'domains/example.com')).toBe(1);
@@ -92,7 +71,7 @@ describe('held counts in a cluster of two nodes', () => {
     ]);
 
     // Held on both: node A's own and node B's add up on the domain's and subscription's rows.
-    await heldThrough(postfixA, 'dave@example.com');
+    await heldThrough(cluster.postfixA, 'dave@example.com');
     await eventually(async () => (await heldCountOf(onA(), 'subscriptions/example.com')) === 2, "node A's subscription row to count both servers' held mail");
     expect(await heldCountOf(onA(), 'mailboxes/dave@example.com')).toBe(1);
     expect(await heldCountOf(onA(), 'mailboxes/bob@example.com')).toBe(1);
@@ -101,7 +80,7 @@ describe('held counts in a cluster of two nodes', () => {
       { node: 'node-b', count: 1 },
     ]);
     // Node B counts node A's the same way.
-    const onB = bridgeApi(nodeB.dataDir, ADMIN);
+    const onB = bridgeApi(cluster.nodeB.dataDir, ADMIN);
     await eventually(async () => (await heldCountOf(onB, 'subscriptions/example.com')) === 2, "node B's subscription row to count both servers' held mail");
   }, 90_000);
 });

@@ -1,12 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BridgeClient, SignedIdentity } from '../src/api/bridge-client.js';
-import { cli, DaemonProcess, eventually } from '../test-support/daemon-process.js';
+import { cli, eventually } from '../test-support/daemon-process.js';
 import { exampleDirectory } from '../test-support/directory-fixture.js';
-import type { PostfixInstance } from '../test-support/postfix-instance.js';
-import { bridgeApi, preparedDataDir } from '../test-support/prepared-store.js';
-import { RedisServer } from '../test-support/redis-server.js';
-import { queueNameIn, sendAccepted, startWiredPostfix } from '../test-support/wired-postfix.js';
+import { bridgeApi } from '../test-support/prepared-store.js';
+import { twoWiredNodesForFile } from '../test-support/wired-cluster.js';
+import { queueNameIn, sendAccepted } from '../test-support/wired-postfix.js';
 
 /**
  * Held mail across a cluster: two daemons on one real Redis, each behind its own throwaway Postfix. Mail held by
@@ -27,34 +26,19 @@ interface ListedHeld {
   subject: string | null;
 }
 
-let redis: RedisServer;
+const cluster = twoWiredNodesForFile(LIMITS, SETTINGS);
 let watcher: Redis;
-let postfixA: PostfixInstance;
-let postfixB: PostfixInstance;
-let nodeA: DaemonProcess;
-let nodeB: DaemonProcess;
 
-async function startNode(name: string, postfix: PostfixInstance, url: string): Promise<DaemonProcess> {
-  const dataDir = await preparedDataDir(LIMITS, SETTINGS);
-  return DaemonProcess.start(dataDir, ['--postfix-config-dir', postfix.configDir, '--cluster', url, '--node-name', name]);
-}
-
-beforeAll(async () => {
-  redis = await RedisServer.start({ tcp: false });
-  const url = `redis+unix://${redis.socketPath}`;
-  watcher = new Redis({ path: redis.socketPath as string, maxRetriesPerRequest: 1 });
-  [postfixA, postfixB] = await Promise.all([startWiredPostfix(), startWiredPostfix()]);
-  [nodeA, nodeB] = await Promise.all([startNode('node-a', postfixA, url), startNode('node-b', postfixB, url)]);
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.all([nodeA?.stop(), nodeB?.stop()]);
-  watcher?.disconnect();
-  await Promise.all([postfixA?.stop(), postfixB?.stop(), redis?.stop()]);
+beforeAll(() => {
+  watcher = new Redis({ path: cluster.redis.socketPath as string, maxRetriesPerRequest: 1 });
 });
 
-const onA = (identity: SignedIdentity = ADMIN): BridgeClient => bridgeApi(nodeA.dataDir, identity);
-const onB = (identity: SignedIdentity = ADMIN): BridgeClient => bridgeApi(nodeB.dataDir, identity);
+afterAll(() => {
+  watcher?.disconnect();
+});
+
+const onA = (identity: SignedIdentity = ADMIN): BridgeClient => bridgeApi(cluster.nodeA.dataDir, identity);
+const onB = (identity: SignedIdentity = ADMIN): BridgeClient => bridgeApi(cluster.nodeB.dataDir, identity);
 
 async function heldListed(api: BridgeClient): Promise<ListedHeld[]> {
   const response = await api.request('GET', '/api/v1/held');
@@ -69,9 +53,9 @@ async function hourInRedis(mailbox: string): Promise<number> {
 
 /** Sends two messages of a mailbox of limit 1 through node B's Postfix: the first leaves, the second is held there. */
 async function heldOnB(from: string, subject: string): Promise<string> {
-  await sendAccepted(postfixB, { from, to: OUTSIDE, subject: `${subject} (sent)` });
-  const queueId = await sendAccepted(postfixB, { from, to: OUTSIDE, subject });
-  expect(await queueNameIn(postfixB, queueId)).toBe('hold');
+  await sendAccepted(cluster.postfixB, { from, to: OUTSIDE, subject: `${subject} (sent)` });
+  const queueId = await sendAccepted(cluster.postfixB, { from, to: OUTSIDE, subject });
+  expect(await queueNameIn(cluster.postfixB, queueId)).toBe('hold');
   // Listed with its subject, which node B read from its queue file.
   await eventually(async () => (await heldListed(onA())).some((m) => m.queueId === queueId && m.subject === subject), `node A to list ${queueId} held on node B`);
   return queueId;
@@ -102,14 +86,14 @@ describe('held mail in a cluster of two nodes', () => {
     const refused = await onA().request('POST', `/api/v1/held/${queueId}/release`);
     expect(refused.status, JSON.stringify(refused.body)).toBe(409);
     expect(refused.body).toMatchObject({ code: 'noRoom' });
-    expect(await queueNameIn(postfixB, queueId)).toBe('hold');
+    expect(await queueNameIn(cluster.postfixB, queueId)).toBe('hold');
     expect(await hourInRedis('bob@example.com')).toBe(1);
 
     const released = await onA().request('POST', `/api/v1/held/${queueId}/release`, { force: true });
     expect(released.status, JSON.stringify(released.body)).toBe(200);
     expect(released.body).toMatchObject({ queueId, node: 'node-b', status: 'released', resolvedBy: 'admin' });
-    expect(await queueNameIn(postfixB, queueId)).not.toBe('hold');
-    const delivered = await postfixB.waitForDelivered(2);
+    expect(await queueNameIn(cluster.postfixB, queueId)).not.toBe('hold');
+    const delivered = await cluster.postfixB.waitForDelivered(2);
     expect(delivered.map((m) => m.subject)).toContain('held on b');
     expect(await hourInRedis('bob@example.com')).toBe(2);
     // Node B carried it out, recorded and audited it under the asker's name.
@@ -133,7 +117,7 @@ describe('held mail in a cluster of two nodes', () => {
     const deleted = await onA(JDOE).request('DELETE', `/api/v1/held/${dave}`);
     expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
     expect(deleted.body).toMatchObject({ queueId: dave, node: 'node-b', status: 'deleted', resolvedBy: 'jdoe' });
-    expect(await queueNameIn(postfixB, dave)).toBeNull();
+    expect(await queueNameIn(cluster.postfixB, dave)).toBeNull();
 
     const carol = await heldOnB('carol@example.com', 'carol held');
     const bulk = await onA().request('POST', '/api/v1/held/bulk', { action: 'delete', queueIds: [carol, 'AAAAAAAAAA'] });
@@ -141,46 +125,46 @@ describe('held mail in a cluster of two nodes', () => {
     const results = (bulk.body as { results: Array<{ queueId: string; ok: boolean; node?: string; httpStatus?: number }> }).results;
     expect(results.find((r) => r.queueId === carol)).toMatchObject({ ok: true, node: 'node-b', status: 'deleted' });
     expect(results.find((r) => r.queueId === 'AAAAAAAAAA')).toMatchObject({ ok: false, httpStatus: 404 });
-    expect(await queueNameIn(postfixB, carol)).toBeNull();
+    expect(await queueNameIn(cluster.postfixB, carol)).toBeNull();
     expect(await hourInRedis('dave@example.com')).toBe(1);
 
     // The command goes through node A's API: it lists node B's mail with its node, and deletes it there.
-    const again = await sendAccepted(postfixB, { from: 'dave@example.com', to: OUTSIDE, subject: 'dave again' });
+    const again = await sendAccepted(cluster.postfixB, { from: 'dave@example.com', to: OUTSIDE, subject: 'dave again' });
     await eventually(async () => (await heldListed(onA())).some((m) => m.queueId === again), 'node A to list the held message');
-    expect(await cli(['held', 'list', '--data-dir', nodeA.dataDir])).toMatch(new RegExp(`^NODE +QUEUE ID[^\n]*\nnode-b +${again} `));
-    expect(await cli(['held', 'delete', again, '--node', 'node-b', '--data-dir', nodeA.dataDir])).toBe(`Deleted ${again}.\n`);
-    expect(await queueNameIn(postfixB, again)).toBeNull();
+    expect(await cli(['held', 'list', '--data-dir', cluster.nodeA.dataDir])).toMatch(new RegExp(`^NODE +QUEUE ID[^\n]*\nnode-b +${again} `));
+    expect(await cli(['held', 'delete', again, '--node', 'node-b', '--data-dir', cluster.nodeA.dataDir])).toBe(`Deleted ${again}.\n`);
+    expect(await queueNameIn(cluster.postfixB, again)).toBeNull();
   }, 60_000);
 
   it('a mailbox marked compromised on node A has the mail it has waiting in node B\'s queue held by node B', async () => {
     // Node B's relay is down: erin's message waits in B's queue, deferred.
-    const relayhost = (await postfixB.postconf(['-h', 'relayhost'])).trim();
-    await postfixB.postconf(['-e', 'relayhost = [127.0.0.1]:1']);
-    await postfixB.reload();
+    const relayhost = (await cluster.postfixB.postconf(['-h', 'relayhost'])).trim();
+    await cluster.postfixB.postconf(['-e', 'relayhost = [127.0.0.1]:1']);
+    await cluster.postfixB.reload();
     try {
-      const waiting = await sendAccepted(postfixB, { from: 'erin@example.net', to: OUTSIDE, subject: 'erin waiting on b' });
-      await eventually(async () => (await queueNameIn(postfixB, waiting)) === 'deferred', "erin's message to wait deferred in node B's queue", 20_000);
+      const waiting = await sendAccepted(cluster.postfixB, { from: 'erin@example.net', to: OUTSIDE, subject: 'erin waiting on b' });
+      await eventually(async () => (await queueNameIn(cluster.postfixB, waiting)) === 'deferred', "erin's message to wait deferred in node B's queue", 20_000);
 
       const marked = await onA().request('POST', '/api/v1/mailboxes/erin@example.net/compromised');
       expect(marked.status, JSON.stringify(marked.body)).toBe(201);
       // Node A's own queue has none of erin's mail; node B holds its waiting message.
       expect(marked.body).toMatchObject({ heldNow: 0 });
-      await eventually(async () => (await queueNameIn(postfixB, waiting)) === 'hold', "node B to hold erin's waiting message", 10_000);
+      await eventually(async () => (await queueNameIn(cluster.postfixB, waiting)) === 'hold', "node B to hold erin's waiting message", 10_000);
       const record = await onB().request('GET', `/api/v1/held/${waiting}?node=node-b`);
       expect(record.body).toMatchObject({ status: 'held', source: 'compromised', node: 'node-b' });
       // The mark is the cluster's: node B shows it and holds erin's next message itself.
       expect(((await onB().request('GET', '/api/v1/compromised')).body as { items: Array<{ address: string }> }).items.map((c) => c.address)).toContain('erin@example.net');
     } finally {
-      await postfixB.postconf(['-e', `relayhost = ${relayhost}`]);
-      await postfixB.reload();
+      await cluster.postfixB.postconf(['-e', `relayhost = ${relayhost}`]);
+      await cluster.postfixB.reload();
     }
   }, 60_000);
 
   it('with node B stopped, a release from node A answers 503 naming node-b, and nothing is done later', async () => {
     // A message of bob's, held (bob is at his limit): to be released by force.
-    const queueId = await sendAccepted(postfixB, { from: 'bob@example.com', to: OUTSIDE, subject: 'while b is down' });
+    const queueId = await sendAccepted(cluster.postfixB, { from: 'bob@example.com', to: OUTSIDE, subject: 'while b is down' });
     await eventually(async () => (await heldListed(onA())).some((m) => m.queueId === queueId), 'node A to list the held message');
-    await nodeB.stop();
+    await cluster.nodeB.stop();
     const refused = await onA().request('POST', `/api/v1/held/${queueId}/release`, { force: true });
     expect(refused.status, JSON.stringify(refused.body)).toBe(503);
     expect(refused.body).toMatchObject({ code: 'nodeUnanswered', params: { node: 'node-b' } });
@@ -189,7 +173,7 @@ describe('held mail in a cluster of two nodes', () => {
     expect((bulk.body as { results: unknown[] }).results).toEqual([expect.objectContaining({ queueId, ok: false, httpStatus: 503, node: 'node-b' })]);
     // The request was cancelled, not left waiting: B, started again, does not carry it out late.
     expect(await watcher.llen('ol:{held}:requests:node-b')).toBe(0);
-    expect(await queueNameIn(postfixB, queueId)).toBe('hold');
+    expect(await queueNameIn(cluster.postfixB, queueId)).toBe('hold');
     expect(await hourInRedis('bob@example.com')).toBe(2);
   }, 60_000);
 });

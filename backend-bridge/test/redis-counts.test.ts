@@ -1,70 +1,23 @@
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { decideMessage } from '../src/core/decision.js';
 import { counterKey, type ChargedObject } from '../src/core/directory.js';
-import type { Level, Limit } from '../src/core/limits.js';
+import type { Limit } from '../src/core/limits.js';
 import { RollingWindowCounters } from '../src/counters/rolling-window.js';
 import { createHash } from 'node:crypto';
 import { COUNT_SCRIPT } from '../src/counters/redis-counts.lua.js';
 import { COUNT_WINDOWS, RedisCounts, RedisCountsError } from '../src/counters/redis-counts.js';
+import { chainOf, chargedObject as object, freshRedisPerTest, quiet, redisNow } from '../test-support/redis-chains.js';
 import { RedisSentinelGroup, RedisServer } from '../test-support/redis-server.js';
 
-function object(level: Level, id: number, name: string, hour: Limit, day: Limit, parent: ChargedObject | null): ChargedObject {
-  return {
-    level,
-    id,
-    name,
-    counterKey: counterKey(level, id),
-    own: null,
-    plan: null,
-    lock: null,
-    effective: { limit: hour, source: 'own' },
-    daily: { own: null, plan: null, effective: { limit: day, source: 'own' } },
-    recipients: { own: null, plan: null, effective: { limit: 'unlimited', source: 'default' } },
-    parent,
-    owner: { customer: 'jdoe', reseller: null },
-  };
-}
-
-/** mailbox → domain → subscription, innermost first, as SenderIdentity.chain. */
-function chainOf(id: number, limits: { mailbox?: [Limit, Limit]; domain?: [Limit, Limit]; subscription?: [Limit, Limit] }): ChargedObject[] {
-  const [sh, sd] = limits.subscription ?? ['unlimited', 'unlimited'];
-  const [dh, dd] = limits.domain ?? ['unlimited', 'unlimited'];
-  const [mh, md] = limits.mailbox ?? ['unlimited', 'unlimited'];
-  const subscription = object('subscription', id, `sub${id}.test`, sh, sd, null);
-  const domain = object('domain', id, `sub${id}.test`, dh, dd, subscription);
-  return [object('mailbox', id, `alice@sub${id}.test`, mh, md, domain), domain, subscription];
-}
-
+const fresh = freshRedisPerTest();
 let server: RedisServer;
 let redis: Redis;
-
-beforeAll(async () => {
-  server = await RedisServer.start();
-  redis = quiet(new Redis({ ...server.connection, maxRetriesPerRequest: 1 }));
+beforeAll(() => {
+  server = fresh.server();
+  redis = fresh.redis();
 });
-
-/** Connection errors reach the test through the rejected commands; the client's own error event stays quiet. */
-function quiet(client: Redis): Redis {
-  client.on('error', () => undefined);
-  return client;
-}
-
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
-
-beforeEach(async () => {
-  await redis.flushall();
-});
-
-/** A second near Redis's own clock, so TTLs computed from it are what they would be live. */
-async function redisNow(): Promise<number> {
-  const [seconds] = await redis.time();
-  return Number(seconds);
-}
 
 describe('RedisCounts: concurrent nodes', () => {
   it.each(['mailbox', 'domain', 'subscription'] as const)('lets exactly 100 through a %s limit of 100 hammered by 3 connections × 50 concurrent checks', async (level) => {
@@ -100,7 +53,7 @@ describe('RedisCounts: several messages in one call', () => {
     const b = [{ ...a[0]!, id: 2, name: 'bob@sub1.test', counterKey: counterKey('mailbox', 2), effective: { limit: 5, source: 'own' as const } }, a[1]!, a[2]!];
     const c = chainOf(3, {});
     const messages = Array.from({ length: 14 }, (_, i) => ({ chain: [a, b, c][i % 3]!, weight: 1 + (i % 2), unit: 'messages' as const }));
-    const t = await redisNow();
+    const t = await redisNow(redis);
     const batched = await counts.checkAndCountMany(messages, t);
     const oneByOne = [];
     for (const { chain, weight, unit } of messages) oneByOne.push(await single.checkAndCount(chain, weight, unit, t));
@@ -117,7 +70,7 @@ describe('RedisCounts: temporary exemptions', () => {
   it('applies an exemption until its end on the deciding node\'s clock, and words a refusal by the limit in force', async () => {
     const counts = new RedisCounts(redis, { keyPrefix: 'exempt:' });
     const chain = chainOf(1, { mailbox: [2, 'unlimited'] });
-    const t = await redisNow();
+    const t = await redisNow(redis);
     const raised = [{ ...chain[0]!, exemption: { hourly: 4, daily: null, startsAtMs: (t - 60) * 1000, endsAtMs: (t + 600) * 1000, setBy: { login: 'admin', role: 'admin' as const } } }, chain[1]!, chain[2]!];
     for (let i = 0; i < 4; i++) expect((await counts.checkAndCount(raised, 1, 'messages', t, t)).decision.allowed).toBe(true);
     expect((await counts.checkAndCount(raised, 1, 'messages', t, t)).decision).toMatchObject({ allowed: false, limit: 4, used: 4 });
@@ -225,7 +178,7 @@ describe('RedisCounts: windows, refunds, expiry and faults', () => {
   it('refunds a held message that did not leave, and "release now" counts past the limit', async () => {
     const counts = new RedisCounts(redis);
     const chain = limited();
-    const t = await redisNow();
+    const t = await redisNow(redis);
     const first = await counts.checkAndCount(chain, 2, 'messages', t);
     expect(first.second).toBe(t);
     await counts.refund(chain, t, 2, t + 5);
@@ -276,16 +229,16 @@ describe('RedisCounts: windows, refunds, expiry and faults', () => {
 
   it('counts by Redis clock when no time is given', async () => {
     const counts = new RedisCounts(redis);
-    const before = await redisNow();
+    const before = await redisNow(redis);
     const counted = await counts.checkAndCount(limited(), 1, 'messages');
     expect(counted.second).toBeGreaterThanOrEqual(before);
-    expect(counted.second).toBeLessThanOrEqual(await redisNow());
+    expect(counted.second).toBeLessThanOrEqual(await redisNow(redis));
   });
 
   it('keeps one hash per object with a TTL that ends when the day has let go of it, and keys vanish by themselves', async () => {
     const counts = new RedisCounts(redis);
     const chain = limited();
-    const t = Math.ceil((await redisNow()) / 60) * 60;
+    const t = Math.ceil((await redisNow(redis)) / 60) * 60;
     await counts.checkAndCount(chain, 1, 'messages', t);
     const keys = chain.map((o) => counts.keyOf(o));
     expect(keys).toEqual([`ol:{s:${chain[2]!.name}}:m:${chain[0]!.name}`, `ol:{s:${chain[2]!.name}}:d:${chain[1]!.name}`, `ol:{s:${chain[2]!.name}}:s:${chain[2]!.name}`]);
@@ -305,7 +258,7 @@ describe('RedisCounts: windows, refunds, expiry and faults', () => {
     const counts = new RedisCounts(redis, { keyPrefix: 'ttl:' });
     const chain = limited();
     const key = counts.keyOf(chain[0]!);
-    const t = Math.ceil((await redisNow()) / 60) * 60;
+    const t = Math.ceil((await redisNow(redis)) / 60) * 60;
     // t + 1 and t + 30 share the daily step ending at t + 60: the key lives until that step has left the day.
     await counts.chargeAnyway(chain, 1, t + 1);
     const first = await redis.ttl(key);
@@ -325,7 +278,7 @@ describe('RedisCounts: windows, refunds, expiry and faults', () => {
   it('loads its script again after SCRIPT FLUSH', async () => {
     const counts = new RedisCounts(redis);
     const chain = limited();
-    const t = await redisNow();
+    const t = await redisNow(redis);
     await counts.checkAndCount(chain, 1, 'messages', t);
     await redis.script('FLUSH');
     expect((await counts.checkAndCount(chain, 1, 'messages', t)).decision.allowed).toBe(true);

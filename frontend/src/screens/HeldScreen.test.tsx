@@ -1,14 +1,12 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { createElement } from 'react';
-import { Redis } from 'ioredis';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClusterHeld } from '../../../backend-bridge/src/cluster/cluster-held.js';
 import type { HeldMessage, NewHeldMessage } from '../../../backend-bridge/src/store/held-store.js';
-import { RedisServer } from '../../../backend-bridge/test-support/redis-server.js';
 import { exampleDirectory } from '../../../backend-bridge/test-support/directory-fixture.js';
-import { ADMIN, ApiHarness, JDOE, renderAs, type Caller } from '../test-support/bridge';
+import { ADMIN, ApiHarness, freshRedisPerTest, heldByOwnLimit, JDOE, renderAs, type Caller } from '../test-support/bridge';
 import { HeldScreen } from './HeldScreen';
 
 // The real held-mail routes and store; Postfix does not run here, so queue operations fail as they would with
@@ -324,27 +322,14 @@ describe('Held messages of a Plesk customer with "Manage outgoing mail limits" o
 describe('Held messages of a cluster', () => {
   // A real redis-server; this harness is node mx1, and node mx2 publishes its held mail as its daemon does.
   // mx2 takes no requests here (stopped): an action on its mail is answered 503 after the (short) wait.
-  let server: RedisServer;
-  let redis: Redis;
+  const fresh = freshRedisPerTest({ tcp: false });
   let other: ClusterHeld;
   const silent = pino({ level: 'silent' });
 
-  beforeAll(async () => {
-    server = await RedisServer.start({ tcp: false });
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
   beforeEach(async () => {
     await harness.close();
-    redis = new Redis({ ...server.connection, maxRetriesPerRequest: 1 });
-    redis.on('error', () => undefined);
-    await redis.flushall();
-    harness = await ApiHarness.start({ heldWithoutPostfix: true, clusterHeld: new ClusterHeld(redis, 'mx1', silent, { requestTimeoutMs: 300 }) });
-    other = new ClusterHeld(redis, 'mx2', silent);
-  });
-  afterEach(() => {
-    redis.disconnect();
+    harness = await ApiHarness.start({ heldWithoutPostfix: true, clusterHeld: new ClusterHeld(fresh.redis(), 'mx1', silent, { requestTimeoutMs: 300 }) });
+    other = new ClusterHeld(fresh.redis(), 'mx2', silent);
   });
 
   /**
@@ -362,22 +347,8 @@ describe('Held messages of a cluster', () => {
   function heldOnOther(queueId: string, mailbox: string): HeldMessage {
     return {
       id: 1,
-      queueId,
-      heldAtMs: harness.nowMs,
-      source: 'smtpd',
-      sender: mailbox,
-      saslUsername: null,
-      chargedLevel: 'mailbox',
-      chargedName: mailbox,
-      trippedLevel: 'mailbox',
-      trippedName: mailbox,
-      trippedLimit: 3,
-      trippedUsed: 3,
-      trippedWindow: 'hour',
-      weight: 1,
-      recipientCount: 1,
+      ...heldByOwnLimit(queueId, mailbox, harness.nowMs),
       recipients: ['x@remote.test'],
-      reason: `Outgoing limit for mailbox ${mailbox} reached; message held`,
       status: 'held',
       resolvedAtMs: null,
       resolvedBy: null,

@@ -1,13 +1,11 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { createElement } from 'react';
-import { Redis } from 'ioredis';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClusterHeld } from '../../../backend-bridge/src/cluster/cluster-held.js';
 import type { HeldMessage } from '../../../backend-bridge/src/store/held-store.js';
-import { RedisServer } from '../../../backend-bridge/test-support/redis-server.js';
-import { ADMIN, ApiHarness, JDOE, MARY, renderAs } from '../test-support/bridge';
+import { ADMIN, ApiHarness, freshRedisPerTest, heldByOwnLimit, JDOE, MARY, renderAs } from '../test-support/bridge';
 import { OverviewScreen } from './OverviewScreen';
 
 // Defaults of the harness: mailbox 3, domain 5, subscription 8; alice is jdoe's, mallory is mary's.
@@ -57,49 +55,21 @@ describe('Outgoing Mail Control', () => {
 
 describe('Outgoing Mail Control on a node of a cluster', () => {
   // A real redis-server; this harness is node mx1, and node mx2 publishes its held mail and counts as its daemon does.
-  let server: RedisServer;
-  let redis: Redis;
+  const fresh = freshRedisPerTest({ tcp: false });
   const silent = pino({ level: 'silent' });
   /** The overview asks for much at once; on a busy machine its first answers take more than a second. */
   const LOADED = { timeout: 10_000 };
 
-  beforeAll(async () => {
-    server = await RedisServer.start({ tcp: false });
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
   beforeEach(async () => {
     await harness.close();
-    redis = new Redis({ ...server.connection, maxRetriesPerRequest: 1 });
-    redis.on('error', () => undefined);
-    await redis.flushall();
-    harness = await ApiHarness.start({ heldWithoutPostfix: true, clusterHeld: new ClusterHeld(redis, 'mx1', silent) });
-  });
-  afterEach(() => {
-    redis.disconnect();
+    harness = await ApiHarness.start({ heldWithoutPostfix: true, clusterHeld: new ClusterHeld(fresh.redis(), 'mx1', silent) });
   });
 
   /** Node mx2 holds `count` messages of erin@example.net (jdoe's) and publishes the newest one of them. */
   async function heldOnMx2(count: number): Promise<void> {
     const newest: HeldMessage = {
       id: 1,
-      queueId: 'BBBBBB2',
-      heldAtMs: harness.nowMs,
-      source: 'smtpd',
-      sender: 'erin@example.net',
-      saslUsername: null,
-      chargedLevel: 'mailbox',
-      chargedName: 'erin@example.net',
-      trippedLevel: 'mailbox',
-      trippedName: 'erin@example.net',
-      trippedLimit: 3,
-      trippedUsed: 3,
-      trippedWindow: 'hour',
-      weight: 1,
-      recipientCount: 1,
-      recipients: null,
-      reason: 'Outgoing limit for mailbox erin@example.net reached; message held',
+      ...heldByOwnLimit('BBBBBB2', 'erin@example.net', harness.nowMs),
       status: 'held',
       resolvedAtMs: null,
       resolvedBy: null,
@@ -107,7 +77,7 @@ describe('Outgoing Mail Control on a node of a cluster', () => {
       subject: null,
       summaryRead: true,
     };
-    await new ClusterHeld(redis, 'mx2', silent).publish([newest], count, [{ level: 'mailbox', name: 'erin@example.net', count }]);
+    await new ClusterHeld(fresh.redis(), 'mx2', silent).publish([newest], count, [{ level: 'mailbox', name: 'erin@example.net', count }]);
   }
 
   it('counts every server\'s held mail, past what one list shows, and says how many each server holds', async () => {

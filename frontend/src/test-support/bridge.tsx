@@ -9,7 +9,8 @@ import type { Environment } from '../app/environment';
 import type { Navigator, Target } from '../app/navigation';
 import { Providers } from '../app/Providers';
 
-export { ADMIN, harnessForEachTest, JDOE, MARY, RES1 } from '../../../backend-bridge/test-support/api-harness.js';
+export { ADMIN, harnessForEachTest, heldByOwnLimit, JDOE, MARY, RES1 } from '../../../backend-bridge/test-support/api-harness.js';
+export { freshRedisPerTest } from '../../../backend-bridge/test-support/redis-chains.js';
 export { ApiHarness, type Caller };
 
 /**
