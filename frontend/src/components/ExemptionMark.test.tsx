@@ -112,7 +112,7 @@ describe('History of exemptions', () => {
     await exempt(ADMIN, 'mailboxes/bob@example.com', { hourly: 'unlimited', until: '+2h' });
     expect((await harness.request(ADMIN, 'DELETE', '/api/v1/mailboxes/bob@example.com/exemption')).statusCode).toBe(204);
     harness.advance(3601); // past alice's end (kept to the second, rounded up)
-    expect(endDueExemptions(harness.db, harness.sync, harness.enforcer, harness.nowMs)).toBe(1);
+    expect(await endDueExemptions(harness.db, harness.sync, harness.enforcer, harness.nowMs)).toBe(1);
     renderAs(harness, ADMIN, <HistoryScreen />);
     const list = await screen.findByTestId('history-list', {}, LOADED);
     await waitFor(() => expect(list).toHaveTextContent(/Exemption set: Raised to 5,000 per hour until /));
