@@ -61,13 +61,6 @@ function entryOf([id, fields]: StreamEntry): { id: string; node: string; entry: 
   return { id, node: value('node') ?? '?', entry: JSON.parse(raw) as ConfigEntry };
 }
 
-/** Stream ids compare as (milliseconds, sequence). */
-export function streamIdAfter(a: string, b: string): boolean {
-  const [am = 0, as = 0] = a.split('-').map(Number);
-  const [bm = 0, bs = 0] = b.split('-').map(Number);
-  return am !== bm ? am > bm : as > bs;
-}
-
 const unreachable = (error: unknown) =>
   new ConfigUnavailableError(`the cluster's configuration in Redis cannot be reached (${(error as Error).message}); nothing was changed: try again once Redis answers`);
 
