@@ -18,6 +18,7 @@ import {
   type RowChange,
   type SharedTable,
 } from '../store/shared-config.js';
+import { SerialQueue } from '../serial-queue.js';
 
 /**
  * The cluster's configuration lives in Redis: a log of row changes (a stream), started by a snapshot of the
@@ -71,7 +72,8 @@ export interface JoinOutcome {
 }
 
 export class ConfigLog {
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Runs log work one piece at a time: applying, writing and shipping must not interleave. */
+  private readonly serial = new SerialQueue();
   /** Why the last entry read could not be applied here (health shows it); null once entries apply again. */
   problem: string | null = null;
   /** Called after entries were applied, with the tables they changed and their rows (the live state reloads). */
@@ -84,13 +86,6 @@ export class ConfigLog {
     private readonly log: Logger,
   ) {}
 
-  /** Runs log work one piece at a time: applying, writing and shipping must not interleave. */
-  private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(work, work);
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-
   get membership() {
     return readMembership(this.db);
   }
@@ -101,7 +96,7 @@ export class ConfigLog {
    * `replace`, which makes this store's the cluster's for every node.
    */
   join(options: { replace?: boolean } = {}): Promise<JoinOutcome> {
-    return this.exclusive(async () => {
+    return this.serial.run(async () => {
       const token = await this.lock();
       try {
         const clusterId = await this.redis.get(CLUSTER_ID_KEY);
@@ -144,7 +139,7 @@ export class ConfigLog {
 
   /** Applies what the cluster wrote since this store's last entry. */
   catchUp(): Promise<number> {
-    return this.exclusive(() => this.catchUpNow());
+    return this.serial.run(() => this.catchUpNow());
   }
 
   /**
@@ -153,7 +148,7 @@ export class ConfigLog {
    * here as on every other node. Redis unreachable: nothing is written and ConfigUnavailableError says so.
    */
   write<T>(change: () => T): Promise<T> {
-    return this.exclusive(async () => {
+    return this.serial.run(async () => {
       const token = await this.lock();
       try {
         await this.catchUpNow();
@@ -172,7 +167,7 @@ export class ConfigLog {
    * away. No change stays this node's own.
    */
   shipStray(): Promise<number> {
-    return this.exclusive(async () => {
+    return this.serial.run(async () => {
       if (!readMembership(this.db)) return 0;
       const upTo = lastCaptured(this.db);
       if (upTo === 0) return 0;

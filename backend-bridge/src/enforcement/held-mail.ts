@@ -18,6 +18,7 @@ import { HeldStore, type HeldMessage, type HeldSource } from '../store/held-stor
 import { LogSummariser } from '../log/log-summariser.js';
 import type { CountReceipt, Enforcer, MessageFacts } from './enforcer.js';
 import type { StoreSync } from './store-sync.js';
+import { SerialQueue } from '../serial-queue.js';
 
 /**
  * A request about held mail that cannot be done; status as the API answers it, and for the refusals a person can
@@ -84,7 +85,8 @@ const SETTLE_MS = 30_000;
 export class HeldMail {
   readonly store: HeldStore;
   private queueLifetimeMs: number | null = null;
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Runs queue work one piece at a time. */
+  private readonly serial = new SerialQueue();
   /** A failing store or queue repeats these per message or per pass: one line, then a count a minute. */
   readonly repeated: LogSummariser;
   private queueDirectory: string | null = null;
@@ -184,14 +186,7 @@ export class HeldMail {
 
   /** Resolves when the queue work under way is done (for a clean stop). */
   async idle(): Promise<void> {
-    await this.tail;
-  }
-
-  /** Runs queue work one piece at a time. */
-  private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(work, work);
-    this.tail = run.catch(() => undefined);
-    return run;
+    await this.serial.idle();
   }
 
   /**
@@ -200,7 +195,7 @@ export class HeldMail {
    * before it, so mail leaves in the order it came.
    */
   releaseDue(): Promise<number> {
-    return this.exclusive(async () => {
+    return this.serial.run(async () => {
       const held = this.store.stillHeld();
       if (held.length === 0) return 0;
       const blocked = new Set<number>();
@@ -326,7 +321,7 @@ export class HeldMail {
    * (at daemon start: nothing recorded before then is still being written).
    */
   reconcile(settledBeforeMs = 0): Promise<boolean> {
-    return this.exclusive(async () => {
+    return this.serial.run(async () => {
       const held = this.store.stillHeld();
       if (held.length === 0) return true;
       let queued;
@@ -364,7 +359,7 @@ export class HeldMail {
    * beyond the limit (`force`), which still counts and is audited as such.
    */
   releaseNow(queueId: string, actor: Identity, force: boolean): Promise<HeldMessage> {
-    return this.exclusive(async () => {
+    return this.serial.run(async () => {
       const message = this.heldOrThrow(queueId);
       const chain = this.chainOf(message);
       let receipt: CountReceipt | null = null;
@@ -407,7 +402,7 @@ export class HeldMail {
    * message's record, or why it was not released.
    */
   releaseMany(queueIds: readonly string[], actor: Identity, force: boolean): Promise<Map<string, HeldMessage | HeldMailError>> {
-    return this.exclusive(async () => {
+    return this.serial.run(async () => {
       const outcome = new Map<string, HeldMessage | HeldMailError>();
       const charged: Array<{ message: HeldMessage; chain: ChargedObject[]; receipt: CountReceipt | null; exceeded: boolean }> = [];
       for (const queueId of queueIds) {
@@ -457,7 +452,7 @@ export class HeldMail {
 
   /** Deletes several held messages with one postsuper (audited each); returns each record, or why not. */
   deleteMany(queueIds: readonly string[], actor: Identity): Promise<Map<string, HeldMessage | HeldMailError>> {
-    return this.exclusive(async () => {
+    return this.serial.run(async () => {
       const outcome = new Map<string, HeldMessage | HeldMailError>();
       const messages: HeldMessage[] = [];
       for (const queueId of queueIds) {
@@ -493,7 +488,7 @@ export class HeldMail {
 
   /** Deletes a held message from the hold queue for good (audited). */
   delete(queueId: string, actor: Identity): Promise<HeldMessage> {
-    return this.exclusive(async () => {
+    return this.serial.run(async () => {
       const message = this.heldOrThrow(queueId);
       let removed: Set<string>;
       try {
@@ -537,7 +532,7 @@ export class HeldMail {
    * Returns how many queued messages were put on hold; null if Postfix could not be asked.
    */
   markCompromised(mailbox: ChargedObject, actor: Identity, anomaly: AnomalyFigures | null = null): Promise<{ entry: CompromisedMailbox; heldNow: number | null }> {
-    return this.exclusive(async () => {
+    return this.serial.run(async () => {
       if (this.compromisedEntry(mailbox.name)) throw new HeldMailError(409, `mailbox ${mailbox.name} is already marked compromised`, { code: 'alreadyCompromised', params: { name: mailbox.name } });
       const at = this.nowMs();
       const previous = ownLimitOf(mailbox.own);
@@ -576,7 +571,7 @@ export class HeldMail {
    * held too (the mark itself came with the cluster's configuration). Returns how many messages were held.
    */
   holdQueuedOfMarked(addresses: readonly string[]): Promise<number> {
-    return this.exclusive(async () => {
+    return this.serial.run(async () => {
       let held = 0;
       for (const address of addresses) {
         const mailbox = this.enforcer.directory.find('mailbox', address);
