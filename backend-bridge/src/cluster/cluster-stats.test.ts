@@ -5,7 +5,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ApiHarness } from '../../test-support/api-harness.js';
 import { eventually } from '../../test-support/daemon-process.js';
 import { RedisServer } from '../../test-support/redis-server.js';
-import { ClusterStatsStore } from '../store/cluster-stats-store.js';
+import { counterKey } from '../core/directory.js';
+import { AMOUNT_PART_TRIPLES, ClusterStatsStore } from '../store/cluster-stats-store.js';
+import { prepareCounterBatchInsert } from '../store/counter-batches.js';
 import { hourlyStats } from '../store/hourly-stats.js';
 import { recentOverLimitEvents } from '../store/over-limit-events.js';
 import { ClusterStats, STATS_STREAMS } from './cluster-stats.js';
@@ -125,5 +127,31 @@ describe('sharing over-limit events and statistics through Redis streams', () =>
     expect(b.logLines.join('')).toContain('reading it from its start');
     expect(recentOverLimitEvents(b.harness.db, 50)).toEqual(recentOverLimitEvents(a.harness.db, 50));
     expect(recentOverLimitEvents(b.harness.db, 50)).toHaveLength(1);
+  });
+
+  it("adds a busy node's batch of many mailboxes in parts, and passes a batch whose steps sum to nothing", async () => {
+    const second = Math.floor(a.harness.nowMs / 1000);
+    const keys = Array.from({ length: AMOUNT_PART_TRIPLES * 2 + 50 }, (_, i) => counterKey('mailbox', 100_001 + i));
+    const insertBatch = prepareCounterBatchInsert(a.harness.db);
+    // A count and its refund in one flush: nothing to send, yet the batch must not stop the ones after it.
+    insertBatch(new Float64Array([keys[0]!, second, 1, keys[0]!, second, -1]));
+    insertBatch(new Float64Array(keys.flatMap((key, i) => [key, second, 1 + (i % 3)])));
+    await a.stats.exchange();
+    await b.stats.exchange();
+
+    const [entry] = (await a.redis.xrange(STATS_STREAMS.sent, '-', '+')).map(([, fields]) => JSON.parse(fields[fields.indexOf('b') + 1]!) as Array<[number, number[]]>);
+    expect(await a.redis.xlen(STATS_STREAMS.sent)).toBe(1);
+    expect(entry!.map(([, triples]) => triples.length / 3)).toEqual([AMOUNT_PART_TRIPLES, AMOUNT_PART_TRIPLES, 50]);
+    const sentOnB = b.harness.db
+      .prepare(`SELECT COUNT(*) AS mailboxes, SUM(amount) AS amount FROM hourly_sent WHERE counter_key IN (${keys.map(() => '?').join(',')})`)
+      .get(...keys) as { mailboxes: number; amount: number };
+    expect(sentOnB).toEqual({ mailboxes: keys.length, amount: keys.reduce((sum, _, i) => sum + 1 + (i % 3), 0) });
+
+    // And what A records after those batches still goes out.
+    a.harness.sendMany('alice@example.com', 2);
+    a.harness.flush();
+    await a.stats.exchange();
+    await b.stats.exchange();
+    expect(aliceSent(b)).toBe(2);
   });
 });

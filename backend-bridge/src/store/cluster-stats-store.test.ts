@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiHarness } from '../../test-support/api-harness.js';
 import { counterKey } from '../core/directory.js';
-import { ClusterStatsStore, hourAmountsOf, type HourAmounts, type Outgoing } from './cluster-stats-store.js';
+import { AMOUNT_PART_TRIPLES, AMOUNT_PARTS_PER_BATCH, amountParts, ClusterStatsStore, hourAmountsOf, type HourAmounts } from './cluster-stats-store.js';
 import { hourlyStats, STATS_PERIODS, bucketedStats } from './hourly-stats.js';
 import { monitoredCounts, recentOverLimitEvents, type RecordedOverLimitEvent } from './over-limit-events.js';
 
@@ -29,9 +29,8 @@ describe('over-limit events and statistics shared between nodes', () => {
       events: sharedB.takeIn('ol:stats:events', position, { node: 'node-a', kind: 'events', ...events }),
       sent: sharedB.takeIn('ol:stats:sent', position, { node: 'node-a', kind: 'sent', ...sent }),
     };
-    const last = <T>(items: Array<Outgoing<T>>) => items[items.length - 1]?.id;
-    if (last(events.items) !== undefined) sharedA.markSent('events', events.generation, last(events.items)!, events.lastMark);
-    if (last(sent.items) !== undefined) sharedA.markSent('sent', sent.generation, last(sent.items)!, sent.lastMark);
+    if (events.rowsRead > 0) sharedA.markSent('events', events.generation, events.upto, events.lastMark);
+    if (sent.rowsRead > 0) sharedA.markSent('sent', sent.generation, sent.upto, sent.lastMark);
     return added;
   }
 
@@ -147,6 +146,23 @@ describe('over-limit events and statistics shared between nodes', () => {
     expect(sharedB.readPosition('ol:stats:events')).toBe('0-0');
     carry('1700000000000-3');
     expect(sharedB.readPosition('ol:stats:events')).toBe('1700000000000-3');
+  });
+
+  it('a node stopped between the parts of an entry reads it again and adds each part once', () => {
+    const hour = Math.floor(a.nowMs / 3_600_000);
+    const amounts = Array.from({ length: AMOUNT_PART_TRIPLES + 10 }, (_, i) => [counterKey('mailbox', 100_001 + i), hour, 2]).flat();
+    const parts = amountParts(7, amounts);
+    expect(parts.map((part) => [part.id, part.item.length / 3])).toEqual([[7 * AMOUNT_PARTS_PER_BATCH, AMOUNT_PART_TRIPLES], [7 * AMOUNT_PARTS_PER_BATCH + 1, 10]]);
+    const entry = { node: 'node-a', kind: 'sent' as const, generation: 1 };
+
+    // The first part in, the read position still before the entry: then the node stops.
+    expect(sharedB.takeIn('ol:stats:sent', '1-0', { ...entry, items: parts.slice(0, 1) })).toBe(1);
+    expect(sharedB.readPosition('ol:stats:sent')).toBe('1-0');
+    // Started again, it reads the whole entry.
+    expect(sharedB.takeIn('ol:stats:sent', '2-0', { ...entry, items: parts })).toBe(1);
+    expect(sharedB.readPosition('ol:stats:sent')).toBe('2-0');
+    const total = b.db.prepare('SELECT COUNT(*) AS keys, SUM(amount) AS amount FROM hourly_sent WHERE counter_key > ?').get(counterKey('mailbox', 100_000)) as { keys: number; amount: number };
+    expect(total).toEqual({ keys: AMOUNT_PART_TRIPLES + 10, amount: 2 * (AMOUNT_PART_TRIPLES + 10) });
   });
 });
 

@@ -45,8 +45,32 @@ export type HourAmounts = number[];
 export interface Sendable<T> {
   generation: number;
   items: Array<Outgoing<T>>;
-  /** The mark of the last item's row (see markSent). */
+  /** How many rows were read: amounts of a batch that sum to nothing make no item, yet the batch was read. */
+  rowsRead: number;
+  /** The id of the last row read (see markSent): the last item's id, except for amounts, which go in parts. */
+  upto: number;
+  /** The mark of that row (see markSent). */
   lastMark: number;
+}
+
+/**
+ * A journal batch's amounts go in parts of at most this many (key, hour) triples, each an item of its own: the
+ * node taking them in adds one part per step and answers mail between steps (a batch of a busy server holds
+ * thousands of keys). A part's id is the batch's id times AMOUNT_PARTS_PER_BATCH plus its index.
+ */
+export const AMOUNT_PART_TRIPLES = 200;
+export const AMOUNT_PARTS_PER_BATCH = 65_536;
+
+/** The parts of one batch's amounts; the last part takes whatever is over (never reached: 13 million keys). */
+export function amountParts(batchId: number, amounts: HourAmounts): Array<Outgoing<HourAmounts>> {
+  const size = AMOUNT_PART_TRIPLES * 3;
+  const parts: Array<Outgoing<HourAmounts>> = [];
+  for (let start = 0, index = 0; start < amounts.length; start += size, index++) {
+    const last = index === AMOUNT_PARTS_PER_BATCH - 1;
+    parts.push({ id: batchId * AMOUNT_PARTS_PER_BATCH + index, item: amounts.slice(start, last ? amounts.length : start + size) });
+    if (last) break;
+  }
+  return parts;
 }
 
 /** Sums a journal batch's (key, second, amount) steps per key and clock hour: what the hourly rows of another node get. */
@@ -83,9 +107,11 @@ export const sharedEventSchema = z.object({
   subscriptionId: z.number().int().nullable(),
 });
 
-export const hourAmountsSchema = z
-  .array(z.number().int())
-  .refine((triples) => triples.length % 3 === 0, 'amounts come as (counter key, hour, amount) triples');
+/** Checked in one pass rather than element by element through zod: a part holds hundreds of numbers. */
+export const hourAmountsSchema = z.custom<HourAmounts>(
+  (value) => Array.isArray(value) && value.length % 3 === 0 && value.every((n) => Number.isSafeInteger(n)),
+  'amounts come as (counter key, hour, amount) triples of integers',
+);
 
 /** What another node sent, as read from its stream entry. */
 export type Received =
@@ -94,7 +120,24 @@ export type Received =
   | { node: string; kind: 'released'; generation: number; items: Array<Outgoing<SharedRelease>> };
 
 /** A node's store side of sharing: what is still to be sent, what was taken in, and where the streams were read. */
+/** The statements of taking in, prepared once: a busy cluster takes in thousands of rows a second. */
+function prepareTakeIn(db: Db) {
+  return {
+    insertRelease: db.prepare('INSERT INTO cluster_releases (node, resolved_at_ms, weight, charged_level, charged_name) VALUES (?, ?, ?, ?, ?)'),
+    insertEvent: db.prepare(
+      `INSERT INTO over_limit_events (at_ms, level, object_id, object_name, sender, sasl_username, recipient_count, queue_id, client_address, action, reason, mailbox_id, domain_id, subscription_id, limit_window, recipient_maximum, node)
+       VALUES (@atMs, @level, @objectId, @objectName, @sender, @saslUsername, @recipientCount, @queueId, @clientAddress, @action, @reason, @mailboxId, @domainId, @subscriptionId, @window, @recipientMaximum, @node)`,
+    ),
+    objectHour: db.prepare('INSERT INTO hourly_sent (counter_key, hour, amount) VALUES (?, ?, ?) ON CONFLICT (hour, counter_key) DO UPDATE SET amount = amount + excluded.amount'),
+    serverHour: db.prepare('INSERT INTO hourly_server_sent (hour, amount) VALUES (?, ?) ON CONFLICT (hour) DO UPDATE SET amount = amount + excluded.amount'),
+    objectDay: db.prepare('INSERT INTO daily_sent (counter_key, day, amount) VALUES (?, ?, ?) ON CONFLICT (day, counter_key) DO UPDATE SET amount = amount + excluded.amount'),
+    serverDay: db.prepare('INSERT INTO daily_server_sent (day, amount) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET amount = amount + excluded.amount'),
+  };
+}
+
 export class ClusterStatsStore {
+  private readonly statements: ReturnType<typeof prepareTakeIn>;
+
   /**
    * Fixes where sending starts the first time (a node that just joined): after what the store holds already, so
    * only what is recorded as a node of the cluster is shared. Made at start, before anything is recorded.
@@ -110,6 +153,7 @@ export class ClusterStatsStore {
     this.sendPosition('events');
     this.sendPosition('sent');
     this.sendPosition('released');
+    this.statements = prepareTakeIn(db);
   }
 
   /** Up to `limit` of this node's own rows not sent yet, oldest first. */
@@ -122,7 +166,7 @@ export class ClusterStatsStore {
       const rows = this.db
         .prepare('SELECT id, resolved_at_ms AS resolvedAtMs, weight, charged_level AS chargedLevel, charged_name AS chargedName FROM cluster_release_outbox WHERE id > ? ORDER BY id LIMIT ?')
         .all(position.upto, limit) as Array<SharedRelease & { id: number }>;
-      return { generation: position.generation, items: rows.map(({ id, ...item }) => ({ id, item })), lastMark: rows.at(-1)?.resolvedAtMs ?? 0 };
+      return { generation: position.generation, items: rows.map(({ id, ...item }) => ({ id, item })), rowsRead: rows.length, upto: rows.at(-1)?.id ?? position.upto, lastMark: rows.at(-1)?.resolvedAtMs ?? 0 };
     }
     if (kind === 'events') {
       const rows = this.db
@@ -133,12 +177,14 @@ export class ClusterStatsStore {
            FROM over_limit_events WHERE id > ? AND node IS NULL ORDER BY id LIMIT ?`,
         )
         .all(position.upto, limit) as Array<RecordedOverLimitEvent & { id: number }>;
-      return { generation: position.generation, items: rows.map(({ id, ...item }) => ({ id, item })), lastMark: rows.at(-1)?.atMs ?? 0 };
+      return { generation: position.generation, items: rows.map(({ id, ...item }) => ({ id, item })), rowsRead: rows.length, upto: rows.at(-1)?.id ?? position.upto, lastMark: rows.at(-1)?.atMs ?? 0 };
     }
     const rows = this.db.prepare('SELECT id, rows, last_second FROM counter_batches WHERE id > ? ORDER BY id LIMIT ?').raw().all(position.upto, limit) as Array<[number, Buffer, number]>;
     return {
       generation: position.generation,
-      items: rows.map(([id, blob]) => ({ id, item: hourAmountsOf(decodeCounterBatch(blob)) })),
+      items: rows.flatMap(([id, blob]) => amountParts(id, hourAmountsOf(decodeCounterBatch(blob)))),
+      rowsRead: rows.length,
+      upto: rows.at(-1)?.[0] ?? position.upto,
       lastMark: rows.at(-1)?.[2] ?? 0,
     };
   }
@@ -194,15 +240,14 @@ export class ClusterStatsStore {
       if (from.kind === 'events') {
         for (const { id, item } of from.items) {
           if (id <= after) continue;
-          this.insertEvent.run({ ...item, node: from.node });
+          this.statements.insertEvent.run({ ...item, node: from.node });
           added++;
           upto = Math.max(upto, id);
         }
       } else if (from.kind === 'released') {
-        const insert = this.db.prepare('INSERT INTO cluster_releases (node, resolved_at_ms, weight, charged_level, charged_name) VALUES (?, ?, ?, ?, ?)');
         for (const { id, item } of from.items) {
           if (id <= after) continue;
-          insert.run(from.node, item.resolvedAtMs, item.weight, item.chargedLevel, item.chargedName);
+          this.statements.insertRelease.run(from.node, item.resolvedAtMs, item.weight, item.chargedLevel, item.chargedName);
           added++;
           upto = Math.max(upto, id);
         }
@@ -229,19 +274,9 @@ export class ClusterStatsStore {
     this.db.prepare('DELETE FROM cluster_release_outbox WHERE resolved_at_ms < ? AND id < (SELECT MAX(id) FROM cluster_release_outbox)').run(before);
   }
 
-  private get insertEvent() {
-    return this.db.prepare(
-      `INSERT INTO over_limit_events (at_ms, level, object_id, object_name, sender, sasl_username, recipient_count, queue_id, client_address, action, reason, mailbox_id, domain_id, subscription_id, limit_window, recipient_maximum, node)
-       VALUES (@atMs, @level, @objectId, @objectName, @sender, @saslUsername, @recipientCount, @queueId, @clientAddress, @action, @reason, @mailboxId, @domainId, @subscriptionId, @window, @recipientMaximum, @node)`,
-    );
-  }
-
   /** Another node's amounts go straight into the hourly and daily rows: this node's journal holds only its own. */
   private addAmounts(triples: HourAmounts): void {
-    const objectHour = this.db.prepare('INSERT INTO hourly_sent (counter_key, hour, amount) VALUES (?, ?, ?) ON CONFLICT (hour, counter_key) DO UPDATE SET amount = amount + excluded.amount');
-    const serverHour = this.db.prepare('INSERT INTO hourly_server_sent (hour, amount) VALUES (?, ?) ON CONFLICT (hour) DO UPDATE SET amount = amount + excluded.amount');
-    const objectDay = this.db.prepare('INSERT INTO daily_sent (counter_key, day, amount) VALUES (?, ?, ?) ON CONFLICT (day, counter_key) DO UPDATE SET amount = amount + excluded.amount');
-    const serverDay = this.db.prepare('INSERT INTO daily_server_sent (day, amount) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET amount = amount + excluded.amount');
+    const { objectHour, serverHour, objectDay, serverDay } = this.statements;
     for (let i = 0; i + 2 < triples.length; i += 3) {
       const [key, hour, amount] = [triples[i]!, triples[i + 1]!, triples[i + 2]!];
       const day = Math.floor(hour / 24);
