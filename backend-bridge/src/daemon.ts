@@ -237,6 +237,8 @@ export class Daemon {
     private readonly clockMs: () => number,
     /** A node of a cluster: its Redis connection and its counting state; null for a single server. */
     readonly cluster: { redis: Redis; counts: RedisCounts; counting: ClusterCounting; nodes: ClusterNodes; held: ClusterHeld; config: ConfigLog; stats: ClusterStats; url: string; nodeName: string } | null,
+    /** Failures that repeat every few seconds while they last (Redis away, a store that fails): a line, then counts. */
+    private readonly repeated: LogSummariser,
   ) {}
 
   private heartbeat: NodeHeartbeat | null = null;
@@ -345,7 +347,7 @@ export class Daemon {
       db.close();
       throw new Error(`cannot listen for policy requests on ${describeAddress(listenOn.policy)}: ${(error as Error).message}`);
     }
-    const daemon = new Daemon(db, enforcer, journal, events, warnings, policyServer, bound, log, sync, held, notifier, storeHealth, options.dataDir, storeFileMode, apiGroup, clockMs, cluster);
+    const daemon = new Daemon(db, enforcer, journal, events, warnings, policyServer, bound, log, sync, held, notifier, storeHealth, options.dataDir, storeFileMode, apiGroup, clockMs, cluster, repeated);
     if (listenOn.milter) {
       // Read where the queue lives now; the milter reads the submitting uid from files there.
       let queueDirectory: string | null = await queue.queueDirectory().catch((error: unknown) => {
@@ -480,7 +482,7 @@ export class Daemon {
         this.publishedHeldAtMs = newest.every((m) => m.summaryRead) ? Date.now() : Date.now() - 29_000;
       } catch (error) {
         this.publishedHeld = '';
-        this.held.repeated.warn('held-publish-failed', { error: (error as Error).message }, "publishing this server's held mail to the cluster failed; will try again");
+        this.repeated.warn('held-publish-failed', { error: (error as Error).message }, "publishing this server's held mail to the cluster failed; will try again");
       }
     })().finally(() => {
       // Chained, not inside: an unchanged pass ends before the assignment above, and must not leave it set.
@@ -499,7 +501,7 @@ export class Daemon {
     try {
       await this.cluster.held.readOthersCounts();
     } catch (error) {
-      this.held.repeated.warn('held-counts-unreadable', { error: (error as Error).message }, "the other servers' held counts could not be read from the cluster's Redis; rows show the last ones read");
+      this.repeated.warn('held-counts-unreadable', { error: (error as Error).message }, "the other servers' held counts could not be read from the cluster's Redis; rows show the last ones read");
     }
   }
 
@@ -574,7 +576,7 @@ export class Daemon {
     })()
       .catch((error: unknown) => {
         // Redis away: counting says so already; the configuration waits for it quietly.
-        if (!(error instanceof ConfigUnavailableError)) this.held.repeated.error('cluster-config-follow', { err: error }, 'applying the cluster\'s configuration failed; will try again');
+        if (!(error instanceof ConfigUnavailableError)) this.repeated.error('cluster-config-follow', { err: error }, 'applying the cluster\'s configuration failed; will try again');
       })
       .finally(() => {
         this.following = false;
@@ -591,7 +593,7 @@ export class Daemon {
       })
       .catch((error: unknown) => {
         // A node whose Redis is away ends them once it answers again; decisions stopped applying them already.
-        if (error instanceof ConfigUnavailableError) this.held.repeated.warn('exemption-end-waits', { error: error.message }, 'ending exemptions waits for the cluster');
+        if (error instanceof ConfigUnavailableError) this.repeated.warn('exemption-end-waits', { error: error.message }, 'ending exemptions waits for the cluster');
         else this.storeHealth.failed('write', error);
       })
       .finally(() => {
@@ -679,6 +681,8 @@ export class Daemon {
     }
     this.flush();
     this.db.close();
+    this.repeated.flush();
+    this.held.repeated.flush();
     this.log.info('stopped');
   }
 }
