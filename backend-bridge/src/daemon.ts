@@ -303,9 +303,9 @@ export class Daemon {
         db.close();
         throw error;
       }
-      // An audit line alone changes nothing decisions read: no reload of a directory that may be large.
-      cluster.config.onApplied = (tables, changes) => {
-        if ([...tables].some((table) => table !== 'audit_log')) sync.reloadNow();
+      // A limit, lock or exemption changed anywhere updates its objects in place: no reload of a directory that may be large.
+      cluster.config.onApplied = (changes) => {
+        sync.applyClusterChanges(changes);
         // A mailbox marked compromised anywhere: its mail waiting in this node's queue is held here too.
         const marked = changes.filter((c) => c.table === 'compromised_mailboxes' && c.op === 'put').map((c) => String(c.row.address));
         if (marked.length > 0) void held.holdQueuedOfMarked(marked).then((count) => count > 0 && log.info({ held: count, mailboxes: marked }, 'mail of mailboxes marked compromised on another node held here'));

@@ -64,12 +64,17 @@ describe('the configuration of a cluster', () => {
     expect(await mailboxLimit(onB(), 'alice@example.com')).toBe(50);
     expect(await mailboxLimit(onA(), 'alice@example.com')).toBe(50);
 
+    const reloads = (node: DaemonProcess) => node.log.split('\n').filter((line) => line.includes('settings and directory loaded')).length;
+    const reloadsBefore = [reloads(nodeA), reloads(nodeB)];
     const set = await onA().request('PUT', '/api/v1/mailboxes/alice@example.com/limit', { limit: 2 });
     expect(set.status, JSON.stringify(set.body)).toBe(200);
     const setAtMs = Date.now();
     await eventually(async () => (await mailboxLimit(onB(), 'alice@example.com')) === 2, 'node B to show the limit set on node A', 5_000);
     const seenAfterMs = Date.now() - setAtMs;
     process.stdout.write(`node B showed the limit set on node A after ${seenAfterMs} ms\n`);
+    // Both nodes changed alice in place, as a single server does: no reload of the whole directory.
+    await nodeA.waitForLog("the cluster's configuration changes applied in place");
+    expect([reloads(nodeA), reloads(nodeB)]).toEqual(reloadsBefore);
 
     // Enforced on B: its policy service lets 2 through and defers the third.
     const answers = await askPolicy(nodeB, 'alice@example.com', 3);

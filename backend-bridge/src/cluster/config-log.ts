@@ -15,8 +15,8 @@ import {
   strayToShip,
   writeMembership,
   type ConfigEntry,
+  type AppliedChange,
   type RowChange,
-  type SharedTable,
 } from '../store/shared-config.js';
 import { SerialQueue } from '../serial-queue.js';
 
@@ -76,8 +76,8 @@ export class ConfigLog {
   private readonly serial = new SerialQueue();
   /** Why the last entry read could not be applied here (health shows it); null once entries apply again. */
   problem: string | null = null;
-  /** Called after entries were applied, with the tables they changed and their rows (the live state reloads). */
-  onApplied: (tables: ReadonlySet<SharedTable>, changes: readonly RowChange[]) => void = () => undefined;
+  /** Called after entries were applied, with the rows they changed (the live state follows). */
+  onApplied: (changes: readonly AppliedChange[]) => void = () => undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -222,22 +222,16 @@ export class ConfigLog {
     if (!member) throw new ConfigUnavailableError('this store has not joined the cluster yet');
     let applied = 0;
     let after = member.lastApplied;
-    const tables = new Set<SharedTable>();
-    const changes: RowChange[] = [];
+    const changes: AppliedChange[] = [];
     for (;;) {
       const entries = await this.entriesAfter(after);
       if (entries.length === 0) break;
       try {
-        this.applyInOrder(entries, member.clusterId);
+        // A snapshot holds a row per mailbox: too many for one push(...) call.
+        for (const change of this.applyInOrder(entries, member.clusterId)) changes.push(change);
       } catch (error) {
         this.problem = `entry ${entries[0]?.id ?? '?'} of the configuration log: ${(error as Error).message}`;
         throw error;
-      }
-      for (const { entry } of entries) {
-        for (const change of entry.kind === 'snapshot' ? entry.rows : entry.changes) {
-          tables.add(change.table);
-          changes.push(change);
-        }
       }
       applied += entries.length;
       after = entries[entries.length - 1]!.id;
@@ -245,16 +239,17 @@ export class ConfigLog {
     }
     // Everything the log holds is applied (an entry that failed may have been removed from it meanwhile).
     this.problem = null;
-    if (applied > 0) this.onApplied(tables, changes);
+    if (applied > 0) this.onApplied(changes);
     return applied;
   }
 
-  private applyInOrder(entries: ReadonlyArray<{ id: string; entry: ConfigEntry }>, clusterId: string): void {
+  private applyInOrder(entries: ReadonlyArray<{ id: string; entry: ConfigEntry }>, clusterId: string): AppliedChange[] {
     const last = entries[entries.length - 1];
-    if (!last) return;
-    this.db.transaction(() => {
-      for (const { entry } of entries) applyEntry(this.db, entry);
+    if (!last) return [];
+    return this.db.transaction(() => {
+      const applied = entries.flatMap(({ entry }) => applyEntry(this.db, entry));
       writeMembership(this.db, { clusterId, lastApplied: last.id });
+      return applied;
     })();
   }
 

@@ -3,6 +3,10 @@ import type { Logger } from 'pino';
 import { readRevisions, type Db } from '../store/database.js';
 import { streamDirectory } from '../store/directory-store.js';
 import { applyStoredExemptions } from './exemption-ends.js';
+import { counterKey, type ChargedObject } from '../core/directory.js';
+import { readOwnValues, type OwnValues } from '../store/directory-store.js';
+import type { AppliedChange } from '../store/shared-config.js';
+import { liveUpdateOf } from './config-in-place.js';
 import { readSettings } from '../store/settings-store.js';
 import type { StoreHealth } from '../store/store-health.js';
 import type { Enforcer } from './enforcer.js';
@@ -54,6 +58,43 @@ export class StoreSync {
   /** Reloads whatever the revisions say: a node of a cluster after applying entries of the cluster's log. */
   reloadNow(): void {
     this.reload(readRevisions(this.db));
+  }
+
+  /**
+   * After entries of the cluster's log were applied to the store: the objects whose own values changed, and the
+   * exemptions, are updated in place (read back from the store, as a reload reads them); anything else reloads.
+   */
+  applyClusterChanges(changes: readonly AppliedChange[]): 'in place' | 'reloaded' {
+    const update = liveUpdateOf(changes);
+    if (update.reload) {
+      this.reloadNow();
+      return 'reloaded';
+    }
+    const directory = this.enforcer.directory;
+    const found: Array<{ object: ChargedObject; own: OwnValues }> = [];
+    for (const { level, id } of update.objects) {
+      const object = directory.byCounterKey.get(counterKey(level, id));
+      const own = readOwnValues(this.db, level, id);
+      // An object the live state lacks, or the store no longer has: the two differ, and only a reload is sure.
+      if (!object || !own) {
+        this.reloadNow();
+        return 'reloaded';
+      }
+      found.push({ object, own });
+    }
+    for (const { object, own } of found) {
+      directory.setOwnLimit(object, own.limit);
+      directory.setOwnDailyLimit(object, own.dailyLimit);
+      directory.setOwnRecipientLimit(object, own.recipientLimit);
+      directory.setLock(object, own.lock);
+    }
+    if (update.exemptions) {
+      for (const object of directory.byCounterKey.values()) if (object.exemption) directory.setExemption(object, null);
+      applyStoredExemptions(this.db, directory);
+    }
+    this.known = readRevisions(this.db);
+    if (found.length > 0 || update.exemptions) this.log.debug({ objects: found.map(({ object }) => object.name), exemptions: update.exemptions }, "the cluster's configuration changes applied in place");
+    return 'in place';
   }
 
   private reload(current: Revisions): void {

@@ -61,6 +61,28 @@ function fromLockColumns(row: LockColumns): LimitLock | null {
   return { login: row.locked_by ?? '', role: row.locked_by_role };
 }
 
+/** An object's own values as the store holds them: what administrators, resellers and customers set on it. */
+export interface OwnValues {
+  limit: LimitOverride;
+  dailyLimit: LimitOverride;
+  recipientLimit: LimitOverride;
+  lock: LimitLock | null;
+}
+
+/** The columns of an object row that hold its own values (the rest place and name it). */
+export const OWN_VALUE_COLUMNS: ReadonlySet<string> = new Set(['limit_value', 'daily_limit_value', 'recipient_limit_value', 'locked_by', 'locked_by_role']);
+
+const OBJECT_TABLES: Record<Level, string> = { mailbox: 'mailboxes', domain: 'domains', subscription: 'subscriptions' };
+
+/** One object's own values, read as a reload reads them; null when the store has no such object. */
+export function readOwnValues(db: Db, level: Level, id: number): OwnValues | null {
+  const row = db.prepare(`SELECT limit_value, daily_limit_value, recipient_limit_value, locked_by, locked_by_role FROM ${OBJECT_TABLES[level]} WHERE id = ?`).get(id) as
+    | (LockColumns & { limit_value: number | null; daily_limit_value: number | null; recipient_limit_value: number | null })
+    | undefined;
+  if (!row) return null;
+  return { limit: fromLimitColumn(row.limit_value), dailyLimit: fromLimitColumn(row.daily_limit_value), recipientLimit: fromLimitColumn(row.recipient_limit_value), lock: fromLockColumns(row) };
+}
+
 /** Only objects with a daily value of their own carry one: most have none. */
 function dailyOf(column: number | null): { dailyLimit?: LimitOverride } {
   return column === null ? {} : { dailyLimit: fromLimitColumn(column) };

@@ -200,24 +200,48 @@ function deleteRow(db: Db, table: SharedTable, row: Record<string, unknown>): vo
   db.prepare(`DELETE FROM ${table} WHERE ${key.map((k) => `${k} = ?`).join(' AND ')}`).run(...key.map((k) => row[k] ?? null));
 }
 
+/** The tables of the directory: a change of their rows may be applied to a running daemon in place. */
+export const DIRECTORY_TABLES: ReadonlySet<SharedTable> = new Set(['subscriptions', 'domains', 'mailboxes']);
+
+/**
+ * A change as applied to this store. `before` is read for a put on a directory table: the row as it was (null:
+ * there was none), so the running daemon can tell a changed limit from a new or moved object. Undefined: not
+ * read (a snapshot, another table or operation).
+ */
+export interface AppliedChange extends RowChange {
+  before?: Record<string, unknown> | null;
+}
+
+function rowByKey(db: Db, table: SharedTable, row: Record<string, unknown>): Record<string, unknown> | null {
+  const { key } = shapeOf(db, table);
+  return (db.prepare(`SELECT * FROM ${table} WHERE ${key.map((k) => `${k} = ?`).join(' AND ')}`).get(...key.map((k) => row[k] ?? null)) as Record<string, unknown> | undefined) ?? null;
+}
+
 /**
  * Applies one entry of the cluster's log, in the caller's transaction. A snapshot first empties the shared
  * tables (children first). What the apply itself makes the triggers capture is dropped: it is the log's already.
  */
-export function applyEntry(db: Db, entry: ConfigEntry): void {
-  const before = lastCaptured(db);
+export function applyEntry(db: Db, entry: ConfigEntry): AppliedChange[] {
+  const captured = lastCaptured(db);
+  const applied: AppliedChange[] = [];
   if (entry.kind === 'snapshot') {
     for (const table of [...SHARED_TABLES].reverse()) db.prepare(`DELETE FROM ${table}${table === 'settings' ? ` WHERE key NOT LIKE '${OWN_SETTINGS_PREFIX}%'` : ''}`).run();
-    for (const change of entry.rows) putRow(db, change.table, change.row);
+    for (const change of entry.rows) {
+      putRow(db, change.table, change.row);
+      applied.push(change);
+    }
   } else {
     for (const change of entry.changes) {
       if (!isSharedTable(change.table)) throw new Error(`the log changes table ${String(change.table)}, which is not shared`);
+      const before = change.op === 'put' && DIRECTORY_TABLES.has(change.table) ? rowByKey(db, change.table, change.row) : undefined;
       if (change.op === 'put') putRow(db, change.table, change.row);
       else if (change.op === 'append') appendRow(db, change.table, change.row);
       else deleteRow(db, change.table, change.row);
+      applied.push(before === undefined ? change : { ...change, before });
     }
   }
-  forgetCaptured(db, before);
+  forgetCaptured(db, captured);
+  return applied;
 }
 
 export interface ClusterMembership {
