@@ -1,10 +1,9 @@
 import { limitsMode } from '../core/monitor-mode.js';
 import type { Logger } from 'pino';
 import { readRevisions, type Db } from '../store/database.js';
-import { streamDirectory } from '../store/directory-store.js';
 import { applyStoredExemptions } from './exemption-ends.js';
 import { counterKey, type ChargedObject } from '../core/directory.js';
-import { readOwnValues, type OwnValues } from '../store/directory-store.js';
+import { readOwnValues, streamDirectory, type OwnValues } from '../store/directory-store.js';
 import type { AppliedChange } from '../store/shared-config.js';
 import { liveUpdateOf } from './config-in-place.js';
 import { readSettings } from '../store/settings-store.js';

@@ -201,7 +201,7 @@ function deleteRow(db: Db, table: SharedTable, row: Record<string, unknown>): vo
 }
 
 /** The tables of the directory: a change of their rows may be applied to a running daemon in place. */
-export const DIRECTORY_TABLES: ReadonlySet<SharedTable> = new Set(['subscriptions', 'domains', 'mailboxes']);
+const DIRECTORY_TABLES: ReadonlySet<SharedTable> = new Set(['subscriptions', 'domains', 'mailboxes']);
 
 /**
  * A change as applied to this store. `before` is read for a put on a directory table: the row as it was (null:
