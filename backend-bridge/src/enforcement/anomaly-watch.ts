@@ -112,16 +112,17 @@ export class AnomalyWatch {
     }
     if (domains !== null && recipientDomains.length > 0 && !(entry.raised & bit('recipientDomains'))) {
       const before = distinctCount(entry.domains);
-      const added: number[] = [];
+      // Which domains are new to this node: only a node of a cluster sends them on.
+      const added: number[] | null = this.shared ? [] : null;
       for (const hash of recipientDomains) {
         const next = addDistinctHash(entry.domains, hash, domains + 1);
-        if (distinctCount(next) > distinctCount(entry.domains)) added.push(hash);
+        if (added && distinctCount(next) > distinctCount(entry.domains)) added.push(hash);
         entry.domains = next;
       }
       const seen = distinctCount(entry.domains);
       if (this.shared) {
         // Hashed as the node keeps them: every node hashes a domain alike (textHash), so the sets agree.
-        if (seen > before) this.judgeShared(mailbox, entry, 'recipientDomains', added.map(String), domains, seen);
+        if (seen > before) this.judgeShared(mailbox, entry, 'recipientDomains', (added ?? []).map(String), domains, seen);
       } else if (exceeds(seen, domains)) {
         this.raise(mailbox, entry, { signal: 'recipientDomains', observed: seen, threshold: domains, baseline: null });
       }
