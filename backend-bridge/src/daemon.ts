@@ -385,10 +385,13 @@ export class Daemon {
       setInterval(() => void held.reconcile(), RECONCILE_INTERVAL_MS),
       setInterval(() => daemon.checkStore(), STORE_CHECK_INTERVAL_MS),
       setInterval(() => void daemon.publishHeld(), HELD_PUBLISH_INTERVAL_MS),
-      setInterval(() => void daemon.followClusterConfig(), CONFIG_FOLLOW_INTERVAL_MS),
-      ...(daemon.cluster ? [setInterval(() => void daemon.readClusterHeldCounts(), HELD_COUNTS_READ_MS)] : []),
-      // Events and counts are flushed first, so what was recorded here up to now goes out with this exchange.
-      setInterval(() => void (daemon.cluster && !daemon.stopped && daemon.cluster.stats.exchange()), STATS_EXCHANGE_INTERVAL_MS),
+      ...(daemon.cluster
+        ? [
+            setInterval(() => void daemon.followClusterConfig(), CONFIG_FOLLOW_INTERVAL_MS),
+            setInterval(() => void daemon.readClusterHeldCounts(), HELD_COUNTS_READ_MS),
+            setInterval(() => void daemon.exchangeClusterStats(), STATS_EXCHANGE_INTERVAL_MS),
+          ]
+        : []),
     );
     void daemon.backUpIfDue();
     daemon.wiringGuard?.start();
@@ -583,6 +586,11 @@ export class Daemon {
       });
   }
 
+  /** A node of a cluster sends its events and counts and takes in the other nodes' (cluster/cluster-stats.ts). */
+  private exchangeClusterStats(): void {
+    if (this.cluster && !this.stopped) void this.cluster.stats.exchange();
+  }
+
   /** Records the end of exemptions whose end time has come; a failing store is reported and tried again. */
   private endExemptions(): void {
     if (this.stopped || this.endingExemptions) return;
@@ -674,6 +682,7 @@ export class Daemon {
     if (this.cluster) {
       await this.cluster.held.stop();
       await this.cluster.stats.idle();
+      await this.cluster.config.idle();
       await this.publishingHeld;
       await this.heartbeat?.stop();
       await this.cluster.counting.stop();

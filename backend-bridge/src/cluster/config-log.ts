@@ -86,6 +86,11 @@ export class ConfigLog {
     private readonly log: Logger,
   ) {}
 
+  /** Resolves when the log work under way is done (for a clean stop). */
+  idle(): Promise<void> {
+    return this.serial.idle();
+  }
+
   get membership() {
     return readMembership(this.db);
   }
