@@ -49,13 +49,11 @@ export class StoreSync {
     }
   }
 
-  /** The first load, at start: a store that cannot be read must stop the start, not leave nothing enforced. */
+  /**
+   * Loads settings and directory now, whatever the revisions say: at start (a store that cannot be read must stop
+   * the start, not leave nothing enforced), and on a node of a cluster after changes that cannot apply in place.
+   */
   loadNow(): void {
-    this.reload(readRevisions(this.db));
-  }
-
-  /** Reloads whatever the revisions say: a node of a cluster after applying entries of the cluster's log. */
-  reloadNow(): void {
     this.reload(readRevisions(this.db));
   }
 
@@ -66,7 +64,7 @@ export class StoreSync {
   applyClusterChanges(changes: readonly AppliedChange[]): 'in place' | 'reloaded' {
     const update = liveUpdateOf(changes);
     if (update.reload) {
-      this.reloadNow();
+      this.loadNow();
       return 'reloaded';
     }
     const directory = this.enforcer.directory;
@@ -76,7 +74,7 @@ export class StoreSync {
       const own = readOwnValues(this.db, level, id);
       // An object the live state lacks, or the store no longer has: the two differ, and only a reload is sure.
       if (!object || !own) {
-        this.reloadNow();
+        this.loadNow();
         return 'reloaded';
       }
       found.push({ object, own });
