@@ -3,6 +3,7 @@ import { LIMITS_MODES, type LimitsMode } from '../core/monitor-mode.js';
 import { MAX_ANOMALY_THRESHOLD } from '../core/anomalies.js';
 import { InvalidArgumentError } from 'commander';
 import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import { LEVELS, parseLimit, type Level, type Limit, type LimitOverride } from '../core/limits.js';
 import { parseRecipientLimit } from '../core/recipient-limits.js';
 import { NOTIFY_PERIODS, OVER_LIMIT_ACTIONS, type CountingUnit, type NotifyPeriod, type OverLimitAction } from '../core/settings.js';
@@ -148,4 +149,9 @@ export function nodeName(raw: string): string {
   const problem = nodeNameProblem(raw);
   if (problem) throw new InvalidArgumentError(problem);
   return raw;
+}
+
+/** The node name when `--node-name` is not given: the host's short name. */
+export function defaultNodeName(): string {
+  return nodeName(os.hostname().split('.')[0] || 'node');
 }

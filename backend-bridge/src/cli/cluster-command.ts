@@ -3,7 +3,6 @@ import { Redis } from 'ioredis';
 import { ClusterNodes, type NodeListing } from '../cluster/cluster-nodes.js';
 import { ClusterUrlError, clusterRedisOptions, describeClusterUrl } from '../cluster/cluster-url.js';
 import { clusterOption, refusePasswordOnCommandLine } from './cluster-option.js';
-import os from 'node:os';
 import { pino } from 'pino';
 import { ConfigLog, ConfigUnavailableError, DirectoryMismatchError, type JoinOutcome } from '../cluster/config-log.js';
 import { clearMembership, installCapture, readMembership, removeCapture } from '../store/shared-config.js';
@@ -195,7 +194,7 @@ export function registerClusterCommands(program: Command, dataDirOption: () => O
     .option('--replace', "make this store's configuration the cluster's, for every node, even if the cluster's directory differs")
     .action(async (options: { cluster: string; dataDir: string; nodeName?: string; replace?: boolean }, command: Command) => {
       refusePasswordOnCommandLine(command, options.cluster);
-      const nodeName = options.nodeName ?? parse.nodeName(os.hostname().split('.')[0] || 'node');
+      const nodeName = options.nodeName ?? parse.defaultNodeName();
       process.stdout.write(`${await joinCluster({ url: options.cluster, dataDir: options.dataDir, nodeName, replace: options.replace === true })}\n`);
     });
   cluster

@@ -3,7 +3,6 @@ import { describeAnomaly, type AnomalySignal } from '../core/anomalies.js';
 import { AnomalyStore } from '../store/anomaly-store.js';
 import { Command, CommanderError, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
-import os from 'node:os';
 import { DirectoryIndex } from '../core/directory.js';
 import { parseDirectoryFile } from '../core/directory-file.js';
 import { LEVELS, type Level, type Limit, type LimitOverride } from '../core/limits.js';
@@ -102,7 +101,7 @@ export function buildProgram(): Command {
           apiGroup: options.apiGroup ?? null,
           // Only a Postfix the administrator named: the default /etc/postfix may be no business of this daemon.
           guardWiring: command.getOptionValueSource('postfixConfigDir') === 'cli',
-          cluster: options.cluster ? { url: options.cluster, nodeName: options.nodeName ?? parse.nodeName(os.hostname().split('.')[0] || 'node') } : null,
+          cluster: options.cluster ? { url: options.cluster, nodeName: options.nodeName ?? parse.defaultNodeName() } : null,
         },
         log,
       );

@@ -1,31 +1,11 @@
 import Database from 'better-sqlite3';
 import type { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import { apiSocketPath } from '../api/server.js';
 import { backupDir, listBackups, resolveBackup, restoreBackup } from '../store/backups.js';
 import { databasePath, newestSchemaVersion, openDatabase, PRIVATE_FILE_MODE, StoreMissingError } from '../store/database.js';
 import { integrityProblems, StoreDamagedError } from '../store/integrity.js';
-import { UserError } from './daemon-or-store.js';
-
-/** Whether a daemon answers on the data directory's API socket (a stale socket file of a crashed one does not). */
-function daemonAnswers(dataDir: string): Promise<boolean> {
-  const socketPath = apiSocketPath(dataDir);
-  if (!existsSync(socketPath)) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const socket = net.connect(socketPath);
-    socket.setTimeout(2_000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(true); // something holds the socket: treat it as running rather than restore under it
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
+import { daemonAnswers, UserError } from './daemon-or-store.js';
 
 /** The store: check it, list its backups, put one back. */
 export function registerStoreCommands(program: Command, dataDirOption: () => Option): void {
