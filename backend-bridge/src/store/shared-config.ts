@@ -18,6 +18,9 @@ const NATURAL_KEYS: Partial<Record<SharedTable, readonly string[]>> = { anomalie
 /** Rows of `settings` that describe this server (store/health-records.ts), never shared. */
 const OWN_SETTINGS_PREFIX = 'health.';
 
+/** The WHERE clause that leaves out this server's own rows of a shared table ('' for every table but settings). */
+const sharedRowsOnly = (table: SharedTable): string => (table === 'settings' ? ` WHERE key NOT LIKE '${OWN_SETTINGS_PREFIX}%'` : '');
+
 /**
  * One row changed: its whole new image (`put`), or its key (`del`); `append` adds a row of an append-only table
  * under the next key of the node applying it (a row written while the node could not reach the cluster: its
@@ -146,10 +149,8 @@ export function dryRun<T>(db: Db, change: () => T): { value: T; changes: RowChan
 export function snapshotOf(db: Db): ConfigSnapshot {
   const rows: RowChange[] = [];
   for (const table of SHARED_TABLES) {
-    const where = table === 'settings' ? ` WHERE key NOT LIKE '${OWN_SETTINGS_PREFIX}%'` : '';
-    const { key } = shapeOf(db, table);
-    const { columns } = shapeOf(db, table);
-    for (const row of db.prepare(`SELECT ${columns.join(', ')} FROM ${table}${where} ORDER BY ${key.join(', ')}`).all() as Array<Record<string, unknown>>) rows.push({ table, op: 'put', row });
+    const { columns, key } = shapeOf(db, table);
+    for (const row of db.prepare(`SELECT ${columns.join(', ')} FROM ${table}${sharedRowsOnly(table)} ORDER BY ${key.join(', ')}`).all() as Array<Record<string, unknown>>) rows.push({ table, op: 'put', row });
   }
   return { kind: 'snapshot', rows };
 }
@@ -195,9 +196,15 @@ export function dropStrayAppends(db: Db, changes: readonly RowChange[]): void {
   }
 }
 
-function deleteRow(db: Db, table: SharedTable, row: Record<string, unknown>): void {
+/** The row of `table` with the key of `row`: a WHERE clause and its values. */
+function byKey(db: Db, table: SharedTable, row: Record<string, unknown>): { where: string; values: unknown[] } {
   const { key } = shapeOf(db, table);
-  db.prepare(`DELETE FROM ${table} WHERE ${key.map((k) => `${k} = ?`).join(' AND ')}`).run(...key.map((k) => row[k] ?? null));
+  return { where: key.map((k) => `${k} = ?`).join(' AND '), values: key.map((k) => row[k] ?? null) };
+}
+
+function deleteRow(db: Db, table: SharedTable, row: Record<string, unknown>): void {
+  const { where, values } = byKey(db, table, row);
+  db.prepare(`DELETE FROM ${table} WHERE ${where}`).run(...values);
 }
 
 /** The tables of the directory: a change of their rows may be applied to a running daemon in place. */
@@ -213,8 +220,8 @@ export interface AppliedChange extends RowChange {
 }
 
 function rowByKey(db: Db, table: SharedTable, row: Record<string, unknown>): Record<string, unknown> | null {
-  const { key } = shapeOf(db, table);
-  return (db.prepare(`SELECT * FROM ${table} WHERE ${key.map((k) => `${k} = ?`).join(' AND ')}`).get(...key.map((k) => row[k] ?? null)) as Record<string, unknown> | undefined) ?? null;
+  const { where, values } = byKey(db, table, row);
+  return (db.prepare(`SELECT * FROM ${table} WHERE ${where}`).get(...values) as Record<string, unknown> | undefined) ?? null;
 }
 
 /**
@@ -225,7 +232,7 @@ export function applyEntry(db: Db, entry: ConfigEntry): AppliedChange[] {
   const captured = lastCaptured(db);
   const applied: AppliedChange[] = [];
   if (entry.kind === 'snapshot') {
-    for (const table of [...SHARED_TABLES].reverse()) db.prepare(`DELETE FROM ${table}${table === 'settings' ? ` WHERE key NOT LIKE '${OWN_SETTINGS_PREFIX}%'` : ''}`).run();
+    for (const table of [...SHARED_TABLES].reverse()) db.prepare(`DELETE FROM ${table}${sharedRowsOnly(table)}`).run();
     for (const change of entry.rows) {
       putRow(db, change.table, change.row);
       applied.push(change);
